@@ -1,0 +1,21 @@
+#include "common/handles.h"
+
+#include <archive_entry.h>
+#include <unistd.h>
+
+namespace imab {
+
+void ArchiveEntryDeleter::operator()(struct archive_entry* e) const {
+  archive_entry_free(e);
+}
+
+void UniqueFd::reset(int fd) {
+  if (fd_ >= 0) {
+    // close() errors on a read-only or already-synced descriptor carry no
+    // information we could act on; writers fsync and check before closing.
+    ::close(fd_);
+  }
+  fd_ = fd;
+}
+
+}  // namespace imab

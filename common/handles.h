@@ -1,0 +1,93 @@
+// Owning handles for every C type the project uses: one deleter per type and
+// one alias, so no *_free() call appears outside this file.
+#pragma once
+
+#include <archive.h>
+#include <openssl/bio.h>
+#include <openssl/cms.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <zstd.h>
+
+#include <memory>
+
+namespace imab {
+
+template <class T>
+struct Deleter;
+
+#define IMAB_DEFINE_DELETER_(Type, free_fn)        \
+  template <>                                      \
+  struct Deleter<Type> {                           \
+    void operator()(Type* p) const { free_fn(p); } \
+  }
+
+IMAB_DEFINE_DELETER_(EVP_PKEY, EVP_PKEY_free);
+IMAB_DEFINE_DELETER_(EVP_PKEY_CTX, EVP_PKEY_CTX_free);
+IMAB_DEFINE_DELETER_(EVP_MD_CTX, EVP_MD_CTX_free);
+IMAB_DEFINE_DELETER_(EVP_MD, EVP_MD_free);
+IMAB_DEFINE_DELETER_(X509, X509_free);
+IMAB_DEFINE_DELETER_(X509_STORE, X509_STORE_free);
+IMAB_DEFINE_DELETER_(X509_STORE_CTX, X509_STORE_CTX_free);
+IMAB_DEFINE_DELETER_(BIO, BIO_free_all);
+IMAB_DEFINE_DELETER_(BIO_METHOD, BIO_meth_free);
+IMAB_DEFINE_DELETER_(CMS_ContentInfo, CMS_ContentInfo_free);
+IMAB_DEFINE_DELETER_(ZSTD_CCtx, ZSTD_freeCCtx);
+IMAB_DEFINE_DELETER_(ZSTD_DCtx, ZSTD_freeDCtx);
+
+#undef IMAB_DEFINE_DELETER_
+
+// STACK_OF(X509) owning its certificates.
+struct X509StackDeleter {
+  void operator()(STACK_OF(X509) * p) const { sk_X509_pop_free(p, X509_free); }
+};
+using X509StackPtr = std::unique_ptr<STACK_OF(X509), X509StackDeleter>;
+
+template <class T>
+using Ptr = std::unique_ptr<T, Deleter<T>>;
+
+// libarchive uses one struct for reading and writing with different free
+// functions, hence two aliases.
+struct ArchiveReadDeleter {
+  void operator()(struct archive* a) const { archive_read_free(a); }
+};
+struct ArchiveWriteDeleter {
+  void operator()(struct archive* a) const { archive_write_free(a); }
+};
+struct ArchiveEntryDeleter {
+  void operator()(struct archive_entry* e) const;
+};
+using ArchiveReadPtr = std::unique_ptr<struct archive, ArchiveReadDeleter>;
+using ArchiveWritePtr = std::unique_ptr<struct archive, ArchiveWriteDeleter>;
+using ArchiveEntryPtr =
+    std::unique_ptr<struct archive_entry, ArchiveEntryDeleter>;
+
+// A file descriptor that closes itself.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    reset(other.release());
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace imab

@@ -1,0 +1,32 @@
+// Every bound the verifier enforces on untrusted input, in one place.
+// manifests/FORMAT.md §7 lists the same numbers; change both together.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace imab {
+
+// Outer container (FORMAT.md §2).
+inline constexpr uint64_t kMaxManifestBytes = 256ull << 20;  // streamed
+inline constexpr uint64_t kMaxSignatureBytes = 256ull << 10;
+inline constexpr uint64_t kMaxPayloadBytes = 1ull << 40;  // 1 TiB
+
+// Manifest (FORMAT.md §3).
+inline constexpr size_t kMaxManifestLineBytes = 256u << 10;
+inline constexpr uint64_t kMaxEntries = 2'000'000;
+inline constexpr size_t kMaxPathBytes = 4096;       // PATH_MAX
+inline constexpr size_t kMaxPathComponentBytes = 255;  // NAME_MAX
+inline constexpr size_t kMaxXattrNameBytes = 255;   // XATTR_NAME_MAX
+inline constexpr size_t kMaxXattrValueBytes = 65536;  // XATTR_SIZE_MAX
+inline constexpr size_t kMaxXattrsPerEntry = 64;
+inline constexpr size_t kMaxStringFieldBytes = 255;  // compatible, version
+inline constexpr uint64_t kMaxFileBytes = 1ull << 40;
+inline constexpr uint32_t kMaxDeviceMajor = 4095;       // 12 bits
+inline constexpr uint32_t kMaxDeviceMinor = 1048575;    // 20 bits
+
+// Payload (FORMAT.md §4).
+inline constexpr int kMaxZstdWindowLog = 23;  // 8 MiB decoder window
+inline constexpr size_t kStreamChunkBytes = 64u << 10;
+
+}  // namespace imab

@@ -1,0 +1,57 @@
+// The manifest model and its canonical writer (FORMAT.md §3). The reader,
+// which parses untrusted bytes, lives in manifest_reader.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/digest.h"
+#include "common/entry.h"
+#include "common/result.h"
+
+namespace imab {
+
+inline constexpr uint32_t kFormatVersion = 1;
+
+// Everything before the `entries` line.
+struct ManifestHeader {
+  uint32_t format_version = kFormatVersion;
+  std::string kind = "full";
+  std::string image_version;  // VERSION, FORMAT.md §3.1
+  std::string compatible;     // NAME
+  uint64_t created = 0;       // seconds since the epoch
+  uint64_t payload_size = 0;
+  Sha256Digest payload_sha256{};
+  uint64_t entry_count = 0;
+
+  bool operator==(const ManifestHeader&) const = default;
+};
+
+// Percent-encodes a STR token (FORMAT.md §3.1).
+std::string EncodeStrToken(std::string_view bytes);
+// Decodes a STR token; kMalformed on any non-canonical spelling.
+Result<std::string> DecodeStrToken(std::string_view token);
+
+// Checks that `name` is a NAME token / `version` a VERSION token (FORMAT.md
+// §3.1); kInvalidArgument naming the rule otherwise. The builder validates
+// user input with these before writing anything.
+Status CheckCompatibleName(std::string_view name);
+Status CheckImageVersion(std::string_view version);
+
+// Compares two valid VERSION strings numerically: <0, 0, >0.
+int CompareImageVersions(std::string_view a, std::string_view b);
+
+// Appends the header lines, from `imabundle-manifest 1` through `entries`.
+void AppendManifestHeader(const ManifestHeader& header, std::string* out);
+
+// Appends one record line plus its xattr lines. For kHardlink only path and
+// link_target are written. Preconditions: the entry is canonical (xattrs
+// sorted, within limits).
+void AppendManifestRecord(const Entry& entry, std::string* out);
+
+// Appends the final `end` line.
+void AppendManifestEnd(std::string* out);
+
+}  // namespace imab

@@ -1,0 +1,23 @@
+// Loading certificates and describing them in messages.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/handles.h"
+#include "common/result.h"
+
+namespace imab {
+
+// Every certificate of a PEM file, in file order. kIo when the file cannot
+// be read; kInvalidArgument naming the file when it holds no certificate or
+// something that does not parse.
+Result<std::vector<Ptr<X509>>> LoadPemCertificates(const std::string& path);
+
+// One certificate from a PEM or DER file (detected by content).
+Result<Ptr<X509>> LoadCertificate(const std::string& path);
+
+// "CN=Release 1, O=Acme" style one-line subject, for messages.
+std::string SubjectLine(const X509* cert);
+
+}  // namespace imab

@@ -1,0 +1,42 @@
+// Test PKI: keys and certificates generated per test with OpenSSL, written
+// as PEM files, for signing bundles and checking chains.
+#pragma once
+
+#include <string>
+
+#include "common/handles.h"
+
+namespace imab::testing {
+
+enum class KeyType { kRsa2048, kRsa3072, kRsa4096, kEcP256, kEcP384 };
+
+// A key and certificate, also written to `key_path` / `cert_path` (PEM).
+struct TestIdentity {
+  Ptr<EVP_PKEY> key;
+  Ptr<X509> cert;
+  std::string key_path;
+  std::string cert_path;
+};
+
+struct CertOptions {
+  std::string common_name = "imabundle test";
+  KeyType key_type = KeyType::kEcP256;
+  bool is_ca = false;
+  // Validity relative to now, in seconds (negative = in the past).
+  long not_before_offset = -3600;
+  long not_after_offset = 365L * 24 * 3600;
+};
+
+// Creates a self-signed CA (is_ca forced true) in `dir` as NAME.key/NAME.pem.
+TestIdentity MakeRootCa(const std::string& dir, const std::string& name,
+                        CertOptions options = {});
+
+// Creates a certificate for a fresh key, issued by `issuer`, in `dir` as
+// NAME.key/NAME.pem. With is_ca it can issue further certificates.
+TestIdentity MakeIssued(const std::string& dir, const std::string& name,
+                        const TestIdentity& issuer, CertOptions options = {});
+
+// Appends the PEM of `cert` to the file at `path` (to build chain files).
+void AppendCertPem(const std::string& path, const X509* cert);
+
+}  // namespace imab::testing

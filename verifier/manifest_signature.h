@@ -1,0 +1,54 @@
+// Checks a bundle's manifest signature (FORMAT.md §5) against the release CA
+// before anything in the manifest is trusted.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "common/byte_source.h"
+#include "common/digest.h"
+#include "common/handles.h"
+#include "common/result.h"
+
+namespace imab::verifier {
+
+// The release CA certificates a device trusts.
+class ReleaseTrust {
+ public:
+  // Loads every certificate of a PEM file as a trust anchor. kIo or
+  // kInvalidArgument naming the file.
+  static Result<ReleaseTrust> LoadPemFile(const std::string& path);
+
+  X509_STORE* store() const { return store_.get(); }
+
+ private:
+  explicit ReleaseTrust(Ptr<X509_STORE> store) : store_(std::move(store)) {}
+  Ptr<X509_STORE> store_;
+};
+
+struct SignatureCheckOptions {
+  // Check certificate validity periods against the clock (FORMAT.md §5,
+  // time-validity policy). Off only for devices without a trusted clock.
+  bool check_time = true;
+};
+
+struct VerifiedSignature {
+  Sha256Digest manifest_sha256{};  // of the exact bytes that were verified
+  std::string signer_subject;      // one line, for reports
+};
+
+// Verifies `signature_der` (a detached CMS SignedData) over the manifest
+// bytes [offset, offset+size) of `source`, streamed in chunks, never held
+// whole. Requirements: DER parses with no trailing bytes; exactly one
+// SignerInfo; digest SHA-256/384/512; signature valid; the signer
+// certificate chains through the bundled certificates to an anchor of
+// `trust`; validity per `options`. On failure: kBadSignature with one line
+// saying why (e.g. "manifest.sig: certificate chain: certificate has
+// expired"); kMalformed for DER that does not parse; kIo if reads fail.
+Result<VerifiedSignature> VerifyManifestSignature(
+    ByteSource& source, uint64_t offset, uint64_t size,
+    std::span<const uint8_t> signature_der, const ReleaseTrust& trust,
+    const SignatureCheckOptions& options);
+
+}  // namespace imab::verifier
