@@ -10,7 +10,8 @@ namespace imab {
 // Outer container (FORMAT.md §2).
 inline constexpr uint64_t kMaxManifestBytes = 256ull << 20;  // streamed
 inline constexpr uint64_t kMaxSignatureBytes = 256ull << 10;
-inline constexpr uint64_t kMaxPayloadBytes = 1ull << 40;  // 1 TiB
+// The largest size an 11-digit octal ustar size field holds (8 GiB - 1).
+inline constexpr uint64_t kMaxPayloadBytes = 077777777777ull;
 
 // Manifest (FORMAT.md §3).
 inline constexpr size_t kMaxManifestLineBytes = 256u << 10;
