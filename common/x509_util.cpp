@@ -1,1 +1,146 @@
-// placeholder: implemented in a later commit
+#include "common/x509_util.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include <climits>
+#include <string_view>
+
+#include "common/openssl_error.h"
+
+namespace imab {
+namespace {
+
+// Certificate files are small; this bounds what a wrong path can make us
+// read into memory.
+constexpr long kMaxCertFileBytes = 1L << 20;
+
+// Opens `path` as a read-only file BIO. kIo naming the file on failure.
+Result<Ptr<BIO>> OpenFileBio(const std::string& path) {
+  Ptr<BIO> bio(BIO_new_file(path.c_str(), "rb"));
+  if (bio == nullptr) {
+    return OpenSslError(ErrorCode::kIo, path + ": cannot open");
+  }
+  return bio;
+}
+
+// Reads the whole file into a memory BIO so it can be parsed twice (PEM,
+// then DER) without seeking the file.
+Result<Ptr<BIO>> ReadFileToMemBio(const std::string& path) {
+  IMAB_ASSIGN_OR_RETURN(Ptr<BIO> file, OpenFileBio(path));
+  Ptr<BIO> mem(BIO_new(BIO_s_mem()));
+  if (mem == nullptr) {
+    return OpenSslError(ErrorCode::kInternal, path + ": BIO_new");
+  }
+  char buf[4096];
+  long total = 0;
+  for (;;) {
+    int n = BIO_read(file.get(), buf, sizeof(buf));
+    if (n <= 0) {
+      break;
+    }
+    total += n;
+    if (total > kMaxCertFileBytes) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       path + ": larger than 1 MiB, not a certificate file");
+    }
+    if (BIO_write(mem.get(), buf, n) != n) {
+      return OpenSslError(ErrorCode::kInternal, path + ": BIO_write");
+    }
+  }
+  // A directory opens fine but fails on read; report it as an I/O error.
+  if (!BIO_eof(file.get())) {
+    return OpenSslError(ErrorCode::kIo, path + ": read failed");
+  }
+  return mem;
+}
+
+// True when the only queued error is the normal end of a PEM file.
+bool IsPemEndOfFile() {
+  unsigned long err = ERR_peek_last_error();
+  return ERR_GET_LIB(err) == ERR_LIB_PEM &&
+         ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
+}
+
+}  // namespace
+
+Result<std::vector<Ptr<X509>>> LoadPemCertificates(const std::string& path) {
+  IMAB_ASSIGN_OR_RETURN(Ptr<BIO> bio, ReadFileToMemBio(path));
+  ERR_clear_error();
+  std::vector<Ptr<X509>> certs;
+  for (;;) {
+    Ptr<X509> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (cert == nullptr) {
+      break;
+    }
+    certs.push_back(std::move(cert));
+  }
+  // Running out of PEM blocks is the normal end; anything else is a block
+  // that does not parse and must not be skipped silently.
+  if (!IsPemEndOfFile()) {
+    return OpenSslError(
+        ErrorCode::kInvalidArgument,
+        path + ": bad certificate " + std::to_string(certs.size() + 1));
+  }
+  ERR_clear_error();
+  if (certs.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     path + ": no PEM certificate found");
+  }
+  return certs;
+}
+
+Result<Ptr<X509>> LoadCertificate(const std::string& path) {
+  IMAB_ASSIGN_OR_RETURN(Ptr<BIO> bio, ReadFileToMemBio(path));
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  if (len <= 0 || data == nullptr) {
+    return MakeError(ErrorCode::kInvalidArgument, path + ": empty file");
+  }
+  std::string_view text(data, static_cast<size_t>(len));
+  ERR_clear_error();
+  if (text.find("-----BEGIN") != std::string_view::npos) {
+    Ptr<X509> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (cert == nullptr) {
+      return OpenSslError(ErrorCode::kInvalidArgument,
+                          path + ": not a PEM certificate");
+    }
+    return cert;
+  }
+  const auto* p = reinterpret_cast<const unsigned char*>(data);
+  Ptr<X509> cert(d2i_X509(nullptr, &p, len));
+  if (cert == nullptr) {
+    return OpenSslError(ErrorCode::kInvalidArgument,
+                        path + ": neither a PEM nor a DER certificate");
+  }
+  // Trailing bytes would mean this was not one DER certificate.
+  if (p != reinterpret_cast<const unsigned char*>(data) + len) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     path + ": trailing bytes after DER certificate");
+  }
+  return cert;
+}
+
+std::string SubjectLine(const X509* cert) {
+  if (cert == nullptr) {
+    return "(no certificate)";
+  }
+  Ptr<BIO> bio(BIO_new(BIO_s_mem()));
+  const X509_NAME* name = X509_get_subject_name(cert);
+  // ONELINE escapes control and non-ASCII bytes, which keeps newlines of a
+  // hostile subject out of our one-line messages; "CN=x, O=y" spacing.
+  constexpr unsigned long kFlags = XN_FLAG_ONELINE & ~XN_FLAG_SPC_EQ;
+  if (bio == nullptr || name == nullptr ||
+      X509_NAME_print_ex(bio.get(), name, 0, kFlags) < 0) {
+    ERR_clear_error();
+    return "(unprintable subject)";
+  }
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  if (len <= 0 || data == nullptr) {
+    return "(empty subject)";
+  }
+  return std::string(data, static_cast<size_t>(len));
+}
+
+}  // namespace imab

@@ -45,7 +45,12 @@ struct VerifiedSignature {
 // certificate chains through the bundled certificates to an anchor of
 // `trust`; validity per `options`. On failure: kBadSignature with one line
 // saying why (e.g. "manifest.sig: certificate chain: certificate has
-// expired"); kMalformed for DER that does not parse; kIo if reads fail.
+// expired"); kMalformed for DER that does not parse, is not canonical DER
+// or has trailing bytes, and for a region outside `source`; kLimitExceeded
+// above kMaxSignatureBytes; a failed read of `source` is returned as that
+// error (kIo or kMalformed), never as a bad signature. The signature must
+// be SignedData, detached, over id-data, with signed attributes.
+// `trust` is only read: per-call verify settings never touch its store.
 Result<VerifiedSignature> VerifyManifestSignature(
     ByteSource& source, uint64_t offset, uint64_t size,
     std::span<const uint8_t> signature_der, const ReleaseTrust& trust,

@@ -1,1 +1,237 @@
-// placeholder: implemented in a later commit
+#include "tests/testutil/pki.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+#include "common/openssl_error.h"
+
+namespace imab::testing {
+namespace {
+
+// handles.h has no alias for X509_EXTENSION (only this test helper builds
+// extensions), so the owner is local.
+struct ExtensionDeleter {
+  void operator()(X509_EXTENSION* e) const { X509_EXTENSION_free(e); }
+};
+using ExtensionPtr = std::unique_ptr<X509_EXTENSION, ExtensionDeleter>;
+
+Ptr<EVP_PKEY> GenerateKey(KeyType type) {
+  Ptr<EVP_PKEY> key;
+  switch (type) {
+    case KeyType::kRsa2048:
+      key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048}));
+      break;
+    case KeyType::kRsa3072:
+      key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{3072}));
+      break;
+    case KeyType::kRsa4096:
+      key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{4096}));
+      break;
+    case KeyType::kEcP256:
+      key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+      break;
+    case KeyType::kEcP384:
+      key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"));
+      break;
+  }
+  if (key == nullptr) {
+    ADD_FAILURE() << "key generation failed: " << DrainOpenSslErrors();
+  }
+  return key;
+}
+
+// Reads a memory BIO's contents into a string.
+std::string BioContents(BIO* bio) {
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  if (len <= 0 || data == nullptr) {
+    return {};
+  }
+  return std::string(data, static_cast<size_t>(len));
+}
+
+// Writes `content` with mode `mode`, also when the file already exists.
+bool WriteWithMode(const std::string& path, const std::string& content,
+                   mode_t mode, bool append) {
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
+  UniqueFd fd(::open(path.c_str(), flags, mode));
+  if (!fd.valid()) {
+    ADD_FAILURE() << path << ": cannot open: " << std::strerror(errno);
+    return false;
+  }
+  if (!append && ::fchmod(fd.get(), mode) != 0) {
+    ADD_FAILURE() << path << ": fchmod: " << std::strerror(errno);
+    return false;
+  }
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      ADD_FAILURE() << path << ": write: " << std::strerror(errno);
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+std::string CertPem(const X509* cert) {
+  Ptr<BIO> bio(BIO_new(BIO_s_mem()));
+  // PEM_write_bio_X509 takes a non-const pointer but does not modify it.
+  if (bio == nullptr ||
+      PEM_write_bio_X509(bio.get(), const_cast<X509*>(cert)) != 1) {
+    ADD_FAILURE() << "PEM_write_bio_X509: " << DrainOpenSslErrors();
+    return {};
+  }
+  return BioContents(bio.get());
+}
+
+void WriteKeyPem(const std::string& path, EVP_PKEY* key) {
+  Ptr<BIO> bio(BIO_new(BIO_s_mem()));
+  // PKCS#8, unencrypted.
+  if (bio == nullptr ||
+      PEM_write_bio_PKCS8PrivateKey(bio.get(), key, nullptr, nullptr, 0,
+                                    nullptr, nullptr) != 1) {
+    ADD_FAILURE() << "PEM_write_bio_PKCS8PrivateKey: " << DrainOpenSslErrors();
+    return;
+  }
+  WriteWithMode(path, BioContents(bio.get()), 0600, false);
+}
+
+bool AddExtension(X509* cert, X509* issuer, int nid, const char* value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+  ExtensionPtr ext(X509V3_EXT_nconf_nid(nullptr, &ctx, nid, value));
+  if (ext == nullptr || X509_add_ext(cert, ext.get(), -1) != 1) {
+    ADD_FAILURE() << "extension " << OBJ_nid2sn(nid) << "=" << value << ": "
+                  << DrainOpenSslErrors();
+    return false;
+  }
+  return true;
+}
+
+// Builds and signs a certificate for `key`. `issuer_cert`/`issuer_key` null
+// means self-signed.
+Ptr<X509> BuildCert(EVP_PKEY* key, X509* issuer_cert, EVP_PKEY* issuer_key,
+                    const CertOptions& options) {
+  Ptr<X509> cert(X509_new());
+  if (cert == nullptr) {
+    ADD_FAILURE() << "X509_new: " << DrainOpenSslErrors();
+    return nullptr;
+  }
+  uint64_t serial = 0;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&serial), sizeof(serial)) !=
+      1) {
+    ADD_FAILURE() << "RAND_bytes: " << DrainOpenSslErrors();
+    return nullptr;
+  }
+  serial = (serial >> 1) | 1;  // positive and non-zero
+  X509_NAME* subject = X509_get_subject_name(cert.get());  // owned by cert
+  const auto* cn =
+      reinterpret_cast<const unsigned char*>(options.common_name.c_str());
+  bool ok =
+      X509_set_version(cert.get(), X509_VERSION_3) == 1 &&
+      ASN1_INTEGER_set_uint64(X509_get_serialNumber(cert.get()), serial) == 1 &&
+      X509_NAME_add_entry_by_txt(
+          subject, "O", MBSTRING_ASC,
+          reinterpret_cast<const unsigned char*>("imabundle tests"), -1, -1,
+          0) == 1 &&
+      X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8, cn, -1, -1, 0) ==
+          1 &&
+      X509_set_issuer_name(cert.get(), issuer_cert != nullptr
+                                           ? X509_get_subject_name(issuer_cert)
+                                           : subject) == 1 &&
+      X509_gmtime_adj(X509_getm_notBefore(cert.get()),
+                      options.not_before_offset) != nullptr &&
+      X509_gmtime_adj(X509_getm_notAfter(cert.get()),
+                      options.not_after_offset) != nullptr &&
+      X509_set_pubkey(cert.get(), key) == 1;
+  if (!ok) {
+    ADD_FAILURE() << "building certificate " << options.common_name << ": "
+                  << DrainOpenSslErrors();
+    return nullptr;
+  }
+  X509* ext_issuer = issuer_cert != nullptr ? issuer_cert : cert.get();
+  ok = AddExtension(cert.get(), ext_issuer, NID_basic_constraints,
+                    options.is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE") &&
+       AddExtension(cert.get(), ext_issuer, NID_key_usage,
+                    options.is_ca ? "critical,keyCertSign,cRLSign"
+                                  : "critical,digitalSignature") &&
+       AddExtension(cert.get(), ext_issuer, NID_subject_key_identifier,
+                    "hash") &&
+       AddExtension(cert.get(), ext_issuer, NID_authority_key_identifier,
+                    "keyid:always");
+  if (!ok) {
+    return nullptr;
+  }
+  EVP_PKEY* signing_key = issuer_key != nullptr ? issuer_key : key;
+  if (X509_sign(cert.get(), signing_key, EVP_sha256()) <= 0) {
+    ADD_FAILURE() << "X509_sign: " << DrainOpenSslErrors();
+    return nullptr;
+  }
+  return cert;
+}
+
+TestIdentity Finish(const std::string& dir, const std::string& name,
+                    Ptr<EVP_PKEY> key, Ptr<X509> cert) {
+  TestIdentity id;
+  id.key_path = dir + "/" + name + ".key";
+  id.cert_path = dir + "/" + name + ".pem";
+  if (key != nullptr && cert != nullptr) {
+    WriteKeyPem(id.key_path, key.get());
+    WriteWithMode(id.cert_path, CertPem(cert.get()), 0644, false);
+  }
+  id.key = std::move(key);
+  id.cert = std::move(cert);
+  return id;
+}
+
+}  // namespace
+
+TestIdentity MakeRootCa(const std::string& dir, const std::string& name,
+                        CertOptions options) {
+  options.is_ca = true;
+  Ptr<EVP_PKEY> key = GenerateKey(options.key_type);
+  Ptr<X509> cert;
+  if (key != nullptr) {
+    cert = BuildCert(key.get(), nullptr, nullptr, options);
+  }
+  return Finish(dir, name, std::move(key), std::move(cert));
+}
+
+TestIdentity MakeIssued(const std::string& dir, const std::string& name,
+                        const TestIdentity& issuer, CertOptions options) {
+  if (issuer.key == nullptr || issuer.cert == nullptr) {
+    ADD_FAILURE() << "MakeIssued(" << name << "): issuer is incomplete";
+    return Finish(dir, name, nullptr, nullptr);
+  }
+  Ptr<EVP_PKEY> key = GenerateKey(options.key_type);
+  Ptr<X509> cert;
+  if (key != nullptr) {
+    cert = BuildCert(key.get(), issuer.cert.get(), issuer.key.get(), options);
+  }
+  return Finish(dir, name, std::move(key), std::move(cert));
+}
+
+void AppendCertPem(const std::string& path, const X509* cert) {
+  if (cert == nullptr) {
+    ADD_FAILURE() << "AppendCertPem(" << path << "): null certificate";
+    return;
+  }
+  WriteWithMode(path, CertPem(cert), 0644, true);
+}
+
+}  // namespace imab::testing

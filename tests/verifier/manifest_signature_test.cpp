@@ -1,1 +1,480 @@
+#include "verifier/manifest_signature.h"
+
 #include <gtest/gtest.h>
+#include <openssl/cms.h>
+#include <openssl/err.h>
+
+#include <string>
+#include <vector>
+
+#include "builder/manifest_signer.h"
+#include "builder/signing_identity.h"
+#include "common/digest.h"
+#include "common/limits.h"
+#include "tests/testutil/pki.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace imab::verifier {
+namespace {
+
+using builder::SigningIdentity;
+using imab::testing::AppendCertPem;
+using imab::testing::CertOptions;
+using imab::testing::KeyType;
+using imab::testing::MakeIssued;
+using imab::testing::MakeRootCa;
+using imab::testing::TempDir;
+using imab::testing::TestIdentity;
+using imab::testing::WriteFile;
+
+constexpr long kDay = 24L * 3600;
+
+CertOptions Opts(const std::string& cn, KeyType type, bool is_ca) {
+  CertOptions o;
+  o.common_name = cn;
+  o.key_type = type;
+  o.is_ca = is_ca;
+  return o;
+}
+
+std::vector<uint8_t> Bytes(const std::string& s) {
+  return std::vector<uint8_t>(s.begin(), s.end());
+}
+
+std::vector<uint8_t> Der(CMS_ContentInfo* cms) {
+  int len = i2d_CMS_ContentInfo(cms, nullptr);
+  EXPECT_GT(len, 0);
+  std::vector<uint8_t> out(static_cast<size_t>(len > 0 ? len : 0));
+  unsigned char* p = out.data();
+  EXPECT_EQ(i2d_CMS_ContentInfo(cms, &p), len);
+  return out;
+}
+
+// A source that fails every read touching bytes at or after `fail_at`.
+class FailingSource : public ByteSource {
+ public:
+  FailingSource(std::vector<uint8_t> data, uint64_t fail_at)
+      : inner_(std::move(data)), fail_at_(fail_at) {}
+  uint64_t size() const override { return inner_.size(); }
+  Status ReadAt(uint64_t offset, std::span<uint8_t> out) override {
+    if (offset + out.size() > fail_at_) {
+      return MakeError(ErrorCode::kIo, "injected read failure");
+    }
+    return inner_.ReadAt(offset, out);
+  }
+
+ private:
+  MemoryByteSource inner_;
+  uint64_t fail_at_;
+};
+
+class ManifestSignatureTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ =
+        MakeRootCa(Dir(), "root", Opts("Release Root", KeyType::kEcP256, true));
+    inter_ = MakeIssued(Dir(), "inter", root_,
+                        Opts("Release Intermediate", KeyType::kEcP256, true));
+    AppendCertPem(dir_.Sub("chain.pem"), inter_.cert.get());
+    manifest_ = "imabundle-manifest 1\nkind full\nend\n";
+  }
+
+  std::string Dir() const { return dir_.path().string(); }
+
+  SigningIdentity Load(const TestIdentity& leaf, const std::string& chain) {
+    auto id =
+        builder::LoadSigningIdentity(leaf.key_path, leaf.cert_path, chain);
+    EXPECT_TRUE(id.has_value()) << id.error().message;
+    return id.has_value() ? std::move(*id) : SigningIdentity{};
+  }
+
+  std::vector<uint8_t> Sign(const TestIdentity& leaf,
+                            const std::string& chain) {
+    auto der = builder::SignManifest(manifest_, Load(leaf, chain));
+    EXPECT_TRUE(der.has_value()) << der.error().message;
+    return der.has_value() ? *der : std::vector<uint8_t>{};
+  }
+
+  ReleaseTrust Trust(const std::string& path) {
+    auto trust = ReleaseTrust::LoadPemFile(path);
+    EXPECT_TRUE(trust.has_value()) << trust.error().message;
+    return std::move(*trust);
+  }
+
+  Result<VerifiedSignature> Verify(const std::string& content,
+                                   std::span<const uint8_t> sig,
+                                   bool check_time = true) {
+    MemoryByteSource source(Bytes(content));
+    ReleaseTrust trust = Trust(root_.cert_path);
+    SignatureCheckOptions options;
+    options.check_time = check_time;
+    return VerifyManifestSignature(source, 0, content.size(), sig, trust,
+                                   options);
+  }
+
+  // Expects a rejection with `code` whose one-line message contains `why`.
+  void ExpectRejected(const Result<VerifiedSignature>& r, ErrorCode code,
+                      const std::string& why) {
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, code) << r.error().message;
+    EXPECT_NE(r.error().message.find(why), std::string::npos)
+        << r.error().message;
+    EXPECT_EQ(r.error().message.find('\n'), std::string::npos);
+    EXPECT_EQ(ERR_peek_error(), 0u) << "error queue not drained";
+  }
+
+  TempDir dir_;
+  TestIdentity root_;
+  TestIdentity inter_;
+  std::string manifest_;
+};
+
+TEST_F(ManifestSignatureTest, RsaLeafUnderRootVerifies) {
+  TestIdentity leaf = MakeIssued(Dir(), "leaf", root_,
+                                 Opts("Release RSA", KeyType::kRsa2048, false));
+  std::vector<uint8_t> sig = Sign(leaf, "");
+  auto r = Verify(manifest_, sig);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  auto want = Sha256Of(Bytes(manifest_));
+  ASSERT_TRUE(want.has_value());
+  EXPECT_EQ(r->manifest_sha256, *want);
+  EXPECT_NE(r->signer_subject.find("CN=Release RSA"), std::string::npos)
+      << r->signer_subject;
+}
+
+TEST_F(ManifestSignatureTest, EcLeafUnderIntermediateVerifies) {
+  TestIdentity leaf = MakeIssued(Dir(), "leaf", inter_,
+                                 Opts("Release EC", KeyType::kEcP256, false));
+  std::vector<uint8_t> sig = Sign(leaf, dir_.Sub("chain.pem"));
+  auto r = Verify(manifest_, sig);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  auto want = Sha256Of(Bytes(manifest_));
+  ASSERT_TRUE(want.has_value());
+  EXPECT_EQ(r->manifest_sha256, *want);
+  EXPECT_NE(r->signer_subject.find("CN=Release EC"), std::string::npos);
+}
+
+TEST_F(ManifestSignatureTest, LargeRegionInsideABiggerSourceIsStreamed) {
+  TestIdentity leaf = MakeIssued(Dir(), "leaf", root_,
+                                 Opts("Release", KeyType::kEcP256, false));
+  manifest_.clear();
+  for (int i = 0; manifest_.size() < 3 * kStreamChunkBytes + 17; ++i) {
+    manifest_ += "line " + std::to_string(i) + "\n";
+  }
+  std::vector<uint8_t> sig = Sign(leaf, "");
+  std::string bundle = std::string(512, 'H') + manifest_ + std::string(99, 'T');
+  MemoryByteSource source(Bytes(bundle));
+  ReleaseTrust trust = Trust(root_.cert_path);
+  auto r = VerifyManifestSignature(source, 512, manifest_.size(), sig, trust,
+                                   SignatureCheckOptions{});
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  auto want = Sha256Of(Bytes(manifest_));
+  ASSERT_TRUE(want.has_value());
+  EXPECT_EQ(r->manifest_sha256, *want);
+  // One byte less of the region is different content.
+  auto shorter = VerifyManifestSignature(source, 512, manifest_.size() - 1, sig,
+                                         trust, SignatureCheckOptions{});
+  ExpectRejected(shorter, ErrorCode::kBadSignature, "does not verify");
+}
+
+TEST_F(ManifestSignatureTest, RegionPastEndOfSourceIsMalformed) {
+  TestIdentity leaf = MakeIssued(Dir(), "leaf", root_,
+                                 Opts("Release", KeyType::kEcP256, false));
+  std::vector<uint8_t> sig = Sign(leaf, "");
+  MemoryByteSource source(Bytes(manifest_));
+  ReleaseTrust trust = Trust(root_.cert_path);
+  auto r = VerifyManifestSignature(source, 1, manifest_.size(), sig, trust,
+                                   SignatureCheckOptions{});
+  ExpectRejected(r, ErrorCode::kMalformed, "past the end");
+}
+
+TEST_F(ManifestSignatureTest, ReadErrorIsReportedAsItself) {
+  TestIdentity leaf = MakeIssued(Dir(), "leaf", root_,
+                                 Opts("Release", KeyType::kEcP256, false));
+  std::vector<uint8_t> sig = Sign(leaf, "");
+  FailingSource source(Bytes(manifest_), 10);
+  ReleaseTrust trust = Trust(root_.cert_path);
+  auto r = VerifyManifestSignature(source, 0, manifest_.size(), sig, trust,
+                                   SignatureCheckOptions{});
+  ExpectRejected(r, ErrorCode::kIo, "injected read failure");
+}
+
+TEST_F(ManifestSignatureTest, FlippedContentByteIsRejected) {
+  TestIdentity leaf = MakeIssued(Dir(), "leaf", root_,
+                                 Opts("Release", KeyType::kEcP256, false));
+  std::vector<uint8_t> sig = Sign(leaf, "");
+  std::string changed = manifest_;
+  changed[5] = static_cast<char>(changed[5] ^ 0x01);
+  ExpectRejected(Verify(changed, sig), ErrorCode::kBadSignature,
+                 "manifest.sig: does not verify");
+}
+
+TEST_F(ManifestSignatureTest, FlippedSignatureBytesAreRejected) {
+  TestIdentity leaf = MakeIssued(Dir(), "leaf", inter_,
+                                 Opts("Release", KeyType::kRsa2048, false));
+  std::vector<uint8_t> sig = Sign(leaf, dir_.Sub("chain.pem"));
+  ASSERT_GT(sig.size(), 100u);
+  // Header, certificates, signed attributes and the signature value itself.
+  std::vector<size_t> positions = {0,
+                                   1,
+                                   5,
+                                   20,
+                                   sig.size() / 4,
+                                   sig.size() / 2,
+                                   sig.size() * 3 / 4,
+                                   sig.size() - 300,
+                                   sig.size() - 40,
+                                   sig.size() - 1};
+  for (size_t pos : positions) {
+    std::vector<uint8_t> bad = sig;
+    bad[pos] ^= 0x01;
+    auto r = Verify(manifest_, bad);
+    EXPECT_FALSE(r.has_value()) << "flip at " << pos << " accepted";
+    if (!r.has_value()) {
+      EXPECT_TRUE(r.error().code == ErrorCode::kMalformed ||
+                  r.error().code == ErrorCode::kBadSignature)
+          << pos << ": " << r.error().message;
+      EXPECT_EQ(r.error().message.find('\n'), std::string::npos);
+    }
+    EXPECT_EQ(ERR_peek_error(), 0u);
+  }
+}
+
+TEST_F(ManifestSignatureTest, TruncatedEmptyAndTrailingDerAreMalformed) {
+  TestIdentity leaf = MakeIssued(Dir(), "leaf", root_,
+                                 Opts("Release", KeyType::kEcP256, false));
+  std::vector<uint8_t> sig = Sign(leaf, "");
+  std::vector<uint8_t> truncated(sig.begin(), sig.end() - 1);
+  ExpectRejected(Verify(manifest_, truncated), ErrorCode::kMalformed,
+                 "manifest.sig: not a DER CMS ContentInfo");
+  ExpectRejected(Verify(manifest_, std::vector<uint8_t>{}),
+                 ErrorCode::kMalformed, "manifest.sig: empty");
+  std::vector<uint8_t> trailing = sig;
+  trailing.push_back(0);
+  ExpectRejected(Verify(manifest_, trailing), ErrorCode::kMalformed,
+                 "manifest.sig: trailing bytes");
+}
+
+TEST_F(ManifestSignatureTest, NonMinimalLengthEncodingIsNotCanonical) {
+  TestIdentity leaf = MakeIssued(Dir(), "leaf", root_,
+                                 Opts("Release", KeyType::kEcP256, false));
+  std::vector<uint8_t> sig = Sign(leaf, "");
+  // Outer SEQUENCE "30 82 HH LL" rewritten as "30 83 00 HH LL" (BER).
+  ASSERT_EQ(sig[0], 0x30);
+  ASSERT_EQ(sig[1], 0x82);
+  std::vector<uint8_t> ber = {0x30, 0x83, 0x00};
+  ber.insert(ber.end(), sig.begin() + 2, sig.end());
+  ExpectRejected(Verify(manifest_, ber), ErrorCode::kMalformed,
+                 "not canonical DER");
+}
+
+TEST_F(ManifestSignatureTest, OversizedSignatureIsLimitExceeded) {
+  std::vector<uint8_t> huge(kMaxSignatureBytes + 1, 0x30);
+  ExpectRejected(Verify(manifest_, huge), ErrorCode::kLimitExceeded,
+                 "kMaxSignatureBytes");
+}
+
+TEST_F(ManifestSignatureTest, SignerFromAnotherRootIsRejected) {
+  TestIdentity other =
+      MakeRootCa(Dir(), "other", Opts("Other Root", KeyType::kEcP256, true));
+  TestIdentity leaf = MakeIssued(Dir(), "leaf", other,
+                                 Opts("Release", KeyType::kEcP256, false));
+  ExpectRejected(Verify(manifest_, Sign(leaf, "")), ErrorCode::kBadSignature,
+                 "certificate chain: unable to get local issuer certificate");
+}
+
+TEST_F(ManifestSignatureTest, MissingIntermediateIsRejected) {
+  TestIdentity leaf = MakeIssued(Dir(), "leaf", inter_,
+                                 Opts("Release", KeyType::kEcP256, false));
+  ExpectRejected(Verify(manifest_, Sign(leaf, "")), ErrorCode::kBadSignature,
+                 "certificate chain: unable to get local issuer certificate");
+}
+
+TEST_F(ManifestSignatureTest, ExpiredLeafIsRejectedUnlessTimeIsNotChecked) {
+  CertOptions o = Opts("Expired", KeyType::kEcP256, false);
+  o.not_before_offset = -10 * kDay;
+  o.not_after_offset = -kDay;
+  TestIdentity leaf = MakeIssued(Dir(), "leaf", root_, o);
+  std::vector<uint8_t> sig = Sign(leaf, "");
+  ExpectRejected(Verify(manifest_, sig), ErrorCode::kBadSignature,
+                 "certificate chain: certificate has expired");
+  auto r = Verify(manifest_, sig, /*check_time=*/false);
+  EXPECT_TRUE(r.has_value()) << r.error().message;
+}
+
+TEST_F(ManifestSignatureTest, NoTimeCheckDoesNotLeakIntoTheSharedTrust) {
+  CertOptions o = Opts("Expired", KeyType::kEcP256, false);
+  o.not_after_offset = -kDay;
+  TestIdentity leaf = MakeIssued(Dir(), "leaf", root_, o);
+  std::vector<uint8_t> sig = Sign(leaf, "");
+  MemoryByteSource source(Bytes(manifest_));
+  ReleaseTrust trust = Trust(root_.cert_path);
+  SignatureCheckOptions no_time;
+  no_time.check_time = false;
+  auto lax =
+      VerifyManifestSignature(source, 0, manifest_.size(), sig, trust, no_time);
+  EXPECT_TRUE(lax.has_value()) << lax.error().message;
+  auto strict = VerifyManifestSignature(source, 0, manifest_.size(), sig, trust,
+                                        SignatureCheckOptions{});
+  ExpectRejected(strict, ErrorCode::kBadSignature, "certificate has expired");
+}
+
+TEST_F(ManifestSignatureTest, NotYetValidLeafIsRejected) {
+  CertOptions o = Opts("Future", KeyType::kEcP256, false);
+  o.not_before_offset = kDay;
+  o.not_after_offset = 10 * kDay;
+  TestIdentity leaf = MakeIssued(Dir(), "leaf", root_, o);
+  ExpectRejected(Verify(manifest_, Sign(leaf, "")), ErrorCode::kBadSignature,
+                 "certificate chain: certificate is not yet valid");
+}
+
+TEST_F(ManifestSignatureTest, ExpiredIntermediateIsRejected) {
+  CertOptions o = Opts("Old Intermediate", KeyType::kEcP256, true);
+  o.not_before_offset = -10 * kDay;
+  o.not_after_offset = -kDay;
+  TestIdentity old = MakeIssued(Dir(), "old", root_, o);
+  AppendCertPem(dir_.Sub("old-chain.pem"), old.cert.get());
+  TestIdentity leaf =
+      MakeIssued(Dir(), "leaf", old, Opts("Release", KeyType::kEcP256, false));
+  ExpectRejected(Verify(manifest_, Sign(leaf, dir_.Sub("old-chain.pem"))),
+                 ErrorCode::kBadSignature,
+                 "certificate chain: certificate has expired");
+}
+
+TEST_F(ManifestSignatureTest, TrustFileWithSeveralRootsAcceptsEach) {
+  TestIdentity other =
+      MakeRootCa(Dir(), "other", Opts("Other Root", KeyType::kRsa2048, true));
+  std::string both = dir_.Sub("both.pem");
+  AppendCertPem(both, root_.cert.get());
+  AppendCertPem(both, other.cert.get());
+  TestIdentity leaf = MakeIssued(Dir(), "leaf", other,
+                                 Opts("Release", KeyType::kEcP256, false));
+  std::vector<uint8_t> sig = Sign(leaf, "");
+  MemoryByteSource source(Bytes(manifest_));
+  ReleaseTrust trust = Trust(both);
+  auto r = VerifyManifestSignature(source, 0, manifest_.size(), sig, trust,
+                                   SignatureCheckOptions{});
+  EXPECT_TRUE(r.has_value()) << r.error().message;
+}
+
+TEST_F(ManifestSignatureTest, TrustFileErrorsNameTheFile) {
+  std::string missing = dir_.Sub("missing.pem");
+  auto r1 = ReleaseTrust::LoadPemFile(missing);
+  ASSERT_FALSE(r1.has_value());
+  EXPECT_EQ(r1.error().code, ErrorCode::kIo);
+  EXPECT_NE(r1.error().message.find(missing), std::string::npos);
+
+  std::string no_cert = dir_.Sub("nocert.pem");
+  WriteFile(no_cert, "just some text\n");
+  auto r2 = ReleaseTrust::LoadPemFile(no_cert);
+  ASSERT_FALSE(r2.has_value());
+  EXPECT_EQ(r2.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(r2.error().message.find(no_cert + ": no PEM certificate found"),
+            std::string::npos)
+      << r2.error().message;
+
+  std::string broken = dir_.Sub("broken.pem");
+  WriteFile(broken,
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+  auto r3 = ReleaseTrust::LoadPemFile(broken);
+  ASSERT_FALSE(r3.has_value());
+  EXPECT_EQ(r3.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(r3.error().message.find(broken + ": bad certificate 1"),
+            std::string::npos)
+      << r3.error().message;
+
+  auto r4 = ReleaseTrust::LoadPemFile(Dir());
+  ASSERT_FALSE(r4.has_value());
+  EXPECT_EQ(r4.error().code, ErrorCode::kIo) << r4.error().message;
+  EXPECT_EQ(ERR_peek_error(), 0u);
+}
+
+// Hand-built CMS variants that FORMAT.md §5 does not allow.
+class CmsShapeTest : public ManifestSignatureTest {
+ protected:
+  void SetUp() override {
+    ManifestSignatureTest::SetUp();
+    leaf_ = MakeIssued(Dir(), "leaf", root_,
+                       Opts("Release", KeyType::kEcP256, false));
+    leaf2_ = MakeIssued(Dir(), "leaf2", root_,
+                        Opts("Release 2", KeyType::kEcP256, false));
+  }
+
+  // CMS SignedData over manifest_ with `signers` signers using `md`.
+  std::vector<uint8_t> Build(unsigned int flags, const EVP_MD* md,
+                             int signers) {
+    flags |= CMS_BINARY | CMS_PARTIAL;
+    Ptr<BIO> data(
+        BIO_new_mem_buf(manifest_.data(), static_cast<int>(manifest_.size())));
+    Ptr<CMS_ContentInfo> cms(
+        CMS_sign(nullptr, nullptr, nullptr, nullptr, flags));
+    EXPECT_NE(cms, nullptr);
+    for (int i = 0; i < signers; ++i) {
+      const TestIdentity& who = i == 0 ? leaf_ : leaf2_;
+      EXPECT_NE(
+          CMS_add1_signer(cms.get(), who.cert.get(), who.key.get(), md, flags),
+          nullptr)
+          << DrainOpenSslErrorsForTest();
+    }
+    EXPECT_EQ(CMS_final(cms.get(), data.get(), nullptr, flags), 1);
+    return Der(cms.get());
+  }
+
+  static std::string DrainOpenSslErrorsForTest() {
+    std::string out;
+    unsigned long e = 0;
+    while ((e = ERR_get_error()) != 0) {
+      out += ERR_reason_error_string(e) != nullptr ? ERR_reason_error_string(e)
+                                                   : "?";
+      out += ";";
+    }
+    return out;
+  }
+
+  TestIdentity leaf_;
+  TestIdentity leaf2_;
+};
+
+TEST_F(CmsShapeTest, WellFormedVariantIsAccepted) {
+  // Guards the tests below: only the one varied property makes them fail.
+  auto r = Verify(manifest_, Build(CMS_DETACHED, EVP_sha256(), 1));
+  EXPECT_TRUE(r.has_value()) << r.error().message;
+  auto r384 = Verify(manifest_, Build(CMS_DETACHED, EVP_sha384(), 1));
+  EXPECT_TRUE(r384.has_value()) << r384.error().message;
+  auto r512 = Verify(manifest_, Build(CMS_DETACHED, EVP_sha512(), 1));
+  EXPECT_TRUE(r512.has_value()) << r512.error().message;
+}
+
+TEST_F(CmsShapeTest, NotSignedDataIsRejected) {
+  Ptr<BIO> data(
+      BIO_new_mem_buf(manifest_.data(), static_cast<int>(manifest_.size())));
+  Ptr<CMS_ContentInfo> cms(CMS_data_create(data.get(), CMS_BINARY));
+  ASSERT_NE(cms, nullptr);
+  ExpectRejected(Verify(manifest_, Der(cms.get())), ErrorCode::kBadSignature,
+                 "content type is not SignedData");
+}
+
+TEST_F(CmsShapeTest, EmbeddedContentIsRejected) {
+  ExpectRejected(Verify(manifest_, Build(0, EVP_sha256(), 1)),
+                 ErrorCode::kBadSignature, "not detached");
+}
+
+TEST_F(CmsShapeTest, TwoSignersAreRejected) {
+  ExpectRejected(Verify(manifest_, Build(CMS_DETACHED, EVP_sha256(), 2)),
+                 ErrorCode::kBadSignature, "exactly one SignerInfo, found 2");
+}
+
+TEST_F(CmsShapeTest, Sha1DigestIsRejected) {
+  ExpectRejected(Verify(manifest_, Build(CMS_DETACHED, EVP_sha1(), 1)),
+                 ErrorCode::kBadSignature,
+                 "digest algorithm not allowed: SHA1");
+}
+
+TEST_F(CmsShapeTest, MissingSignedAttributesAreRejected) {
+  ExpectRejected(
+      Verify(manifest_, Build(CMS_DETACHED | CMS_NOATTR, EVP_sha256(), 1)),
+      ErrorCode::kBadSignature, "no signed attributes");
+}
+
+}  // namespace
+}  // namespace imab::verifier

@@ -1,0 +1,92 @@
+#include "builder/signing_identity.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include <filesystem>
+#include <system_error>
+#include <vector>
+
+#include "common/openssl_error.h"
+#include "common/x509_util.h"
+
+namespace imab::builder {
+namespace {
+
+// Passphrase callback that always refuses: the builder never prompts, so an
+// encrypted key fails with a clear message instead of blocking on a tty.
+int RefusePassphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* asked) {
+  *static_cast<bool*>(asked) = true;
+  return -1;
+}
+
+Result<Ptr<EVP_PKEY>> LoadPrivateKey(const std::string& path) {
+  ERR_clear_error();
+  Ptr<BIO> bio(BIO_new_file(path.c_str(), "rb"));
+  if (bio == nullptr) {
+    return OpenSslError(ErrorCode::kIo, path + ": cannot open");
+  }
+  // fopen() accepts a directory; say so instead of "not a PEM key".
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return MakeError(ErrorCode::kIo, path + ": not a regular file");
+  }
+  bool asked = false;
+  Ptr<EVP_PKEY> key(
+      PEM_read_bio_PrivateKey(bio.get(), nullptr, RefusePassphrase, &asked));
+  if (key == nullptr && asked) {
+    // The queue would only repeat "bad decrypt"; drop it.
+    ERR_clear_error();
+    return MakeError(ErrorCode::kInvalidArgument,
+                     path +
+                         ": private key is encrypted; not supported here "
+                         "(decrypt it first)");
+  }
+  if (key == nullptr) {
+    // Only OpenSSL's reason strings go into the message, never key bytes.
+    return OpenSslError(ErrorCode::kInvalidArgument,
+                        path + ": not an unencrypted PEM private key");
+  }
+  return key;
+}
+
+Result<X509StackPtr> LoadChain(const std::string& path) {
+  X509StackPtr chain(sk_X509_new_null());
+  if (chain == nullptr) {
+    return OpenSslError(ErrorCode::kInternal, "sk_X509_new_null");
+  }
+  if (path.empty()) {
+    return chain;
+  }
+  IMAB_ASSIGN_OR_RETURN(std::vector<Ptr<X509>> certs,
+                        LoadPemCertificates(path));
+  for (Ptr<X509>& cert : certs) {
+    // sk_X509_push takes ownership on success.
+    if (sk_X509_push(chain.get(), cert.get()) <= 0) {
+      return OpenSslError(ErrorCode::kInternal, path + ": sk_X509_push");
+    }
+    static_cast<void>(cert.release());
+  }
+  return chain;
+}
+
+}  // namespace
+
+Result<SigningIdentity> LoadSigningIdentity(const std::string& key_path,
+                                            const std::string& cert_path,
+                                            const std::string& chain_path) {
+  IMAB_ASSIGN_OR_RETURN(Ptr<EVP_PKEY> key, LoadPrivateKey(key_path));
+  IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert, LoadCertificate(cert_path));
+  IMAB_ASSIGN_OR_RETURN(X509StackPtr chain, LoadChain(chain_path));
+  ERR_clear_error();
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+    // The queue says "key values mismatch"; the message below says it better.
+    ERR_clear_error();
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        key_path + ": private key does not match certificate " + cert_path);
+  }
+  return SigningIdentity{std::move(key), std::move(cert), std::move(chain)};
+}
+
+}  // namespace imab::builder

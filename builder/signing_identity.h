@@ -1,0 +1,28 @@
+// SigningIdentity: the release key, its certificate and the intermediates
+// that go into a bundle's CMS signature. Private keys exist only here, in
+// the builder.
+#pragma once
+
+#include <string>
+
+#include "common/handles.h"
+#include "common/result.h"
+
+namespace imab::builder {
+
+struct SigningIdentity {
+  Ptr<EVP_PKEY> key;
+  Ptr<X509> cert;
+  X509StackPtr chain;  // intermediates, possibly empty, never null
+};
+
+// Loads an unencrypted PEM private key, a PEM or DER certificate and an
+// optional PEM chain file (`chain_path` empty for none). Checks that the key
+// matches the certificate. On failure: kInvalidArgument or kIo naming the
+// file and the problem ("release.key: private key does not match
+// certificate release.pem"); the message never contains key material.
+Result<SigningIdentity> LoadSigningIdentity(const std::string& key_path,
+                                            const std::string& cert_path,
+                                            const std::string& chain_path);
+
+}  // namespace imab::builder
