@@ -59,7 +59,7 @@ std::string_view ParentPath(std::string_view path) {
 
 Status ImageTree::Admit(const Entry& entry) {
   IMAB_RETURN_IF_ERROR(CheckCanonicalPath(entry.path));
-  if (types_.count(entry.path) != 0) {
+  if (nodes_.count(entry.path) != 0) {
     return Bad(entry.path, "duplicate entry");
   }
   std::string_view parent = ParentPath(entry.path);
@@ -92,13 +92,19 @@ Status ImageTree::Admit(const Entry& entry) {
       return Bad(entry.path, "symlink target empty, too long or has NUL");
     }
   }
-  types_.emplace(entry.path, entry.type);
+  nodes_.emplace(entry.path,
+                 Node{entry.type, entry.mode, entry.uid, entry.gid});
   return OkStatus();
 }
 
 const EntryType* ImageTree::Find(std::string_view path) const {
-  auto it = types_.find(std::string(path));
-  return it == types_.end() ? nullptr : &it->second;
+  const Node* node = FindNode(path);
+  return node == nullptr ? nullptr : &node->type;
+}
+
+const ImageTree::Node* ImageTree::FindNode(std::string_view path) const {
+  auto it = nodes_.find(std::string(path));
+  return it == nodes_.end() ? nullptr : &it->second;
 }
 
 }  // namespace imab

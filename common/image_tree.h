@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <cstdint>
 #include <unordered_map>
 
 #include "common/entry.h"
@@ -30,12 +31,23 @@ class ImageTree {
   // kMalformed naming the path and the rule, and nothing is recorded.
   Status Admit(const Entry& entry);
 
+  // What the tree remembers of an admitted path: enough to resolve a
+  // hardlink's shared inode metadata.
+  struct Node {
+    EntryType type;
+    uint32_t mode;
+    uint32_t uid;
+    uint32_t gid;
+  };
+
   // Type of an admitted path, or nullptr.
   const EntryType* Find(std::string_view path) const;
-  size_t size() const { return types_.size(); }
+  // Node of an admitted path, or nullptr.
+  const Node* FindNode(std::string_view path) const;
+  size_t size() const { return nodes_.size(); }
 
  private:
-  std::unordered_map<std::string, EntryType> types_;
+  std::unordered_map<std::string, Node> nodes_;
 };
 
 }  // namespace imab

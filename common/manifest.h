@@ -2,6 +2,8 @@
 // which parses untrusted bytes, lives in manifest_reader.h.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -42,6 +44,33 @@ Status CheckImageVersion(std::string_view version);
 
 // Compares two valid VERSION strings numerically: <0, 0, >0.
 int CompareImageVersions(std::string_view a, std::string_view b);
+
+// One manifest line split into its tokens (FORMAT.md §3.1). The views point
+// into the line given to SplitManifestLine and live as long as it does.
+inline constexpr size_t kMaxManifestTokens =
+    7;  // file PATH MODE UID GID SIZE SHA
+struct ManifestTokens {
+  std::array<std::string_view, kMaxManifestTokens> at;
+  size_t count = 0;  // >= 1 after a successful split; at[0] is the keyword
+};
+
+// Splits `line` (without its '\n') at single spaces. kMalformed naming the
+// rule when the line has a byte outside 0x20..0x7E (carriage return and tab
+// named as such), is empty, has a leading, trailing or double space, or has
+// more than kMaxManifestTokens tokens.
+Result<ManifestTokens> SplitManifestLine(std::string_view line);
+
+// Parses a NUM token (decimal digits, no sign, no leading zero) for the field
+// `name` (used in messages). kMalformed for any other spelling or a value
+// over 2^64-1; `over_max` when the value exceeds `max`.
+Result<uint64_t> ParseNumToken(std::string_view token, std::string_view name,
+                               uint64_t max, ErrorCode over_max);
+// Parses a MODE token: exactly four octal digits. kMalformed otherwise.
+Result<uint32_t> ParseModeToken(std::string_view token);
+// Parses a SHA token (64 lower-case hex digits) for the field `name`;
+// kMalformed otherwise.
+Result<Sha256Digest> ParseShaToken(std::string_view token,
+                                   std::string_view name);
 
 // Appends the header lines, from `imabundle-manifest 1` through `entries`.
 void AppendManifestHeader(const ManifestHeader& header, std::string* out);

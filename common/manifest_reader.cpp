@@ -1,1 +1,415 @@
-// placeholder: implemented in a later commit
+// Streaming manifest parser (FORMAT.md §3.1 lexical rules, §3.2 layout, §3.3
+// sections, §3.4 records). Tree rules (§3.5) are the caller's, via ImageTree.
+#include "common/manifest_reader.h"
+
+#include <algorithm>
+#include <array>
+#include <span>
+
+#include "common/byte_reader.h"
+#include "common/hex.h"
+#include "common/limits.h"
+
+namespace imab {
+namespace {
+
+constexpr size_t kBufferBound = kMaxManifestLineBytes + kStreamChunkBytes;
+constexpr uint64_t kMaxCreated = 8589934591;  // 2^33-1, FORMAT.md §3.2
+constexpr uint64_t kMaxId = 0xffffffff;       // uid and gid < 2^32
+
+Error Bad(const std::string& why) {
+  return MakeError(ErrorCode::kMalformed, why);
+}
+
+// Untrusted text in messages is printable ASCII (SplitManifestLine checked it)
+// but may be long; cap it so an error stays one short line.
+std::string Quote(std::string_view token) {
+  constexpr size_t kMaxQuoted = 64;
+  if (token.size() <= kMaxQuoted) {
+    return "'" + std::string(token) + "'";
+  }
+  return "'" + std::string(token.substr(0, kMaxQuoted)) + "...'";
+}
+
+Status CheckFieldCount(const ManifestTokens& t, size_t fields) {
+  if (t.count != fields + 1) {
+    return Bad(Quote(t.at[0]) + " takes " + std::to_string(fields) +
+               " field(s), found " + std::to_string(t.count - 1));
+  }
+  return OkStatus();
+}
+
+Result<uint32_t> ParseId(std::string_view token, std::string_view what) {
+  IMAB_ASSIGN_OR_RETURN(
+      uint64_t v, ParseNumToken(token, what, kMaxId, ErrorCode::kMalformed));
+  return static_cast<uint32_t>(v);
+}
+
+Result<std::string> ParseStr(std::string_view token, std::string_view what) {
+  Result<std::string> decoded = DecodeStrToken(token);
+  if (!decoded.has_value()) {
+    return WithContext(std::move(decoded).error(), std::string(what));
+  }
+  return decoded;
+}
+
+// VALUE: "-" for empty, else lower-case hex of at most kMaxXattrValueBytes.
+Result<std::string> ParseXattrValue(std::string_view token) {
+  if (token == "-") {
+    return std::string();
+  }
+  if (token.size() > 2 * kMaxXattrValueBytes) {
+    return MakeError(ErrorCode::kLimitExceeded,
+                     "xattr value longer than " +
+                         std::to_string(kMaxXattrValueBytes) + " bytes");
+  }
+  Result<std::string> value = HexDecode(token);
+  if (!value.has_value()) {
+    return WithContext(std::move(value).error(), "xattr value");
+  }
+  return value;
+}
+
+// Number of fields after the keyword, FORMAT.md §3.4.
+size_t RecordFields(EntryType type) {
+  switch (type) {
+    case EntryType::kFile:
+    case EntryType::kChar:
+    case EntryType::kBlock:
+      return 6;
+    case EntryType::kDir:
+    case EntryType::kSymlink:
+    case EntryType::kFifo:
+      return 4;
+    case EntryType::kHardlink:
+      return 2;
+  }
+  return 0;
+}
+
+}  // namespace
+
+ManifestReader::ManifestReader(ByteSource& source, uint64_t offset,
+                               uint64_t size, Sha256 hash)
+    : source_(source), offset_(offset), size_(size), hash_(std::move(hash)) {}
+
+Result<std::unique_ptr<ManifestReader>> ManifestReader::Open(ByteSource& source,
+                                                             uint64_t offset,
+                                                             uint64_t size) {
+  if (size > kMaxManifestBytes) {
+    return MakeError(ErrorCode::kLimitExceeded,
+                     "manifest: " + std::to_string(size) +
+                         " bytes exceeds the limit of " +
+                         std::to_string(kMaxManifestBytes));
+  }
+  // Written to avoid overflow in offset + size.
+  if (offset > source.size() || size > source.size() - offset) {
+    return Bad("manifest: region runs past the end of the source");
+  }
+  IMAB_ASSIGN_OR_RETURN(Sha256 hash, Sha256::Create());
+  std::unique_ptr<ManifestReader> reader(
+      new ManifestReader(source, offset, size, std::move(hash)));
+  Status header = reader->ParseHeader();
+  if (!header.ok()) {
+    return reader->Fail(std::move(header).error());
+  }
+  return reader;
+}
+
+Error ManifestReader::LineError(ErrorCode code, const std::string& why) const {
+  return MakeError(
+      code, "manifest line " + std::to_string(line_number_) + ": " + why);
+}
+
+Error ManifestReader::Fail(Error error) {
+  if (error.message.rfind("manifest line ", 0) != 0) {
+    error = LineError(error.code, error.message);
+  }
+  error_ = error;
+  return error;
+}
+
+Status ManifestReader::Fill() {
+  size_t pending = buffer_len_ - buffer_pos_;
+  std::span<uint8_t> whole(buffer_);
+  std::span<uint8_t> rest = whole.subspan(buffer_pos_, pending);
+  std::copy(rest.begin(), rest.end(), buffer_.begin());
+  buffer_pos_ = 0;
+  buffer_len_ = pending;
+  size_t want = static_cast<size_t>(
+      std::min<uint64_t>(size_ - fetched_, kStreamChunkBytes));
+  if (buffer_.size() < pending + want) {
+    // Grow geometrically but never past the bound: pending < line limit.
+    size_t grown =
+        std::min(kBufferBound, std::max(pending + want, 2 * buffer_.size()));
+    buffer_.reserve(grown);
+    buffer_.resize(grown);
+  }
+  std::span<uint8_t> dest = std::span<uint8_t>(buffer_).subspan(pending, want);
+  IMAB_RETURN_IF_ERROR(source_.ReadAt(offset_ + fetched_, dest));
+  fetched_ += want;
+  buffer_len_ += want;
+  return OkStatus();
+}
+
+Result<std::string_view> ManifestReader::PeekLine() {
+  uint64_t number = line_number_ + 1;
+  for (;;) {
+    std::span<const uint8_t> pending =
+        std::span<const uint8_t>(buffer_).subspan(buffer_pos_,
+                                                  buffer_len_ - buffer_pos_);
+    std::span<const uint8_t> window =
+        pending.first(std::min(pending.size(), kMaxManifestLineBytes));
+    auto newline = std::ranges::find(window, uint8_t{'\n'});
+    if (newline != window.end()) {
+      size_t n = static_cast<size_t>(newline - window.begin());
+      peeked_len_ = n + 1;
+      ByteReader reader(pending);
+      return reader.ReadString(n);
+    }
+    // A line that cannot end within the limit would force unbounded memory.
+    if (pending.size() >= kMaxManifestLineBytes) {
+      return MakeError(ErrorCode::kLimitExceeded,
+                       "manifest line " + std::to_string(number) +
+                           ": longer than " +
+                           std::to_string(kMaxManifestLineBytes) + " bytes");
+    }
+    if (fetched_ == size_) {
+      return Bad("manifest line " + std::to_string(number) +
+                 (pending.empty() ? ": unexpected end of manifest"
+                                  : ": truncated (no newline)"));
+    }
+    Status filled = Fill();
+    if (!filled.ok()) {
+      return WithContext(std::move(filled).error(),
+                         "manifest line " + std::to_string(number));
+    }
+  }
+}
+
+void ManifestReader::ConsumeLine() {
+  hash_.Update(
+      std::span<const uint8_t>(buffer_).subspan(buffer_pos_, peeked_len_));
+  buffer_pos_ += peeked_len_;
+  consumed_ += peeked_len_;
+  peeked_len_ = 0;
+  ++line_number_;
+}
+
+Result<std::string_view> ManifestReader::ReadLine() {
+  IMAB_ASSIGN_OR_RETURN(std::string_view line, PeekLine());
+  ConsumeLine();
+  return line;
+}
+
+Status ManifestReader::ParseHeader() {
+  // The header lines, each exactly once and in this order (FORMAT.md §3.2).
+  static constexpr std::array<std::string_view, 8> kKeywords = {
+      "imabundle-manifest", "kind",       "image-version",
+      "compatible",         "created",    "payload-size",
+      "payload-sha256",     "entry-count"};
+  for (std::string_view keyword : kKeywords) {
+    IMAB_ASSIGN_OR_RETURN(std::string_view line, ReadLine());
+    IMAB_ASSIGN_OR_RETURN(ManifestTokens t, SplitManifestLine(line));
+    if (t.at[0] != keyword) {
+      return Bad("expected '" + std::string(keyword) + "', found " +
+                 Quote(t.at[0]));
+    }
+    IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 1));
+    IMAB_RETURN_IF_ERROR(ParseHeaderField(keyword, t.at[1]));
+  }
+  // Format 1 defines no section; an unknown one may carry a constraint we
+  // would silently ignore, so fail closed (FORMAT.md §3.3).
+  IMAB_ASSIGN_OR_RETURN(std::string_view line, ReadLine());
+  IMAB_ASSIGN_OR_RETURN(ManifestTokens t, SplitManifestLine(line));
+  if (t.at[0] == "section") {
+    return Bad("unknown section " + Quote(t.count > 1 ? t.at[1] : ""));
+  }
+  if (t.at[0] != "entries") {
+    return Bad("expected 'entries', found " + Quote(t.at[0]));
+  }
+  return CheckFieldCount(t, 0);
+}
+
+Status ManifestReader::ParseHeaderField(std::string_view keyword,
+                                        std::string_view value) {
+  ManifestHeader& h = header_;
+  if (keyword == "imabundle-manifest") {
+    IMAB_ASSIGN_OR_RETURN(uint64_t version,
+                          ParseNumToken(value, "format version", UINT64_MAX,
+                                        ErrorCode::kMalformed));
+    if (version != kFormatVersion) {
+      return Bad("unsupported format version " + std::to_string(version));
+    }
+    h.format_version = kFormatVersion;
+  } else if (keyword == "kind") {
+    // Only full images exist in format 1; a delta would need other rules.
+    if (value != "full") {
+      return Bad("unsupported kind " + Quote(value));
+    }
+    h.kind = std::string(value);
+  } else if (keyword == "image-version") {
+    Status ok = CheckImageVersion(value);
+    if (!ok.ok()) {
+      return Bad(ok.error().message);
+    }
+    h.image_version = std::string(value);
+  } else if (keyword == "compatible") {
+    Status ok = CheckCompatibleName(value);
+    if (!ok.ok()) {
+      return Bad(ok.error().message);
+    }
+    h.compatible = std::string(value);
+  } else if (keyword == "created") {
+    IMAB_ASSIGN_OR_RETURN(
+        h.created,
+        ParseNumToken(value, "created", kMaxCreated, ErrorCode::kMalformed));
+  } else if (keyword == "payload-size") {
+    IMAB_ASSIGN_OR_RETURN(h.payload_size,
+                          ParseNumToken(value, "payload-size", kMaxPayloadBytes,
+                                        ErrorCode::kLimitExceeded));
+  } else if (keyword == "payload-sha256") {
+    IMAB_ASSIGN_OR_RETURN(h.payload_sha256,
+                          ParseShaToken(value, "payload-sha256"));
+  } else {
+    IMAB_ASSIGN_OR_RETURN(h.entry_count,
+                          ParseNumToken(value, "entry-count", kMaxEntries,
+                                        ErrorCode::kLimitExceeded));
+  }
+  return OkStatus();
+}
+
+Result<Entry> ManifestReader::ParseRecord(std::string_view line) {
+  IMAB_ASSIGN_OR_RETURN(ManifestTokens t, SplitManifestLine(line));
+  if (t.at[0] == "end") {
+    return Bad("'end' after " + std::to_string(records_read_) + " of " +
+               std::to_string(header_.entry_count) + " records");
+  }
+  if (t.at[0] == "xattr") {
+    return Bad("xattr line without a record");
+  }
+  std::optional<EntryType> type = EntryTypeFromName(t.at[0]);
+  if (!type.has_value()) {
+    return Bad("unknown keyword " + Quote(t.at[0]));
+  }
+  IMAB_RETURN_IF_ERROR(CheckFieldCount(t, RecordFields(*type)));
+  Entry e;
+  e.type = *type;
+  IMAB_ASSIGN_OR_RETURN(e.path, ParseStr(t.at[1], "path"));
+  if (e.type == EntryType::kHardlink) {
+    IMAB_ASSIGN_OR_RETURN(e.link_target, ParseStr(t.at[2], "target"));
+    return e;
+  }
+  if (e.type == EntryType::kSymlink) {
+    e.mode = 0777;
+    IMAB_ASSIGN_OR_RETURN(e.uid, ParseId(t.at[2], "uid"));
+    IMAB_ASSIGN_OR_RETURN(e.gid, ParseId(t.at[3], "gid"));
+    IMAB_ASSIGN_OR_RETURN(e.link_target, ParseStr(t.at[4], "target"));
+    return e;
+  }
+  IMAB_ASSIGN_OR_RETURN(e.mode, ParseModeToken(t.at[2]));
+  IMAB_ASSIGN_OR_RETURN(e.uid, ParseId(t.at[3], "uid"));
+  IMAB_ASSIGN_OR_RETURN(e.gid, ParseId(t.at[4], "gid"));
+  if (e.type == EntryType::kFile) {
+    IMAB_ASSIGN_OR_RETURN(e.size, ParseNumToken(t.at[5], "size", kMaxFileBytes,
+                                                ErrorCode::kLimitExceeded));
+    IMAB_ASSIGN_OR_RETURN(e.sha256, ParseShaToken(t.at[6], "sha256"));
+  }
+  if (e.type == EntryType::kChar || e.type == EntryType::kBlock) {
+    IMAB_ASSIGN_OR_RETURN(uint64_t major,
+                          ParseNumToken(t.at[5], "major", kMaxDeviceMajor,
+                                        ErrorCode::kLimitExceeded));
+    IMAB_ASSIGN_OR_RETURN(uint64_t minor,
+                          ParseNumToken(t.at[6], "minor", kMaxDeviceMinor,
+                                        ErrorCode::kLimitExceeded));
+    e.dev_major = static_cast<uint32_t>(major);
+    e.dev_minor = static_cast<uint32_t>(minor);
+  }
+  return e;
+}
+
+Status ManifestReader::ParseXattrs(Entry* entry) {
+  for (;;) {
+    // Look ahead one line: xattr lines belong to the record before them.
+    IMAB_ASSIGN_OR_RETURN(std::string_view line, PeekLine());
+    if (line.substr(0, line.find(' ')) != "xattr") {
+      return OkStatus();
+    }
+    ConsumeLine();
+    if (entry->type == EntryType::kHardlink) {
+      return Bad("hardlink has no xattr lines");
+    }
+    IMAB_ASSIGN_OR_RETURN(ManifestTokens t, SplitManifestLine(line));
+    IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 2));
+    if (entry->xattrs.size() == kMaxXattrsPerEntry) {
+      return MakeError(ErrorCode::kLimitExceeded,
+                       "more than " + std::to_string(kMaxXattrsPerEntry) +
+                           " xattrs in one record");
+    }
+    Xattr x;
+    IMAB_ASSIGN_OR_RETURN(x.name, ParseStr(t.at[1], "xattr name"));
+    if (x.name.size() > kMaxXattrNameBytes) {
+      return MakeError(ErrorCode::kLimitExceeded,
+                       "xattr name longer than " +
+                           std::to_string(kMaxXattrNameBytes) + " bytes");
+    }
+    // Strict order gives one spelling per record and rules out duplicates.
+    if (!entry->xattrs.empty() && !(entry->xattrs.back().name < x.name)) {
+      return Bad("xattr names not strictly increasing");
+    }
+    IMAB_ASSIGN_OR_RETURN(x.value, ParseXattrValue(t.at[2]));
+    entry->xattrs.push_back(std::move(x));
+  }
+}
+
+Result<std::optional<Entry>> ManifestReader::NextUnchecked() {
+  if (at_end_) {
+    return std::optional<Entry>();
+  }
+  IMAB_ASSIGN_OR_RETURN(std::string_view line, ReadLine());
+  if (records_read_ == header_.entry_count) {
+    IMAB_ASSIGN_OR_RETURN(ManifestTokens t, SplitManifestLine(line));
+    if (t.at[0] != "end") {
+      // Extra records would otherwise go unnoticed by a count-driven caller.
+      return Bad("expected 'end' after " + std::to_string(header_.entry_count) +
+                 " records, found " + Quote(t.at[0]));
+    }
+    IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 0));
+    at_end_ = true;
+    return std::optional<Entry>();
+  }
+  IMAB_ASSIGN_OR_RETURN(Entry entry, ParseRecord(line));
+  ++records_read_;
+  IMAB_RETURN_IF_ERROR(ParseXattrs(&entry));
+  return std::optional<Entry>(std::move(entry));
+}
+
+Result<std::optional<Entry>> ManifestReader::Next() {
+  if (error_.has_value()) {
+    return *error_;
+  }
+  Result<std::optional<Entry>> next = NextUnchecked();
+  if (!next.has_value()) {
+    return Fail(std::move(next).error());
+  }
+  return next;
+}
+
+Result<Sha256Digest> ManifestReader::Finish() {
+  if (!at_end_ || finished_) {
+    return MakeError(ErrorCode::kInternal,
+                     "ManifestReader::Finish() called before the end or twice");
+  }
+  finished_ = true;
+  // Bytes after 'end' are signed but never parsed: refuse them so that no
+  // other reader of the manifest can give them a meaning.
+  if (consumed_ != size_) {
+    return MakeError(ErrorCode::kMalformed,
+                     "manifest line " + std::to_string(line_number_ + 1) +
+                         ": " + std::to_string(size_ - consumed_) +
+                         " bytes after 'end'");
+  }
+  return hash_.Finish();
+}
+
+}  // namespace imab

@@ -333,6 +333,25 @@ std::string EncodeEntryHeader(const Entry& entry, uint64_t mtime) {
 
 std::string DescribeHeaderDifference(std::string_view expected,
                                      std::string_view actual) {
+  // A different entry type changes which pax records exist, so the first
+  // differing byte would name a record; name the type instead. The ustar
+  // header is the last block of both.
+  constexpr size_t kTypeflagOffset = 156;
+  constexpr size_t kMagicOffset = 257;
+  auto entry_type = [](std::string_view h) -> char {
+    if (h.size() < kTarBlockBytes || h.size() % kTarBlockBytes != 0) {
+      return 0;
+    }
+    std::string_view last = h.substr(h.size() - kTarBlockBytes);
+    char type = last[kTypeflagOffset];
+    bool ustar = last.substr(kMagicOffset, 6) == std::string_view("ustar\0", 6);
+    return ustar && type >= '0' && type <= '6' ? type : 0;
+  };
+  char expected_type = entry_type(expected);
+  char actual_type = entry_type(actual);
+  if (expected_type != 0 && actual_type != 0 && expected_type != actual_type) {
+    return "type";
+  }
   const size_t common = std::min(expected.size(), actual.size());
   bool differs = false;
   for (size_t i = 0; i < common; ++i) {

@@ -1,1 +1,312 @@
-// placeholder: implemented in a later commit
+#include "common/zstd_stream.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "common/limits.h"
+
+namespace imab {
+namespace {
+
+Error ZstdError(ErrorCode code, const char* what, size_t rc) {
+  return MakeError(code, std::string(what) + ": " + ZSTD_getErrorName(rc));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- writer
+
+ZstdFileWriter::ZstdFileWriter(int fd, Ptr<ZSTD_CCtx> cctx, Sha256 hash)
+    : fd_(fd),
+      cctx_(std::move(cctx)),
+      hash_(std::move(hash)),
+      out_(ZSTD_CStreamOutSize()) {}
+
+Result<std::unique_ptr<ZstdFileWriter>> ZstdFileWriter::Create(int fd,
+                                                               int level,
+                                                               int workers) {
+  // Levels 20+ ("ultra") use windows larger than a verifier may allocate.
+  if (level < 1 || level > 19) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "zstd level must be between 1 and 19");
+  }
+  Ptr<ZSTD_CCtx> cctx(ZSTD_createCCtx());
+  if (cctx == nullptr) {
+    return MakeError(ErrorCode::kInternal, "zstd: cannot create context");
+  }
+  size_t rc = ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, level);
+  if (!ZSTD_isError(rc)) {
+    rc = ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1);
+  }
+  if (!ZSTD_isError(rc) && workers > 0) {
+    // Fails only on a libzstd built without threads; then compress inline.
+    ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_nbWorkers, workers);
+  }
+  if (ZSTD_isError(rc)) {
+    return ZstdError(ErrorCode::kInternal, "zstd parameter", rc);
+  }
+  IMAB_ASSIGN_OR_RETURN(Sha256 hash, Sha256::Create());
+  return std::unique_ptr<ZstdFileWriter>(
+      new ZstdFileWriter(fd, std::move(cctx), std::move(hash)));
+}
+
+Status ZstdFileWriter::WriteOut(size_t n) {
+  hash_.Update(std::span<const uint8_t>(out_.data(), n));
+  size_t done = 0;
+  while (done < n) {
+    ssize_t w = ::write(fd_, out_.data() + done, n - done);
+    if (w < 0 && errno == EINTR) {
+      continue;
+    }
+    if (w < 0) {
+      return MakeError(ErrorCode::kIo, std::string("writing payload: ") +
+                                           std::strerror(errno));
+    }
+    done += static_cast<size_t>(w);
+  }
+  compressed_size_ += n;
+  return OkStatus();
+}
+
+Status ZstdFileWriter::Drain(std::span<const uint8_t> data,
+                             ZSTD_EndDirective mode) {
+  ZSTD_inBuffer in{data.data(), data.size(), 0};
+  while (true) {
+    ZSTD_outBuffer out{out_.data(), out_.size(), 0};
+    size_t remaining = ZSTD_compressStream2(cctx_.get(), &out, &in, mode);
+    if (ZSTD_isError(remaining)) {
+      return ZstdError(ErrorCode::kInternal, "zstd compression", remaining);
+    }
+    if (out.pos > 0) {
+      IMAB_RETURN_IF_ERROR(WriteOut(out.pos));
+    }
+    bool input_done = in.pos == in.size;
+    if (mode == ZSTD_e_continue ? input_done : remaining == 0) {
+      return OkStatus();
+    }
+  }
+}
+
+Status ZstdFileWriter::Write(std::span<const uint8_t> data) {
+  return Drain(data, ZSTD_e_continue);
+}
+
+Status ZstdFileWriter::Finish() {
+  IMAB_RETURN_IF_ERROR(Drain({}, ZSTD_e_end));
+  digest_ = hash_.Finish();
+  return OkStatus();
+}
+
+// ---------------------------------------------------------------- reader
+
+struct ZstdRegionReader::Shared {
+  ByteSource* source = nullptr;
+  uint64_t offset = 0;
+  uint64_t size = 0;
+  Ptr<ZSTD_DCtx> dctx;
+  std::optional<Sha256> hash;
+
+  std::mutex mu;
+  std::condition_variable changed;
+  std::vector<uint8_t> slots[kRingChunks];
+  size_t slot_fill[kRingChunks] = {};
+  uint64_t produced = 0;  // slots published so far
+  uint64_t consumed = 0;  // slots released by the consumer
+  bool done = false;      // producer finished (cleanly or with error)
+  bool stop = false;      // consumer gave up; producer must exit
+  std::optional<Error> error;
+  Sha256Digest digest{};
+  std::thread producer;
+
+  void Run();
+  Status Produce();
+  // Blocks until a slot is free; nullptr when asked to stop.
+  std::vector<uint8_t>* AcquireSlot();
+  void Publish(size_t fill);
+};
+
+std::vector<uint8_t>* ZstdRegionReader::Shared::AcquireSlot() {
+  std::unique_lock<std::mutex> lock(mu);
+  changed.wait(lock, [&] { return stop || produced - consumed < kRingChunks; });
+  if (stop) {
+    return nullptr;
+  }
+  return &slots[produced % kRingChunks];
+}
+
+void ZstdRegionReader::Shared::Publish(size_t fill) {
+  std::lock_guard<std::mutex> lock(mu);
+  slot_fill[produced % kRingChunks] = fill;
+  ++produced;
+  changed.notify_all();
+}
+
+Status ZstdRegionReader::Shared::Produce() {
+  std::vector<uint8_t> in_buf(kStreamChunkBytes);
+  ZSTD_inBuffer in{in_buf.data(), 0, 0};
+  uint64_t read_pos = 0;
+  bool frame_done = false;
+  std::vector<uint8_t>* slot = AcquireSlot();
+  size_t fill = 0;
+  while (slot != nullptr) {
+    if (in.pos == in.size && read_pos < size && !frame_done) {
+      size_t n = static_cast<size_t>(
+          std::min<uint64_t>(in_buf.size(), size - read_pos));
+      IMAB_RETURN_IF_ERROR(source->ReadAt(
+          offset + read_pos, std::span<uint8_t>(in_buf.data(), n)));
+      hash->Update(std::span<const uint8_t>(in_buf.data(), n));
+      read_pos += n;
+      in = ZSTD_inBuffer{in_buf.data(), n, 0};
+    }
+    ZSTD_outBuffer out{slot->data() + fill, slot->size() - fill, 0};
+    size_t rc = frame_done ? 0 : ZSTD_decompressStream(dctx.get(), &out, &in);
+    if (ZSTD_isError(rc)) {
+      return ZstdError(ErrorCode::kMalformed, "payload", rc);
+    }
+    fill += out.pos;
+    bool slot_full = fill == slot->size();
+    if (rc == 0) {
+      frame_done = true;
+    }
+    if (slot_full || (frame_done && fill > 0)) {
+      Publish(fill);
+      fill = 0;
+      slot = AcquireSlot();
+      continue;
+    }
+    if (frame_done) {
+      // A second frame or stray bytes would be unsigned payload content.
+      if (in.pos != in.size || read_pos != size) {
+        return MakeError(ErrorCode::kMalformed,
+                         "payload: bytes after the end of the zstd frame");
+      }
+      return OkStatus();
+    }
+    if (in.pos == in.size && read_pos == size && out.pos == 0) {
+      return MakeError(ErrorCode::kMalformed,
+                       "payload: zstd frame truncated");
+    }
+  }
+  return OkStatus();  // stopped by the consumer
+}
+
+void ZstdRegionReader::Shared::Run() {
+  Status status = Produce();
+  std::lock_guard<std::mutex> lock(mu);
+  if (!status.ok()) {
+    error = status.error();
+  } else {
+    digest = hash->Finish();
+  }
+  done = true;
+  changed.notify_all();
+}
+
+Result<std::unique_ptr<ZstdRegionReader>> ZstdRegionReader::Open(
+    ByteSource& source, uint64_t offset, uint64_t size) {
+  auto shared = std::make_unique<Shared>();
+  shared->source = &source;
+  shared->offset = offset;
+  shared->size = size;
+  shared->dctx.reset(ZSTD_createDCtx());
+  if (shared->dctx == nullptr) {
+    return MakeError(ErrorCode::kInternal, "zstd: cannot create context");
+  }
+  // The frame header declares its window; refuse, rather than allocate, one
+  // larger than the verifier's memory budget allows.
+  size_t rc = ZSTD_DCtx_setParameter(shared->dctx.get(), ZSTD_d_windowLogMax,
+                                     kMaxZstdWindowLog);
+  if (ZSTD_isError(rc)) {
+    return ZstdError(ErrorCode::kInternal, "zstd parameter", rc);
+  }
+  IMAB_ASSIGN_OR_RETURN(Sha256 hash, Sha256::Create());
+  shared->hash.emplace(std::move(hash));
+  for (auto& slot : shared->slots) {
+    slot.resize(kRingChunkBytes);
+  }
+  Shared* raw = shared.get();
+  shared->producer = std::thread([raw] { raw->Run(); });
+  return std::unique_ptr<ZstdRegionReader>(
+      new ZstdRegionReader(std::move(shared)));
+}
+
+ZstdRegionReader::ZstdRegionReader(std::unique_ptr<Shared> shared)
+    : shared_(std::move(shared)) {}
+
+ZstdRegionReader::~ZstdRegionReader() {
+  {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->stop = true;
+    shared_->changed.notify_all();
+  }
+  shared_->producer.join();
+}
+
+Result<bool> ZstdRegionReader::NextChunk() {
+  Shared& s = *shared_;
+  std::unique_lock<std::mutex> lock(s.mu);
+  if (current_.data() != nullptr) {
+    ++s.consumed;  // release the slot current_ pointed into
+    current_ = {};
+    s.changed.notify_all();
+  }
+  s.changed.wait(lock, [&] { return s.produced > s.consumed || s.done; });
+  if (s.produced > s.consumed) {
+    size_t index = s.consumed % kRingChunks;
+    current_ = std::span<const uint8_t>(s.slots[index].data(),
+                                        s.slot_fill[index]);
+    return true;
+  }
+  if (s.error.has_value()) {
+    return *s.error;
+  }
+  return false;
+}
+
+Result<std::span<const uint8_t>> ZstdRegionReader::ReadSome(size_t max) {
+  while (current_.empty()) {
+    IMAB_ASSIGN_OR_RETURN(bool more, NextChunk());
+    if (!more) {
+      return MakeError(ErrorCode::kMalformed, "payload ends early");
+    }
+  }
+  size_t n = std::min(max, current_.size());
+  std::span<const uint8_t> out = current_.first(n);
+  current_ = current_.subspan(n);
+  if (current_.empty()) {
+    // Keep data() pointing into the slot so NextChunk() releases it.
+    current_ = std::span<const uint8_t>(out.data() + n, size_t{0});
+  }
+  return out;
+}
+
+Status ZstdRegionReader::ReadExact(std::span<uint8_t> out) {
+  size_t done = 0;
+  while (done < out.size()) {
+    IMAB_ASSIGN_OR_RETURN(auto chunk, ReadSome(out.size() - done));
+    std::memcpy(out.data() + done, chunk.data(), chunk.size());
+    done += chunk.size();
+  }
+  return OkStatus();
+}
+
+Result<Sha256Digest> ZstdRegionReader::Finish() {
+  if (!current_.empty()) {
+    return MakeError(ErrorCode::kMalformed,
+                     "payload: data after the end-of-archive blocks");
+  }
+  IMAB_ASSIGN_OR_RETURN(bool more, NextChunk());
+  if (more) {
+    return MakeError(ErrorCode::kMalformed,
+                     "payload: data after the end-of-archive blocks");
+  }
+  return shared_->digest;
+}
+
+}  // namespace imab

@@ -1,1 +1,143 @@
-// placeholder: implemented in a later commit
+#include "verifier/bundle_verifier.h"
+
+#include <vector>
+
+#include "common/bundle_container.h"
+#include "common/hex.h"
+#include "common/manifest_reader.h"
+#include "common/zstd_stream.h"
+#include "verifier/payload_stream.h"
+
+namespace imab::verifier {
+namespace {
+
+// Records the outcome of one named check in the report and passes the
+// status through, so each step reads as one line below.
+Status Record(VerifyReport& report, const std::string& name, Status status,
+              const std::string& ok_detail) {
+  CheckResult check{name, status.ok(), ok_detail};
+  if (!status.ok()) {
+    check.detail = status.error().message;
+    report.checks.push_back(std::move(check));
+    return WithContext(std::move(status).error(), name);
+  }
+  report.checks.push_back(std::move(check));
+  return OkStatus();
+}
+
+Status CheckPayloadTotals(const ManifestHeader& header, uint64_t size,
+                          const Sha256Digest& digest) {
+  if (size != header.payload_size) {
+    return MakeError(ErrorCode::kMalformed,
+                     "payload is " + std::to_string(size) +
+                         " bytes, the manifest says " +
+                         std::to_string(header.payload_size));
+  }
+  if (!DigestEquals(digest, header.payload_sha256)) {
+    return MakeError(ErrorCode::kDigestMismatch,
+                     "payload SHA-256 " + HexEncode(digest) +
+                         " differs from the manifest");
+  }
+  return OkStatus();
+}
+
+// Everything after the container check; the caller aborts the sink on error.
+Status VerifyContents(ByteSource& source, const BundleLayout& layout,
+                      const VerifyOptions& options, EntrySink& sink,
+                      VerifyReport& report) {
+  IMAB_ASSIGN_OR_RETURN(auto trust,
+                        ReleaseTrust::LoadPemFile(options.release_ca));
+  std::vector<uint8_t> signature(layout.signature_size);
+  IMAB_RETURN_IF_ERROR(source.ReadAt(layout.signature_offset, signature));
+  Result<VerifiedSignature> verified = VerifyManifestSignature(
+      source, layout.manifest_offset, layout.manifest_size, signature, trust,
+      options.signature);
+  IMAB_RETURN_IF_ERROR(Record(
+      report, "signature",
+      verified.has_value() ? OkStatus() : Status(verified.error()),
+      verified.has_value() ? "signed by " + verified->signer_subject : ""));
+  report.signer = verified->signer_subject;
+
+  auto manifest = ManifestReader::Open(source, layout.manifest_offset,
+                                       layout.manifest_size);
+  IMAB_RETURN_IF_ERROR(Record(
+      report, "manifest",
+      manifest.has_value() ? OkStatus() : Status(manifest.error()),
+      "header parsed"));
+  report.header = (*manifest)->header();
+  report.manifest_parsed = true;
+  const ManifestHeader& header = report.header;
+  if (header.payload_size != layout.payload_size) {
+    return Record(report, "payload",
+                  MakeError(ErrorCode::kMalformed,
+                            "payload member is " +
+                                std::to_string(layout.payload_size) +
+                                " bytes, the manifest says " +
+                                std::to_string(header.payload_size)),
+                  "");
+  }
+
+  IMAB_RETURN_IF_ERROR(sink.Start(header));
+  IMAB_ASSIGN_OR_RETURN(auto payload,
+                        ZstdRegionReader::Open(source, layout.payload_offset,
+                                               layout.payload_size));
+  PayloadStats stats;
+  Status entries = CheckPayload(**manifest, *payload, header.created, sink,
+                                stats);
+  report.entries = stats.entries;
+  report.files = stats.files;
+  report.content_bytes = stats.content_bytes;
+  IMAB_RETURN_IF_ERROR(Record(report, "entries", std::move(entries),
+                              std::to_string(stats.entries) +
+                                  " entries match their records"));
+
+  Result<Sha256Digest> payload_digest = payload->Finish();
+  IMAB_RETURN_IF_ERROR(Record(
+      report, "payload",
+      payload_digest.has_value()
+          ? CheckPayloadTotals(header, layout.payload_size, *payload_digest)
+          : Status(payload_digest.error()),
+      "size and SHA-256 match"));
+
+  // The manifest was read twice (signature, then parsing); both reads must
+  // have seen the same bytes, or the file changed under us.
+  Result<Sha256Digest> manifest_digest = (*manifest)->Finish();
+  Status same = manifest_digest.has_value()
+                    ? (DigestEquals(*manifest_digest,
+                                    verified->manifest_sha256)
+                           ? OkStatus()
+                           : Status(MakeError(
+                                 ErrorCode::kDigestMismatch,
+                                 "manifest changed while being read")))
+                    : Status(manifest_digest.error());
+  return Record(report, "manifest-digest", std::move(same),
+                "manifest bytes parsed are the bytes signed");
+}
+
+}  // namespace
+
+Status VerifyBundle(const VerifyOptions& options, EntrySink& sink,
+                    VerifyReport& report) {
+  IMAB_ASSIGN_OR_RETURN(auto source,
+                        FileByteSource::Open(options.bundle_path));
+  Result<BundleLayout> layout = ReadBundleLayout(*source);
+  Status shape = layout.has_value() ? OkStatus() : Status(layout.error());
+  Status recorded = Record(report, "container", std::move(shape),
+                           "three members, canonical headers, exact size");
+  if (!recorded.ok()) {
+    sink.Abort();
+    return recorded;
+  }
+  Status status = VerifyContents(*source, *layout, options, sink, report);
+  if (!status.ok()) {
+    sink.Abort();
+    return status;
+  }
+  Status committed = sink.Commit();
+  if (!committed.ok()) {
+    sink.Abort();
+  }
+  return committed;
+}
+
+}  // namespace imab::verifier

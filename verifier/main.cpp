@@ -1,1 +1,124 @@
-int main() { return 0; }
+// imab-verify: command-line entry point. Parses arguments, calls the
+// verifier library, prints the outcome and maps it to an exit code:
+// 0 accepted, 1 rejected, 2 usage or I/O error.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <optional>
+
+#include "verifier/bundle_verifier.h"
+#include "verifier/directory_sink.h"
+#include "verifier/report_json.h"
+
+namespace {
+
+class StderrReporter : public imab::Reporter {
+ public:
+  void Info(std::string_view message) override {
+    std::cerr << "imab-verify: " << message << "\n";
+  }
+  void Warn(std::string_view message) override {
+    std::cerr << "imab-verify: warning: " << message << "\n";
+  }
+};
+
+struct Options {
+  imab::verifier::VerifyOptions verify;
+  bool json = false;
+  bool no_time_check = false;
+  std::string extract_to;
+};
+
+int ExitCode(const imab::Error& error) {
+  return imab::IsVerificationFailure(error.code) ? 1 : 2;
+}
+
+int Report(const Options& options, const imab::verifier::VerifyReport& report,
+           const imab::Status& status, const char* verb) {
+  std::optional<imab::Error> failure;
+  if (!status.ok()) {
+    failure = status.error();
+  }
+  if (options.json) {
+    std::cout << imab::verifier::RenderReportJson(report, failure);
+  }
+  if (failure.has_value()) {
+    std::cerr << "imab-verify: "
+              << (ExitCode(*failure) == 1 ? "rejected: " : "error: ")
+              << failure->message << "\n";
+    return ExitCode(*failure);
+  }
+  if (!options.json) {
+    std::cout << verb << " " << options.verify.bundle_path << ": version "
+              << report.header.image_version << " for "
+              << report.header.compatible << ", " << report.entries
+              << " entries (" << report.files << " files, "
+              << report.content_bytes << " bytes), signed by "
+              << report.signer << "\n";
+  }
+  return 0;
+}
+
+int Run(Options options, bool extract) {
+  options.verify.signature.check_time = !options.no_time_check;
+  StderrReporter reporter;
+  imab::verifier::VerifyReport report;
+  if (!extract) {
+    imab::verifier::NullSink sink;
+    imab::Status status =
+        imab::verifier::VerifyBundle(options.verify, sink, report);
+    return Report(options, report, status, "verified");
+  }
+  auto sink = imab::verifier::DirectorySink::Create(options.extract_to,
+                                                    reporter);
+  if (!sink.has_value()) {
+    std::cerr << "imab-verify: error: " << sink.error().message << "\n";
+    return 2;
+  }
+  imab::Status status =
+      imab::verifier::VerifyBundle(options.verify, **sink, report);
+  return Report(options, report, status, "extracted");
+}
+
+void AddCommon(CLI::App* cmd, Options& options) {
+  cmd->add_option("bundle", options.verify.bundle_path, "Bundle file (.imab)")
+      ->required();
+  cmd->add_option("--release-ca", options.verify.release_ca,
+                  "Trusted release CA certificates (PEM)")
+      ->required();
+  cmd->add_flag("--json", options.json, "Print a JSON report on stdout");
+  cmd->add_flag("--no-time-check", options.no_time_check,
+                "Do not check certificate validity periods (no trusted "
+                "clock)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"imab-verify: verify and install imabundle updates"};
+  app.require_subcommand(1);
+  Options options;
+  CLI::App* verify = app.add_subcommand("verify", "Verify a bundle");
+  AddCommon(verify, options);
+  CLI::App* extract =
+      app.add_subcommand("extract", "Verify a bundle and extract its image");
+  AddCommon(extract, options);
+  extract->add_option("--to", options.extract_to, "Folder to create")
+      ->required();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "imab-verify: usage error: " << e.what() << "\n";
+    return 2;
+  }
+  try {
+    return Run(options, extract->parsed());
+  } catch (const std::bad_alloc&) {
+    std::cerr << "imab-verify: error: out of memory\n";
+    return 2;
+  }
+}

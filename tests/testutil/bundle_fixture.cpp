@@ -1,0 +1,32 @@
+#include "tests/testutil/bundle_fixture.h"
+
+namespace imab::testing {
+
+ReleaseKeys::ReleaseKeys(const std::string& dir)
+    : ca_(MakeRootCa(dir, "release-ca")),
+      signer_(MakeIssued(dir, "release", ca_)) {}
+
+CommandResult RunBuild(const std::string& rootfs, const std::string& output,
+                       const ReleaseKeys& keys, const std::string& extra) {
+  return RunShell("SOURCE_DATE_EPOCH=1700000000 " + ShellQuote(BuildBin()) +
+                  " build --rootfs " + ShellQuote(rootfs) +
+                  " --version 1.2.3 --compatible test-board --signing-key " +
+                  ShellQuote(keys.signer().key_path) + " --signing-cert " +
+                  ShellQuote(keys.signer().cert_path) + " --output " +
+                  ShellQuote(output) + " " + extra);
+}
+
+CommandResult RunVerify(const std::string& bundle, const std::string& ca,
+                        const std::string& extra) {
+  return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
+                  " --release-ca " + ShellQuote(ca) + " " + extra);
+}
+
+CommandResult RunExtract(const std::string& bundle, const std::string& ca,
+                         const std::string& to) {
+  return RunShell(ShellQuote(VerifyBin()) + " extract " + ShellQuote(bundle) +
+                  " --release-ca " + ShellQuote(ca) + " --to " +
+                  ShellQuote(to));
+}
+
+}  // namespace imab::testing

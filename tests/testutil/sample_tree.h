@@ -1,0 +1,20 @@
+// A generated rootfs that exercises every entry type the format carries.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace imab::testing {
+
+struct SampleTreeOptions {
+  uint64_t big_file_bytes = 50u << 20;  // the "large" regular file
+  bool device_nodes = true;             // needs root
+};
+
+// Fills the empty or missing folder `root` with: regular files, an empty
+// file, a big file, nested folders, relative and absolute symlinks, a
+// hardlink pair, a setuid file, a fifo, a char device, a file with user.*
+// and security.capability xattrs, and files owned by uid/gid other than 0.
+void MakeSampleTree(const std::string& root, SampleTreeOptions options = {});
+
+}  // namespace imab::testing

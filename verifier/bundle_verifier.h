@@ -1,0 +1,50 @@
+// VerifyBundle: the verifier's one entry point for a bundle file. Runs every
+// check of FORMAT.md §6 in order and feeds checked entries to a sink.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/manifest.h"
+#include "common/result.h"
+#include "verifier/entry_sink.h"
+#include "verifier/manifest_signature.h"
+
+namespace imab::verifier {
+
+struct VerifyOptions {
+  std::string bundle_path;
+  std::string release_ca;  // PEM file of trusted release CA certificates
+  SignatureCheckOptions signature;
+};
+
+// One named check and its outcome, for `--json` and error lines.
+struct CheckResult {
+  std::string name;    // "container", "signature", "manifest", "payload"...
+  bool passed = false;
+  std::string detail;  // what was checked, or why it failed
+};
+
+struct VerifyReport {
+  std::vector<CheckResult> checks;  // in the order they ran
+  bool manifest_parsed = false;
+  ManifestHeader header;            // valid when manifest_parsed
+  std::string signer;
+  uint64_t entries = 0;
+  uint64_t files = 0;
+  uint64_t content_bytes = 0;
+};
+
+// Verifies the bundle at options.bundle_path and streams its entries into
+// `sink`, calling sink.Commit() only when every check passed and
+// sink.Abort() on any failure. Order: container shape and limits, signature
+// and chain, then the manifest record by record in lockstep with the
+// payload, then the payload's size and digest and the manifest's digest.
+// Returns OK only if every check passed (fail closed). On failure the error
+// names the check and, where there is one, the entry; `report` (borrowed)
+// holds every check that ran.
+Status VerifyBundle(const VerifyOptions& options, EntrySink& sink,
+                    VerifyReport& report);
+
+}  // namespace imab::verifier

@@ -1,0 +1,59 @@
+// DirectorySink: extracts checked entries into a staging folder beside the
+// target and renames it into place only on Commit() (`imab-verify extract`).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/handles.h"
+#include "common/reporter.h"
+#include "common/result.h"
+#include "verifier/entry_sink.h"
+
+namespace imab::verifier {
+
+class DirectorySink : public EntrySink {
+ public:
+  // `target` must not exist, or be an empty folder (kInvalidArgument
+  // otherwise). Nothing is created until Start(), which makes
+  // "<target>.imab-staging-XXXXXX" (mode 0700) beside it (kIo if it
+  // cannot). When not running as root, owners and security.* / trusted.*
+  // xattrs cannot be restored: they are skipped and one warning goes to
+  // `reporter` (borrowed). Every entry gets the manifest's `created` as
+  // its mtime.
+  static Result<std::unique_ptr<DirectorySink>> Create(
+      const std::string& target, Reporter& reporter);
+  ~DirectorySink() override;
+
+  Status Start(const ManifestHeader& header) override;
+  Status Begin(const Entry& entry) override;
+  Status Content(std::span<const uint8_t> data) override;
+  Status End(const Entry& entry) override;
+  Status Commit() override;
+  void Abort() override;
+
+  const std::string& staging_path() const { return staging_; }
+
+ private:
+  DirectorySink(std::string target, Reporter& reporter);
+  std::string PathOf(const Entry& entry) const;
+  Status ApplyMetadata(const Entry& entry, const std::string& path);
+  Status SetXattrs(const Entry& entry, const std::string& path);
+
+  std::string target_;
+  std::string staging_;  // empty before Start() and once done
+  uint64_t mtime_ = 0;
+  Reporter& reporter_;
+  bool privileged_;
+  bool warned_unprivileged_ = false;
+  UniqueFd file_;  // the kFile being written
+  struct DirMeta {
+    std::string path;
+    uint32_t mode;
+  };
+  std::vector<DirMeta> dirs_;  // modes and times applied at Commit()
+};
+
+}  // namespace imab::verifier

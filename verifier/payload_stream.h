@@ -1,0 +1,30 @@
+// CheckPayload: walks the manifest records and the decompressed payload in
+// lockstep (FORMAT.md §4.2, §6 step 3-4), comparing each header byte for
+// byte with the one the record implies and each file's content digest.
+#pragma once
+
+#include <cstdint>
+
+#include "common/manifest_reader.h"
+#include "common/result.h"
+#include "common/zstd_stream.h"
+#include "verifier/entry_sink.h"
+
+namespace imab::verifier {
+
+struct PayloadStats {
+  uint64_t entries = 0;
+  uint64_t files = 0;
+  uint64_t content_bytes = 0;
+};
+
+// Reads every remaining record of `manifest` and the matching bytes of
+// `payload`, handing each checked entry to `sink`, then the 1024 end bytes.
+// Does not call payload.Finish() or manifest.Finish(). On failure: an error
+// naming the entry ("entry 12 'usr/bin/ls': mode differs from the manifest")
+// — kMalformed for tree rules and header mismatches, kDigestMismatch for
+// content.
+Status CheckPayload(ManifestReader& manifest, ZstdRegionReader& payload,
+                    uint64_t created, EntrySink& sink, PayloadStats& stats);
+
+}  // namespace imab::verifier

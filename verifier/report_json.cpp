@@ -1,0 +1,75 @@
+#include "verifier/report_json.h"
+
+#include <cstdio>
+
+#include "common/hex.h"
+
+namespace imab::verifier {
+
+std::string JsonString(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    auto b = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (b < 0x20 || b >= 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", b);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+namespace {
+
+std::string ManifestJson(const VerifyReport& report) {
+  const ManifestHeader& h = report.header;
+  return "{\"format\": " + std::to_string(h.format_version) +
+         ", \"kind\": " + JsonString(h.kind) +
+         ", \"image_version\": " + JsonString(h.image_version) +
+         ", \"compatible\": " + JsonString(h.compatible) +
+         ", \"created\": " + std::to_string(h.created) +
+         ", \"payload_size\": " + std::to_string(h.payload_size) +
+         ", \"payload_sha256\": " + JsonString(HexEncode(h.payload_sha256)) +
+         ", \"entry_count\": " + std::to_string(h.entry_count) +
+         ", \"signer\": " + JsonString(report.signer) +
+         ", \"entries_checked\": " + std::to_string(report.entries) +
+         ", \"files\": " + std::to_string(report.files) +
+         ", \"content_bytes\": " + std::to_string(report.content_bytes) + "}";
+}
+
+}  // namespace
+
+std::string RenderReportJson(const VerifyReport& report,
+                             const std::optional<Error>& failure) {
+  std::string result = !failure.has_value() ? "accepted"
+                       : IsVerificationFailure(failure->code) ? "rejected"
+                                                               : "error";
+  std::string out = "{\"result\": " + JsonString(result);
+  if (failure.has_value()) {
+    out += ", \"error\": {\"code\": " +
+           JsonString(ErrorCodeName(failure->code)) +
+           ", \"message\": " + JsonString(failure->message) + "}";
+  }
+  out += ", \"checks\": [";
+  for (size_t i = 0; i < report.checks.size(); ++i) {
+    const CheckResult& c = report.checks[i];
+    out += (i == 0 ? "" : ", ");
+    out += "{\"name\": " + JsonString(c.name) +
+           ", \"passed\": " + (c.passed ? "true" : "false") +
+           ", \"detail\": " + JsonString(c.detail) + "}";
+  }
+  out += "]";
+  if (report.manifest_parsed) {
+    out += ", \"manifest\": " + ManifestJson(report);
+  }
+  out += "}\n";
+  return out;
+}
+
+}  // namespace imab::verifier
