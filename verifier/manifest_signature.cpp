@@ -10,6 +10,7 @@
 #include "common/limits.h"
 #include "common/openssl_error.h"
 #include "common/x509_util.h"
+#include "verifier/cms_shape.h"
 
 namespace imab::verifier {
 namespace {
@@ -180,6 +181,41 @@ Status CheckStructure(CMS_ContentInfo* cms) {
   return OkStatus();
 }
 
+// The signatureAlgorithm field is outside the signature; it must name the
+// algorithm of the signer's key with the signed digest, in the one
+// encoding our builder writes (parameters NULL for RSA, absent for ECDSA).
+Status CheckSignatureAlgorithm(std::span<const uint8_t> der, X509* signer,
+                               int digest_nid) {
+  const unsigned char* p = der.data();
+  Ptr<X509_ALGOR> alg(d2i_X509_ALGOR(nullptr, &p, static_cast<long>(der.size())));
+  if (alg == nullptr || p != der.data() + der.size()) {
+    ERR_clear_error();
+    return Refuse("signatureAlgorithm does not parse");
+  }
+  const ASN1_OBJECT* obj = nullptr;
+  int param_type = V_ASN1_UNDEF;
+  X509_ALGOR_get0(&obj, &param_type, nullptr, alg.get());
+  int nid = OBJ_obj2nid(obj);
+  int key_type = EVP_PKEY_get_base_id(X509_get0_pubkey(signer));
+  bool ok = false;
+  if (key_type == EVP_PKEY_EC) {
+    int expected = digest_nid == NID_sha256   ? NID_ecdsa_with_SHA256
+                   : digest_nid == NID_sha384 ? NID_ecdsa_with_SHA384
+                                              : NID_ecdsa_with_SHA512;
+    ok = nid == expected && param_type == V_ASN1_UNDEF;
+  } else if (key_type == EVP_PKEY_RSA) {
+    int expected = digest_nid == NID_sha256   ? NID_sha256WithRSAEncryption
+                   : digest_nid == NID_sha384 ? NID_sha384WithRSAEncryption
+                                              : NID_sha512WithRSAEncryption;
+    ok = (nid == NID_rsaEncryption || nid == expected) &&
+         param_type == V_ASN1_NULL;
+  }
+  if (!ok) {
+    return Refuse("signatureAlgorithm does not match the signer's key");
+  }
+  return OkStatus();
+}
+
 // A store private to this call: the verify parameters set here (purpose,
 // time policy) must not leak into the caller's shared store.
 Result<Ptr<X509_STORE>> MakeCallStore(const ReleaseTrust& trust,
@@ -275,6 +311,9 @@ Result<VerifiedSignature> VerifyManifestSignature(
   IMAB_ASSIGN_OR_RETURN(Ptr<CMS_ContentInfo> cms,
                         ParseSignature(signature_der));
   IMAB_RETURN_IF_ERROR(CheckStructure(cms.get()));
+  std::span<const uint8_t> signature_algorithm;
+  IMAB_RETURN_IF_ERROR(
+      CheckUnsignedCmsFields(signature_der, &signature_algorithm));
   IMAB_ASSIGN_OR_RETURN(Ptr<X509_STORE> store, MakeCallStore(trust, options));
   IMAB_ASSIGN_OR_RETURN(Sha256 hash, Sha256::Create());
   RegionReader reader{&source, offset, offset + size, &hash, OkStatus()};
@@ -286,6 +325,12 @@ Result<VerifiedSignature> VerifyManifestSignature(
       sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms.get()), 0);
   X509* signer = nullptr;
   CMS_SignerInfo_get0_algs(si, nullptr, &signer, nullptr, nullptr);
+  X509_ALGOR* digest_alg = nullptr;
+  CMS_SignerInfo_get0_algs(si, nullptr, nullptr, &digest_alg, nullptr);
+  const ASN1_OBJECT* digest_obj = nullptr;
+  X509_ALGOR_get0(&digest_obj, nullptr, nullptr, digest_alg);
+  IMAB_RETURN_IF_ERROR(CheckSignatureAlgorithm(
+      signature_algorithm, signer, OBJ_obj2nid(digest_obj)));
   VerifiedSignature result;
   result.manifest_sha256 = hash.Finish();
   result.signer_subject = SubjectLine(signer);

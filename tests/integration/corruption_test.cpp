@@ -18,10 +18,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class CorruptionTest : public ::testing::Test {
+class CorruptionTest : public ::testing::TestWithParam<KeyType> {
  protected:
   void SetUp() override {
-    keys_ = std::make_unique<ReleaseKeys>(dir_.Sub(""));
+    keys_ = std::make_unique<ReleaseKeys>(dir_.Sub(""), GetParam());
     std::string rootfs = dir_.Sub("rootfs");
     SampleTreeOptions small;
     small.big_file_bytes = 20000;
@@ -53,10 +53,16 @@ class CorruptionTest : public ::testing::Test {
     NullReporter reporter;
     auto sink = verifier::DirectorySink::Create(dir_.Sub("out/tree"),
                                                 reporter);
+    if (!sink.has_value()) {
+      return ::testing::AssertionFailure() << sink.error().message;
+    }
     verifier::VerifyReport report;
     Status s = verifier::VerifyBundle(options, **sink, report);
     if (!fs::is_empty(dir_.Sub("out"))) {
-      return ::testing::AssertionFailure() << "files left behind";
+      fs::remove_all(dir_.Sub("out"));
+      fs::create_directories(dir_.Sub("out"));
+      return ::testing::AssertionFailure()
+             << (s.ok() ? "accepted" : "rejected") << " with files left behind";
     }
     if (s.ok()) {
       return ::testing::AssertionFailure() << "accepted";
@@ -72,7 +78,11 @@ class CorruptionTest : public ::testing::Test {
     for (uint64_t pos = begin; pos < end; pos += step) {
       std::string bad = good_;
       bad[pos] = static_cast<char>(bad[pos] ^ 0x5a);
-      EXPECT_TRUE(Rejected(bad)) << "flip at offset " << pos;
+      EXPECT_TRUE(Rejected(bad))
+          << "flip at offset " << pos << " (signature byte "
+          << static_cast<int64_t>(pos - layout_.signature_offset)
+          << ", payload byte "
+          << static_cast<int64_t>(pos - layout_.payload_offset) << ")";
     }
   }
 
@@ -82,28 +92,28 @@ class CorruptionTest : public ::testing::Test {
   BundleLayout layout_;
 };
 
-TEST_F(CorruptionTest, TheUntouchedBundleIsAccepted) {
+TEST_P(CorruptionTest, TheUntouchedBundleIsAccepted) {
   EXPECT_FALSE(Rejected(good_));
 }
 
-TEST_F(CorruptionTest, EveryManifestByteFlipped) {
+TEST_P(CorruptionTest, EveryManifestByteFlipped) {
   SweepFlips(layout_.manifest_offset,
              layout_.manifest_offset + layout_.manifest_size, 1);
 }
 
-TEST_F(CorruptionTest, EverySignatureByteFlipped) {
+TEST_P(CorruptionTest, EverySignatureByteFlipped) {
   SweepFlips(layout_.signature_offset,
              layout_.signature_offset + layout_.signature_size, 1);
 }
 
-TEST_F(CorruptionTest, FiveHundredPayloadPositionsFlipped) {
+TEST_P(CorruptionTest, FiveHundredPayloadPositionsFlipped) {
   uint64_t step = std::max<uint64_t>(1, layout_.payload_size / 600);
   SweepFlips(layout_.payload_offset,
              layout_.payload_offset + layout_.payload_size, step);
   EXPECT_GE(layout_.payload_size / step, 500u);
 }
 
-TEST_F(CorruptionTest, EveryHeaderAndPaddingByteFlipped) {
+TEST_P(CorruptionTest, EveryHeaderAndPaddingByteFlipped) {
   SweepFlips(0, layout_.manifest_offset, 1);
   SweepFlips(layout_.manifest_offset + layout_.manifest_size,
              layout_.signature_offset, 1);
@@ -112,7 +122,7 @@ TEST_F(CorruptionTest, EveryHeaderAndPaddingByteFlipped) {
   SweepFlips(layout_.payload_offset + layout_.payload_size, good_.size(), 1);
 }
 
-TEST_F(CorruptionTest, TruncatedEverywhere) {
+TEST_P(CorruptionTest, TruncatedEverywhere) {
   const size_t size = good_.size();
   for (size_t len = 0; len < size; ++len) {
     bool head = len < 4096;
@@ -123,13 +133,22 @@ TEST_F(CorruptionTest, TruncatedEverywhere) {
   }
 }
 
-TEST_F(CorruptionTest, BytesAppended) {
+TEST_P(CorruptionTest, BytesAppended) {
   for (const std::string& tail :
        {std::string(1, '\0'), std::string(512, '\0'), std::string(1024, '\0'),
         std::string("garbage")}) {
     EXPECT_TRUE(Rejected(good_ + tail)) << tail.size() << " bytes appended";
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(SignerKeys, CorruptionTest,
+                         ::testing::Values(KeyType::kEcP256,
+                                           KeyType::kRsa2048),
+                         [](const ::testing::TestParamInfo<KeyType>& info) {
+                           return info.param == KeyType::kEcP256
+                                      ? std::string("EcP256")
+                                      : std::string("Rsa2048");
+                         });
 
 }  // namespace
 }  // namespace imab::testing

@@ -2,9 +2,19 @@
 
 namespace imab::testing {
 
-ReleaseKeys::ReleaseKeys(const std::string& dir)
+namespace {
+
+CertOptions WithKeyType(KeyType type) {
+  CertOptions options;
+  options.key_type = type;
+  return options;
+}
+
+}  // namespace
+
+ReleaseKeys::ReleaseKeys(const std::string& dir, KeyType signer_type)
     : ca_(MakeRootCa(dir, "release-ca")),
-      signer_(MakeIssued(dir, "release", ca_)) {}
+      signer_(MakeIssued(dir, "release", ca_, WithKeyType(signer_type))) {}
 
 CommandResult RunBuild(const std::string& rootfs, const std::string& output,
                        const ReleaseKeys& keys, const std::string& extra) {

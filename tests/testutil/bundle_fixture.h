@@ -12,7 +12,8 @@ namespace imab::testing {
 
 class ReleaseKeys {
  public:
-  explicit ReleaseKeys(const std::string& dir);
+  explicit ReleaseKeys(const std::string& dir,
+                       KeyType signer_type = KeyType::kEcP256);
   const TestIdentity& ca() const { return ca_; }
   const TestIdentity& signer() const { return signer_; }
 

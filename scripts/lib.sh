@@ -1,0 +1,37 @@
+# Shared set-up for scripts/demo, scripts/test and bench/: installs the Debian
+# packages the project needs (when missing) and builds into build/.
+# Sourced, not run.
+
+IMAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+IMAB_PACKAGES=(cmake ninja-build g++ pkg-config libssl-dev libarchive-dev
+  libzstd-dev libcli11-dev libgtest-dev libgmock-dev zstd xz-utils gzip
+  attr ima-evm-utils openssl tar cpio keyutils ca-certificates)
+
+imab_log() { printf '==> %s\n' "$*" >&2; }
+
+imab_install_packages() {
+  local missing=() p
+  for p in "${IMAB_PACKAGES[@]}" "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+      missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  imab_log "installing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}
+
+# imab_build DIR [cmake args...]: configure once, then build incrementally.
+imab_build() {
+  local dir=$1
+  shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    imab_log "configuring $dir"
+    cmake -S "$IMAB_ROOT" -B "$dir" -G Ninja "$@" >/dev/null
+  fi
+  imab_log "building $dir"
+  ninja -C "$dir" >&2
+}
