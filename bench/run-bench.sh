@@ -37,7 +37,8 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 # pair NAME "A command" "B command": runs A and B alternately, prints
 # median wall and peak RSS of each and the median of the per-pair ratios.
 pair() {
-  local name=$1 a=$2 b=$3 f=$work/$name
+  local name=$1 a=$2 b=$3
+  local f="$work/${name//[^A-Za-z0-9]/_}"
   rm -f "$f.a" "$f.b"
   bash -c "$a" >/dev/null 2>&1; bash -c "$b" >/dev/null 2>&1   # warm-up
   for _ in $(seq "$runs"); do
