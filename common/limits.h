@@ -26,6 +26,9 @@ inline constexpr uint64_t kMaxFileBytes = 1ull << 40;
 inline constexpr uint32_t kMaxDeviceMajor = 4095;       // 12 bits
 inline constexpr uint32_t kMaxDeviceMinor = 1048575;    // 20 bits
 
+inline constexpr size_t kMaxSigningCerts = 8;
+inline constexpr size_t kMaxCertificateBytes = 16u << 10;
+
 // Payload (FORMAT.md §4).
 inline constexpr int kMaxZstdWindowLog = 23;  // 8 MiB decoder window
 inline constexpr size_t kStreamChunkBytes = 64u << 10;

@@ -5,17 +5,36 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/digest.h"
 #include "common/entry.h"
+#include "common/kernel_profile.h"
 #include "common/result.h"
 
 namespace imab {
 
 inline constexpr uint32_t kFormatVersion = 1;
+
+// A certificate whose key signs security.ima / security.evm values.
+struct SigningCertificate {
+  uint32_t keyid = 0;   // last 4 bytes of its subjectKeyIdentifier
+  std::string der;      // the certificate, DER
+
+  bool operator==(const SigningCertificate&) const = default;
+};
+
+// Section `ima 1` (FORMAT.md §3.3.1): how the image's IMA/EVM signatures
+// were made, so the verifier can check every one of them.
+struct ImaSection {
+  KernelProfile profile;                    // EVM digest layout and xattrs
+  std::vector<SigningCertificate> certificates;  // 1..kMaxSigningCerts
+
+  bool operator==(const ImaSection&) const = default;
+};
 
 // Everything before the `entries` line.
 struct ManifestHeader {
@@ -27,6 +46,7 @@ struct ManifestHeader {
   uint64_t payload_size = 0;
   Sha256Digest payload_sha256{};
   uint64_t entry_count = 0;
+  std::optional<ImaSection> ima;  // absent: the image carries no IMA/EVM xattrs
 
   bool operator==(const ManifestHeader&) const = default;
 };

@@ -144,8 +144,8 @@ TEST_P(CorruptionTest, BytesAppended) {
 INSTANTIATE_TEST_SUITE_P(SignerKeys, CorruptionTest,
                          ::testing::Values(KeyType::kEcP256,
                                            KeyType::kRsa2048),
-                         [](const ::testing::TestParamInfo<KeyType>& info) {
-                           return info.param == KeyType::kEcP256
+                         [](const ::testing::TestParamInfo<KeyType>& param_info) {
+                           return param_info.param == KeyType::kEcP256
                                       ? std::string("EcP256")
                                       : std::string("Rsa2048");
                          });

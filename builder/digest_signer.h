@@ -1,0 +1,38 @@
+// DigestSigner: makes IMA/EVM signatures over raw digests with a private
+// key that never leaves the builder (a file now, PKCS#11 later).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/handles.h"
+#include "common/hash_algo.h"
+#include "common/result.h"
+
+namespace imab::builder {
+
+class DigestSigner {
+ public:
+  virtual ~DigestSigner() = default;
+  // The keyid signatures carry (last 4 bytes of the certificate's SKID).
+  virtual uint32_t keyid() const = 0;
+  // The certificate the signatures verify under.
+  virtual const X509* certificate() const = 0;
+  // Signs `digest` (HashAlgoDigestSize(algo) bytes) exactly as evmctl
+  // does: RSA PKCS#1 v1.5 over DigestInfo, or ECDSA DER. Thread-safe: many
+  // threads may call Sign() at once. kInternal with OpenSSL's reason.
+  virtual Result<std::vector<uint8_t>> Sign(
+      HashAlgo algo, std::span<const uint8_t> digest) const = 0;
+};
+
+// Loads a PEM private key and its certificate (PEM or DER). Refuses, with
+// kInvalidArgument naming the file and the rule: a key that does not match
+// the certificate, a certificate without subjectKeyIdentifier, a key type
+// or size the kernel refuses (CheckKernelKeyType), an encrypted key.
+Result<std::unique_ptr<DigestSigner>> LoadFileDigestSigner(
+    const std::string& key_path, const std::string& cert_path);
+
+}  // namespace imab::builder

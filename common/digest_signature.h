@@ -1,0 +1,31 @@
+// Checking a signature over a raw digest the way the kernel does for IMA and
+// EVM (ima-evm-formats.md §2.2): RSA PKCS#1 v1.5 over DigestInfo(algo,
+// digest), or ECDSA (DER r,s) over the digest.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include <openssl/evp.h>
+
+#include "common/hash_algo.h"
+#include "common/result.h"
+
+namespace imab {
+
+// OK when `signature` is valid for `digest` under `key` (RSA or EC public
+// key). kBadSignature when it is not; kInvalidArgument for a key type the
+// kernel cannot use. `digest` must be HashAlgoDigestSize(algo) bytes.
+Status VerifyDigestSignature(EVP_PKEY* key, HashAlgo algo,
+                             std::span<const uint8_t> digest,
+                             std::span<const uint8_t> signature);
+
+// Key types and sizes a kernel accepts for new IMA/EVM keys: RSA 2048, 3072
+// or 4096 bits; EC P-256 or P-384. kInvalidArgument naming the key
+// otherwise ("RSA-1024: the kernel accepts RSA 2048, 3072 or 4096").
+Status CheckKernelKeyType(const EVP_PKEY* key);
+
+// "RSA-2048", "EC P-256", ... for messages.
+std::string DescribeKey(const EVP_PKEY* key);
+
+}  // namespace imab

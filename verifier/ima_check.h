@@ -1,0 +1,68 @@
+// ImaChecker: checks the security.ima and security.evm values of each entry
+// against the signing certificates its manifest declares, the content
+// digest computed while streaming, and the entry's metadata
+// (ima-evm-formats.md §2, §4).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/entry.h"
+#include "common/handles.h"
+#include "common/hash_algo.h"
+#include "common/manifest.h"
+#include "common/result.h"
+
+namespace imab::verifier {
+
+// One failed IMA/EVM check of one file, for the rejection list.
+struct IntegrityFailure {
+  std::string path;
+  std::string xattr;   // "security.ima" or "security.evm"
+  std::string reason;  // "signed by keyid 1a2b3c4d, not declared by the manifest"
+};
+
+class ImaChecker {
+ public:
+  // Loads the declared certificates (absent section: no certificate, so any
+  // signature is from an unknown key). kMalformed when a certificate does
+  // not parse, its SKID-derived keyid differs from the declared one, or
+  // two share a keyid.
+  static Result<ImaChecker> Create(const std::optional<ImaSection>& section);
+
+  // Which digest of the content the IMA check needs, decided from the
+  // entry's security.ima before its content streams: the algorithm of its
+  // signature or digest, or nullopt when it has none (or it does not parse;
+  // Check() reports that).
+  std::optional<HashAlgo> ContentDigestAlgo(const Entry& entry) const;
+
+  // Checks a kFile entry whose content hashed to `content_digest` with
+  // ContentDigestAlgo(entry) (empty when that was nullopt). Appends one
+  // failure per bad xattr to `failures`; returns how many it appended.
+  // Rules: security.ima parses (ParseImaXattr); a signature's keyid is a
+  // declared certificate; the signature verifies over content_digest; a
+  // digest form equals content_digest. security.evm, when present, is a
+  // portable signature (0x05) by a declared key that verifies over
+  // EvmPortableDigest(entry, profile, its algo), and requires security.ima.
+  // Entries of other types must carry neither xattr.
+  size_t Check(const Entry& entry, std::span<const uint8_t> content_digest,
+               std::vector<IntegrityFailure>* failures) const;
+
+  size_t certificate_count() const { return keys_.size(); }
+
+ private:
+  struct Key {
+    uint32_t keyid;
+    Ptr<EVP_PKEY> public_key;
+  };
+  ImaChecker() = default;
+  const Key* FindKey(uint32_t keyid) const;
+
+  std::vector<Key> keys_;
+  KernelProfile profile_;
+};
+
+}  // namespace imab::verifier
