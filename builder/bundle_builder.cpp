@@ -1,17 +1,25 @@
 #include "builder/bundle_builder.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <vector>
 
 #include "builder/atomic_output.h"
+#include "builder/digest_signer.h"
 #include "builder/manifest_signer.h"
 #include "builder/rootfs_source.h"
 #include "builder/signing_identity.h"
+#include "builder/signing_pipeline.h"
 #include "common/bundle_container.h"
+#include "common/content_hasher.h"
 #include "common/image_tree.h"
+#include "common/integrity_check.h"
+#include "common/ima_xattr.h"
+#include "common/keyid.h"
 #include "common/limits.h"
 #include "common/manifest.h"
 #include "common/tar_header.h"
+#include "common/x509_util.h"
 #include "common/zstd_stream.h"
 
 namespace imab::builder {
@@ -34,21 +42,137 @@ Status CheckOptions(const BuildOptions& options) {
   if (options.output.empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "no output path given");
   }
+  if (!options.ima_key.empty() && options.keep_signatures) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--ima-key and --keep-signatures exclude each other");
+  }
+  if (!options.ima_key.empty() && options.ima_certs.size() != 1) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--ima-key needs exactly one --ima-cert, its certificate");
+  }
+  if (options.keep_signatures && options.ima_certs.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--keep-signatures needs --ima-cert for the certificates "
+                     "the kept signatures must verify under");
+  }
+  if (options.ima_key.empty() &&
+      (!options.evm_key.empty() || !options.evm_cert.empty())) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--evm-key/--evm-cert need --ima-key");
+  }
+  if (options.evm_key.empty() != options.evm_cert.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--evm-key and --evm-cert go together");
+  }
   return OkStatus();
 }
 
-// Streams the payload: every entry's header and content into the zstd
-// writer, recording the manifest records as it goes.
+std::string OutputFolder(const std::string& output) {
+  std::filesystem::path parent = std::filesystem::path(output).parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+// The IMA/EVM material of one build: signers (re-signing) and the
+// certificates the manifest declares.
+struct ImaSetup {
+  std::unique_ptr<DigestSigner> ima_signer;
+  std::unique_ptr<DigestSigner> evm_signer;  // null: ima_signer signs EVM
+  std::optional<ImaSection> section;
+  HashAlgo algo = HashAlgo::kSha256;
+};
+
+Result<SigningCertificate> DeclareCertificate(const X509* cert,
+                                              const std::string& path) {
+  Result<uint32_t> keyid = KeyIdFromCertificate(cert);
+  if (!keyid.has_value()) {
+    return WithContext(keyid.error(), path);
+  }
+  int len = i2d_X509(cert, nullptr);
+  std::string der(len > 0 ? static_cast<size_t>(len) : 0, '\0');
+  auto* p = reinterpret_cast<unsigned char*>(der.data());
+  if (len <= 0 || i2d_X509(cert, &p) != len) {
+    return MakeError(ErrorCode::kInternal, path + ": cannot encode");
+  }
+  return SigningCertificate{*keyid, std::move(der)};
+}
+
+Status AddCertificate(ImaSection& section, SigningCertificate cert) {
+  for (const SigningCertificate& c : section.certificates) {
+    if (c.der == cert.der) {
+      return OkStatus();  // the same certificate for IMA and EVM
+    }
+    if (c.keyid == cert.keyid) {
+      // The kernel takes the first key whose id matches and never retries.
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "two signing certificates share keyid " +
+                           KeyIdHex(cert.keyid));
+    }
+  }
+  if (section.certificates.size() >= kMaxSigningCerts) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "more than " + std::to_string(kMaxSigningCerts) +
+                         " signing certificates");
+  }
+  section.certificates.push_back(std::move(cert));
+  std::sort(section.certificates.begin(), section.certificates.end(),
+            [](const SigningCertificate& a, const SigningCertificate& b) {
+              return a.keyid < b.keyid;
+            });
+  return OkStatus();
+}
+
+Result<ImaSetup> LoadImaSetup(const BuildOptions& options) {
+  ImaSetup setup;
+  if (options.ima_key.empty() && !options.keep_signatures) {
+    return setup;
+  }
+  IMAB_ASSIGN_OR_RETURN(setup.algo, SigningHashAlgoFromName(options.hash));
+  ImaSection section;
+  IMAB_ASSIGN_OR_RETURN(section.profile,
+                        ParseKernelProfile(options.kernel_profile));
+  if (!options.ima_key.empty()) {
+    IMAB_ASSIGN_OR_RETURN(setup.ima_signer,
+                          LoadFileDigestSigner(options.ima_key,
+                                               options.ima_certs[0]));
+    IMAB_ASSIGN_OR_RETURN(auto cert,
+                          DeclareCertificate(setup.ima_signer->certificate(),
+                                             options.ima_certs[0]));
+    IMAB_RETURN_IF_ERROR(AddCertificate(section, std::move(cert)));
+    if (!options.evm_key.empty()) {
+      IMAB_ASSIGN_OR_RETURN(setup.evm_signer,
+                            LoadFileDigestSigner(options.evm_key,
+                                                 options.evm_cert));
+      IMAB_ASSIGN_OR_RETURN(auto evm_cert,
+                            DeclareCertificate(setup.evm_signer->certificate(),
+                                               options.evm_cert));
+      IMAB_RETURN_IF_ERROR(AddCertificate(section, std::move(evm_cert)));
+    }
+  } else {
+    for (const std::string& path : options.ima_certs) {
+      IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert, LoadCertificate(path));
+      IMAB_ASSIGN_OR_RETURN(auto declared, DeclareCertificate(cert.get(), path));
+      IMAB_RETURN_IF_ERROR(AddCertificate(section, std::move(declared)));
+    }
+  }
+  setup.section = std::move(section);
+  return setup;
+}
+
+// Writes entries into the payload and collects their manifest records.
 class PayloadBuilder {
  public:
-  PayloadBuilder(ZstdFileWriter& writer, uint64_t created)
-      : writer_(writer), created_(created), buffer_(kReadChunkBytes) {}
+  // `kept` (borrowed, may be null) checks the input's own IMA/EVM
+  // signatures as they stream (--keep-signatures).
+  PayloadBuilder(ZstdFileWriter& writer, uint64_t created,
+                 const ImaChecker* kept)
+      : writer_(writer),
+        created_(created),
+        kept_(kept),
+        buffer_(kReadChunkBytes) {}
 
-  Status Add(SourceEntry& source_entry, std::string* records) {
-    Entry& entry = source_entry.entry;
+  // Tree rules, limits, and a hardlink's shared inode metadata.
+  Status Admit(Entry& entry) {
     if (entry.type == EntryType::kHardlink) {
-      // A hardlink shares its target's inode; its header carries the
-      // target's metadata (FORMAT.md §4.2).
       const ImageTree::Node* target = tree_.FindNode(entry.link_target);
       if (target != nullptr) {
         entry.mode = target->mode;
@@ -64,16 +188,41 @@ class PayloadBuilder {
       return MakeError(ErrorCode::kLimitExceeded,
                        entry.path + ": file larger than the format allows");
     }
-    std::string header = EncodeEntryHeader(entry, created_);
-    IMAB_RETURN_IF_ERROR(writer_.Write(AsBytes(header)));
-    if (entry.type == EntryType::kFile) {
-      IMAB_RETURN_IF_ERROR(StreamContent(source_entry));
-      ++files_;
-      content_bytes_ += entry.size;
+    if (entry.xattrs.size() > kMaxXattrsPerEntry) {
+      return MakeError(ErrorCode::kLimitExceeded,
+                       entry.path + ": more xattrs than the format allows");
     }
-    AppendManifestRecord(entry, records);
-    ++entries_;
     return OkStatus();
+  }
+
+  // Streams an admitted entry straight from its source, hashing content.
+  Status AddStreamed(SourceEntry& source_entry) {
+    Entry& entry = source_entry.entry;
+    IMAB_RETURN_IF_ERROR(WriteHeader(entry));
+    std::vector<uint8_t> ima_digest;
+    if (entry.type == EntryType::kFile) {
+      IMAB_RETURN_IF_ERROR(StreamContent(source_entry, ima_digest));
+    }
+    if (kept_ != nullptr) {
+      kept_->Check(entry, ima_digest, &failures_);
+    }
+    return Record(entry);
+  }
+
+  // Writes an admitted entry whose content was prepared in memory or in a
+  // spool file (the signing path).
+  Status AddPrepared(PreparedEntry& prepared) {
+    Entry& entry = prepared.entry;
+    IMAB_RETURN_IF_ERROR(WriteHeader(entry));
+    if (entry.type == EntryType::kFile) {
+      if (prepared.spool.valid()) {
+        IMAB_RETURN_IF_ERROR(CopySpool(prepared.spool.get(), entry.size));
+      } else {
+        IMAB_RETURN_IF_ERROR(writer_.Write(AsBytes(prepared.inline_content)));
+      }
+      IMAB_RETURN_IF_ERROR(WritePadding(entry.size));
+    }
+    return Record(entry);
   }
 
   Status Finish() {
@@ -82,16 +231,43 @@ class PayloadBuilder {
     return writer_.Finish();
   }
 
+  std::string& records() { return records_; }
+  const std::vector<IntegrityFailure>& failures() const { return failures_; }
   uint64_t entries() const { return entries_; }
   uint64_t files() const { return files_; }
   uint64_t content_bytes() const { return content_bytes_; }
 
  private:
-  Status StreamContent(SourceEntry& source_entry) {
+  Status WriteHeader(const Entry& entry) {
+    return writer_.Write(AsBytes(EncodeEntryHeader(entry, created_)));
+  }
+
+  Status Record(const Entry& entry) {
+    if (entry.type == EntryType::kFile) {
+      ++files_;
+      content_bytes_ += entry.size;
+    }
+    AppendManifestRecord(entry, &records_);
+    ++entries_;
+    return OkStatus();
+  }
+
+  Status WritePadding(uint64_t size) {
+    static const std::array<uint8_t, kTarBlockBytes> kZeros{};
+    return writer_.Write(
+        std::span<const uint8_t>(kZeros.data(), TarPadding(size)));
+  }
+
+  Status StreamContent(SourceEntry& source_entry,
+                       std::vector<uint8_t>& ima_digest) {
     Entry& entry = source_entry.entry;
-    IMAB_ASSIGN_OR_RETURN(Sha256 hash, Sha256::Create());
+    std::optional<HashAlgo> ima_algo;
+    if (kept_ != nullptr) {
+      ima_algo = kept_->ContentDigestAlgo(entry);
+    }
+    IMAB_ASSIGN_OR_RETURN(ContentHasher hash, ContentHasher::Create(ima_algo));
     uint64_t total = 0;
-    while (true) {
+    while (total <= entry.size) {
       IMAB_ASSIGN_OR_RETURN(size_t n, source_entry.content->Read(buffer_));
       if (n == 0) {
         break;
@@ -100,32 +276,121 @@ class PayloadBuilder {
       hash.Update(chunk);
       IMAB_RETURN_IF_ERROR(writer_.Write(chunk));
       total += n;
-      if (total > entry.size) {
-        break;
-      }
     }
     if (total != entry.size) {
       return MakeError(ErrorCode::kIo,
                        entry.path + ": changed size while being read");
     }
-    entry.sha256 = hash.Finish();
-    static const std::array<uint8_t, kTarBlockBytes> kZeros{};
-    return writer_.Write(std::span<const uint8_t>(
-        kZeros.data(), TarPadding(entry.size)));
+    entry.sha256 = hash.Finish(&ima_digest);
+    return WritePadding(entry.size);
+  }
+
+  Status CopySpool(int fd, uint64_t size) {
+    uint64_t offset = 0;
+    while (offset < size) {
+      size_t want = static_cast<size_t>(
+          std::min<uint64_t>(buffer_.size(), size - offset));
+      ssize_t n = ::pread(fd, buffer_.data(), want,
+                          static_cast<off_t>(offset));
+      if (n <= 0) {
+        return MakeError(ErrorCode::kIo, "reading spooled content back");
+      }
+      IMAB_RETURN_IF_ERROR(writer_.Write(
+          std::span<const uint8_t>(buffer_.data(), static_cast<size_t>(n))));
+      offset += static_cast<uint64_t>(n);
+    }
+    return OkStatus();
   }
 
   ZstdFileWriter& writer_;
   uint64_t created_;
+  const ImaChecker* kept_;
+  std::vector<IntegrityFailure> failures_;
   std::vector<uint8_t> buffer_;
   ImageTree tree_;
+  std::string records_;
   uint64_t entries_ = 0;
   uint64_t files_ = 0;
   uint64_t content_bytes_ = 0;
 };
 
-std::string OutputFolder(const std::string& output) {
-  std::filesystem::path parent = std::filesystem::path(output).parent_path();
-  return parent.empty() ? "." : parent.string();
+// Without IMA options, signatures in the input would ship unchecked.
+Status RefuseUnmanagedSignatures(const Entry& entry) {
+  if (FindXattr(entry, kImaXattr) != nullptr ||
+      FindXattr(entry, kEvmXattr) != nullptr) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     entry.path +
+                         ": carries security.ima/security.evm; re-sign with "
+                         "--ima-key or keep them with --keep-signatures "
+                         "--ima-cert");
+  }
+  return OkStatus();
+}
+
+// Reads the whole rootfs into the payload, re-signing when configured.
+Status FillPayload(RootfsSource& source, PayloadBuilder& payload,
+                   const BuildOptions& options, const ImaSetup& ima,
+                   SigningStats* stats) {
+  std::unique_ptr<SigningPipeline> pipeline;
+  if (ima.ima_signer != nullptr) {
+    SigningConfig config;
+    config.ima_signer = ima.ima_signer.get();
+    config.evm_signer = ima.evm_signer != nullptr ? ima.evm_signer.get()
+                                                  : ima.ima_signer.get();
+    config.algo = ima.algo;
+    config.profile = ima.section->profile;
+    config.exclude = options.ima_exclude;
+    config.threads = options.signing_threads;
+    config.scratch_folder = OutputFolder(options.output);
+    pipeline = std::make_unique<SigningPipeline>(
+        config, [&payload](PreparedEntry& p) { return payload.AddPrepared(p); });
+  }
+  while (true) {
+    IMAB_ASSIGN_OR_RETURN(std::optional<SourceEntry> next, source.Next());
+    if (!next.has_value()) {
+      break;
+    }
+    IMAB_RETURN_IF_ERROR(payload.Admit(next->entry));
+    if (pipeline != nullptr) {
+      IMAB_RETURN_IF_ERROR(pipeline->Submit(*next));
+      continue;
+    }
+    if (!options.keep_signatures) {
+      IMAB_RETURN_IF_ERROR(RefuseUnmanagedSignatures(next->entry));
+    }
+    IMAB_RETURN_IF_ERROR(payload.AddStreamed(*next));
+  }
+  if (pipeline != nullptr) {
+    IMAB_RETURN_IF_ERROR(pipeline->Finish());
+    *stats = pipeline->stats();
+  }
+  return payload.Finish();
+}
+
+// Kept signatures that do not verify would brick the files they protect;
+// the build stops unless told to produce the bundle anyway (for audits and
+// tests of the device-side check).
+Status JudgeKeptSignatures(const std::vector<IntegrityFailure>& failures,
+                           const BuildOptions& options, Reporter& reporter) {
+  if (failures.empty()) {
+    return OkStatus();
+  }
+  std::string list;
+  constexpr size_t kListed = 10;
+  for (size_t i = 0; i < failures.size() && i < kListed; ++i) {
+    list += (i == 0 ? "" : "; ") + failures[i].path + ": " +
+            failures[i].xattr + ": " + failures[i].reason;
+  }
+  if (failures.size() > kListed) {
+    list += "; and " + std::to_string(failures.size() - kListed) + " more";
+  }
+  std::string message = std::to_string(failures.size()) +
+                        " kept IMA/EVM signature(s) do not verify: " + list;
+  if (!options.allow_unverified) {
+    return MakeError(ErrorCode::kBadSignature, message);
+  }
+  reporter.Warn(message + " (building anyway: --allow-unverified)");
+  return OkStatus();
 }
 
 }  // namespace
@@ -137,6 +402,7 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
       SigningIdentity identity,
       LoadSigningIdentity(options.signing_key, options.signing_cert,
                           options.chain));
+  IMAB_ASSIGN_OR_RETURN(ImaSetup ima, LoadImaSetup(options));
   IMAB_ASSIGN_OR_RETURN(AtomicOutput output,
                         AtomicOutput::Create(options.output));
   IMAB_ASSIGN_OR_RETURN(UniqueFd payload_fd,
@@ -147,16 +413,16 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
                                                options.workers));
   IMAB_ASSIGN_OR_RETURN(auto source, OpenRootfs(options.rootfs, reporter));
 
-  PayloadBuilder payload(*writer, options.created);
-  std::string records;
-  while (true) {
-    IMAB_ASSIGN_OR_RETURN(std::optional<SourceEntry> next, source->Next());
-    if (!next.has_value()) {
-      break;
-    }
-    IMAB_RETURN_IF_ERROR(payload.Add(*next, &records));
+  std::optional<ImaChecker> kept;
+  if (options.keep_signatures) {
+    IMAB_ASSIGN_OR_RETURN(kept, ImaChecker::Create(ima.section));
   }
-  IMAB_RETURN_IF_ERROR(payload.Finish());
+  PayloadBuilder payload(*writer, options.created,
+                         kept.has_value() ? &*kept : nullptr);
+  SigningStats stats;
+  IMAB_RETURN_IF_ERROR(FillPayload(*source, payload, options, ima, &stats));
+  IMAB_RETURN_IF_ERROR(
+      JudgeKeptSignatures(payload.failures(), options, reporter));
   if (payload.entries() > kMaxEntries) {
     return MakeError(ErrorCode::kLimitExceeded,
                      "rootfs has more entries than the format allows");
@@ -169,12 +435,13 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
   header.payload_size = writer->compressed_size();
   header.payload_sha256 = writer->compressed_sha256();
   header.entry_count = payload.entries();
+  header.ima = ima.section;
   std::string manifest;
-  manifest.reserve(records.size() + 512);
+  manifest.reserve(payload.records().size() + 4096);
   AppendManifestHeader(header, &manifest);
-  manifest += records;
-  records.clear();
-  records.shrink_to_fit();
+  manifest += payload.records();
+  payload.records().clear();
+  payload.records().shrink_to_fit();
   AppendManifestEnd(&manifest);
   if (manifest.size() > kMaxManifestBytes) {
     return MakeError(ErrorCode::kLimitExceeded,
@@ -198,6 +465,15 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
                          TarPadding(manifest.size()) + signature.size() +
                          TarPadding(signature.size()) + header.payload_size +
                          TarPadding(header.payload_size) + kTarEndBytes;
+  summary.signed_files = stats.signed_files;
+  summary.excluded_files = stats.excluded_files;
+  summary.replaced_keyids = stats.replaced;
+  if (ima.ima_signer != nullptr) {
+    summary.new_keyids.push_back(KeyIdHex(ima.ima_signer->keyid()));
+    if (ima.evm_signer != nullptr) {
+      summary.new_keyids.push_back(KeyIdHex(ima.evm_signer->keyid()));
+    }
+  }
   return summary;
 }
 

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "common/reporter.h"
 #include "common/result.h"
@@ -21,6 +23,21 @@ struct BuildOptions {
   uint64_t created = 0;       // manifest `created` (SOURCE_DATE_EPOCH)
   int zstd_level = 3;         // 1..19
   int workers = 0;            // zstd worker threads; 0 = none
+
+  // IMA/EVM. With ima_key every regular file not matched by ima_exclude
+  // gets fresh signatures; with keep_signatures the input's are kept and
+  // checked against ima_certs; with neither, an input that carries
+  // security.ima or security.evm is refused.
+  std::string ima_key;                 // signs security.ima (and evm)
+  std::vector<std::string> ima_certs;  // ima_key's cert, or kept ones'
+  std::string evm_key;                 // defaults to ima_key
+  std::string evm_cert;                // defaults to ima_certs[0]
+  std::string hash = "sha256";         // sha256 | sha384 | sha512
+  std::string kernel_profile = "le64";  // KernelProfile name
+  std::vector<std::string> ima_exclude;  // GlobMatch patterns
+  bool keep_signatures = false;
+  bool allow_unverified = false;  // with keep_signatures: build anyway
+  int signing_threads = 1;
 };
 
 struct BuildSummary {
@@ -29,13 +46,18 @@ struct BuildSummary {
   uint64_t content_bytes = 0;   // sum of file sizes
   uint64_t payload_bytes = 0;   // compressed
   uint64_t bundle_bytes = 0;
+  uint64_t signed_files = 0;
+  uint64_t excluded_files = 0;
+  std::map<std::string, uint64_t> replaced_keyids;  // old keyid -> files
+  std::vector<std::string> new_keyids;              // hex, IMA then EVM
 };
 
 // Builds the bundle. Checks the options and loads the signing identity
 // before reading the rootfs. On success `options.output` exists, complete;
 // on any failure it is not created (an existing file at that path is left
 // untouched) and the error names the input and the rule. Deterministic:
-// the same rootfs and options give a byte-identical manifest and payload.
+// the same rootfs and options give a byte-identical manifest and payload
+// (with ECDSA IMA/EVM keys the signatures themselves are randomised).
 Result<BuildSummary> BuildBundle(const BuildOptions& options,
                                  Reporter& reporter);
 

@@ -57,6 +57,24 @@ int RunBuild(imab::builder::BuildOptions options) {
             << summary->content_bytes << " bytes), payload "
             << summary->payload_bytes << " bytes, bundle "
             << summary->bundle_bytes << " bytes\n";
+  if (!summary->new_keyids.empty()) {
+    std::string keyids;
+    for (const std::string& keyid : summary->new_keyids) {
+      keyids += (keyids.empty() ? "" : "/") + keyid;
+    }
+    std::cout << "signed " << summary->signed_files << " files";
+    if (summary->excluded_files > 0) {
+      std::cout << " (" << summary->excluded_files << " excluded)";
+    }
+    const char* separator = ": ";
+    for (const auto& [old_keyid, count] : summary->replaced_keyids) {
+      std::cout << separator << count << " files: "
+                << (old_keyid == "none" ? "unsigned" : "keyid " + old_keyid)
+                << " -> keyid " << keyids;
+      separator = ", ";
+    }
+    std::cout << "\n";
+  }
   return 0;
 }
 
@@ -67,6 +85,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   imab::builder::BuildOptions build;
   build.workers = static_cast<int>(std::thread::hardware_concurrency());
+  build.signing_threads = build.workers;
   CLI::App* cmd = app.add_subcommand("build", "Build a bundle from a rootfs");
   cmd->add_option("--rootfs", build.rootfs, "Rootfs folder or tarball")
       ->required();
@@ -88,6 +107,33 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cmd->add_option("--threads", build.workers,
                   "zstd worker threads (0 = compress inline)")
+      ->capture_default_str();
+  cmd->add_option("--ima-key", build.ima_key,
+                  "Private key (PEM) that re-signs security.ima and "
+                  "security.evm of every regular file");
+  cmd->add_option("--ima-cert", build.ima_certs,
+                  "Certificate of --ima-key; with --keep-signatures, each "
+                  "certificate the kept signatures may verify under "
+                  "(repeatable)");
+  cmd->add_option("--evm-key", build.evm_key,
+                  "Separate private key for security.evm");
+  cmd->add_option("--evm-cert", build.evm_cert, "Certificate of --evm-key");
+  cmd->add_option("--hash", build.hash, "sha256, sha384 or sha512")
+      ->capture_default_str();
+  cmd->add_option("--kernel-profile", build.kernel_profile,
+                  "Device kernel: le64 (default), le32, be64, be32, "
+                  "optionally :xattr,list for kernels before 5.14")
+      ->capture_default_str();
+  cmd->add_option("--ima-exclude", build.ima_exclude,
+                  "Leave files matching this glob unsigned (path inside the "
+                  "image, * within a folder, ** across folders; repeatable)");
+  cmd->add_flag("--keep-signatures", build.keep_signatures,
+                "Keep the input's IMA/EVM signatures (checked against "
+                "--ima-cert)");
+  cmd->add_flag("--allow-unverified", build.allow_unverified,
+                "With --keep-signatures: build even if some do not verify");
+  cmd->add_option("--signing-threads", build.signing_threads,
+                  "Threads making IMA/EVM signatures")
       ->capture_default_str();
   try {
     app.parse(argc, argv);

@@ -2,6 +2,7 @@
 #include "common/manifest.h"
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 
 #include "common/hex.h"
@@ -300,6 +301,76 @@ Result<Sha256Digest> ParseShaToken(std::string_view token,
   return digest;
 }
 
+Result<uint32_t> ParseKeyIdToken(std::string_view token) {
+  // Fixed width, lower case: one spelling per keyid, like the kernel's
+  // "id:%08x" lookup string.
+  if (token.size() != 8) {
+    return Bad("keyid must be 8 hex digits");
+  }
+  Result<std::string> bytes = HexDecode(token);
+  if (!bytes.has_value()) {
+    return Bad("keyid must be lower-case hex");
+  }
+  uint32_t keyid = 0;
+  for (char c : *bytes) {
+    keyid = (keyid << 8) | uint32_t{static_cast<uint8_t>(c)};
+  }
+  return keyid;
+}
+
+Result<std::string> ParseCertificateToken(std::string_view token) {
+  if (token == "-") {
+    return Bad("certificate is empty");
+  }
+  // Bound before decoding so an oversized token costs no allocation.
+  if (token.size() > 2 * kMaxCertificateBytes) {
+    return MakeError(ErrorCode::kLimitExceeded,
+                     "certificate longer than " +
+                         std::to_string(kMaxCertificateBytes) + " bytes");
+  }
+  Result<std::string> der = HexDecode(token);
+  if (!der.has_value()) {
+    return WithContext(std::move(der).error(), "certificate");
+  }
+  return der;
+}
+
+Result<KernelProfile> ParseKernelProfileToken(std::string_view token) {
+  Result<std::string> text = DecodeStrToken(token);
+  if (!text.has_value()) {
+    return WithContext(std::move(text).error(), "kernel-profile");
+  }
+  Result<KernelProfile> profile = ParseKernelProfile(*text);
+  if (!profile.has_value()) {
+    return Bad("kernel-profile: " + profile.error().message);
+  }
+  // "le64:<the full list>" means "le64"; only the short form is accepted.
+  if (KernelProfileName(*profile) != *text) {
+    return Bad("kernel-profile is not in canonical form");
+  }
+  return profile;
+}
+
+namespace {
+
+// Section `ima` 1, FORMAT.md §3.3.1.
+void AppendImaSection(const ImaSection& ima, std::string* out) {
+  out->append("section ima 1\n");
+  out->append("kernel-profile " +
+              EncodeStrToken(KernelProfileName(ima.profile)) + "\n");
+  for (const SigningCertificate& cert : ima.certificates) {
+    const std::array<uint8_t, 4> keyid = {
+        static_cast<uint8_t>(cert.keyid >> 24),
+        static_cast<uint8_t>(cert.keyid >> 16),
+        static_cast<uint8_t>(cert.keyid >> 8),
+        static_cast<uint8_t>(cert.keyid)};
+    out->append("cert " + HexEncode(keyid) + " " + HexEncode(cert.der) + "\n");
+  }
+  out->append("end-section ima\n");
+}
+
+}  // namespace
+
 void AppendManifestHeader(const ManifestHeader& header, std::string* out) {
   out->append("imabundle-manifest " + std::to_string(header.format_version) +
               "\n");
@@ -310,6 +381,9 @@ void AppendManifestHeader(const ManifestHeader& header, std::string* out) {
   out->append("payload-size " + std::to_string(header.payload_size) + "\n");
   out->append("payload-sha256 " + HexEncode(header.payload_sha256) + "\n");
   out->append("entry-count " + std::to_string(header.entry_count) + "\n");
+  if (header.ima.has_value()) {
+    AppendImaSection(*header.ima, out);
+  }
   out->append("entries\n");
 }
 

@@ -21,8 +21,8 @@ inline constexpr uint32_t kFormatVersion = 1;
 
 // A certificate whose key signs security.ima / security.evm values.
 struct SigningCertificate {
-  uint32_t keyid = 0;   // last 4 bytes of its subjectKeyIdentifier
-  std::string der;      // the certificate, DER
+  uint32_t keyid = 0;  // last 4 bytes of its subjectKeyIdentifier
+  std::string der;     // the certificate, DER
 
   bool operator==(const SigningCertificate&) const = default;
 };
@@ -30,7 +30,7 @@ struct SigningCertificate {
 // Section `ima 1` (FORMAT.md §3.3.1): how the image's IMA/EVM signatures
 // were made, so the verifier can check every one of them.
 struct ImaSection {
-  KernelProfile profile;                    // EVM digest layout and xattrs
+  KernelProfile profile;                         // EVM digest layout and xattrs
   std::vector<SigningCertificate> certificates;  // 1..kMaxSigningCerts
 
   bool operator==(const ImaSection&) const = default;
@@ -92,7 +92,22 @@ Result<uint32_t> ParseModeToken(std::string_view token);
 Result<Sha256Digest> ParseShaToken(std::string_view token,
                                    std::string_view name);
 
-// Appends the header lines, from `imabundle-manifest 1` through `entries`.
+// Tokens of section `ima` 1 (FORMAT.md §3.3.1). Each returns kMalformed
+// naming the rule, so the reader can prefix the line number.
+// A KEYID token: exactly 8 lower-case hex digits, big-endian.
+Result<uint32_t> ParseKeyIdToken(std::string_view token);
+// The DER of a `cert` line: HEX, non-empty (no `-`); kLimitExceeded when it
+// decodes to more than kMaxCertificateBytes (checked before decoding).
+Result<std::string> ParseCertificateToken(std::string_view token);
+// A `kernel-profile` STR token: decodes, parses with ParseKernelProfile and
+// requires the canonical spelling (KernelProfileName of the result), so one
+// profile has one manifest line.
+Result<KernelProfile> ParseKernelProfileToken(std::string_view token);
+
+// Appends the header lines, from `imabundle-manifest 1` through `entries`,
+// with section `ima` between `entry-count` and `entries` when header.ima is
+// set. Preconditions for the section: 1..kMaxSigningCerts certificates with
+// non-empty DER of at most kMaxCertificateBytes, keyids strictly increasing.
 void AppendManifestHeader(const ManifestHeader& header, std::string* out);
 
 // Appends one record line plus its xattr lines. For kHardlink only path and

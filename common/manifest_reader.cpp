@@ -218,17 +218,84 @@ Status ManifestReader::ParseHeader() {
     IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 1));
     IMAB_RETURN_IF_ERROR(ParseHeaderField(keyword, t.at[1]));
   }
-  // Format 1 defines no section; an unknown one may carry a constraint we
-  // would silently ignore, so fail closed (FORMAT.md §3.3).
+  return ParseSections();
+}
+
+Status ManifestReader::ParseSections() {
+  for (;;) {
+    IMAB_ASSIGN_OR_RETURN(std::string_view line, ReadLine());
+    IMAB_ASSIGN_OR_RETURN(ManifestTokens t, SplitManifestLine(line));
+    if (t.at[0] != "section") {
+      if (t.at[0] != "entries") {
+        return Bad("expected 'entries', found " + Quote(t.at[0]));
+      }
+      return CheckFieldCount(t, 0);
+    }
+    IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 2));
+    // An unknown section may carry a constraint we would silently ignore,
+    // so fail closed (FORMAT.md §3.3).
+    if (t.at[1] != "ima") {
+      return Bad("unknown section " + Quote(t.at[1]));
+    }
+    // A second copy could contradict the first; neither would be canonical.
+    if (header_.ima.has_value()) {
+      return Bad("section 'ima' appears twice");
+    }
+    IMAB_ASSIGN_OR_RETURN(uint64_t version,
+                          ParseNumToken(t.at[2], "section version", UINT64_MAX,
+                                        ErrorCode::kMalformed));
+    if (version != 1) {
+      return Bad("unsupported version " + std::to_string(version) +
+                 " of section 'ima'");
+    }
+    IMAB_ASSIGN_OR_RETURN(header_.ima, ParseImaSection());
+  }
+}
+
+Result<ImaSection> ManifestReader::ParseImaSection() {
+  // FORMAT.md §3.3.1: kernel-profile, 1..kMaxSigningCerts cert lines with
+  // strictly increasing keyids, end-section ima.
+  ImaSection ima;
   IMAB_ASSIGN_OR_RETURN(std::string_view line, ReadLine());
   IMAB_ASSIGN_OR_RETURN(ManifestTokens t, SplitManifestLine(line));
-  if (t.at[0] == "section") {
-    return Bad("unknown section " + Quote(t.count > 1 ? t.at[1] : ""));
+  if (t.at[0] != "kernel-profile") {
+    return Bad("expected 'kernel-profile', found " + Quote(t.at[0]));
   }
-  if (t.at[0] != "entries") {
-    return Bad("expected 'entries', found " + Quote(t.at[0]));
+  IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 1));
+  IMAB_ASSIGN_OR_RETURN(ima.profile, ParseKernelProfileToken(t.at[1]));
+  for (;;) {
+    IMAB_ASSIGN_OR_RETURN(line, ReadLine());
+    IMAB_ASSIGN_OR_RETURN(t, SplitManifestLine(line));
+    if (t.at[0] == "end-section") {
+      break;
+    }
+    if (t.at[0] != "cert") {
+      return Bad("expected 'cert' or 'end-section', found " + Quote(t.at[0]));
+    }
+    if (ima.certificates.size() == kMaxSigningCerts) {
+      return MakeError(ErrorCode::kLimitExceeded,
+                       "more than " + std::to_string(kMaxSigningCerts) +
+                           " certificates in section 'ima'");
+    }
+    IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 2));
+    SigningCertificate cert;
+    IMAB_ASSIGN_OR_RETURN(cert.keyid, ParseKeyIdToken(t.at[1]));
+    // The kernel takes the first key matching a keyid: they must be unique.
+    if (!ima.certificates.empty() &&
+        !(ima.certificates.back().keyid < cert.keyid)) {
+      return Bad("cert keyids not strictly increasing");
+    }
+    IMAB_ASSIGN_OR_RETURN(cert.der, ParseCertificateToken(t.at[2]));
+    ima.certificates.push_back(std::move(cert));
   }
-  return CheckFieldCount(t, 0);
+  IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 1));
+  if (t.at[1] != "ima") {
+    return Bad("end-section " + Quote(t.at[1]) + " closes section 'ima'");
+  }
+  if (ima.certificates.empty()) {
+    return Bad("section 'ima' declares no cert");
+  }
+  return ima;
 }
 
 Status ManifestReader::ParseHeaderField(std::string_view keyword,

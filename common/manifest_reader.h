@@ -69,6 +69,9 @@ class ManifestReader {
   Status Fill();
 
   Status ParseHeader();
+  // The optional sections after `entry-count`, then the `entries` line.
+  Status ParseSections();
+  Result<ImaSection> ParseImaSection();
   Status ParseHeaderField(std::string_view keyword, std::string_view value);
   Result<Entry> ParseRecord(std::string_view line);
   Status ParseXattrs(Entry* entry);

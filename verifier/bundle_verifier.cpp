@@ -41,6 +41,29 @@ Status CheckPayloadTotals(const ManifestHeader& header, uint64_t size,
   return OkStatus();
 }
 
+// One line naming every file whose IMA/EVM check failed (the first ten in
+// full), or OK.
+Status DescribeIntegrityFailures(const std::vector<IntegrityFailure>& failures,
+                                 uint64_t files) {
+  if (failures.empty()) {
+    return OkStatus();
+  }
+  std::string message = std::to_string(failures.size()) +
+                        " IMA/EVM check(s) failed over " +
+                        std::to_string(files) + " files: ";
+  constexpr size_t kListed = 10;
+  for (size_t i = 0; i < failures.size() && i < kListed; ++i) {
+    const IntegrityFailure& f = failures[i];
+    message += (i == 0 ? "" : "; ") + f.path + ": " + f.xattr + ": " +
+               f.reason;
+  }
+  if (failures.size() > kListed) {
+    message += "; and " + std::to_string(failures.size() - kListed) +
+               " more (see --json)";
+  }
+  return MakeError(ErrorCode::kBadSignature, message);
+}
+
 // Everything after the container check; the caller aborts the sink on error.
 Status VerifyContents(ByteSource& source, const BundleLayout& layout,
                       const VerifyOptions& options, EntrySink& sink,
@@ -77,13 +100,22 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
                   "");
   }
 
+  Result<ImaChecker> integrity = ImaChecker::Create(header.ima);
+  IMAB_RETURN_IF_ERROR(Record(
+      report, "ima-keys",
+      integrity.has_value() ? OkStatus() : Status(integrity.error()),
+      header.ima.has_value()
+          ? std::to_string(header.ima->certificates.size()) +
+                " signing certificate(s) declared"
+          : "no IMA/EVM signatures declared"));
   IMAB_RETURN_IF_ERROR(sink.Start(header));
   IMAB_ASSIGN_OR_RETURN(auto payload,
                         ZstdRegionReader::Open(source, layout.payload_offset,
                                                layout.payload_size));
   PayloadStats stats;
-  Status entries = CheckPayload(**manifest, *payload, header.created, sink,
-                                stats);
+  Status entries = CheckPayload(**manifest, *payload, header.created,
+                                *integrity, sink, stats,
+                                report.integrity_failures);
   report.entries = stats.entries;
   report.files = stats.files;
   report.content_bytes = stats.content_bytes;
@@ -98,6 +130,11 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
           ? CheckPayloadTotals(header, layout.payload_size, *payload_digest)
           : Status(payload_digest.error()),
       "size and SHA-256 match"));
+
+  IMAB_RETURN_IF_ERROR(Record(report, "integrity",
+                              DescribeIntegrityFailures(
+                                  report.integrity_failures, stats.files),
+                              "IMA/EVM signatures of every file verify"));
 
   // The manifest was read twice (signature, then parsing); both reads must
   // have seen the same bytes, or the file changed under us.

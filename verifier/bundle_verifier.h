@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/integrity_check.h"
 #include "common/manifest.h"
 #include "common/result.h"
 #include "verifier/entry_sink.h"
@@ -34,6 +35,7 @@ struct VerifyReport {
   uint64_t entries = 0;
   uint64_t files = 0;
   uint64_t content_bytes = 0;
+  std::vector<IntegrityFailure> integrity_failures;  // every bad file
 };
 
 // Verifies the bundle at options.bundle_path and streams its entries into

@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "common/content_hasher.h"
+#include "common/hash_algo.h"
 #include "common/image_tree.h"
 #include "common/tar_header.h"
 
@@ -41,9 +43,13 @@ Status ExpectBytes(ZstdRegionReader& payload, std::string_view expected,
   return OkStatus();
 }
 
+// Hashes content with SHA-256 and, when the IMA check needs another
+// algorithm, with that one too, in the same pass.
 Status CheckContent(ZstdRegionReader& payload, const Entry& entry,
-                    EntrySink& sink, const std::string& where) {
-  IMAB_ASSIGN_OR_RETURN(Sha256 hash, Sha256::Create());
+                    std::optional<HashAlgo> ima_algo, EntrySink& sink,
+                    const std::string& where,
+                    std::vector<uint8_t>& ima_digest) {
+  IMAB_ASSIGN_OR_RETURN(ContentHasher hash, ContentHasher::Create(ima_algo));
   uint64_t left = entry.size;
   while (left > 0) {
     Result<std::span<const uint8_t>> read = payload.ReadSome(
@@ -56,7 +62,7 @@ Status CheckContent(ZstdRegionReader& payload, const Entry& entry,
     IMAB_RETURN_IF_ERROR(sink.Content(chunk));
     left -= chunk.size();
   }
-  if (!DigestEquals(hash.Finish(), entry.sha256)) {
+  if (!DigestEquals(hash.Finish(&ima_digest), entry.sha256)) {
     return MakeError(ErrorCode::kDigestMismatch,
                      where + ": content SHA-256 differs from the manifest");
   }
@@ -76,9 +82,12 @@ Status CheckContent(ZstdRegionReader& payload, const Entry& entry,
 }  // namespace
 
 Status CheckPayload(ManifestReader& manifest, ZstdRegionReader& payload,
-                    uint64_t created, EntrySink& sink, PayloadStats& stats) {
+                    uint64_t created, const ImaChecker& integrity,
+                    EntrySink& sink, PayloadStats& stats,
+                    std::vector<IntegrityFailure>& failures) {
   ImageTree tree;
   std::vector<uint8_t> scratch;
+  std::vector<uint8_t> ima_digest;
   while (true) {
     IMAB_ASSIGN_OR_RETURN(std::optional<Entry> next, manifest.Next());
     if (!next.has_value()) {
@@ -100,11 +109,15 @@ Status CheckPayload(ManifestReader& manifest, ZstdRegionReader& payload,
     IMAB_RETURN_IF_ERROR(ExpectBytes(
         payload, EncodeEntryHeader(entry, created), scratch, where));
     IMAB_RETURN_IF_ERROR(sink.Begin(entry));
+    ima_digest.clear();
     if (entry.type == EntryType::kFile) {
-      IMAB_RETURN_IF_ERROR(CheckContent(payload, entry, sink, where));
+      IMAB_RETURN_IF_ERROR(CheckContent(payload, entry,
+                                        integrity.ContentDigestAlgo(entry),
+                                        sink, where, ima_digest));
       ++stats.files;
       stats.content_bytes += entry.size;
     }
+    integrity.Check(entry, ima_digest, &failures);
     IMAB_RETURN_IF_ERROR(sink.End(entry));
     ++stats.entries;
   }

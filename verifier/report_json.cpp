@@ -65,6 +65,15 @@ std::string RenderReportJson(const VerifyReport& report,
            ", \"detail\": " + JsonString(c.detail) + "}";
   }
   out += "]";
+  out += ", \"integrity_failures\": [";
+  for (size_t i = 0; i < report.integrity_failures.size(); ++i) {
+    const IntegrityFailure& f = report.integrity_failures[i];
+    out += (i == 0 ? "" : ", ");
+    out += "{\"path\": " + JsonString(f.path) +
+           ", \"xattr\": " + JsonString(f.xattr) +
+           ", \"reason\": " + JsonString(f.reason) + "}";
+  }
+  out += "]";
   if (report.manifest_parsed) {
     out += ", \"manifest\": " + ManifestJson(report);
   }

@@ -571,6 +571,212 @@ TEST(ManifestReader, RejectsUnknownSection) {
                         "manifest line 9: unknown section 'keys'"));
 }
 
+// --- Section ima (FORMAT.md §3.3.1) ----------------------------------------
+
+// One valid cert line with keyid `keyid` (8 hex digits).
+std::string CertLine(std::string_view keyid) {
+  return "cert " + std::string(keyid) + " 3082000a0102";
+}
+
+// A manifest with one file record and the given lines between entry-count
+// (line 8) and entries, so the first section line is line 9.
+std::string WithSection(const std::vector<std::string>& section) {
+  std::vector<std::string> lines = HeaderLines(1);
+  lines.insert(lines.end() - 1, section.begin(), section.end());
+  return Join(lines) + Join({FileLine("a")}) + "end\n";
+}
+
+std::vector<std::string> ImaSectionLines(std::vector<std::string> certs) {
+  std::vector<std::string> lines = {"section ima 1", "kernel-profile le64"};
+  lines.insert(lines.end(), certs.begin(), certs.end());
+  lines.push_back("end-section ima");
+  return lines;
+}
+
+TEST(ManifestReader, RoundTripsImaSection) {
+  std::vector<Entry> entries = EveryKindOfEntry();
+  ManifestHeader header = SampleHeader(entries.size());
+  ImaSection ima;
+  ima.profile.big_endian = true;
+  ima.profile.evm_xattrs = {"security.selinux", "security.ima",
+                            "security.capability"};
+  ima.certificates = {{0, std::string("\x30\x82\x01", 3)},
+                      {0x1a2b3c4d, std::string(kMaxCertificateBytes, '\xa5')},
+                      {0xffffffff, std::string(1, '\0')}};
+  header.ima = ima;
+  std::string text = Write(header, entries);
+  ASSERT_NE(text.find("\nsection ima 1\nkernel-profile be64:security.selinux,"
+                      "security.ima,security.capability\ncert 00000000 "),
+            std::string::npos);
+  Result<Parsed> parsed = ParseAll(text);
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  EXPECT_EQ(parsed->header, header);
+  EXPECT_EQ(parsed->entries, entries);
+  EXPECT_EQ(parsed->digest, *Sha256Of(Bytes(text)));
+}
+
+TEST(ManifestReader, RoundTripsMaximumCertCount) {
+  ManifestHeader header = SampleHeader(0);
+  ImaSection ima;
+  for (uint32_t i = 0; i < kMaxSigningCerts; ++i) {
+    ima.certificates.push_back({i * 0x01010101u, "cert" + std::to_string(i)});
+  }
+  header.ima = ima;
+  Result<Parsed> parsed = ParseAll(Write(header, {}));
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  EXPECT_EQ(parsed->header, header);
+}
+
+TEST(ManifestReader, HeaderWithoutSectionHasNoIma) {
+  Result<Parsed> parsed = ParseAll(Manifest(0, {}));
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  EXPECT_FALSE(parsed->header.ima.has_value());
+}
+
+TEST(ManifestReader, RejectsUnknownSectionAfterIma) {
+  std::vector<std::string> lines = ImaSectionLines({CertLine("00000001")});
+  lines.push_back("section keys 1");
+  lines.push_back("end-section keys");
+  EXPECT_TRUE(Malformed(WithSection(lines),
+                        "manifest line 13: unknown section 'keys'"));
+}
+
+TEST(ManifestReader, RejectsImaSectionTwice) {
+  std::vector<std::string> lines = ImaSectionLines({CertLine("00000001")});
+  std::vector<std::string> again = ImaSectionLines({CertLine("00000002")});
+  lines.insert(lines.end(), again.begin(), again.end());
+  EXPECT_TRUE(Malformed(WithSection(lines),
+                        "manifest line 13: section 'ima' appears twice"));
+}
+
+TEST(ManifestReader, RejectsWrongImaSectionVersion) {
+  std::vector<std::string> lines = ImaSectionLines({CertLine("00000001")});
+  lines[0] = "section ima 2";
+  EXPECT_TRUE(Malformed(WithSection(lines),
+                        "manifest line 9: unsupported version 2 of section "
+                        "'ima'"));
+  lines[0] = "section ima 01";
+  EXPECT_TRUE(Malformed(WithSection(lines), "section version has a leading"));
+  lines[0] = "section ima";
+  EXPECT_TRUE(
+      Malformed(WithSection(lines), "'section' takes 2 field(s), found 1"));
+}
+
+TEST(ManifestReader, RejectsMissingEndSection) {
+  std::vector<std::string> lines = ImaSectionLines({CertLine("00000001")});
+  lines.pop_back();
+  EXPECT_TRUE(Malformed(WithSection(lines),
+                        "manifest line 12: expected 'cert' or 'end-section', "
+                        "found 'entries'"));
+  lines.push_back("end-section keys");
+  EXPECT_TRUE(Malformed(WithSection(lines),
+                        "manifest line 12: end-section 'keys' closes section "
+                        "'ima'"));
+  lines.back() = "end-section ima 1";
+  EXPECT_TRUE(
+      Malformed(WithSection(lines), "'end-section' takes 1 field(s), found 2"));
+}
+
+TEST(ManifestReader, RejectsMissingOrMisplacedKernelProfile) {
+  EXPECT_TRUE(Malformed(
+      WithSection({"section ima 1", CertLine("00000001"), "end-section ima"}),
+      "manifest line 10: expected 'kernel-profile', found 'cert'"));
+  EXPECT_TRUE(Malformed(WithSection({"section ima 1", CertLine("00000001"),
+                                     "kernel-profile le64", "end-section ima"}),
+                        "expected 'kernel-profile'"));
+  std::vector<std::string> lines = ImaSectionLines({CertLine("00000001")});
+  lines.insert(lines.begin() + 3, "kernel-profile le64");
+  EXPECT_TRUE(Malformed(WithSection(lines),
+                        "manifest line 12: expected 'cert' or 'end-section', "
+                        "found 'kernel-profile'"));
+}
+
+TEST(ManifestReader, RejectsImaSectionWithoutCert) {
+  EXPECT_TRUE(Malformed(WithSection(ImaSectionLines({})),
+                        "manifest line 11: section 'ima' declares no cert"));
+}
+
+TEST(ManifestReader, RejectsTooManyCerts) {
+  std::vector<std::string> certs;
+  for (size_t i = 0; i <= kMaxSigningCerts; ++i) {
+    certs.push_back(CertLine("0000000" + std::to_string(i)));
+  }
+  EXPECT_TRUE(Rejects(WithSection(ImaSectionLines(certs)),
+                      ErrorCode::kLimitExceeded,
+                      "manifest line 19: more than 8 certificates in section "
+                      "'ima'"));
+  certs.pop_back();
+  EXPECT_TRUE(ParseAll(WithSection(ImaSectionLines(certs))).has_value());
+}
+
+TEST(ManifestReader, RejectsCertKeyIdsNotIncreasing) {
+  EXPECT_TRUE(Malformed(
+      WithSection(
+          ImaSectionLines({CertLine("00000002"), CertLine("00000001")})),
+      "manifest line 12: cert keyids not strictly increasing"));
+  EXPECT_TRUE(Malformed(WithSection(ImaSectionLines(
+                            {CertLine("1a2b3c4d"), CertLine("1a2b3c4d")})),
+                        "cert keyids not strictly increasing"));
+  // Compared as numbers: 0x10000000 > 0x0fffffff.
+  EXPECT_TRUE(ParseAll(WithSection(ImaSectionLines(
+                           {CertLine("0fffffff"), CertLine("10000000")})))
+                  .has_value());
+}
+
+TEST(ManifestReader, RejectsBadKeyIdSpelling) {
+  EXPECT_TRUE(Malformed(WithSection(ImaSectionLines({CertLine("1a2b3c")})),
+                        "manifest line 11: keyid must be 8 hex digits"));
+  EXPECT_TRUE(Malformed(WithSection(ImaSectionLines({CertLine("1a2b3c4d5")})),
+                        "keyid must be 8 hex digits"));
+  EXPECT_TRUE(Malformed(WithSection(ImaSectionLines({CertLine("1A2B3C4D")})),
+                        "keyid must be lower-case hex"));
+}
+
+TEST(ManifestReader, RejectsBadKernelProfile) {
+  std::vector<std::string> lines = ImaSectionLines({CertLine("00000001")});
+  lines[1] = "kernel-profile le16";
+  EXPECT_TRUE(Malformed(WithSection(lines),
+                        "manifest line 10: kernel-profile: kernel profile: "
+                        "unknown name 'le16'"));
+  lines[1] = "kernel-profile le64:security.capability,security.ima";
+  EXPECT_TRUE(Malformed(WithSection(lines), "out of kernel order"));
+  lines[1] = "kernel-profile le32:security.capability";
+  EXPECT_TRUE(Malformed(WithSection(lines), "must include security.ima"));
+  std::string full = "kernel-profile le64:";
+  for (const std::string& name : AllEvmXattrs()) {
+    full += name + (name == AllEvmXattrs().back() ? "" : ",");
+  }
+  lines[1] = full;
+  EXPECT_TRUE(Malformed(WithSection(lines), "not in canonical form"));
+  lines[1] = "kernel-profile le64 le32";
+  EXPECT_TRUE(Malformed(WithSection(lines),
+                        "'kernel-profile' takes 1 field(s), found 2"));
+}
+
+TEST(ManifestReader, RejectsCertTooBigOrBadlySpelled) {
+  std::string at_limit(2 * kMaxCertificateBytes, 'c');
+  EXPECT_TRUE(
+      ParseAll(WithSection(ImaSectionLines({"cert 00000001 " + at_limit})))
+          .has_value());
+  EXPECT_TRUE(Rejects(
+      WithSection(ImaSectionLines({"cert 00000001 " + at_limit + "cc"})),
+      ErrorCode::kLimitExceeded,
+      "manifest line 11: certificate longer than 16384 bytes"));
+  EXPECT_TRUE(Malformed(WithSection(ImaSectionLines({"cert 00000001 -"})),
+                        "certificate is empty"));
+  EXPECT_TRUE(Malformed(WithSection(ImaSectionLines({"cert 00000001 30A0"})),
+                        "certificate: not lower-case hex"));
+  EXPECT_TRUE(Malformed(WithSection(ImaSectionLines({"cert 00000001"})),
+                        "'cert' takes 2 field(s), found 1"));
+}
+
+TEST(ManifestReader, RejectsSectionAfterEntries) {
+  EXPECT_TRUE(Malformed(
+      Manifest(1, {"section ima 1", "kernel-profile le64", CertLine("00000001"),
+                   "end-section ima", FileLine("a")}),
+      "manifest line 10: unknown keyword 'section'"));
+}
+
 TEST(ManifestReader, RejectsMissingEntriesLine) {
   std::vector<std::string> lines = HeaderLines(0);
   lines.pop_back();

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "common/limits.h"
+
 namespace imab {
 namespace {
 
@@ -171,6 +173,107 @@ TEST(ManifestWriter, HeaderIsCanonical) {
                 "\n"
                 "entry-count 2\n"
                 "entries\n");
+}
+
+TEST(ManifestWriter, ImaSectionIsCanonical) {
+  ManifestHeader h;
+  h.image_version = "1";
+  h.compatible = "b";
+  h.entry_count = 0;
+  ImaSection ima;
+  ima.profile.word_bits = 32;
+  ima.profile.evm_xattrs = {"security.ima", "security.capability"};
+  ima.certificates = {{0x00000001, std::string("\x30\x00", 2)},
+                      {0x1a2b3c4d, std::string("\xff\x01\x02", 3)}};
+  h.ima = ima;
+  std::string out;
+  AppendManifestHeader(h, &out);
+  EXPECT_EQ(out,
+            "imabundle-manifest 1\n"
+            "kind full\n"
+            "image-version 1\n"
+            "compatible b\n"
+            "created 0\n"
+            "payload-size 0\n"
+            "payload-sha256 " +
+                Repeat("00", 32) +
+                "\n"
+                "entry-count 0\n"
+                "section ima 1\n"
+                "kernel-profile le32:security.ima,security.capability\n"
+                "cert 00000001 3000\n"
+                "cert 1a2b3c4d ff0102\n"
+                "end-section ima\n"
+                "entries\n");
+}
+
+TEST(ManifestWriter, DefaultProfileIsWrittenShort) {
+  ManifestHeader h;
+  h.ima = ImaSection{KernelProfile{}, {{0xfffffffe, "x"}}};
+  std::string out;
+  AppendManifestHeader(h, &out);
+  EXPECT_NE(out.find("entry-count 0\nsection ima 1\nkernel-profile le64\n"
+                     "cert fffffffe 78\nend-section ima\nentries\n"),
+            std::string::npos)
+      << out;
+}
+
+TEST(ManifestImaTokens, ParsesKeyIds) {
+  EXPECT_EQ(*ParseKeyIdToken("1a2b3c4d"), 0x1a2b3c4du);
+  EXPECT_EQ(*ParseKeyIdToken("00000000"), 0u);
+  EXPECT_EQ(*ParseKeyIdToken("ffffffff"), 0xffffffffu);
+  for (std::string_view bad :
+       {"1A2B3C4D", "1a2b3c4", "1a2b3c4d0", "-", "1a2b3c4g", "0x1a2b3c"}) {
+    Result<uint32_t> keyid = ParseKeyIdToken(bad);
+    ASSERT_FALSE(keyid.has_value()) << bad;
+    EXPECT_EQ(keyid.error().code, ErrorCode::kMalformed);
+  }
+  EXPECT_NE(ParseKeyIdToken("abc").error().message.find("8 hex digits"),
+            std::string::npos);
+  EXPECT_NE(ParseKeyIdToken("ABCDEF01").error().message.find("lower-case"),
+            std::string::npos);
+}
+
+TEST(ManifestImaTokens, ParsesCertificateHexWithinLimit) {
+  EXPECT_EQ(*ParseCertificateToken("3082ff"), std::string("\x30\x82\xff"));
+  std::string at_limit(2 * kMaxCertificateBytes, 'a');
+  Result<std::string> der = ParseCertificateToken(at_limit);
+  ASSERT_TRUE(der.has_value());
+  EXPECT_EQ(der->size(), kMaxCertificateBytes);
+  EXPECT_EQ(ParseCertificateToken(at_limit + "aa").error().code,
+            ErrorCode::kLimitExceeded);
+  EXPECT_EQ(ParseCertificateToken("-").error().code, ErrorCode::kMalformed);
+  EXPECT_EQ(ParseCertificateToken("308").error().code, ErrorCode::kMalformed);
+  EXPECT_EQ(ParseCertificateToken("30AA").error().code, ErrorCode::kMalformed);
+}
+
+TEST(ManifestImaTokens, ParsesOnlyCanonicalKernelProfiles) {
+  Result<KernelProfile> le64 = ParseKernelProfileToken("le64");
+  ASSERT_TRUE(le64.has_value()) << le64.error().message;
+  EXPECT_EQ(*le64, KernelProfile{});
+  Result<KernelProfile> short_list =
+      ParseKernelProfileToken("be32:security.ima,security.capability");
+  ASSERT_TRUE(short_list.has_value()) << short_list.error().message;
+  EXPECT_EQ(short_list->word_bits, 32);
+  EXPECT_TRUE(short_list->big_endian);
+
+  std::string full = "le64:";
+  for (const std::string& name : AllEvmXattrs()) {
+    full += name + (name == AllEvmXattrs().back() ? "" : ",");
+  }
+  Result<KernelProfile> spelled_out = ParseKernelProfileToken(full);
+  ASSERT_FALSE(spelled_out.has_value());
+  EXPECT_NE(spelled_out.error().message.find("not in canonical form"),
+            std::string::npos);
+  for (std::string_view bad :
+       {"le16", "LE64", "le64:security.capability,security.ima",
+        "le64:security.capability", "le64:user.x,security.ima", "le%364"}) {
+    Result<KernelProfile> profile = ParseKernelProfileToken(bad);
+    ASSERT_FALSE(profile.has_value()) << bad;
+    EXPECT_EQ(profile.error().code, ErrorCode::kMalformed) << bad;
+    EXPECT_NE(profile.error().message.find("kernel-profile"),
+              std::string::npos);
+  }
 }
 
 TEST(ManifestWriter, RecordsOfEveryType) {

@@ -15,6 +15,21 @@ recs = [
  "fifo run-p 0600 1 1\n",
 ]
 valid = header(len(recs)) + "".join(recs) + "end\n"
+# A self-signed P-256 certificate (SKID=hash, so keyid f12a15f4); the reader
+# treats it as opaque bytes, the verifier parses it (FORMAT.md §3.3.1).
+cert = (
+ "3082017b30820121a0030201020214291e80be35187c3af20a75112eef39088a4ae617300a06082a8648ce3d04030230"
+ "133111300f06035504030c087365656420696d61301e170d3236313132383031333034355a170d333631313235303133"
+ "3034355a30133111300f06035504030c087365656420696d613059301306072a8648ce3d020106082a8648ce3d030107"
+ "034200040dc26e74b7ec6c19e52c10c3e5565a5432980e2290a5a569718bf72adc8993a05ee29a1f84fa675734eb46cb"
+ "c2be6b3c1b5d5b2d21d9fdd06ee1087bb0e94ec2a3533051301f0603551d230418301680141a55bde3984ea2873da348"
+ "8b6c58fdfef12a15f4300f0603551d130101ff040530030101ff301d0603551d0e041604141a55bde3984ea2873da348"
+ "8b6c58fdfef12a15f4300a06082a8648ce3d040302034800304502204dc6d3d195b36cb2d55db2538f70ccdf1cf45b1d"
+ "e4d49df9b85cde1ea9bffbf60221008679c329552c8712a2d746bc7102383ecd69922056331348ff89c3e005ded285"
+)
+def with_ima(text, section):
+    return text.replace("entries\n", section + "entries\n", 1)
+ima = "section ima 1\nkernel-profile le64\ncert f12a15f4 " + cert + "\nend-section ima\n"
 files = {
  "valid_all_types": valid,
  "valid_empty": header(0) + "end\n",
@@ -25,6 +40,14 @@ files = {
  "bad_hardlink_xattr": header(1) + "hardlink a b\nxattr user.a -\nend\n",
  "bad_escape": header(1) + "symlink a%2f 0 0 b\nend\n",
  "bad_truncated": valid[: len(valid) // 2],
+ "valid_ima_section": with_ima(valid, ima),
+ "valid_ima_two_certs": with_ima(header(0) + "end\n", ima.replace(
+     "end-section", "cert f12a15f5 3003020101\nend-section").replace(
+     "le64", "le32:security.selinux,security.ima,security.capability")),
+ "bad_ima_twice": with_ima(valid, ima + ima),
+ "bad_ima_keyid_order": with_ima(valid, ima.replace(
+     "end-section", "cert 0000ffff 3003020101\nend-section")),
+ "bad_ima_no_end": with_ima(valid, ima.replace("end-section ima\n", "")),
 }
 for name, text in files.items():
     open("manifest_reader/" + name, "wb").write(text.encode("latin-1"))

@@ -1,7 +1,11 @@
 // End to end through the two executables: build a bundle from a generated
 // rootfs, verify it, extract it, and compare the trees field by field.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "tests/testutil/bundle_fixture.h"
@@ -128,6 +132,88 @@ TEST_F(RoundTripTest, JsonReportListsEveryCheck) {
                             "\"compatible\": \"test-board\""}) {
     EXPECT_NE(verify.out.find(check), std::string::npos) << check;
   }
+}
+
+// Runs `command` in a fresh child and returns its peak RSS in KiB (the
+// child's RUSAGE_CHILDREN sees only that command), and its exit code.
+long PeakRssKib(const std::string& command, int* exit_code) {
+  int fds[2];
+  EXPECT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    int status = std::system(command.c_str());
+    struct rusage usage {};
+    ::getrusage(RUSAGE_CHILDREN, &usage);
+    long out[2] = {usage.ru_maxrss, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+    ssize_t ignored = ::write(fds[1], out, sizeof(out));
+    (void)ignored;
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  long in[2] = {-1, -1};
+  EXPECT_EQ(::read(fds[0], in, sizeof(in)), static_cast<ssize_t>(sizeof(in)));
+  ::close(fds[0]);
+  ::waitpid(pid, nullptr, 0);
+  *exit_code = static_cast<int>(in[1]);
+  return in[0];
+}
+
+TEST_F(RoundTripTest, VerifierPeakMemoryStaysUnder32MiB) {
+  // A 200 MiB file on top of the sample: memory must not follow the size.
+  WriteFile(rootfs_ + "/usr/lib/huge.bin", std::string(200u << 20, 'h'));
+  std::string bundle = dir_.Sub("b.imab");
+  ASSERT_EQ(RunBuild(rootfs_, bundle, *keys_).exit_code, 0);
+  int exit_code = -1;
+  long kib = PeakRssKib(ShellQuote(VerifyBin()) + " verify " +
+                            ShellQuote(bundle) + " --release-ca " +
+                            ShellQuote(Ca()) + " >/dev/null",
+                        &exit_code);
+  EXPECT_EQ(exit_code, 0);
+  EXPECT_GT(kib, 0);
+  EXPECT_LE(kib, 32 * 1024) << "imab-verify peak RSS " << kib << " KiB";
+}
+
+TEST_F(RoundTripTest, FailedBuildsLeaveNothingBehind) {
+  std::string out_dir = dir_.Sub("out");
+  fs::create_directories(out_dir);
+  std::string bundle = out_dir + "/b.imab";
+  CommandResult missing = RunBuild(dir_.Sub("no-such-rootfs"), bundle, *keys_);
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("no-such-rootfs"), std::string::npos)
+      << missing.err;
+  CommandResult bad_version = RunBuild(rootfs_, bundle, *keys_,
+                                       "--version 1.x");
+  EXPECT_EQ(bad_version.exit_code, 2);
+  WriteFile(dir_.Sub("wrong.key"), "not a key");
+  CommandResult bad_key = RunShell(
+      ShellQuote(BuildBin()) + " build --rootfs " + ShellQuote(rootfs_) +
+      " --version 1 --compatible x --signing-key " +
+      ShellQuote(dir_.Sub("wrong.key")) + " --signing-cert " +
+      ShellQuote(keys_->signer().cert_path) + " --output " +
+      ShellQuote(bundle));
+  EXPECT_EQ(bad_key.exit_code, 2);
+  EXPECT_TRUE(fs::is_empty(out_dir)) << "a failed build left files behind";
+  // An existing output stays untouched when a later build fails.
+  WriteFile(bundle, "previous");
+  EXPECT_EQ(RunBuild(dir_.Sub("no-such-rootfs"), bundle, *keys_).exit_code, 2);
+  EXPECT_EQ(ReadFile(bundle), "previous");
+}
+
+TEST_F(RoundTripTest, RejectionIsOneLineWithExitCodeOne) {
+  std::string bundle = dir_.Sub("b.imab");
+  ASSERT_EQ(RunBuild(rootfs_, bundle, *keys_).exit_code, 0);
+  std::string bytes = ReadFile(bundle);
+  bytes[bytes.size() - 2000] ^= 0x01;
+  WriteFile(bundle, bytes);
+  CommandResult verify = RunVerify(bundle, Ca());
+  EXPECT_EQ(verify.exit_code, 1);
+  EXPECT_EQ(std::count(verify.err.begin(), verify.err.end(), '\n'), 1)
+      << verify.err;
+  CommandResult usage = RunShell(ShellQuote(VerifyBin()) + " verify");
+  EXPECT_EQ(usage.exit_code, 2);
+  CommandResult dir = RunVerify(dir_.Sub(""), Ca());
+  EXPECT_EQ(dir.exit_code, 2);
 }
 
 }  // namespace

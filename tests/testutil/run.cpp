@@ -48,12 +48,14 @@ std::string FromEnv(const char* name, const char* fallback) {
 }  // namespace
 
 std::string BuildBin() {
-  return FromEnv("IMAB_BUILD_BIN", "../builder/imab-build");
+  return FromEnv("IMAB_BUILD_BIN", IMAB_DEFAULT_BUILD_BIN);
 }
 std::string VerifyBin() {
-  return FromEnv("IMAB_VERIFY_BIN", "../verifier/imab-verify");
+  return FromEnv("IMAB_VERIFY_BIN", IMAB_DEFAULT_VERIFY_BIN);
 }
-std::string SourceDir() { return FromEnv("IMAB_SOURCE_DIR", "../.."); }
+std::string SourceDir() {
+  return FromEnv("IMAB_SOURCE_DIR", IMAB_DEFAULT_SOURCE_DIR);
+}
 
 bool HaveTool(const std::string& tool) {
   return RunShell("command -v " + ShellQuote(tool)).exit_code == 0;

@@ -8,21 +8,25 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/entry.h"
 #include "common/handles.h"
 #include "common/hash_algo.h"
+#include "common/ima_xattr.h"
 #include "common/manifest.h"
 #include "common/result.h"
 
-namespace imab::verifier {
+namespace imab {
 
 // One failed IMA/EVM check of one file, for the rejection list.
 struct IntegrityFailure {
   std::string path;
-  std::string xattr;   // "security.ima" or "security.evm"
-  std::string reason;  // "signed by keyid 1a2b3c4d, not declared by the manifest"
+  std::string xattr;  // "security.ima" or "security.evm"
+  // One line, e.g. "signed by keyid 1a2b3c4d, not declared by the manifest
+  // {5e6f7a8b}".
+  std::string reason;
 };
 
 class ImaChecker {
@@ -60,9 +64,15 @@ class ImaChecker {
   };
   ImaChecker() = default;
   const Key* FindKey(uint32_t keyid) const;
+  // Each returns the failure reason as the error message.
+  Status VerifyBy(const SignatureV2& sig, std::span<const uint8_t> digest,
+                  std::string_view over) const;
+  Status CheckIma(const Xattr& ima,
+                  std::span<const uint8_t> content_digest) const;
+  Status CheckEvm(const Entry& entry, const Xattr& evm) const;
 
   std::vector<Key> keys_;
   KernelProfile profile_;
 };
 
-}  // namespace imab::verifier
+}  // namespace imab

@@ -1,0 +1,78 @@
+// SigningPipeline: re-signs every selected file with fresh security.ima and
+// security.evm values on all cores while the payload keeps streaming, and
+// hands entries to the writer in their original order.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "builder/digest_signer.h"
+#include "builder/rootfs_source.h"
+#include "common/handles.h"
+#include "common/hash_algo.h"
+#include "common/kernel_profile.h"
+#include "common/result.h"
+
+namespace imab::builder {
+
+struct SigningConfig {
+  const DigestSigner* ima_signer = nullptr;  // borrowed, non-null
+  const DigestSigner* evm_signer = nullptr;  // borrowed, non-null
+  HashAlgo algo = HashAlgo::kSha256;
+  KernelProfile profile;
+  std::vector<std::string> exclude;  // GlobMatch patterns: left unsigned
+  int threads = 1;                   // signing workers
+  std::string scratch_folder;        // where large contents are spooled
+};
+
+// An entry ready to be written: final metadata and xattrs, content digest,
+// and its content held in memory or in a spooled scratch file.
+struct PreparedEntry {
+  Entry entry;                 // sha256 and size set for files
+  std::string inline_content;  // files up to kInlineContentBytes
+  UniqueFd spool;              // larger files, read back from offset 0
+  bool signed_now = false;
+  std::vector<uint8_t> content_digest;  // in SigningConfig::algo
+};
+
+struct SigningStats {
+  uint64_t signed_files = 0;
+  uint64_t excluded_files = 0;
+  // keyid of the replaced security.ima signature -> files ("none" for
+  // files that had no signature, "digest" for a digest form).
+  std::map<std::string, uint64_t> replaced;
+};
+
+class SigningPipeline {
+ public:
+  static constexpr uint64_t kInlineContentBytes = 4u << 20;
+  static constexpr uint64_t kWindowBytes = 128u << 20;
+  static constexpr size_t kWindowEntries = 1024;
+
+  // `write` is called on one writer thread, once per entry, in submission
+  // order; an error from it stops the pipeline.
+  using WriteFn = std::function<Status(PreparedEntry&)>;
+
+  SigningPipeline(const SigningConfig& config, WriteFn write);
+  ~SigningPipeline();
+
+  // Reads the entry's content (hashing it), strips any security.ima /
+  // security.evm it carries, and queues it; blocks while the window is full.
+  // Returns the first error of any stage.
+  Status Submit(SourceEntry& source_entry);
+  // Waits until every submitted entry was written.
+  Status Finish();
+
+  const SigningStats& stats() const { return stats_; }
+
+ private:
+  struct Shared;
+  std::unique_ptr<Shared> shared_;
+  SigningStats stats_;
+};
+
+}  // namespace imab::builder
