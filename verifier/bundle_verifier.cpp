@@ -1,11 +1,13 @@
 #include "verifier/bundle_verifier.h"
 
+#include <thread>
 #include <vector>
 
 #include "common/bundle_container.h"
 #include "common/hex.h"
 #include "common/manifest_reader.h"
 #include "common/zstd_stream.h"
+#include "verifier/integrity_pool.h"
 #include "verifier/payload_stream.h"
 
 namespace imab::verifier {
@@ -113,9 +115,11 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
                         ZstdRegionReader::Open(source, layout.payload_offset,
                                                layout.payload_size));
   PayloadStats stats;
+  IntegrityPool pool(*integrity,
+                     static_cast<int>(std::thread::hardware_concurrency()));
   Status entries = CheckPayload(**manifest, *payload, header.created,
-                                *integrity, sink, stats,
-                                report.integrity_failures);
+                                *integrity, pool, sink, stats);
+  report.integrity_failures = pool.Finish();
   report.entries = stats.entries;
   report.files = stats.files;
   report.content_bytes = stats.content_bytes;

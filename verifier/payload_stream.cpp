@@ -82,9 +82,9 @@ Status CheckContent(ZstdRegionReader& payload, const Entry& entry,
 }  // namespace
 
 Status CheckPayload(ManifestReader& manifest, ZstdRegionReader& payload,
-                    uint64_t created, const ImaChecker& integrity,
-                    EntrySink& sink, PayloadStats& stats,
-                    std::vector<IntegrityFailure>& failures) {
+                    uint64_t created, const ImaChecker& checker,
+                    IntegrityPool& integrity, EntrySink& sink,
+                    PayloadStats& stats) {
   ImageTree tree;
   std::vector<uint8_t> scratch;
   std::vector<uint8_t> ima_digest;
@@ -112,13 +112,14 @@ Status CheckPayload(ManifestReader& manifest, ZstdRegionReader& payload,
     ima_digest.clear();
     if (entry.type == EntryType::kFile) {
       IMAB_RETURN_IF_ERROR(CheckContent(payload, entry,
-                                        integrity.ContentDigestAlgo(entry),
+                                        checker.ContentDigestAlgo(entry),
                                         sink, where, ima_digest));
       ++stats.files;
       stats.content_bytes += entry.size;
     }
-    integrity.Check(entry, ima_digest, &failures);
     IMAB_RETURN_IF_ERROR(sink.End(entry));
+    integrity.Submit(std::move(entry), std::move(ima_digest));
+    ima_digest = {};
     ++stats.entries;
   }
   scratch.resize(kTarEndBytes);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/integrity_check.h"
+#include "verifier/integrity_pool.h"
 #include "common/manifest_reader.h"
 #include "common/result.h"
 #include "common/zstd_stream.h"
@@ -23,16 +24,16 @@ struct PayloadStats {
 
 // Reads every remaining record of `manifest` and the matching bytes of
 // `payload`, handing each checked entry to `sink`, then the 1024 end bytes.
-// Every entry's security.ima / security.evm is checked by `integrity`
-// (borrowed); its failures are appended to `failures` and do not stop the
+// Every entry, with its content digest, goes to `integrity` (borrowed) for
+// its security.ima / security.evm checks; their failures do not stop the
 // walk, so all bad files can be listed.
 // Does not call payload.Finish() or manifest.Finish(). On failure: an error
 // naming the entry ("entry 12 'usr/bin/ls': mode differs from the manifest")
 // — kMalformed for tree rules and header mismatches, kDigestMismatch for
 // content.
 Status CheckPayload(ManifestReader& manifest, ZstdRegionReader& payload,
-                    uint64_t created, const ImaChecker& integrity,
-                    EntrySink& sink, PayloadStats& stats,
-                    std::vector<IntegrityFailure>& failures);
+                    uint64_t created, const ImaChecker& checker,
+                    IntegrityPool& integrity, EntrySink& sink,
+                    PayloadStats& stats);
 
 }  // namespace imab::verifier
