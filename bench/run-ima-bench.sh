@@ -81,3 +81,13 @@ for kind in rsa ec; do
     "$kind" "$t_verify" "$vlimit" "$(echo "$t_verify/$vlimit" | bc -l)" "$rss"
 done
 rm -rf "$work/evm-copy"
+
+# Signing alone (no I/O, hashing or compression competing for the cores).
+sign_bin=$IMAB_ROOT/build/bench/imab-sign-bench
+for kind in rsa ec; do
+  n=$([ $kind = rsa ] && echo 8000 || echo 40000)
+  one=$("$sign_bin" "$work/keys/ima-$kind.key" "$work/keys/ima-$kind.der" 1 "$n" | sed 's/.*per_second=//')
+  all=$("$sign_bin" "$work/keys/ima-$kind.key" "$work/keys/ima-$kind.der" "$cores" "$n" | sed 's/.*per_second=//')
+  printf '%s: signing alone %s/s on 1 thread, %s/s on %s threads (scaling %.2fx)\n' \
+    "$kind" "$one" "$all" "$cores" "$(echo "$all/$one" | bc -l)"
+done
