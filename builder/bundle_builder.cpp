@@ -1,6 +1,7 @@
 #include "builder/bundle_builder.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "builder/signing_pipeline.h"
 #include "common/bundle_container.h"
 #include "common/content_hasher.h"
+#include "common/dev_keys.h"
 #include "common/image_tree.h"
 #include "common/integrity_check.h"
 #include "common/ima_xattr.h"
@@ -367,6 +369,83 @@ Status FillPayload(RootfsSource& source, PayloadBuilder& payload,
   return payload.Finish();
 }
 
+// One key or certificate the build relies on, for the key policy checks.
+struct UsedKey {
+  std::string file;
+  const EVP_PKEY* key;
+  const X509* cert;  // null for bare keys
+};
+
+std::vector<UsedKey> KeysInUse(const BuildOptions& options,
+                               const SigningIdentity& identity,
+                               const ImaSetup& ima,
+                               const std::vector<Ptr<X509>>& kept_certs) {
+  std::vector<UsedKey> keys;
+  keys.push_back({options.signing_cert, X509_get0_pubkey(identity.cert.get()),
+                  identity.cert.get()});
+  for (int i = 0; i < sk_X509_num(identity.chain.get()); ++i) {
+    X509* cert = sk_X509_value(identity.chain.get(), i);
+    keys.push_back({options.chain, X509_get0_pubkey(cert), cert});
+  }
+  if (ima.ima_signer != nullptr) {
+    const X509* cert = ima.ima_signer->certificate();
+    keys.push_back({options.ima_certs[0], X509_get0_pubkey(cert), cert});
+  }
+  if (ima.evm_signer != nullptr) {
+    const X509* cert = ima.evm_signer->certificate();
+    keys.push_back({options.evm_cert, X509_get0_pubkey(cert), cert});
+  }
+  for (size_t i = 0; i < kept_certs.size(); ++i) {
+    keys.push_back({options.ima_certs[i], X509_get0_pubkey(kept_certs[i].get()),
+                    kept_certs[i].get()});
+  }
+  return keys;
+}
+
+// Refuses published development keys (unless allowed, which marks the
+// bundle) and certificates that have already expired.
+Result<bool> CheckKeyPolicy(const std::vector<UsedKey>& keys,
+                            const BuildOptions& options, Reporter& reporter) {
+  std::string extra;
+  if (!options.dev_keys_list.empty()) {
+    std::FILE* f = std::fopen(options.dev_keys_list.c_str(), "rb");
+    if (f == nullptr) {
+      return MakeError(ErrorCode::kIo,
+                       options.dev_keys_list + ": cannot read");
+    }
+    char buf[4096];
+    size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) {
+      extra.append(buf, n);
+    }
+    std::fclose(f);
+  }
+  bool development = false;
+  for (const UsedKey& used : keys) {
+    if (used.cert != nullptr &&
+        X509_cmp_current_time(X509_get0_notAfter(used.cert)) < 0) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       used.file + ": certificate expired");
+    }
+    IMAB_ASSIGN_OR_RETURN(std::optional<DevKeyMatch> match,
+                          FindDevKey(used.key, extra));
+    if (!match.has_value()) {
+      continue;
+    }
+    std::string what = used.file + ": a published development key (" +
+                       match->kind + ", SPKI SHA-256 " +
+                       match->spki_sha256.substr(0, 16) + "..., from " +
+                       match->source.substr(0, match->source.find(':')) + ")";
+    if (!options.allow_dev_keys) {
+      return MakeError(ErrorCode::kKeyRevoked,
+                       what + "; refusing without --allow-dev-keys");
+    }
+    reporter.Warn(what + ": bundle marked development");
+    development = true;
+  }
+  return development;
+}
+
 // Kept signatures that do not verify would brick the files they protect;
 // the build stops unless told to produce the bundle anyway (for audits and
 // tests of the device-side check).
@@ -403,6 +482,17 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
       LoadSigningIdentity(options.signing_key, options.signing_cert,
                           options.chain));
   IMAB_ASSIGN_OR_RETURN(ImaSetup ima, LoadImaSetup(options));
+  std::vector<Ptr<X509>> kept_certs;
+  if (options.keep_signatures) {
+    for (const std::string& path : options.ima_certs) {
+      IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert, LoadCertificate(path));
+      kept_certs.push_back(std::move(cert));
+    }
+  }
+  IMAB_ASSIGN_OR_RETURN(
+      bool development,
+      CheckKeyPolicy(KeysInUse(options, identity, ima, kept_certs), options,
+                     reporter));
   IMAB_ASSIGN_OR_RETURN(AtomicOutput output,
                         AtomicOutput::Create(options.output));
   IMAB_ASSIGN_OR_RETURN(UniqueFd payload_fd,
@@ -436,6 +526,7 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
   header.payload_sha256 = writer->compressed_sha256();
   header.entry_count = payload.entries();
   header.ima = ima.section;
+  header.development = development;
   std::string manifest;
   manifest.reserve(payload.records().size() + 4096);
   AppendManifestHeader(header, &manifest);
@@ -465,6 +556,7 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
                          TarPadding(manifest.size()) + signature.size() +
                          TarPadding(signature.size()) + header.payload_size +
                          TarPadding(header.payload_size) + kTarEndBytes;
+  summary.development = development;
   summary.signed_files = stats.signed_files;
   summary.excluded_files = stats.excluded_files;
   summary.replaced_keyids = stats.replaced;

@@ -38,6 +38,12 @@ struct BuildOptions {
   bool keep_signatures = false;
   bool allow_unverified = false;  // with keep_signatures: build anyway
   int signing_threads = 1;
+
+  // Keys that example layers publish (manifests/known-dev-keys.tsv, built
+  // in, plus the list in dev_keys_list) are refused unless allow_dev_keys,
+  // which marks the bundle `development`.
+  bool allow_dev_keys = false;
+  std::string dev_keys_list;  // extra TSV of SPKI SHA-256 fingerprints
 };
 
 struct BuildSummary {
@@ -50,6 +56,7 @@ struct BuildSummary {
   uint64_t excluded_files = 0;
   std::map<std::string, uint64_t> replaced_keyids;  // old keyid -> files
   std::vector<std::string> new_keyids;              // hex, IMA then EVM
+  bool development = false;  // built with published development keys
 };
 
 // Builds the bundle. Checks the options and loads the signing identity

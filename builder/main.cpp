@@ -57,6 +57,10 @@ int RunBuild(imab::builder::BuildOptions options) {
             << summary->content_bytes << " bytes), payload "
             << summary->payload_bytes << " bytes, bundle "
             << summary->bundle_bytes << " bytes\n";
+  if (summary->development) {
+    std::cout << "development bundle: built with published development "
+                 "keys; devices refuse it unless configured to accept it\n";
+  }
   if (!summary->new_keyids.empty()) {
     std::string keyids;
     for (const std::string& keyid : summary->new_keyids) {
@@ -132,6 +136,11 @@ int main(int argc, char** argv) {
                 "--ima-cert)");
   cmd->add_flag("--allow-unverified", build.allow_unverified,
                 "With --keep-signatures: build even if some do not verify");
+  cmd->add_flag("--allow-dev-keys", build.allow_dev_keys,
+                "Accept published development keys; marks the bundle "
+                "'development'");
+  cmd->add_option("--dev-keys-list", build.dev_keys_list,
+                  "Extra TSV of development-key SPKI SHA-256 fingerprints");
   cmd->add_option("--signing-threads", build.signing_threads,
                   "Threads making IMA/EVM signatures")
       ->capture_default_str();

@@ -33,4 +33,11 @@ inline constexpr size_t kMaxCertificateBytes = 16u << 10;
 inline constexpr int kMaxZstdWindowLog = 23;  // 8 MiB decoder window
 inline constexpr size_t kStreamChunkBytes = 64u << 10;
 
+// Initramfs images (common/initramfs.h): the whole image and, separately, the
+// decompressed cpio bytes; and the members across all its archives.
+inline constexpr uint64_t kMaxInitramfsBytes = 256ull << 20;
+inline constexpr size_t kMaxInitramfsMembers = 100000;
+// newc names (without the NUL); PATH_MAX like kMaxPathBytes.
+inline constexpr size_t kMaxCpioNameBytes = 4096;
+
 }  // namespace imab

@@ -46,6 +46,9 @@ struct ManifestHeader {
   uint64_t payload_size = 0;
   Sha256Digest payload_sha256{};
   uint64_t entry_count = 0;
+  // Section `development 1` (FORMAT.md §3.3.2): built with keys that
+  // example layers publish; devices refuse it unless configured otherwise.
+  bool development = false;
   std::optional<ImaSection> ima;  // absent: the image carries no IMA/EVM xattrs
 
   bool operator==(const ManifestHeader&) const = default;

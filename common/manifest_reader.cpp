@@ -232,6 +232,10 @@ Status ManifestReader::ParseSections() {
       return CheckFieldCount(t, 0);
     }
     IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 2));
+    if (t.at[1] == "development") {
+      IMAB_RETURN_IF_ERROR(ParseDevelopmentSection(t.at[2]));
+      continue;
+    }
     // An unknown section may carry a constraint we would silently ignore,
     // so fail closed (FORMAT.md §3.3).
     if (t.at[1] != "ima") {
@@ -250,6 +254,23 @@ Status ManifestReader::ParseSections() {
     }
     IMAB_ASSIGN_OR_RETURN(header_.ima, ParseImaSection());
   }
+}
+
+// FORMAT.md §3.3.2: an empty marker section, before section ima.
+Status ManifestReader::ParseDevelopmentSection(std::string_view version) {
+  // Sections come in one order, once each, so the bytes stay canonical.
+  if (header_.development || header_.ima.has_value()) {
+    return Bad("section 'development' repeated or after section 'ima'");
+  }
+  if (version != "1") {
+    return Bad("unsupported version of section 'development'");
+  }
+  IMAB_ASSIGN_OR_RETURN(std::string_view line, ReadLine());
+  if (line != "end-section development") {
+    return Bad("section 'development' must be empty");
+  }
+  header_.development = true;
+  return OkStatus();
 }
 
 Result<ImaSection> ManifestReader::ParseImaSection() {

@@ -71,6 +71,7 @@ class ManifestReader {
   Status ParseHeader();
   // The optional sections after `entry-count`, then the `entries` line.
   Status ParseSections();
+  Status ParseDevelopmentSection(std::string_view version);
   Result<ImaSection> ParseImaSection();
   Status ParseHeaderField(std::string_view keyword, std::string_view value);
   Result<Entry> ParseRecord(std::string_view line);

@@ -102,6 +102,17 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
                   "");
   }
 
+  // A development bundle is signed with keys anyone can download.
+  IMAB_RETURN_IF_ERROR(Record(
+      report, "development",
+      header.development && !options.allow_development
+          ? Status(MakeError(ErrorCode::kKeyRevoked,
+                             "bundle is marked development (built with "
+                             "published development keys); this device does "
+                             "not accept development bundles"))
+          : OkStatus(),
+      header.development ? "development bundle accepted by configuration"
+                         : "production bundle"));
   Result<ImaChecker> integrity = ImaChecker::Create(header.ima);
   IMAB_RETURN_IF_ERROR(Record(
       report, "ima-keys",

@@ -18,6 +18,8 @@ struct VerifyOptions {
   std::string bundle_path;
   std::string release_ca;  // PEM file of trusted release CA certificates
   SignatureCheckOptions signature;
+  // Accept bundles marked `development` (built with published keys).
+  bool allow_development = false;
 };
 
 // One named check and its outcome, for `--json` and error lines.

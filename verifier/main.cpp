@@ -87,6 +87,8 @@ void AddCommon(CLI::App* cmd, Options& options) {
                   "Trusted release CA certificates (PEM)")
       ->required();
   cmd->add_flag("--json", options.json, "Print a JSON report on stdout");
+  cmd->add_flag("--allow-development", options.verify.allow_development,
+                "Accept bundles built with published development keys");
   cmd->add_flag("--no-time-check", options.no_time_check,
                 "Do not check certificate validity periods (no trusted "
                 "clock)");

@@ -1012,3 +1012,59 @@ TEST(ManifestReader, ErrorIsSticky) {
 
 }  // namespace
 }  // namespace imab
+
+namespace imab {
+namespace {
+
+ImaSection OneCertSection() {
+  ImaSection ima;
+  ima.certificates.push_back({0x01020304, std::string(40, '\x30')});
+  return ima;
+}
+
+TEST(ManifestReaderDevelopment, RoundTripsTheMarker) {
+  ManifestHeader header = SampleHeader(0);
+  header.development = true;
+  header.ima = OneCertSection();
+  std::string text = Write(header, {});
+  EXPECT_NE(text.find("section development 1\nend-section development\n"
+                      "section ima 1\n"),
+            std::string::npos);
+  Result<Parsed> parsed = ParseAll(text);
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  EXPECT_TRUE(parsed->header.development);
+  EXPECT_EQ(parsed->header, header);
+}
+
+std::string WithDevelopmentLines(const std::string& lines) {
+  std::string text = Write(SampleHeader(0), {});
+  size_t at = text.find("entries\n");
+  return text.substr(0, at) + lines + text.substr(at);
+}
+
+TEST(ManifestReaderDevelopment, RejectsEachMisuse) {
+  const char* cases[] = {
+      "section development 1\nend-section development\n"
+      "section development 1\nend-section development\n",  // twice
+      "section development 2\nend-section development\n",  // version
+      "section development 1\nflag\nend-section development\n",  // not empty
+      "section development 1\n",  // never closed
+  };
+  for (const char* lines : cases) {
+    Result<Parsed> parsed = ParseAll(WithDevelopmentLines(lines));
+    ASSERT_FALSE(parsed.has_value()) << lines;
+    EXPECT_EQ(parsed.error().code, ErrorCode::kMalformed);
+    EXPECT_NE(parsed.error().message.find("manifest line"), std::string::npos);
+  }
+  // After section ima: out of the canonical order.
+  ManifestHeader header = SampleHeader(0);
+  header.ima = OneCertSection();
+  std::string text = Write(header, {});
+  size_t at = text.find("entries\n");
+  text = text.substr(0, at) +
+         "section development 1\nend-section development\n" + text.substr(at);
+  EXPECT_FALSE(ParseAll(text).has_value());
+}
+
+}  // namespace
+}  // namespace imab

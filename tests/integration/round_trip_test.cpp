@@ -200,6 +200,37 @@ TEST_F(RoundTripTest, FailedBuildsLeaveNothingBehind) {
   EXPECT_EQ(ReadFile(bundle), "previous");
 }
 
+TEST_F(RoundTripTest, PublishedDevelopmentKeysAreRefusedUnlessAllowed) {
+  // List the release key as a published development key.
+  CommandResult spki = RunShell(
+      "openssl x509 -in " + ShellQuote(keys_->signer().cert_path) +
+      " -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | "
+      "cut -d' ' -f1");
+  ASSERT_EQ(spki.exit_code, 0);
+  std::string fingerprint = spki.out.substr(0, 64);
+  std::string list = dir_.Sub("dev-keys.tsv");
+  WriteFile(list, "spki_sha256\tima_keyid\tkind\tsource\tnote\n" +
+                      fingerprint +
+                      "\t00000000\tbundle-signing\texample/layer:release.pem\t"
+                      "test\n");
+  std::string bundle = dir_.Sub("b.imab");
+  std::string flags = "--dev-keys-list " + ShellQuote(list);
+  CommandResult refused = RunBuild(rootfs_, bundle, *keys_, flags);
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("published development key"), std::string::npos)
+      << refused.err;
+  EXPECT_FALSE(fs::exists(bundle));
+
+  CommandResult allowed =
+      RunBuild(rootfs_, bundle, *keys_, flags + " --allow-dev-keys");
+  ASSERT_EQ(allowed.exit_code, 0) << allowed.err;
+  EXPECT_NE(allowed.out.find("development bundle"), std::string::npos);
+  CommandResult verify = RunVerify(bundle, Ca());
+  EXPECT_EQ(verify.exit_code, 1);
+  EXPECT_NE(verify.err.find("development"), std::string::npos) << verify.err;
+  EXPECT_EQ(RunVerify(bundle, Ca(), "--allow-development").exit_code, 0);
+}
+
 TEST_F(RoundTripTest, RejectionIsOneLineWithExitCodeOne) {
   std::string bundle = dir_.Sub("b.imab");
   ASSERT_EQ(RunBuild(rootfs_, bundle, *keys_).exit_code, 0);

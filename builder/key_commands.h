@@ -1,0 +1,176 @@
+// Key commands: creating the IMA/EVM CA and signing keys and the bundle
+// release key, and reporting whether a certificate satisfies the kernel's
+// keyring rules (ima-evm-formats.md §3, §5.1, §6, §7).
+//
+// CLI contract (main.cpp parses it into the option structs below and calls
+// one function per subcommand; it prints `report`/`text` to stdout):
+//
+//   imab-build key create-ca      --out-key FILE --out-cert FILE --subject DN
+//                                 [--type T] [--days N]
+//   imab-build key create-signing --ca-key K --ca-cert C --out-key FILE
+//                                 --out-cert FILE --subject DN [--type T]
+//                                 [--days N] [--code-signing]
+//   imab-build key rotate-signing --ca-key K --ca-cert C --current CERT
+//                                 [--current CERT ...] --out-key FILE
+//                                 --out-cert FILE --subject DN [--type T]
+//                                 [--days N]
+//   imab-build key create-release --out-key FILE --out-cert FILE --subject DN
+//                                 [--type T] [--days N]
+//                                 [--ca-key K --ca-cert C]
+//   imab-build key show FILE [--ca CA] [--kernel-profile P]
+//                            [--kernel-version X.Y] [--json] [--set CERT ...]
+//
+//   T:  rsa:2048 | rsa:3072 | rsa:4096 | ec:p256 | ec:p384.
+//       Defaults: create-ca rsa:3072; create-signing and rotate-signing
+//       rsa:2048 (every kernel verifies RSA; ECDSA IMA signatures need
+//       >= 5.13); create-release ec:p256 (checked by our verifier only).
+//   N:  1..36500 days. Defaults: create-ca 3650, the others 730.
+//   DN: "/O=Acme/CN=IMA signing 2026" (openssl -subj form, "\/" escapes a
+//       slash) or "O=Acme, CN=IMA signing 2026" ("\," escapes a comma).
+//       Multi-valued RDNs ("+") are not supported.
+//
+// Exit codes (style.md): any returned error -> 2. For `show`, when
+// ShowReport::all_ok is false (a certificate FAILs a kernel rule) -> 1,
+// else 0. The report text is printed in both cases.
+//
+// Outputs: the certificate is DER when its file name ends in ".der", else
+// PEM. The private key is unencrypted PKCS#8 PEM created with O_EXCL and
+// mode 0600. Neither output may exist beforehand; on any failure no output
+// file is left behind.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/handles.h"
+#include "common/result.h"
+
+namespace imab::builder {
+
+// Key algorithms the kernel accepts for IMA/EVM keys (CheckKernelKeyType).
+enum class KeyAlgorithm { kRsa2048, kRsa3072, kRsa4096, kEcP256, kEcP384 };
+
+// Parses "rsa:2048", "rsa:3072", "rsa:4096", "ec:p256", "ec:p384". On
+// failure kInvalidArgument listing the accepted names.
+Result<KeyAlgorithm> ParseKeyAlgorithm(std::string_view text);
+
+// Generates a fresh key of `algorithm` (EC keys use named curves, as the
+// kernel requires). kInternal when OpenSSL fails.
+Result<Ptr<EVP_PKEY>> GenerateKey(KeyAlgorithm algorithm);
+
+// Splits a subject DN (forms above) into (attribute, value) pairs in order.
+// Does not check that attributes are known to OpenSSL (creation does).
+// kInvalidArgument ("bad subject ...: ...") when empty, longer than 1024
+// bytes, a component lacks "=", or a name or value is empty.
+Result<std::vector<std::pair<std::string, std::string>>> ParseSubject(
+    std::string_view text);
+
+struct CreateCaOptions {
+  std::string out_key;
+  std::string out_cert;
+  std::string subject;
+  std::string type = "rsa:3072";
+  int days = 3650;
+};
+
+struct CreateSigningOptions {
+  std::string ca_key;   // unencrypted PEM private key of the CA
+  std::string ca_cert;  // PEM or DER certificate of the CA
+  std::string out_key;
+  std::string out_cert;
+  std::string subject;
+  std::string type = "rsa:2048";
+  int days = 730;
+  bool code_signing = false;  // adds extendedKeyUsage=critical,codeSigning
+};
+
+struct RotateSigningOptions {
+  CreateSigningOptions signing;       // the new certificate, as above
+  std::vector<std::string> current;   // certificates in use now (>= 1)
+};
+
+struct CreateReleaseOptions {
+  std::string out_key;
+  std::string out_cert;
+  std::string subject;
+  std::string type = "ec:p256";
+  int days = 730;
+  std::string ca_key;   // both empty: self-signed
+  std::string ca_cert;  // both set: issued by this CA
+};
+
+// What a create command did. `report` holds lines for stdout (paths,
+// subject, key type, keyid, validity, notes); never key material.
+struct CreatedKey {
+  uint32_t keyid = 0;  // IMA keyid: last 4 bytes of the new SKID
+  std::string report;
+};
+
+// Self-signed root CA for the kernel's builtin keyring: basicConstraints
+// critical CA:TRUE, keyUsage critical keyCertSign,cRLSign, SKID=hash, AKID
+// keyid, SHA-256 (SHA-384 for P-384), serial of 16 random bytes, validity
+// now-1h .. now+days. Errors: kInvalidArgument for a bad type, subject,
+// days or an existing output; kIo when an output cannot be written.
+Result<CreatedKey> CreateCa(const CreateCaOptions& options);
+
+// IMA/EVM signing certificate issued by the CA: basicConstraints critical
+// CA:FALSE, keyUsage critical digitalSignature, SKID=hash, AKID keyid equal
+// to the CA's SKID, optionally extendedKeyUsage critical codeSigning. Refuses
+// (kInvalidArgument naming the file) a CA certificate without CA:TRUE, without
+// keyCertSign ("ca.pem: not a CA (no keyCertSign)") or without SKID, and a CA
+// key that does not match it; otherwise errors as CreateCa.
+Result<CreatedKey> CreateSigning(const CreateSigningOptions& options);
+
+// CreateSigning whose new keyid differs from the keyid of every `current`
+// certificate (the kernel takes the first key with a matching keyid, so
+// both must be unique while both are loaded). Regenerates the key at most
+// 16 times, then kInternal. A current certificate issued by another CA is
+// allowed and noted in the report. kInvalidArgument when `current` is empty
+// or a current certificate cannot be loaded.
+Result<CreatedKey> RotateSigning(const RotateSigningOptions& options);
+
+// Bundle (CMS) release certificate. With a CA (both ca_key and ca_cert):
+// CA:FALSE, keyUsage critical digitalSignature, SKID, AKID, issued by the
+// CA (same CA checks as CreateSigning). Without one: self-signed and its own
+// trust anchor, so CA:TRUE and keyUsage digitalSignature,keyCertSign (which
+// `openssl cms -verify -CAfile cert.pem` needs). kInvalidArgument when only
+// one of ca_key/ca_cert is given.
+Result<CreatedKey> CreateRelease(const CreateReleaseOptions& options);
+
+struct ShowOptions {
+  std::string path;     // certificate (PEM/DER) or key (PEM private/public)
+  std::string ca_path;  // optional: the CA the certificate must chain to
+  // Optional kernel profile name (common/kernel_profile.h). A profile with an
+  // xattr list (contains ':') describes a kernel before 5.14, hence < 6.6.
+  std::string kernel_profile;
+  // Optional "X.Y[...]" kernel version. Below 6.6 the digitalSignature and
+  // not-a-CA rules are reported as "not enforced". With neither option the
+  // kernel is assumed to be >= 6.6 (the strict rules).
+  std::string kernel_version;
+  bool json = false;
+  // Certificates (PEM, possibly several per file, or DER) that will share a
+  // keyring with this one; the keyid must be unique among them.
+  std::vector<std::string> set;
+};
+
+struct ShowReport {
+  std::string text;     // the report: "name: value" lines, or one JSON object
+  bool all_ok = false;  // no rule FAILed (always true for a key file)
+};
+
+// Describes a certificate: subject, issuer, serial, key type, keyid, SKID,
+// AKID, validity (ISO 8601 UTC), SHA-256 of the DER SubjectPublicKeyInfo,
+// and one verdict per kernel rule, each "ok", "FAIL: why", "not checked
+// (...)" or "not enforced (...)": chains_to_ca, has_akid, digital_signature,
+// not_ca, key_type, has_skid, skid_is_hash (evmctl 1.4 finds keys by
+// SHA-1 of the key), keyid_unique. For a key file: key type, keyid by the
+// public-key rule, SPKI SHA-256 and key_type; private key bytes are never
+// shown. JSON output is one flat object; rule verdicts use "rule_<name>"
+// keys. Errors: kIo/kInvalidArgument naming a file that cannot be read or
+// parsed (including an encrypted key) or a bad profile or version.
+Result<ShowReport> ShowKey(const ShowOptions& options);
+
+}  // namespace imab::builder
