@@ -17,6 +17,7 @@
 #include "common/image_tree.h"
 #include "common/integrity_check.h"
 #include "common/ima_xattr.h"
+#include "common/kernel_keyring.h"
 #include "common/keyid.h"
 #include "common/limits.h"
 #include "common/manifest.h"
@@ -43,6 +44,11 @@ Status CheckOptions(const BuildOptions& options) {
   }
   if (options.output.empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "no output path given");
+  }
+  if (options.ima_key.empty() && !options.initramfs.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--initramfs needs --ima-key: the certificates put "
+                     "into the initramfs are the signing certificates");
   }
   if (!options.ima_key.empty() && options.keep_signatures) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -77,6 +83,7 @@ std::string OutputFolder(const std::string& output) {
 // The IMA/EVM material of one build: signers (re-signing) and the
 // certificates the manifest declares.
 struct ImaSetup {
+  std::vector<Ptr<X509>> kernel_cas;
   std::unique_ptr<DigestSigner> ima_signer;
   std::unique_ptr<DigestSigner> evm_signer;  // null: ima_signer signs EVM
   std::optional<ImaSection> section;
@@ -123,8 +130,54 @@ Status AddCertificate(ImaSection& section, SigningCertificate cert) {
   return OkStatus();
 }
 
+std::string CertificateDer(const X509* cert) {
+  int len = i2d_X509(cert, nullptr);
+  std::string der(len > 0 ? static_cast<size_t>(len) : 0, '\0');
+  auto* p = reinterpret_cast<unsigned char*>(der.data());
+  i2d_X509(cert, &p);
+  return der;
+}
+
+// Refuses a signing certificate the device kernel would not load into its
+// .ima/.evm keyring, so no image ships that cannot run anything.
+Status CheckAgainstKernelCas(const DigestSigner& signer,
+                             const std::string& cert_path,
+                             const ImaSetup& setup,
+                             const KernelProfile& profile) {
+  std::vector<X509*> cas;
+  for (const Ptr<X509>& ca : setup.kernel_cas) {
+    cas.push_back(ca.get());
+    // The kernel CA's private key must never sign files directly.
+    if (EVP_PKEY_eq(X509_get0_pubkey(ca.get()),
+                    X509_get0_pubkey(signer.certificate())) == 1) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       cert_path + ": signing key is the kernel CA key");
+    }
+  }
+  KernelKeyringRules rules;
+  // A profile with its own xattr list describes a kernel before 5.14, so
+  // before 6.6's digitalSignature rule.
+  rules.require_digital_signature =
+      profile.evm_xattrs == AllEvmXattrs();
+  Status accepted =
+      CheckKernelAcceptsCertificate(signer.certificate(), cas, rules);
+  if (!accepted.ok()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     cert_path + ": the device kernel would refuse it: " +
+                         accepted.error().message);
+  }
+  return OkStatus();
+}
+
 Result<ImaSetup> LoadImaSetup(const BuildOptions& options) {
   ImaSetup setup;
+  for (const std::string& path : options.kernel_cas) {
+    IMAB_ASSIGN_OR_RETURN(std::vector<Ptr<X509>> cas,
+                          LoadPemCertificates(path));
+    for (Ptr<X509>& ca : cas) {
+      setup.kernel_cas.push_back(std::move(ca));
+    }
+  }
   if (options.ima_key.empty() && !options.keep_signatures) {
     return setup;
   }
@@ -140,6 +193,10 @@ Result<ImaSetup> LoadImaSetup(const BuildOptions& options) {
                           DeclareCertificate(setup.ima_signer->certificate(),
                                              options.ima_certs[0]));
     IMAB_RETURN_IF_ERROR(AddCertificate(section, std::move(cert)));
+    if (!setup.kernel_cas.empty()) {
+      IMAB_RETURN_IF_ERROR(CheckAgainstKernelCas(
+          *setup.ima_signer, options.ima_certs[0], setup, section.profile));
+    }
     if (!options.evm_key.empty()) {
       IMAB_ASSIGN_OR_RETURN(setup.evm_signer,
                             LoadFileDigestSigner(options.evm_key,
@@ -148,6 +205,10 @@ Result<ImaSetup> LoadImaSetup(const BuildOptions& options) {
                             DeclareCertificate(setup.evm_signer->certificate(),
                                                options.evm_cert));
       IMAB_RETURN_IF_ERROR(AddCertificate(section, std::move(evm_cert)));
+      if (!setup.kernel_cas.empty()) {
+        IMAB_RETURN_IF_ERROR(CheckAgainstKernelCas(
+            *setup.evm_signer, options.evm_cert, setup, section.profile));
+      }
     }
   } else {
     for (const std::string& path : options.ima_certs) {
@@ -344,6 +405,14 @@ Status FillPayload(RootfsSource& source, PayloadBuilder& payload,
     config.exclude = options.ima_exclude;
     config.threads = options.signing_threads;
     config.scratch_folder = OutputFolder(options.output);
+    config.initramfs_paths = options.initramfs;
+    config.detect_initramfs = options.initramfs.empty();
+    // x509_evm.der holds the EVM key's certificate; x509_ima.der the IMA
+    // key's when the two differ (else it yields the same certificate).
+    config.evm_cert_der = CertificateDer(config.evm_signer->certificate());
+    if (ima.evm_signer != nullptr) {
+      config.ima_cert_der = CertificateDer(ima.ima_signer->certificate());
+    }
     pipeline = std::make_unique<SigningPipeline>(
         config, [&payload](PreparedEntry& p) { return payload.AddPrepared(p); });
   }
@@ -365,6 +434,16 @@ Status FillPayload(RootfsSource& source, PayloadBuilder& payload,
   if (pipeline != nullptr) {
     IMAB_RETURN_IF_ERROR(pipeline->Finish());
     *stats = pipeline->stats();
+    for (const std::string& path : options.initramfs) {
+      bool found = std::any_of(
+          stats->initramfs.begin(), stats->initramfs.end(),
+          [&](const InitramfsRewrite& r) { return r.path == path; });
+      if (!found) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         path + ": no such initramfs (regular file) in the "
+                                "image");
+      }
+    }
   }
   return payload.Finish();
 }
@@ -527,6 +606,22 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
   header.entry_count = payload.entries();
   header.ima = ima.section;
   header.development = development;
+  if (ima.ima_signer != nullptr || !ima.kernel_cas.empty() ||
+      options.key_generation > 0) {
+    KeysSection keys;
+    keys.key_generation = options.key_generation;
+    for (const Ptr<X509>& ca : ima.kernel_cas) {
+      keys.kernel_cas.push_back(CertificateDer(ca.get()));
+    }
+    for (const InitramfsRewrite& r : stats.initramfs) {
+      keys.initramfs.push_back({r.path, r.evm_cert_sha256, r.ima_cert_sha256});
+    }
+    std::sort(keys.initramfs.begin(), keys.initramfs.end(),
+              [](const InitramfsRecord& a, const InitramfsRecord& b) {
+                return a.path < b.path;
+              });
+    header.keys = std::move(keys);
+  }
   std::string manifest;
   manifest.reserve(payload.records().size() + 4096);
   AppendManifestHeader(header, &manifest);
@@ -557,6 +652,9 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
                          TarPadding(signature.size()) + header.payload_size +
                          TarPadding(header.payload_size) + kTarEndBytes;
   summary.development = development;
+  for (const InitramfsRewrite& r : stats.initramfs) {
+    summary.initramfs.push_back(r.path);
+  }
   summary.signed_files = stats.signed_files;
   summary.excluded_files = stats.excluded_files;
   summary.replaced_keyids = stats.replaced;

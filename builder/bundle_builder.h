@@ -43,6 +43,15 @@ struct BuildOptions {
   // in, plus the list in dev_keys_list) are refused unless allow_dev_keys,
   // which marks the bundle `development`.
   bool allow_dev_keys = false;
+
+  // Boot chain keys (with ima_key). Each initramfs (these image paths, or
+  // when none are given every boot/initramfs* / boot/initrd*) gets this
+  // build's signing certificate(s) at etc/keys/x509_evm.der (and
+  // x509_ima.der). With kernel_cas, a signing certificate the kernel would
+  // refuse stops the build. key_generation is recorded in the manifest.
+  std::vector<std::string> initramfs;
+  std::vector<std::string> kernel_cas;  // PEM files of the kernel's CAs
+  uint64_t key_generation = 0;
   std::string dev_keys_list;  // extra TSV of SPKI SHA-256 fingerprints
 };
 
@@ -57,6 +66,7 @@ struct BuildSummary {
   std::map<std::string, uint64_t> replaced_keyids;  // old keyid -> files
   std::vector<std::string> new_keyids;              // hex, IMA then EVM
   bool development = false;  // built with published development keys
+  std::vector<std::string> initramfs;  // images given the new certificates
 };
 
 // Builds the bundle. Checks the options and loads the signing identity

@@ -88,8 +88,8 @@ struct CreateSigningOptions {
 };
 
 struct RotateSigningOptions {
-  CreateSigningOptions signing;       // the new certificate, as above
-  std::vector<std::string> current;   // certificates in use now (>= 1)
+  CreateSigningOptions signing;      // the new certificate, as above
+  std::vector<std::string> current;  // certificates in use now (>= 1)
 };
 
 struct CreateReleaseOptions {

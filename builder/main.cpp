@@ -57,6 +57,10 @@ int RunBuild(imab::builder::BuildOptions options) {
             << summary->content_bytes << " bytes), payload "
             << summary->payload_bytes << " bytes, bundle "
             << summary->bundle_bytes << " bytes\n";
+  for (const std::string& path : summary->initramfs) {
+    std::cout << "initramfs " << path
+              << ": etc/keys/x509_evm.der set to the signing certificate\n";
+  }
   if (summary->development) {
     std::cout << "development bundle: built with published development "
                  "keys; devices refuse it unless configured to accept it\n";
@@ -136,6 +140,17 @@ int main(int argc, char** argv) {
                 "--ima-cert)");
   cmd->add_flag("--allow-unverified", build.allow_unverified,
                 "With --keep-signatures: build even if some do not verify");
+  cmd->add_option("--initramfs", build.initramfs,
+                  "Initramfs in the image (path inside it) that gets the "
+                  "signing certificate at etc/keys/x509_evm.der; default: "
+                  "every boot/initramfs* and boot/initrd* (repeatable)");
+  cmd->add_option("--kernel-ca", build.kernel_cas,
+                  "CA certificate(s) built into the image's kernel (PEM); "
+                  "signing certificates it would refuse stop the build "
+                  "(repeatable)");
+  cmd->add_option("--key-generation", build.key_generation,
+                  "Monotonic key generation recorded in the manifest")
+      ->capture_default_str();
   cmd->add_flag("--allow-dev-keys", build.allow_dev_keys,
                 "Accept published development keys; marks the bundle "
                 "'development'");

@@ -8,8 +8,10 @@
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -78,7 +80,7 @@ bool PercentDecode(std::string_view in, std::string& out) {
   for (size_t i = 0; i < in.size(); ++i) {
     const char c = in[i];
     if (c == '%') {
-      if (i + 2 >= in.size() + 0 && i + 2 > in.size() - 1 + 1) {
+      if (i + 2 >= in.size()) {
         return false;
       }
       const int hi = HexValue(in[i + 1]);
@@ -112,7 +114,7 @@ Status SetOnce(std::optional<std::string>& slot, std::string_view name,
   }
   std::string decoded;
   if (!PercentDecode(value, decoded)) {
-    return SyntaxError("bad percent-encoding in '" + std::string(name) + "'");
+    return SyntaxError("bad character or percent-encoding in '" + std::string(name) + "'");
   }
   slot = std::move(decoded);
   return OkStatus();
@@ -182,7 +184,7 @@ Status ParseQueryAttribute(std::string_view name, std::string_view value,
                          std::to_string(kMaxPinBytes) + " bytes");
     }
     if (!PercentDecode(value, out.pin.str())) {
-      return SyntaxError("bad percent-encoding in 'pin-value'");
+      return SyntaxError("bad character or percent-encoding in 'pin-value'");
     }
     out.has_pin_value = true;
     return OkStatus();
@@ -259,13 +261,14 @@ Status ReadPinSource(const ParsedUri& uri, SecretString& pin) {
     path.erase(0, 7);
   } else if (path.rfind("file:", 0) == 0) {
     path.erase(0, 5);
+  } else if (path.front() != '/') {
+    // Other schemes ("|command" in some tools) would run or fetch something.
+    return MakeError(ErrorCode::kInvalidArgument,
+                     uri.display + ": pin-source must be file:PATH");
   }
-  // Other schemes ("|command" in some tools) would run or fetch something.
-  if (path.empty() || path.front() != '/') {
-    if (uri.pin_source.rfind("file:", 0) != 0) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       uri.display + ": pin-source must be file:PATH");
-    }
+  if (path.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     uri.display + ": pin-source has no path");
   }
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
@@ -306,15 +309,33 @@ Status ReadPinSource(const ParsedUri& uri, SecretString& pin) {
   return OkStatus();
 }
 
-// libp11 owns these; the deleters keep the teardown order in one place.
-struct CtxDeleter {
-  void operator()(PKCS11_CTX* ctx) const {
-    // C_Finalize + dlclose, then the context itself.
-    PKCS11_CTX_unload(ctx);
-    PKCS11_CTX_free(ctx);
+// The libp11 context and its module. Unloading (C_Finalize + dlclose) only
+// after a successful load: libp11 0.4.12 crashes unloading a failed one.
+class ModuleContext {
+ public:
+  ModuleContext() : ctx_(PKCS11_CTX_new()) {}
+  ~ModuleContext() {
+    if (ctx_ == nullptr) {
+      return;
+    }
+    if (loaded_) {
+      PKCS11_CTX_unload(ctx_);
+    }
+    PKCS11_CTX_free(ctx_);
   }
+  ModuleContext(const ModuleContext&) = delete;
+  ModuleContext& operator=(const ModuleContext&) = delete;
+
+  PKCS11_CTX* get() const { return ctx_; }
+  bool Load(const std::string& module) {
+    loaded_ = PKCS11_CTX_load(ctx_, module.c_str()) == 0;
+    return loaded_;
+  }
+
+ private:
+  PKCS11_CTX* ctx_;
+  bool loaded_ = false;
 };
-using CtxPtr = std::unique_ptr<PKCS11_CTX, CtxDeleter>;
 
 // The slot array from PKCS11_enumerate_slots; releasing it closes the
 // sessions and frees the key objects libp11 enumerated.
@@ -439,14 +460,23 @@ bool IsPkcs11Uri(std::string_view text) {
   return true;
 }
 
-// Members in construction order; destruction runs backwards: the key, then
-// the slots (sessions), then the module.
-struct Pkcs11Key::State {
-  CtxPtr ctx;
+// One loaded module shared by every key opened through it (Open() and
+// OpenSibling()): a second libp11 context on the same module would
+// C_Finalize it, or C_CloseAllSessions its slots, under the first.
+// Destruction runs backwards: the slots (sessions), then the module.
+struct Pkcs11Key::Module {
+  std::string path;
+  ModuleContext ctx;
   std::unique_ptr<SlotList> slots;
+  std::mutex mutex;
+};
+
+// `key` is declared after `module`, so it is freed first: libp11's key
+// methods need the context alive.
+struct Pkcs11Key::State {
+  std::shared_ptr<Module> module;
   Ptr<EVP_PKEY> key;
   std::string display;
-  mutable std::mutex mutex;
 };
 
 Pkcs11Key::Pkcs11Key(std::unique_ptr<State> state)
@@ -455,10 +485,28 @@ Pkcs11Key::~Pkcs11Key() = default;
 
 EVP_PKEY* Pkcs11Key::key() const { return state_->key.get(); }
 const std::string& Pkcs11Key::display_uri() const { return state_->display; }
-std::mutex& Pkcs11Key::mutex() const { return state_->mutex; }
+std::mutex& Pkcs11Key::mutex() const { return state_->module->mutex; }
 
 Result<std::unique_ptr<Pkcs11Key>> Pkcs11Key::Open(
     std::string_view uri, const std::string& default_module) {
+  return OpenIn(nullptr, uri, default_module);
+}
+
+Result<std::unique_ptr<Pkcs11Key>> Pkcs11Key::OpenSibling(
+    std::string_view uri) const {
+  return OpenIn(state_->module, uri, state_->module->path);
+}
+
+namespace {
+
+Status LoadModule(const std::string& display, const std::string& path,
+                  Pkcs11Key::Module& module);
+
+}  // namespace
+
+Result<std::unique_ptr<Pkcs11Key>> Pkcs11Key::OpenIn(
+    std::shared_ptr<Module> module, std::string_view uri,
+    const std::string& default_module) {
   ParsedUri parsed;
   IMAB_RETURN_IF_ERROR(ParseUri(uri, parsed));
   SecretString file_pin;
@@ -466,47 +514,51 @@ Result<std::unique_ptr<Pkcs11Key>> Pkcs11Key::Open(
     IMAB_RETURN_IF_ERROR(ReadPinSource(parsed, file_pin));
   }
   const SecretString& pin = parsed.has_pin_value ? parsed.pin : file_pin;
-  const std::string module =
+  const std::string path =
       parsed.module_path.empty() ? default_module : parsed.module_path;
-  if (module.empty()) {
+  if (path.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,
                      parsed.display + ": no PKCS#11 module (add module-path)");
   }
-
-  auto state = std::make_unique<State>();
-  state->display = parsed.display;
-  ERR_clear_error();
-  state->ctx.reset(PKCS11_CTX_new());
-  if (state->ctx == nullptr) {
-    return OpenSslError(ErrorCode::kInternal, "PKCS11_CTX_new");
+  if (module != nullptr && module->path != path) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     parsed.display + ": module " + path +
+                         " differs from the sibling key's " + module->path);
   }
-  if (PKCS11_CTX_load(state->ctx.get(), module.c_str()) != 0) {
-    return OpenSslError(ErrorCode::kIo, parsed.display +
-                                            ": cannot load PKCS#11 module " +
-                                            module);
+  if (module == nullptr) {
+    module = std::make_shared<Module>();
+    IMAB_RETURN_IF_ERROR(LoadModule(parsed.display, path, *module));
   }
-  state->slots = std::make_unique<SlotList>(state->ctx.get());
-  if (state->slots->Enumerate() != 0) {
-    return OpenSslError(ErrorCode::kIo,
-                        parsed.display + ": cannot list slots of " + module);
-  }
+  // Siblings may be signing on other threads while this one logs in.
+  std::lock_guard<std::mutex> lock(module->mutex);
   IMAB_ASSIGN_OR_RETURN(PKCS11_SLOT * slot,
-                        FindToken(parsed, *state->slots, module));
+                        FindToken(parsed, *module->slots, path));
   const std::string label =
       slot->token->label != nullptr ? slot->token->label : "";
-  if (!pin.str().empty()) {
+  int logged_in = 0;
+  if (PKCS11_is_logged_in(slot, 0, &logged_in) != 0) {
+    logged_in = 0;
+  }
+  // Login is per token and process; a sibling may have done it already, and
+  // logging in again would log the sibling out first.
+  if (logged_in == 0 && !pin.str().empty()) {
+    ERR_clear_error();
     if (PKCS11_login(slot, 0, pin.str().c_str()) != 0) {
       // libp11's reason ("PIN incorrect", "PIN locked") never echoes the PIN.
       return OpenSslError(ErrorCode::kInvalidArgument,
                           parsed.display + ": login failed on token '" +
                               label + "'");
     }
-  } else if (slot->token->loginRequired != 0) {
+  } else if (logged_in == 0 && slot->token->loginRequired != 0) {
     return MakeError(ErrorCode::kInvalidArgument,
                      parsed.display + ": token '" + label +
                          "' needs a PIN (add pin-value= or pin-source=)");
   }
   IMAB_ASSIGN_OR_RETURN(PKCS11_KEY * found, FindKey(parsed, slot->token));
+  auto state = std::make_unique<State>();
+  state->module = std::move(module);
+  state->display = parsed.display;
+  ERR_clear_error();
   // A new reference that we own; its methods call back into the token.
   state->key.reset(PKCS11_get_private_key(found));
   if (state->key == nullptr) {
@@ -515,6 +567,35 @@ Result<std::unique_ptr<Pkcs11Key>> Pkcs11Key::Open(
   }
   return std::unique_ptr<Pkcs11Key>(new Pkcs11Key(std::move(state)));
 }
+
+namespace {
+
+Status LoadModule(const std::string& display, const std::string& path,
+                  Pkcs11Key::Module& module) {
+  module.path = path;
+  // libp11 prints dlerror() to stderr for a missing file; check first so
+  // the caller gets one clean message.
+  if (::access(path.c_str(), R_OK) != 0) {
+    return MakeError(ErrorCode::kIo, display + ": cannot load PKCS#11 module " +
+                                         path + ": no readable file");
+  }
+  ERR_clear_error();
+  if (module.ctx.get() == nullptr) {
+    return OpenSslError(ErrorCode::kInternal, "PKCS11_CTX_new");
+  }
+  if (!module.ctx.Load(path)) {
+    return OpenSslError(ErrorCode::kIo,
+                        display + ": cannot load PKCS#11 module " + path);
+  }
+  module.slots = std::make_unique<SlotList>(module.ctx.get());
+  if (module.slots->Enumerate() != 0) {
+    return OpenSslError(ErrorCode::kIo,
+                        display + ": cannot list slots of " + path);
+  }
+  return OkStatus();
+}
+
+}  // namespace
 
 namespace {
 
@@ -630,7 +711,6 @@ Result<std::unique_ptr<DigestSigner>> MakePkcs11DigestSigner(
   // The token key cannot be compared directly; a signature over a fixed
   // digest that the certificate's key accepts proves the pair.
   std::vector<uint8_t> probe(HashAlgoDigestSize(HashAlgo::kSha256), 0x5a);
-  const std::string display = key->display_uri();
   auto signer = std::make_unique<Pkcs11DigestSigner>(std::move(key),
                                                      std::move(cert), *keyid);
   Result<std::vector<uint8_t>> sig = signer->Sign(HashAlgo::kSha256, probe);
@@ -645,7 +725,6 @@ Result<std::unique_ptr<DigestSigner>> MakePkcs11DigestSigner(
            .ok()) {
     return MakeError(ErrorCode::kInvalidArgument, mismatch);
   }
-  static_cast<void>(display);
   return std::unique_ptr<DigestSigner>(std::move(signer));
 }
 

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <algorithm>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -16,6 +17,8 @@
 #include "common/digest.h"
 #include "common/evm_digest.h"
 #include "common/ima_xattr.h"
+#include "common/initramfs.h"
+#include "common/limits.h"
 #include "common/keyid.h"
 #include "common/openssl_error.h"
 
@@ -97,6 +100,71 @@ Status ReadContent(SourceEntry& source, const SigningConfig& config,
                      entry.path + ": changed size while being read");
   }
   entry.sha256 = hasher.Finish(&out.content_digest);
+  return OkStatus();
+}
+
+bool IsInitramfs(const SigningConfig& config, const Entry& entry) {
+  if (entry.type != EntryType::kFile) {
+    return false;
+  }
+  if (!config.initramfs_paths.empty()) {
+    return std::find(config.initramfs_paths.begin(),
+                     config.initramfs_paths.end(),
+                     entry.path) != config.initramfs_paths.end();
+  }
+  return config.detect_initramfs && (entry.path.starts_with("boot/initramfs") ||
+                                     entry.path.starts_with("boot/initrd"));
+}
+
+std::span<const uint8_t> Bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// Reads an initramfs whole (bounded), puts this build's certificates into
+// etc/keys, and hashes the new image, which is what gets signed and shipped.
+Status RewriteInitramfs(SourceEntry& source, const SigningConfig& config,
+                        PreparedEntry& out, InitramfsRewrite* rewrite) {
+  Entry& entry = out.entry;
+  if (entry.size > kMaxInitramfsBytes) {
+    return MakeError(ErrorCode::kLimitExceeded,
+                     entry.path + ": initramfs larger than " +
+                         std::to_string(kMaxInitramfsBytes) + " bytes");
+  }
+  std::string image(static_cast<size_t>(entry.size), '\0');
+  size_t total = 0;
+  while (total < image.size()) {
+    IMAB_ASSIGN_OR_RETURN(
+        size_t n, source.content->Read(std::span<uint8_t>(
+                      reinterpret_cast<uint8_t*>(image.data()) + total,
+                      image.size() - total)));
+    if (n == 0) {
+      return MakeError(ErrorCode::kIo,
+                       entry.path + ": changed size while being read");
+    }
+    total += n;
+  }
+  std::optional<std::span<const uint8_t>> ima;
+  if (config.ima_cert_der.has_value()) {
+    ima = Bytes(*config.ima_cert_der);
+  }
+  Result<std::vector<uint8_t>> rewritten =
+      SetInitramfsKeys(Bytes(image), Bytes(config.evm_cert_der), ima);
+  if (!rewritten.has_value()) {
+    return WithContext(rewritten.error(), entry.path);
+  }
+  out.inline_content.assign(rewritten->begin(), rewritten->end());
+  entry.size = out.inline_content.size();
+  IMAB_ASSIGN_OR_RETURN(ContentHasher hasher,
+                        ContentHasher::Create(config.algo));
+  hasher.Update(Bytes(out.inline_content));
+  entry.sha256 = hasher.Finish(&out.content_digest);
+  rewrite->path = entry.path;
+  IMAB_ASSIGN_OR_RETURN(rewrite->evm_cert_sha256,
+                        Sha256Of(Bytes(config.evm_cert_der)));
+  if (config.ima_cert_der.has_value()) {
+    IMAB_ASSIGN_OR_RETURN(rewrite->ima_cert_sha256,
+                          Sha256Of(Bytes(*config.ima_cert_der)));
+  }
   return OkStatus();
 }
 
@@ -261,7 +329,15 @@ Status SigningPipeline::Submit(SourceEntry& source_entry) {
   Entry& entry = prepared.entry;
   if (entry.type == EntryType::kFile) {
     std::string old = DescribeOldSignature(entry);
-    IMAB_RETURN_IF_ERROR(ReadContent(source_entry, shared_->config, prepared));
+    if (IsInitramfs(shared_->config, entry)) {
+      InitramfsRewrite rewrite;
+      IMAB_RETURN_IF_ERROR(
+          RewriteInitramfs(source_entry, shared_->config, prepared, &rewrite));
+      stats_.initramfs.push_back(std::move(rewrite));
+    } else {
+      IMAB_RETURN_IF_ERROR(
+          ReadContent(source_entry, shared_->config, prepared));
+    }
     job->bytes = prepared.inline_content.size();
     bool excluded = false;
     for (const std::string& pattern : shared_->config.exclude) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "builder/digest_signer.h"
 #include "builder/rootfs_source.h"
 #include "common/handles.h"
+#include "common/digest.h"
 #include "common/hash_algo.h"
 #include "common/kernel_profile.h"
 #include "common/result.h"
@@ -27,6 +29,13 @@ struct SigningConfig {
   std::vector<std::string> exclude;  // GlobMatch patterns: left unsigned
   int threads = 1;                   // signing workers
   std::string scratch_folder;        // where large contents are spooled
+  // Initramfs images whose etc/keys certificates are replaced before they
+  // are signed: these paths, or (when empty and detect_initramfs) every
+  // regular file named boot/initramfs* or boot/initrd*.
+  std::vector<std::string> initramfs_paths;
+  bool detect_initramfs = false;
+  std::string evm_cert_der;                 // for etc/keys/x509_evm.der
+  std::optional<std::string> ima_cert_der;  // for x509_ima.der, if distinct
 };
 
 // An entry ready to be written: final metadata and xattrs, content digest,
@@ -39,7 +48,15 @@ struct PreparedEntry {
   std::vector<uint8_t> content_digest;  // in SigningConfig::algo
 };
 
+// An initramfs the pipeline rewrote, and the certificates it now carries.
+struct InitramfsRewrite {
+  std::string path;
+  Sha256Digest evm_cert_sha256{};
+  std::optional<Sha256Digest> ima_cert_sha256;
+};
+
 struct SigningStats {
+  std::vector<InitramfsRewrite> initramfs;  // in image order
   uint64_t signed_files = 0;
   uint64_t excluded_files = 0;
   // keyid of the replaced security.ima signature -> files ("none" for

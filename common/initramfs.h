@@ -92,11 +92,10 @@ Result<std::vector<uint8_t>> SetInitramfsKeys(
     std::optional<std::span<const uint8_t>> ima_der,
     const InitramfsLimits& limits = {});
 
-// Encodes `segments` back into an image: verbatim `original` bytes for
-// segments whose archives are unchanged since parsing is not tracked here, so
-// this always re-encodes each segment from `archives` (compressed ones as
-// SetInitramfsKeys does). Exposed for tests and tools; kInternal or
-// kInvalidArgument as for SetInitramfsKeys.
+// Encodes one segment from its `archives` (ignoring `original`): the exact
+// newc bytes for kNone, else those bytes recompressed at the fixed settings
+// SetInitramfsKeys documents. kInvalidArgument if an archive cannot be
+// written (see WriteCpioStream), kInternal if libarchive fails.
 Result<std::vector<uint8_t>> EncodeInitramfsSegment(
     const InitramfsSegment& segment);
 

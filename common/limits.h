@@ -28,6 +28,7 @@ inline constexpr uint32_t kMaxDeviceMinor = 1048575;    // 20 bits
 
 inline constexpr size_t kMaxSigningCerts = 8;
 inline constexpr size_t kMaxCertificateBytes = 16u << 10;
+inline constexpr size_t kMaxInitramfsRecords = 16;
 
 // Payload (FORMAT.md §4).
 inline constexpr int kMaxZstdWindowLog = 23;  // 8 MiB decoder window

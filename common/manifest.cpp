@@ -354,6 +354,23 @@ Result<KernelProfile> ParseKernelProfileToken(std::string_view token) {
 namespace {
 
 // Section `ima` 1, FORMAT.md §3.3.1.
+// Section `keys` 1, FORMAT.md §3.3.3.
+void AppendKeysSection(const KeysSection& keys, std::string* out) {
+  out->append("section keys 1\n");
+  out->append("key-generation " + std::to_string(keys.key_generation) + "\n");
+  for (const std::string& ca : keys.kernel_cas) {
+    out->append("kernel-ca " + HexEncode(ca) + "\n");
+  }
+  for (const InitramfsRecord& r : keys.initramfs) {
+    out->append("initramfs " + EncodeStrToken(r.path) + " " +
+                HexEncode(r.evm_cert_sha256) + " " +
+                (r.ima_cert_sha256.has_value() ? HexEncode(*r.ima_cert_sha256)
+                                               : std::string("-")) +
+                "\n");
+  }
+  out->append("end-section keys\n");
+}
+
 void AppendImaSection(const ImaSection& ima, std::string* out) {
   out->append("section ima 1\n");
   out->append("kernel-profile " +
@@ -383,6 +400,9 @@ void AppendManifestHeader(const ManifestHeader& header, std::string* out) {
   out->append("entry-count " + std::to_string(header.entry_count) + "\n");
   if (header.development) {
     out->append("section development 1\nend-section development\n");
+  }
+  if (header.keys.has_value()) {
+    AppendKeysSection(*header.keys, out);
   }
   if (header.ima.has_value()) {
     AppendImaSection(*header.ima, out);

@@ -36,6 +36,25 @@ struct ImaSection {
   bool operator==(const ImaSection&) const = default;
 };
 
+// An initramfs of the image and the certificates it must carry.
+struct InitramfsRecord {
+  std::string path;                 // image path of the initramfs file
+  Sha256Digest evm_cert_sha256{};   // of etc/keys/x509_evm.der inside it
+  std::optional<Sha256Digest> ima_cert_sha256;  // of x509_ima.der, if any
+
+  bool operator==(const InitramfsRecord&) const = default;
+};
+
+// Section `keys` 1 (FORMAT.md §3.3.3): the key material the image's boot
+// chain carries, so the device can predict the keyring after the update.
+struct KeysSection {
+  uint64_t key_generation = 0;           // monotonic across releases
+  std::vector<std::string> kernel_cas;   // DER, CAs built into the kernel
+  std::vector<InitramfsRecord> initramfs;
+
+  bool operator==(const KeysSection&) const = default;
+};
+
 // Everything before the `entries` line.
 struct ManifestHeader {
   uint32_t format_version = kFormatVersion;
@@ -49,6 +68,7 @@ struct ManifestHeader {
   // Section `development 1` (FORMAT.md §3.3.2): built with keys that
   // example layers publish; devices refuse it unless configured otherwise.
   bool development = false;
+  std::optional<KeysSection> keys;
   std::optional<ImaSection> ima;  // absent: the image carries no IMA/EVM xattrs
 
   bool operator==(const ManifestHeader&) const = default;

@@ -236,6 +236,16 @@ Status ManifestReader::ParseSections() {
       IMAB_RETURN_IF_ERROR(ParseDevelopmentSection(t.at[2]));
       continue;
     }
+    if (t.at[1] == "keys") {
+      if (header_.keys.has_value() || header_.ima.has_value()) {
+        return Bad("section 'keys' repeated or after section 'ima'");
+      }
+      if (t.at[2] != "1") {
+        return Bad("unsupported version of section 'keys'");
+      }
+      IMAB_ASSIGN_OR_RETURN(header_.keys, ParseKeysSection());
+      continue;
+    }
     // An unknown section may carry a constraint we would silently ignore,
     // so fail closed (FORMAT.md §3.3).
     if (t.at[1] != "ima") {
@@ -271,6 +281,65 @@ Status ManifestReader::ParseDevelopmentSection(std::string_view version) {
   }
   header_.development = true;
   return OkStatus();
+}
+
+// FORMAT.md §3.3.3: key-generation, kernel-ca lines, initramfs lines,
+// end-section keys.
+Result<KeysSection> ManifestReader::ParseKeysSection() {
+  KeysSection keys;
+  IMAB_ASSIGN_OR_RETURN(std::string_view line, ReadLine());
+  IMAB_ASSIGN_OR_RETURN(ManifestTokens t, SplitManifestLine(line));
+  if (t.at[0] != "key-generation") {
+    return Bad("expected 'key-generation', found " + Quote(t.at[0]));
+  }
+  IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 1));
+  IMAB_ASSIGN_OR_RETURN(keys.key_generation,
+                        ParseNumToken(t.at[1], "key-generation", UINT64_MAX,
+                                      ErrorCode::kMalformed));
+  for (;;) {
+    IMAB_ASSIGN_OR_RETURN(line, ReadLine());
+    IMAB_ASSIGN_OR_RETURN(t, SplitManifestLine(line));
+    if (t.at[0] == "kernel-ca" && keys.initramfs.empty()) {
+      IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 1));
+      if (keys.kernel_cas.size() == kMaxSigningCerts) {
+        return MakeError(ErrorCode::kLimitExceeded,
+                         "too many kernel-ca lines in section 'keys'");
+      }
+      IMAB_ASSIGN_OR_RETURN(std::string der, ParseCertificateToken(t.at[1]));
+      keys.kernel_cas.push_back(std::move(der));
+      continue;
+    }
+    if (t.at[0] != "initramfs") {
+      break;
+    }
+    IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 3));
+    if (keys.initramfs.size() == kMaxInitramfsRecords) {
+      return MakeError(ErrorCode::kLimitExceeded,
+                       "too many initramfs lines in section 'keys'");
+    }
+    InitramfsRecord record;
+    IMAB_ASSIGN_OR_RETURN(record.path, DecodeStrToken(t.at[1]));
+    IMAB_ASSIGN_OR_RETURN(record.evm_cert_sha256,
+                          ParseShaToken(t.at[2], "initramfs evm cert"));
+    if (t.at[3] != "-") {
+      IMAB_ASSIGN_OR_RETURN(record.ima_cert_sha256,
+                            ParseShaToken(t.at[3], "initramfs ima cert"));
+    }
+    // One line per initramfs, in byte order of the path: canonical.
+    if (!keys.initramfs.empty() && !(keys.initramfs.back().path < record.path)) {
+      return Bad("initramfs paths not strictly increasing");
+    }
+    keys.initramfs.push_back(std::move(record));
+  }
+  if (t.at[0] != "end-section") {
+    return Bad("expected 'kernel-ca', 'initramfs' or 'end-section', found " +
+               Quote(t.at[0]));
+  }
+  IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 1));
+  if (t.at[1] != "keys") {
+    return Bad("end-section " + Quote(t.at[1]) + " closes section 'keys'");
+  }
+  return keys;
 }
 
 Result<ImaSection> ManifestReader::ParseImaSection() {

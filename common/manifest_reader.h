@@ -72,6 +72,7 @@ class ManifestReader {
   // The optional sections after `entry-count`, then the `entries` line.
   Status ParseSections();
   Status ParseDevelopmentSection(std::string_view version);
+  Result<KeysSection> ParseKeysSection();
   Result<ImaSection> ParseImaSection();
   Status ParseHeaderField(std::string_view keyword, std::string_view value);
   Result<Entry> ParseRecord(std::string_view line);

@@ -128,8 +128,9 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
   PayloadStats stats;
   IntegrityPool pool(*integrity,
                      static_cast<int>(std::thread::hardware_concurrency()));
+  InitramfsCheck initramfs(header.keys);
   Status entries = CheckPayload(**manifest, *payload, header.created,
-                                *integrity, pool, sink, stats);
+                                *integrity, pool, initramfs, sink, stats);
   report.integrity_failures = pool.Finish();
   report.entries = stats.entries;
   report.files = stats.files;

@@ -47,7 +47,7 @@ Status ExpectBytes(ZstdRegionReader& payload, std::string_view expected,
 // algorithm, with that one too, in the same pass.
 Status CheckContent(ZstdRegionReader& payload, const Entry& entry,
                     std::optional<HashAlgo> ima_algo, EntrySink& sink,
-                    const std::string& where,
+                    InitramfsCheck& initramfs, const std::string& where,
                     std::vector<uint8_t>& ima_digest) {
   IMAB_ASSIGN_OR_RETURN(ContentHasher hash, ContentHasher::Create(ima_algo));
   uint64_t left = entry.size;
@@ -59,6 +59,7 @@ Status CheckContent(ZstdRegionReader& payload, const Entry& entry,
     }
     std::span<const uint8_t> chunk = *read;
     hash.Update(chunk);
+    initramfs.Feed(chunk);
     IMAB_RETURN_IF_ERROR(sink.Content(chunk));
     left -= chunk.size();
   }
@@ -83,8 +84,8 @@ Status CheckContent(ZstdRegionReader& payload, const Entry& entry,
 
 Status CheckPayload(ManifestReader& manifest, ZstdRegionReader& payload,
                     uint64_t created, const ImaChecker& checker,
-                    IntegrityPool& integrity, EntrySink& sink,
-                    PayloadStats& stats) {
+                    IntegrityPool& integrity, InitramfsCheck& initramfs,
+                    EntrySink& sink, PayloadStats& stats) {
   ImageTree tree;
   std::vector<uint8_t> scratch;
   std::vector<uint8_t> ima_digest;
@@ -109,19 +110,22 @@ Status CheckPayload(ManifestReader& manifest, ZstdRegionReader& payload,
     IMAB_RETURN_IF_ERROR(ExpectBytes(
         payload, EncodeEntryHeader(entry, created), scratch, where));
     IMAB_RETURN_IF_ERROR(sink.Begin(entry));
+    IMAB_RETURN_IF_ERROR(initramfs.Begin(entry));
     ima_digest.clear();
     if (entry.type == EntryType::kFile) {
       IMAB_RETURN_IF_ERROR(CheckContent(payload, entry,
                                         checker.ContentDigestAlgo(entry),
-                                        sink, where, ima_digest));
+                                        sink, initramfs, where, ima_digest));
       ++stats.files;
       stats.content_bytes += entry.size;
     }
+    IMAB_RETURN_IF_ERROR(initramfs.End(entry));
     IMAB_RETURN_IF_ERROR(sink.End(entry));
     integrity.Submit(std::move(entry), std::move(ima_digest));
     ima_digest = {};
     ++stats.entries;
   }
+  IMAB_RETURN_IF_ERROR(initramfs.Finish());
   scratch.resize(kTarEndBytes);
   Status read = payload.ReadExact(scratch);
   if (!read.ok()) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/integrity_check.h"
+#include "verifier/initramfs_check.h"
 #include "verifier/integrity_pool.h"
 #include "common/manifest_reader.h"
 #include "common/result.h"
@@ -33,7 +34,7 @@ struct PayloadStats {
 // content.
 Status CheckPayload(ManifestReader& manifest, ZstdRegionReader& payload,
                     uint64_t created, const ImaChecker& checker,
-                    IntegrityPool& integrity, EntrySink& sink,
-                    PayloadStats& stats);
+                    IntegrityPool& integrity, InitramfsCheck& initramfs,
+                    EntrySink& sink, PayloadStats& stats);
 
 }  // namespace imab::verifier

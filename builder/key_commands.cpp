@@ -1,0 +1,1068 @@
+#include "builder/key_commands.h"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <optional>
+
+#include "builder/signing_identity.h"
+#include "common/digest_signature.h"
+#include "common/hex.h"
+#include "common/kernel_profile.h"
+#include "common/keyid.h"
+#include "common/openssl_error.h"
+#include "common/x509_util.h"
+
+namespace imab::builder {
+namespace {
+
+constexpr size_t kMaxSubjectBytes = 1024;
+constexpr int kMaxDays = 36500;
+constexpr int kMaxKeyAttempts = 16;
+// Key and certificate files are small; this bounds what a wrong path makes
+// `show` read into memory.
+constexpr long kMaxInputFileBytes = 1L << 20;
+
+Error Invalid(std::string message) {
+  return MakeError(ErrorCode::kInvalidArgument, std::move(message));
+}
+
+// ---------------------------------------------------------------------------
+// Small formatting helpers.
+
+std::string AlgorithmName(KeyAlgorithm algorithm) {
+  switch (algorithm) {
+    case KeyAlgorithm::kRsa2048:
+      return "rsa:2048";
+    case KeyAlgorithm::kRsa3072:
+      return "rsa:3072";
+    case KeyAlgorithm::kRsa4096:
+      return "rsa:4096";
+    case KeyAlgorithm::kEcP256:
+      return "ec:p256";
+    case KeyAlgorithm::kEcP384:
+      return "ec:p384";
+  }
+  return "unknown";
+}
+
+std::string BytesHex(const ASN1_STRING* s) {
+  if (s == nullptr) {
+    return {};
+  }
+  return HexEncode(std::span<const uint8_t>(
+      ASN1_STRING_get0_data(s), static_cast<size_t>(ASN1_STRING_length(s))));
+}
+
+// "2026-01-31T12:00:00Z", or "(invalid time)".
+std::string IsoTime(const ASN1_TIME* t) {
+  struct tm tm {};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
+    ERR_clear_error();
+    return "(invalid time)";
+  }
+  char buf[32];
+  if (std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+    return "(invalid time)";
+  }
+  return buf;
+}
+
+// Like SubjectLine, for the issuer.
+std::string IssuerLine(const X509* cert) {
+  Ptr<BIO> bio(BIO_new(BIO_s_mem()));
+  constexpr unsigned long kFlags = XN_FLAG_ONELINE & ~XN_FLAG_SPC_EQ;
+  if (bio == nullptr ||
+      X509_NAME_print_ex(bio.get(), X509_get_issuer_name(cert), 0, kFlags) <
+          0) {
+    ERR_clear_error();
+    return "(unprintable issuer)";
+  }
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  if (len <= 0 || data == nullptr) {
+    return "(empty issuer)";
+  }
+  return std::string(data, static_cast<size_t>(len));
+}
+
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// SHA-256 of the DER SubjectPublicKeyInfo, hex.
+Result<std::string> SpkiSha256(const EVP_PKEY* key) {
+  ERR_clear_error();
+  int len = i2d_PUBKEY(key, nullptr);
+  if (len <= 0) {
+    return OpenSslError(ErrorCode::kInternal, "i2d_PUBKEY");
+  }
+  std::vector<uint8_t> der(static_cast<size_t>(len));
+  unsigned char* p = der.data();
+  if (i2d_PUBKEY(key, &p) != len) {
+    return OpenSslError(ErrorCode::kInternal, "i2d_PUBKEY");
+  }
+  std::array<uint8_t, 32> digest{};
+  unsigned int digest_len = 0;
+  if (EVP_Digest(der.data(), der.size(), digest.data(), &digest_len,
+                 EVP_sha256(), nullptr) != 1 ||
+      digest_len != digest.size()) {
+    return OpenSslError(ErrorCode::kInternal, "SHA-256 of public key");
+  }
+  return HexEncode(digest);
+}
+
+// ---------------------------------------------------------------------------
+// Output files.
+
+// A file created with O_EXCL (never replacing anything), removed again at
+// scope end unless Keep() was called, so a failed command leaves nothing.
+class NewFile {
+ public:
+  static Result<NewFile> Create(const std::string& path, mode_t mode) {
+    UniqueFd fd(::open(path.c_str(),
+                       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                       mode));
+    if (!fd.valid()) {
+      const int err = errno;
+      if (err == EEXIST) {
+        return Invalid(path + ": already exists; refusing to overwrite");
+      }
+      return MakeError(ErrorCode::kIo,
+                       path + ": cannot create: " + std::strerror(err));
+    }
+    NewFile file(std::move(fd), path);
+    // The umask could only remove bits; fchmod pins the exact mode.
+    if (::fchmod(file.fd_.get(), mode) != 0) {
+      return MakeError(ErrorCode::kIo,
+                       path + ": fchmod: " + std::strerror(errno));
+    }
+    return file;
+  }
+  NewFile(NewFile&& other) noexcept
+      : fd_(std::move(other.fd_)),
+        path_(std::exchange(other.path_, {})),
+        keep_(other.keep_) {}
+  NewFile& operator=(NewFile&&) = delete;
+  ~NewFile() {
+    if (!path_.empty() && !keep_) {
+      ::unlink(path_.c_str());
+    }
+  }
+
+  Status Write(const void* data, size_t size) {
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    size_t done = 0;
+    while (done < size) {
+      ssize_t n = ::write(fd_.get(), bytes + done, size - done);
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n <= 0) {
+        return MakeError(ErrorCode::kIo,
+                         path_ + ": write: " + std::strerror(errno));
+      }
+      done += static_cast<size_t>(n);
+    }
+    return OkStatus();
+  }
+
+  Status SyncAndClose() {
+    if (::fsync(fd_.get()) != 0) {
+      return MakeError(ErrorCode::kIo,
+                       path_ + ": fsync: " + std::strerror(errno));
+    }
+    if (::close(fd_.release()) != 0) {
+      return MakeError(ErrorCode::kIo,
+                       path_ + ": close: " + std::strerror(errno));
+    }
+    return OkStatus();
+  }
+
+  void Keep() { keep_ = true; }
+
+ private:
+  NewFile(UniqueFd fd, std::string path)
+      : fd_(std::move(fd)), path_(std::move(path)) {}
+  UniqueFd fd_;
+  std::string path_;  // empty once moved from
+  bool keep_ = false;
+};
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() &&
+         s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool IsDerName(const std::string& path) { return EndsWith(path, ".der"); }
+
+// Refuses before the (slow) key generation what O_EXCL would refuse later.
+Status CheckOutputs(const std::string& key_path, const std::string& cert_path) {
+  if (key_path.empty() || cert_path.empty()) {
+    return Invalid("both an output key and an output certificate are needed");
+  }
+  if (key_path == cert_path) {
+    return Invalid(key_path + ": key and certificate need different files");
+  }
+  for (const std::string* path : {&key_path, &cert_path}) {
+    struct stat st {};
+    if (::lstat(path->c_str(), &st) == 0) {
+      return Invalid(*path + ": already exists; refusing to overwrite");
+    }
+  }
+  return OkStatus();
+}
+
+// Writes the unencrypted PKCS#8 PEM key (mode 0600) and the certificate
+// (DER or PEM by name, mode 0644); on failure neither file remains.
+Status WriteOutputs(const std::string& key_path, EVP_PKEY* key,
+                    const std::string& cert_path, X509* cert) {
+  ERR_clear_error();
+  // A secure-heap memory BIO is cleansed when freed: the key PEM is a secret.
+  Ptr<BIO> key_pem(BIO_new(BIO_s_secmem()));
+  if (key_pem == nullptr ||
+      PEM_write_bio_PKCS8PrivateKey(key_pem.get(), key, nullptr, nullptr, 0,
+                                    nullptr, nullptr) != 1) {
+    return OpenSslError(ErrorCode::kInternal, "encoding the private key");
+  }
+  Ptr<BIO> cert_bytes(BIO_new(BIO_s_mem()));
+  if (cert_bytes == nullptr) {
+    return OpenSslError(ErrorCode::kInternal, "BIO_new");
+  }
+  const int encoded = IsDerName(cert_path)
+                          ? i2d_X509_bio(cert_bytes.get(), cert)
+                          : PEM_write_bio_X509(cert_bytes.get(), cert);
+  if (encoded != 1) {
+    return OpenSslError(ErrorCode::kInternal, "encoding the certificate");
+  }
+  IMAB_ASSIGN_OR_RETURN(NewFile key_file, NewFile::Create(key_path, 0600));
+  IMAB_ASSIGN_OR_RETURN(NewFile cert_file, NewFile::Create(cert_path, 0644));
+  char* data = nullptr;
+  long len = BIO_get_mem_data(key_pem.get(), &data);
+  IMAB_RETURN_IF_ERROR(key_file.Write(data, static_cast<size_t>(len)));
+  len = BIO_get_mem_data(cert_bytes.get(), &data);
+  IMAB_RETURN_IF_ERROR(cert_file.Write(data, static_cast<size_t>(len)));
+  IMAB_RETURN_IF_ERROR(key_file.SyncAndClose());
+  IMAB_RETURN_IF_ERROR(cert_file.SyncAndClose());
+  key_file.Keep();
+  cert_file.Keep();
+  return OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Building certificates.
+
+struct Extension {
+  int nid;
+  std::string value;  // OpenSSL config syntax ("critical,CA:FALSE")
+};
+
+struct CertRequest {
+  EVP_PKEY* key = nullptr;  // the subject's key
+  std::string subject;
+  int days = 0;
+  X509* issuer_cert = nullptr;  // both null: self-signed
+  EVP_PKEY* issuer_key = nullptr;
+  std::vector<Extension> extensions;  // added in order
+};
+
+Status CheckDays(int days) {
+  if (days < 1 || days > kMaxDays) {
+    return Invalid("days must be 1.." + std::to_string(kMaxDays) + ", not " +
+                   std::to_string(days));
+  }
+  return OkStatus();
+}
+
+Status SetSubject(X509* cert, const std::string& text) {
+  IMAB_ASSIGN_OR_RETURN(auto parts, ParseSubject(text));
+  X509_NAME* name = X509_get_subject_name(cert);  // owned by cert
+  for (const auto& [field, value] : parts) {
+    ERR_clear_error();
+    if (X509_NAME_add_entry_by_txt(
+            name, field.c_str(), MBSTRING_UTF8,
+            reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1,
+            0) != 1) {
+      ERR_clear_error();
+      return Invalid("bad subject \"" + text + "\": unknown attribute '" +
+                     field + "' or bad value");
+    }
+  }
+  return OkStatus();
+}
+
+// 16 random bytes, first byte 01xxxxxx: positive, no DER padding, non-zero.
+Status SetRandomSerial(X509* cert) {
+  std::array<unsigned char, 16> serial{};
+  if (RAND_bytes(serial.data(), static_cast<int>(serial.size())) != 1) {
+    return OpenSslError(ErrorCode::kInternal, "RAND_bytes");
+  }
+  serial[0] = static_cast<unsigned char>((serial[0] & 0x3f) | 0x40);
+  ASN1_INTEGER* number = X509_get_serialNumber(cert);  // owned by cert
+  if (ASN1_STRING_set(number, serial.data(), static_cast<int>(serial.size())) !=
+      1) {
+    return OpenSslError(ErrorCode::kInternal, "setting the serial number");
+  }
+  return OkStatus();
+}
+
+const EVP_MD* SignatureDigest(const EVP_PKEY* signer) {
+  // SHA-384 pairs with P-384 (RFC 5480); SHA-256 everywhere else.
+  return EVP_PKEY_get_bits(signer) == 384 ? EVP_sha384() : EVP_sha256();
+}
+
+Result<Ptr<X509>> BuildCertificate(const CertRequest& request) {
+  IMAB_RETURN_IF_ERROR(CheckDays(request.days));
+  ERR_clear_error();
+  Ptr<X509> cert(X509_new());
+  if (cert == nullptr) {
+    return OpenSslError(ErrorCode::kInternal, "X509_new");
+  }
+  IMAB_RETURN_IF_ERROR(SetSubject(cert.get(), request.subject));
+  IMAB_RETURN_IF_ERROR(SetRandomSerial(cert.get()));
+  const bool self_signed = request.issuer_cert == nullptr;
+  X509* issuer = self_signed ? cert.get() : request.issuer_cert;
+  // Back-dated an hour so a device with a slightly slow clock accepts it.
+  if (X509_set_version(cert.get(), X509_VERSION_3) != 1 ||
+      X509_set_issuer_name(cert.get(), X509_get_subject_name(issuer)) != 1 ||
+      X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600) == nullptr ||
+      X509_time_adj_ex(X509_getm_notAfter(cert.get()), request.days, 0,
+                       nullptr) == nullptr ||
+      X509_set_pubkey(cert.get(), request.key) != 1) {
+    return OpenSslError(ErrorCode::kInternal, "building the certificate");
+  }
+  for (const Extension& e : request.extensions) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx(&ctx, issuer, cert.get(), nullptr, nullptr, 0);
+    Ptr<X509_EXTENSION> ext(
+        X509V3_EXT_nconf_nid(nullptr, &ctx, e.nid, e.value.c_str()));
+    if (ext == nullptr || X509_add_ext(cert.get(), ext.get(), -1) != 1) {
+      return OpenSslError(
+          ErrorCode::kInternal,
+          std::string("extension ") + OBJ_nid2sn(e.nid) + "=" + e.value);
+    }
+  }
+  EVP_PKEY* signer = self_signed ? request.key : request.issuer_key;
+  if (X509_sign(cert.get(), signer, SignatureDigest(signer)) <= 0) {
+    return OpenSslError(ErrorCode::kInternal, "signing the certificate");
+  }
+  return cert;
+}
+
+// Loads the CA key and certificate and checks that the certificate may
+// issue: the kernel matches an issued certificate's AKID against the CA's
+// SKID, and a CA without keyCertSign is not a CA for any verifier.
+Result<SigningIdentity> LoadIssuer(const std::string& key_path,
+                                   const std::string& cert_path) {
+  if (key_path.empty() || cert_path.empty()) {
+    return Invalid("a CA needs both its key and its certificate");
+  }
+  IMAB_ASSIGN_OR_RETURN(SigningIdentity ca,
+                        LoadSigningIdentity(key_path, cert_path, ""));
+  X509* cert = ca.cert.get();
+  const uint32_t flags = X509_get_extension_flags(cert);
+  if ((flags & EXFLAG_KUSAGE) == 0 ||
+      (X509_get_key_usage(cert) & KU_KEY_CERT_SIGN) == 0) {
+    return Invalid(cert_path + ": not a CA (no keyCertSign)");
+  }
+  if ((flags & EXFLAG_CA) == 0) {
+    return Invalid(cert_path + ": not a CA (no basicConstraints CA:TRUE)");
+  }
+  if (X509_get0_subject_key_id(cert) == nullptr) {
+    return Invalid(cert_path +
+                   ": CA certificate has no subjectKeyIdentifier; the "
+                   "kernel could not match the AKID of what it issues");
+  }
+  ERR_clear_error();
+  return ca;
+}
+
+std::vector<Extension> SigningExtensions(bool code_signing) {
+  std::vector<Extension> ext = {
+      {NID_basic_constraints, "critical,CA:FALSE"},
+      {NID_key_usage, "critical,digitalSignature"},
+      {NID_subject_key_identifier, "hash"},
+      {NID_authority_key_identifier, "keyid:always"},
+  };
+  if (code_signing) {
+    ext.push_back({NID_ext_key_usage, "critical,codeSigning"});
+  }
+  return ext;
+}
+
+// The common report of the create commands.
+Result<CreatedKey> Describe(const std::string& key_path, const EVP_PKEY* key,
+                            const std::string& cert_path, const X509* cert) {
+  IMAB_ASSIGN_OR_RETURN(uint32_t keyid, KeyIdFromCertificate(cert));
+  CreatedKey out;
+  out.keyid = keyid;
+  out.report = "wrote " + key_path + " (" + DescribeKey(key) +
+               ", unencrypted PKCS#8 PEM, mode 0600)\n" + "wrote " + cert_path +
+               (IsDerName(cert_path) ? " (DER" : " (PEM") + " certificate)\n" +
+               "subject:   " + SubjectLine(cert) + "\n" +
+               "issuer:    " + IssuerLine(cert) + "\n" +
+               "keyid:     " + KeyIdHex(keyid) + "\n" +
+               "valid:     " + IsoTime(X509_get0_notBefore(cert)) + " .. " +
+               IsoTime(X509_get0_notAfter(cert)) + "\n";
+  return out;
+}
+
+// Generates a key whose keyid is not in `avoid`, at most kMaxKeyAttempts
+// tries (a 32-bit collision is rare; a loop that never ends is worse).
+Result<Ptr<EVP_PKEY>> GenerateKeyAvoiding(KeyAlgorithm algorithm,
+                                          const std::vector<uint32_t>& avoid) {
+  for (int attempt = 0; attempt < kMaxKeyAttempts; ++attempt) {
+    IMAB_ASSIGN_OR_RETURN(Ptr<EVP_PKEY> key, GenerateKey(algorithm));
+    IMAB_ASSIGN_OR_RETURN(uint32_t keyid, KeyIdFromPublicKey(key.get()));
+    if (std::find(avoid.begin(), avoid.end(), keyid) == avoid.end()) {
+      return key;
+    }
+  }
+  return MakeError(ErrorCode::kInternal, "no key with an unused keyid after " +
+                                             std::to_string(kMaxKeyAttempts) +
+                                             " attempts");
+}
+
+struct IssueArgs {
+  const CreateSigningOptions& options;
+  const std::vector<uint32_t>& avoid;  // keyids the new key must not have
+};
+
+// create-signing and rotate-signing after their own checks.
+Result<CreatedKey> IssueSigning(const IssueArgs& args,
+                                const SigningIdentity& ca) {
+  const CreateSigningOptions& o = args.options;
+  IMAB_ASSIGN_OR_RETURN(KeyAlgorithm algorithm, ParseKeyAlgorithm(o.type));
+  IMAB_RETURN_IF_ERROR(CheckDays(o.days));
+  IMAB_RETURN_IF_ERROR(ParseSubject(o.subject));
+  IMAB_RETURN_IF_ERROR(CheckOutputs(o.out_key, o.out_cert));
+  IMAB_ASSIGN_OR_RETURN(Ptr<EVP_PKEY> key,
+                        GenerateKeyAvoiding(algorithm, args.avoid));
+  CertRequest request{.key = key.get(),
+                      .subject = o.subject,
+                      .days = o.days,
+                      .issuer_cert = ca.cert.get(),
+                      .issuer_key = ca.key.get(),
+                      .extensions = SigningExtensions(o.code_signing)};
+  IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert, BuildCertificate(request));
+  // The kernel matches AKID to the CA's SKID exactly; prove it before writing.
+  const ASN1_OCTET_STRING* akid = X509_get0_authority_key_id(cert.get());
+  const ASN1_OCTET_STRING* skid = X509_get0_subject_key_id(ca.cert.get());
+  if (akid == nullptr || skid == nullptr ||
+      ASN1_OCTET_STRING_cmp(akid, skid) != 0) {
+    return MakeError(ErrorCode::kInternal,
+                     "new certificate's AKID differs from the CA's SKID");
+  }
+  IMAB_RETURN_IF_ERROR(
+      WriteOutputs(o.out_key, key.get(), o.out_cert, cert.get()));
+  return Describe(o.out_key, key.get(), o.out_cert, cert.get());
+}
+
+// ---------------------------------------------------------------------------
+// show.
+
+// Kernel rules that changed in 6.6 are enforced on the target?
+Result<bool> TargetIsAtLeast66(const ShowOptions& o, std::string* label) {
+  bool old = false;
+  *label = ">= 6.6 (assumed)";
+  if (!o.kernel_profile.empty()) {
+    IMAB_RETURN_IF_ERROR(ParseKernelProfile(o.kernel_profile));
+    if (o.kernel_profile.find(':') != std::string::npos) {
+      old = true;  // an xattr list describes a kernel before 5.14
+      *label = "< 5.14 (profile " + o.kernel_profile + ")";
+    }
+  }
+  if (!o.kernel_version.empty()) {
+    int major = 0;
+    int minor = 0;
+    char dot = 0;
+    const std::string& v = o.kernel_version;
+    // Accepts "6.6", "5.15.0-91-generic", ...: only X.Y matters.
+    if (std::sscanf(v.c_str(), "%3d%c%3d", &major, &dot, &minor) != 3 ||
+        dot != '.' || major < 2 || minor < 0 ||
+        v.find_first_not_of("0123456789") == 0) {
+      return Invalid("kernel version \"" + v + "\": expected X.Y (e.g. 6.6)");
+    }
+    const bool version_old = major < 6 || (major == 6 && minor < 6);
+    old = old || version_old;
+    *label =
+        std::string(version_old ? "< 6.6" : ">= 6.6") + " (version " + v + ")";
+  }
+  return !old;
+}
+
+// Reads a whole key or certificate file into a secure-heap BIO (it may hold
+// a private key), bounded by kMaxInputFileBytes.
+Result<Ptr<BIO>> ReadSmallFile(const std::string& path) {
+  ERR_clear_error();
+  Ptr<BIO> file(BIO_new_file(path.c_str(), "rb"));
+  if (file == nullptr) {
+    return OpenSslError(ErrorCode::kIo, path + ": cannot open");
+  }
+  Ptr<BIO> mem(BIO_new(BIO_s_secmem()));
+  if (mem == nullptr) {
+    return OpenSslError(ErrorCode::kInternal, "BIO_new");
+  }
+  std::array<char, 4096> buf{};
+  long total = 0;
+  for (;;) {
+    int n = BIO_read(file.get(), buf.data(), static_cast<int>(buf.size()));
+    if (n <= 0) {
+      break;
+    }
+    total += n;
+    if (total > kMaxInputFileBytes) {
+      return Invalid(path + ": larger than 1 MiB, not a key or certificate");
+    }
+    if (BIO_write(mem.get(), buf.data(), n) != n) {
+      return OpenSslError(ErrorCode::kInternal, "BIO_write");
+    }
+  }
+  OPENSSL_cleanse(buf.data(), buf.size());
+  if (!BIO_eof(file.get())) {
+    return OpenSslError(ErrorCode::kIo, path + ": read failed");
+  }
+  return mem;
+}
+
+int RefusePassphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* asked) {
+  *static_cast<bool*>(asked) = true;
+  return -1;
+}
+
+struct KeyFile {
+  Ptr<EVP_PKEY> key;  // null: the file holds no PEM key
+  bool is_private = false;
+};
+
+// A PEM private or public key, or a null key (no error) when the file holds
+// neither, so the caller tries a certificate.
+Result<KeyFile> LoadKeyFile(const std::string& path) {
+  IMAB_ASSIGN_OR_RETURN(Ptr<BIO> bio, ReadSmallFile(path));
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  std::string_view text(data == nullptr ? "" : data,
+                        data == nullptr ? 0 : static_cast<size_t>(len));
+  ERR_clear_error();
+  if (text.find("PRIVATE KEY-----") != std::string_view::npos) {
+    bool asked = false;
+    Ptr<EVP_PKEY> key(
+        PEM_read_bio_PrivateKey(bio.get(), nullptr, RefusePassphrase, &asked));
+    if (key == nullptr && asked) {
+      ERR_clear_error();
+      return Invalid(path + ": private key is encrypted; not supported");
+    }
+    if (key == nullptr) {
+      return OpenSslError(ErrorCode::kInvalidArgument,
+                          path + ": bad PEM private key");
+    }
+    return KeyFile{std::move(key), true};
+  }
+  if (text.find("-----BEGIN PUBLIC KEY-----") != std::string_view::npos) {
+    Ptr<EVP_PKEY> key(
+        PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+    if (key == nullptr) {
+      return OpenSslError(ErrorCode::kInvalidArgument,
+                          path + ": bad PEM public key");
+    }
+    return KeyFile{std::move(key), false};
+  }
+  return KeyFile{};
+}
+
+// All certificates of a --set file: PEM (one or more) or DER.
+Result<std::vector<Ptr<X509>>> LoadSetFile(const std::string& path) {
+  auto pem = LoadPemCertificates(path);
+  if (pem.has_value()) {
+    return std::move(pem).value();
+  }
+  IMAB_ASSIGN_OR_RETURN(Ptr<X509> der, LoadCertificate(path));
+  std::vector<Ptr<X509>> out;
+  out.push_back(std::move(der));
+  return out;
+}
+
+struct Field {
+  std::string name;
+  std::string value;
+};
+
+struct Verdict {
+  std::string name;
+  std::string value;  // "ok", "FAIL: ...", "not checked (...)", ...
+  bool failed = false;
+};
+
+Verdict Ok(std::string name) { return {std::move(name), "ok", false}; }
+Verdict Fail(std::string name, const std::string& why) {
+  return {std::move(name), "FAIL: " + why, true};
+}
+Verdict Note(std::string name, std::string note) {
+  return {std::move(name), std::move(note), false};
+}
+
+bool IsSelfSigned(X509* cert) {
+  const bool ok = X509_check_issued(cert, cert) == X509_V_OK &&
+                  X509_verify(cert, X509_get0_pubkey(cert)) == 1;
+  ERR_clear_error();
+  return ok;
+}
+
+Result<Verdict> ChainVerdict(X509* cert, const std::string& ca_path) {
+  const std::string name = "chains_to_ca";
+  if (ca_path.empty()) {
+    if (IsSelfSigned(cert)) {
+      return Fail(name,
+                  "self-signed; the .ima/.evm keyrings accept only "
+                  "certificates signed by a trusted CA");
+    }
+    return Note(name, "not checked (no --ca)");
+  }
+  IMAB_ASSIGN_OR_RETURN(Ptr<X509> ca, LoadCertificate(ca_path));
+  const int verified = X509_verify(cert, X509_get0_pubkey(ca.get()));
+  ERR_clear_error();
+  if (verified != 1) {
+    return Fail(name, "signature does not verify with the key of " + ca_path);
+  }
+  const ASN1_OCTET_STRING* akid = X509_get0_authority_key_id(cert);
+  const ASN1_OCTET_STRING* skid = X509_get0_subject_key_id(ca.get());
+  if (akid == nullptr) {
+    return Fail(name, "no AKID keyid to match " + ca_path + "'s SKID");
+  }
+  if (skid == nullptr || ASN1_OCTET_STRING_cmp(akid, skid) != 0) {
+    return Fail(name, "AKID " + BytesHex(akid) + " is not the SKID of " +
+                          ca_path + " (" + BytesHex(skid) + ")");
+  }
+  return Ok(name);
+}
+
+Verdict AkidVerdict(X509* cert) {
+  // The kernel takes the AKID keyid or the AKID issuer+serial.
+  if (X509_get0_authority_key_id(cert) != nullptr ||
+      (X509_get0_authority_issuer(cert) != nullptr &&
+       X509_get0_authority_serial(cert) != nullptr)) {
+    return Ok("has_akid");
+  }
+  return Fail("has_akid",
+              "no authorityKeyIdentifier; the kernel refuses it (ENOKEY)");
+}
+
+// A rule added in 6.6: on older kernels a violation is only reported.
+Verdict Rule66(std::string name, const std::string& why, bool enforced) {
+  if (why.empty()) {
+    return Ok(std::move(name));
+  }
+  if (!enforced) {
+    return Note(std::move(name), "not enforced (kernel < 6.6): " + why);
+  }
+  return Fail(std::move(name), why + " (kernel >= 6.6 refuses it)");
+}
+
+std::vector<Verdict> UsageVerdicts(X509* cert, bool enforced) {
+  const uint32_t flags = X509_get_extension_flags(cert);
+  const uint32_t usage = X509_get_key_usage(cert);
+  std::string ds_why;
+  if ((flags & EXFLAG_KUSAGE) == 0) {
+    ds_why = "no keyUsage extension";
+  } else if ((usage & KU_DIGITAL_SIGNATURE) == 0) {
+    ds_why = "keyUsage lacks digitalSignature";
+  }
+  std::string ca_why;
+  if ((flags & EXFLAG_CA) != 0) {
+    ca_why = "basicConstraints CA:TRUE";
+  } else if ((flags & EXFLAG_KUSAGE) != 0 && (usage & KU_KEY_CERT_SIGN) != 0) {
+    ca_why = "keyUsage has keyCertSign";
+  }
+  return {Rule66("digital_signature", ds_why, enforced),
+          Rule66("not_ca", ca_why, enforced)};
+}
+
+Result<std::vector<Verdict>> SkidVerdicts(X509* cert) {
+  std::vector<Verdict> out;
+  auto cert_keyid = KeyIdFromCertificate(cert);
+  if (!cert_keyid.has_value()) {
+    out.push_back(Fail("has_skid", cert_keyid.error().message));
+    out.push_back(Note("skid_is_hash", "not checked (no SKID)"));
+    return out;
+  }
+  out.push_back(Ok("has_skid"));
+  IMAB_ASSIGN_OR_RETURN(uint32_t key_keyid,
+                        KeyIdFromPublicKey(X509_get0_pubkey(cert)));
+  if (key_keyid != *cert_keyid) {
+    out.push_back(Fail("skid_is_hash",
+                       "SKID is not the SHA-1 of the key; evmctl 1.4 would "
+                       "look for keyid " +
+                           KeyIdHex(key_keyid)));
+  } else {
+    out.push_back(Ok("skid_is_hash"));
+  }
+  return out;
+}
+
+Result<Verdict> UniqueVerdict(X509* cert, const std::vector<std::string>& set) {
+  const std::string name = "keyid_unique";
+  if (set.empty()) {
+    return Note(name, "not checked (no --set)");
+  }
+  auto keyid = KeyIdFromCertificate(cert);
+  if (!keyid.has_value()) {
+    return Fail(name, "no keyid (no SKID)");
+  }
+  for (const std::string& path : set) {
+    IMAB_ASSIGN_OR_RETURN(std::vector<Ptr<X509>> certs, LoadSetFile(path));
+    for (const Ptr<X509>& other : certs) {
+      // The same certificate listed in the set is not a collision.
+      if (X509_cmp(cert, other.get()) == 0) {
+        continue;
+      }
+      auto other_keyid = KeyIdFromCertificate(other.get());
+      if (other_keyid.has_value() && *other_keyid == *keyid) {
+        return Fail(name, "keyid " + KeyIdHex(*keyid) + " also used by " +
+                              path + " (" + SubjectLine(other.get()) + ")");
+      }
+    }
+  }
+  return Ok(name);
+}
+
+std::string Padding(const std::string& name, size_t width) {
+  return std::string(name.size() < width ? width - name.size() : 1, ' ');
+}
+
+std::string Render(const std::vector<Field>& fields,
+                   const std::vector<Verdict>& verdicts, bool all_ok,
+                   bool json) {
+  std::string out;
+  if (json) {
+    out = "{";
+    const char* sep = "";
+    for (const Field& f : fields) {
+      out += sep;
+      out += "\"" + JsonEscape(f.name) + "\": \"" + JsonEscape(f.value) + "\"";
+      sep = ", ";
+    }
+    for (const Verdict& v : verdicts) {
+      out += sep;
+      out += "\"rule_" + JsonEscape(v.name) + "\": \"" + JsonEscape(v.value) +
+             "\"";
+      sep = ", ";
+    }
+    out += sep;
+    out += std::string("\"all_ok\": ") + (all_ok ? "true" : "false") + "}\n";
+    return out;
+  }
+  // Values line up: field values at column 13, verdicts at column 21.
+  for (const Field& f : fields) {
+    out += f.name + ":" + Padding(f.name, 12) + f.value + "\n";
+  }
+  if (!verdicts.empty()) {
+    out += "kernel rules:\n";
+  }
+  for (const Verdict& v : verdicts) {
+    out += "  " + v.name + ":" + Padding(v.name, 18) + v.value + "\n";
+  }
+  return out;
+}
+
+Result<ShowReport> ShowKeyFile(const ShowOptions& o, const EVP_PKEY* key,
+                               bool is_private) {
+  IMAB_ASSIGN_OR_RETURN(uint32_t keyid, KeyIdFromPublicKey(key));
+  IMAB_ASSIGN_OR_RETURN(std::string spki, SpkiSha256(key));
+  std::vector<Field> fields = {
+      {"file", o.path},
+      {"type", is_private ? "private key" : "public key"},
+      {"key", DescribeKey(key)},
+      {"keyid", KeyIdHex(keyid)},
+      {"spki_sha256", spki},
+  };
+  Status type = CheckKernelKeyType(key);
+  std::vector<Verdict> verdicts = {
+      type.ok() ? Ok("key_type") : Fail("key_type", type.error().message)};
+  ShowReport report;
+  report.all_ok = true;  // a key file has no chain or usage to judge
+  report.text = Render(fields, verdicts, report.all_ok, o.json);
+  return report;
+}
+
+Result<ShowReport> ShowCertificate(const ShowOptions& o, X509* cert) {
+  std::string kernel_label;
+  IMAB_ASSIGN_OR_RETURN(bool enforced, TargetIsAtLeast66(o, &kernel_label));
+  const EVP_PKEY* key = X509_get0_pubkey(cert);
+  if (key == nullptr) {
+    return OpenSslError(ErrorCode::kInvalidArgument,
+                        o.path + ": unsupported public key");
+  }
+  IMAB_ASSIGN_OR_RETURN(std::string spki, SpkiSha256(key));
+  auto keyid = KeyIdFromCertificate(cert);
+  std::vector<Field> fields = {
+      {"file", o.path},
+      {"type", "certificate"},
+      {"subject", SubjectLine(cert)},
+      {"issuer", IssuerLine(cert)},
+      {"serial", BytesHex(X509_get0_serialNumber(cert))},
+      {"key", DescribeKey(key)},
+      {"keyid", keyid.has_value() ? KeyIdHex(*keyid) : "(none: no SKID)"},
+      {"skid", BytesHex(X509_get0_subject_key_id(cert))},
+      {"akid", BytesHex(X509_get0_authority_key_id(cert))},
+      {"not_before", IsoTime(X509_get0_notBefore(cert))},
+      {"not_after", IsoTime(X509_get0_notAfter(cert))},
+      {"spki_sha256", spki},
+      {"kernel", kernel_label},
+  };
+  std::vector<Verdict> verdicts;
+  IMAB_ASSIGN_OR_RETURN(Verdict chain, ChainVerdict(cert, o.ca_path));
+  verdicts.push_back(std::move(chain));
+  verdicts.push_back(AkidVerdict(cert));
+  for (Verdict& v : UsageVerdicts(cert, enforced)) {
+    verdicts.push_back(std::move(v));
+  }
+  Status type = CheckKernelKeyType(key);
+  verdicts.push_back(type.ok() ? Ok("key_type")
+                               : Fail("key_type", type.error().message));
+  IMAB_ASSIGN_OR_RETURN(std::vector<Verdict> skid, SkidVerdicts(cert));
+  for (Verdict& v : skid) {
+    verdicts.push_back(std::move(v));
+  }
+  IMAB_ASSIGN_OR_RETURN(Verdict unique, UniqueVerdict(cert, o.set));
+  verdicts.push_back(std::move(unique));
+  ERR_clear_error();
+  ShowReport report;
+  report.all_ok = std::none_of(verdicts.begin(), verdicts.end(),
+                               [](const Verdict& v) { return v.failed; });
+  report.text = Render(fields, verdicts, report.all_ok, o.json);
+  return report;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Public API.
+
+Result<KeyAlgorithm> ParseKeyAlgorithm(std::string_view text) {
+  static constexpr std::array<KeyAlgorithm, 5> kAll = {
+      KeyAlgorithm::kRsa2048, KeyAlgorithm::kRsa3072, KeyAlgorithm::kRsa4096,
+      KeyAlgorithm::kEcP256, KeyAlgorithm::kEcP384};
+  for (KeyAlgorithm a : kAll) {
+    if (text == AlgorithmName(a)) {
+      return a;
+    }
+  }
+  return Invalid("key type \"" + std::string(text) +
+                 "\": expected rsa:2048, rsa:3072, rsa:4096, ec:p256 or "
+                 "ec:p384");
+}
+
+Result<Ptr<EVP_PKEY>> GenerateKey(KeyAlgorithm algorithm) {
+  ERR_clear_error();
+  Ptr<EVP_PKEY> key;
+  switch (algorithm) {
+    case KeyAlgorithm::kRsa2048:
+      key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048}));
+      break;
+    case KeyAlgorithm::kRsa3072:
+      key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{3072}));
+      break;
+    case KeyAlgorithm::kRsa4096:
+      key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{4096}));
+      break;
+    case KeyAlgorithm::kEcP256:
+      key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+      break;
+    case KeyAlgorithm::kEcP384:
+      key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"));
+      break;
+  }
+  if (key == nullptr) {
+    return OpenSslError(ErrorCode::kInternal,
+                        "generating a " + AlgorithmName(algorithm) + " key");
+  }
+  return key;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> ParseSubject(
+    std::string_view text) {
+  const std::string quoted = "bad subject \"" + std::string(text) + "\": ";
+  if (text.empty()) {
+    return Invalid("bad subject: empty");
+  }
+  if (text.size() > kMaxSubjectBytes) {
+    return Invalid("bad subject: longer than 1024 bytes");
+  }
+  const bool slash_form = text.front() == '/';
+  const char separator = slash_form ? '/' : ',';
+  if (slash_form) {
+    text.remove_prefix(1);
+  }
+  // Split on unescaped separators; a backslash escapes the next character.
+  std::vector<std::string> components(1);
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size()) {
+      components.back() += text[++i];
+    } else if (text[i] == separator) {
+      components.emplace_back();
+    } else {
+      components.back() += text[i];
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> out;
+  for (std::string& c : components) {
+    if (!slash_form) {
+      // "O=Acme, CN=x": spaces after the comma are not part of the name.
+      size_t start = c.find_first_not_of(' ');
+      c.erase(0, start == std::string::npos ? c.size() : start);
+    }
+    size_t eq = c.find('=');
+    if (eq == std::string::npos) {
+      return Invalid(quoted + "component \"" + c + "\" has no '='");
+    }
+    std::string field = c.substr(0, eq);
+    std::string value = c.substr(eq + 1);
+    if (field.empty() || value.empty()) {
+      return Invalid(quoted + "component \"" + c +
+                     "\" needs a name and a value");
+    }
+    out.emplace_back(std::move(field), std::move(value));
+  }
+  return out;
+}
+
+Result<CreatedKey> CreateCa(const CreateCaOptions& o) {
+  IMAB_ASSIGN_OR_RETURN(KeyAlgorithm algorithm, ParseKeyAlgorithm(o.type));
+  IMAB_RETURN_IF_ERROR(CheckDays(o.days));
+  IMAB_RETURN_IF_ERROR(ParseSubject(o.subject));
+  IMAB_RETURN_IF_ERROR(CheckOutputs(o.out_key, o.out_cert));
+  IMAB_ASSIGN_OR_RETURN(Ptr<EVP_PKEY> key, GenerateKey(algorithm));
+  CertRequest request{.key = key.get(),
+                      .subject = o.subject,
+                      .days = o.days,
+                      .extensions = {
+                          {NID_basic_constraints, "critical,CA:TRUE"},
+                          {NID_key_usage, "critical,keyCertSign,cRLSign"},
+                          {NID_subject_key_identifier, "hash"},
+                          {NID_authority_key_identifier, "keyid:always"},
+                      }};
+  IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert, BuildCertificate(request));
+  IMAB_RETURN_IF_ERROR(
+      WriteOutputs(o.out_key, key.get(), o.out_cert, cert.get()));
+  return Describe(o.out_key, key.get(), o.out_cert, cert.get());
+}
+
+Result<CreatedKey> CreateSigning(const CreateSigningOptions& o) {
+  IMAB_ASSIGN_OR_RETURN(SigningIdentity ca, LoadIssuer(o.ca_key, o.ca_cert));
+  const std::vector<uint32_t> avoid;
+  return IssueSigning(IssueArgs{o, avoid}, ca);
+}
+
+Result<CreatedKey> RotateSigning(const RotateSigningOptions& o) {
+  if (o.current.empty()) {
+    return Invalid("rotate-signing needs at least one current certificate");
+  }
+  IMAB_ASSIGN_OR_RETURN(SigningIdentity ca,
+                        LoadIssuer(o.signing.ca_key, o.signing.ca_cert));
+  std::vector<uint32_t> avoid;
+  std::string notes;
+  for (const std::string& path : o.current) {
+    IMAB_ASSIGN_OR_RETURN(Ptr<X509> current, LoadCertificate(path));
+    auto keyid = KeyIdFromCertificate(current.get());
+    if (!keyid.has_value()) {
+      // Without SKID the kernel cannot find it; avoid evmctl's rule instead.
+      IMAB_ASSIGN_OR_RETURN(
+          keyid, KeyIdFromPublicKey(X509_get0_pubkey(current.get())));
+    }
+    avoid.push_back(*keyid);
+    notes += "current:   " + path + " keyid " + KeyIdHex(*keyid) + "\n";
+    const bool same_ca =
+        X509_check_issued(ca.cert.get(), current.get()) == X509_V_OK &&
+        X509_verify(current.get(), X509_get0_pubkey(ca.cert.get())) == 1;
+    ERR_clear_error();
+    if (!same_ca) {
+      notes += "note: " + path + " was not issued by " + o.signing.ca_cert +
+               " (issuer " + IssuerLine(current.get()) + ")\n";
+    }
+  }
+  IMAB_ASSIGN_OR_RETURN(CreatedKey created,
+                        IssueSigning(IssueArgs{o.signing, avoid}, ca));
+  created.report += notes + "new keyid " + KeyIdHex(created.keyid) +
+                    " differs from every current keyid; load both "
+                    "certificates until all files are re-signed\n";
+  return created;
+}
+
+Result<CreatedKey> CreateRelease(const CreateReleaseOptions& o) {
+  if (o.ca_key.empty() != o.ca_cert.empty()) {
+    return Invalid(
+        "a release key issued by a CA needs both the CA key and "
+        "the CA certificate");
+  }
+  IMAB_ASSIGN_OR_RETURN(KeyAlgorithm algorithm, ParseKeyAlgorithm(o.type));
+  IMAB_RETURN_IF_ERROR(CheckDays(o.days));
+  IMAB_RETURN_IF_ERROR(ParseSubject(o.subject));
+  std::optional<SigningIdentity> ca;
+  if (!o.ca_key.empty()) {
+    IMAB_ASSIGN_OR_RETURN(ca, LoadIssuer(o.ca_key, o.ca_cert));
+  }
+  IMAB_RETURN_IF_ERROR(CheckOutputs(o.out_key, o.out_cert));
+  IMAB_ASSIGN_OR_RETURN(Ptr<EVP_PKEY> key, GenerateKey(algorithm));
+  CertRequest request;
+  request.key = key.get();
+  request.subject = o.subject;
+  request.days = o.days;
+  if (ca.has_value()) {
+    request.issuer_cert = ca->cert.get();
+    request.issuer_key = ca->key.get();
+    request.extensions = SigningExtensions(false);
+  } else {
+    // Its own trust anchor: CMS verifiers want a CA that may sign.
+    request.extensions = {
+        {NID_basic_constraints, "critical,CA:TRUE"},
+        {NID_key_usage, "critical,digitalSignature,keyCertSign"},
+        {NID_subject_key_identifier, "hash"},
+        {NID_authority_key_identifier, "keyid:always"},
+    };
+  }
+  IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert, BuildCertificate(request));
+  IMAB_RETURN_IF_ERROR(
+      WriteOutputs(o.out_key, key.get(), o.out_cert, cert.get()));
+  return Describe(o.out_key, key.get(), o.out_cert, cert.get());
+}
+
+Result<ShowReport> ShowKey(const ShowOptions& o) {
+  if (o.path.empty()) {
+    return Invalid("show needs a certificate or key file");
+  }
+  IMAB_ASSIGN_OR_RETURN(KeyFile key_file, LoadKeyFile(o.path));
+  if (key_file.key != nullptr) {
+    return ShowKeyFile(o, key_file.key.get(), key_file.is_private);
+  }
+  IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert, LoadCertificate(o.path));
+  return ShowCertificate(o, cert.get());
+}
+
+}  // namespace imab::builder

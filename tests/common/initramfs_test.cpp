@@ -1,0 +1,432 @@
+#include "common/initramfs.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "tests/testutil/run.h"
+#include "tests/testutil/temp_dir.h"
+#include "tests/testutil/tree_compare.h"
+
+namespace imab {
+namespace {
+
+namespace fs = std::filesystem;
+using ::imab::testing::CompareTrees;
+using ::imab::testing::ReadFile;
+using ::imab::testing::RunShell;
+using ::imab::testing::ShellQuote;
+using ::imab::testing::TempDir;
+using ::imab::testing::WriteFile;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+std::vector<uint8_t> Bytes(const std::string& s) {
+  return std::vector<uint8_t>(s.begin(), s.end());
+}
+std::string Str(const std::vector<uint8_t>& v) {
+  return std::string(v.begin(), v.end());
+}
+
+const std::string kOldCert = "old-evm-certificate";
+const std::string kNewCert = std::string("new-evm-cert\0\x30\x82", 15);
+const std::string kImaCert = "separate-ima-certificate";
+
+enum class Keys { kNone, kEvmOnly, kImaSymlink, kImaFile };
+
+// A small initramfs tree under `root`.
+void MakeTree(const fs::path& root, Keys keys) {
+  fs::create_directories(root / "bin");
+  fs::create_directories(root / "lib/modules");
+  WriteFile(root / "init", "#!/bin/sh\nexec /bin/sh\n");
+  fs::permissions(root / "init", fs::perms(0755));
+  WriteFile(root / "bin/busybox", std::string(100000, 'b'));
+  fs::create_symlink("busybox", root / "bin/sh");
+  WriteFile(root / "lib/modules/empty", "");
+  if (keys == Keys::kNone) {
+    return;
+  }
+  fs::create_directories(root / "etc/keys");
+  WriteFile(root / "etc/keys/x509_evm.der", kOldCert);
+  if (keys == Keys::kImaSymlink) {
+    fs::create_symlink("x509_evm.der", root / "etc/keys/x509_ima.der");
+  }
+  if (keys == Keys::kImaFile) {
+    WriteFile(root / "etc/keys/x509_ima.der", "old-ima");
+  }
+}
+
+std::string CompressCommand(InitramfsCompression c) {
+  switch (c) {
+    case InitramfsCompression::kNone:
+      return "cat";
+    case InitramfsCompression::kGzip:
+      return "gzip -n -9 -c";
+    case InitramfsCompression::kXz:
+      return "xz -c --check=crc32 --lzma2=dict=1MiB";
+    case InitramfsCompression::kZstd:
+      return "zstd -q -c";
+  }
+  return "false";
+}
+
+std::string DecompressCommand(InitramfsCompression c) {
+  switch (c) {
+    case InitramfsCompression::kNone:
+      return "cat";
+    case InitramfsCompression::kGzip:
+      return "gzip -dc";
+    case InitramfsCompression::kXz:
+      return "xz -dc";
+    case InitramfsCompression::kZstd:
+      return "zstd -dqc";
+  }
+  return "false";
+}
+
+// `cpio -o -H newc` of `root`, then compressed by the real tool.
+std::vector<uint8_t> Pack(const TempDir& dir, const fs::path& root,
+                          InitramfsCompression c, const std::string& find_arg =
+                                                      ".") {
+  std::string out = dir.Sub("packed.img");
+  auto r = RunShell("cd " + ShellQuote(root.string()) + " && find " +
+                    find_arg + " | LC_ALL=C sort | cpio -o --quiet -H newc | " +
+                    CompressCommand(c) + " > " + ShellQuote(out));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return Bytes(ReadFile(out));
+}
+
+// Extracts `image` (one segment) with the tool and GNU cpio -idm into `to`.
+void Unpack(const TempDir& dir, const std::vector<uint8_t>& image,
+            InitramfsCompression c, const fs::path& to) {
+  std::string in = dir.Sub("unpack.img");
+  WriteFile(in, Str(image));
+  fs::create_directories(to);
+  auto r = RunShell("cd " + ShellQuote(to.string()) + " && " +
+                    DecompressCommand(c) + " < " + ShellQuote(in) +
+                    " | cpio -idm --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+class InitramfsFormatTest
+    : public ::testing::TestWithParam<InitramfsCompression> {};
+
+TEST_P(InitramfsFormatTest, ReadsKeys) {
+  TempDir dir;
+  MakeTree(dir.path() / "tree", Keys::kImaSymlink);
+  auto keys = ReadInitramfsKeys(Pack(dir, dir.path() / "tree", GetParam()));
+  ASSERT_TRUE(keys.has_value()) << keys.error().message;
+  EXPECT_EQ(keys->compression, GetParam());
+  ASSERT_TRUE(keys->evm_der.has_value());
+  EXPECT_EQ(Str(*keys->evm_der), kOldCert);
+  ASSERT_TRUE(keys->ima_der.has_value());  // through the symlink
+  EXPECT_EQ(Str(*keys->ima_der), kOldCert);
+}
+
+TEST_P(InitramfsFormatTest, SetKeysKeepsEverythingElse) {
+  TempDir dir;
+  MakeTree(dir.path() / "tree", Keys::kEvmOnly);
+  std::vector<uint8_t> image = Pack(dir, dir.path() / "tree", GetParam());
+  auto out = SetInitramfsKeys(image, Bytes(kNewCert), std::nullopt);
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  Unpack(dir, *out, GetParam(), dir.path() / "got");
+  // The expected tree: the input with only the certificate changed.
+  WriteFile(dir.path() / "tree/etc/keys/x509_evm.der", kNewCert);
+  EXPECT_THAT(CompareTrees(dir.Sub("tree"), dir.Sub("got")), IsEmpty());
+  EXPECT_EQ(ReadFile(dir.path() / "got/etc/keys/x509_evm.der"), kNewCert);
+  EXPECT_FALSE(fs::exists(dir.path() / "got/etc/keys/x509_ima.der"));
+
+  auto keys = ReadInitramfsKeys(*out);
+  ASSERT_TRUE(keys.has_value()) << keys.error().message;
+  EXPECT_EQ(keys->compression, GetParam());
+  EXPECT_EQ(Str(keys->evm_der.value()), kNewCert);
+  EXPECT_FALSE(keys->ima_der.has_value());
+
+  auto again = SetInitramfsKeys(image, Bytes(kNewCert), std::nullopt);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(*again, *out) << "not deterministic";
+}
+
+TEST_P(InitramfsFormatTest, UnmodifiedCpioRoundTrips) {
+  TempDir dir;
+  MakeTree(dir.path() / "tree", Keys::kImaSymlink);
+  std::vector<uint8_t> image = Pack(dir, dir.path() / "tree", GetParam());
+  auto segments = ParseInitramfs(image);
+  ASSERT_TRUE(segments.has_value()) << segments.error().message;
+  ASSERT_EQ(segments->size(), 1u);
+  EXPECT_EQ((*segments)[0].original, image);
+  std::string plain = RunShell(DecompressCommand(GetParam()) + " < " +
+                               ShellQuote(dir.Sub("packed.img")))
+                          .out;
+  auto written = WriteCpioStream((*segments)[0].archives);
+  ASSERT_TRUE(written.has_value());
+  EXPECT_EQ(Str(*written), plain);
+}
+
+TEST_P(InitramfsFormatTest, ImaSymlinkStaysSymlink) {
+  TempDir dir;
+  MakeTree(dir.path() / "tree", Keys::kImaSymlink);
+  std::vector<uint8_t> image = Pack(dir, dir.path() / "tree", GetParam());
+  auto out = SetInitramfsKeys(image, Bytes(kNewCert), std::nullopt);
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  Unpack(dir, *out, GetParam(), dir.path() / "got");
+  fs::path ima = dir.path() / "got/etc/keys/x509_ima.der";
+  ASSERT_TRUE(fs::is_symlink(ima));
+  EXPECT_EQ(fs::read_symlink(ima), "x509_evm.der");
+  auto keys = ReadInitramfsKeys(*out);
+  ASSERT_TRUE(keys.has_value());
+  EXPECT_EQ(Str(keys->ima_der.value()), kNewCert);
+  // A different IMA certificate cannot be set through the symlink.
+  auto refused =
+      SetInitramfsKeys(image, Bytes(kNewCert), Bytes(kImaCert));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_P(InitramfsFormatTest, ImaFileGetsImaCert) {
+  TempDir dir;
+  MakeTree(dir.path() / "tree", Keys::kImaFile);
+  std::vector<uint8_t> image = Pack(dir, dir.path() / "tree", GetParam());
+  auto out = SetInitramfsKeys(image, Bytes(kNewCert), Bytes(kImaCert));
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  Unpack(dir, *out, GetParam(), dir.path() / "got");
+  EXPECT_EQ(ReadFile(dir.path() / "got/etc/keys/x509_ima.der"), kImaCert);
+  // Without an IMA certificate the EVM one is used.
+  auto same = SetInitramfsKeys(image, Bytes(kNewCert), std::nullopt);
+  ASSERT_TRUE(same.has_value());
+  auto keys = ReadInitramfsKeys(*same);
+  ASSERT_TRUE(keys.has_value());
+  EXPECT_EQ(Str(keys->ima_der.value()), kNewCert);
+}
+
+TEST_P(InitramfsFormatTest, MissingKeysDirectoryIsCreated) {
+  TempDir dir;
+  MakeTree(dir.path() / "tree", Keys::kNone);
+  std::vector<uint8_t> image = Pack(dir, dir.path() / "tree", GetParam());
+  auto out = SetInitramfsKeys(image, Bytes(kNewCert), std::nullopt);
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  Unpack(dir, *out, GetParam(), dir.path() / "got");
+  fs::create_directories(dir.path() / "tree/etc/keys");
+  fs::permissions(dir.path() / "tree/etc", fs::perms(0755));
+  fs::permissions(dir.path() / "tree/etc/keys", fs::perms(0755));
+  WriteFile(dir.path() / "tree/etc/keys/x509_evm.der", kNewCert);
+  fs::permissions(dir.path() / "tree/etc/keys/x509_evm.der",
+                  fs::perms(0644));
+  EXPECT_THAT(CompareTrees(dir.Sub("tree"), dir.Sub("got")), IsEmpty());
+  // The new members follow the archive's "./" naming.
+  auto segments = ParseInitramfs(*out);
+  ASSERT_TRUE(segments.has_value());
+  const auto& members = segments->back().archives.back().members;
+  EXPECT_EQ(members.back().name, "./etc/keys/x509_evm.der");
+  EXPECT_EQ(members.back().uid, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, InitramfsFormatTest,
+    ::testing::Values(InitramfsCompression::kNone, InitramfsCompression::kGzip,
+                      InitramfsCompression::kZstd, InitramfsCompression::kXz),
+    [](const auto& info) {
+      return std::string(InitramfsCompressionName(info.param));
+    });
+
+TEST(InitramfsTest, NamesWithoutDotSlash) {
+  TempDir dir;
+  MakeTree(dir.path() / "tree", Keys::kImaSymlink);
+  std::vector<uint8_t> image =
+      Pack(dir, dir.path() / "tree", InitramfsCompression::kNone, "*");
+  auto keys = ReadInitramfsKeys(image);
+  ASSERT_TRUE(keys.has_value()) << keys.error().message;
+  EXPECT_EQ(Str(keys->evm_der.value()), kOldCert);
+  EXPECT_EQ(Str(keys->ima_der.value()), kOldCert);
+}
+
+TEST(InitramfsTest, GzipHeaderHasNoTimestampAndXzUsesCrc32) {
+  TempDir dir;
+  MakeTree(dir.path() / "tree", Keys::kEvmOnly);
+  auto gz = SetInitramfsKeys(
+      Pack(dir, dir.path() / "tree", InitramfsCompression::kGzip),
+      Bytes(kNewCert), std::nullopt);
+  ASSERT_TRUE(gz.has_value());
+  ASSERT_GT(gz->size(), 10u);
+  EXPECT_EQ((*gz)[3] & 0x08, 0) << "FNAME set";
+  EXPECT_EQ((*gz)[4] | (*gz)[5] | (*gz)[6] | (*gz)[7], 0) << "mtime set";
+  auto xz = SetInitramfsKeys(
+      Pack(dir, dir.path() / "tree", InitramfsCompression::kXz),
+      Bytes(kNewCert), std::nullopt);
+  ASSERT_TRUE(xz.has_value());
+  EXPECT_EQ((*xz)[7], 0x01) << "xz check is not CRC32";
+  WriteFile(dir.path() / "new.xz", Str(*xz));
+  auto r = RunShell("xz -lvv " + ShellQuote(dir.Sub("new.xz")));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("CRC32"));
+}
+
+TEST(InitramfsTest, MicrocodeSegmentKeptVerbatim) {
+  TempDir dir;
+  fs::create_directories(dir.path() / "early/kernel/x86/microcode");
+  WriteFile(dir.path() / "early/kernel/x86/microcode/GenuineIntel.bin",
+            std::string(3000, '\x5a'));
+  MakeTree(dir.path() / "main", Keys::kEvmOnly);
+  std::vector<uint8_t> early =
+      Pack(dir, dir.path() / "early", InitramfsCompression::kNone);
+  std::vector<uint8_t> main =
+      Pack(dir, dir.path() / "main", InitramfsCompression::kGzip);
+  std::vector<uint8_t> image = early;
+  image.insert(image.end(), main.begin(), main.end());
+
+  auto segments = ParseInitramfs(image);
+  ASSERT_TRUE(segments.has_value()) << segments.error().message;
+  ASSERT_EQ(segments->size(), 2u);
+  EXPECT_EQ((*segments)[0].original, early);
+  EXPECT_EQ((*segments)[1].compression, InitramfsCompression::kGzip);
+
+  auto out = SetInitramfsKeys(image, Bytes(kNewCert), std::nullopt);
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  ASSERT_GT(out->size(), early.size());
+  EXPECT_TRUE(std::equal(early.begin(), early.end(), out->begin()));
+  std::vector<uint8_t> rest(out->begin() +
+                                static_cast<std::ptrdiff_t>(early.size()),
+                            out->end());
+  Unpack(dir, rest, InitramfsCompression::kGzip, dir.path() / "got");
+  WriteFile(dir.path() / "main/etc/keys/x509_evm.der", kNewCert);
+  EXPECT_THAT(CompareTrees(dir.Sub("main"), dir.Sub("got")), IsEmpty());
+  auto keys = ReadInitramfsKeys(*out);
+  ASSERT_TRUE(keys.has_value());
+  EXPECT_EQ(Str(keys->evm_der.value()), kNewCert);
+  EXPECT_EQ(keys->compression, InitramfsCompression::kGzip);
+}
+
+TEST(InitramfsTest, RefusesBadCertificates) {
+  TempDir dir;
+  MakeTree(dir.path() / "tree", Keys::kEvmOnly);
+  std::vector<uint8_t> image =
+      Pack(dir, dir.path() / "tree", InitramfsCompression::kNone);
+  auto empty = SetInitramfsKeys(image, {}, std::nullopt);
+  EXPECT_EQ(empty.error().code, ErrorCode::kInvalidArgument);
+  std::vector<uint8_t> huge(kMaxCertificateBytes + 1, 1);
+  EXPECT_EQ(SetInitramfsKeys(image, huge, std::nullopt).error().code,
+            ErrorCode::kInvalidArgument);
+}
+
+// ---- Malformed images ----
+
+class InitramfsMalformedTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MakeTree(dir_.path() / "tree", Keys::kEvmOnly);
+    plain_ = Pack(dir_, dir_.path() / "tree", InitramfsCompression::kNone);
+  }
+
+  Error ReadError(const std::vector<uint8_t>& image,
+                  const InitramfsLimits& limits = {}) {
+    auto r = ReadInitramfsKeys(image, limits);
+    EXPECT_FALSE(r.has_value());
+    return r.has_value() ? Error{ErrorCode::kInternal, "parsed"} : r.error();
+  }
+
+  std::vector<uint8_t> Gzip(const std::vector<uint8_t>& bytes) {
+    WriteFile(dir_.path() / "raw", Str(bytes));
+    return Bytes(RunShell("gzip -n -c < " + ShellQuote(dir_.Sub("raw"))).out);
+  }
+
+  TempDir dir_;
+  std::vector<uint8_t> plain_;
+};
+
+TEST_F(InitramfsMalformedTest, UnknownCompression) {
+  Error e = ReadError(Bytes("BZh91AY&SY garbage"));
+  EXPECT_EQ(e.code, ErrorCode::kMalformed);
+  EXPECT_THAT(e.message, HasSubstr("initramfs: unknown compression"));
+  EXPECT_EQ(ReadError({}).code, ErrorCode::kMalformed);
+}
+
+TEST_F(InitramfsMalformedTest, GarbageAfterGzipMagic) {
+  std::vector<uint8_t> bad = {0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad, 0xbe, 0xef,
+                              0x00, 0x03, 0x01, 0x02, 0x03, 0x04, 0x05};
+  Error e = ReadError(bad);
+  EXPECT_EQ(e.code, ErrorCode::kMalformed);
+  EXPECT_THAT(e.message, HasSubstr("initramfs:"));
+}
+
+TEST_F(InitramfsMalformedTest, TruncatedGzip) {
+  std::vector<uint8_t> gz = Gzip(plain_);
+  gz.resize(gz.size() / 2);
+  EXPECT_EQ(ReadError(gz).code, ErrorCode::kMalformed);
+}
+
+TEST_F(InitramfsMalformedTest, GzipOfNonCpio) {
+  Error e = ReadError(Gzip(Bytes("hello, this is not a cpio archive")));
+  EXPECT_THAT(e.message, HasSubstr("initramfs: not a newc cpio"));
+}
+
+TEST_F(InitramfsMalformedTest, OdcArchive) {
+  auto r = RunShell("cd " + ShellQuote(dir_.Sub("tree")) +
+                    " && find . | cpio -o --quiet -H odc");
+  ASSERT_EQ(r.exit_code, 0);
+  Error e = ReadError(Bytes(r.out));
+  EXPECT_THAT(e.message, HasSubstr("not a newc cpio (magic 070707)"));
+}
+
+TEST_F(InitramfsMalformedTest, TruncatedMember) {
+  // Cut inside the data of bin/busybox (100000 bytes).
+  std::vector<uint8_t> cut(plain_.begin(), plain_.begin() + 50000);
+  Error e = ReadError(cut);
+  EXPECT_EQ(e.code, ErrorCode::kMalformed);
+  EXPECT_THAT(e.message, HasSubstr("truncated member './bin/busybox'"));
+  Error in_gzip = ReadError(Gzip(cut));
+  EXPECT_THAT(in_gzip.message,
+              HasSubstr("initramfs: truncated member './bin/busybox'"));
+}
+
+TEST_F(InitramfsMalformedTest, MissingTrailer) {
+  std::string text = Str(plain_);
+  size_t trailer = text.find("TRAILER!!!");
+  ASSERT_NE(trailer, std::string::npos);
+  std::vector<uint8_t> cut(plain_.begin(),
+                           plain_.begin() +
+                               static_cast<std::ptrdiff_t>(trailer - 110));
+  Error e = ReadError(Gzip(cut));
+  EXPECT_THAT(e.message, HasSubstr("initramfs: no TRAILER!!!"));
+}
+
+TEST_F(InitramfsMalformedTest, BadHexDigit) {
+  plain_[20] = 'z';
+  EXPECT_THAT(ReadError(plain_).message, HasSubstr("bad hex digit"));
+}
+
+TEST_F(InitramfsMalformedTest, DecompressionBomb) {
+  std::vector<uint8_t> gz = Gzip(plain_);
+  InitramfsLimits limits;
+  limits.max_decompressed_bytes = 64 * 1024;
+  Error e = ReadError(gz, limits);
+  EXPECT_EQ(e.code, ErrorCode::kLimitExceeded);
+  EXPECT_THAT(e.message, HasSubstr("decompresses to more than 65536"));
+  // A real bomb: 300 MiB of zeros against the default 256 MiB bound.
+  auto r = RunShell("head -c 314572800 /dev/zero | gzip -1 -c");
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_EQ(ReadError(Bytes(r.out)).code, ErrorCode::kLimitExceeded);
+}
+
+TEST_F(InitramfsMalformedTest, ImageAndMemberLimits) {
+  InitramfsLimits small_image;
+  small_image.max_image_bytes = 1000;
+  EXPECT_EQ(ReadError(plain_, small_image).code, ErrorCode::kLimitExceeded);
+  InitramfsLimits few_members;
+  few_members.cpio.max_members = 3;
+  EXPECT_EQ(ReadError(plain_, few_members).code, ErrorCode::kLimitExceeded);
+  EXPECT_EQ(ReadError(Gzip(plain_), few_members).code,
+            ErrorCode::kLimitExceeded);
+}
+
+TEST_F(InitramfsMalformedTest, JunkAfterUncompressedArchive) {
+  std::vector<uint8_t> image = plain_;
+  image.push_back(0x42);
+  EXPECT_THAT(ReadError(image).message,
+              HasSubstr("initramfs: unknown compression"));
+}
+
+}  // namespace
+}  // namespace imab

@@ -1,0 +1,114 @@
+#include "verifier/initramfs_check.h"
+
+#include <algorithm>
+
+#include "common/digest.h"
+#include "common/hex.h"
+#include "common/initramfs.h"
+#include "common/limits.h"
+
+namespace imab::verifier {
+namespace {
+
+Error Mismatch(const std::string& path, const std::string& what) {
+  return MakeError(ErrorCode::kBadSignature,
+                   "initramfs " + path + ": " + what);
+}
+
+Status CompareCert(const std::string& path, const char* name,
+                   const std::optional<std::vector<uint8_t>>& actual,
+                   const std::optional<Sha256Digest>& declared) {
+  if (!declared.has_value()) {
+    return OkStatus();
+  }
+  if (!actual.has_value()) {
+    return Mismatch(path, std::string("etc/keys/") + name +
+                              " is missing; the kernel would load no key");
+  }
+  IMAB_ASSIGN_OR_RETURN(Sha256Digest digest, Sha256Of(*actual));
+  if (!DigestEquals(digest, *declared)) {
+    return Mismatch(path, std::string("etc/keys/") + name + " (SHA-256 " +
+                              HexEncode(digest).substr(0, 16) +
+                              "...) is not the certificate the manifest "
+                              "declares");
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+const InitramfsRecord* InitramfsCheck::Find(const std::string& path) const {
+  if (!keys_.has_value()) {
+    return nullptr;
+  }
+  for (const InitramfsRecord& r : keys_->initramfs) {
+    if (r.path == path) {
+      return &r;
+    }
+  }
+  return nullptr;
+}
+
+Status InitramfsCheck::Begin(const Entry& entry) {
+  current_ = Find(entry.path);
+  image_.clear();
+  if (current_ == nullptr) {
+    return OkStatus();
+  }
+  if (entry.type != EntryType::kFile) {
+    return MakeError(ErrorCode::kMalformed,
+                     "initramfs " + entry.path + " is not a regular file");
+  }
+  // Held whole while it streams; bounded so a bundle cannot make the
+  // verifier allocate without limit.
+  if (entry.size > kMaxInitramfsBytes) {
+    return MakeError(ErrorCode::kLimitExceeded,
+                     "initramfs " + entry.path + " larger than " +
+                         std::to_string(kMaxInitramfsBytes) + " bytes");
+  }
+  image_.reserve(static_cast<size_t>(entry.size));
+  return OkStatus();
+}
+
+void InitramfsCheck::Feed(std::span<const uint8_t> data) {
+  if (current_ != nullptr) {
+    image_.insert(image_.end(), data.begin(), data.end());
+  }
+}
+
+Status InitramfsCheck::End(const Entry& entry) {
+  if (current_ == nullptr) {
+    return OkStatus();
+  }
+  const InitramfsRecord& record = *current_;
+  current_ = nullptr;
+  Result<InitramfsKeys> keys = ReadInitramfsKeys(image_);
+  image_.clear();
+  image_.shrink_to_fit();
+  if (!keys.has_value()) {
+    return WithContext(keys.error(), "initramfs " + entry.path);
+  }
+  IMAB_RETURN_IF_ERROR(CompareCert(entry.path, "x509_evm.der", keys->evm_der,
+                                   record.evm_cert_sha256));
+  IMAB_RETURN_IF_ERROR(CompareCert(entry.path, "x509_ima.der", keys->ima_der,
+                                   record.ima_cert_sha256));
+  seen_.push_back(entry.path);
+  return OkStatus();
+}
+
+Status InitramfsCheck::Finish() const {
+  if (!keys_.has_value()) {
+    return OkStatus();
+  }
+  for (const InitramfsRecord& r : keys_->initramfs) {
+    if (std::find(seen_.begin(), seen_.end(), r.path) == seen_.end()) {
+      return MakeError(ErrorCode::kMalformed,
+                       "initramfs " + r.path +
+                           " is declared by the manifest but not in the "
+                           "payload");
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace imab::verifier
