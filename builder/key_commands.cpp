@@ -482,7 +482,14 @@ Result<CreatedKey> IssueSigning(const IssueArgs& args,
   }
   IMAB_RETURN_IF_ERROR(
       WriteOutputs(o.out_key, key.get(), o.out_cert, cert.get()));
-  return Describe(o.out_key, key.get(), o.out_cert, cert.get());
+  IMAB_ASSIGN_OR_RETURN(CreatedKey created,
+                        Describe(o.out_key, key.get(), o.out_cert, cert.get()));
+  if (algorithm == KeyAlgorithm::kEcP256 ||
+      algorithm == KeyAlgorithm::kEcP384) {
+    created.report +=
+        "note: the kernel verifies ECDSA IMA/EVM signatures from 5.13 on\n";
+  }
+  return created;
 }
 
 // ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "builder/bundle_builder.h"
+#include "builder/key_commands.h"
 
 namespace {
 
@@ -86,6 +87,111 @@ int RunBuild(imab::builder::BuildOptions options) {
   return 0;
 }
 
+int PrintCreated(const imab::Result<imab::builder::CreatedKey>& created) {
+  if (!created.has_value()) {
+    return Fail(created.error());
+  }
+  std::cout << created->report;
+  return 0;
+}
+
+// The `key` subcommands: options filled by CLI11, one library call each.
+struct KeyCommands {
+  imab::builder::CreateCaOptions ca;
+  imab::builder::CreateSigningOptions signing;
+  imab::builder::RotateSigningOptions rotate;
+  imab::builder::CreateReleaseOptions release;
+  imab::builder::ShowOptions show;
+  CLI::App* create_ca = nullptr;
+  CLI::App* create_signing = nullptr;
+  CLI::App* rotate_signing = nullptr;
+  CLI::App* create_release = nullptr;
+  CLI::App* show_cmd = nullptr;
+
+  void AddOutputs(CLI::App* cmd, std::string& key, std::string& cert,
+                  std::string& subject, std::string& type, int& days) {
+    cmd->add_option("--out-key", key, "Private key to create (PEM, 0600)")
+        ->required();
+    cmd->add_option("--out-cert", cert,
+                    "Certificate to create (DER if it ends in .der)")
+        ->required();
+    cmd->add_option("--subject", subject, "Subject DN, e.g. /O=Acme/CN=Name")
+        ->required();
+    cmd->add_option("--type", type,
+                    "rsa:2048|rsa:3072|rsa:4096|ec:p256|ec:p384")
+        ->capture_default_str();
+    cmd->add_option("--days", days, "Validity in days")->capture_default_str();
+  }
+
+  void Register(CLI::App& app) {
+    CLI::App* key = app.add_subcommand("key", "Create, rotate and inspect keys");
+    key->require_subcommand(1);
+    create_ca = key->add_subcommand("create-ca", "Root CA for the kernel");
+    AddOutputs(create_ca, ca.out_key, ca.out_cert, ca.subject, ca.type,
+               ca.days);
+    create_signing = key->add_subcommand(
+        "create-signing", "IMA/EVM signing certificate under a CA");
+    AddSigning(create_signing, signing);
+    create_signing->add_flag("--code-signing", signing.code_signing,
+                             "Add extendedKeyUsage codeSigning");
+    rotate_signing = key->add_subcommand(
+        "rotate-signing", "New signing certificate with a keyid unlike "
+                          "every --current one");
+    AddSigning(rotate_signing, rotate.signing);
+    rotate_signing->add_option("--current", rotate.current,
+                               "Certificate in use now (repeatable)")
+        ->required();
+    create_release = key->add_subcommand("create-release",
+                                         "Bundle-signing key and certificate");
+    AddOutputs(create_release, release.out_key, release.out_cert,
+               release.subject, release.type, release.days);
+    create_release->add_option("--ca-key", release.ca_key, "Issuing CA key");
+    create_release->add_option("--ca-cert", release.ca_cert,
+                               "Issuing CA certificate");
+    show_cmd = key->add_subcommand("show", "Describe a certificate or key");
+    show_cmd->add_option("file", show.path, "Certificate or key")->required();
+    show_cmd->add_option("--ca", show.ca_path, "CA it must chain to");
+    show_cmd->add_option("--kernel-profile", show.kernel_profile,
+                         "Device kernel profile");
+    show_cmd->add_option("--kernel-version", show.kernel_version,
+                         "Device kernel version (X.Y)");
+    show_cmd->add_flag("--json", show.json, "JSON output");
+    show_cmd->add_option("--set", show.set,
+                         "Certificates sharing the keyring (repeatable)");
+  }
+
+  void AddSigning(CLI::App* cmd, imab::builder::CreateSigningOptions& o) {
+    cmd->add_option("--ca-key", o.ca_key, "CA private key")->required();
+    cmd->add_option("--ca-cert", o.ca_cert, "CA certificate")->required();
+    AddOutputs(cmd, o.out_key, o.out_cert, o.subject, o.type, o.days);
+  }
+
+  // Runs the parsed subcommand; -1 when none of these was given.
+  int Run() {
+    if (create_ca->parsed()) {
+      return PrintCreated(imab::builder::CreateCa(ca));
+    }
+    if (create_signing->parsed()) {
+      return PrintCreated(imab::builder::CreateSigning(signing));
+    }
+    if (rotate_signing->parsed()) {
+      return PrintCreated(imab::builder::RotateSigning(rotate));
+    }
+    if (create_release->parsed()) {
+      return PrintCreated(imab::builder::CreateRelease(release));
+    }
+    if (show_cmd->parsed()) {
+      auto report = imab::builder::ShowKey(show);
+      if (!report.has_value()) {
+        return Fail(report.error());
+      }
+      std::cout << report->text;
+      return report->all_ok ? 0 : 1;
+    }
+    return -1;
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -159,6 +265,8 @@ int main(int argc, char** argv) {
   cmd->add_option("--signing-threads", build.signing_threads,
                   "Threads making IMA/EVM signatures")
       ->capture_default_str();
+  KeyCommands keys;
+  keys.Register(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -170,6 +278,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    if (!cmd->parsed()) {
+      return keys.Run();
+    }
     return RunBuild(build);
   } catch (const std::bad_alloc&) {
     std::cerr << "imab-build: error: out of memory\n";

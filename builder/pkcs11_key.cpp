@@ -1,12 +1,11 @@
 #include "builder/pkcs11_key.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -114,7 +113,8 @@ Status SetOnce(std::optional<std::string>& slot, std::string_view name,
   }
   std::string decoded;
   if (!PercentDecode(value, decoded)) {
-    return SyntaxError("bad character or percent-encoding in '" + std::string(name) + "'");
+    return SyntaxError("bad character or percent-encoding in '" +
+                       std::string(name) + "'");
   }
   slot = std::move(decoded);
   return OkStatus();
@@ -160,8 +160,7 @@ Status ParsePathAttribute(std::string_view name, std::string_view value,
     }
     return OkStatus();
   }
-  return SyntaxError("unsupported path attribute '" + std::string(name) +
-                     "'");
+  return SyntaxError("unsupported path attribute '" + std::string(name) + "'");
 }
 
 Status ParseQueryAttribute(std::string_view name, std::string_view value,
@@ -198,8 +197,7 @@ Status ParseQueryAttribute(std::string_view name, std::string_view value,
     }
     return OkStatus();
   }
-  return SyntaxError("unsupported query attribute '" + std::string(name) +
-                     "'");
+  return SyntaxError("unsupported query attribute '" + std::string(name) + "'");
 }
 
 Status ParseUri(std::string_view uri, ParsedUri& out) {
@@ -248,9 +246,8 @@ Status ParseUri(std::string_view uri, ParsedUri& out) {
   if (out.has_pin_value && !out.pin_source.empty()) {
     return SyntaxError("both 'pin-value' and 'pin-source' given");
   }
-  out.display = std::string(uri.substr(0, 7 + (q == std::string_view::npos
-                                                    ? rest.size()
-                                                    : q)));
+  out.display = std::string(
+      uri.substr(0, 7 + (q == std::string_view::npos ? rest.size() : q)));
   return OkStatus();
 }
 
@@ -430,9 +427,9 @@ Result<PKCS11_KEY*> FindKey(const ParsedUri& uri, PKCS11_TOKEN* token) {
   }
   const std::string label = token->label != nullptr ? token->label : "";
   if (matches == 0) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     uri.display + ": no such private key in token '" +
-                         label + "'");
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        uri.display + ": no such private key in token '" + label + "'");
   }
   if (matches > 1) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -465,6 +462,8 @@ bool IsPkcs11Uri(std::string_view text) {
 // C_Finalize it, or C_CloseAllSessions its slots, under the first.
 // Destruction runs backwards: the slots (sessions), then the module.
 struct Pkcs11Key::Module {
+  Status Load(const std::string& display, const std::string& module_path);
+
   std::string path;
   ModuleContext ctx;
   std::unique_ptr<SlotList> slots;
@@ -479,8 +478,7 @@ struct Pkcs11Key::State {
   std::string display;
 };
 
-Pkcs11Key::Pkcs11Key(std::unique_ptr<State> state)
-    : state_(std::move(state)) {}
+Pkcs11Key::Pkcs11Key(std::unique_ptr<State> state) : state_(std::move(state)) {}
 Pkcs11Key::~Pkcs11Key() = default;
 
 EVP_PKEY* Pkcs11Key::key() const { return state_->key.get(); }
@@ -496,13 +494,6 @@ Result<std::unique_ptr<Pkcs11Key>> Pkcs11Key::OpenSibling(
     std::string_view uri) const {
   return OpenIn(state_->module, uri, state_->module->path);
 }
-
-namespace {
-
-Status LoadModule(const std::string& display, const std::string& path,
-                  Pkcs11Key::Module& module);
-
-}  // namespace
 
 Result<std::unique_ptr<Pkcs11Key>> Pkcs11Key::OpenIn(
     std::shared_ptr<Module> module, std::string_view uri,
@@ -527,7 +518,7 @@ Result<std::unique_ptr<Pkcs11Key>> Pkcs11Key::OpenIn(
   }
   if (module == nullptr) {
     module = std::make_shared<Module>();
-    IMAB_RETURN_IF_ERROR(LoadModule(parsed.display, path, *module));
+    IMAB_RETURN_IF_ERROR(module->Load(parsed.display, path));
   }
   // Siblings may be signing on other threads while this one logs in.
   std::lock_guard<std::mutex> lock(module->mutex);
@@ -545,9 +536,9 @@ Result<std::unique_ptr<Pkcs11Key>> Pkcs11Key::OpenIn(
     ERR_clear_error();
     if (PKCS11_login(slot, 0, pin.str().c_str()) != 0) {
       // libp11's reason ("PIN incorrect", "PIN locked") never echoes the PIN.
-      return OpenSslError(ErrorCode::kInvalidArgument,
-                          parsed.display + ": login failed on token '" +
-                              label + "'");
+      return OpenSslError(
+          ErrorCode::kInvalidArgument,
+          parsed.display + ": login failed on token '" + label + "'");
     }
   } else if (logged_in == 0 && slot->token->loginRequired != 0) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -568,11 +559,9 @@ Result<std::unique_ptr<Pkcs11Key>> Pkcs11Key::OpenIn(
   return std::unique_ptr<Pkcs11Key>(new Pkcs11Key(std::move(state)));
 }
 
-namespace {
-
-Status LoadModule(const std::string& display, const std::string& path,
-                  Pkcs11Key::Module& module) {
-  module.path = path;
+Status Pkcs11Key::Module::Load(const std::string& display,
+                               const std::string& module_path) {
+  path = module_path;
   // libp11 prints dlerror() to stderr for a missing file; check first so
   // the caller gets one clean message.
   if (::access(path.c_str(), R_OK) != 0) {
@@ -580,22 +569,20 @@ Status LoadModule(const std::string& display, const std::string& path,
                                          path + ": no readable file");
   }
   ERR_clear_error();
-  if (module.ctx.get() == nullptr) {
+  if (ctx.get() == nullptr) {
     return OpenSslError(ErrorCode::kInternal, "PKCS11_CTX_new");
   }
-  if (!module.ctx.Load(path)) {
+  if (!ctx.Load(path)) {
     return OpenSslError(ErrorCode::kIo,
                         display + ": cannot load PKCS#11 module " + path);
   }
-  module.slots = std::make_unique<SlotList>(module.ctx.get());
-  if (module.slots->Enumerate() != 0) {
+  slots = std::make_unique<SlotList>(ctx.get());
+  if (slots->Enumerate() != 0) {
     return OpenSslError(ErrorCode::kIo,
                         display + ": cannot list slots of " + path);
   }
   return OkStatus();
 }
-
-}  // namespace
 
 namespace {
 
@@ -676,10 +663,10 @@ Result<std::vector<uint8_t>> Pkcs11DigestSigner::Sign(
   Status check =
       VerifyDigestSignature(X509_get0_pubkey(cert_.get()), algo, digest, sig);
   if (!check.ok()) {
-    return MakeError(ErrorCode::kInternal,
-                     key_->display_uri() +
-                         ": fresh signature does not verify: " +
-                         check.error().message);
+    return MakeError(
+        ErrorCode::kInternal,
+        key_->display_uri() +
+            ": fresh signature does not verify: " + check.error().message);
   }
   return sig;
 }
@@ -721,8 +708,7 @@ Result<std::unique_ptr<DigestSigner>> MakePkcs11DigestSigner(
     }
     return std::move(sig).error();
   }
-  if (!VerifyDigestSignature(public_key, HashAlgo::kSha256, probe, *sig)
-           .ok()) {
+  if (!VerifyDigestSignature(public_key, HashAlgo::kSha256, probe, *sig).ok()) {
     return MakeError(ErrorCode::kInvalidArgument, mismatch);
   }
   return std::unique_ptr<DigestSigner>(std::move(signer));

@@ -37,12 +37,15 @@ bool IsPkcs11Uri(std::string_view text);
 // does). Open() and destruction must not race with another Pkcs11Key's Open()
 // or destruction (libp11 keeps an unlocked global reference count).
 //
-// Lifetime: PKCS#11 C_Initialize/C_Finalize are per process and module, and
-// destroying a Pkcs11Key finalizes its module. Keep at most one Pkcs11Key per
-// module open at a time and share it (std::shared_ptr) between users, e.g.
-// the CMS signer and the IMA DigestSigner. Anything holding a reference to
-// key() (a CMS_ContentInfo after CMS_add1_signer) must be freed before the
-// Pkcs11Key: libp11's key methods die with its context.
+// Lifetime: PKCS#11 C_Initialize/C_Finalize and sessions are per process
+// and module, so a second independent Pkcs11Key on the same module would
+// finalize or close the sessions of the first when destroyed. Open one key
+// with Open() and every further key of that module with OpenSibling(): they
+// share one context, slot list, login and mutex(), freed with the last of
+// them. To use one key for both the CMS signature and IMA signatures, share
+// the Pkcs11Key (std::shared_ptr, see MakePkcs11DigestSigner). Anything
+// holding a reference to key() (a CMS_ContentInfo after CMS_add1_signer)
+// must be freed before the Pkcs11Key: libp11's key methods need the context.
 class Pkcs11Key {
  public:
   // Opens the key `uri` names. `default_module` is the PKCS#11 module used
@@ -61,6 +64,12 @@ class Pkcs11Key {
   static Result<std::unique_ptr<Pkcs11Key>> Open(
       std::string_view uri, const std::string& default_module);
 
+  // Opens another key `uri` names through this key's module context (see
+  // "Lifetime"). The URI's module-path, if any, must equal this key's module;
+  // a token this process is already logged in to is not logged in again, so
+  // its PIN is then not checked. Errors as for Open().
+  Result<std::unique_ptr<Pkcs11Key>> OpenSibling(std::string_view uri) const;
+
   ~Pkcs11Key();
   Pkcs11Key(const Pkcs11Key&) = delete;
   Pkcs11Key& operator=(const Pkcs11Key&) = delete;
@@ -74,12 +83,17 @@ class Pkcs11Key {
   // messages.
   const std::string& display_uri() const;
 
-  // Serialises token operations; see "Threads" above.
+  // Serialises token operations of this key and its siblings; see
+  // "Threads" above.
   std::mutex& mutex() const;
 
  private:
+  struct Module;  // the libp11 context shared by siblings
   struct State;
   explicit Pkcs11Key(std::unique_ptr<State> state);
+  static Result<std::unique_ptr<Pkcs11Key>> OpenIn(
+      std::shared_ptr<Module> module, std::string_view uri,
+      const std::string& default_module);
   std::unique_ptr<State> state_;
 };
 

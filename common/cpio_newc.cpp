@@ -12,8 +12,8 @@ constexpr std::string_view kNewcMagic = "070701";
 constexpr size_t kHeaderBytes = 110;  // 6 magic + 13 * 8 hex digits
 constexpr size_t kFieldCount = 13;
 constexpr std::array<const char*, kFieldCount> kFieldNames = {
-    "ino",      "mode",      "uid",       "gid",       "nlink",
-    "mtime",    "filesize",  "devmajor",  "devminor",  "rdevmajor",
+    "ino",       "mode",     "uid",      "gid",      "nlink",
+    "mtime",     "filesize", "devmajor", "devminor", "rdevmajor",
     "rdevminor", "namesize", "check"};
 enum Field : size_t {
   kIno,
@@ -75,9 +75,9 @@ Result<Header> ReadHeaderFields(ByteReader& r, size_t offset) {
         digit = static_cast<uint32_t>(c - 'A' + 10);
         saw_upper = true;
       } else {
-        return Malformed(std::string("bad hex digit in field '") +
-                             kFieldNames[i] + "'",
-                         offset);
+        return Malformed(
+            std::string("bad hex digit in field '") + kFieldNames[i] + "'",
+            offset);
       }
       v = (v << 4) | digit;
     }
@@ -133,8 +133,8 @@ Result<CpioMember> ReadMember(ByteReader& r, const CpioLimits& limits,
     return MakeError(ErrorCode::kLimitExceeded,
                      "member name of " + std::to_string(namesize - 1) +
                          " bytes exceeds " +
-                         std::to_string(limits.max_name_bytes) +
-                         " at offset " + std::to_string(offset));
+                         std::to_string(limits.max_name_bytes) + " at offset " +
+                         std::to_string(offset));
   }
   auto raw_name = r.ReadString(namesize);
   if (!raw_name.has_value()) {
@@ -194,11 +194,18 @@ Status AppendMember(const CpioMember& m, size_t base,
                      "cpio member '" + m.name + "' is larger than 4 GiB");
   }
   const std::array<uint32_t, kFieldCount> fields = {
-      m.ino,       m.mode,      m.uid,
-      m.gid,       m.nlink,     m.mtime,
+      m.ino,
+      m.mode,
+      m.uid,
+      m.gid,
+      m.nlink,
+      m.mtime,
       static_cast<uint32_t>(m.data.size()),
-      m.devmajor,  m.devminor,  m.rdevmajor,
-      m.rdevminor, static_cast<uint32_t>(m.name.size() + 1),
+      m.devmajor,
+      m.devminor,
+      m.rdevmajor,
+      m.rdevminor,
+      static_cast<uint32_t>(m.name.size() + 1),
       0};
   out.insert(out.end(), kNewcMagic.begin(), kNewcMagic.end());
   for (uint32_t v : fields) {
@@ -214,8 +221,8 @@ Status AppendMember(const CpioMember& m, size_t base,
 
 // One archive starting at bytes[0], which sits at offset `base` of the
 // caller's buffer (used only in messages).
-Result<CpioArchive> ParseArchiveAt(std::span<const uint8_t> bytes,
-                                   size_t base, const CpioLimits& limits,
+Result<CpioArchive> ParseArchiveAt(std::span<const uint8_t> bytes, size_t base,
+                                   const CpioLimits& limits,
                                    size_t* members_seen, size_t* consumed) {
   ByteReader r(bytes);
   CpioArchive archive;
@@ -228,9 +235,9 @@ Result<CpioArchive> ParseArchiveAt(std::span<const uint8_t> bytes,
     }
     // Bound the member count (and so the vector) across the whole image.
     if (++*members_seen > limits.max_members) {
-      return MakeError(ErrorCode::kLimitExceeded,
-                       "more than " + std::to_string(limits.max_members) +
-                           " cpio members");
+      return MakeError(
+          ErrorCode::kLimitExceeded,
+          "more than " + std::to_string(limits.max_members) + " cpio members");
     }
     archive.members.push_back(std::move(m));
     if (r.empty()) {
@@ -247,8 +254,8 @@ Result<CpioArchive> ParseCpioArchive(std::span<const uint8_t> bytes,
   return ParseArchiveAt(bytes, 0, limits, members_seen, consumed);
 }
 
-Result<std::vector<CpioArchive>> ParseCpioStream(
-    std::span<const uint8_t> bytes, const CpioLimits& limits) {
+Result<std::vector<CpioArchive>> ParseCpioStream(std::span<const uint8_t> bytes,
+                                                 const CpioLimits& limits) {
   std::vector<CpioArchive> archives;
   size_t members_seen = 0;
   size_t pos = 0;

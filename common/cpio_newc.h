@@ -66,8 +66,8 @@ inline constexpr char kCpioTrailerName[] = "TRAILER!!!";
 // kLimitExceeded when more than limits.max_members members or a name longer
 // than limits.max_name_bytes appears. A member's data size is checked
 // against the bytes remaining before anything is copied.
-Result<std::vector<CpioArchive>> ParseCpioStream(
-    std::span<const uint8_t> bytes, const CpioLimits& limits = {});
+Result<std::vector<CpioArchive>> ParseCpioStream(std::span<const uint8_t> bytes,
+                                                 const CpioLimits& limits = {});
 
 // Parses exactly one archive (through its trailer) starting at `bytes[0]`
 // and reports in `*consumed` how many bytes it used (trailing zeros not

@@ -90,25 +90,25 @@ Result<std::vector<uint8_t>> Decompress(std::span<const uint8_t> input,
       archive_read_support_format_raw(a.get()) != ARCHIVE_OK ||
       archive_read_open_memory(a.get(), input.data(), input.size()) !=
           ARCHIVE_OK) {
-    return InitramfsError(ErrorCode::kMalformed, std::string("corrupt ") +
-                                                     name + " stream: " +
-                                                     ArchiveMessage(a.get()));
+    return InitramfsError(
+        ErrorCode::kMalformed,
+        std::string("corrupt ") + name + " stream: " + ArchiveMessage(a.get()));
   }
   struct archive_entry* entry = nullptr;
   if (archive_read_next_header(a.get(), &entry) != ARCHIVE_OK ||
       archive_filter_code(a.get(), 0) != expected_code) {
-    return InitramfsError(ErrorCode::kMalformed, std::string("corrupt ") +
-                                                     name + " stream: " +
-                                                     ArchiveMessage(a.get()));
+    return InitramfsError(
+        ErrorCode::kMalformed,
+        std::string("corrupt ") + name + " stream: " + ArchiveMessage(a.get()));
   }
   std::vector<uint8_t> out;
   std::vector<uint8_t> chunk(kStreamChunkBytes);
   while (true) {
     la_ssize_t n = archive_read_data(a.get(), chunk.data(), chunk.size());
     if (n < 0) {
-      return InitramfsError(ErrorCode::kMalformed, std::string("corrupt ") +
-                                                       name + " stream: " +
-                                                       ArchiveMessage(a.get()));
+      return InitramfsError(ErrorCode::kMalformed,
+                            std::string("corrupt ") + name +
+                                " stream: " + ArchiveMessage(a.get()));
     }
     if (n == 0) {
       break;
@@ -292,8 +292,7 @@ Result<std::vector<uint8_t>> XzUseCrc32(std::span<const uint8_t> xz,
   IMAB_ASSIGN_OR_RETURN(uint64_t unpadded, GetVli(index));
   IMAB_ASSIGN_OR_RETURN(uint64_t uncompressed, GetVli(index));
   if (indicator != 0 || records != 1 || uncompressed != plain.size() ||
-      unpadded < kCrc64 + 1 ||
-      kHeader + unpadded - kCrc64 > index_pos) {
+      unpadded < kCrc64 + 1 || kHeader + unpadded - kCrc64 > index_pos) {
     return bad;
   }
   // Block header and LZMA2 data stay as they are; only the check changes.
@@ -309,8 +308,7 @@ Result<std::vector<uint8_t>> XzUseCrc32(std::span<const uint8_t> xz,
   PutVli(1, out);
   PutVli(block_body + 4, out);
   PutVli(plain.size(), out);
-  out.insert(out.end(), (4 - (out.size() - new_index_pos) % 4) % 4,
-             uint8_t{0});
+  out.insert(out.end(), (4 - (out.size() - new_index_pos) % 4) % 4, uint8_t{0});
   PutLe32(Crc32(std::span<const uint8_t>(out).subspan(new_index_pos)), out);
   size_t new_index_size = out.size() - new_index_pos;
   std::vector<uint8_t> tail;
@@ -469,8 +467,7 @@ Status CheckCertificate(std::span<const uint8_t> der, const char* what) {
   if (der.empty() || der.size() > kMaxCertificateBytes) {
     return InitramfsError(ErrorCode::kInvalidArgument,
                           std::string(what) + " certificate of " +
-                              std::to_string(der.size()) +
-                              " bytes (1.." +
+                              std::to_string(der.size()) + " bytes (1.." +
                               std::to_string(kMaxCertificateBytes) + ")");
   }
   return OkStatus();
@@ -487,9 +484,9 @@ Status EnsureMember(const MemberIndex& index, CpioArchive& archive,
     }
     return OkStatus();
   }
-  bool dot_slash = std::any_of(
-      archive.members.begin(), archive.members.end(),
-      [](const CpioMember& m) { return m.name.starts_with("./"); });
+  bool dot_slash =
+      std::any_of(archive.members.begin(), archive.members.end(),
+                  [](const CpioMember& m) { return m.name.starts_with("./"); });
   uint32_t max_ino = 0;
   for (const CpioMember& m : archive.members) {
     max_ino = std::max(max_ino, m.ino);
@@ -540,9 +537,9 @@ Result<std::vector<InitramfsSegment>> ParseInitramfs(
     std::span<const uint8_t> rest = image.subspan(pos);
     std::optional<InitramfsCompression> kind = DetectCompression(rest);
     if (!kind.has_value()) {
-      return InitramfsError(ErrorCode::kMalformed,
-                            "unknown compression at offset " +
-                                std::to_string(pos));
+      return InitramfsError(
+          ErrorCode::kMalformed,
+          "unknown compression at offset " + std::to_string(pos));
     }
     InitramfsSegment segment;
     segment.compression = *kind;
@@ -550,7 +547,8 @@ Result<std::vector<InitramfsSegment>> ParseInitramfs(
       // A compressed segment is the rest of the image (see the header).
       IMAB_ASSIGN_OR_RETURN(
           std::vector<uint8_t> plain,
-          Decompress(rest, *kind, limits.max_decompressed_bytes - decompressed));
+          Decompress(rest, *kind,
+                     limits.max_decompressed_bytes - decompressed));
       decompressed += plain.size();
       CpioLimits cpio = limits.cpio;
       cpio.max_members = limits.cpio.max_members - members_seen;
@@ -568,16 +566,16 @@ Result<std::vector<InitramfsSegment>> ParseInitramfs(
     }
     size_t start = pos;
     // Uncompressed archives follow one another while "0707" comes next.
-    while (pos < image.size() &&
-           DetectCompression(image.subspan(pos)) ==
-               InitramfsCompression::kNone) {
+    while (pos < image.size() && DetectCompression(image.subspan(pos)) ==
+                                     InitramfsCompression::kNone) {
       size_t used = 0;
       auto archive = ParseCpioArchive(image.subspan(pos), limits.cpio,
                                       &members_seen, &used);
       if (!archive.has_value()) {
-        return WithContext(std::move(archive).error(),
-                           "initramfs: archive at offset " +
-                               std::to_string(pos));
+        return WithContext(
+            std::move(archive).error(),
+            pos == 0 ? std::string("initramfs")
+                     : "initramfs: archive at offset " + std::to_string(pos));
       }
       pos += used;
       size_t zeros = 0;
@@ -669,7 +667,7 @@ Result<std::vector<uint8_t>> SetInitramfsKeys(
     IMAB_RETURN_IF_ERROR(EnsureMember(index, main, "etc/keys", kDirMode, {}));
     IMAB_RETURN_IF_ERROR(
         EnsureMember(index, main, kEvmPath, kFileMode, evm_der));
-    if (ima_der.has_value()) {
+    if (ima_der.has_value() && !ima.has_value()) {
       IMAB_RETURN_IF_ERROR(
           EnsureMember(index, main, kImaPath, kFileMode, *ima_der));
     }
@@ -681,9 +679,8 @@ Result<std::vector<uint8_t>> SetInitramfsKeys(
   MemberIndex after(segments);
   IMAB_ASSIGN_OR_RETURN(std::optional<std::vector<uint8_t>> ima_now,
                         after.Resolve(kImaPath));
-  if (ima_now.has_value() &&
-      !std::equal(ima_now->begin(), ima_now->end(), ima_want.begin(),
-                  ima_want.end())) {
+  if (ima_now.has_value() && !std::equal(ima_now->begin(), ima_now->end(),
+                                         ima_want.begin(), ima_want.end())) {
     return InitramfsError(ErrorCode::kInvalidArgument,
                           std::string(kImaPath) +
                               " is a symlink that would not yield the "

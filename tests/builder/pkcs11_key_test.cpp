@@ -179,8 +179,7 @@ class Pkcs11KeyTest : public ::testing::Test {
   // Opening `uri` fails with `code` and a message containing `want` and not
   // the PIN `pin`.
   static void ExpectOpenError(const std::string& uri, ErrorCode code,
-                              const std::string& want,
-                              const std::string& pin) {
+                              const std::string& want, const std::string& pin) {
     Result<std::unique_ptr<Pkcs11Key>> k = Pkcs11Key::Open(uri, kModule);
     ASSERT_FALSE(k.has_value()) << uri;
     EXPECT_EQ(k.error().code, code) << k.error().message;
@@ -202,8 +201,8 @@ TEST_F(Pkcs11KeyTest, SignsDigestsTheCertificateVerifies) {
     const TestIdentity* id;
   };
   for (const Case& c : {Case{"rsa", rsa_.get()}, Case{"ec", ec_.get()}}) {
-    std::unique_ptr<DigestSigner> signer = LoadSigner(hsm_->Uri(c.object),
-                                                      *c.id);
+    std::unique_ptr<DigestSigner> signer =
+        LoadSigner(hsm_->Uri(c.object), *c.id);
     ASSERT_NE(signer, nullptr);
     Result<uint32_t> keyid = KeyIdFromCertificate(c.id->cert.get());
     ASSERT_TRUE(keyid.has_value());
@@ -211,8 +210,8 @@ TEST_F(Pkcs11KeyTest, SignsDigestsTheCertificateVerifies) {
     EXPECT_EQ(X509_cmp(signer->certificate(), c.id->cert.get()), 0);
     EVP_PKEY* pub = X509_get0_pubkey(c.id->cert.get());
     for (HashAlgo algo : {HashAlgo::kSha256, HashAlgo::kSha384}) {
-      std::vector<uint8_t> digest = Hash(algo, std::string("payload ") +
-                                                   c.object);
+      std::vector<uint8_t> digest =
+          Hash(algo, std::string("payload ") + c.object);
       Result<std::vector<uint8_t>> sig = signer->Sign(algo, digest);
       ASSERT_TRUE(sig.has_value()) << sig.error().message;
       Status ok = VerifyDigestSignature(pub, algo, digest, *sig);
@@ -263,18 +262,26 @@ TEST_F(Pkcs11KeyTest, SelectsByIdPercentEncodedLabelAndPinSource) {
 }
 
 TEST_F(Pkcs11KeyTest, ConcurrentSigningFromFourThreads) {
-  std::unique_ptr<DigestSigner> rsa = LoadSigner(hsm_->Uri("rsa"), *rsa_);
-  std::unique_ptr<DigestSigner> ec = LoadSigner(hsm_->Uri("ec"), *ec_);
-  ASSERT_NE(rsa, nullptr);
-  ASSERT_NE(ec, nullptr);
+  // Two signers on sibling keys: they share the module and its mutex.
+  std::shared_ptr<Pkcs11Key> rsa_key = OpenKey(hsm_->Uri("rsa"));
+  ASSERT_NE(rsa_key, nullptr);
+  Result<std::unique_ptr<Pkcs11Key>> ec_key =
+      rsa_key->OpenSibling(hsm_->Uri("ec"));
+  ASSERT_TRUE(ec_key.has_value()) << ec_key.error().message;
+  Result<std::unique_ptr<DigestSigner>> rsa =
+      MakePkcs11DigestSigner(rsa_key, rsa_->cert_path);
+  Result<std::unique_ptr<DigestSigner>> ec =
+      MakePkcs11DigestSigner(std::move(*ec_key), ec_->cert_path);
+  ASSERT_TRUE(rsa.has_value() && ec.has_value());
   std::vector<int> failures(4, 0);
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
-      const DigestSigner& s = t % 2 == 0 ? *rsa : *ec;
+      const DigestSigner& s = t % 2 == 0 ? **rsa : **ec;
       EVP_PKEY* pub = X509_get0_pubkey(s.certificate());
       for (int i = 0; i < 25; ++i) {
-        const HashAlgo algo = i % 2 == 0 ? HashAlgo::kSha256 : HashAlgo::kSha384;
+        const HashAlgo algo =
+            i % 2 == 0 ? HashAlgo::kSha256 : HashAlgo::kSha384;
         std::vector<uint8_t> digest =
             Hash(algo, std::to_string(t) + "/" + std::to_string(i));
         Result<std::vector<uint8_t>> sig = s.Sign(algo, digest);
@@ -302,18 +309,19 @@ TEST_F(Pkcs11KeyTest, SignsCmsDetached) {
     const TestIdentity* id;
     bool add1_signer;
   };
-  for (const Case& c : {Case{"rsa", rsa_.get(), false},
-                        Case{"ec", ec_.get(), true},
-                        Case{"rsa", rsa_.get(), true}}) {
+  for (const Case& c :
+       {Case{"rsa", rsa_.get(), false}, Case{"ec", ec_.get(), true},
+        Case{"rsa", rsa_.get(), true}}) {
     std::unique_ptr<Pkcs11Key> key = OpenKey(hsm_->Uri(c.object));
     ASSERT_NE(key, nullptr);
     const int flags = CMS_DETACHED | CMS_BINARY;
-    Ptr<BIO> in(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
+    Ptr<BIO> in(
+        BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
     // Declared after `key`, so freed before it: the CMS holds a reference.
     Ptr<CMS_ContentInfo> cms;
     if (c.add1_signer) {
-      cms.reset(CMS_sign(nullptr, nullptr, nullptr, nullptr,
-                         flags | CMS_PARTIAL));
+      cms.reset(
+          CMS_sign(nullptr, nullptr, nullptr, nullptr, flags | CMS_PARTIAL));
       ASSERT_NE(cms, nullptr) << DrainOpenSslErrors();
       ASSERT_NE(CMS_add1_signer(cms.get(), c.id->cert.get(), key->key(),
                                 EVP_sha256(), flags),
@@ -351,12 +359,12 @@ TEST_F(Pkcs11KeyTest, IssuesCertificateWithTokenCaKey) {
   ASSERT_EQ(ASN1_INTEGER_set(X509_get_serialNumber(leaf.get()), 4242), 1);
   ASSERT_EQ(X509_NAME_add_entry_by_txt(
                 name, "CN", MBSTRING_ASC,
-                reinterpret_cast<const unsigned char*>("token-issued leaf"),
-                -1, -1, 0),
+                reinterpret_cast<const unsigned char*>("token-issued leaf"), -1,
+                -1, 0),
             1);
-  ASSERT_EQ(X509_set_issuer_name(leaf.get(),
-                                 X509_get_subject_name(ca_->cert.get())),
-            1);
+  ASSERT_EQ(
+      X509_set_issuer_name(leaf.get(), X509_get_subject_name(ca_->cert.get())),
+      1);
   ASSERT_NE(X509_gmtime_adj(X509_getm_notBefore(leaf.get()), -60), nullptr);
   ASSERT_NE(X509_gmtime_adj(X509_getm_notAfter(leaf.get()), 3600), nullptr);
   ASSERT_EQ(X509_set_pubkey(leaf.get(), leaf_key.get()), 1);
@@ -378,9 +386,9 @@ TEST_F(Pkcs11KeyTest, WrongPinFailsWithoutEchoingIt) {
                   "pkcs11:token=imab-test;object=rsa: login failed", "8765");
   const std::string pin_file = dir_->Sub("wrong-pin");
   imab::testing::WriteFile(pin_file, "8766\n");
-  ExpectOpenError("pkcs11:token=imab-test;object=rsa?pin-source=file:" +
-                      pin_file,
-                  ErrorCode::kInvalidArgument, "login failed", "8766");
+  ExpectOpenError(
+      "pkcs11:token=imab-test;object=rsa?pin-source=file:" + pin_file,
+      ErrorCode::kInvalidArgument, "login failed", "8766");
   ExpectOpenError("pkcs11:token=imab-test;object=rsa?pin-source=file:" +
                       dir_->Sub("no-such-pin-file"),
                   ErrorCode::kIo, "cannot open pin-source", "1234");
@@ -447,22 +455,31 @@ TEST_F(Pkcs11KeyTest, SignerSharesOpenKey) {
                   .ok());
 }
 
-}  // namespace
-}  // namespace imab::builder
-
-namespace imab::builder {
-namespace {
-TEST_F(Pkcs11KeyTest, ZzProbeTwoKeys) {
-  std::unique_ptr<Pkcs11Key> a = OpenKey(hsm_->Uri("rsa"));
-  std::unique_ptr<Pkcs11Key> b = OpenKey(hsm_->Uri("ec"));
-  a.reset();
+// Keys of one module coexist only as siblings: closing the first must not
+// finalize the module or close the sessions under the second.
+TEST_F(Pkcs11KeyTest, SiblingKeysShareTheModule) {
+  std::unique_ptr<Pkcs11Key> first = OpenKey(hsm_->Uri("rsa"));
+  ASSERT_NE(first, nullptr);
+  // Already logged in: no PIN needed for the sibling.
+  Result<std::unique_ptr<Pkcs11Key>> second =
+      first->OpenSibling("pkcs11:token=imab-test;object=ec");
+  ASSERT_TRUE(second.has_value()) << second.error().message;
+  EXPECT_EQ(&first->mutex(), &(*second)->mutex());
+  Result<std::unique_ptr<Pkcs11Key>> other_module = first->OpenSibling(
+      "pkcs11:object=ec?module-path=/usr/lib/other.so&pin-value=1234");
+  ASSERT_FALSE(other_module.has_value());
+  EXPECT_EQ(other_module.error().message.find("1234"), std::string::npos);
+  first.reset();
   Result<std::unique_ptr<DigestSigner>> s =
-      MakePkcs11DigestSigner(std::move(b), ec_->cert_path);
-  EXPECT_TRUE(s.has_value()) << s.error().message;
-  for (const char* u : {"pkcs11:token=imab-test;object=rsa?pin-value=8765", "pkcs11:token=rel;object=k?pin-value=1", "pkcs11:token=imab-test;object=nope?pin-value=1234"}) {
-    auto k = Pkcs11Key::Open(u, kModule);
-    std::cout << k.error().message << "\n";
-  }
+      MakePkcs11DigestSigner(std::move(*second), ec_->cert_path);
+  ASSERT_TRUE(s.has_value()) << s.error().message;
+  std::vector<uint8_t> digest = Hash(HashAlgo::kSha384, "sibling");
+  Result<std::vector<uint8_t>> sig = (*s)->Sign(HashAlgo::kSha384, digest);
+  ASSERT_TRUE(sig.has_value()) << sig.error().message;
+  EXPECT_TRUE(VerifyDigestSignature(X509_get0_pubkey(ec_->cert.get()),
+                                    HashAlgo::kSha384, digest, *sig)
+                  .ok());
 }
+
 }  // namespace
 }  // namespace imab::builder

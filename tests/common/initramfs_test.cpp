@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <string>
@@ -89,11 +90,11 @@ std::string DecompressCommand(InitramfsCompression c) {
 
 // `cpio -o -H newc` of `root`, then compressed by the real tool.
 std::vector<uint8_t> Pack(const TempDir& dir, const fs::path& root,
-                          InitramfsCompression c, const std::string& find_arg =
-                                                      ".") {
+                          InitramfsCompression c,
+                          const std::string& find_arg = ".") {
   std::string out = dir.Sub("packed.img");
-  auto r = RunShell("cd " + ShellQuote(root.string()) + " && find " +
-                    find_arg + " | LC_ALL=C sort | cpio -o --quiet -H newc | " +
+  auto r = RunShell("cd " + ShellQuote(root.string()) + " && find " + find_arg +
+                    " | LC_ALL=C sort | cpio -o --quiet -H newc | " +
                     CompressCommand(c) + " > " + ShellQuote(out));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return Bytes(ReadFile(out));
@@ -105,9 +106,9 @@ void Unpack(const TempDir& dir, const std::vector<uint8_t>& image,
   std::string in = dir.Sub("unpack.img");
   WriteFile(in, Str(image));
   fs::create_directories(to);
-  auto r = RunShell("cd " + ShellQuote(to.string()) + " && " +
-                    DecompressCommand(c) + " < " + ShellQuote(in) +
-                    " | cpio -idm --quiet");
+  auto r =
+      RunShell("cd " + ShellQuote(to.string()) + " && " + DecompressCommand(c) +
+               " < " + ShellQuote(in) + " | cpio -idm --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.err;
 }
 
@@ -180,8 +181,7 @@ TEST_P(InitramfsFormatTest, ImaSymlinkStaysSymlink) {
   ASSERT_TRUE(keys.has_value());
   EXPECT_EQ(Str(keys->ima_der.value()), kNewCert);
   // A different IMA certificate cannot be set through the symlink.
-  auto refused =
-      SetInitramfsKeys(image, Bytes(kNewCert), Bytes(kImaCert));
+  auto refused = SetInitramfsKeys(image, Bytes(kNewCert), Bytes(kImaCert));
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
 }
@@ -213,14 +213,12 @@ TEST_P(InitramfsFormatTest, MissingKeysDirectoryIsCreated) {
   fs::permissions(dir.path() / "tree/etc", fs::perms(0755));
   fs::permissions(dir.path() / "tree/etc/keys", fs::perms(0755));
   WriteFile(dir.path() / "tree/etc/keys/x509_evm.der", kNewCert);
-  fs::permissions(dir.path() / "tree/etc/keys/x509_evm.der",
-                  fs::perms(0644));
+  fs::permissions(dir.path() / "tree/etc/keys/x509_evm.der", fs::perms(0644));
   EXPECT_THAT(CompareTrees(dir.Sub("tree"), dir.Sub("got")), IsEmpty());
-  // The new members follow the archive's "./" naming.
   auto segments = ParseInitramfs(*out);
   ASSERT_TRUE(segments.has_value());
   const auto& members = segments->back().archives.back().members;
-  EXPECT_EQ(members.back().name, "./etc/keys/x509_evm.der");
+  EXPECT_EQ(members.back().name, "etc/keys/x509_evm.der");
   EXPECT_EQ(members.back().uid, 0u);
 }
 
@@ -228,8 +226,8 @@ INSTANTIATE_TEST_SUITE_P(
     All, InitramfsFormatTest,
     ::testing::Values(InitramfsCompression::kNone, InitramfsCompression::kGzip,
                       InitramfsCompression::kZstd, InitramfsCompression::kXz),
-    [](const auto& info) {
-      return std::string(InitramfsCompressionName(info.param));
+    [](const ::testing::TestParamInfo<InitramfsCompression>& p) {
+      return std::string(InitramfsCompressionName(p.param));
     });
 
 TEST(InitramfsTest, NamesWithoutDotSlash) {
@@ -241,6 +239,37 @@ TEST(InitramfsTest, NamesWithoutDotSlash) {
   ASSERT_TRUE(keys.has_value()) << keys.error().message;
   EXPECT_EQ(Str(keys->evm_der.value()), kOldCert);
   EXPECT_EQ(Str(keys->ima_der.value()), kOldCert);
+}
+
+TEST(InitramfsTest, DotSlashNamesAreMatchedAndFollowed) {
+  TempDir dir;
+  MakeTree(dir.path() / "tree", Keys::kNone);
+  auto segments = ParseInitramfs(
+      Pack(dir, dir.path() / "tree", InitramfsCompression::kNone));
+  ASSERT_TRUE(segments.has_value());
+  CpioArchive& a = (*segments)[0].archives[0];
+  for (CpioMember& m : a.members) {
+    m.name = m.name == "." ? m.name : "./" + m.name;
+  }
+  CpioMember cert = a.members.back();
+  cert.name = "./etc/keys/x509_ima.der";
+  cert.mode = S_IFLNK | 0777;
+  cert.data = Bytes("/etc/keys/x509_evm.der");
+  a.members.push_back(cert);
+  auto image = WriteCpioStream((*segments)[0].archives);
+  ASSERT_TRUE(image.has_value());
+  auto out = SetInitramfsKeys(*image, Bytes(kNewCert), std::nullopt);
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  auto parsed = ParseInitramfs(*out);
+  ASSERT_TRUE(parsed.has_value());
+  const auto& members = (*parsed)[0].archives[0].members;
+  ASSERT_GE(members.size(), 3u);
+  EXPECT_EQ(members[members.size() - 3].name, "./etc");
+  EXPECT_EQ(members[members.size() - 2].name, "./etc/keys");
+  EXPECT_EQ(members.back().name, "./etc/keys/x509_evm.der");
+  auto keys = ReadInitramfsKeys(*out);
+  ASSERT_TRUE(keys.has_value()) << keys.error().message;
+  EXPECT_EQ(Str(keys->ima_der.value()), kNewCert);  // absolute symlink
 }
 
 TEST(InitramfsTest, GzipHeaderHasNoTimestampAndXzUsesCrc32) {
@@ -287,9 +316,8 @@ TEST(InitramfsTest, MicrocodeSegmentKeptVerbatim) {
   ASSERT_TRUE(out.has_value()) << out.error().message;
   ASSERT_GT(out->size(), early.size());
   EXPECT_TRUE(std::equal(early.begin(), early.end(), out->begin()));
-  std::vector<uint8_t> rest(out->begin() +
-                                static_cast<std::ptrdiff_t>(early.size()),
-                            out->end());
+  std::vector<uint8_t> rest(
+      out->begin() + static_cast<std::ptrdiff_t>(early.size()), out->end());
   Unpack(dir, rest, InitramfsCompression::kGzip, dir.path() / "got");
   WriteFile(dir.path() / "main/etc/keys/x509_evm.der", kNewCert);
   EXPECT_THAT(CompareTrees(dir.Sub("main"), dir.Sub("got")), IsEmpty());
@@ -375,19 +403,19 @@ TEST_F(InitramfsMalformedTest, TruncatedMember) {
   std::vector<uint8_t> cut(plain_.begin(), plain_.begin() + 50000);
   Error e = ReadError(cut);
   EXPECT_EQ(e.code, ErrorCode::kMalformed);
-  EXPECT_THAT(e.message, HasSubstr("truncated member './bin/busybox'"));
+  EXPECT_THAT(e.message, HasSubstr("truncated member 'bin/busybox'"));
   Error in_gzip = ReadError(Gzip(cut));
   EXPECT_THAT(in_gzip.message,
-              HasSubstr("initramfs: truncated member './bin/busybox'"));
+              HasSubstr("initramfs: truncated member 'bin/busybox'"));
 }
 
 TEST_F(InitramfsMalformedTest, MissingTrailer) {
   std::string text = Str(plain_);
   size_t trailer = text.find("TRAILER!!!");
   ASSERT_NE(trailer, std::string::npos);
-  std::vector<uint8_t> cut(plain_.begin(),
-                           plain_.begin() +
-                               static_cast<std::ptrdiff_t>(trailer - 110));
+  std::vector<uint8_t> cut(
+      plain_.begin(),
+      plain_.begin() + static_cast<std::ptrdiff_t>(trailer - 110));
   Error e = ReadError(Gzip(cut));
   EXPECT_THAT(e.message, HasSubstr("initramfs: no TRAILER!!!"));
 }

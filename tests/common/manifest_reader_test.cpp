@@ -565,10 +565,10 @@ TEST(ManifestReader, RejectsEntryCountOverLimit) {
 
 TEST(ManifestReader, RejectsUnknownSection) {
   std::vector<std::string> lines = HeaderLines(0);
-  lines.insert(lines.begin() + 8, "section keys 1");
-  lines.insert(lines.begin() + 9, "end-section keys");
+  lines.insert(lines.begin() + 8, "section castore 1");
+  lines.insert(lines.begin() + 9, "end-section castore");
   EXPECT_TRUE(Malformed(Join(lines) + "end\n",
-                        "manifest line 9: unknown section 'keys'"));
+                        "manifest line 9: unknown section 'castore'"));
 }
 
 // --- Section ima (FORMAT.md §3.3.1) ----------------------------------------
@@ -635,10 +635,10 @@ TEST(ManifestReader, HeaderWithoutSectionHasNoIma) {
 
 TEST(ManifestReader, RejectsUnknownSectionAfterIma) {
   std::vector<std::string> lines = ImaSectionLines({CertLine("00000001")});
-  lines.push_back("section keys 1");
-  lines.push_back("end-section keys");
+  lines.push_back("section castore 1");
+  lines.push_back("end-section castore");
   EXPECT_TRUE(Malformed(WithSection(lines),
-                        "manifest line 13: unknown section 'keys'"));
+                        "manifest line 13: unknown section 'castore'"));
 }
 
 TEST(ManifestReader, RejectsImaSectionTwice) {
@@ -668,9 +668,9 @@ TEST(ManifestReader, RejectsMissingEndSection) {
   EXPECT_TRUE(Malformed(WithSection(lines),
                         "manifest line 12: expected 'cert' or 'end-section', "
                         "found 'entries'"));
-  lines.push_back("end-section keys");
+  lines.push_back("end-section castore");
   EXPECT_TRUE(Malformed(WithSection(lines),
-                        "manifest line 12: end-section 'keys' closes section "
+                        "manifest line 12: end-section 'castore' closes section "
                         "'ima'"));
   lines.back() = "end-section ima 1";
   EXPECT_TRUE(
@@ -1064,6 +1064,58 @@ TEST(ManifestReaderDevelopment, RejectsEachMisuse) {
   text = text.substr(0, at) +
          "section development 1\nend-section development\n" + text.substr(at);
   EXPECT_FALSE(ParseAll(text).has_value());
+}
+
+}  // namespace
+}  // namespace imab
+
+namespace imab {
+namespace {
+
+TEST(ManifestReaderKeys, RoundTripsTheKeysSection) {
+  ManifestHeader header = SampleHeader(0);
+  KeysSection keys;
+  keys.key_generation = 7;
+  keys.kernel_cas = {std::string(30, '\x30'), std::string(31, '\x31')};
+  InitramfsRecord a{"boot/initramfs-6.1.img", {}, std::nullopt};
+  a.evm_cert_sha256.fill(0x11);
+  InitramfsRecord b{"boot/initrd with space", {}, Sha256Digest{}};
+  b.evm_cert_sha256.fill(0x22);
+  keys.initramfs = {a, b};
+  header.keys = keys;
+  header.ima = OneCertSection();
+  std::string text = Write(header, {});
+  Result<Parsed> parsed = ParseAll(text);
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  EXPECT_EQ(parsed->header, header);
+}
+
+TEST(ManifestReaderKeys, RejectsEachMisuse) {
+  const std::string sha(64, 'a');
+  const char* const bad[] = {
+      "section keys 1\nend-section keys\n",                  // no generation
+      "section keys 2\nkey-generation 1\nend-section keys\n",  // version
+      "section keys 1\nkey-generation 01\nend-section keys\n",  // NUM
+      "section keys 1\nkey-generation 1\nkernel-ca -\nend-section keys\n",
+      "section keys 1\nkey-generation 1\nfoo\nend-section keys\n",
+      "section keys 1\nkey-generation 1\nend-section ima\n",
+      "section keys 1\nkey-generation 1\nend-section keys\n"
+      "section keys 1\nkey-generation 1\nend-section keys\n",  // twice
+  };
+  for (const char* lines : bad) {
+    EXPECT_FALSE(ParseAll(WithDevelopmentLines(lines)).has_value()) << lines;
+  }
+  // initramfs lines: path order, digest spelling, kernel-ca after them.
+  std::string unordered = "section keys 1\nkey-generation 1\ninitramfs b " +
+                          sha + " -\ninitramfs a " + sha +
+                          " -\nend-section keys\n";
+  EXPECT_FALSE(ParseAll(WithDevelopmentLines(unordered)).has_value());
+  std::string bad_sha = "section keys 1\nkey-generation 1\ninitramfs a " +
+                        sha.substr(1) + " -\nend-section keys\n";
+  EXPECT_FALSE(ParseAll(WithDevelopmentLines(bad_sha)).has_value());
+  std::string ca_late = "section keys 1\nkey-generation 1\ninitramfs a " +
+                        sha + " -\nkernel-ca 30\nend-section keys\n";
+  EXPECT_FALSE(ParseAll(WithDevelopmentLines(ca_late)).has_value());
 }
 
 }  // namespace

@@ -11,8 +11,7 @@ namespace imab::testing {
 
 bool SoftHsm::Available() {
   std::error_code ec;
-  return std::filesystem::exists(kModulePath, ec) &&
-         HaveTool("softhsm2-util");
+  return std::filesystem::exists(kModulePath, ec) && HaveTool("softhsm2-util");
 }
 
 SoftHsm::SoftHsm(std::string label) : label_(std::move(label)) {
@@ -32,9 +31,9 @@ SoftHsm::SoftHsm(std::string label) : label_(std::move(label)) {
     ADD_FAILURE() << "setenv SOFTHSM2_CONF failed";
     return;
   }
-  CommandResult r = RunShell(
-      "softhsm2-util --init-token --free --label " + ShellQuote(label_) +
-      " --pin " + kUserPin + " --so-pin " + kSoPin);
+  CommandResult r = RunShell("softhsm2-util --init-token --free --label " +
+                             ShellQuote(label_) + " --pin " + kUserPin +
+                             " --so-pin " + kSoPin);
   if (r.exit_code != 0) {
     ADD_FAILURE() << "softhsm2-util --init-token: " << r.out << r.err;
     return;
@@ -44,10 +43,10 @@ SoftHsm::SoftHsm(std::string label) : label_(std::move(label)) {
 
 bool SoftHsm::ImportKey(const std::string& key_path, const std::string& object,
                         const std::string& id_hex) const {
-  CommandResult r = RunShell(
-      "softhsm2-util --import " + ShellQuote(key_path) + " --token " +
-      ShellQuote(label_) + " --label " + ShellQuote(object) + " --id " +
-      ShellQuote(id_hex) + " --pin " + kUserPin);
+  CommandResult r =
+      RunShell("softhsm2-util --import " + ShellQuote(key_path) + " --token " +
+               ShellQuote(label_) + " --label " + ShellQuote(object) +
+               " --id " + ShellQuote(id_hex) + " --pin " + kUserPin);
   if (r.exit_code != 0) {
     ADD_FAILURE() << "softhsm2-util --import " << key_path << ": " << r.out
                   << r.err;
