@@ -8,6 +8,7 @@
 #include "builder/atomic_output.h"
 #include "builder/digest_signer.h"
 #include "builder/manifest_signer.h"
+#include "builder/private_keys.h"
 #include "builder/rootfs_source.h"
 #include "builder/signing_identity.h"
 #include "builder/signing_pipeline.h"
@@ -169,7 +170,8 @@ Status CheckAgainstKernelCas(const DigestSigner& signer,
   return OkStatus();
 }
 
-Result<ImaSetup> LoadImaSetup(const BuildOptions& options) {
+Result<ImaSetup> LoadImaSetup(const BuildOptions& options,
+                              PrivateKeys& keys) {
   ImaSetup setup;
   for (const std::string& path : options.kernel_cas) {
     IMAB_ASSIGN_OR_RETURN(std::vector<Ptr<X509>> cas,
@@ -187,8 +189,8 @@ Result<ImaSetup> LoadImaSetup(const BuildOptions& options) {
                         ParseKernelProfile(options.kernel_profile));
   if (!options.ima_key.empty()) {
     IMAB_ASSIGN_OR_RETURN(setup.ima_signer,
-                          LoadFileDigestSigner(options.ima_key,
-                                               options.ima_certs[0]));
+                          keys.LoadDigestSigner(options.ima_key,
+                                                options.ima_certs[0]));
     IMAB_ASSIGN_OR_RETURN(auto cert,
                           DeclareCertificate(setup.ima_signer->certificate(),
                                              options.ima_certs[0]));
@@ -199,8 +201,8 @@ Result<ImaSetup> LoadImaSetup(const BuildOptions& options) {
     }
     if (!options.evm_key.empty()) {
       IMAB_ASSIGN_OR_RETURN(setup.evm_signer,
-                            LoadFileDigestSigner(options.evm_key,
-                                                 options.evm_cert));
+                            keys.LoadDigestSigner(options.evm_key,
+                                                  options.evm_cert));
       IMAB_ASSIGN_OR_RETURN(auto evm_cert,
                             DeclareCertificate(setup.evm_signer->certificate(),
                                                options.evm_cert));
@@ -556,11 +558,13 @@ Status JudgeKeptSignatures(const std::vector<IntegrityFailure>& failures,
 Result<BuildSummary> BuildBundle(const BuildOptions& options,
                                  Reporter& reporter) {
   IMAB_RETURN_IF_ERROR(CheckOptions(options));
+  // Declared first so token sessions outlive every key that uses them.
+  PrivateKeys keys(options.pkcs11_module);
   IMAB_ASSIGN_OR_RETURN(
       SigningIdentity identity,
-      LoadSigningIdentity(options.signing_key, options.signing_cert,
-                          options.chain));
-  IMAB_ASSIGN_OR_RETURN(ImaSetup ima, LoadImaSetup(options));
+      keys.LoadIdentity(options.signing_key, options.signing_cert,
+                        options.chain));
+  IMAB_ASSIGN_OR_RETURN(ImaSetup ima, LoadImaSetup(options, keys));
   std::vector<Ptr<X509>> kept_certs;
   if (options.keep_signatures) {
     for (const std::string& path : options.ima_certs) {
@@ -608,19 +612,20 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
   header.development = development;
   if (ima.ima_signer != nullptr || !ima.kernel_cas.empty() ||
       options.key_generation > 0) {
-    KeysSection keys;
-    keys.key_generation = options.key_generation;
+    KeysSection section;
+    section.key_generation = options.key_generation;
     for (const Ptr<X509>& ca : ima.kernel_cas) {
-      keys.kernel_cas.push_back(CertificateDer(ca.get()));
+      section.kernel_cas.push_back(CertificateDer(ca.get()));
     }
     for (const InitramfsRewrite& r : stats.initramfs) {
-      keys.initramfs.push_back({r.path, r.evm_cert_sha256, r.ima_cert_sha256});
+      section.initramfs.push_back(
+          {r.path, r.evm_cert_sha256, r.ima_cert_sha256});
     }
-    std::sort(keys.initramfs.begin(), keys.initramfs.end(),
+    std::sort(section.initramfs.begin(), section.initramfs.end(),
               [](const InitramfsRecord& a, const InitramfsRecord& b) {
                 return a.path < b.path;
               });
-    header.keys = std::move(keys);
+    header.keys = std::move(section);
   }
   std::string manifest;
   manifest.reserve(payload.records().size() + 4096);

@@ -16,7 +16,7 @@ struct BuildOptions {
   std::string rootfs;        // folder or tarball
   std::string image_version;  // VERSION, FORMAT.md §3.1
   std::string compatible;     // NAME
-  std::string signing_key;    // PEM private key
+  std::string signing_key;    // PEM private key or pkcs11: URI
   std::string signing_cert;   // PEM or DER certificate
   std::string chain;          // PEM intermediates, may be empty
   std::string output;         // the .imab to write
@@ -52,6 +52,8 @@ struct BuildOptions {
   std::vector<std::string> initramfs;
   std::vector<std::string> kernel_cas;  // PEM files of the kernel's CAs
   uint64_t key_generation = 0;
+  // Module for private keys given as "pkcs11:" URIs without module-path.
+  std::string pkcs11_module;
   std::string dev_keys_list;  // extra TSV of SPKI SHA-256 fingerprints
 };
 

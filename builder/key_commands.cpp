@@ -1,5 +1,7 @@
 #include "builder/key_commands.h"
 
+#include "builder/private_keys.h"
+
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -379,13 +381,16 @@ Result<Ptr<X509>> BuildCertificate(const CertRequest& request) {
 // Loads the CA key and certificate and checks that the certificate may
 // issue: the kernel matches an issued certificate's AKID against the CA's
 // SKID, and a CA without keyCertSign is not a CA for any verifier.
-Result<SigningIdentity> LoadIssuer(const std::string& key_path,
+// `keys` opens the CA key (a file or a pkcs11: URI) and must outlive the
+// returned identity.
+Result<SigningIdentity> LoadIssuer(PrivateKeys& keys,
+                                   const std::string& key_path,
                                    const std::string& cert_path) {
   if (key_path.empty() || cert_path.empty()) {
     return Invalid("a CA needs both its key and its certificate");
   }
   IMAB_ASSIGN_OR_RETURN(SigningIdentity ca,
-                        LoadSigningIdentity(key_path, cert_path, ""));
+                        keys.LoadIdentity(key_path, cert_path, ""));
   X509* cert = ca.cert.get();
   const uint32_t flags = X509_get_extension_flags(cert);
   if ((flags & EXFLAG_KUSAGE) == 0 ||
@@ -982,7 +987,9 @@ Result<CreatedKey> CreateCa(const CreateCaOptions& o) {
 }
 
 Result<CreatedKey> CreateSigning(const CreateSigningOptions& o) {
-  IMAB_ASSIGN_OR_RETURN(SigningIdentity ca, LoadIssuer(o.ca_key, o.ca_cert));
+  PrivateKeys keys(o.pkcs11_module);
+  IMAB_ASSIGN_OR_RETURN(SigningIdentity ca,
+                        LoadIssuer(keys, o.ca_key, o.ca_cert));
   const std::vector<uint32_t> avoid;
   return IssueSigning(IssueArgs{o, avoid}, ca);
 }
@@ -991,8 +998,9 @@ Result<CreatedKey> RotateSigning(const RotateSigningOptions& o) {
   if (o.current.empty()) {
     return Invalid("rotate-signing needs at least one current certificate");
   }
+  PrivateKeys keys(o.signing.pkcs11_module);
   IMAB_ASSIGN_OR_RETURN(SigningIdentity ca,
-                        LoadIssuer(o.signing.ca_key, o.signing.ca_cert));
+                        LoadIssuer(keys, o.signing.ca_key, o.signing.ca_cert));
   std::vector<uint32_t> avoid;
   std::string notes;
   for (const std::string& path : o.current) {
@@ -1031,9 +1039,10 @@ Result<CreatedKey> CreateRelease(const CreateReleaseOptions& o) {
   IMAB_ASSIGN_OR_RETURN(KeyAlgorithm algorithm, ParseKeyAlgorithm(o.type));
   IMAB_RETURN_IF_ERROR(CheckDays(o.days));
   IMAB_RETURN_IF_ERROR(ParseSubject(o.subject));
+  PrivateKeys keys(o.pkcs11_module);
   std::optional<SigningIdentity> ca;
   if (!o.ca_key.empty()) {
-    IMAB_ASSIGN_OR_RETURN(ca, LoadIssuer(o.ca_key, o.ca_cert));
+    IMAB_ASSIGN_OR_RETURN(ca, LoadIssuer(keys, o.ca_key, o.ca_cert));
   }
   IMAB_RETURN_IF_ERROR(CheckOutputs(o.out_key, o.out_cert));
   IMAB_ASSIGN_OR_RETURN(Ptr<EVP_PKEY> key, GenerateKey(algorithm));

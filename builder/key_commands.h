@@ -85,6 +85,9 @@ struct CreateSigningOptions {
   std::string type = "rsa:2048";
   int days = 730;
   bool code_signing = false;  // adds extendedKeyUsage=critical,codeSigning
+  // PKCS#11 module for a ca_key given as a "pkcs11:" URI without
+  // module-path.
+  std::string pkcs11_module;
 };
 
 struct RotateSigningOptions {
@@ -100,6 +103,7 @@ struct CreateReleaseOptions {
   int days = 730;
   std::string ca_key;   // both empty: self-signed
   std::string ca_cert;  // both set: issued by this CA
+  std::string pkcs11_module;  // as in CreateSigningOptions
 };
 
 // What a create command did. `report` holds lines for stdout (paths,

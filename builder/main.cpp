@@ -43,7 +43,18 @@ int Fail(const imab::Error& error) {
   return 2;
 }
 
+// The PKCS#11 module for "pkcs11:" key URIs without module-path.
+std::string DefaultPkcs11Module() {
+  const char* module = std::getenv("IMAB_PKCS11_MODULE");
+  return module != nullptr && *module != '\0'
+             ? module
+             : "/usr/lib/softhsm/libsofthsm2.so";
+}
+
 int RunBuild(imab::builder::BuildOptions options) {
+  if (options.pkcs11_module.empty()) {
+    options.pkcs11_module = DefaultPkcs11Module();
+  }
   if (!CreationTime(&options.created)) {
     std::cerr << "imab-build: error: SOURCE_DATE_EPOCH is not a number\n";
     return 2;
@@ -145,7 +156,10 @@ struct KeyCommands {
                                          "Bundle-signing key and certificate");
     AddOutputs(create_release, release.out_key, release.out_cert,
                release.subject, release.type, release.days);
-    create_release->add_option("--ca-key", release.ca_key, "Issuing CA key");
+    create_release->add_option("--ca-key", release.ca_key,
+                               "Issuing CA key: PEM file or pkcs11: URI");
+    create_release->add_option("--pkcs11-module", release.pkcs11_module,
+                               "PKCS#11 module for a pkcs11: CA key");
     create_release->add_option("--ca-cert", release.ca_cert,
                                "Issuing CA certificate");
     show_cmd = key->add_subcommand("show", "Describe a certificate or key");
@@ -161,13 +175,24 @@ struct KeyCommands {
   }
 
   void AddSigning(CLI::App* cmd, imab::builder::CreateSigningOptions& o) {
-    cmd->add_option("--ca-key", o.ca_key, "CA private key")->required();
+    cmd->add_option("--ca-key", o.ca_key,
+                    "CA private key: PEM file or pkcs11: URI")
+        ->required();
+    cmd->add_option("--pkcs11-module", o.pkcs11_module,
+                    "PKCS#11 module for a pkcs11: CA key");
     cmd->add_option("--ca-cert", o.ca_cert, "CA certificate")->required();
     AddOutputs(cmd, o.out_key, o.out_cert, o.subject, o.type, o.days);
   }
 
   // Runs the parsed subcommand; -1 when none of these was given.
   int Run() {
+    for (std::string* module : {&signing.pkcs11_module,
+                                &rotate.signing.pkcs11_module,
+                                &release.pkcs11_module}) {
+      if (module->empty()) {
+        *module = DefaultPkcs11Module();
+      }
+    }
     if (create_ca->parsed()) {
       return PrintCreated(imab::builder::CreateCa(ca));
     }
@@ -209,8 +234,11 @@ int main(int argc, char** argv) {
   cmd->add_option("--compatible", build.compatible, "Device class name")
       ->required();
   cmd->add_option("--signing-key", build.signing_key,
-                  "Release signing key (PEM)")
+                  "Release signing key: PEM file or pkcs11: URI")
       ->required();
+  cmd->add_option("--pkcs11-module", build.pkcs11_module,
+                  "PKCS#11 module for pkcs11: keys (default: "
+                  "$IMAB_PKCS11_MODULE or SoftHSM2's)");
   cmd->add_option("--signing-cert", build.signing_cert,
                   "Release signing certificate (PEM or DER)")
       ->required();

@@ -76,6 +76,15 @@ Result<SigningIdentity> LoadSigningIdentity(const std::string& key_path,
                                             const std::string& cert_path,
                                             const std::string& chain_path) {
   IMAB_ASSIGN_OR_RETURN(Ptr<EVP_PKEY> key, LoadPrivateKey(key_path));
+  return MakeSigningIdentity(key.get(), key_path, cert_path, chain_path);
+}
+
+Result<SigningIdentity> MakeSigningIdentity(EVP_PKEY* key_in,
+                                            const std::string& key_path,
+                                            const std::string& cert_path,
+                                            const std::string& chain_path) {
+  EVP_PKEY_up_ref(key_in);
+  Ptr<EVP_PKEY> key(key_in);
   IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert, LoadCertificate(cert_path));
   IMAB_ASSIGN_OR_RETURN(X509StackPtr chain, LoadChain(chain_path));
   ERR_clear_error();

@@ -25,4 +25,11 @@ Result<SigningIdentity> LoadSigningIdentity(const std::string& key_path,
                                             const std::string& cert_path,
                                             const std::string& chain_path);
 
+// The same with a private key already open (e.g. on a PKCS#11 token);
+// `key_label` names it in messages. Takes one reference on `key`.
+Result<SigningIdentity> MakeSigningIdentity(EVP_PKEY* key,
+                                            const std::string& key_label,
+                                            const std::string& cert_path,
+                                            const std::string& chain_path);
+
 }  // namespace imab::builder
