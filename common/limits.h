@@ -29,6 +29,8 @@ inline constexpr uint32_t kMaxDeviceMinor = 1048575;    // 20 bits
 inline constexpr size_t kMaxSigningCerts = 8;
 inline constexpr size_t kMaxCertificateBytes = 16u << 10;
 inline constexpr size_t kMaxInitramfsRecords = 16;
+inline constexpr size_t kMaxTrustRootBytes = 256u << 10;
+inline constexpr size_t kMaxTrustRootEntries = 8;  // CAs, keys
 
 // Payload (FORMAT.md §4).
 inline constexpr int kMaxZstdWindowLog = 23;  // 8 MiB decoder window
