@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+
+#include <openssl/err.h>
 #include <filesystem>
 #include <vector>
 
@@ -23,6 +25,7 @@
 #include "common/limits.h"
 #include "common/manifest.h"
 #include "common/tar_header.h"
+#include "common/trust_root.h"
 #include "common/x509_util.h"
 #include "common/zstd_stream.h"
 
@@ -527,6 +530,48 @@ Result<bool> CheckKeyPolicy(const std::vector<UsedKey>& keys,
   return development;
 }
 
+// Loads the trust root to carry and checks it can vouch for this bundle:
+// it meets its own threshold and one of its release CAs issued the signer.
+Result<std::string> LoadCarriedTrustRoot(const BuildOptions& options,
+                                         const SigningIdentity& identity) {
+  std::FILE* f = std::fopen(options.trust_root.c_str(), "rb");
+  if (f == nullptr) {
+    return MakeError(ErrorCode::kIo, options.trust_root + ": cannot read");
+  }
+  std::string bytes(kMaxTrustRootBytes + 1, '\0');
+  size_t n = std::fread(bytes.data(), 1, bytes.size(), f);
+  std::fclose(f);
+  bytes.resize(n);
+  Result<SignedTrustRoot> root = ParseSignedTrustRoot(bytes);
+  if (!root.has_value()) {
+    return WithContext(root.error(), options.trust_root);
+  }
+  Status self = CheckTrustRootSelfSigned(*root);
+  if (!self.ok()) {
+    return WithContext(std::move(self).error(), options.trust_root);
+  }
+  for (const std::string& der : root->body.release_cas) {
+    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+    Ptr<X509> ca(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+    if (ca == nullptr) {
+      continue;
+    }
+    Ptr<X509_STORE> store(X509_STORE_new());
+    Ptr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
+    X509_STORE_add_cert(store.get(), ca.get());
+    if (X509_STORE_CTX_init(ctx.get(), store.get(), identity.cert.get(),
+                            identity.chain.get()) == 1 &&
+        X509_verify_cert(ctx.get()) == 1) {
+      return bytes;
+    }
+  }
+  ERR_clear_error();
+  return MakeError(ErrorCode::kInvalidArgument,
+                   options.trust_root + ": none of its release CAs issued " +
+                       options.signing_cert +
+                       "; devices adopting it would reject this bundle");
+}
+
 // Kept signatures that do not verify would brick the files they protect;
 // the build stops unless told to produce the bundle anyway (for audits and
 // tests of the device-side check).
@@ -565,6 +610,11 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
       keys.LoadIdentity(options.signing_key, options.signing_cert,
                         options.chain));
   IMAB_ASSIGN_OR_RETURN(ImaSetup ima, LoadImaSetup(options, keys));
+  std::string carried_root;
+  if (!options.trust_root.empty()) {
+    IMAB_ASSIGN_OR_RETURN(carried_root,
+                          LoadCarriedTrustRoot(options, identity));
+  }
   std::vector<Ptr<X509>> kept_certs;
   if (options.keep_signatures) {
     for (const std::string& path : options.ima_certs) {
@@ -610,6 +660,7 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
   header.entry_count = payload.entries();
   header.ima = ima.section;
   header.development = development;
+  header.trust_root = carried_root;
   if (ima.ima_signer != nullptr || !ima.kernel_cas.empty() ||
       options.key_generation > 0) {
     KeysSection section;

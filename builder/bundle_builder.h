@@ -52,6 +52,10 @@ struct BuildOptions {
   std::vector<std::string> initramfs;
   std::vector<std::string> kernel_cas;  // PEM files of the kernel's CAs
   uint64_t key_generation = 0;
+  // A signed trust root (FORMAT.md §8) to carry: devices whose current root
+  // it succeeds adopt it after installing. The signing certificate must
+  // chain to one of its release CAs.
+  std::string trust_root;
   // Module for private keys given as "pkcs11:" URIs without module-path.
   std::string pkcs11_module;
   std::string dev_keys_list;  // extra TSV of SPKI SHA-256 fingerprints

@@ -8,6 +8,7 @@
 
 #include "builder/bundle_builder.h"
 #include "builder/key_commands.h"
+#include "builder/trust_root_commands.h"
 
 namespace {
 
@@ -217,6 +218,79 @@ struct KeyCommands {
   }
 };
 
+// `trust-root create|sign|show`.
+struct TrustRootCommands {
+  imab::builder::TrustRootCreateOptions create;
+  imab::builder::TrustRootSignOptions sign;
+  imab::builder::TrustRootShowOptions show;
+  CLI::App* create_cmd = nullptr;
+  CLI::App* sign_cmd = nullptr;
+  CLI::App* show_cmd = nullptr;
+
+  void Register(CLI::App& app) {
+    CLI::App* root =
+        app.add_subcommand("trust-root", "Manage release trust roots");
+    root->require_subcommand(1);
+    create_cmd = root->add_subcommand("create", "Write an unsigned root");
+    create_cmd->add_option("--version", create.version, "Root version")
+        ->required();
+    create_cmd->add_option("--threshold", create.threshold,
+                           "Signatures required")
+        ->required();
+    create_cmd->add_option("--release-ca", create.release_cas,
+                           "Release CA certificates (PEM, repeatable)")
+        ->required();
+    create_cmd->add_option("--key", create.keys,
+                           "Root key: public key, certificate or private "
+                           "key PEM (repeatable)")
+        ->required();
+    create_cmd->add_option("--out", create.out, "Root file to write")
+        ->required();
+    sign_cmd = root->add_subcommand("sign", "Add a signature to a root");
+    sign_cmd->add_option("--root", sign.root, "Root file")->required();
+    sign_cmd->add_option("--key", sign.key, "PEM private key or pkcs11: URI")
+        ->required();
+    sign_cmd->add_option("--pkcs11-module", sign.pkcs11_module,
+                         "PKCS#11 module for a pkcs11: key");
+    sign_cmd->add_option("--out", sign.out, "Root file to write")->required();
+    show_cmd = root->add_subcommand("show", "Describe a root");
+    show_cmd->add_option("root", show.root, "Root file")->required();
+    show_cmd->add_option("--previous", show.previous,
+                         "Root it must succeed");
+    show_cmd->add_flag("--json", show.json, "JSON output");
+  }
+
+  // Runs the parsed subcommand; -1 when none of these was given.
+  int Run() {
+    if (create_cmd->parsed()) {
+      return PrintReport(imab::builder::CreateTrustRoot(create));
+    }
+    if (sign_cmd->parsed()) {
+      if (sign.pkcs11_module.empty()) {
+        sign.pkcs11_module = DefaultPkcs11Module();
+      }
+      return PrintReport(imab::builder::SignTrustRoot(sign));
+    }
+    if (show_cmd->parsed()) {
+      auto shown = imab::builder::ShowTrustRoot(show);
+      if (!shown.has_value()) {
+        return Fail(shown.error());
+      }
+      std::cout << shown->first;
+      return shown->second ? 0 : 1;
+    }
+    return -1;
+  }
+
+  static int PrintReport(const imab::Result<std::string>& report) {
+    if (!report.has_value()) {
+      return Fail(report.error());
+    }
+    std::cout << *report;
+    return 0;
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -282,6 +356,9 @@ int main(int argc, char** argv) {
                   "CA certificate(s) built into the image's kernel (PEM); "
                   "signing certificates it would refuse stop the build "
                   "(repeatable)");
+  cmd->add_option("--trust-root", build.trust_root,
+                  "Signed trust root to carry (devices adopt it after "
+                  "installing)");
   cmd->add_option("--key-generation", build.key_generation,
                   "Monotonic key generation recorded in the manifest")
       ->capture_default_str();
@@ -295,6 +372,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   KeyCommands keys;
   keys.Register(app);
+  TrustRootCommands roots;
+  roots.Register(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -307,7 +386,8 @@ int main(int argc, char** argv) {
   }
   try {
     if (!cmd->parsed()) {
-      return keys.Run();
+      int rc = keys.Run();
+      return rc >= 0 ? rc : roots.Run();
     }
     return RunBuild(build);
   } catch (const std::bad_alloc&) {

@@ -38,4 +38,14 @@ Result<std::unique_ptr<DigestSigner>> PrivateKeys::LoadDigestSigner(
   return MakePkcs11DigestSigner(std::move(token), cert_path);
 }
 
+Result<EVP_PKEY*> PrivateKeys::LoadKey(const std::string& key) {
+  if (!IsPkcs11Uri(key)) {
+    IMAB_ASSIGN_OR_RETURN(Ptr<EVP_PKEY> file_key, LoadPrivateKeyFile(key));
+    file_keys_.push_back(std::move(file_key));
+    return file_keys_.back().get();
+  }
+  IMAB_ASSIGN_OR_RETURN(std::shared_ptr<Pkcs11Key> token, OpenToken(key));
+  return token->key();
+}
+
 }  // namespace imab::builder

@@ -31,6 +31,10 @@ class PrivateKeys {
   // An IMA/EVM signer from a file or token key and its certificate.
   Result<std::unique_ptr<DigestSigner>> LoadDigestSigner(
       const std::string& key, const std::string& cert_path);
+  // A bare private key (no certificate) from a PEM file or a token. The key
+  // is owned by this object and stays valid while it lives. Errors as
+  // LoadPrivateKeyFile / Pkcs11Key::Open.
+  Result<EVP_PKEY*> LoadKey(const std::string& key);
 
  private:
   Result<std::shared_ptr<Pkcs11Key>> OpenToken(const std::string& uri);

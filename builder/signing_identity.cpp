@@ -72,6 +72,10 @@ Result<X509StackPtr> LoadChain(const std::string& path) {
 
 }  // namespace
 
+Result<Ptr<EVP_PKEY>> LoadPrivateKeyFile(const std::string& path) {
+  return LoadPrivateKey(path);
+}
+
 Result<SigningIdentity> LoadSigningIdentity(const std::string& key_path,
                                             const std::string& cert_path,
                                             const std::string& chain_path) {

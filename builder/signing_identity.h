@@ -16,6 +16,11 @@ struct SigningIdentity {
   X509StackPtr chain;  // intermediates, possibly empty, never null
 };
 
+// Loads an unencrypted PEM private key file. The caller owns the key. On
+// failure: kIo naming the file when it cannot be read, kInvalidArgument when
+// it is encrypted or not a PEM private key (never with key material).
+Result<Ptr<EVP_PKEY>> LoadPrivateKeyFile(const std::string& path);
+
 // Loads an unencrypted PEM private key, a PEM or DER certificate and an
 // optional PEM chain file (`chain_path` empty for none). Checks that the key
 // matches the certificate. On failure: kInvalidArgument or kIo naming the

@@ -398,6 +398,10 @@ void AppendManifestHeader(const ManifestHeader& header, std::string* out) {
   out->append("payload-size " + std::to_string(header.payload_size) + "\n");
   out->append("payload-sha256 " + HexEncode(header.payload_sha256) + "\n");
   out->append("entry-count " + std::to_string(header.entry_count) + "\n");
+  if (!header.trust_root.empty()) {
+    out->append("section trust-root 1\nsigned-root " +
+                HexEncode(header.trust_root) + "\nend-section trust-root\n");
+  }
   if (header.development) {
     out->append("section development 1\nend-section development\n");
   }

@@ -65,6 +65,10 @@ struct ManifestHeader {
   uint64_t payload_size = 0;
   Sha256Digest payload_sha256{};
   uint64_t entry_count = 0;
+  // Section `trust-root 1` (FORMAT.md §3.3.4): the exact bytes of a signed
+  // trust root (FORMAT.md §8) the device adopts after installing; empty
+  // when absent.
+  std::string trust_root;
   // Section `development 1` (FORMAT.md §3.3.2): built with keys that
   // example layers publish; devices refuse it unless configured otherwise.
   bool development = false;

@@ -232,6 +232,10 @@ Status ManifestReader::ParseSections() {
       return CheckFieldCount(t, 0);
     }
     IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 2));
+    if (t.at[1] == "trust-root") {
+      IMAB_RETURN_IF_ERROR(ParseTrustRootSection(t.at[2]));
+      continue;
+    }
     if (t.at[1] == "development") {
       IMAB_RETURN_IF_ERROR(ParseDevelopmentSection(t.at[2]));
       continue;
@@ -266,10 +270,38 @@ Status ManifestReader::ParseSections() {
   }
 }
 
+// FORMAT.md §3.3.4: one signed-root line, first of all sections.
+Status ManifestReader::ParseTrustRootSection(std::string_view version) {
+  if (!header_.trust_root.empty() || header_.development ||
+      header_.keys.has_value() || header_.ima.has_value()) {
+    return Bad("section 'trust-root' repeated or not first");
+  }
+  if (version != "1") {
+    return Bad("unsupported version of section 'trust-root'");
+  }
+  IMAB_ASSIGN_OR_RETURN(std::string_view line, ReadLine());
+  IMAB_ASSIGN_OR_RETURN(ManifestTokens t, SplitManifestLine(line));
+  if (t.at[0] != "signed-root") {
+    return Bad("expected 'signed-root', found " + Quote(t.at[0]));
+  }
+  IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 1));
+  if (t.at[1].size() > 2 * kMaxTrustRootBytes || t.at[1] == "-") {
+    return MakeError(ErrorCode::kLimitExceeded,
+                     "signed trust root empty or over the limit");
+  }
+  IMAB_ASSIGN_OR_RETURN(header_.trust_root, HexDecode(t.at[1]));
+  IMAB_ASSIGN_OR_RETURN(line, ReadLine());
+  if (line != "end-section trust-root") {
+    return Bad("expected 'end-section trust-root'");
+  }
+  return OkStatus();
+}
+
 // FORMAT.md §3.3.2: an empty marker section, before section ima.
 Status ManifestReader::ParseDevelopmentSection(std::string_view version) {
   // Sections come in one order, once each, so the bytes stay canonical.
-  if (header_.development || header_.ima.has_value()) {
+  if (header_.development || header_.keys.has_value() ||
+      header_.ima.has_value()) {
     return Bad("section 'development' repeated or after section 'ima'");
   }
   if (version != "1") {

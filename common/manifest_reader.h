@@ -71,6 +71,7 @@ class ManifestReader {
   Status ParseHeader();
   // The optional sections after `entry-count`, then the `entries` line.
   Status ParseSections();
+  Status ParseTrustRootSection(std::string_view version);
   Status ParseDevelopmentSection(std::string_view version);
   Result<KeysSection> ParseKeysSection();
   Result<ImaSection> ParseImaSection();

@@ -9,6 +9,7 @@
 #include "common/zstd_stream.h"
 #include "verifier/integrity_pool.h"
 #include "verifier/payload_stream.h"
+#include "verifier/trust_anchor.h"
 
 namespace imab::verifier {
 namespace {
@@ -70,8 +71,23 @@ Status DescribeIntegrityFailures(const std::vector<IntegrityFailure>& failures,
 Status VerifyContents(ByteSource& source, const BundleLayout& layout,
                       const VerifyOptions& options, EntrySink& sink,
                       VerifyReport& report) {
-  IMAB_ASSIGN_OR_RETURN(auto trust,
-                        ReleaseTrust::LoadPemFile(options.release_ca));
+  if (options.release_ca.empty() == options.trust_root.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "give either --release-ca or --trust-root");
+  }
+  Result<TrustDecision> decided =
+      DecideTrust(options.release_ca, options.trust_root, source,
+                  layout.manifest_offset, layout.manifest_size);
+  if (!decided.has_value() &&
+      decided.error().code == ErrorCode::kInvalidArgument) {
+    return decided.error();
+  }
+  IMAB_RETURN_IF_ERROR(Record(
+      report, "trust-root",
+      decided.has_value() ? OkStatus() : Status(decided.error()),
+      decided.has_value() ? decided->detail : ""));
+  const ReleaseTrust& trust = decided->anchors;
+  report.trust_root_version = decided->effective_version;
   std::vector<uint8_t> signature(layout.signature_size);
   IMAB_RETURN_IF_ERROR(source.ReadAt(layout.signature_offset, signature));
   Result<VerifiedSignature> verified = VerifyManifestSignature(
@@ -92,6 +108,18 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
   report.header = (*manifest)->header();
   report.manifest_parsed = true;
   const ManifestHeader& header = report.header;
+  // The root checked before the signature must be the one the signed
+  // manifest carries (the file could have changed between the reads).
+  if (!options.trust_root.empty() &&
+      decided->carried_root.value_or("") != header.trust_root) {
+    return Record(report, "trust-root",
+                  MakeError(ErrorCode::kBadSignature,
+                            "trust root changed between reads"),
+                  "");
+  }
+  if (!header.trust_root.empty() && !options.trust_root.empty()) {
+    report.adopt_trust_root = header.trust_root;
+  }
   if (header.payload_size != layout.payload_size) {
     return Record(report, "payload",
                   MakeError(ErrorCode::kMalformed,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,8 @@ namespace imab::verifier {
 struct VerifyOptions {
   std::string bundle_path;
   std::string release_ca;  // PEM file of trusted release CA certificates
+  // Or the device's signed trust root (FORMAT.md §8); exactly one is set.
+  std::string trust_root;
   SignatureCheckOptions signature;
   // Accept bundles marked `development` (built with published keys).
   bool allow_development = false;
@@ -38,6 +41,11 @@ struct VerifyReport {
   uint64_t files = 0;
   uint64_t content_bytes = 0;
   std::vector<IntegrityFailure> integrity_failures;  // every bad file
+  // With a trust root: the version in force for this bundle, and the root
+  // the bundle carries when it is a verified successor (to adopt after a
+  // successful install).
+  uint64_t trust_root_version = 0;
+  std::optional<std::string> adopt_trust_root;
 };
 
 // Verifies the bundle at options.bundle_path and streams its entries into

@@ -83,9 +83,13 @@ int Run(Options options, bool extract) {
 void AddCommon(CLI::App* cmd, Options& options) {
   cmd->add_option("bundle", options.verify.bundle_path, "Bundle file (.imab)")
       ->required();
-  cmd->add_option("--release-ca", options.verify.release_ca,
-                  "Trusted release CA certificates (PEM)")
-      ->required();
+  CLI::Option* ca = cmd->add_option("--release-ca", options.verify.release_ca,
+                                    "Trusted release CA certificates (PEM)");
+  CLI::Option* root = cmd->add_option(
+      "--trust-root", options.verify.trust_root,
+      "The device's signed trust root (instead of --release-ca)");
+  ca->excludes(root);
+  root->excludes(ca);
   cmd->add_flag("--json", options.json, "Print a JSON report on stdout");
   cmd->add_flag("--allow-development", options.verify.allow_development,
                 "Accept bundles built with published development keys");

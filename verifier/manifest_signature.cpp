@@ -299,6 +299,25 @@ Result<ReleaseTrust> ReleaseTrust::LoadPemFile(const std::string& path) {
   return ReleaseTrust(std::move(store));
 }
 
+Result<ReleaseTrust> ReleaseTrust::FromDer(
+    const std::vector<std::string>& ders) {
+  Ptr<X509_STORE> store(X509_STORE_new());
+  if (store == nullptr) {
+    return OpenSslError(ErrorCode::kInternal, "X509_STORE_new");
+  }
+  for (const std::string& der : ders) {
+    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+    Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+    if (cert == nullptr ||
+        p != reinterpret_cast<const unsigned char*>(der.data()) + der.size() ||
+        X509_STORE_add_cert(store.get(), cert.get()) != 1) {
+      return OpenSslError(ErrorCode::kMalformed,
+                          "trust root: release CA does not parse");
+    }
+  }
+  return ReleaseTrust(std::move(store));
+}
+
 Result<VerifiedSignature> VerifyManifestSignature(
     ByteSource& source, uint64_t offset, uint64_t size,
     std::span<const uint8_t> signature_der, const ReleaseTrust& trust,

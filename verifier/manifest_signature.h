@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "common/byte_source.h"
 #include "common/digest.h"
@@ -19,6 +20,9 @@ class ReleaseTrust {
   // Loads every certificate of a PEM file as a trust anchor. kIo or
   // kInvalidArgument naming the file.
   static Result<ReleaseTrust> LoadPemFile(const std::string& path);
+  // Trusts the DER certificates `ders` (a trust root's release CAs).
+  // kMalformed when one does not parse.
+  static Result<ReleaseTrust> FromDer(const std::vector<std::string>& ders);
 
   X509_STORE* store() const { return store_.get(); }
 

@@ -40,7 +40,12 @@ std::string ManifestJson(const VerifyReport& report) {
          ", \"signer\": " + JsonString(report.signer) +
          ", \"entries_checked\": " + std::to_string(report.entries) +
          ", \"files\": " + std::to_string(report.files) +
-         ", \"content_bytes\": " + std::to_string(report.content_bytes) + "}";
+         ", \"content_bytes\": " + std::to_string(report.content_bytes) +
+         ", \"development\": " + (h.development ? "true" : "false") +
+         ", \"trust_root_version\": " +
+         std::to_string(report.trust_root_version) +
+         ", \"carries_trust_root\": " +
+         (report.adopt_trust_root.has_value() ? "true" : "false") + "}";
 }
 
 }  // namespace

@@ -49,7 +49,9 @@ class CorruptionTest : public ::testing::TestWithParam<KeyType> {
   ::testing::AssertionResult Rejected(const std::string& bytes) {
     std::string path = dir_.Sub("case.imab");
     WriteFile(path, bytes);
-    verifier::VerifyOptions options{path, keys_->ca().cert_path, {}};
+    verifier::VerifyOptions options;
+    options.bundle_path = path;
+    options.release_ca = keys_->ca().cert_path;
     NullReporter reporter;
     auto sink = verifier::DirectorySink::Create(dir_.Sub("out/tree"),
                                                 reporter);

@@ -44,7 +44,9 @@ class BundleVerifierTest : public ::testing::Test {
   Status Check(const std::string& bytes) {
     std::string bundle = dir_.Sub("b.imab");
     testing::WriteFile(bundle, bytes);
-    VerifyOptions options{bundle, ca_.cert_path, {}};
+    VerifyOptions options;
+    options.bundle_path = bundle;
+    options.release_ca = ca_.cert_path;
     NullSink null_sink;
     VerifyReport report;
     Status verified = VerifyBundle(options, null_sink, report);
@@ -110,7 +112,9 @@ TEST_F(BundleVerifierTest, RejectsAnEmptyFile) {
 }
 
 TEST_F(BundleVerifierTest, RejectsADirectoryAsUsageError) {
-  VerifyOptions options{dir_.Sub(""), ca_.cert_path, {}};
+  VerifyOptions options;
+    options.bundle_path = dir_.Sub("");
+    options.release_ca = ca_.cert_path;
   NullSink sink;
   VerifyReport report;
   Status s = VerifyBundle(options, sink, report);
