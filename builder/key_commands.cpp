@@ -1,8 +1,11 @@
 #include "builder/key_commands.h"
 
 #include "builder/private_keys.h"
+#include "common/dev_keys.h"
 
 #include <fcntl.h>
+#include <sstream>
+#include <fstream>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -383,9 +386,35 @@ Result<Ptr<X509>> BuildCertificate(const CertRequest& request) {
 // SKID, and a CA without keyCertSign is not a CA for any verifier.
 // `keys` opens the CA key (a file or a pkcs11: URI) and must outlive the
 // returned identity.
+// Refuses a CA key that example layers publish (its SPKI SHA-256 is in the
+// built-in list or in `list_path`) unless `allow`.
+Status RefuseDevKey(const EVP_PKEY* key, const std::string& label,
+                    bool allow, const std::string& list_path) {
+  std::string extra;
+  if (!list_path.empty()) {
+    std::ifstream in(list_path, std::ios::binary);
+    if (!in) {
+      return MakeError(ErrorCode::kIo, list_path + ": cannot read");
+    }
+    std::ostringstream all;
+    all << in.rdbuf();
+    extra = all.str();
+  }
+  IMAB_ASSIGN_OR_RETURN(std::optional<DevKeyMatch> match,
+                        FindDevKey(key, extra));
+  if (match.has_value() && !allow) {
+    return MakeError(ErrorCode::kKeyRevoked,
+                     label + ": a published development key (" + match->kind +
+                         "); refusing without --allow-dev-keys");
+  }
+  return OkStatus();
+}
+
 Result<SigningIdentity> LoadIssuer(PrivateKeys& keys,
                                    const std::string& key_path,
-                                   const std::string& cert_path) {
+                                   const std::string& cert_path,
+                                   bool allow_dev_keys,
+                                   const std::string& dev_keys_list) {
   if (key_path.empty() || cert_path.empty()) {
     return Invalid("a CA needs both its key and its certificate");
   }
@@ -406,6 +435,8 @@ Result<SigningIdentity> LoadIssuer(PrivateKeys& keys,
                    "kernel could not match the AKID of what it issues");
   }
   ERR_clear_error();
+  IMAB_RETURN_IF_ERROR(RefuseDevKey(X509_get0_pubkey(cert), cert_path,
+                                    allow_dev_keys, dev_keys_list));
   return ca;
 }
 
@@ -989,7 +1020,8 @@ Result<CreatedKey> CreateCa(const CreateCaOptions& o) {
 Result<CreatedKey> CreateSigning(const CreateSigningOptions& o) {
   PrivateKeys keys(o.pkcs11_module);
   IMAB_ASSIGN_OR_RETURN(SigningIdentity ca,
-                        LoadIssuer(keys, o.ca_key, o.ca_cert));
+                        LoadIssuer(keys, o.ca_key, o.ca_cert,
+                                   o.allow_dev_keys, o.dev_keys_list));
   const std::vector<uint32_t> avoid;
   return IssueSigning(IssueArgs{o, avoid}, ca);
 }
@@ -1000,7 +1032,9 @@ Result<CreatedKey> RotateSigning(const RotateSigningOptions& o) {
   }
   PrivateKeys keys(o.signing.pkcs11_module);
   IMAB_ASSIGN_OR_RETURN(SigningIdentity ca,
-                        LoadIssuer(keys, o.signing.ca_key, o.signing.ca_cert));
+                        LoadIssuer(keys, o.signing.ca_key, o.signing.ca_cert,
+                                   o.signing.allow_dev_keys,
+                                   o.signing.dev_keys_list));
   std::vector<uint32_t> avoid;
   std::string notes;
   for (const std::string& path : o.current) {
@@ -1042,7 +1076,8 @@ Result<CreatedKey> CreateRelease(const CreateReleaseOptions& o) {
   PrivateKeys keys(o.pkcs11_module);
   std::optional<SigningIdentity> ca;
   if (!o.ca_key.empty()) {
-    IMAB_ASSIGN_OR_RETURN(ca, LoadIssuer(keys, o.ca_key, o.ca_cert));
+    IMAB_ASSIGN_OR_RETURN(ca, LoadIssuer(keys, o.ca_key, o.ca_cert,
+                                   o.allow_dev_keys, o.dev_keys_list));
   }
   IMAB_RETURN_IF_ERROR(CheckOutputs(o.out_key, o.out_cert));
   IMAB_ASSIGN_OR_RETURN(Ptr<EVP_PKEY> key, GenerateKey(algorithm));

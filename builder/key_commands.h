@@ -88,6 +88,10 @@ struct CreateSigningOptions {
   // PKCS#11 module for a ca_key given as a "pkcs11:" URI without
   // module-path.
   std::string pkcs11_module;
+  // A CA key listed as a published development key is refused unless
+  // allowed; dev_keys_list adds fingerprints to the built-in list.
+  bool allow_dev_keys = false;
+  std::string dev_keys_list;
 };
 
 struct RotateSigningOptions {
@@ -104,6 +108,8 @@ struct CreateReleaseOptions {
   std::string ca_key;   // both empty: self-signed
   std::string ca_cert;  // both set: issued by this CA
   std::string pkcs11_module;  // as in CreateSigningOptions
+  bool allow_dev_keys = false;  // as in CreateSigningOptions
+  std::string dev_keys_list;
 };
 
 // What a create command did. `report` holds lines for stdout (paths,

@@ -161,6 +161,10 @@ struct KeyCommands {
                                "Issuing CA key: PEM file or pkcs11: URI");
     create_release->add_option("--pkcs11-module", release.pkcs11_module,
                                "PKCS#11 module for a pkcs11: CA key");
+    create_release->add_flag("--allow-dev-keys", release.allow_dev_keys,
+                             "Accept a CA key that example layers publish");
+    create_release->add_option("--dev-keys-list", release.dev_keys_list,
+                               "Extra TSV of development-key fingerprints");
     create_release->add_option("--ca-cert", release.ca_cert,
                                "Issuing CA certificate");
     show_cmd = key->add_subcommand("show", "Describe a certificate or key");
@@ -181,6 +185,10 @@ struct KeyCommands {
         ->required();
     cmd->add_option("--pkcs11-module", o.pkcs11_module,
                     "PKCS#11 module for a pkcs11: CA key");
+    cmd->add_flag("--allow-dev-keys", o.allow_dev_keys,
+                  "Accept a CA key that example layers publish");
+    cmd->add_option("--dev-keys-list", o.dev_keys_list,
+                    "Extra TSV of development-key fingerprints");
     cmd->add_option("--ca-cert", o.ca_cert, "CA certificate")->required();
     AddOutputs(cmd, o.out_key, o.out_cert, o.subject, o.type, o.days);
   }

@@ -231,6 +231,34 @@ TEST_F(RoundTripTest, PublishedDevelopmentKeysAreRefusedUnlessAllowed) {
   EXPECT_EQ(RunVerify(bundle, Ca(), "--allow-development").exit_code, 0);
 }
 
+TEST_F(RoundTripTest, KeyCommandsRefuseAPublishedDevelopmentCaKey) {
+  std::string ca_key = dir_.Sub("ca.key");
+  std::string ca_cert = dir_.Sub("ca.pem");
+  ASSERT_EQ(RunShell(ShellQuote(BuildBin()) + " key create-ca --out-key " +
+                     ShellQuote(ca_key) + " --out-cert " + ShellQuote(ca_cert) +
+                     " --subject /CN=ca").exit_code, 0);
+  CommandResult spki = RunShell(
+      "openssl pkey -in " + ShellQuote(ca_key) +
+      " -pubout -outform DER | sha256sum | cut -c1-64");
+  std::string list = dir_.Sub("dev.tsv");
+  WriteFile(list, spki.out.substr(0, 64) + "\t0\tca\texample/layer\tnote\n");
+  std::string base = ShellQuote(BuildBin()) +
+                     " key create-signing --ca-key " + ShellQuote(ca_key) +
+                     " --ca-cert " + ShellQuote(ca_cert) +
+                     " --subject /CN=ima --dev-keys-list " + ShellQuote(list);
+  CommandResult refused = RunShell(base + " --out-key " +
+                                   ShellQuote(dir_.Sub("a.key")) +
+                                   " --out-cert " + ShellQuote(dir_.Sub("a.der")));
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("development key"), std::string::npos)
+      << refused.err;
+  EXPECT_FALSE(fs::exists(dir_.Sub("a.key")));
+  CommandResult allowed = RunShell(base + " --allow-dev-keys --out-key " +
+                                   ShellQuote(dir_.Sub("b.key")) +
+                                   " --out-cert " + ShellQuote(dir_.Sub("b.der")));
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.err;
+}
+
 TEST_F(RoundTripTest, RejectionIsOneLineWithExitCodeOne) {
   std::string bundle = dir_.Sub("b.imab");
   ASSERT_EQ(RunBuild(rootfs_, bundle, *keys_).exit_code, 0);
