@@ -34,6 +34,17 @@ class FileDigestSigner final : public DigestSigner {
 
 Result<std::vector<uint8_t>> FileDigestSigner::Sign(
     HashAlgo algo, std::span<const uint8_t> digest) const {
+  // A context per call inside: EVP_PKEY_CTX is not shared between threads.
+  return SignDigestWithKey(key_.get(), key_.get(), algo, digest, "signing key");
+}
+
+}  // namespace
+
+Result<std::vector<uint8_t>> SignDigestWithKey(EVP_PKEY* key,
+                                               const EVP_PKEY* public_key,
+                                               HashAlgo algo,
+                                               std::span<const uint8_t> digest,
+                                               const std::string& label) {
   if (!IsSigningHashAlgo(algo)) {
     return MakeError(
         ErrorCode::kInvalidArgument,
@@ -45,46 +56,45 @@ Result<std::vector<uint8_t>> FileDigestSigner::Sign(
                          std::to_string(digest.size()) + " bytes");
   }
   ERR_clear_error();
-  // A context per call: EVP_PKEY_CTX is not safe to share between threads.
-  Ptr<EVP_PKEY_CTX> ctx(
-      EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
+  Ptr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
   if (ctx == nullptr || EVP_PKEY_sign_init(ctx.get()) != 1) {
-    return OpenSslError(ErrorCode::kInternal, "EVP_PKEY_sign_init");
+    return OpenSslError(ErrorCode::kInternal, label + ": EVP_PKEY_sign_init");
   }
   // With the md set, RSA signs DigestInfo(algo, digest) with PKCS#1 v1.5
   // padding, which is what evmctl writes and the kernel checks.
-  if ((EVP_PKEY_is_a(key_.get(), "RSA") == 1 &&
-       EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1) ||
+  bool rsa = EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA;
+  if ((rsa && EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) !=
+                  1) ||
       EVP_PKEY_CTX_set_signature_md(ctx.get(), HashAlgoMd(algo)) != 1) {
-    return OpenSslError(ErrorCode::kInternal, "signing parameters");
+    return OpenSslError(ErrorCode::kInternal, label + ": signing parameters");
   }
   size_t len = 0;
   if (EVP_PKEY_sign(ctx.get(), nullptr, &len, digest.data(), digest.size()) !=
       1) {
-    return OpenSslError(ErrorCode::kInternal, "EVP_PKEY_sign (size)");
+    return OpenSslError(ErrorCode::kInternal, label + ": EVP_PKEY_sign (size)");
   }
   std::vector<uint8_t> sig(len);
   if (EVP_PKEY_sign(ctx.get(), sig.data(), &len, digest.data(),
                     digest.size()) != 1) {
-    return OpenSslError(ErrorCode::kInternal, "EVP_PKEY_sign");
+    return OpenSslError(ErrorCode::kInternal, label + ": refused to sign");
   }
   sig.resize(len);
-  // A faulty RSA-CRT signature can leak the key and would brick the device;
-  // checking costs one public-exponent operation, a few percent of a sign.
-  // (ECDSA verification costs more than signing and has no such failure
-  // mode, so EC signatures are not re-checked.)
-  if (EVP_PKEY_get_base_id(key_.get()) != EVP_PKEY_RSA) {
+  // Checking costs one public-exponent operation, a few percent of an RSA
+  // sign; ECDSA verification costs more than signing and has no CRT fault,
+  // so EC signatures are not re-checked.
+  if (!rsa) {
     return sig;
   }
-  Status check = VerifyDigestSignature(key_.get(), algo, digest, sig);
+  Status check = VerifyDigestSignature(const_cast<EVP_PKEY*>(public_key),
+                                       algo, digest, sig);
   if (!check.ok()) {
-    return MakeError(ErrorCode::kInternal, "fresh signature does not verify: " +
+    return MakeError(ErrorCode::kInternal, label +
+                                               ": fresh signature does not "
+                                               "verify: " +
                                                check.error().message);
   }
   return sig;
 }
-
-}  // namespace
 
 Result<std::unique_ptr<DigestSigner>> LoadFileDigestSigner(
     const std::string& key_path, const std::string& cert_path) {

@@ -28,6 +28,18 @@ class DigestSigner {
       HashAlgo algo, std::span<const uint8_t> digest) const = 0;
 };
 
+// The signing both DigestSigner implementations share: checks that `algo`
+// is a signing algorithm and `digest` its size (kInvalidArgument), signs
+// with `key` as evmctl does (RSA PKCS#1 v1.5 over DigestInfo, or ECDSA
+// DER), and re-checks an RSA signature with `public_key` (a CRT fault would
+// leak the key and brick devices). `label` names the key in messages. The
+// caller serialises access to `key` when it is not thread-safe.
+Result<std::vector<uint8_t>> SignDigestWithKey(EVP_PKEY* key,
+                                               const EVP_PKEY* public_key,
+                                               HashAlgo algo,
+                                               std::span<const uint8_t> digest,
+                                               const std::string& label);
+
 // Loads a PEM private key and its certificate (PEM or DER). Refuses, with
 // kInvalidArgument naming the file and the rule: a key that does not match
 // the certificate, a certificate without subjectKeyIdentifier, a key type

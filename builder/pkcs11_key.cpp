@@ -600,75 +600,17 @@ class Pkcs11DigestSigner final : public DigestSigner {
       HashAlgo algo, std::span<const uint8_t> digest) const override;
 
  private:
-  Result<std::vector<uint8_t>> SignLocked(
-      HashAlgo algo, std::span<const uint8_t> digest) const;
-
   std::shared_ptr<Pkcs11Key> key_;
   Ptr<X509> cert_;
   uint32_t keyid_;
 };
 
-Result<std::vector<uint8_t>> Pkcs11DigestSigner::SignLocked(
-    HashAlgo algo, std::span<const uint8_t> digest) const {
-  std::lock_guard<std::mutex> lock(key_->mutex());
-  ERR_clear_error();
-  EVP_PKEY* key = key_->key();
-  Ptr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
-  if (ctx == nullptr || EVP_PKEY_sign_init(ctx.get()) != 1) {
-    return OpenSslError(ErrorCode::kInternal,
-                        key_->display_uri() + ": EVP_PKEY_sign_init");
-  }
-  // With the md set, RSA signs DigestInfo(algo, digest) with PKCS#1 v1.5
-  // (CKM_RSA_PKCS in the token), which is what the kernel checks.
-  if ((EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA &&
-       EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1) ||
-      EVP_PKEY_CTX_set_signature_md(ctx.get(), HashAlgoMd(algo)) != 1) {
-    return OpenSslError(ErrorCode::kInternal,
-                        key_->display_uri() + ": signing parameters");
-  }
-  size_t len = 0;
-  if (EVP_PKEY_sign(ctx.get(), nullptr, &len, digest.data(), digest.size()) !=
-      1) {
-    return OpenSslError(ErrorCode::kInternal,
-                        key_->display_uri() + ": EVP_PKEY_sign (size)");
-  }
-  std::vector<uint8_t> sig(len);
-  if (EVP_PKEY_sign(ctx.get(), sig.data(), &len, digest.data(),
-                    digest.size()) != 1) {
-    return OpenSslError(ErrorCode::kIo,
-                        key_->display_uri() + ": token refused to sign");
-  }
-  sig.resize(len);
-  return sig;
-}
-
 Result<std::vector<uint8_t>> Pkcs11DigestSigner::Sign(
     HashAlgo algo, std::span<const uint8_t> digest) const {
-  if (!IsSigningHashAlgo(algo)) {
-    return MakeError(
-        ErrorCode::kInvalidArgument,
-        std::string(HashAlgoName(algo)) + " is not a signing hash algorithm");
-  }
-  if (digest.size() != HashAlgoDigestSize(algo)) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     std::string(HashAlgoName(algo)) + " digest of " +
-                         std::to_string(digest.size()) + " bytes");
-  }
-  IMAB_ASSIGN_OR_RETURN(std::vector<uint8_t> sig, SignLocked(algo, digest));
-  // As for file keys: a faulty RSA signature would brick devices, and the
-  // check against the certificate's key costs one public operation.
-  if (EVP_PKEY_get_base_id(key_->key()) != EVP_PKEY_RSA) {
-    return sig;
-  }
-  Status check =
-      VerifyDigestSignature(X509_get0_pubkey(cert_.get()), algo, digest, sig);
-  if (!check.ok()) {
-    return MakeError(
-        ErrorCode::kInternal,
-        key_->display_uri() +
-            ": fresh signature does not verify: " + check.error().message);
-  }
-  return sig;
+  // The token session is not documented as thread-safe: one use at a time.
+  std::lock_guard<std::mutex> lock(key_->mutex());
+  return SignDigestWithKey(key_->key(), X509_get0_pubkey(cert_.get()), algo,
+                           digest, key_->display_uri());
 }
 
 }  // namespace
