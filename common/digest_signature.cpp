@@ -99,9 +99,8 @@ Status CheckKernelKeyType(const EVP_PKEY* key) {
                        "P-256/P-384 keys only");
 }
 
-Status VerifyDigestSignature(EVP_PKEY* key, HashAlgo algo,
-                             std::span<const uint8_t> digest,
-                             std::span<const uint8_t> signature) {
+Result<PreparedVerifyKey> PreparedVerifyKey::Create(EVP_PKEY* key,
+                                                    HashAlgo algo) {
   if (key == nullptr) {
     return MakeError(ErrorCode::kInvalidArgument, "no key");
   }
@@ -110,11 +109,6 @@ Status VerifyDigestSignature(EVP_PKEY* key, HashAlgo algo,
     return MakeError(
         ErrorCode::kInvalidArgument,
         DescribeKey(key) + ": not an RSA or EC key, the kernel cannot use it");
-  }
-  if (digest.size() != HashAlgoDigestSize(algo)) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     std::string(HashAlgoName(algo)) + " digest of " +
-                         std::to_string(digest.size()) + " bytes");
   }
   ERR_clear_error();
   Ptr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
@@ -128,15 +122,39 @@ Status VerifyDigestSignature(EVP_PKEY* key, HashAlgo algo,
       EVP_PKEY_CTX_set_signature_md(ctx.get(), HashAlgoMd(algo)) != 1) {
     return OpenSslError(ErrorCode::kInternal, "verify parameters");
   }
+  return PreparedVerifyKey(std::move(ctx), algo, DescribeKey(key));
+}
+
+Status PreparedVerifyKey::Verify(std::span<const uint8_t> digest,
+                                 std::span<const uint8_t> signature) const {
+  if (digest.size() != HashAlgoDigestSize(algo_)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     std::string(HashAlgoName(algo_)) + " digest of " +
+                         std::to_string(digest.size()) + " bytes");
+  }
+  ERR_clear_error();
+  // A copy per check: EVP_PKEY_verify may keep state in its context.
+  Ptr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_dup(ctx_.get()));
+  if (ctx == nullptr) {
+    return OpenSslError(ErrorCode::kInternal, "EVP_PKEY_CTX_dup");
+  }
   int rc = EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(),
                            digest.data(), digest.size());
   if (rc != 1) {
     // 0 is a wrong signature, < 0 an undecodable one: both are refusals.
     return OpenSslError(ErrorCode::kBadSignature,
-                        std::string(HashAlgoName(algo)) + " signature by " +
-                            DescribeKey(key) + " does not verify");
+                        std::string(HashAlgoName(algo_)) + " signature by " +
+                            key_description_ + " does not verify");
   }
   return OkStatus();
+}
+
+Status VerifyDigestSignature(EVP_PKEY* key, HashAlgo algo,
+                             std::span<const uint8_t> digest,
+                             std::span<const uint8_t> signature) {
+  IMAB_ASSIGN_OR_RETURN(PreparedVerifyKey prepared,
+                        PreparedVerifyKey::Create(key, algo));
+  return prepared.Verify(digest, signature);
 }
 
 }  // namespace imab

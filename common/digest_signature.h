@@ -5,9 +5,12 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
+#include <utility>
 
 #include <openssl/evp.h>
 
+#include "common/handles.h"
 #include "common/hash_algo.h"
 #include "common/result.h"
 
@@ -19,6 +22,30 @@ namespace imab {
 Status VerifyDigestSignature(EVP_PKEY* key, HashAlgo algo,
                              std::span<const uint8_t> digest,
                              std::span<const uint8_t> signature);
+
+// A public key set up once for checking many signatures with one hash
+// algorithm. Setting up a context fetches provider algorithms under a lock,
+// which costs about a fifth of an RSA-2048 verify; a prepared key pays it
+// once and copies the context per check. Verify() only reads the prepared
+// context, so one instance may be shared by threads.
+class PreparedVerifyKey {
+ public:
+  // Same refusals as VerifyDigestSignature for the key type.
+  static Result<PreparedVerifyKey> Create(EVP_PKEY* key, HashAlgo algo);
+
+  // As VerifyDigestSignature(key, algo, digest, signature).
+  Status Verify(std::span<const uint8_t> digest,
+                std::span<const uint8_t> signature) const;
+
+  HashAlgo algo() const { return algo_; }
+
+ private:
+  PreparedVerifyKey(Ptr<EVP_PKEY_CTX> ctx, HashAlgo algo, std::string key)
+      : ctx_(std::move(ctx)), algo_(algo), key_description_(std::move(key)) {}
+  Ptr<EVP_PKEY_CTX> ctx_;
+  HashAlgo algo_;
+  std::string key_description_;
+};
 
 // Key types and sizes a kernel accepts for new IMA/EVM keys: RSA 2048, 3072
 // or 4096 bits; EC P-256 or P-384. kInvalidArgument naming the key

@@ -4,6 +4,7 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <string_view>
 #include <utility>
 
@@ -68,7 +69,17 @@ Result<ImaChecker> ImaChecker::Create(
     if (key == nullptr) {
       return OpenSslError(ErrorCode::kMalformed, where + ": public key");
     }
-    checker.keys_.push_back(Key{declared.keyid, std::move(key)});
+    Key entry{declared.keyid, std::move(key), {}};
+    for (HashAlgo algo :
+         {HashAlgo::kSha256, HashAlgo::kSha384, HashAlgo::kSha512}) {
+      Result<PreparedVerifyKey> prepared =
+          PreparedVerifyKey::Create(entry.public_key.get(), algo);
+      if (!prepared.has_value()) {
+        return WithContext(std::move(prepared).error(), where);
+      }
+      entry.prepared.push_back(std::move(*prepared));
+    }
+    checker.keys_.push_back(std::move(entry));
   }
   return checker;
 }
@@ -117,8 +128,13 @@ Status ImaChecker::VerifyBy(const SignatureV2& sig,
                      "no " + std::string(HashAlgoName(sig.algo)) +
                          " digest to verify against");
   }
-  Status ok = VerifyDigestSignature(key->public_key.get(), sig.algo, digest,
-                                    sig.signature);
+  auto prepared =
+      std::find_if(key->prepared.begin(), key->prepared.end(),
+                   [&](const PreparedVerifyKey& p) { return p.algo() == sig.algo; });
+  Status ok = prepared != key->prepared.end()
+                  ? prepared->Verify(digest, sig.signature)
+                  : VerifyDigestSignature(key->public_key.get(), sig.algo,
+                                          digest, sig.signature);
   if (!ok.ok() && ok.error().code == ErrorCode::kBadSignature) {
     return MakeError(ErrorCode::kBadSignature,
                      "signature does not verify over " + std::string(over));

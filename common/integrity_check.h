@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/digest_signature.h"
 #include "common/entry.h"
 #include "common/handles.h"
 #include "common/hash_algo.h"
@@ -61,6 +62,8 @@ class ImaChecker {
   struct Key {
     uint32_t keyid;
     Ptr<EVP_PKEY> public_key;
+    // One per signing algorithm (sha256, sha384, sha512), set up once.
+    std::vector<PreparedVerifyKey> prepared;
   };
   ImaChecker() = default;
   const Key* FindKey(uint32_t keyid) const;

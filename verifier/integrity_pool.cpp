@@ -23,7 +23,11 @@ struct IntegrityPool::Shared {
 
   const ImaChecker* checker = nullptr;
   std::mutex mu;
-  std::condition_variable changed;
+  // Two conditions, each woken one waiter at a time: a queue slot for the
+  // streaming thread, a job for a worker. (One shared condition woke every
+  // thread on every push and pop.)
+  std::condition_variable job_ready;
+  std::condition_variable slot_free;
   std::deque<Job> queue;
   bool closing = false;
   uint64_t next_index = 0;
@@ -42,14 +46,14 @@ struct IntegrityPool::Shared {
       Job job;
       {
         std::unique_lock<std::mutex> lock(mu);
-        changed.wait(lock, [&] { return closing || !queue.empty(); });
+        job_ready.wait(lock, [&] { return closing || !queue.empty(); });
         if (queue.empty()) {
           return;
         }
         job = std::move(queue.front());
         queue.pop_front();
-        changed.notify_all();
       }
+      slot_free.notify_one();
       failures.clear();
       checker->Check(job.entry, job.digest, &failures);
       if (!failures.empty()) {
@@ -74,7 +78,8 @@ IntegrityPool::~IntegrityPool() {
     std::lock_guard<std::mutex> lock(shared_->mu);
     shared_->closing = true;
     shared_->queue.clear();
-    shared_->changed.notify_all();
+    shared_->job_ready.notify_all();
+    shared_->slot_free.notify_all();
   }
   for (std::thread& t : shared_->workers) {
     if (t.joinable()) {
@@ -97,17 +102,19 @@ void IntegrityPool::Submit(Entry entry, std::vector<uint8_t> digest) {
     s.Record(index, failures);
     return;
   }
-  std::unique_lock<std::mutex> lock(s.mu);
-  s.changed.wait(lock, [&] { return s.queue.size() < kQueueEntries; });
-  s.queue.push_back({index, std::move(entry), std::move(digest)});
-  s.changed.notify_all();
+  {
+    std::unique_lock<std::mutex> lock(s.mu);
+    s.slot_free.wait(lock, [&] { return s.queue.size() < kQueueEntries; });
+    s.queue.push_back({index, std::move(entry), std::move(digest)});
+  }
+  s.job_ready.notify_one();
 }
 
 std::vector<IntegrityFailure> IntegrityPool::Finish() {
   {
     std::lock_guard<std::mutex> lock(shared_->mu);
     shared_->closing = true;
-    shared_->changed.notify_all();
+    shared_->job_ready.notify_all();
   }
   for (std::thread& t : shared_->workers) {
     t.join();
