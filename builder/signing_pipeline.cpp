@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "builder/atomic_output.h"
-#include "builder/glob_match.h"
+#include "common/glob_match.h"
 #include "common/content_hasher.h"
 #include "common/digest.h"
 #include "common/evm_digest.h"

@@ -10,6 +10,8 @@
 #include "common/integrity_check.h"
 #include "common/manifest.h"
 #include "common/result.h"
+#include "verifier/device_config.h"
+#include "verifier/device_state.h"
 #include "verifier/entry_sink.h"
 #include "verifier/manifest_signature.h"
 
@@ -23,6 +25,14 @@ struct VerifyOptions {
   SignatureCheckOptions signature;
   // Accept bundles marked `development` (built with published keys).
   bool allow_development = false;
+  // Device-aware run (`verify --root`, `install`); both borrowed, both set
+  // or both null. The trust decision and the rollback and freshness checks
+  // then run from the manifest before any payload byte streams, so a
+  // refused update writes nothing.
+  const DeviceConfig* device = nullptr;
+  const DeviceState* device_state = nullptr;
+  bool allow_reinstall = false;  // accept a version equal to the installed
+  bool in_place = false;         // judge as an in-place update (no A/B)
 };
 
 // One named check and its outcome, for `--json` and error lines.

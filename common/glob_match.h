@@ -3,7 +3,7 @@
 
 #include <string_view>
 
-namespace imab::builder {
+namespace imab {
 
 // Matches `path` (relative, no leading '/') against `pattern`: `*` matches
 // any run of characters within one path component, `**` any run including
@@ -11,4 +11,4 @@ namespace imab::builder {
 // A leading '/' in the pattern is ignored, so "/usr/**" means "usr/**".
 bool GlobMatch(std::string_view pattern, std::string_view path);
 
-}  // namespace imab::builder
+}  // namespace imab

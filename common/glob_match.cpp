@@ -1,8 +1,8 @@
-#include "builder/glob_match.h"
+#include "common/glob_match.h"
 
 #include <vector>
 
-namespace imab::builder {
+namespace imab {
 
 bool GlobMatch(std::string_view pattern, std::string_view path) {
   while (!pattern.empty() && pattern.front() == '/') {
@@ -40,4 +40,4 @@ bool GlobMatch(std::string_view pattern, std::string_view path) {
   return next[0] != 0;
 }
 
-}  // namespace imab::builder
+}  // namespace imab

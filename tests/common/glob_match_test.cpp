@@ -1,8 +1,8 @@
-#include "builder/glob_match.h"
+#include "common/glob_match.h"
 
 #include <gtest/gtest.h>
 
-namespace imab::builder {
+namespace imab {
 namespace {
 
 struct Case {
@@ -44,4 +44,4 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"a*", "", false}));
 
 }  // namespace
-}  // namespace imab::builder
+}  // namespace imab
