@@ -49,6 +49,19 @@ Status CheckOptions(const BuildOptions& options) {
   if (options.output.empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "no output path given");
   }
+  if (options.expires.has_value() && options.expires_in_days.has_value()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--expires and --expires-in exclude each other");
+  }
+  const uint64_t expires =
+      options.expires.value_or(options.created +
+                               options.expires_in_days.value_or(0) * 86400);
+  if ((options.expires.has_value() || options.expires_in_days.has_value()) &&
+      (expires > kTarMaxOctal11 ||
+       options.expires_in_days.value_or(0) > 100000)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "expiry time is past what the format can hold");
+  }
   if (options.ima_key.empty() && !options.initramfs.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "--initramfs needs --ima-key: the certificates put "
@@ -661,6 +674,11 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
   header.ima = ima.section;
   header.development = development;
   header.trust_root = carried_root;
+  if (options.expires.has_value()) {
+    header.expires = options.expires;
+  } else if (options.expires_in_days.has_value()) {
+    header.expires = options.created + *options.expires_in_days * 86400;
+  }
   if (ima.ima_signer != nullptr || !ima.kernel_cas.empty() ||
       options.key_generation > 0) {
     KeysSection section;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,10 @@ struct BuildOptions {
   std::vector<std::string> initramfs;
   std::vector<std::string> kernel_cas;  // PEM files of the kernel's CAs
   uint64_t key_generation = 0;
+  // Manifest expiry: an absolute time, or days after `created`; at most
+  // one of them.
+  std::optional<uint64_t> expires;
+  std::optional<uint64_t> expires_in_days;
   // A signed trust root (FORMAT.md §8) to carry: devices whose current root
   // it succeeds adopt it after installing. The signing certificate must
   // chain to one of its release CAs.

@@ -370,6 +370,12 @@ int main(int argc, char** argv) {
   cmd->add_option("--key-generation", build.key_generation,
                   "Monotonic key generation recorded in the manifest")
       ->capture_default_str();
+  cmd->add_option("--expires", build.expires,
+                  "Devices refuse the bundle after this time (seconds since "
+                  "the epoch)");
+  cmd->add_option("--expires-in", build.expires_in_days,
+                  "Devices refuse the bundle this many days after its "
+                  "creation time");
   cmd->add_flag("--allow-dev-keys", build.allow_dev_keys,
                 "Accept published development keys; marks the bundle "
                 "'development'");

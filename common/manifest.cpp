@@ -405,6 +405,11 @@ void AppendManifestHeader(const ManifestHeader& header, std::string* out) {
   if (header.development) {
     out->append("section development 1\nend-section development\n");
   }
+  if (header.expires.has_value()) {
+    out->append("section validity 1\nexpires " +
+                std::to_string(*header.expires) +
+                "\nend-section validity\n");
+  }
   if (header.keys.has_value()) {
     AppendKeysSection(*header.keys, out);
   }

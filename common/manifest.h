@@ -72,6 +72,10 @@ struct ManifestHeader {
   // Section `development 1` (FORMAT.md §3.3.2): built with keys that
   // example layers publish; devices refuse it unless configured otherwise.
   bool development = false;
+  // Section `validity 1` (FORMAT.md §3.3.5): after this time (seconds since
+  // the epoch) devices refuse the bundle, so a withdrawn release cannot be
+  // replayed forever.
+  std::optional<uint64_t> expires;
   std::optional<KeysSection> keys;
   std::optional<ImaSection> ima;  // absent: the image carries no IMA/EVM xattrs
 

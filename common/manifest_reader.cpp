@@ -240,6 +240,10 @@ Status ManifestReader::ParseSections() {
       IMAB_RETURN_IF_ERROR(ParseDevelopmentSection(t.at[2]));
       continue;
     }
+    if (t.at[1] == "validity") {
+      IMAB_RETURN_IF_ERROR(ParseValiditySection(t.at[2]));
+      continue;
+    }
     if (t.at[1] == "keys") {
       if (header_.keys.has_value() || header_.ima.has_value()) {
         return Bad("section 'keys' repeated or after section 'ima'");
@@ -273,7 +277,8 @@ Status ManifestReader::ParseSections() {
 // FORMAT.md §3.3.4: one signed-root line, first of all sections.
 Status ManifestReader::ParseTrustRootSection(std::string_view version) {
   if (!header_.trust_root.empty() || header_.development ||
-      header_.keys.has_value() || header_.ima.has_value()) {
+      header_.expires.has_value() || header_.keys.has_value() ||
+      header_.ima.has_value()) {
     return Bad("section 'trust-root' repeated or not first");
   }
   if (version != "1") {
@@ -300,9 +305,9 @@ Status ManifestReader::ParseTrustRootSection(std::string_view version) {
 // FORMAT.md §3.3.2: an empty marker section, before section ima.
 Status ManifestReader::ParseDevelopmentSection(std::string_view version) {
   // Sections come in one order, once each, so the bytes stay canonical.
-  if (header_.development || header_.keys.has_value() ||
-      header_.ima.has_value()) {
-    return Bad("section 'development' repeated or after section 'ima'");
+  if (header_.development || header_.expires.has_value() ||
+      header_.keys.has_value() || header_.ima.has_value()) {
+    return Bad("section 'development' repeated or out of order");
   }
   if (version != "1") {
     return Bad("unsupported version of section 'development'");
@@ -312,6 +317,31 @@ Status ManifestReader::ParseDevelopmentSection(std::string_view version) {
     return Bad("section 'development' must be empty");
   }
   header_.development = true;
+  return OkStatus();
+}
+
+// FORMAT.md §3.3.5: one expires line, after development, before keys.
+Status ManifestReader::ParseValiditySection(std::string_view version) {
+  if (header_.expires.has_value() || header_.keys.has_value() ||
+      header_.ima.has_value()) {
+    return Bad("section 'validity' repeated or out of order");
+  }
+  if (version != "1") {
+    return Bad("unsupported version of section 'validity'");
+  }
+  IMAB_ASSIGN_OR_RETURN(std::string_view line, ReadLine());
+  IMAB_ASSIGN_OR_RETURN(ManifestTokens t, SplitManifestLine(line));
+  if (t.at[0] != "expires") {
+    return Bad("expected 'expires', found " + Quote(t.at[0]));
+  }
+  IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 1));
+  IMAB_ASSIGN_OR_RETURN(header_.expires,
+                        ParseNumToken(t.at[1], "expires", kMaxCreated,
+                                      ErrorCode::kMalformed));
+  IMAB_ASSIGN_OR_RETURN(line, ReadLine());
+  if (line != "end-section validity") {
+    return Bad("expected 'end-section validity'");
+  }
   return OkStatus();
 }
 

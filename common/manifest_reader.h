@@ -73,6 +73,7 @@ class ManifestReader {
   Status ParseSections();
   Status ParseTrustRootSection(std::string_view version);
   Status ParseDevelopmentSection(std::string_view version);
+  Status ParseValiditySection(std::string_view version);
   Result<KeysSection> ParseKeysSection();
   Result<ImaSection> ParseImaSection();
   Status ParseHeaderField(std::string_view keyword, std::string_view value);

@@ -22,6 +22,10 @@ const char* ErrorCodeName(ErrorCode code) {
       return "key-revoked";
     case ErrorCode::kRollback:
       return "rollback";
+    case ErrorCode::kIncompatible:
+      return "incompatible";
+    case ErrorCode::kUntrusted:
+      return "untrusted";
     case ErrorCode::kInternal:
       return "internal";
   }
@@ -37,6 +41,8 @@ bool IsVerificationFailure(ErrorCode code) {
     case ErrorCode::kUnknownKey:
     case ErrorCode::kKeyRevoked:
     case ErrorCode::kRollback:
+    case ErrorCode::kIncompatible:
+    case ErrorCode::kUntrusted:
       return true;
     case ErrorCode::kInvalidArgument:
     case ErrorCode::kIo:

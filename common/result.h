@@ -19,7 +19,10 @@ enum class ErrorCode {
   kDigestMismatch,   // content differs from what a signed record pins
   kUnknownKey,       // a key id names no trusted key
   kKeyRevoked,       // a key id names a key that is no longer trusted
-  kRollback,         // an older version than the one installed
+  kRollback,         // an older version than the one installed, a lower
+                     // key generation, or an expired manifest
+  kIncompatible,     // made for another device (compatible name)
+  kUntrusted,        // after the update the device could not trust its files
   kInternal,         // a bug or a library failure that should not happen
 };
 

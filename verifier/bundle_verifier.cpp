@@ -1,5 +1,6 @@
 #include "verifier/bundle_verifier.h"
 
+#include <ctime>
 #include <thread>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "verifier/integrity_pool.h"
 #include "verifier/payload_stream.h"
 #include "verifier/trust_anchor.h"
+#include "verifier/update_checks.h"
 
 namespace imab::verifier {
 namespace {
@@ -67,6 +69,51 @@ Status DescribeIntegrityFailures(const std::vector<IntegrityFailure>& failures,
   return MakeError(ErrorCode::kBadSignature, message);
 }
 
+// The device-aware checks, from the manifest alone, before any payload
+// byte reaches the sink.
+Status CheckDevice(ByteSource& source, const BundleLayout& layout,
+                   const VerifyOptions& options,
+                   const Sha256Digest& signed_sha256, VerifyReport& report) {
+  const ManifestHeader& header = report.header;
+  const DeviceConfig& config = *options.device;
+  IMAB_RETURN_IF_ERROR(Record(report, "compatible",
+                              CheckCompatible(header, config),
+                              "bundle is for " + config.compatible));
+  if (options.device_state == nullptr) {
+    return MakeError(ErrorCode::kInternal, "device state not loaded");
+  }
+  const DeviceState& state = *options.device_state;
+  IMAB_RETURN_IF_ERROR(Record(
+      report, "rollback",
+      CheckNotRollback(header, state, options.allow_reinstall),
+      state.image_version.empty()
+          ? "nothing installed yet"
+          : "version " + header.image_version + " after " +
+                state.image_version + ", key generation floor " +
+                std::to_string(state.key_generation)));
+  Result<DeviceTrust> device = LoadDeviceTrust(config);
+  if (!device.has_value()) {
+    return device.error();
+  }
+  device->in_place = device->in_place || options.in_place;
+  Result<TrustVerdict> verdict =
+      DecideUpdateTrust(source, layout.manifest_offset, layout.manifest_size,
+                        signed_sha256, header, *device);
+  if (!verdict.has_value()) {
+    return Record(report, "trust-decision", Status(verdict.error()), "");
+  }
+  report.trust = std::move(*verdict);
+  const TrustVerdict& decided = *report.trust;
+  return Record(report, "trust-decision",
+                decided.accepted()
+                    ? OkStatus()
+                    : Status(MakeError(ErrorCode::kUntrusted,
+                                       "the device could not trust this "
+                                       "update after reboot: " +
+                                           decided.Summary())),
+                decided.Summary());
+}
+
 // Everything after the container check; the caller aborts the sink on error.
 Status VerifyContents(ByteSource& source, const BundleLayout& layout,
                       const VerifyOptions& options, EntrySink& sink,
@@ -75,8 +122,8 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
     return MakeError(ErrorCode::kInvalidArgument,
                      "give either --release-ca or --trust-root");
   }
-  Result<TrustDecision> decided =
-      DecideTrust(options.release_ca, options.trust_root, source,
+  Result<AnchorDecision> decided =
+      DecideAnchors(options.release_ca, options.trust_root, source,
                   layout.manifest_offset, layout.manifest_size);
   if (!decided.has_value() &&
       decided.error().code == ErrorCode::kInvalidArgument) {
@@ -149,6 +196,18 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
           ? std::to_string(header.ima->certificates.size()) +
                 " signing certificate(s) declared"
           : "no IMA/EVM signatures declared"));
+  IMAB_RETURN_IF_ERROR(Record(
+      report, "expiry",
+      options.signature.check_time
+          ? CheckNotExpired(header, static_cast<uint64_t>(std::time(nullptr)))
+          : OkStatus(),
+      !header.expires.has_value()  ? "no expiry"
+      : options.signature.check_time ? "not expired"
+                                     : "expiry not checked (no clock)"));
+  if (options.device != nullptr) {
+    IMAB_RETURN_IF_ERROR(CheckDevice(source, layout, options,
+                                     verified->manifest_sha256, report));
+  }
   IMAB_RETURN_IF_ERROR(sink.Start(header));
   IMAB_ASSIGN_OR_RETURN(auto payload,
                         ZstdRegionReader::Open(source, layout.payload_offset,

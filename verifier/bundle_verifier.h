@@ -14,6 +14,7 @@
 #include "verifier/device_state.h"
 #include "verifier/entry_sink.h"
 #include "verifier/manifest_signature.h"
+#include "verifier/trust_decision.h"
 
 namespace imab::verifier {
 
@@ -56,6 +57,8 @@ struct VerifyReport {
   // successful install).
   uint64_t trust_root_version = 0;
   std::optional<std::string> adopt_trust_root;
+  // Device-aware runs: the post-update trust decision, once made.
+  std::optional<TrustVerdict> trust;
 };
 
 // Verifies the bundle at options.bundle_path and streams its entries into

@@ -27,6 +27,7 @@ struct Options {
   bool json = false;
   bool no_time_check = false;
   std::string extract_to;
+  std::string root;  // --root: judge against this device
 };
 
 int ExitCode(const imab::Error& error) {
@@ -59,8 +60,45 @@ int Report(const Options& options, const imab::verifier::VerifyReport& report,
   return 0;
 }
 
+// With --root: the device's configuration supplies what the command line
+// did not (release CA or trust root, development bundles), and the run
+// makes the device's trust decision.
+int PrepareDevice(Options& options,
+                  std::optional<imab::verifier::DeviceConfig>& config,
+                  std::optional<imab::verifier::DeviceState>& state) {
+  if (options.root.empty()) {
+    return 0;
+  }
+  auto loaded = imab::verifier::LoadDeviceConfig(options.root);
+  if (!loaded.has_value()) {
+    std::cerr << "imab-verify: error: " << loaded.error().message << "\n";
+    return 2;
+  }
+  config = std::move(*loaded);
+  // The device state (installed version, floors) comes with the slots.
+  state.emplace();
+  imab::verifier::VerifyOptions& verify = options.verify;
+  if (verify.release_ca.empty() && verify.trust_root.empty()) {
+    if (!config->release_ca.empty()) {
+      verify.release_ca = DevicePath(*config, config->release_ca);
+    } else {
+      verify.trust_root = DevicePath(*config, config->trust_root);
+    }
+  }
+  verify.allow_development =
+      verify.allow_development || config->allow_development;
+  verify.device = &*config;
+  verify.device_state = &*state;
+  return 0;
+}
+
 int Run(Options options, bool extract) {
   options.verify.signature.check_time = !options.no_time_check;
+  std::optional<imab::verifier::DeviceConfig> config;
+  std::optional<imab::verifier::DeviceState> state;
+  if (int rc = PrepareDevice(options, config, state); rc != 0) {
+    return rc;
+  }
   StderrReporter reporter;
   imab::verifier::VerifyReport report;
   if (!extract) {
@@ -94,8 +132,16 @@ void AddCommon(CLI::App* cmd, Options& options) {
   cmd->add_flag("--allow-development", options.verify.allow_development,
                 "Accept bundles built with published development keys");
   cmd->add_flag("--no-time-check", options.no_time_check,
-                "Do not check certificate validity periods (no trusted "
-                "clock)");
+                "Do not check certificate validity periods or the manifest "
+                "expiry (no trusted clock)");
+  cmd->add_option("--root", options.root,
+                  "Device root folder (holds etc/imabundle/device.conf): "
+                  "also run the device's trust decision and rollback checks");
+  cmd->add_flag("--in-place", options.verify.in_place,
+                "Judge as an in-place update: every replaced file must also "
+                "verify under the running keyring");
+  cmd->add_flag("--allow-reinstall", options.verify.allow_reinstall,
+                "Accept a version equal to the installed one");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "common/hex.h"
+#include "common/keyid.h"
 
 namespace imab::verifier {
 
@@ -50,6 +51,42 @@ std::string ManifestJson(const VerifyReport& report) {
 
 }  // namespace
 
+namespace {
+
+std::string KeyIdsJson(const std::vector<uint32_t>& keyids) {
+  std::string out = "[";
+  for (size_t i = 0; i < keyids.size(); ++i) {
+    out += (i == 0 ? "" : ", ") + JsonString(KeyIdHex(keyids[i]));
+  }
+  return out + "]";
+}
+
+std::string TrustJson(const TrustVerdict& verdict) {
+  std::string out = "{\"accepted\": ";
+  out += verdict.accepted() ? "true" : "false";
+  out += ", \"appraised_files\": " + std::to_string(verdict.appraised_files);
+  out += ", \"critical_files\": " + std::to_string(verdict.critical_files);
+  out += ", \"ima_keyring\": " + KeyIdsJson(verdict.ima_keyids);
+  out += ", \"evm_keyring\": " + KeyIdsJson(verdict.evm_keyids);
+  out += ", \"keyring_problems\": [";
+  for (size_t i = 0; i < verdict.keyring_problems.size(); ++i) {
+    out += (i == 0 ? "" : ", ") + JsonString(verdict.keyring_problems[i]);
+  }
+  out += "], \"rejected_files\": [";
+  for (size_t i = 0; i < verdict.files.size(); ++i) {
+    const TrustFinding& f = verdict.files[i];
+    out += (i == 0 ? "" : ", ");
+    out += "{\"path\": " + JsonString("/" + f.path) +
+           ", \"critical\": " + (f.critical ? "true" : "false") +
+           ", \"reason\": " + JsonString(f.reason) +
+           ", \"cause\": " + JsonString(f.cause) +
+           ", \"consequence\": " + JsonString(f.consequence) + "}";
+  }
+  return out + "]}";
+}
+
+}  // namespace
+
 std::string RenderReportJson(const VerifyReport& report,
                              const std::optional<Error>& failure) {
   std::string result = !failure.has_value() ? "accepted"
@@ -79,6 +116,9 @@ std::string RenderReportJson(const VerifyReport& report,
            ", \"reason\": " + JsonString(f.reason) + "}";
   }
   out += "]";
+  if (report.trust.has_value()) {
+    out += ", \"trust_decision\": " + TrustJson(*report.trust);
+  }
   if (report.manifest_parsed) {
     out += ", \"manifest\": " + ManifestJson(report);
   }

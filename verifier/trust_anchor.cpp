@@ -58,14 +58,14 @@ Result<std::optional<std::string>> PeekCarriedRoot(ByteSource& source,
 
 }  // namespace
 
-Result<TrustDecision> DecideTrust(const std::string& release_ca,
-                                  const std::string& trust_root_path,
-                                  ByteSource& source, uint64_t offset,
-                                  uint64_t size) {
+Result<AnchorDecision> DecideAnchors(const std::string& release_ca,
+                                    const std::string& trust_root_path,
+                                    ByteSource& source, uint64_t offset,
+                                    uint64_t size) {
   if (!release_ca.empty()) {
     IMAB_ASSIGN_OR_RETURN(ReleaseTrust anchors,
                           ReleaseTrust::LoadPemFile(release_ca));
-    return TrustDecision{std::move(anchors), "release CA file " + release_ca,
+    return AnchorDecision{std::move(anchors), "release CA file " + release_ca,
                          std::nullopt, 0};
   }
   IMAB_ASSIGN_OR_RETURN(std::string current_bytes,
@@ -91,7 +91,7 @@ Result<TrustDecision> DecideTrust(const std::string& release_ca,
   }
   IMAB_ASSIGN_OR_RETURN(ReleaseTrust anchors,
                         ReleaseTrust::FromDer(effective->body.release_cas));
-  return TrustDecision{std::move(anchors), detail, carried,
+  return AnchorDecision{std::move(anchors), detail, carried,
                        effective->body.version};
 }
 

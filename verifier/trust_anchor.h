@@ -13,7 +13,7 @@
 
 namespace imab::verifier {
 
-struct TrustDecision {
+struct AnchorDecision {
   ReleaseTrust anchors;
   std::string detail;  // for the report: which root, rotation or not
   // The root the bundle carries, verified as the current one's successor
@@ -31,9 +31,9 @@ struct TrustDecision {
 // is safe only because a trust root authenticates itself with signatures
 // by keys the device already trusts; the caller must compare the root it
 // later parses from the signed manifest with `carried_root`.
-Result<TrustDecision> DecideTrust(const std::string& release_ca,
-                                  const std::string& trust_root_path,
-                                  ByteSource& source, uint64_t offset,
-                                  uint64_t size);
+Result<AnchorDecision> DecideAnchors(const std::string& release_ca,
+                                    const std::string& trust_root_path,
+                                    ByteSource& source, uint64_t offset,
+                                    uint64_t size);
 
 }  // namespace imab::verifier

@@ -1,0 +1,555 @@
+#include "verifier/trust_decision.h"
+
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+
+#include "common/digest.h"
+#include "common/evm_digest.h"
+#include "common/glob_match.h"
+#include "common/hex.h"
+#include "common/ima_xattr.h"
+#include "common/kernel_keyring.h"
+#include "common/keyid.h"
+#include "common/x509_util.h"
+
+namespace imab::verifier {
+
+// A keyring as the kernel will hold it: certificates by keyid, each with
+// its public key set up for the three signing hash algorithms.
+struct TrustDecider::Keyring {
+  struct Key {
+    uint32_t keyid = 0;
+    std::vector<PreparedVerifyKey> prepared;
+  };
+  std::string name;  // ".ima" / ".evm"
+  std::vector<Key> keys;
+
+  const Key* Find(uint32_t keyid) const {
+    for (const Key& key : keys) {
+      if (key.keyid == keyid) {
+        return &key;
+      }
+    }
+    return nullptr;
+  }
+
+  std::string Describe() const {
+    std::string out = "{";
+    for (size_t i = 0; i < keys.size(); ++i) {
+      out += (i == 0 ? "" : ", ") + KeyIdHex(keys[i].keyid);
+    }
+    return out + "}";
+  }
+
+  // The signature by `keyid` over `digest`: nullopt when it verifies, else
+  // why not.
+  std::optional<std::string> Check(const SignatureV2& sig,
+                                   std::span<const uint8_t> digest,
+                                   const std::string& which,
+                                   const std::string& keyring_role) const {
+    const Key* key = Find(sig.keyid);
+    if (key == nullptr) {
+      return which + " signed by keyid " + KeyIdHex(sig.keyid) +
+             ", not in the " + keyring_role + " " + name + " keyring " +
+             Describe();
+    }
+    for (const PreparedVerifyKey& prepared : key->prepared) {
+      if (prepared.algo() == sig.algo) {
+        if (prepared.Verify(digest, sig.signature).ok()) {
+          return std::nullopt;
+        }
+        return which + " signature by keyid " + KeyIdHex(sig.keyid) +
+               " does not verify";
+      }
+    }
+    return which + " uses hash " + std::string(HashAlgoName(sig.algo)) +
+           ", which the kernel keyring check does not support";
+  }
+};
+
+namespace {
+
+Result<Ptr<X509>> ParseDerCertificate(const std::string& der) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (cert == nullptr ||
+      p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+    return MakeError(ErrorCode::kMalformed, "certificate does not parse");
+  }
+  return cert;
+}
+
+Result<Sha256Digest> DerSha256(const X509* cert) {
+  unsigned char* der = nullptr;
+  int len = i2d_X509(cert, &der);
+  if (len < 0) {
+    return MakeError(ErrorCode::kInternal, "i2d_X509");
+  }
+  Result<Sha256Digest> digest =
+      Sha256Of(std::span<const uint8_t>(der, static_cast<size_t>(len)));
+  OPENSSL_free(der);
+  return digest;
+}
+
+Ptr<X509> Copy(const X509* cert) {
+  return Ptr<X509>(X509_dup(cert));
+}
+
+std::string Basename(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// What the device would visibly suffer if this file failed appraisal
+// (ima-evm-formats.md §5.3; the behaviour seen on Linux 6.1 under QEMU).
+std::string Consequence(const std::string& path, uint32_t mode,
+                        bool critical) {
+  const std::string base = Basename(path);
+  if (critical && (base.rfind("ld-linux", 0) == 0 ||
+                   base.rfind("ld-musl", 0) == 0)) {
+    return "the ELF interpreter: every dynamically linked program would be "
+           "killed (SIGSEGV) at exec";
+  }
+  if (critical && (base.rfind("libc.so", 0) == 0 ||
+                   base.rfind("libc-", 0) == 0)) {
+    return "every dynamically linked program, init included, would fail to "
+           "map libc (ld.so exit 127, \"failed to map segment\")";
+  }
+  if (critical && (base == "init" || base == "systemd")) {
+    return "the kernel could not start init (execve EACCES, \"Requested "
+           "init failed (error -13)\"): the device would not boot";
+  }
+  if (critical && base == "imab-verify") {
+    return "the updater could not run: no later update could repair the "
+           "device";
+  }
+  if ((mode & 0111) != 0) {
+    return "execve and mmap(PROT_EXEC) of it would fail with EACCES";
+  }
+  return "open() of it would fail with EACCES";
+}
+
+bool AnyMatch(const std::vector<std::string>& patterns,
+              const std::string& path) {
+  for (const std::string& pattern : patterns) {
+    if (GlobMatch(pattern, path)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Resolves a symlink's target against the link's folder, inside the image
+// (".." stops at the image root, as the kernel's path walk at "/").
+std::string ResolveLink(const std::string& link_path,
+                        const std::string& target) {
+  std::vector<std::string> parts;
+  std::string base = target;
+  if (!base.empty() && base.front() == '/') {
+    base = base.substr(1);
+  } else {
+    size_t slash = link_path.rfind('/');
+    base = (slash == std::string::npos ? "" : link_path.substr(0, slash + 1)) +
+           base;
+  }
+  size_t start = 0;
+  while (start <= base.size()) {
+    size_t slash = base.find('/', start);
+    std::string part = base.substr(
+        start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (part == "..") {
+      if (!parts.empty()) {
+        parts.pop_back();
+      }
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    if (slash == std::string::npos) {
+      break;
+    }
+    start = slash + 1;
+  }
+  std::string out;
+  for (const std::string& part : parts) {
+    out += (out.empty() ? "" : "/") + part;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string TrustVerdict::Summary() const {
+  if (accepted()) {
+    std::string ids;
+    for (uint32_t id : ima_keyids) {
+      ids += (ids.empty() ? "" : ", ") + KeyIdHex(id);
+    }
+    return std::to_string(appraised_files) +
+           " appraised files verify under the post-update keyring {" + ids +
+           "}";
+  }
+  std::string out;
+  size_t listed = 0;
+  constexpr size_t kListed = 10;
+  for (const std::string& problem : keyring_problems) {
+    out += (out.empty() ? "" : "; ") + problem;
+  }
+  if (!files.empty()) {
+    out += (out.empty() ? "" : "; ") + std::to_string(files.size()) +
+           " appraised file(s) would not be trusted after the update";
+    for (const TrustFinding& f : files) {
+      if (listed++ == kListed) {
+        out += "; and " + std::to_string(files.size() - kListed) +
+               " more (see --json)";
+        break;
+      }
+      out += "; /" + f.path + ": " + f.reason + " (" + f.consequence + ")";
+    }
+  }
+  return out;
+}
+
+TrustDecider::TrustDecider(const ManifestHeader& header,
+                           const DeviceTrust& device)
+    : header_(header), device_(device) {}
+
+TrustDecider::~TrustDecider() = default;
+
+Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
+    const ManifestHeader& header, const DeviceTrust& device) {
+  std::unique_ptr<TrustDecider> d(new TrustDecider(header, device));
+  std::vector<std::string>& problems = d->verdict_.keyring_problems;
+  const bool ships_kernel =
+      header.keys.has_value() && !header.keys->kernel_cas.empty();
+  // A new kernel computes EVM digests its own way: the bundle's profile.
+  d->profile_ = ships_kernel && header.ima.has_value() ? header.ima->profile
+                                                       : device.profile;
+
+  // The CAs of the kernel that will boot.
+  std::vector<Ptr<X509>> cas;
+  if (ships_kernel) {
+    for (const std::string& der : header.keys->kernel_cas) {
+      Result<Ptr<X509>> ca = ParseDerCertificate(der);
+      if (!ca.has_value()) {
+        problems.push_back("kernel CA of the bundle does not parse");
+        continue;
+      }
+      cas.push_back(std::move(*ca));
+    }
+  } else {
+    for (const Ptr<X509>& ca : device.kernel_cas) {
+      cas.push_back(Copy(ca.get()));
+    }
+  }
+  std::vector<X509*> ca_ptrs;
+  for (const Ptr<X509>& ca : cas) {
+    ca_ptrs.push_back(ca.get());
+  }
+
+  // The certificates the kernel will try to load after reboot.
+  std::vector<Ptr<X509>> next_ima, next_evm;
+  const bool ships_initramfs =
+      header.keys.has_value() && !header.keys->initramfs.empty();
+  if (ships_initramfs) {
+    auto declared = [&](const Sha256Digest& digest,
+                        const std::string& where) -> Ptr<X509> {
+      if (header.ima.has_value()) {
+        for (const SigningCertificate& c : header.ima->certificates) {
+          Result<Ptr<X509>> cert = ParseDerCertificate(c.der);
+          if (!cert.has_value()) {
+            continue;
+          }
+          Result<Sha256Digest> sha = DerSha256(cert->get());
+          if (sha.has_value() && DigestEquals(*sha, digest)) {
+            return std::move(*cert);
+          }
+        }
+      }
+      problems.push_back(where + " holds a certificate (sha256 " +
+                         HexEncode(digest) +
+                         ") the manifest does not declare");
+      return nullptr;
+    };
+    // Each initramfs the image ships may be the one that boots: a key
+    // counts only if every one of them loads it.
+    bool first = true;
+    for (const InitramfsRecord& record : header.keys->initramfs) {
+      Ptr<X509> evm = declared(record.evm_cert_sha256,
+                               "/" + record.path + " etc/keys/x509_evm.der");
+      Ptr<X509> ima;
+      if (record.ima_cert_sha256.has_value()) {
+        ima = declared(*record.ima_cert_sha256,
+                       "/" + record.path + " etc/keys/x509_ima.der");
+      }
+      auto keep = [&](std::vector<Ptr<X509>>& ring, Ptr<X509> cert) {
+        if (first) {
+          if (cert != nullptr) {
+            ring.push_back(std::move(cert));
+          }
+          return;
+        }
+        ring.erase(std::remove_if(ring.begin(), ring.end(),
+                                  [&](const Ptr<X509>& have) {
+                                    return cert == nullptr ||
+                                           X509_cmp(have.get(),
+                                                    cert.get()) != 0;
+                                  }),
+                   ring.end());
+      };
+      keep(next_evm, std::move(evm));
+      keep(next_ima, std::move(ima));
+      first = false;
+    }
+  } else {
+    for (const Ptr<X509>& c : device.ima_certs) {
+      next_ima.push_back(Copy(c.get()));
+    }
+    for (const Ptr<X509>& c : device.evm_certs) {
+      next_evm.push_back(Copy(c.get()));
+    }
+  }
+
+  KernelKeyringRules rules;
+  rules.require_digital_signature =
+      device.kernel_version >= KernelVersion{6, 6};
+  auto build = [&](const std::string& name, std::vector<Ptr<X509>>& certs,
+                   bool check_with_kernel) -> std::unique_ptr<Keyring> {
+    auto ring = std::make_unique<Keyring>();
+    ring->name = name;
+    std::vector<std::pair<uint32_t, const X509*>> seen;
+    for (const Ptr<X509>& cert : certs) {
+      Result<uint32_t> keyid = KeyIdFromCertificate(cert.get());
+      std::string who = "certificate \"" + SubjectLine(cert.get()) + "\"";
+      if (!keyid.has_value()) {
+        problems.push_back(who + " for " + name + ": " +
+                           keyid.error().message);
+        continue;
+      }
+      who = "certificate " + KeyIdHex(*keyid) + " (" +
+            SubjectLine(cert.get()) + ")";
+      if (check_with_kernel) {
+        Status accepted = CheckKernelAcceptsCertificate(
+            cert.get(), ca_ptrs, rules);
+        if (!accepted.ok()) {
+          problems.push_back(
+              who + " would be refused by the kernel when the " + name +
+              " keys load (\"Problem loading X.509 certificate -126\"): " +
+              accepted.error().message);
+          continue;
+        }
+      }
+      bool duplicate = false;
+      for (const auto& [id, other] : seen) {
+        if (id == *keyid && X509_cmp(other, cert.get()) != 0) {
+          problems.push_back(
+              "two certificates in " + name + " share keyid " +
+              KeyIdHex(*keyid) +
+              ": which one checks a file would depend on load order");
+          duplicate = true;
+        } else if (id == *keyid) {
+          duplicate = true;  // the same certificate twice is harmless
+        }
+      }
+      seen.emplace_back(*keyid, cert.get());
+      if (duplicate) {
+        continue;
+      }
+      Keyring::Key key;
+      key.keyid = *keyid;
+      Ptr<EVP_PKEY> pub(X509_get_pubkey(cert.get()));
+      for (HashAlgo algo :
+           {HashAlgo::kSha256, HashAlgo::kSha384, HashAlgo::kSha512}) {
+        Result<PreparedVerifyKey> prepared =
+            PreparedVerifyKey::Create(pub.get(), algo);
+        if (prepared.has_value()) {
+          key.prepared.push_back(std::move(*prepared));
+        }
+      }
+      if (key.prepared.empty()) {
+        problems.push_back(who + ": the kernel cannot verify with its key");
+        continue;
+      }
+      ring->keys.push_back(std::move(key));
+    }
+    return ring;
+  };
+  d->next_ima_ = build(".ima", next_ima, true);
+  d->next_evm_ = build(".evm", next_evm, true);
+  if (d->next_ima_->keys.empty()) {
+    problems.push_back(
+        "no certificate would load into .ima after reboot: nothing would be "
+        "trusted after reboot");
+  }
+  if (d->next_evm_->keys.empty()) {
+    problems.push_back(
+        "no certificate would load into .evm after reboot: no EVM signature "
+        "would verify, nothing would be trusted after reboot");
+  }
+  // The running kernel already holds its keys; they are not re-checked.
+  std::vector<Ptr<X509>> running_ima, running_evm;
+  for (const Ptr<X509>& c : device.ima_certs) {
+    running_ima.push_back(Copy(c.get()));
+  }
+  for (const Ptr<X509>& c : device.evm_certs) {
+    running_evm.push_back(Copy(c.get()));
+  }
+  std::vector<std::string> before = problems;
+  d->running_ima_ = build(".ima", running_ima, false);
+  d->running_evm_ = build(".evm", running_evm, false);
+  problems = std::move(before);  // the running set is the device's affair
+
+  for (const Keyring::Key& key : d->next_ima_->keys) {
+    d->verdict_.ima_keyids.push_back(key.keyid);
+  }
+  for (const Keyring::Key& key : d->next_evm_->keys) {
+    d->verdict_.evm_keyids.push_back(key.keyid);
+  }
+  return d;
+}
+
+std::optional<std::pair<std::string, std::string>> TrustDecider::CheckUnder(
+    const Keyring& ima_ring, const Keyring& evm_ring, const Entry& entry,
+    bool signature_required) const {
+  const std::string role =
+      &ima_ring == next_ima_.get() ? "post-update" : "running";
+  const Xattr* ima = FindXattr(entry, kImaXattr);
+  if (ima == nullptr) {
+    return std::make_pair(
+        std::string("no security.ima"),
+        std::string(signature_required ? "IMA-signature-required"
+                                       : "missing-hash"));
+  }
+  Result<ImaXattr> parsed = ParseImaXattr(ima->value);
+  if (!parsed.has_value()) {
+    return std::make_pair("security.ima malformed: " +
+                              parsed.error().message,
+                          std::string("invalid-signature-version"));
+  }
+  if (!parsed->is_signature) {
+    if (signature_required) {
+      return std::make_pair(
+          std::string("security.ima holds a digest, the policy requires a "
+                      "signature"),
+          std::string("IMA-signature-required"));
+    }
+    // A digest is protected by the EVM signature; it must match the
+    // content (SHA-256 is the one the manifest pins).
+    if (parsed->digest_algo == HashAlgo::kSha256 &&
+        (parsed->digest.size() != entry.sha256.size() ||
+         CRYPTO_memcmp(parsed->digest.data(), entry.sha256.data(),
+                       entry.sha256.size()) != 0)) {
+      return std::make_pair(
+          std::string("security.ima digest differs from the content"),
+          std::string("invalid-hash"));
+    }
+  } else {
+    // Only SHA-256 is pinned by the manifest; other algorithms are checked
+    // against the content while it streams (keyid here, signature there).
+    std::span<const uint8_t> digest;
+    if (parsed->signature.algo == HashAlgo::kSha256) {
+      digest = entry.sha256;
+    }
+    if (digest.empty()) {
+      if (ima_ring.Find(parsed->signature.keyid) == nullptr) {
+        return std::make_pair("security.ima signed by keyid " +
+                                  KeyIdHex(parsed->signature.keyid) +
+                                  ", not in the " + role + " .ima keyring " +
+                                  ima_ring.Describe(),
+                              std::string("invalid-signature"));
+      }
+    } else if (std::optional<std::string> why = ima_ring.Check(
+                   parsed->signature, digest, "security.ima", role)) {
+      return std::make_pair(*why, std::string("invalid-signature"));
+    }
+  }
+  const Xattr* evm = FindXattr(entry, kEvmXattr);
+  if (evm == nullptr) {
+    return std::make_pair(std::string("no security.evm"),
+                          std::string("missing-HMAC"));
+  }
+  Result<SignatureV2> sig =
+      ParseSignatureV2(evm->value, XattrType::kEvmPortableDigsig);
+  if (!sig.has_value()) {
+    return std::make_pair("security.evm is not a portable signature: " +
+                              sig.error().message,
+                          std::string("invalid-HMAC"));
+  }
+  Result<std::vector<uint8_t>> digest =
+      EvmPortableDigest(entry, profile_, sig->algo);
+  if (!digest.has_value()) {
+    return std::make_pair("EVM digest: " + digest.error().message,
+                          std::string("invalid-HMAC"));
+  }
+  if (std::optional<std::string> why =
+          evm_ring.Check(*sig, *digest, "security.evm", role)) {
+    if (evm_ring.Find(sig->keyid) != nullptr) {
+      *why += " over the file's metadata (mode, owner or labels changed "
+              "after signing)";
+    }
+    return std::make_pair(*why, std::string("invalid-fail-immutable"));
+  }
+  return std::nullopt;
+}
+
+void TrustDecider::AddFinding(const Entry& entry, bool critical,
+                              std::string reason, const std::string& cause) {
+  verdict_.files.push_back(
+      TrustFinding{entry.path, critical, std::move(reason), cause, ""});
+  finding_modes_.push_back(entry.mode);
+}
+
+void TrustDecider::Consider(const Entry& entry) {
+  const bool critical = AnyMatch(device_.critical, entry.path);
+  if (entry.type == EntryType::kSymlink) {
+    if (critical) {
+      critical_targets_.push_back(ResolveLink(entry.path, entry.link_target));
+    }
+    return;
+  }
+  if (entry.type != EntryType::kFile) {
+    return;
+  }
+  Appraisal appraisal = device_.policy.Evaluate(entry.uid, entry.gid);
+  if (!appraisal.appraised && !critical) {
+    return;
+  }
+  ++verdict_.appraised_files;
+  if (critical) {
+    ++verdict_.critical_files;
+  }
+  // Critical files must carry signatures whatever the policy says.
+  const bool signature_required = appraisal.signature_required || critical;
+  if (auto failure =
+          CheckUnder(*next_ima_, *next_evm_, entry, signature_required)) {
+    AddFinding(entry, critical, failure->first, failure->second);
+    return;
+  }
+  if (device_.in_place) {
+    if (auto failure = CheckUnder(*running_ima_, *running_evm_, entry,
+                                  signature_required)) {
+      AddFinding(entry, critical,
+                 "replaced in place before reboot, but " + failure->first,
+                 failure->second);
+    }
+  }
+}
+
+TrustVerdict TrustDecider::Finish() {
+  for (size_t i = 0; i < verdict_.files.size(); ++i) {
+    TrustFinding& finding = verdict_.files[i];
+    if (std::find(critical_targets_.begin(), critical_targets_.end(),
+                  finding.path) != critical_targets_.end()) {
+      finding.critical = true;
+    }
+    finding.consequence = "audit cause " + finding.cause + "; " +
+                          Consequence(finding.path, finding_modes_[i],
+                                      finding.critical);
+  }
+  std::stable_partition(verdict_.files.begin(), verdict_.files.end(),
+                        [](const TrustFinding& f) { return f.critical; });
+  return std::move(verdict_);
+}
+
+}  // namespace imab::verifier

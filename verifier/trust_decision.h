@@ -1,0 +1,112 @@
+// The post-update trust decision (issue: "the heart of the product"): from
+// the verified manifest and the device's state, predict which keys the
+// kernel will load after reboot and whether every file it appraises will
+// verify under them; refuse the whole update otherwise, naming each file,
+// critical ones first, with the failure the device would hit
+// (ima-evm-formats.md §5, §7).
+//
+// A pure computation: no I/O. The caller feeds the manifest's entries one at
+// a time (the manifest may be larger than memory), so the decision is made
+// before any payload byte is written.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/digest_signature.h"
+#include "common/entry.h"
+#include "common/handles.h"
+#include "common/kernel_profile.h"
+#include "common/manifest.h"
+#include "common/result.h"
+#include "verifier/device_config.h"
+#include "verifier/ima_policy.h"
+
+namespace imab::verifier {
+
+// The device side, with its certificates parsed (LoadDeviceTrust reads
+// them; tests build it in memory).
+struct DeviceTrust {
+  std::vector<Ptr<X509>> kernel_cas;  // built into the running kernel
+  std::vector<Ptr<X509>> ima_certs;   // loaded now into .ima
+  std::vector<Ptr<X509>> evm_certs;   // loaded now into .evm
+  KernelProfile profile;
+  KernelVersion kernel_version;
+  ImaPolicy policy = ImaPolicy::AppraiseTcb();
+  std::vector<std::string> critical = DefaultCriticalFiles();
+  // No A/B: files are replaced one by one under the running kernel.
+  bool in_place = false;
+};
+
+// Reads the certificates and policy `config` names under its root.
+// kInvalidArgument naming the file for one that cannot be read or parsed.
+Result<DeviceTrust> LoadDeviceTrust(const DeviceConfig& config);
+
+// One file the device could not trust after the update.
+struct TrustFinding {
+  std::string path;      // "/usr/lib/libc.so.6"
+  bool critical = false;
+  std::string reason;    // "signed by keyid 1a2b3c4d, not in the ..."
+  std::string cause;     // the kernel's audit cause, "invalid-signature"
+  // What the device would hit: the audit cause and the visible failure.
+  std::string consequence;
+};
+
+struct TrustVerdict {
+  // Certificates the kernel would refuse, an empty keyring, duplicate
+  // keyids: each one line.
+  std::vector<std::string> keyring_problems;
+  std::vector<TrustFinding> files;  // critical first, then manifest order
+  std::vector<uint32_t> ima_keyids;  // post-update .ima keyring
+  std::vector<uint32_t> evm_keyids;  // post-update .evm keyring
+  uint64_t appraised_files = 0;
+  uint64_t critical_files = 0;
+
+  bool accepted() const { return keyring_problems.empty() && files.empty(); }
+  // One line: "accepted: N appraised files verify under {...}" or the
+  // first problems in order, for the error message.
+  std::string Summary() const;
+};
+
+class TrustDecider {
+ public:
+  // Builds the keyrings the device will have after reboot from `header`
+  // (kernel CAs and initramfs certificates of the bundle, or the device's
+  // when the bundle ships none) and `device`. Both are borrowed and must
+  // outlive the decider. kInternal only for a library failure; everything
+  // the kernel would refuse is a finding, not an error.
+  static Result<std::unique_ptr<TrustDecider>> Create(
+      const ManifestHeader& header, const DeviceTrust& device);
+  ~TrustDecider();
+
+  // Judges one manifest entry (in manifest order).
+  void Consider(const Entry& entry);
+
+  // After the last entry.
+  TrustVerdict Finish();
+
+ private:
+  struct Keyring;
+  TrustDecider(const ManifestHeader& header, const DeviceTrust& device);
+
+  void AddFinding(const Entry& entry, bool critical, std::string reason,
+                  const std::string& cause);
+  // The first reason the file would fail under `ring`, or nullopt.
+  std::optional<std::pair<std::string, std::string>> CheckUnder(
+      const Keyring& ima, const Keyring& evm, const Entry& entry,
+      bool signature_required) const;
+
+  const ManifestHeader& header_;
+  const DeviceTrust& device_;
+  KernelProfile profile_;
+  std::unique_ptr<Keyring> next_ima_, next_evm_, running_ima_, running_evm_;
+  TrustVerdict verdict_;
+  // Critical symlinks (init -> systemd): their targets are critical too.
+  std::vector<std::string> critical_targets_;
+  std::vector<uint32_t> finding_modes_;  // parallel to verdict_.files
+};
+
+}  // namespace imab::verifier

@@ -1,0 +1,41 @@
+// The checks a device-aware run (`verify --root`, `install`) adds before
+// any payload byte streams: the bundle is for this device, newer than what
+// is installed, not below the key-generation floor, not expired, and the
+// post-update trust decision accepts it.
+#pragma once
+
+#include <cstdint>
+
+#include "common/byte_source.h"
+#include "common/digest.h"
+#include "common/manifest.h"
+#include "common/result.h"
+#include "verifier/device_config.h"
+#include "verifier/device_state.h"
+#include "verifier/trust_decision.h"
+
+namespace imab::verifier {
+
+// kIncompatible when the bundle names another device.
+Status CheckCompatible(const ManifestHeader& header,
+                       const DeviceConfig& config);
+
+// kRollback: image version not above the installed one (equal allowed with
+// `allow_reinstall`), key generation below the device's floor.
+Status CheckNotRollback(const ManifestHeader& header, const DeviceState& state,
+                        bool allow_reinstall);
+
+// kRollback when the manifest's `expires` is at or before `now`.
+Status CheckNotExpired(const ManifestHeader& header, uint64_t now);
+
+// Reads the manifest at [offset, offset+size) of `source` a second time,
+// feeding every entry to a TrustDecider, and returns its verdict. The bytes
+// read must hash to `signed_sha256` (the verified signature's), or the file
+// changed under us: kDigestMismatch.
+Result<TrustVerdict> DecideUpdateTrust(ByteSource& source, uint64_t offset,
+                                       uint64_t size,
+                                       const Sha256Digest& signed_sha256,
+                                       const ManifestHeader& header,
+                                       const DeviceTrust& device);
+
+}  // namespace imab::verifier
