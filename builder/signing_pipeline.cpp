@@ -159,11 +159,19 @@ Status RewriteInitramfs(SourceEntry& source, const SigningConfig& config,
   hasher.Update(Bytes(out.inline_content));
   entry.sha256 = hasher.Finish(&out.content_digest);
   rewrite->path = entry.path;
-  IMAB_ASSIGN_OR_RETURN(rewrite->evm_cert_sha256,
-                        Sha256Of(Bytes(config.evm_cert_der)));
-  if (config.ima_cert_der.has_value()) {
-    IMAB_ASSIGN_OR_RETURN(rewrite->ima_cert_sha256,
-                          Sha256Of(Bytes(*config.ima_cert_der)));
+  // Record what the kernel will actually find, read back from the new
+  // image: x509_ima.der may be absent, a symlink, or its own file.
+  Result<InitramfsKeys> keys = ReadInitramfsKeys(Bytes(out.inline_content));
+  if (!keys.has_value()) {
+    return WithContext(keys.error(), entry.path);
+  }
+  if (!keys->evm_der.has_value()) {
+    return MakeError(ErrorCode::kInternal,
+                     entry.path + ": x509_evm.der missing after rewrite");
+  }
+  IMAB_ASSIGN_OR_RETURN(rewrite->evm_cert_sha256, Sha256Of(*keys->evm_der));
+  if (keys->ima_der.has_value()) {
+    IMAB_ASSIGN_OR_RETURN(rewrite->ima_cert_sha256, Sha256Of(*keys->ima_der));
   }
   return OkStatus();
 }

@@ -19,6 +19,12 @@ Status CompareCert(const std::string& path, const char* name,
                    const std::optional<std::vector<uint8_t>>& actual,
                    const std::optional<Sha256Digest>& declared) {
   if (!declared.has_value()) {
+    // The manifest records every key file the initramfs holds, so the
+    // trust decision knows exactly what each keyring will load.
+    if (actual.has_value()) {
+      return Mismatch(path, std::string("etc/keys/") + name +
+                                " is present but the manifest declares none");
+    }
     return OkStatus();
   }
   if (!actual.has_value()) {

@@ -1,0 +1,243 @@
+// The device's trust decision end to end: real bundles built by imab-build,
+// judged by `imab-verify verify --root DEVICE` against a device folder whose
+// kernel CA and loaded certificates are known (issue "On the device").
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "tests/testutil/bundle_fixture.h"
+#include "tests/testutil/sample_tree.h"
+
+namespace imab::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+class DeviceTrustTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!HaveTool("cpio")) {
+      GTEST_SKIP() << "cpio not installed";
+    }
+    keys_ = std::make_unique<ReleaseKeys>(dir_.Sub(""));
+    kernel_ca_ = MakeRootCa(dir_.Sub(""), "kernel-ca");
+    old_ = MakeIssued(dir_.Sub(""), "old", kernel_ca_);
+    new_ = MakeIssued(dir_.Sub(""), "new", kernel_ca_);
+    rootfs_ = dir_.Sub("rootfs");
+    SampleTreeOptions small;
+    small.big_file_bytes = 1000;
+    small.device_nodes = false;
+    MakeSampleTree(rootfs_, small);
+    // The files every device needs to run anything.
+    for (const char* path :
+         {"usr/lib/x86_64-linux-gnu/libc.so.6", "lib64/ld-linux-x86-64.so.2",
+          "usr/lib/systemd/systemd", "usr/bin/imab-verify", "bin/tool"}) {
+      fs::create_directories(fs::path(rootfs_ + "/" + path).parent_path());
+      WriteFile(rootfs_ + "/" + path, std::string("ELF ") + path);
+      fs::permissions(rootfs_ + "/" + path, fs::perms(0755));
+    }
+    fs::create_directories(rootfs_ + "/sbin");
+    fs::create_symlink("../usr/lib/systemd/systemd", rootfs_ + "/sbin/init");
+    // The image's initramfs; the builder puts the signing certificate in.
+    std::string initrd = dir_.Sub("initrd-tree");
+    fs::create_directories(initrd + "/etc/keys");
+    WriteFile(initrd + "/init", "#!/bin/sh\n");
+    WriteFile(initrd + "/etc/keys/x509_evm.der", ReadFile(Der(old_)));
+    fs::create_symlink("x509_evm.der", initrd + "/etc/keys/x509_ima.der");
+    fs::create_directories(rootfs_ + "/boot");
+    ASSERT_EQ(RunShell("cd " + ShellQuote(initrd) +
+                       " && find . | LC_ALL=C sort | cpio -o -H newc --quiet"
+                       " | gzip -n > " +
+                       ShellQuote(rootfs_ + "/boot/initramfs.img"))
+                  .exit_code,
+              0);
+    device_ = dir_.Sub("device");
+    WriteDevice("");
+  }
+
+  // DER copy of a test certificate.
+  std::string Der(const TestIdentity& id) {
+    std::string out = id.cert_path + ".der";
+    if (!fs::exists(out)) {
+      EXPECT_EQ(RunShell("openssl x509 -in " + ShellQuote(id.cert_path) +
+                         " -outform DER -out " + ShellQuote(out))
+                    .exit_code,
+                0);
+    }
+    return out;
+  }
+
+  // The device runs a kernel with kernel_ca_ built in and old_ loaded.
+  void WriteDevice(const std::string& extra) {
+    fs::create_directories(device_ + "/etc/imabundle");
+    fs::copy_file(kernel_ca_.cert_path,
+                  device_ + "/etc/imabundle/kernel-ca.pem",
+                  fs::copy_options::overwrite_existing);
+    fs::copy_file(Der(old_), device_ + "/etc/imabundle/ima.der",
+                  fs::copy_options::overwrite_existing);
+    fs::copy_file(keys_->ca().cert_path,
+                  device_ + "/etc/imabundle/release-ca.pem",
+                  fs::copy_options::overwrite_existing);
+    WriteFile(device_ + "/etc/imabundle/device.conf",
+              "compatible = test-board\n"
+              "kernel-ca = /etc/imabundle/kernel-ca.pem\n"
+              "ima-cert = /etc/imabundle/ima.der\n"
+              "release-ca = /etc/imabundle/release-ca.pem\n" +
+                  extra);
+  }
+
+  // Builds with `signer` as the IMA/EVM key, its certificate put into the
+  // image's initramfs.
+  std::string Build(const TestIdentity& signer, const std::string& extra = "",
+                    const std::string& name = "b.imab") {
+    std::string bundle = dir_.Sub(name);
+    CommandResult build = RunBuild(
+        rootfs_, bundle, *keys_,
+        "--ima-key " + ShellQuote(signer.key_path) + " --ima-cert " +
+            ShellQuote(Der(signer)) + " --initramfs boot/initramfs.img " +
+            extra);
+    EXPECT_EQ(build.exit_code, 0) << build.err;
+    return bundle;
+  }
+
+  CommandResult Judge(const std::string& bundle,
+                      const std::string& extra = "") {
+    return RunShell(ShellQuote(VerifyBin()) + " verify " +
+                    ShellQuote(bundle) + " --root " + ShellQuote(device_) +
+                    " " + extra);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ReleaseKeys> keys_;
+  TestIdentity kernel_ca_, old_, new_;
+  std::string rootfs_, device_;
+};
+
+TEST_F(DeviceTrustTest, RotatedAndFullyResignedIsAccepted) {
+  std::string bundle = Build(new_, "--kernel-ca " +
+                                       ShellQuote(kernel_ca_.cert_path));
+  CommandResult judged = Judge(bundle, "--json");
+  EXPECT_EQ(judged.exit_code, 0) << judged.err;
+  EXPECT_NE(judged.out.find("\"trust_decision\": {\"accepted\": true"),
+            std::string::npos)
+      << judged.out;
+}
+
+TEST_F(DeviceTrustTest, LibcLeftUnsignedIsRejectedAndNamedFirst) {
+  std::string bundle =
+      Build(new_, "--ima-exclude 'usr/lib/**/libc.so.6' --ima-exclude "
+                  "bin/tool");
+  CommandResult judged = Judge(bundle);
+  EXPECT_EQ(judged.exit_code, 1);
+  size_t libc = judged.err.find(
+      "/usr/lib/x86_64-linux-gnu/libc.so.6: no security.ima");
+  // bin/tool comes first in the image, but libc is critical.
+  size_t other = judged.err.find("/bin/tool: no security.ima");
+  ASSERT_NE(libc, std::string::npos) << judged.err;
+  EXPECT_LT(libc, other) << judged.err;
+  EXPECT_NE(judged.err.find("ld.so exit 127"), std::string::npos);
+  // Nothing was judged from the payload: the refusal comes first.
+  EXPECT_NE(judged.err.find("trust-decision"), std::string::npos);
+}
+
+TEST_F(DeviceTrustTest, SigningCertificateFromAnotherCaTrustsNothing) {
+  TestIdentity stranger_ca = MakeRootCa(dir_.Sub(""), "stranger-ca");
+  TestIdentity stranger = MakeIssued(dir_.Sub(""), "stranger", stranger_ca);
+  CommandResult judged = Judge(Build(stranger));
+  EXPECT_EQ(judged.exit_code, 1);
+  EXPECT_NE(judged.err.find("nothing would be trusted after reboot"),
+            std::string::npos)
+      << judged.err;
+  EXPECT_NE(judged.err.find("Problem loading X.509 certificate -126"),
+            std::string::npos);
+}
+
+TEST_F(DeviceTrustTest, DigitalSignatureIsRequiredFromKernel66) {
+  CertOptions no_ds;
+  no_ds.key_usage = "critical,keyEncipherment";
+  TestIdentity key = MakeIssued(dir_.Sub(""), "nods", kernel_ca_, no_ds);
+  std::string bundle = Build(key);
+  WriteDevice("kernel-version = 6.6\n");
+  CommandResult strict = Judge(bundle);
+  EXPECT_EQ(strict.exit_code, 1);
+  EXPECT_NE(strict.err.find("digitalSignature"), std::string::npos)
+      << strict.err;
+  WriteDevice("kernel-version = 5.15\n");
+  CommandResult older = Judge(bundle);
+  EXPECT_EQ(older.exit_code, 0) << older.err;
+}
+
+TEST_F(DeviceTrustTest, RotationInPlaceIsRejectedButAbIsAccepted) {
+  std::string bundle = Build(new_);
+  EXPECT_EQ(Judge(bundle).exit_code, 0);
+  CommandResult in_place = Judge(bundle, "--in-place");
+  EXPECT_EQ(in_place.exit_code, 1);
+  EXPECT_NE(in_place.err.find("replaced in place before reboot"),
+            std::string::npos)
+      << in_place.err;
+  WriteDevice("layout = in-place\n");
+  EXPECT_EQ(Judge(bundle).exit_code, 1);
+}
+
+TEST_F(DeviceTrustTest, BundleShippingANewKernelCaIsAccepted) {
+  TestIdentity new_ca = MakeRootCa(dir_.Sub(""), "new-kernel-ca");
+  TestIdentity key = MakeIssued(dir_.Sub(""), "under-new", new_ca);
+  EXPECT_EQ(Judge(Build(key, "", "plain.imab")).exit_code, 1);
+  CommandResult judged = Judge(
+      Build(key, "--kernel-ca " + ShellQuote(new_ca.cert_path), "k.imab"));
+  EXPECT_EQ(judged.exit_code, 0) << judged.err;
+}
+
+TEST_F(DeviceTrustTest, UnsignedAppraisedFileRejectedExemptedOneAccepted) {
+  WriteFile(rootfs_ + "/etc/app.conf", "setting=1\n");
+  ASSERT_EQ(chown((rootfs_ + "/etc/app.conf").c_str(), 1000, 1000), 0);
+  std::string bundle = Build(new_, "--ima-exclude etc/app.conf");
+  // The policy appraises every file: the unsigned one is refused...
+  WriteFile(device_ + "/etc/imabundle/policy", "appraise\n");
+  WriteDevice("ima-policy = /etc/imabundle/policy\n");
+  CommandResult judged = Judge(bundle);
+  EXPECT_EQ(judged.exit_code, 1);
+  EXPECT_NE(judged.err.find("/etc/app.conf: no security.ima"),
+            std::string::npos)
+      << judged.err;
+  // ...unless the policy exempts its owner.
+  WriteFile(device_ + "/etc/imabundle/policy",
+            "dont_appraise fowner=1000\nappraise\n");
+  CommandResult exempt = Judge(bundle);
+  EXPECT_EQ(exempt.exit_code, 0) << exempt.err;
+}
+
+TEST_F(DeviceTrustTest, ExpiredManifestIsRejected) {
+  std::string bundle = Build(new_, "--expires 1000000000");
+  CommandResult judged = Judge(bundle);
+  EXPECT_EQ(judged.exit_code, 1);
+  EXPECT_NE(judged.err.find("manifest expired at 2001-09-09T01:46:40Z"),
+            std::string::npos)
+      << judged.err;
+  // Without a trusted clock the expiry cannot be judged.
+  EXPECT_EQ(Judge(bundle, "--no-time-check").exit_code, 0);
+}
+
+TEST_F(DeviceTrustTest, BundleForAnotherDeviceIsRejected) {
+  WriteDevice("");
+  std::string conf = ReadFile(device_ + "/etc/imabundle/device.conf");
+  conf.replace(conf.find("compatible = test-board"), 23, "compatible = other");
+  WriteFile(device_ + "/etc/imabundle/device.conf", conf);
+  CommandResult judged = Judge(Build(new_));
+  EXPECT_EQ(judged.exit_code, 1);
+  EXPECT_NE(judged.err.find("bundle is for 'test-board', this device is 'other'"),
+            std::string::npos)
+      << judged.err;
+}
+
+TEST_F(DeviceTrustTest, MissingDeviceConfigIsAUsageError) {
+  fs::remove(device_ + "/etc/imabundle/device.conf");
+  CommandResult judged = Judge(Build(new_));
+  EXPECT_EQ(judged.exit_code, 2);
+  EXPECT_NE(judged.err.find("device not initialised"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace imab::testing
