@@ -17,7 +17,9 @@
 #include "common/bundle_container.h"
 #include "common/content_hasher.h"
 #include "common/dev_keys.h"
+#include "common/digest.h"
 #include "common/image_tree.h"
+#include "common/initramfs.h"
 #include "common/integrity_check.h"
 #include "common/ima_xattr.h"
 #include "common/kernel_keyring.h"
@@ -62,10 +64,12 @@ Status CheckOptions(const BuildOptions& options) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "expiry time is past what the format can hold");
   }
-  if (options.ima_key.empty() && !options.initramfs.empty()) {
+  if (options.ima_key.empty() && !options.keep_signatures &&
+      !options.initramfs.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     "--initramfs needs --ima-key: the certificates put "
-                     "into the initramfs are the signing certificates");
+                     "--initramfs needs --ima-key (or --keep-signatures): "
+                     "the certificates put into the initramfs are the "
+                     "signing certificates");
   }
   if (!options.ima_key.empty() && options.keep_signatures) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -251,6 +255,20 @@ class PayloadBuilder {
         kept_(kept),
         buffer_(kReadChunkBytes) {}
 
+  // --keep-signatures: the initramfs images to read the key files of
+  // (`paths`, or by name under boot/ when empty), since nothing rewrites
+  // them and the device must still learn which keys they load.
+  void RecordKeptInitramfs(std::vector<std::string> paths) {
+    record_initramfs_ = true;
+    initramfs_paths_ = std::move(paths);
+  }
+  const std::vector<InitramfsRewrite>& kept_initramfs() const {
+    return kept_initramfs_;
+  }
+  const std::vector<std::string>& unkeyed_initramfs() const {
+    return unkeyed_initramfs_;
+  }
+
   // Tree rules, limits, and a hardlink's shared inode metadata.
   Status Admit(Entry& entry) {
     if (entry.type == EntryType::kHardlink) {
@@ -347,6 +365,12 @@ class PayloadBuilder {
       ima_algo = kept_->ContentDigestAlgo(entry);
     }
     IMAB_ASSIGN_OR_RETURN(ContentHasher hash, ContentHasher::Create(ima_algo));
+    const bool capturing = IsKeptInitramfs(entry);
+    if (capturing && entry.size > kMaxInitramfsBytes) {
+      return MakeError(ErrorCode::kLimitExceeded,
+                       entry.path + ": initramfs larger than " +
+                           std::to_string(kMaxInitramfsBytes) + " bytes");
+    }
     uint64_t total = 0;
     while (total <= entry.size) {
       IMAB_ASSIGN_OR_RETURN(size_t n, source_entry.content->Read(buffer_));
@@ -355,6 +379,9 @@ class PayloadBuilder {
       }
       std::span<const uint8_t> chunk(buffer_.data(), n);
       hash.Update(chunk);
+      if (capturing && captured_.size() + n <= kMaxInitramfsBytes) {
+        captured_.insert(captured_.end(), chunk.begin(), chunk.end());
+      }
       IMAB_RETURN_IF_ERROR(writer_.Write(chunk));
       total += n;
     }
@@ -363,7 +390,49 @@ class PayloadBuilder {
                        entry.path + ": changed size while being read");
     }
     entry.sha256 = hash.Finish(&ima_digest);
+    if (capturing) {
+      IMAB_RETURN_IF_ERROR(RecordInitramfsKeys(entry.path));
+    }
     return WritePadding(entry.size);
+  }
+
+  bool IsKeptInitramfs(const Entry& entry) const {
+    if (!record_initramfs_ || entry.type != EntryType::kFile) {
+      return false;
+    }
+    if (!initramfs_paths_.empty()) {
+      return std::find(initramfs_paths_.begin(), initramfs_paths_.end(),
+                       entry.path) != initramfs_paths_.end();
+    }
+    return entry.path.starts_with("boot/initramfs") ||
+           entry.path.starts_with("boot/initrd");
+  }
+
+  Status RecordInitramfsKeys(const std::string& path) {
+    Result<InitramfsKeys> keys = ReadInitramfsKeys(captured_);
+    captured_.clear();
+    captured_.shrink_to_fit();
+    if (!keys.has_value()) {
+      return WithContext(keys.error(), path);
+    }
+    if (!keys->evm_der.has_value()) {
+      if (initramfs_paths_.empty()) {
+        // Found by name only: maybe not the boot initramfs at all.
+        unkeyed_initramfs_.push_back(path);
+        return OkStatus();
+      }
+      return MakeError(ErrorCode::kInvalidArgument,
+                       path + ": no etc/keys/x509_evm.der, the kernel "
+                              "would load no EVM key after reboot");
+    }
+    InitramfsRewrite record;
+    record.path = path;
+    IMAB_ASSIGN_OR_RETURN(record.evm_cert_sha256, Sha256Of(*keys->evm_der));
+    if (keys->ima_der.has_value()) {
+      IMAB_ASSIGN_OR_RETURN(record.ima_cert_sha256, Sha256Of(*keys->ima_der));
+    }
+    kept_initramfs_.push_back(std::move(record));
+    return OkStatus();
   }
 
   Status CopySpool(int fd, uint64_t size) {
@@ -386,6 +455,11 @@ class PayloadBuilder {
   ZstdFileWriter& writer_;
   uint64_t created_;
   const ImaChecker* kept_;
+  bool record_initramfs_ = false;
+  std::vector<std::string> initramfs_paths_;
+  std::vector<uint8_t> captured_;  // the initramfs being streamed
+  std::vector<InitramfsRewrite> kept_initramfs_;
+  std::vector<std::string> unkeyed_initramfs_;
   std::vector<IntegrityFailure> failures_;
   std::vector<uint8_t> buffer_;
   ImageTree tree_;
@@ -611,6 +685,52 @@ Status JudgeKeptSignatures(const std::vector<IntegrityFailure>& failures,
   return OkStatus();
 }
 
+// --keep-signatures: the key files found in the image's initramfs must be
+// certificates the build declares (--ima-cert), so that the manifest names
+// every key the device will load; they go into section keys as they are.
+Status AdoptKeptInitramfs(const PayloadBuilder& payload,
+                          const BuildOptions& options, const ImaSetup& ima,
+                          Reporter& reporter, SigningStats* stats) {
+  std::vector<Sha256Digest> declared;
+  if (ima.section.has_value()) {
+    for (const SigningCertificate& cert : ima.section->certificates) {
+      IMAB_ASSIGN_OR_RETURN(Sha256Digest digest, Sha256Of(AsBytes(cert.der)));
+      declared.push_back(digest);
+    }
+  }
+  auto is_declared = [&](const Sha256Digest& digest) {
+    return std::any_of(declared.begin(), declared.end(),
+                       [&](const Sha256Digest& d) {
+                         return DigestEquals(d, digest);
+                       });
+  };
+  for (const InitramfsRewrite& record : payload.kept_initramfs()) {
+    if (!is_declared(record.evm_cert_sha256) ||
+        (record.ima_cert_sha256.has_value() &&
+         !is_declared(*record.ima_cert_sha256))) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       record.path + ": a certificate in etc/keys is not "
+                                     "one of the --ima-cert certificates");
+    }
+    stats->initramfs.push_back(record);
+  }
+  for (const std::string& path : payload.unkeyed_initramfs()) {
+    reporter.Warn(path + " carries no etc/keys/x509_evm.der; devices will "
+                         "judge the update with the keys they have loaded");
+  }
+  for (const std::string& path : options.initramfs) {
+    bool found = std::any_of(
+        stats->initramfs.begin(), stats->initramfs.end(),
+        [&](const InitramfsRewrite& r) { return r.path == path; });
+    if (!found) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       path + ": no such initramfs (regular file) in the "
+                              "image");
+    }
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<BuildSummary> BuildBundle(const BuildOptions& options,
@@ -655,8 +775,15 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
   }
   PayloadBuilder payload(*writer, options.created,
                          kept.has_value() ? &*kept : nullptr);
+  if (options.keep_signatures) {
+    payload.RecordKeptInitramfs(options.initramfs);
+  }
   SigningStats stats;
   IMAB_RETURN_IF_ERROR(FillPayload(*source, payload, options, ima, &stats));
+  if (options.keep_signatures) {
+    IMAB_RETURN_IF_ERROR(AdoptKeptInitramfs(payload, options, ima, reporter,
+                                            &stats));
+  }
   IMAB_RETURN_IF_ERROR(
       JudgeKeptSignatures(payload.failures(), options, reporter));
   if (payload.entries() > kMaxEntries) {
@@ -680,7 +807,7 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
     header.expires = options.created + *options.expires_in_days * 86400;
   }
   if (ima.ima_signer != nullptr || !ima.kernel_cas.empty() ||
-      options.key_generation > 0) {
+      options.key_generation > 0 || !stats.initramfs.empty()) {
     KeysSection section;
     section.key_generation = options.key_generation;
     for (const Ptr<X509>& ca : ima.kernel_cas) {

@@ -102,6 +102,15 @@ class DeviceTrustTest : public ::testing::Test {
     return bundle;
   }
 
+  // The keyid the kernel uses for a certificate, as the verifier prints it.
+  std::string KeyIdText(const TestIdentity& id) {
+    CommandResult out = RunShell(
+        "openssl x509 -in " + ShellQuote(id.cert_path) +
+        " -noout -ext subjectKeyIdentifier | tail -1 | tr -d ' :\\n' | "
+        "tr 'A-F' 'a-f' | tail -c 8");
+    return out.out;
+  }
+
   CommandResult Judge(const std::string& bundle,
                       const std::string& extra = "") {
     return RunShell(ShellQuote(VerifyBin()) + " verify " +
@@ -140,6 +149,54 @@ TEST_F(DeviceTrustTest, LibcLeftUnsignedIsRejectedAndNamedFirst) {
   EXPECT_NE(judged.err.find("ld.so exit 127"), std::string::npos);
   // Nothing was judged from the payload: the refusal comes first.
   EXPECT_NE(judged.err.find("trust-decision"), std::string::npos);
+}
+
+// The release engineer rotates the key but libc keeps the signature by the
+// retired key: the image is assembled from two signed trees and built with
+// --keep-signatures, as an image signed elsewhere would be.
+TEST_F(DeviceTrustTest, RotationWithLibcStillUnderTheOldKeyIsRejected) {
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "extracting security.* xattrs needs root";
+  }
+  const std::string libc = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+  std::string under_old = dir_.Sub("under-old");
+  std::string mixed = dir_.Sub("mixed");
+  ASSERT_EQ(RunExtract(Build(old_, "", "old.imab"), keys_->ca().cert_path,
+                       under_old)
+                .exit_code,
+            0);
+  ASSERT_EQ(RunExtract(Build(new_, "", "new.imab"), keys_->ca().cert_path,
+                       mixed)
+                .exit_code,
+            0);
+  // cp skips security.evm (libattr's xattr.conf), so copy both by hand.
+  for (const char* name : {"security.ima", "security.evm"}) {
+    ASSERT_EQ(RunShell(std::string("v=$(getfattr --absolute-names -e hex -n ") +
+                       name + " " + ShellQuote(under_old + libc) +
+                       " | sed -n 's/^" + name + "=//p') && setfattr -n " +
+                       name + " -v \"$v\" " + ShellQuote(mixed + libc))
+                  .exit_code,
+              0);
+  }
+  std::string bundle = dir_.Sub("mixed.imab");
+  CommandResult build = RunBuild(
+      mixed, bundle, *keys_,
+      "--keep-signatures --ima-cert " + ShellQuote(Der(new_)) +
+          " --ima-cert " + ShellQuote(Der(old_)));
+  ASSERT_EQ(build.exit_code, 0) << build.err;
+  // The device loads the old key today; the image's initramfs loads the new
+  // one, so after reboot libc's old keyid is unknown.
+  CommandResult judged = Judge(bundle);
+  EXPECT_EQ(judged.exit_code, 1);
+  std::string expected =
+      libc + ": security.ima signed by keyid " + KeyIdText(old_) +
+      ", not in the post-update .ima keyring {" + KeyIdText(new_) + "}";
+  size_t at = judged.err.find(expected);
+  EXPECT_NE(at, std::string::npos) << judged.err;
+  // libc is the only file left behind, and it is named first.
+  EXPECT_NE(judged.err.find("1 appraised file(s) would not be trusted"),
+            std::string::npos)
+      << judged.err;
 }
 
 TEST_F(DeviceTrustTest, SigningCertificateFromAnotherCaTrustsNothing) {
