@@ -56,7 +56,8 @@ class InstallCrashTest : public ::testing::Test {
  protected:
   void SetUp() override {
     keys_ = std::make_unique<ReleaseKeys>(dir_.Sub(""));
-    device_ = std::make_unique<TestDevice>(dir_.Sub("device"), *keys_);
+    device_ = std::make_unique<TestDevice>(dir_.Sub("device"), *keys_,
+                                           dir_.Sub(""));
     SampleTreeOptions small;
     small.big_file_bytes = 512u << 10;
     for (const char* name : {"a", "b"}) {
@@ -65,8 +66,11 @@ class InstallCrashTest : public ::testing::Test {
       // Same size in both, so both installs make the same system calls.
       WriteFile(rootfs + "/etc/hostname", std::string("image-") + name + "\n");
       std::string bundle = dir_.Sub(std::string(name) + ".imab");
-      BuildVersion(rootfs, bundle, *keys_, "1.0");
-      rootfs_.push_back(rootfs);
+      BuildVersion(rootfs, bundle, *keys_, "1.0", device_->ImaBuildFlags());
+      // The image as installed: the build added security.ima/evm.
+      std::string image = bundle + ".tree";
+      ASSERT_EQ(RunExtract(bundle, keys_->ca().cert_path, image).exit_code, 0);
+      images_.push_back(image);
       bundles_.push_back(bundle);
     }
     ASSERT_EQ(device_->Init().exit_code, 0);
@@ -109,7 +113,7 @@ class InstallCrashTest : public ::testing::Test {
     auto image = image_of_state_.find(BundleSha(after.state));
     ASSERT_NE(image, image_of_state_.end()) << after.state;
     std::vector<std::string> diffs = CompareTrees(
-        rootfs_[image->second], device_->SlotPath(after.active));
+        images_[image->second], device_->SlotPath(after.active));
     ASSERT_TRUE(diffs.empty()) << ::testing::PrintToString(diffs);
     if (after.active == before.active) {
       ASSERT_TRUE(killed) << "an install that ran to the end did not switch";
@@ -124,7 +128,7 @@ class InstallCrashTest : public ::testing::Test {
   TempDir dir_{FastTempBase()};
   std::unique_ptr<ReleaseKeys> keys_;
   std::unique_ptr<TestDevice> device_;
-  std::vector<std::string> rootfs_;
+  std::vector<std::string> images_;  // extracted trees of the two bundles
   std::vector<std::string> bundles_;
   std::map<std::string, size_t> image_of_state_;
 };

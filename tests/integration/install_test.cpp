@@ -21,7 +21,8 @@ class InstallTest : public ::testing::Test {
  protected:
   void SetUp() override {
     keys_ = std::make_unique<ReleaseKeys>(dir_.Sub(""));
-    device_ = std::make_unique<TestDevice>(dir_.Sub("device"), *keys_);
+    device_ = std::make_unique<TestDevice>(dir_.Sub("device"), *keys_,
+                                           dir_.Sub(""));
     rootfs_ = dir_.Sub("rootfs");
     SampleTreeOptions small;
     small.big_file_bytes = 1u << 20;
@@ -31,8 +32,18 @@ class InstallTest : public ::testing::Test {
   std::string Build(const std::string& version,
                     const std::string& extra = "") {
     std::string bundle = dir_.Sub("v" + version + ".imab");
-    BuildVersion(rootfs_, bundle, *keys_, version, extra);
+    BuildVersion(rootfs_, bundle, *keys_, version,
+                 device_->ImaBuildFlags() + " " + extra);
     return bundle;
+  }
+
+  // The image of `bundle` as `imab-verify extract` writes it (with the
+  // security.ima/evm the build added), to compare slots with.
+  std::string Extracted(const std::string& bundle) {
+    std::string out = bundle + ".tree";
+    CommandResult extract = RunExtract(bundle, keys_->ca().cert_path, out);
+    EXPECT_EQ(extract.exit_code, 0) << extract.err;
+    return out;
   }
 
   void ExpectSameTrees(const std::string& a, const std::string& b) {
@@ -58,7 +69,7 @@ TEST_F(InstallTest, InitCreatesAnEmptyDevice) {
   ASSERT_EQ(init.exit_code, 0) << init.err;
   EXPECT_TRUE(fs::exists(device_->root() + "/etc/imabundle/device.conf"));
   EXPECT_TRUE(fs::exists(device_->root() + "/etc/imabundle/release-ca.pem"));
-  EXPECT_TRUE(fs::exists(device_->root() + "/etc/imabundle/ima.pem"));
+  EXPECT_TRUE(fs::exists(device_->root() + "/etc/imabundle/ima.der"));
   EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
   CommandResult status = device_->Status("--json");
   ASSERT_EQ(status.exit_code, 0) << status.err;
@@ -91,16 +102,8 @@ TEST_F(InstallTest, InitRefusesToOverwriteAndBadInputWritesNothing) {
 }
 
 TEST_F(InstallTest, InstallWritesTheInactiveSlotAndSwitches) {
-  // An IMA/EVM-signed image, so security.ima and security.evm must arrive.
-  std::string ima_der = dir_.Sub("ima.der");
-  ASSERT_EQ(RunShell("openssl x509 -in " +
-                     ShellQuote(keys_->signer().cert_path) +
-                     " -outform DER -out " + ShellQuote(ima_der))
-                .exit_code,
-            0);
-  std::string bundle =
-      Build("1.0", "--ima-key " + ShellQuote(keys_->signer().key_path) +
-                       " --ima-cert " + ShellQuote(ima_der));
+  // An IMA/EVM-signed image: security.ima and security.evm must arrive.
+  std::string bundle = Build("1.0");
   ASSERT_EQ(device_->Init().exit_code, 0);
   CommandResult install = device_->Install(bundle);
   ASSERT_EQ(install.exit_code, 0) << install.err;
@@ -108,10 +111,7 @@ TEST_F(InstallTest, InstallWritesTheInactiveSlotAndSwitches) {
       << install.out;
   EXPECT_EQ(device_->ActiveSlotName(), "slot-b");
 
-  std::string extracted = dir_.Sub("extracted");
-  ASSERT_EQ(RunExtract(bundle, keys_->ca().cert_path, extracted).exit_code,
-            0);
-  ExpectSameTrees(extracted, device_->SlotPath("slot-b"));
+  ExpectSameTrees(Extracted(bundle), device_->SlotPath("slot-b"));
   EXPECT_GT(::lgetxattr((device_->SlotPath("slot-b") + "/etc/hostname")
                             .c_str(),
                         "security.ima", nullptr, 0),
@@ -141,7 +141,7 @@ TEST_F(InstallTest, SecondInstallGoesToTheOtherSlot) {
             std::string::npos)
       << install.out;
   EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
-  ExpectSameTrees(rootfs_, device_->SlotPath("slot-a"));
+  ExpectSameTrees(Extracted(second), device_->SlotPath("slot-a"));
   EXPECT_EQ(ReadFile(device_->SlotPath("slot-b") + "/etc/hostname"),
             "device\n");
   CommandResult status = device_->Status("--json");
@@ -168,7 +168,7 @@ TEST_F(InstallTest, CorruptedPayloadLeavesTheDeviceAsItWas) {
   EXPECT_NE(install.err.find("rejected: "), std::string::npos) << install.err;
 
   EXPECT_EQ(device_->ActiveSlotName(), "slot-b");
-  ExpectSameTrees(rootfs_, device_->SlotPath("slot-b"));
+  ExpectSameTrees(Extracted(first), device_->SlotPath("slot-b"));
   EXPECT_EQ(ReadFile(device_->SlotsDir() + "/slot-b.state"), state_before);
   EXPECT_TRUE(fs::is_empty(device_->SlotPath("slot-a")));
   for (const auto& entry : fs::directory_iterator(device_->SlotsDir())) {
@@ -191,8 +191,8 @@ TEST_F(InstallTest, BundleForAnotherDeviceIsRefusedBeforeWriting) {
   ASSERT_EQ(RunShell("SOURCE_DATE_EPOCH=1700000000 " +
                      ShellQuote(BuildBin()) + " build --rootfs " +
                      ShellQuote(rootfs_) +
-                     " --version 3.0 --compatible other-board "
-                     "--signing-key " +
+                     " --version 3.0 --compatible other-board " +
+                     device_->ImaBuildFlags() + " --signing-key " +
                      ShellQuote(keys_->signer().key_path) +
                      " --signing-cert " +
                      ShellQuote(keys_->signer().cert_path) + " --output " +
@@ -236,7 +236,7 @@ TEST_F(InstallTest, InitFromBundleInstallsTheFactoryImageIntoSlotA) {
                                      " --no-time-check");
   ASSERT_EQ(init.exit_code, 0) << init.err;
   EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
-  ExpectSameTrees(rootfs_, device_->SlotPath("slot-a"));
+  ExpectSameTrees(Extracted(bundle), device_->SlotPath("slot-a"));
   EXPECT_TRUE(fs::is_empty(device_->SlotPath("slot-b")));
   ExpectConsistent();
 }

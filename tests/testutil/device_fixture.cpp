@@ -6,16 +6,31 @@
 
 namespace imab::testing {
 
-TestDevice::TestDevice(std::string root, const ReleaseKeys& keys)
-    : root_(std::move(root)), keys_(keys) {}
+TestDevice::TestDevice(std::string root, const ReleaseKeys& keys,
+                       const std::string& key_dir)
+    : root_(std::move(root)),
+      keys_(keys),
+      kernel_ca_(MakeRootCa(key_dir, "kernel-ca")),
+      ima_(MakeIssued(key_dir, "ima", kernel_ca_)),
+      ima_der_(key_dir + "/ima.der") {
+  EXPECT_EQ(RunShell("openssl x509 -in " + ShellQuote(ima_.cert_path) +
+                     " -outform DER -out " + ShellQuote(ima_der_))
+                .exit_code,
+            0);
+}
 
 CommandResult TestDevice::Init(const std::string& extra) const {
   return RunShell(ShellQuote(VerifyBin()) + " device init --root " +
                   ShellQuote(root_) +
                   " --compatible test-board --release-ca " +
                   ShellQuote(keys_.ca().cert_path) + " --kernel-ca " +
-                  ShellQuote(keys_.ca().cert_path) + " --ima-cert " +
-                  ShellQuote(keys_.signer().cert_path) + " " + extra);
+                  ShellQuote(kernel_ca_.cert_path) + " --ima-cert " +
+                  ShellQuote(ima_der_) + " " + extra);
+}
+
+std::string TestDevice::ImaBuildFlags() const {
+  return "--ima-key " + ShellQuote(ima_.key_path) + " --ima-cert " +
+         ShellQuote(ima_der_);
 }
 
 std::string TestDevice::InstallCommand(const std::string& bundle,

@@ -1,5 +1,6 @@
 // A device folder for install tests: `imab-verify device init` with the
-// test release keys, and wrappers around install and status.
+// test release keys, a kernel CA and an IMA/EVM certificate it issued, and
+// wrappers around install and status.
 #pragma once
 
 #include <string>
@@ -10,13 +11,18 @@ namespace imab::testing {
 
 class TestDevice {
  public:
-  // `root` is the device's "/" (not created until Init()); `keys` is
-  // borrowed and must outlive the device.
-  TestDevice(std::string root, const ReleaseKeys& keys);
+  // `root` is the device's "/" (not created until Init()); the kernel CA
+  // and IMA key are made in `key_dir`; `keys` is borrowed and must outlive
+  // the device.
+  TestDevice(std::string root, const ReleaseKeys& keys,
+             const std::string& key_dir);
 
-  // `imab-verify device init` with the release CA as release and kernel
-  // CA and the signing certificate as IMA certificate, plus `extra`.
+  // `imab-verify device init` with the release CA, the kernel CA, and the
+  // IMA certificate (DER) loaded, plus `extra`.
   CommandResult Init(const std::string& extra = "") const;
+  // imab-build options that sign every file for this device's IMA key, so
+  // that the device's trust decision accepts the image.
+  std::string ImaBuildFlags() const;
   // `imab-verify install BUNDLE --root ROOT --no-time-check` plus `extra`.
   CommandResult Install(const std::string& bundle,
                         const std::string& extra = "") const;
@@ -35,6 +41,9 @@ class TestDevice {
  private:
   std::string root_;
   const ReleaseKeys& keys_;
+  TestIdentity kernel_ca_;
+  TestIdentity ima_;
+  std::string ima_der_;
 };
 
 // `imab-build build` of `rootfs` as version `version` for test-board, with
