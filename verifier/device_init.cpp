@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <vector>
 
 #include "common/manifest.h"
@@ -28,18 +30,26 @@ struct Copy {
   std::string bytes;
 };
 
+// Inputs may be symlinks (x509_ima.der often links to x509_evm.der), so
+// this read follows them, unlike the reads of the device's own files.
 Result<std::string> ReadInput(const std::string& option,
                               const std::string& path) {
-  Result<std::optional<std::string>> bytes =
-      ReadSmallFile(path, kMaxInputBytes);
-  if (!bytes.has_value() || !bytes->has_value()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     option + " " + path + ": cannot read" +
-                         (bytes.has_value() ? "" : " (" +
-                                                       bytes.error().message +
-                                                       ")"));
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes;
+  if (in) {
+    bytes.assign(std::istreambuf_iterator<char>(in),
+                 std::istreambuf_iterator<char>());
   }
-  return std::move(**bytes);
+  if (!in && !in.eof()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     option + " " + path + ": cannot read");
+  }
+  if (bytes.size() > kMaxInputBytes) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     option + " " + path + ": larger than " +
+                         std::to_string(kMaxInputBytes) + " bytes");
+  }
+  return bytes;
 }
 
 Result<KernelVersion> ParseVersion(const std::string& text) {
@@ -162,8 +172,10 @@ Status InitDevice(const InitOptions& options, Reporter& reporter,
   std::vector<Copy> copies;
   IMAB_RETURN_IF_ERROR(Prepare(options, config, copies));
   std::error_code ec;
-  fs::create_directories(options.root, ec);
   config.root = fs::absolute(options.root, ec).lexically_normal().string();
+  while (config.root.size() > 1 && config.root.back() == '/') {
+    config.root.pop_back();
+  }
   const std::string config_path = DevicePath(config, kDeviceConfigPath);
   if (fs::exists(fs::symlink_status(config_path)) && !options.force) {
     return MakeError(ErrorCode::kInvalidArgument,

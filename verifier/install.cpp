@@ -82,7 +82,7 @@ Status InstallLocked(const InstallOptions& options, const DeviceConfig& config,
   verify.device = &config;
   verify.device_state = &report.previous;
   verify.allow_reinstall = options.allow_reinstall;
-  verify.in_place = options.in_place || config.layout == SlotLayout::kInPlace;
+  verify.in_place = options.in_place;
 
   IMAB_ASSIGN_OR_RETURN(auto sink, slots->OpenInactiveForWrite(reporter));
   CompatibleCheckSink checked(*sink, config.compatible);
@@ -143,6 +143,13 @@ DeviceState NextDeviceState(const DeviceState& previous,
 Status InstallBundle(const InstallOptions& options, Reporter& reporter,
                      InstallReport& report) {
   IMAB_ASSIGN_OR_RETURN(DeviceConfig config, LoadDeviceConfig(options.root));
+  if (config.layout == SlotLayout::kInPlace) {
+    // Writing A/B slots on a device set up for file-by-file updates would
+    // not update what it boots.
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "device layout is in-place: only A/B installs are "
+                     "implemented (layout = ab)");
+  }
   const std::string slots_dir = DevicePath(config, config.slots_dir);
   IMAB_ASSIGN_OR_RETURN(
       InstallLock lock,

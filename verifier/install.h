@@ -17,7 +17,8 @@ struct InstallOptions {
   std::string root;         // the device's "/" (holds etc/imabundle/)
   std::string bundle_path;
   bool allow_reinstall = false;  // accept the installed version again
-  bool in_place = false;         // judge as an in-place update
+  bool in_place = false;         // judge as an in-place update (the
+                                 // image still goes to the inactive slot)
   bool check_time = true;        // certificate validity periods
   uint64_t now = 0;              // recorded install time; 0: the clock
 };
@@ -28,7 +29,8 @@ struct InstallReport {
   DeviceState installed;    // the state now in force (valid on success)
 };
 
-// Steps: read ROOT's device.conf; take the install lock (SLOTS/lock,
+// Steps: read ROOT's device.conf (layout must be ab: kInvalidArgument for
+// in-place, which is not implemented); take the install lock (SLOTS/lock,
 // refused at once if held); clean up what an interrupted install left;
 // read the active slot's state; verify the bundle with the device's trust
 // source, configuration and state, streaming it into the inactive slot;

@@ -257,6 +257,15 @@ TEST_F(InstallTest, StatusReportsADamagedState) {
   EXPECT_EQ(device_->ActiveSlotName(), "slot-b");
 }
 
+TEST_F(InstallTest, InPlaceLayoutIsRefusedUntilImplemented) {
+  ASSERT_EQ(device_->Init("--layout in-place").exit_code, 0);
+  CommandResult install = device_->Install(Build("1.0"));
+  EXPECT_EQ(install.exit_code, 2);
+  EXPECT_NE(install.err.find("layout is in-place"), std::string::npos)
+      << install.err;
+  EXPECT_TRUE(fs::is_empty(device_->SlotPath("slot-b")));
+}
+
 TEST_F(InstallTest, UninitialisedDeviceIsAClearError) {
   CommandResult install = device_->Install(Build("1.0"));
   EXPECT_EQ(install.exit_code, 2);
