@@ -75,7 +75,9 @@ class InstallCrashTest : public ::testing::Test {
     }
     ASSERT_EQ(device_->Init().exit_code, 0);
     for (size_t i = 0; i < 2; ++i) {
-      CommandResult install = device_->Install(bundles_[i]);
+      // Both images are version 1.0: the second is a reinstall.
+      CommandResult install =
+          device_->Install(bundles_[i], "--allow-reinstall");
       ASSERT_EQ(install.exit_code, 0) << install.err;
       image_of_state_[BundleSha(Take().state)] = i;
     }
