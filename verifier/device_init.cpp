@@ -70,8 +70,7 @@ Result<KernelVersion> ParseVersion(const std::string& text) {
 
 // Reads and checks one certificate input; names it NAME.der or NAME.pem as
 // given, so the file keeps the encoding the kernel tools expect.
-Result<Copy> CertificateCopy(const std::string& option,
-                             const std::string& path,
+Result<Copy> CertificateCopy(const std::string& option, const std::string& path,
                              const std::string& name) {
   IMAB_ASSIGN_OR_RETURN(std::string bytes, ReadInput(option, path));
   Result<Ptr<X509>> cert = LoadCertificate(path);
@@ -117,8 +116,9 @@ Status Prepare(const InitOptions& options, DeviceConfig& config,
   IMAB_ASSIGN_OR_RETURN(config.kernel_version,
                         ParseVersion(options.kernel_version));
   if (options.layout != "ab" && options.layout != "in-place") {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "--layout " + options.layout + ": expected ab or in-place");
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "--layout " + options.layout + ": expected ab or in-place");
   }
   config.layout =
       options.layout == "ab" ? SlotLayout::kAb : SlotLayout::kInPlace;
@@ -130,13 +130,14 @@ Status Prepare(const InitOptions& options, DeviceConfig& config,
   }
   const std::string dir = std::string(kConfigDir) + "/";
   IMAB_ASSIGN_OR_RETURN(
-      Copy kernel_ca, PemCopy("--kernel-ca", options.kernel_ca, "kernel-ca.pem"));
+      Copy kernel_ca,
+      PemCopy("--kernel-ca", options.kernel_ca, "kernel-ca.pem"));
   config.kernel_cas = {dir + kernel_ca.name};
   copies.push_back(std::move(kernel_ca));
   if (!options.release_ca.empty()) {
-    IMAB_ASSIGN_OR_RETURN(Copy release, PemCopy("--release-ca",
-                                                options.release_ca,
-                                                "release-ca.pem"));
+    IMAB_ASSIGN_OR_RETURN(
+        Copy release,
+        PemCopy("--release-ca", options.release_ca, "release-ca.pem"));
     config.release_ca = dir + release.name;
     copies.push_back(std::move(release));
   } else {
@@ -183,8 +184,8 @@ Status InitDevice(const InitOptions& options, Reporter& reporter,
   }
   fs::create_directories(DevicePath(config, kConfigDir), ec);
   if (ec) {
-    return MakeError(ErrorCode::kIo, DevicePath(config, kConfigDir) + ": " +
-                                         ec.message());
+    return MakeError(ErrorCode::kIo,
+                     DevicePath(config, kConfigDir) + ": " + ec.message());
   }
   for (const Copy& copy : copies) {
     IMAB_RETURN_IF_ERROR(WriteFileAtomically(
@@ -194,8 +195,7 @@ Status InitDevice(const InitOptions& options, Reporter& reporter,
   const std::string slots_dir = DevicePath(config, config.slots_dir);
   if (DirectorySlots::Open(slots_dir).has_value()) {
     // The floors recorded there must survive a re-initialisation.
-    reporter.Info("keeping the existing slots and their state in " +
-                  slots_dir);
+    reporter.Info("keeping the existing slots and their state in " + slots_dir);
   } else {
     // With a factory image the pointer starts at the empty slot-b, so the
     // image lands in slot-a, as on every later first boot.

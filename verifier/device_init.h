@@ -12,21 +12,21 @@
 namespace imab::verifier {
 
 struct InitOptions {
-  std::string root;            // the device's "/" (created if missing)
+  std::string root;  // the device's "/" (created if missing)
   std::string compatible;
-  std::string release_ca;      // PEM; or
-  std::string trust_root;      // signed trust root (FORMAT.md §8)
-  std::string kernel_ca;       // PEM, the CA built into the kernel
-  std::string ima_cert;        // PEM or DER
-  std::string evm_cert;        // "": the IMA certificate serves EVM too
+  std::string release_ca;  // PEM; or
+  std::string trust_root;  // signed trust root (FORMAT.md §8)
+  std::string kernel_ca;   // PEM, the CA built into the kernel
+  std::string ima_cert;    // PEM or DER
+  std::string evm_cert;    // "": the IMA certificate serves EVM too
   std::string kernel_profile = "le64";
   std::string kernel_version = "6.6";
-  std::string ima_policy;      // "": the built-in appraise_tcb
-  std::string layout = "ab";   // "ab" or "in-place"
+  std::string ima_policy;     // "": the built-in appraise_tcb
+  std::string layout = "ab";  // "ab" or "in-place"
   bool allow_development = false;
-  bool force = false;          // replace an existing device.conf
-  std::string from_bundle;     // factory image to install, or ""
-  bool check_time = true;      // for the factory install
+  bool force = false;       // replace an existing device.conf
+  std::string from_bundle;  // factory image to install, or ""
+  bool check_time = true;   // for the factory install
 };
 
 // Validates every option and input file before writing anything

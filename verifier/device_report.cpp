@@ -54,8 +54,8 @@ std::string LastResultJson(const std::optional<LastResult>& last) {
 }
 
 std::string SlotText(const SlotStatus& slot) {
-  std::string out = "slot " + slot.name + (slot.active ? " (active)" : "") +
-                    ": ";
+  std::string out =
+      "slot " + slot.name + (slot.active ? " (active)" : "") + ": ";
   if (!slot.state.has_value()) {
     return out + "empty\n";
   }
@@ -78,8 +78,9 @@ std::string RenderStatusText(const DeviceStatus& status) {
            (key.keyid.empty() ? "? (" + key.problem + ")" : key.keyid) +
            " from /" + key.path + "\n";
   }
-  out += "key generation floor: " +
-         std::to_string(status.key_generation_floor) + "\n";
+  out +=
+      "key generation floor: " + std::to_string(status.key_generation_floor) +
+      "\n";
   out += "trust root version: " +
          (status.trust_root_version == 0
               ? std::string("none adopted")
@@ -95,14 +96,14 @@ std::string RenderStatusText(const DeviceStatus& status) {
     out += "an install is running now\n";
   }
   for (const std::string& item : status.pending_cleanup) {
-    out += "left by an interrupted install (removed by the next): " + item +
-           "\n";
+    out +=
+        "left by an interrupted install (removed by the next): " + item + "\n";
   }
   for (const std::string& problem : status.problems) {
     out += "problem: " + problem + "\n";
   }
-  out += std::string("consistent: ") + (status.consistent() ? "yes" : "no") +
-         "\n";
+  out +=
+      std::string("consistent: ") + (status.consistent() ? "yes" : "no") + "\n";
   return out;
 }
 

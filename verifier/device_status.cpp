@@ -69,8 +69,7 @@ Result<DeviceStatus> ReadDeviceStatus(const std::string& root) {
   const std::string slots_dir = DevicePath(config, config.slots_dir);
   IMAB_ASSIGN_OR_RETURN(auto slots, DirectorySlots::Open(slots_dir));
   ReadSlots(*slots, status);
-  status.install_running =
-      InstallLock::IsHeld(slots_dir + "/" + kLockFileName);
+  status.install_running = InstallLock::IsHeld(slots_dir + "/" + kLockFileName);
   const std::string last_path = slots_dir + "/" + kLastResultFileName;
   Result<std::optional<std::string>> last =
       ReadSmallFile(last_path, kMaxLastResultBytes);

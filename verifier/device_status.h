@@ -15,7 +15,7 @@
 namespace imab::verifier {
 
 struct SlotStatus {
-  std::string name;                  // "a" or "b"
+  std::string name;  // "a" or "b"
   bool active = false;
   std::optional<DeviceState> state;  // nullopt: empty (no complete image)
 };
@@ -29,14 +29,14 @@ struct KeyInUse {
 
 struct DeviceStatus {
   std::string root;
-  std::string compatible;            // from the configuration
-  std::string active_slot;           // "a" or "b"
-  std::vector<SlotStatus> slots;     // a, then b
-  std::vector<KeyInUse> keys;        // IMA then EVM certificates
+  std::string compatible;         // from the configuration
+  std::string active_slot;        // "a" or "b"
+  std::vector<SlotStatus> slots;  // a, then b
+  std::vector<KeyInUse> keys;     // IMA then EVM certificates
   uint64_t key_generation_floor = 0;
-  uint64_t trust_root_version = 0;   // 0: none adopted
+  uint64_t trust_root_version = 0;  // 0: none adopted
   std::optional<LastResult> last_result;
-  bool install_running = false;      // the install lock is held now
+  bool install_running = false;              // the install lock is held now
   std::vector<std::string> problems;         // empty: consistent
   std::vector<std::string> pending_cleanup;  // left by an interrupted run
 

@@ -47,8 +47,8 @@ Status SetTimes(const std::string& path, uint64_t mtime) {
 }
 
 Status SyncFolder(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(),
-                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  UniqueFd fd(
+      ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid() || ::fsync(fd.get()) != 0) {
     return IoError(path + ": fsync");
   }

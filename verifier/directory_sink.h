@@ -28,10 +28,10 @@ class DirectorySink : public EntrySink {
   // cannot). Durability: each file is fsynced when complete; Commit()
   // fsyncs every folder and the file system before the rename, and the
   // parent folder after it, so a committed tree survives a power cut and
-  // an uncommitted one never appears under `target`. When not running as root, owners and security.* / trusted.*
-  // xattrs cannot be restored: they are skipped and one warning goes to
-  // `reporter` (borrowed). Every entry gets the manifest's `created` as
-  // its mtime.
+  // an uncommitted one never appears under `target`. When not running as root,
+  // owners and security.* / trusted.* xattrs cannot be restored: they are
+  // skipped and one warning goes to `reporter` (borrowed). Every entry gets the
+  // manifest's `created` as its mtime.
   static Result<std::unique_ptr<DirectorySink>> Create(
       const std::string& target, Reporter& reporter);
   ~DirectorySink() override;

@@ -93,8 +93,8 @@ Result<SlotId> DirectorySlots::ActiveSlot() const {
     }
   }
   // Anything else could point outside the slots folder.
-  return MakeError(ErrorCode::kIo, pointer + ": names '" + name +
-                                       "', not slot-a or slot-b");
+  return MakeError(ErrorCode::kIo,
+                   pointer + ": names '" + name + "', not slot-a or slot-b");
 }
 
 Result<std::optional<DeviceState>> DirectorySlots::ReadState(
@@ -108,8 +108,8 @@ Result<std::optional<DeviceState>> DirectorySlots::ReadState(
   IMAB_ASSIGN_OR_RETURN(DeviceState state, ParseSlotState(*text, path));
   // A state copied to the wrong slot would describe another image.
   if (state.active_slot != SlotName(slot)) {
-    return MakeError(ErrorCode::kIo, path + ": records slot " +
-                                         state.active_slot);
+    return MakeError(ErrorCode::kIo,
+                     path + ": records slot " + state.active_slot);
   }
   return std::optional<DeviceState>(std::move(state));
 }
@@ -164,8 +164,8 @@ Status DirectorySlots::CleanUp() {
   const SlotId inactive = OtherSlot(active);
   if (InactiveNeedsErasing(inactive)) {
     if (::unlink(StatePath(inactive).c_str()) != 0 && errno != ENOENT) {
-      return MakeError(ErrorCode::kIo, StatePath(inactive) + ": " +
-                                           std::strerror(errno));
+      return MakeError(ErrorCode::kIo,
+                       StatePath(inactive) + ": " + std::strerror(errno));
     }
     IMAB_RETURN_IF_ERROR(EraseSlot(inactive));
   }
@@ -184,9 +184,8 @@ class InactiveSlotSink : public EntrySink {
 
   Status Start(const ManifestHeader& header) override {
     IMAB_RETURN_IF_ERROR(slots_.PrepareForWrite(slot_));
-    IMAB_ASSIGN_OR_RETURN(inner_,
-                          DirectorySink::Create(slots_.SlotPath(slot_),
-                                                reporter_));
+    IMAB_ASSIGN_OR_RETURN(
+        inner_, DirectorySink::Create(slots_.SlotPath(slot_), reporter_));
     return inner_->Start(header);
   }
   Status Begin(const Entry& entry) override { return inner_->Begin(entry); }

@@ -50,8 +50,7 @@ uint64_t NowOr(uint64_t now) {
 // adopted last (written out, since VerifyOptions takes a path), else the
 // configured trust root or release CA.
 Status ChooseTrustSource(const DeviceConfig& config, const DeviceState& state,
-                         const std::string& slots_dir,
-                         VerifyOptions& options) {
+                         const std::string& slots_dir, VerifyOptions& options) {
   if (state.trust_root.has_value()) {
     std::string path = slots_dir + "/" + kAdoptedTrustRootFileName;
     IMAB_RETURN_IF_ERROR(WriteFileAtomically(path, *state.trust_root));
@@ -128,8 +127,7 @@ DeviceState NextDeviceState(const DeviceState& previous,
     // version comparison only keeps a floor from ever going down.
     Result<SignedTrustRoot> root =
         ParseSignedTrustRoot(*verify.adopt_trust_root);
-    if (root.has_value() &&
-        root->body.version >= previous.trust_root_version) {
+    if (root.has_value() && root->body.version >= previous.trust_root_version) {
       next.trust_root = *verify.adopt_trust_root;
       next.trust_root_version = root->body.version;
     }
@@ -151,9 +149,8 @@ Status InstallBundle(const InstallOptions& options, Reporter& reporter,
                      "implemented (layout = ab)");
   }
   const std::string slots_dir = DevicePath(config, config.slots_dir);
-  IMAB_ASSIGN_OR_RETURN(
-      InstallLock lock,
-      InstallLock::Acquire(slots_dir + "/" + kLockFileName));
+  IMAB_ASSIGN_OR_RETURN(InstallLock lock,
+                        InstallLock::Acquire(slots_dir + "/" + kLockFileName));
   Status status = InstallLocked(options, config, slots_dir, reporter, report);
   Status recorded = RecordLastResult(slots_dir, options, status);
   if (!status.ok()) {

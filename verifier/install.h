@@ -14,7 +14,7 @@
 namespace imab::verifier {
 
 struct InstallOptions {
-  std::string root;         // the device's "/" (holds etc/imabundle/)
+  std::string root;  // the device's "/" (holds etc/imabundle/)
   std::string bundle_path;
   bool allow_reinstall = false;  // accept the installed version again
   bool in_place = false;         // judge as an in-place update (the
@@ -24,9 +24,9 @@ struct InstallOptions {
 };
 
 struct InstallReport {
-  VerifyReport verify;      // every check that ran
-  DeviceState previous;     // the state before (valid once loaded)
-  DeviceState installed;    // the state now in force (valid on success)
+  VerifyReport verify;    // every check that ran
+  DeviceState previous;   // the state before (valid once loaded)
+  DeviceState installed;  // the state now in force (valid on success)
 };
 
 // Steps: read ROOT's device.conf (layout must be ab: kInvalidArgument for

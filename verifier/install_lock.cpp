@@ -9,8 +9,8 @@
 namespace imab::verifier {
 
 Result<InstallLock> InstallLock::Acquire(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-                     0600));
+  UniqueFd fd(
+      ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fd.valid()) {
     return MakeError(ErrorCode::kIo, path + ": " + std::strerror(errno));
   }
@@ -21,11 +21,11 @@ Result<InstallLock> InstallLock::Acquire(const std::string& path) {
       continue;
     }
     if (errno == EWOULDBLOCK) {
-      return MakeError(ErrorCode::kIo, "another install is running (lock held on " +
-                                           path + ")");
+      return MakeError(
+          ErrorCode::kIo,
+          "another install is running (lock held on " + path + ")");
     }
-    return MakeError(ErrorCode::kIo,
-                     path + ": flock: " + std::strerror(errno));
+    return MakeError(ErrorCode::kIo, path + ": flock: " + std::strerror(errno));
   }
   return InstallLock(std::move(fd));
 }

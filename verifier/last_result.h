@@ -11,10 +11,10 @@
 namespace imab::verifier {
 
 struct LastResult {
-  uint64_t time = 0;      // seconds since the epoch
-  std::string bundle;     // path as given to install
-  std::string outcome;    // "accepted", "rejected" or "error"
-  std::string reason;     // first line of the error; "" when accepted
+  uint64_t time = 0;    // seconds since the epoch
+  std::string bundle;   // path as given to install
+  std::string outcome;  // "accepted", "rejected" or "error"
+  std::string reason;   // first line of the error; "" when accepted
 };
 
 // Four "key value" lines: time, bundle, result, reason. Newlines in the

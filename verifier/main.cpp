@@ -105,8 +105,8 @@ int ReportInstall(const Options& options,
     return ExitCode(*failure);
   }
   if (!options.json) {
-    std::cout << "installed " << report.verify.header.image_version
-              << " for " << report.installed.compatible << " into slot "
+    std::cout << "installed " << report.verify.header.image_version << " for "
+              << report.installed.compatible << " into slot "
               << report.installed.active_slot << " (now active; was "
               << (report.previous.image_version.empty()
                       ? std::string("empty")
@@ -156,8 +156,7 @@ int RunInit(Options options) {
 }
 
 void AddInstall(CLI::App* cmd, Options& options) {
-  cmd->add_option("bundle", options.install.bundle_path,
-                  "Bundle file (.imab)")
+  cmd->add_option("bundle", options.install.bundle_path, "Bundle file (.imab)")
       ->required();
   cmd->add_option("--root", options.install.root,
                   "The device's root folder (holds etc/imabundle/)")
@@ -173,15 +172,13 @@ void AddInstall(CLI::App* cmd, Options& options) {
 
 void AddInit(CLI::App* cmd, Options& options) {
   imab::verifier::InitOptions& init = options.init;
-  cmd->add_option("--root", init.root, "The device's root folder")
-      ->required();
-  cmd->add_option("--compatible", init.compatible, "Device class")
-      ->required();
+  cmd->add_option("--root", init.root, "The device's root folder")->required();
+  cmd->add_option("--compatible", init.compatible, "Device class")->required();
   CLI::Option* ca = cmd->add_option("--release-ca", init.release_ca,
                                     "Trusted release CA certificates (PEM)");
-  CLI::Option* root = cmd->add_option(
-      "--trust-root", init.trust_root,
-      "Signed release trust root (instead of --release-ca)");
+  CLI::Option* root =
+      cmd->add_option("--trust-root", init.trust_root,
+                      "Signed release trust root (instead of --release-ca)");
   ca->excludes(root);
   root->excludes(ca);
   cmd->add_option("--kernel-ca", init.kernel_ca,
@@ -244,8 +241,7 @@ int main(int argc, char** argv) {
       "install", "Verify a bundle and install it into the inactive slot");
   AddInstall(install, options);
   CLI::App* status = app.add_subcommand("status", "Show the device's slots");
-  status->add_option("--root", options.status_root,
-                     "The device's root folder")
+  status->add_option("--root", options.status_root, "The device's root folder")
       ->required();
   status->add_flag("--json", options.json, "Print JSON on stdout");
   CLI::App* device = app.add_subcommand("device", "Device provisioning");

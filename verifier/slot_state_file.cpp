@@ -54,9 +54,8 @@ class LineReader {
   bool AtEnd() const { return text_.empty(); }
 
   Error Fail(const std::string& what) const {
-    return MakeError(ErrorCode::kIo, where_ + " line " +
-                                         std::to_string(number_) + ": " +
-                                         what);
+    return MakeError(ErrorCode::kIo,
+                     where_ + " line " + std::to_string(number_) + ": " + what);
   }
 
  private:
@@ -82,8 +81,8 @@ std::string EncodeSlotState(const DeviceState& state) {
   out += "version " + Token(state.image_version) + "\n";
   out += "compatible " + Token(state.compatible) + "\n";
   out += "key-generation " + std::to_string(state.key_generation) + "\n";
-  out += "trust-root-version " + std::to_string(state.trust_root_version) +
-         "\n";
+  out +=
+      "trust-root-version " + std::to_string(state.trust_root_version) + "\n";
   out += "trust-root " +
          (state.trust_root.has_value() ? HexEncode(*state.trust_root)
                                        : std::string("-")) +
@@ -113,11 +112,9 @@ Result<DeviceState> ParseSlotState(std::string_view text,
   state.active_slot = std::string(slot);
   IMAB_ASSIGN_OR_RETURN(std::string_view version, lines.Value("version"));
   state.image_version = FromToken(version);
-  IMAB_ASSIGN_OR_RETURN(std::string_view compatible,
-                        lines.Value("compatible"));
+  IMAB_ASSIGN_OR_RETURN(std::string_view compatible, lines.Value("compatible"));
   state.compatible = FromToken(compatible);
-  IMAB_ASSIGN_OR_RETURN(state.key_generation,
-                        lines.Number("key-generation"));
+  IMAB_ASSIGN_OR_RETURN(state.key_generation, lines.Number("key-generation"));
   IMAB_ASSIGN_OR_RETURN(state.trust_root_version,
                         lines.Number("trust-root-version"));
   IMAB_ASSIGN_OR_RETURN(std::string_view root, lines.Value("trust-root"));
@@ -132,8 +129,7 @@ Result<DeviceState> ParseSlotState(std::string_view text,
     return lines.Fail("trust-root and trust-root-version disagree");
   }
   IMAB_ASSIGN_OR_RETURN(state.installed_at, lines.Number("installed-at"));
-  IMAB_ASSIGN_OR_RETURN(std::string_view digest,
-                        lines.Value("bundle-sha256"));
+  IMAB_ASSIGN_OR_RETURN(std::string_view digest, lines.Value("bundle-sha256"));
   state.bundle_sha256 = FromToken(digest);
   IMAB_ASSIGN_OR_RETURN(std::string_view last, lines.Next());
   if (last != "end" || !lines.AtEnd()) {

@@ -58,9 +58,9 @@ Result<std::optional<std::string>> ReadSmallFile(const std::string& path,
     }
     out.append(buffer, static_cast<size_t>(n));
     if (out.size() > max_bytes) {
-      return MakeError(ErrorCode::kIo, path + ": larger than " +
-                                           std::to_string(max_bytes) +
-                                           " bytes");
+      return MakeError(
+          ErrorCode::kIo,
+          path + ": larger than " + std::to_string(max_bytes) + " bytes");
     }
   }
 }

@@ -3,8 +3,8 @@
 // the active slot must be byte- and xattr-identical to one of the two
 // images, with its own state (the old slot and state untouched, or the new
 // ones complete), `status` consistent, and the next install must succeed.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -26,9 +26,9 @@ namespace {
 
 // Mutating system calls of an install; the sweep kills at each invocation.
 const char* const kMutatingSyscalls[] = {
-    "write",  "fsync",     "rename", "unlink",   "unlinkat", "symlink",
-    "mkdir",  "rmdir",     "chmod",  "fchmod",   "lchown",   "fchownat",
-    "link",   "mknodat",   "mknod",  "lsetxattr", "utimensat", "syncfs"};
+    "write", "fsync",   "rename", "unlink",    "unlinkat",  "symlink",
+    "mkdir", "rmdir",   "chmod",  "fchmod",    "lchown",    "fchownat",
+    "link",  "mknodat", "mknod",  "lsetxattr", "utimensat", "syncfs"};
 
 struct Snapshot {
   std::string active;  // "slot-a" / "slot-b"
@@ -36,9 +36,9 @@ struct Snapshot {
 };
 
 struct Outcomes {
-  int old_kept = 0;     // killed before the switch
-  int new_active = 0;   // killed after the switch
-  int completed = 0;    // the kill came too late
+  int old_kept = 0;    // killed before the switch
+  int new_active = 0;  // killed after the switch
+  int completed = 0;   // the kill came too late
 };
 
 // Kills do not lose the page cache, so fsync has nothing to prove here; a
@@ -56,8 +56,8 @@ class InstallCrashTest : public ::testing::Test {
  protected:
   void SetUp() override {
     keys_ = std::make_unique<ReleaseKeys>(dir_.Sub(""));
-    device_ = std::make_unique<TestDevice>(dir_.Sub("device"), *keys_,
-                                           dir_.Sub(""));
+    device_ =
+        std::make_unique<TestDevice>(dir_.Sub("device"), *keys_, dir_.Sub(""));
     SampleTreeOptions small;
     small.big_file_bytes = 512u << 10;
     for (const char* name : {"a", "b"}) {
@@ -99,8 +99,8 @@ class InstallCrashTest : public ::testing::Test {
   size_t ActiveImage() { return image_of_state_[BundleSha(Take().state)]; }
 
   std::vector<std::string> InstallArgv(size_t image) const {
-    return {VerifyBin(),        "install", bundles_[image], "--root",
-            device_->root(),    "--no-time-check", "--allow-reinstall"};
+    return {VerifyBin(),     "install",         bundles_[image],    "--root",
+            device_->root(), "--no-time-check", "--allow-reinstall"};
   }
 
   // Checks the device after a kill of an install of `target` that started
@@ -114,8 +114,8 @@ class InstallCrashTest : public ::testing::Test {
         << status.out;
     auto image = image_of_state_.find(BundleSha(after.state));
     ASSERT_NE(image, image_of_state_.end()) << after.state;
-    std::vector<std::string> diffs = CompareTrees(
-        images_[image->second], device_->SlotPath(after.active));
+    std::vector<std::string> diffs =
+        CompareTrees(images_[image->second], device_->SlotPath(after.active));
     ASSERT_TRUE(diffs.empty()) << ::testing::PrintToString(diffs);
     if (after.active == before.active) {
       ASSERT_TRUE(killed) << "an install that ran to the end did not switch";
@@ -176,8 +176,8 @@ std::map<std::string, int> CountSyscalls(const std::string& command,
     }
     set += name;
   }
-  EXPECT_EQ(RunShell("strace -f -qq -o " + ShellQuote(log) + " -e trace=" +
-                     set + " " + command)
+  EXPECT_EQ(RunShell("strace -f -qq -o " + ShellQuote(log) +
+                     " -e trace=" + set + " " + command)
                 .exit_code,
             0);
   std::map<std::string, int> counts;
@@ -227,16 +227,15 @@ TEST_F(InstallCrashTest, KillAtEveryMutatingSyscallKeepsTheActiveSlot) {
       SCOPED_TRACE(name + " #" + std::to_string(n));
       Snapshot before = Take();
       target = 1 - ActiveImage();
-      CommandResult run =
-          RunShell("strace -f -qq -o /dev/null -e trace=" + name +
-                   " -e inject=" + name + ":signal=SIGKILL:when=" +
-                   std::to_string(n) + " " + command(target));
+      CommandResult run = RunShell(
+          "strace -f -qq -o /dev/null -e trace=" + name + " -e inject=" + name +
+          ":signal=SIGKILL:when=" + std::to_string(n) + " " + command(target));
       ASSERT_NO_FATAL_FAILURE(
           CheckAfterKill(before, target, run.exit_code != 0, outcomes));
       // Start the next kill from a clean device, so that invocation n of
       // the next run is the same step as in the count.
-      CommandResult recover = device_->Install(bundles_[1 - ActiveImage()],
-                                               "--allow-reinstall");
+      CommandResult recover =
+          device_->Install(bundles_[1 - ActiveImage()], "--allow-reinstall");
       ASSERT_EQ(recover.exit_code, 0) << recover.err;
     }
   }

@@ -21,16 +21,15 @@ class InstallTest : public ::testing::Test {
  protected:
   void SetUp() override {
     keys_ = std::make_unique<ReleaseKeys>(dir_.Sub(""));
-    device_ = std::make_unique<TestDevice>(dir_.Sub("device"), *keys_,
-                                           dir_.Sub(""));
+    device_ =
+        std::make_unique<TestDevice>(dir_.Sub("device"), *keys_, dir_.Sub(""));
     rootfs_ = dir_.Sub("rootfs");
     SampleTreeOptions small;
     small.big_file_bytes = 1u << 20;
     MakeSampleTree(rootfs_, small);
   }
 
-  std::string Build(const std::string& version,
-                    const std::string& extra = "") {
+  std::string Build(const std::string& version, const std::string& extra = "") {
     std::string bundle = dir_.Sub("v" + version + ".imab");
     BuildVersion(rootfs_, bundle, *keys_, version,
                  device_->ImaBuildFlags() + " " + extra);
@@ -76,8 +75,7 @@ TEST_F(InstallTest, InitCreatesAnEmptyDevice) {
   EXPECT_NE(status.out.find("\"active_slot\": \"a\""), std::string::npos);
   EXPECT_NE(status.out.find("\"present\": false"), std::string::npos);
   EXPECT_EQ(status.out.find("\"present\": true"), std::string::npos);
-  EXPECT_NE(status.out.find("\"key_generation_floor\": 0"),
-            std::string::npos);
+  EXPECT_NE(status.out.find("\"key_generation_floor\": 0"), std::string::npos);
   EXPECT_NE(status.out.find("\"keyid\": \""), std::string::npos);
 }
 
@@ -88,8 +86,7 @@ TEST_F(InstallTest, InitRefusesToOverwriteAndBadInputWritesNothing) {
       ShellQuote(keys_->ca().cert_path) + " --kernel-ca " +
       ShellQuote(keys_->ca().cert_path) + " --ima-cert /nonexistent.der");
   EXPECT_EQ(missing.exit_code, 2);
-  EXPECT_NE(missing.err.find("--ima-cert /nonexistent.der"),
-            std::string::npos)
+  EXPECT_NE(missing.err.find("--ima-cert /nonexistent.der"), std::string::npos)
       << missing.err;
   EXPECT_FALSE(fs::exists(device_->root() + "/etc/imabundle"));
 
@@ -107,13 +104,11 @@ TEST_F(InstallTest, InstallWritesTheInactiveSlotAndSwitches) {
   ASSERT_EQ(device_->Init().exit_code, 0);
   CommandResult install = device_->Install(bundle);
   ASSERT_EQ(install.exit_code, 0) << install.err;
-  EXPECT_NE(install.out.find("into slot b"), std::string::npos)
-      << install.out;
+  EXPECT_NE(install.out.find("into slot b"), std::string::npos) << install.out;
   EXPECT_EQ(device_->ActiveSlotName(), "slot-b");
 
   ExpectSameTrees(Extracted(bundle), device_->SlotPath("slot-b"));
-  EXPECT_GT(::lgetxattr((device_->SlotPath("slot-b") + "/etc/hostname")
-                            .c_str(),
+  EXPECT_GT(::lgetxattr((device_->SlotPath("slot-b") + "/etc/hostname").c_str(),
                         "security.ima", nullptr, 0),
             0);
   EXPECT_TRUE(fs::is_empty(device_->SlotPath("slot-a")));
@@ -154,8 +149,7 @@ TEST_F(InstallTest, CorruptedPayloadLeavesTheDeviceAsItWas) {
   std::string first = Build("1.0");
   ASSERT_EQ(device_->Init().exit_code, 0);
   ASSERT_EQ(device_->Install(first).exit_code, 0);
-  std::string state_before =
-      ReadFile(device_->SlotsDir() + "/slot-b.state");
+  std::string state_before = ReadFile(device_->SlotsDir() + "/slot-b.state");
 
   std::string bad = Build("2.0");
   std::string bytes = ReadFile(bad);
@@ -188,21 +182,18 @@ TEST_F(InstallTest, BundleForAnotherDeviceIsRefusedBeforeWriting) {
   ASSERT_EQ(device_->Install(first).exit_code, 0);
   ASSERT_EQ(device_->Install(Build("2.0")).exit_code, 0);
   std::string other = dir_.Sub("other.imab");
-  ASSERT_EQ(RunShell("SOURCE_DATE_EPOCH=1700000000 " +
-                     ShellQuote(BuildBin()) + " build --rootfs " +
-                     ShellQuote(rootfs_) +
+  ASSERT_EQ(RunShell("SOURCE_DATE_EPOCH=1700000000 " + ShellQuote(BuildBin()) +
+                     " build --rootfs " + ShellQuote(rootfs_) +
                      " --version 3.0 --compatible other-board " +
                      device_->ImaBuildFlags() + " --signing-key " +
-                     ShellQuote(keys_->signer().key_path) +
-                     " --signing-cert " +
+                     ShellQuote(keys_->signer().key_path) + " --signing-cert " +
                      ShellQuote(keys_->signer().cert_path) + " --output " +
                      ShellQuote(other))
                 .exit_code,
             0);
   CommandResult install = device_->Install(other);
   EXPECT_NE(install.exit_code, 0);
-  EXPECT_NE(install.err.find("other-board"), std::string::npos)
-      << install.err;
+  EXPECT_NE(install.err.find("other-board"), std::string::npos) << install.err;
   // Refused before the inactive slot (the fallback image) was erased.
   EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
   EXPECT_FALSE(fs::is_empty(device_->SlotPath("slot-b")));
@@ -232,8 +223,8 @@ TEST_F(InstallTest, HeldLockRefusesASecondInstallAtOnce) {
 
 TEST_F(InstallTest, InitFromBundleInstallsTheFactoryImageIntoSlotA) {
   std::string bundle = Build("1.0");
-  CommandResult init = device_->Init("--from-bundle " + ShellQuote(bundle) +
-                                     " --no-time-check");
+  CommandResult init =
+      device_->Init("--from-bundle " + ShellQuote(bundle) + " --no-time-check");
   ASSERT_EQ(init.exit_code, 0) << init.err;
   EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
   ExpectSameTrees(Extracted(bundle), device_->SlotPath("slot-a"));
@@ -247,8 +238,7 @@ TEST_F(InstallTest, StatusReportsADamagedState) {
   WriteFile(device_->SlotsDir() + "/slot-b.state", "imabundle-slot-state 1\n");
   CommandResult status = device_->Status();
   EXPECT_EQ(status.exit_code, 2);
-  EXPECT_NE(status.out.find("consistent: no"), std::string::npos)
-      << status.out;
+  EXPECT_NE(status.out.find("consistent: no"), std::string::npos) << status.out;
   // An install refuses to build on a state it cannot read.
   CommandResult install = device_->Install(Build("2.0"));
   EXPECT_EQ(install.exit_code, 2);

@@ -21,8 +21,7 @@ TestDevice::TestDevice(std::string root, const ReleaseKeys& keys,
 
 CommandResult TestDevice::Init(const std::string& extra) const {
   return RunShell(ShellQuote(VerifyBin()) + " device init --root " +
-                  ShellQuote(root_) +
-                  " --compatible test-board --release-ca " +
+                  ShellQuote(root_) + " --compatible test-board --release-ca " +
                   ShellQuote(keys_.ca().cert_path) + " --kernel-ca " +
                   ShellQuote(kernel_ca_.cert_path) + " --ima-cert " +
                   ShellQuote(ima_der_) + " " + extra);
@@ -67,13 +66,13 @@ std::string TestDevice::SlotPath(const std::string& name) const {
 void BuildVersion(const std::string& rootfs, const std::string& output,
                   const ReleaseKeys& keys, const std::string& version,
                   const std::string& extra) {
-  CommandResult build = RunShell(
-      "SOURCE_DATE_EPOCH=1700000000 " + ShellQuote(BuildBin()) +
-      " build --rootfs " + ShellQuote(rootfs) + " --version " + version +
-      " --compatible test-board --signing-key " +
-      ShellQuote(keys.signer().key_path) + " --signing-cert " +
-      ShellQuote(keys.signer().cert_path) + " --output " +
-      ShellQuote(output) + " " + extra);
+  CommandResult build =
+      RunShell("SOURCE_DATE_EPOCH=1700000000 " + ShellQuote(BuildBin()) +
+               " build --rootfs " + ShellQuote(rootfs) + " --version " +
+               version + " --compatible test-board --signing-key " +
+               ShellQuote(keys.signer().key_path) + " --signing-cert " +
+               ShellQuote(keys.signer().cert_path) + " --output " +
+               ShellQuote(output) + " " + extra);
   ASSERT_EQ(build.exit_code, 0) << build.err;
 }
 

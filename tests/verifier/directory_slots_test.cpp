@@ -156,11 +156,11 @@ TEST_F(DirectorySlotsTest, CleanUpRemovesWhatACrashLeaves) {
   // the pointer, a half-written inactive image without its state.
   fs::create_directories(dir() + "/slot-a" + std::string(kStagingInfix) +
                          "abc123/usr");
-  testing::WriteFile(dir() + "/slot-a.state" +
-                         std::string(kTemporaryInfix) + "x1",
-                     "imabundle-slot-state 1\n");
-  fs::create_symlink("slot-a", dir() + "/active" +
-                                   std::string(kTemporaryInfix) + "99");
+  testing::WriteFile(
+      dir() + "/slot-a.state" + std::string(kTemporaryInfix) + "x1",
+      "imabundle-slot-state 1\n");
+  fs::create_symlink("slot-a",
+                     dir() + "/active" + std::string(kTemporaryInfix) + "99");
   testing::WriteFile(dir() + "/slot-a/partial", "half");
   EXPECT_EQ(slots_->PendingCleanUp().size(), 4u);
   EXPECT_TRUE(slots_->CheckConsistency().empty());

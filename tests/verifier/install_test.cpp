@@ -33,8 +33,7 @@ TEST(NextDeviceStateTest, TakesTheBundlesIdentity) {
 TEST(NextDeviceStateTest, KeyGenerationFloorNeverFalls) {
   DeviceState previous;
   previous.key_generation = 9;
-  EXPECT_EQ(NextDeviceState(previous, BundleReport("2.0", 4), 1)
-                .key_generation,
+  EXPECT_EQ(NextDeviceState(previous, BundleReport("2.0", 4), 1).key_generation,
             9u);
   VerifyReport without_keys = BundleReport("2.0", 0);
   without_keys.header.keys.reset();
