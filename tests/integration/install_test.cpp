@@ -247,6 +247,81 @@ TEST_F(InstallTest, StatusReportsADamagedState) {
   EXPECT_EQ(device_->ActiveSlotName(), "slot-b");
 }
 
+// A bundle carrying the successor of the device's trust root makes the
+// device adopt it, and later bundles are checked against the adopted root,
+// not the one device init copied.
+TEST_F(InstallTest, AdoptedTrustRootIsRecordedAndUsedNextTime) {
+  std::string keys_dir = dir_.Sub("");
+  for (const char* k : {"a", "b", "c", "d"}) {
+    ASSERT_EQ(RunShell("openssl genpkey -algorithm EC -pkeyopt "
+                       "ec_paramgen_curve:P-256 -out " +
+                       ShellQuote(keys_dir + "/root-" + k + ".key"))
+                  .exit_code,
+              0);
+  }
+  auto trust_root = [&](const std::string& name, const std::string& args,
+                        std::vector<std::string> signers) {
+    std::string out = dir_.Sub(name);
+    CommandResult create =
+        RunShell(ShellQuote(BuildBin()) + " trust-root create " + args +
+                 " --out " + ShellQuote(out));
+    EXPECT_EQ(create.exit_code, 0) << create.err;
+    for (const std::string& k : signers) {
+      CommandResult sign =
+          RunShell(ShellQuote(BuildBin()) + " trust-root sign --root " +
+                   ShellQuote(out) + " --key " +
+                   ShellQuote(keys_dir + "/root-" + k + ".key") + " --out " +
+                   ShellQuote(out));
+      EXPECT_EQ(sign.exit_code, 0) << sign.err;
+    }
+    return out;
+  };
+  auto key = [&](const char* k) {
+    return " --key " + ShellQuote(keys_dir + "/root-" + k + ".key");
+  };
+  std::string root1 = trust_root("root-1.trust",
+                                 "--version 1 --threshold 2 --release-ca " +
+                                     ShellQuote(keys_->ca().cert_path) +
+                                     key("a") + key("b") + key("c"),
+                                 {"a", "b"});
+  fs::create_directories(dir_.Sub("second"));
+  ReleaseKeys release2(dir_.Sub("second"));
+  std::string root2 = trust_root("root-2.trust",
+                                 "--version 2 --threshold 2 --release-ca " +
+                                     ShellQuote(release2.ca().cert_path) +
+                                     key("b") + key("c") + key("d"),
+                                 {"a", "b", "d"});
+
+  ASSERT_EQ(device_->InitWithTrustRoot(root1).exit_code, 0);
+  ASSERT_EQ(device_->Install(Build("1.0")).exit_code, 0);
+  // Version 2.0: signed by the new release key, carrying root 2.
+  std::string v2 = dir_.Sub("v2.imab");
+  BuildVersion(rootfs_, v2, release2, "2.0",
+               device_->ImaBuildFlags() + " --trust-root " + ShellQuote(root2));
+  CommandResult install = device_->Install(v2);
+  ASSERT_EQ(install.exit_code, 0) << install.err;
+  EXPECT_NE(ReadFile(device_->SlotsDir() + "/slot-a.state")
+                .find("trust-root-version 2\n"),
+            std::string::npos);
+  CommandResult status = device_->Status();
+  EXPECT_NE(status.out.find("trust root version: 2"), std::string::npos)
+      << status.out;
+
+  // Version 3.0, new release key, no root: only the adopted root 2 trusts
+  // it; root 1 in etc/imabundle/ would not.
+  std::string v3 = dir_.Sub("v3.imab");
+  BuildVersion(rootfs_, v3, release2, "3.0", device_->ImaBuildFlags());
+  install = device_->Install(v3);
+  ASSERT_EQ(install.exit_code, 0) << install.err;
+  EXPECT_EQ(ReadFile(device_->SlotsDir() + "/trust-root"), ReadFile(root2));
+  EXPECT_NE(ReadFile(device_->SlotsDir() + "/slot-b.state")
+                .find("trust-root-version 2\n"),
+            std::string::npos);
+  CommandResult judged =
+      RunVerify(v3, keys_->ca().cert_path, "--no-time-check");
+  EXPECT_EQ(judged.exit_code, 1) << "the old release CA must refuse v3";
+}
+
 TEST_F(InstallTest, InPlaceLayoutIsRefusedUntilImplemented) {
   ASSERT_EQ(device_->Init("--layout in-place").exit_code, 0);
   CommandResult install = device_->Install(Build("1.0"));

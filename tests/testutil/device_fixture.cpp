@@ -27,6 +27,15 @@ CommandResult TestDevice::Init(const std::string& extra) const {
                   ShellQuote(ima_der_) + " " + extra);
 }
 
+CommandResult TestDevice::InitWithTrustRoot(const std::string& trust_root,
+                                            const std::string& extra) const {
+  return RunShell(ShellQuote(VerifyBin()) + " device init --root " +
+                  ShellQuote(root_) + " --compatible test-board --trust-root " +
+                  ShellQuote(trust_root) + " --kernel-ca " +
+                  ShellQuote(kernel_ca_.cert_path) + " --ima-cert " +
+                  ShellQuote(ima_der_) + " " + extra);
+}
+
 std::string TestDevice::ImaBuildFlags() const {
   return "--ima-key " + ShellQuote(ima_.key_path) + " --ima-cert " +
          ShellQuote(ima_der_);

@@ -20,6 +20,10 @@ class TestDevice {
   // `imab-verify device init` with the release CA, the kernel CA, and the
   // IMA certificate (DER) loaded, plus `extra`.
   CommandResult Init(const std::string& extra = "") const;
+  // The same with the signed trust root `trust_root` instead of the
+  // release CA.
+  CommandResult InitWithTrustRoot(const std::string& trust_root,
+                                  const std::string& extra = "") const;
   // imab-build options that sign every file for this device's IMA key, so
   // that the device's trust decision accepts the image.
   std::string ImaBuildFlags() const;
