@@ -149,6 +149,9 @@ Status InstallBundle(const InstallOptions& options, Reporter& reporter,
                      "implemented (layout = ab)");
   }
   const std::string slots_dir = DevicePath(config, config.slots_dir);
+  // Opened before the lock, whose file lives there, for a clear message
+  // when the slots were never created.
+  IMAB_RETURN_IF_ERROR(DirectorySlots::Open(slots_dir));
   IMAB_ASSIGN_OR_RETURN(InstallLock lock,
                         InstallLock::Acquire(slots_dir + "/" + kLockFileName));
   Status status = InstallLocked(options, config, slots_dir, reporter, report);
