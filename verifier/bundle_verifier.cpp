@@ -145,6 +145,7 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
       verified.has_value() ? OkStatus() : Status(verified.error()),
       verified.has_value() ? "signed by " + verified->signer_subject : ""));
   report.signer = verified->signer_subject;
+  report.manifest_sha256 = verified->manifest_sha256;
 
   auto manifest = ManifestReader::Open(source, layout.manifest_offset,
                                        layout.manifest_size);

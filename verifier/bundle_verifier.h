@@ -48,6 +48,9 @@ struct VerifyReport {
   bool manifest_parsed = false;
   ManifestHeader header;            // valid when manifest_parsed
   std::string signer;
+  // SHA-256 of the exact manifest bytes whose signature verified (set once
+  // the "signature" check passed); identifies the installed bundle.
+  Sha256Digest manifest_sha256{};
   uint64_t entries = 0;
   uint64_t files = 0;
   uint64_t content_bytes = 0;

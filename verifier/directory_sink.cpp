@@ -46,6 +46,23 @@ Status SetTimes(const std::string& path, uint64_t mtime) {
   return OkStatus();
 }
 
+Status SyncFolder(const std::string& path) {
+  UniqueFd fd(
+      ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid() || ::fsync(fd.get()) != 0) {
+    return IoError(path + ": fsync");
+  }
+  return OkStatus();
+}
+
+std::string ParentFolder(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) {
+    return ".";
+  }
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 }  // namespace
 
 DirectorySink::DirectorySink(std::string target, Reporter& reporter)
@@ -75,7 +92,8 @@ Result<std::unique_ptr<DirectorySink>> DirectorySink::Create(
 
 Status DirectorySink::Start(const ManifestHeader& header) {
   mtime_ = header.created;
-  std::string pattern = target_ + ".imab-staging-XXXXXX";
+  std::string pattern = target_;
+  pattern.append(kStagingInfix).append("XXXXXX");
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
   if (::mkdtemp(buf.data()) == nullptr) {
@@ -213,6 +231,9 @@ Status DirectorySink::End(const Entry& entry) {
 
 Status DirectorySink::Commit() {
   for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
+    // Synced before chmod: a folder of mode 0 can no longer be opened by a
+    // non-root extractor.
+    IMAB_RETURN_IF_ERROR(SyncFolder(it->path));
     if (::chmod(it->path.c_str(), it->mode) != 0) {
       return IoError(it->path);
     }
@@ -222,16 +243,21 @@ Status DirectorySink::Commit() {
     return IoError(staging_);
   }
   // Everything written must be on disk before the tree becomes visible.
+  // Files and folders were fsynced one by one; syncfs also covers what
+  // cannot be opened to fsync (symlinks and device nodes, their owners and
+  // xattrs).
   UniqueFd staging_fd(::open(staging_.c_str(),
                              O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!staging_fd.valid() || ::syncfs(staging_fd.get()) != 0) {
+  if (!staging_fd.valid() || ::fsync(staging_fd.get()) != 0 ||
+      ::syncfs(staging_fd.get()) != 0) {
     return IoError(staging_);
   }
   if (::rename(staging_.c_str(), target_.c_str()) != 0) {
     return IoError("cannot move the extracted tree to " + target_);
   }
   staging_.clear();
-  return OkStatus();
+  // The rename itself is durable only once the parent folder is synced.
+  return SyncFolder(ParentFolder(target_));
 }
 
 void DirectorySink::Abort() {

@@ -1,10 +1,12 @@
 // DirectorySink: extracts checked entries into a staging folder beside the
-// target and renames it into place only on Commit() (`imab-verify extract`).
+// target and renames it into place only on Commit() (`imab-verify extract`,
+// and the image writer of the directory A/B slots).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/handles.h"
@@ -14,15 +16,22 @@
 
 namespace imab::verifier {
 
+// The staging folder of TARGET is TARGET + kStagingInfix + 6 random
+// characters, so that a cleanup after a crash can find it.
+inline constexpr std::string_view kStagingInfix = ".imab-staging-";
+
 class DirectorySink : public EntrySink {
  public:
   // `target` must not exist, or be an empty folder (kInvalidArgument
   // otherwise). Nothing is created until Start(), which makes
   // "<target>.imab-staging-XXXXXX" (mode 0700) beside it (kIo if it
-  // cannot). When not running as root, owners and security.* / trusted.*
-  // xattrs cannot be restored: they are skipped and one warning goes to
-  // `reporter` (borrowed). Every entry gets the manifest's `created` as
-  // its mtime.
+  // cannot). Durability: each file is fsynced when complete; Commit()
+  // fsyncs every folder and the file system before the rename, and the
+  // parent folder after it, so a committed tree survives a power cut and
+  // an uncommitted one never appears under `target`. When not running as root,
+  // owners and security.* / trusted.* xattrs cannot be restored: they are
+  // skipped and one warning goes to `reporter` (borrowed). Every entry gets the
+  // manifest's `created` as its mtime.
   static Result<std::unique_ptr<DirectorySink>> Create(
       const std::string& target, Reporter& reporter);
   ~DirectorySink() override;

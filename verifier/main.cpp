@@ -7,7 +7,11 @@
 #include <optional>
 
 #include "verifier/bundle_verifier.h"
+#include "verifier/device_init.h"
+#include "verifier/device_report.h"
+#include "verifier/device_status.h"
 #include "verifier/directory_sink.h"
+#include "verifier/install.h"
 #include "verifier/report_json.h"
 
 namespace {
@@ -28,6 +32,9 @@ struct Options {
   bool no_time_check = false;
   std::string extract_to;
   std::string root;  // --root: judge against this device
+  imab::verifier::InstallOptions install;
+  std::string status_root;
+  imab::verifier::InitOptions init;
 };
 
 int ExitCode(const imab::Error& error) {
@@ -69,26 +76,14 @@ int PrepareDevice(Options& options,
   if (options.root.empty()) {
     return 0;
   }
-  auto loaded = imab::verifier::LoadDeviceConfig(options.root);
-  if (!loaded.has_value()) {
-    std::cerr << "imab-verify: error: " << loaded.error().message << "\n";
+  config.emplace();
+  state.emplace();
+  imab::Status ok = imab::verifier::PrepareDeviceVerify(
+      options.root, *config, *state, options.verify);
+  if (!ok.ok()) {
+    std::cerr << "imab-verify: error: " << ok.error().message << "\n";
     return 2;
   }
-  config = std::move(*loaded);
-  // The device state (installed version, floors) comes with the slots.
-  state.emplace();
-  imab::verifier::VerifyOptions& verify = options.verify;
-  if (verify.release_ca.empty() && verify.trust_root.empty()) {
-    if (!config->release_ca.empty()) {
-      verify.release_ca = DevicePath(*config, config->release_ca);
-    } else {
-      verify.trust_root = DevicePath(*config, config->trust_root);
-    }
-  }
-  verify.allow_development =
-      verify.allow_development || config->allow_development;
-  verify.device = &*config;
-  verify.device_state = &*state;
   return 0;
 }
 
@@ -116,6 +111,125 @@ int Run(Options options, bool extract) {
   imab::Status status =
       imab::verifier::VerifyBundle(options.verify, **sink, report);
   return Report(options, report, status, "extracted");
+}
+
+// Prints the outcome of `install` or `device init --from-bundle`.
+int ReportInstall(const Options& options,
+                  const imab::verifier::InstallReport& report,
+                  const imab::Status& status) {
+  std::optional<imab::Error> failure;
+  if (!status.ok()) {
+    failure = status.error();
+  }
+  if (options.json) {
+    std::cout << imab::verifier::RenderInstallJson(report, failure);
+  }
+  if (failure.has_value()) {
+    std::cerr << "imab-verify: "
+              << (ExitCode(*failure) == 1 ? "rejected: " : "error: ")
+              << failure->message << "\n";
+    return ExitCode(*failure);
+  }
+  if (!options.json) {
+    std::cout << "installed " << report.verify.header.image_version << " for "
+              << report.installed.compatible << " into slot "
+              << report.installed.active_slot << " (now active; was "
+              << (report.previous.image_version.empty()
+                      ? std::string("empty")
+                      : report.previous.image_version)
+              << "), key generation floor " << report.installed.key_generation
+              << "\n";
+  }
+  return 0;
+}
+
+int RunInstall(Options options) {
+  options.install.check_time = !options.no_time_check;
+  StderrReporter reporter;
+  imab::verifier::InstallReport report;
+  imab::Status status =
+      imab::verifier::InstallBundle(options.install, reporter, report);
+  return ReportInstall(options, report, status);
+}
+
+int RunStatus(const Options& options) {
+  auto status = imab::verifier::ReadDeviceStatus(options.status_root);
+  if (!status.has_value()) {
+    std::cerr << "imab-verify: error: " << status.error().message << "\n";
+    return 2;
+  }
+  std::cout << (options.json ? imab::verifier::RenderStatusJson(*status)
+                             : imab::verifier::RenderStatusText(*status));
+  return status->consistent() ? 0 : 2;
+}
+
+int RunInit(Options options) {
+  options.init.check_time = !options.no_time_check;
+  StderrReporter reporter;
+  imab::verifier::InstallReport report;
+  imab::Status status =
+      imab::verifier::InitDevice(options.init, reporter, report);
+  if (!options.init.from_bundle.empty() && report.verify.manifest_parsed) {
+    return ReportInstall(options, report, status);
+  }
+  if (!status.ok()) {
+    std::cerr << "imab-verify: error: " << status.error().message << "\n";
+    return ExitCode(status.error());
+  }
+  std::cout << "initialised " << options.init.root << " for "
+            << options.init.compatible << "\n";
+  return 0;
+}
+
+void AddInstall(CLI::App* cmd, Options& options) {
+  cmd->add_option("bundle", options.install.bundle_path, "Bundle file (.imab)")
+      ->required();
+  cmd->add_option("--root", options.install.root,
+                  "The device's root folder (holds etc/imabundle/)")
+      ->required();
+  cmd->add_flag("--allow-reinstall", options.install.allow_reinstall,
+                "Accept the version already installed");
+  cmd->add_flag("--in-place", options.install.in_place,
+                "Judge the bundle as an in-place update");
+  cmd->add_flag("--json", options.json, "Print a JSON report on stdout");
+  cmd->add_flag("--no-time-check", options.no_time_check,
+                "Do not check certificate validity periods");
+}
+
+void AddInit(CLI::App* cmd, Options& options) {
+  imab::verifier::InitOptions& init = options.init;
+  cmd->add_option("--root", init.root, "The device's root folder")->required();
+  cmd->add_option("--compatible", init.compatible, "Device class")->required();
+  CLI::Option* ca = cmd->add_option("--release-ca", init.release_ca,
+                                    "Trusted release CA certificates (PEM)");
+  CLI::Option* root =
+      cmd->add_option("--trust-root", init.trust_root,
+                      "Signed release trust root (instead of --release-ca)");
+  ca->excludes(root);
+  root->excludes(ca);
+  cmd->add_option("--kernel-ca", init.kernel_ca,
+                  "CA built into the device kernel (PEM)")
+      ->required();
+  cmd->add_option("--ima-cert", init.ima_cert,
+                  "IMA signing certificate (PEM or DER)")
+      ->required();
+  cmd->add_option("--evm-cert", init.evm_cert,
+                  "EVM signing certificate (default: the IMA one)");
+  cmd->add_option("--kernel-profile", init.kernel_profile,
+                  "Kernel profile (le64, le32, be64, be32[:xattrs])");
+  cmd->add_option("--kernel-version", init.kernel_version,
+                  "Kernel release as X.Y");
+  cmd->add_option("--ima-policy", init.ima_policy, "IMA policy file");
+  cmd->add_option("--layout", init.layout, "ab or in-place");
+  cmd->add_option("--from-bundle", init.from_bundle,
+                  "Install this bundle as the factory image");
+  cmd->add_flag("--allow-development", init.allow_development,
+                "Accept bundles built with published development keys");
+  cmd->add_flag("--force", init.force, "Replace an existing device.conf");
+  cmd->add_flag("--json", options.json,
+                "With --from-bundle: print a JSON report on stdout");
+  cmd->add_flag("--no-time-check", options.no_time_check,
+                "With --from-bundle: do not check validity periods");
 }
 
 void AddCommon(CLI::App* cmd, Options& options) {
@@ -157,6 +271,18 @@ int main(int argc, char** argv) {
   AddCommon(extract, options);
   extract->add_option("--to", options.extract_to, "Folder to create")
       ->required();
+  CLI::App* install = app.add_subcommand(
+      "install", "Verify a bundle and install it into the inactive slot");
+  AddInstall(install, options);
+  CLI::App* status = app.add_subcommand("status", "Show the device's slots");
+  status->add_option("--root", options.status_root, "The device's root folder")
+      ->required();
+  status->add_flag("--json", options.json, "Print JSON on stdout");
+  CLI::App* device = app.add_subcommand("device", "Device provisioning");
+  device->require_subcommand(1);
+  CLI::App* init = device->add_subcommand(
+      "init", "Write the device configuration and create the slots");
+  AddInit(init, options);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -168,6 +294,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    if (install->parsed()) {
+      return RunInstall(options);
+    }
+    if (status->parsed()) {
+      return RunStatus(options);
+    }
+    if (init->parsed()) {
+      return RunInit(options);
+    }
     return Run(options, extract->parsed());
   } catch (const std::bad_alloc&) {
     std::cerr << "imab-verify: error: out of memory\n";

@@ -9,8 +9,10 @@
 
 namespace imab::testing {
 
-TempDir::TempDir() {
-  std::string base = std::filesystem::temp_directory_path() / "imab-test-XXXXXX";
+TempDir::TempDir() : TempDir(std::filesystem::temp_directory_path()) {}
+
+TempDir::TempDir(const std::filesystem::path& base_dir) {
+  std::string base = base_dir / "imab-test-XXXXXX";
   std::vector<char> buf(base.begin(), base.end());
   buf.push_back('\0');
   if (::mkdtemp(buf.data()) == nullptr) {

@@ -40,7 +40,9 @@ std::set<std::string> List(const std::string& root) {
   std::set<std::string> out;
   for (auto it = fs::recursive_directory_iterator(root);
        it != fs::recursive_directory_iterator(); ++it) {
-    out.insert(fs::relative(it->path(), root).string());
+    // lexically: fs::relative would resolve symlinks (an absolute link
+    // target would turn into a path outside the tree).
+    out.insert(it->path().lexically_relative(root).string());
   }
   return out;
 }

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Benchmarks `imab-verify install` (verify + write the inactive A/B slot with
+# fsync + switch) on a shared rootfs preset against `zstd -dc | tar -x` of the
+# same payload, alternating A and B in one run, and prints median wall time,
+# median peak RSS and the median of the per-pair time ratios. Not a test: it
+# asserts nothing, it reports. The peer neither verifies nor fsyncs; the
+# install does both (every file and folder, then the file system).
+#
+# Usage: bench/run-install-bench.sh [-n RUNS] [PRESET ...]   (default: medium)
+#   IMAB_SHARED     folder holding bench/make-rootfs.sh (default: ../shared)
+#   IMAB_BENCH_DIR  work folder (default: build/bench); rootfs trees are cached
+#   IMAB_BENCH_BUILD  build folder to use/make (default: build, RelWithDebInfo)
+set -euo pipefail
+source "$(dirname "$0")/../scripts/lib.sh"
+cd "$IMAB_ROOT"
+runs=5
+if [ "${1:-}" = "-n" ]; then runs=$2; shift 2; fi
+presets=("$@")
+[ ${#presets[@]} -gt 0 ] || presets=(medium)
+
+imab_install_packages time bc zstd
+build=${IMAB_BENCH_BUILD:-$IMAB_ROOT/build}
+imab_build "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+shared=${IMAB_SHARED:-$IMAB_ROOT/../shared}
+work=${IMAB_BENCH_DIR:-$IMAB_ROOT/build/bench}
+mkdir -p "$work"
+[ -f "$work/keys/release.key" ] || scripts/make-dev-keys.sh "$work/keys"
+build_bin=$build/builder/imab-build
+verify_bin=$build/verifier/imab-verify
+
+# measure OUTFILE CMD...: one run, appends "wall_seconds max_rss_kib".
+measure() {
+  local out=$1; shift
+  sync
+  /usr/bin/time -f '%e %M' -o "$out.one" "$@" >/dev/null 2>"$out.err" ||
+    { echo "command failed: $*" >&2; cat "$out.err" >&2; exit 1; }
+  cat "$out.one" >> "$out"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+# pair NAME "A command" "B command": runs A and B alternately (after one
+# warm-up each), prints median wall and peak RSS of each and the median of
+# the per-pair time ratios A/B.
+pair() {
+  local name=$1 a=$2 b=$3
+  local f="$work/${name//[^A-Za-z0-9]/_}"
+  rm -f "$f.a" "$f.b"
+  bash -c "$a" >/dev/null 2>&1; bash -c "$b" >/dev/null 2>&1   # warm-up
+  for _ in $(seq "$runs"); do
+    measure "$f.a" bash -c "$a"
+    measure "$f.b" bash -c "$b"
+  done
+  local wa wb ra rb ratio
+  wa=$(cut -d' ' -f1 "$f.a" | median); wb=$(cut -d' ' -f1 "$f.b" | median)
+  ra=$(cut -d' ' -f2 "$f.a" | median); rb=$(cut -d' ' -f2 "$f.b" | median)
+  ratio=$(paste -d' ' "$f.a" "$f.b" | awk '{ print ($3 > 0 ? $1 / $3 : 0) }' | median)
+  printf '%-30s %8.2fs %8.1fMiB | %8.2fs %8.1fMiB | ratio %.2f\n' \
+    "$name" "$wa" "$(echo "$ra/1024" | bc -l)" "$wb" "$(echo "$rb/1024" | bc -l)" "$ratio"
+}
+
+printf '%-30s %19s | %19s |\n' "" "install (median)" "zstd|tar -x (median)"
+for preset in "${presets[@]}"; do
+  root=$work/rootfs-$preset
+  if [ ! -f "$work/rootfs-$preset.done" ]; then
+    rm -rf "$root"
+    "$shared/bench/make-rootfs.sh" "$preset" "$root" >/dev/null
+    touch "$work/rootfs-$preset.done"
+  fi
+  bundle=$work/$preset.imab
+  keys=$work/keys
+  [ -f "$bundle" ] || "$build_bin" build --rootfs "$root" --version 1.0 \
+    --compatible bench --signing-key "$keys/release.key" \
+    --signing-cert "$keys/release.pem" --output "$bundle" >/dev/null
+  (cd "$work" && tar xf "$bundle" payload.tar.zst && mv payload.tar.zst "$preset.payload.tar.zst")
+  device=$work/device-$preset
+  rm -rf "$device" "$work/x"
+  "$verify_bin" device init --root "$device" --compatible bench \
+    --release-ca "$keys/release-ca.pem" --kernel-ca "$keys/release-ca.pem" \
+    --ima-cert "$keys/release.pem" >/dev/null
+  # Each install erases the inactive slot and writes it; the peer gets the
+  # same removal of its previous tree.
+  pair "$preset: install vs zstd|tar -x" \
+    "'$verify_bin' install '$bundle' --root '$device' --allow-reinstall" \
+    "rm -rf '$work/x'; mkdir '$work/x'; zstd -dc '$work/$preset.payload.tar.zst' | tar -xf - -C '$work/x'"
+  rm -rf "$device" "$work/x"
+done

@@ -1,0 +1,343 @@
+// `imab-verify device init`, `install` and `status` end to end on a device
+// folder: the A/B switch, refusals that leave the device as it was, the
+// install lock.
+#include <gtest/gtest.h>
+#include <sys/xattr.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "tests/testutil/device_fixture.h"
+#include "tests/testutil/sample_tree.h"
+#include "tests/testutil/tree_compare.h"
+#include "verifier/install_lock.h"
+
+namespace imab::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+class InstallTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    keys_ = std::make_unique<ReleaseKeys>(dir_.Sub(""));
+    device_ =
+        std::make_unique<TestDevice>(dir_.Sub("device"), *keys_, dir_.Sub(""));
+    rootfs_ = dir_.Sub("rootfs");
+    SampleTreeOptions small;
+    small.big_file_bytes = 1u << 20;
+    MakeSampleTree(rootfs_, small);
+  }
+
+  std::string Build(const std::string& version, const std::string& extra = "") {
+    std::string bundle = dir_.Sub("v" + version + ".imab");
+    BuildVersion(rootfs_, bundle, *keys_, version,
+                 device_->ImaBuildFlags() + " " + extra);
+    return bundle;
+  }
+
+  // The image of `bundle` as `imab-verify extract` writes it (with the
+  // security.ima/evm the build added), to compare slots with.
+  std::string Extracted(const std::string& bundle) {
+    std::string out = bundle + ".tree";
+    CommandResult extract = RunExtract(bundle, keys_->ca().cert_path, out);
+    EXPECT_EQ(extract.exit_code, 0) << extract.err;
+    return out;
+  }
+
+  void ExpectSameTrees(const std::string& a, const std::string& b) {
+    std::vector<std::string> diffs = CompareTrees(a, b);
+    EXPECT_TRUE(diffs.empty()) << ::testing::PrintToString(diffs);
+  }
+
+  void ExpectConsistent() {
+    CommandResult status = device_->Status();
+    EXPECT_EQ(status.exit_code, 0) << status.out << status.err;
+    EXPECT_NE(status.out.find("consistent: yes"), std::string::npos)
+        << status.out;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ReleaseKeys> keys_;
+  std::unique_ptr<TestDevice> device_;
+  std::string rootfs_;
+};
+
+TEST_F(InstallTest, InitCreatesAnEmptyDevice) {
+  CommandResult init = device_->Init();
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  EXPECT_TRUE(fs::exists(device_->root() + "/etc/imabundle/device.conf"));
+  EXPECT_TRUE(fs::exists(device_->root() + "/etc/imabundle/release-ca.pem"));
+  EXPECT_TRUE(fs::exists(device_->root() + "/etc/imabundle/ima.der"));
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
+  CommandResult status = device_->Status("--json");
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("\"active_slot\": \"a\""), std::string::npos);
+  EXPECT_NE(status.out.find("\"present\": false"), std::string::npos);
+  EXPECT_EQ(status.out.find("\"present\": true"), std::string::npos);
+  EXPECT_NE(status.out.find("\"key_generation_floor\": 0"), std::string::npos);
+  EXPECT_NE(status.out.find("\"keyid\": \""), std::string::npos);
+}
+
+TEST_F(InstallTest, InitRefusesToOverwriteAndBadInputWritesNothing) {
+  CommandResult missing = RunShell(
+      ShellQuote(VerifyBin()) + " device init --root " +
+      ShellQuote(device_->root()) + " --compatible test-board --release-ca " +
+      ShellQuote(keys_->ca().cert_path) + " --kernel-ca " +
+      ShellQuote(keys_->ca().cert_path) + " --ima-cert /nonexistent.der");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("--ima-cert /nonexistent.der"), std::string::npos)
+      << missing.err;
+  EXPECT_FALSE(fs::exists(device_->root() + "/etc/imabundle"));
+
+  ASSERT_EQ(device_->Init().exit_code, 0);
+  CommandResult again = device_->Init();
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find("use --force"), std::string::npos) << again.err;
+  CommandResult forced = device_->Init("--force");
+  EXPECT_EQ(forced.exit_code, 0) << forced.err;
+}
+
+TEST_F(InstallTest, InstallWritesTheInactiveSlotAndSwitches) {
+  // An IMA/EVM-signed image: security.ima and security.evm must arrive.
+  std::string bundle = Build("1.0");
+  ASSERT_EQ(device_->Init().exit_code, 0);
+  CommandResult install = device_->Install(bundle);
+  ASSERT_EQ(install.exit_code, 0) << install.err;
+  EXPECT_NE(install.out.find("into slot b"), std::string::npos) << install.out;
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-b");
+
+  ExpectSameTrees(Extracted(bundle), device_->SlotPath("slot-b"));
+  EXPECT_GT(::lgetxattr((device_->SlotPath("slot-b") + "/etc/hostname").c_str(),
+                        "security.ima", nullptr, 0),
+            0);
+  EXPECT_TRUE(fs::is_empty(device_->SlotPath("slot-a")));
+
+  CommandResult status = device_->Status();
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("active slot: b"), std::string::npos);
+  EXPECT_NE(status.out.find("slot b (active): version 1.0 for test-board"),
+            std::string::npos)
+      << status.out;
+  EXPECT_NE(status.out.find("slot a: empty"), std::string::npos);
+  EXPECT_NE(status.out.find("last install: accepted"), std::string::npos);
+  EXPECT_NE(status.out.find("consistent: yes"), std::string::npos);
+}
+
+TEST_F(InstallTest, SecondInstallGoesToTheOtherSlot) {
+  std::string first = Build("1.0");
+  ASSERT_EQ(device_->Init().exit_code, 0);
+  ASSERT_EQ(device_->Install(first).exit_code, 0);
+  WriteFile(rootfs_ + "/etc/hostname", "second\n");
+  std::string second = Build("2.0");
+  CommandResult install = device_->Install(second, "--json");
+  ASSERT_EQ(install.exit_code, 0) << install.err;
+  EXPECT_NE(install.out.find("\"installed\": {\"slot\": \"a\""),
+            std::string::npos)
+      << install.out;
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
+  ExpectSameTrees(Extracted(second), device_->SlotPath("slot-a"));
+  EXPECT_EQ(ReadFile(device_->SlotPath("slot-b") + "/etc/hostname"),
+            "device\n");
+  CommandResult status = device_->Status("--json");
+  EXPECT_NE(status.out.find("\"version\": \"2.0\""), std::string::npos);
+  EXPECT_NE(status.out.find("\"version\": \"1.0\""), std::string::npos);
+  ExpectConsistent();
+}
+
+TEST_F(InstallTest, CorruptedPayloadLeavesTheDeviceAsItWas) {
+  std::string first = Build("1.0");
+  ASSERT_EQ(device_->Init().exit_code, 0);
+  ASSERT_EQ(device_->Install(first).exit_code, 0);
+  std::string state_before = ReadFile(device_->SlotsDir() + "/slot-b.state");
+
+  std::string bad = Build("2.0");
+  std::string bytes = ReadFile(bad);
+  // Inside the compressed payload (the big file's frames), past the
+  // manifest: the bundle is refused only while it streams.
+  bytes[bytes.size() - 200000] ^= 0x01;
+  WriteFile(bad, bytes);
+  CommandResult install = device_->Install(bad);
+  EXPECT_EQ(install.exit_code, 1) << install.err;
+  EXPECT_NE(install.err.find("rejected: "), std::string::npos) << install.err;
+
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-b");
+  ExpectSameTrees(Extracted(first), device_->SlotPath("slot-b"));
+  EXPECT_EQ(ReadFile(device_->SlotsDir() + "/slot-b.state"), state_before);
+  EXPECT_TRUE(fs::is_empty(device_->SlotPath("slot-a")));
+  for (const auto& entry : fs::directory_iterator(device_->SlotsDir())) {
+    EXPECT_EQ(entry.path().filename().string().find(".imab-"),
+              std::string::npos)
+        << entry.path();
+  }
+  CommandResult status = device_->Status();
+  EXPECT_NE(status.out.find("last install: rejected"), std::string::npos)
+      << status.out;
+  ExpectConsistent();
+}
+
+TEST_F(InstallTest, BundleForAnotherDeviceIsRefusedBeforeWriting) {
+  std::string first = Build("1.0");
+  ASSERT_EQ(device_->Init().exit_code, 0);
+  ASSERT_EQ(device_->Install(first).exit_code, 0);
+  ASSERT_EQ(device_->Install(Build("2.0")).exit_code, 0);
+  std::string other = dir_.Sub("other.imab");
+  ASSERT_EQ(RunShell("SOURCE_DATE_EPOCH=1700000000 " + ShellQuote(BuildBin()) +
+                     " build --rootfs " + ShellQuote(rootfs_) +
+                     " --version 3.0 --compatible other-board " +
+                     device_->ImaBuildFlags() + " --signing-key " +
+                     ShellQuote(keys_->signer().key_path) + " --signing-cert " +
+                     ShellQuote(keys_->signer().cert_path) + " --output " +
+                     ShellQuote(other))
+                .exit_code,
+            0);
+  CommandResult install = device_->Install(other);
+  EXPECT_NE(install.exit_code, 0);
+  EXPECT_NE(install.err.find("other-board"), std::string::npos) << install.err;
+  // Refused before the inactive slot (the fallback image) was erased.
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
+  EXPECT_FALSE(fs::is_empty(device_->SlotPath("slot-b")));
+  ExpectConsistent();
+}
+
+TEST_F(InstallTest, HeldLockRefusesASecondInstallAtOnce) {
+  std::string bundle = Build("1.0");
+  ASSERT_EQ(device_->Init().exit_code, 0);
+  std::string lock_path = device_->SlotsDir() + "/lock";
+  Result<verifier::InstallLock> held =
+      verifier::InstallLock::Acquire(lock_path);
+  ASSERT_TRUE(held.has_value());
+  auto start = std::chrono::steady_clock::now();
+  CommandResult install = device_->Install(bundle);
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(install.exit_code, 2);
+  EXPECT_NE(install.err.find("another install is running (lock held on " +
+                             lock_path + ")"),
+            std::string::npos)
+      << install.err;
+  EXPECT_LT(took, std::chrono::seconds(2));
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
+  EXPECT_NE(device_->Status().out.find("an install is running now"),
+            std::string::npos);
+}
+
+TEST_F(InstallTest, InitFromBundleInstallsTheFactoryImageIntoSlotA) {
+  std::string bundle = Build("1.0");
+  CommandResult init =
+      device_->Init("--from-bundle " + ShellQuote(bundle) + " --no-time-check");
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
+  ExpectSameTrees(Extracted(bundle), device_->SlotPath("slot-a"));
+  EXPECT_TRUE(fs::is_empty(device_->SlotPath("slot-b")));
+  ExpectConsistent();
+}
+
+TEST_F(InstallTest, StatusReportsADamagedState) {
+  ASSERT_EQ(device_->Init().exit_code, 0);
+  ASSERT_EQ(device_->Install(Build("1.0")).exit_code, 0);
+  WriteFile(device_->SlotsDir() + "/slot-b.state", "imabundle-slot-state 1\n");
+  CommandResult status = device_->Status();
+  EXPECT_EQ(status.exit_code, 2);
+  EXPECT_NE(status.out.find("consistent: no"), std::string::npos) << status.out;
+  // An install refuses to build on a state it cannot read.
+  CommandResult install = device_->Install(Build("2.0"));
+  EXPECT_EQ(install.exit_code, 2);
+  EXPECT_NE(install.err.find("slot-b.state line"), std::string::npos)
+      << install.err;
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-b");
+}
+
+// A bundle carrying the successor of the device's trust root makes the
+// device adopt it, and later bundles are checked against the adopted root,
+// not the one device init copied.
+TEST_F(InstallTest, AdoptedTrustRootIsRecordedAndUsedNextTime) {
+  std::string keys_dir = dir_.Sub("");
+  for (const char* k : {"a", "b", "c", "d"}) {
+    ASSERT_EQ(RunShell("openssl genpkey -algorithm EC -pkeyopt "
+                       "ec_paramgen_curve:P-256 -out " +
+                       ShellQuote(keys_dir + "/root-" + k + ".key"))
+                  .exit_code,
+              0);
+  }
+  auto trust_root = [&](const std::string& name, const std::string& args,
+                        std::vector<std::string> signers) {
+    std::string out = dir_.Sub(name);
+    CommandResult create =
+        RunShell(ShellQuote(BuildBin()) + " trust-root create " + args +
+                 " --out " + ShellQuote(out));
+    EXPECT_EQ(create.exit_code, 0) << create.err;
+    for (const std::string& k : signers) {
+      CommandResult sign =
+          RunShell(ShellQuote(BuildBin()) + " trust-root sign --root " +
+                   ShellQuote(out) + " --key " +
+                   ShellQuote(keys_dir + "/root-" + k + ".key") + " --out " +
+                   ShellQuote(out));
+      EXPECT_EQ(sign.exit_code, 0) << sign.err;
+    }
+    return out;
+  };
+  auto key = [&](const char* k) {
+    return " --key " + ShellQuote(keys_dir + "/root-" + k + ".key");
+  };
+  std::string root1 = trust_root("root-1.trust",
+                                 "--version 1 --threshold 2 --release-ca " +
+                                     ShellQuote(keys_->ca().cert_path) +
+                                     key("a") + key("b") + key("c"),
+                                 {"a", "b"});
+  fs::create_directories(dir_.Sub("second"));
+  ReleaseKeys release2(dir_.Sub("second"));
+  std::string root2 = trust_root("root-2.trust",
+                                 "--version 2 --threshold 2 --release-ca " +
+                                     ShellQuote(release2.ca().cert_path) +
+                                     key("b") + key("c") + key("d"),
+                                 {"a", "b", "d"});
+
+  ASSERT_EQ(device_->InitWithTrustRoot(root1).exit_code, 0);
+  ASSERT_EQ(device_->Install(Build("1.0")).exit_code, 0);
+  // Version 2.0: signed by the new release key, carrying root 2.
+  std::string v2 = dir_.Sub("v2.imab");
+  BuildVersion(rootfs_, v2, release2, "2.0",
+               device_->ImaBuildFlags() + " --trust-root " + ShellQuote(root2));
+  CommandResult install = device_->Install(v2);
+  ASSERT_EQ(install.exit_code, 0) << install.err;
+  EXPECT_NE(ReadFile(device_->SlotsDir() + "/slot-a.state")
+                .find("trust-root-version 2\n"),
+            std::string::npos);
+  CommandResult status = device_->Status();
+  EXPECT_NE(status.out.find("trust root version: 2"), std::string::npos)
+      << status.out;
+
+  // Version 3.0, new release key, no root: only the adopted root 2 trusts
+  // it; root 1 in etc/imabundle/ would not.
+  std::string v3 = dir_.Sub("v3.imab");
+  BuildVersion(rootfs_, v3, release2, "3.0", device_->ImaBuildFlags());
+  install = device_->Install(v3);
+  ASSERT_EQ(install.exit_code, 0) << install.err;
+  EXPECT_EQ(ReadFile(device_->SlotsDir() + "/trust-root"), ReadFile(root2));
+  EXPECT_NE(ReadFile(device_->SlotsDir() + "/slot-b.state")
+                .find("trust-root-version 2\n"),
+            std::string::npos);
+  CommandResult judged =
+      RunVerify(v3, keys_->ca().cert_path, "--no-time-check");
+  EXPECT_EQ(judged.exit_code, 1) << "the old release CA must refuse v3";
+}
+
+TEST_F(InstallTest, InPlaceLayoutIsRefusedUntilImplemented) {
+  ASSERT_EQ(device_->Init("--layout in-place").exit_code, 0);
+  CommandResult install = device_->Install(Build("1.0"));
+  EXPECT_EQ(install.exit_code, 2);
+  EXPECT_NE(install.err.find("layout is in-place"), std::string::npos)
+      << install.err;
+  EXPECT_TRUE(fs::is_empty(device_->SlotPath("slot-b")));
+}
+
+TEST_F(InstallTest, UninitialisedDeviceIsAClearError) {
+  CommandResult install = device_->Install(Build("1.0"));
+  EXPECT_EQ(install.exit_code, 2);
+  EXPECT_NE(install.err.find("device not initialised"), std::string::npos)
+      << install.err;
+  EXPECT_FALSE(fs::exists(device_->root()));
+}
+
+}  // namespace
+}  // namespace imab::testing

@@ -1,0 +1,88 @@
+#include "tests/testutil/device_fixture.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace imab::testing {
+
+TestDevice::TestDevice(std::string root, const ReleaseKeys& keys,
+                       const std::string& key_dir)
+    : root_(std::move(root)),
+      keys_(keys),
+      kernel_ca_(MakeRootCa(key_dir, "kernel-ca")),
+      ima_(MakeIssued(key_dir, "ima", kernel_ca_)),
+      ima_der_(key_dir + "/ima.der") {
+  EXPECT_EQ(RunShell("openssl x509 -in " + ShellQuote(ima_.cert_path) +
+                     " -outform DER -out " + ShellQuote(ima_der_))
+                .exit_code,
+            0);
+}
+
+CommandResult TestDevice::Init(const std::string& extra) const {
+  return RunShell(ShellQuote(VerifyBin()) + " device init --root " +
+                  ShellQuote(root_) + " --compatible test-board --release-ca " +
+                  ShellQuote(keys_.ca().cert_path) + " --kernel-ca " +
+                  ShellQuote(kernel_ca_.cert_path) + " --ima-cert " +
+                  ShellQuote(ima_der_) + " " + extra);
+}
+
+CommandResult TestDevice::InitWithTrustRoot(const std::string& trust_root,
+                                            const std::string& extra) const {
+  return RunShell(ShellQuote(VerifyBin()) + " device init --root " +
+                  ShellQuote(root_) + " --compatible test-board --trust-root " +
+                  ShellQuote(trust_root) + " --kernel-ca " +
+                  ShellQuote(kernel_ca_.cert_path) + " --ima-cert " +
+                  ShellQuote(ima_der_) + " " + extra);
+}
+
+std::string TestDevice::ImaBuildFlags() const {
+  return "--ima-key " + ShellQuote(ima_.key_path) + " --ima-cert " +
+         ShellQuote(ima_der_);
+}
+
+std::string TestDevice::InstallCommand(const std::string& bundle,
+                                       const std::string& extra) const {
+  return ShellQuote(VerifyBin()) + " install " + ShellQuote(bundle) +
+         " --root " + ShellQuote(root_) + " --no-time-check " + extra;
+}
+
+CommandResult TestDevice::Install(const std::string& bundle,
+                                  const std::string& extra) const {
+  return RunShell(InstallCommand(bundle, extra));
+}
+
+CommandResult TestDevice::Status(const std::string& extra) const {
+  return RunShell(ShellQuote(VerifyBin()) + " status --root " +
+                  ShellQuote(root_) + " " + extra);
+}
+
+std::string TestDevice::SlotsDir() const {
+  return root_ + "/var/lib/imabundle";
+}
+
+std::string TestDevice::ActiveSlotName() const {
+  std::error_code ec;
+  std::filesystem::path target =
+      std::filesystem::read_symlink(SlotsDir() + "/active", ec);
+  return ec ? "" : target.string();
+}
+
+std::string TestDevice::SlotPath(const std::string& name) const {
+  return SlotsDir() + "/" + name;
+}
+
+void BuildVersion(const std::string& rootfs, const std::string& output,
+                  const ReleaseKeys& keys, const std::string& version,
+                  const std::string& extra) {
+  CommandResult build =
+      RunShell("SOURCE_DATE_EPOCH=1700000000 " + ShellQuote(BuildBin()) +
+               " build --rootfs " + ShellQuote(rootfs) + " --version " +
+               version + " --compatible test-board --signing-key " +
+               ShellQuote(keys.signer().key_path) + " --signing-cert " +
+               ShellQuote(keys.signer().cert_path) + " --output " +
+               ShellQuote(output) + " " + extra);
+  ASSERT_EQ(build.exit_code, 0) << build.err;
+}
+
+}  // namespace imab::testing

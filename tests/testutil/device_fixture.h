@@ -1,0 +1,59 @@
+// A device folder for install tests: `imab-verify device init` with the
+// test release keys, a kernel CA and an IMA/EVM certificate it issued, and
+// wrappers around install and status.
+#pragma once
+
+#include <string>
+
+#include "tests/testutil/bundle_fixture.h"
+
+namespace imab::testing {
+
+class TestDevice {
+ public:
+  // `root` is the device's "/" (not created until Init()); the kernel CA
+  // and IMA key are made in `key_dir`; `keys` is borrowed and must outlive
+  // the device.
+  TestDevice(std::string root, const ReleaseKeys& keys,
+             const std::string& key_dir);
+
+  // `imab-verify device init` with the release CA, the kernel CA, and the
+  // IMA certificate (DER) loaded, plus `extra`.
+  CommandResult Init(const std::string& extra = "") const;
+  // The same with the signed trust root `trust_root` instead of the
+  // release CA.
+  CommandResult InitWithTrustRoot(const std::string& trust_root,
+                                  const std::string& extra = "") const;
+  // imab-build options that sign every file for this device's IMA key, so
+  // that the device's trust decision accepts the image.
+  std::string ImaBuildFlags() const;
+  // `imab-verify install BUNDLE --root ROOT --no-time-check` plus `extra`.
+  CommandResult Install(const std::string& bundle,
+                        const std::string& extra = "") const;
+  // The same command line, for spawning it without a shell.
+  std::string InstallCommand(const std::string& bundle,
+                             const std::string& extra = "") const;
+  // `imab-verify status --root ROOT` plus `extra`.
+  CommandResult Status(const std::string& extra = "") const;
+
+  const std::string& root() const { return root_; }
+  std::string SlotsDir() const;
+  // "slot-a" or "slot-b", read from the pointer ("" if unreadable).
+  std::string ActiveSlotName() const;
+  std::string SlotPath(const std::string& name) const;
+
+ private:
+  std::string root_;
+  const ReleaseKeys& keys_;
+  TestIdentity kernel_ca_;
+  TestIdentity ima_;
+  std::string ima_der_;
+};
+
+// `imab-build build` of `rootfs` as version `version` for test-board, with
+// SOURCE_DATE_EPOCH fixed; `extra` is appended. Fails the test on error.
+void BuildVersion(const std::string& rootfs, const std::string& output,
+                  const ReleaseKeys& keys, const std::string& version,
+                  const std::string& extra = "");
+
+}  // namespace imab::testing

@@ -1,0 +1,78 @@
+#include "verifier/slot_state_file.h"
+
+#include <gtest/gtest.h>
+
+namespace imab::verifier {
+namespace {
+
+DeviceState FullState() {
+  DeviceState state;
+  state.active_slot = std::string(1, 'b');
+  state.image_version = "2.4.1";
+  state.compatible = "acme-gateway";
+  state.key_generation = 7;
+  state.trust_root_version = 3;
+  state.trust_root = std::string("imabundle-trust-root 1\n\0x", 25);
+  state.installed_at = 1700000123;
+  state.bundle_sha256 = std::string(64, 'a');
+  return state;
+}
+
+void ExpectSame(const DeviceState& a, const DeviceState& b) {
+  EXPECT_EQ(a.active_slot, b.active_slot);
+  EXPECT_EQ(a.image_version, b.image_version);
+  EXPECT_EQ(a.compatible, b.compatible);
+  EXPECT_EQ(a.key_generation, b.key_generation);
+  EXPECT_EQ(a.trust_root_version, b.trust_root_version);
+  EXPECT_EQ(a.trust_root, b.trust_root);
+  EXPECT_EQ(a.installed_at, b.installed_at);
+  EXPECT_EQ(a.bundle_sha256, b.bundle_sha256);
+}
+
+TEST(SlotStateFileTest, RoundTripsEveryField) {
+  DeviceState state = FullState();
+  Result<DeviceState> parsed = ParseSlotState(EncodeSlotState(state), "f");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  ExpectSame(state, *parsed);
+}
+
+TEST(SlotStateFileTest, RoundTripsAnEmptyState) {
+  DeviceState state;
+  state.active_slot = "a";
+  Result<DeviceState> parsed = ParseSlotState(EncodeSlotState(state), "f");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  ExpectSame(state, *parsed);
+}
+
+TEST(SlotStateFileTest, RefusesEveryTruncation) {
+  // A state cut short by a crash must never read as a valid (lower) state.
+  std::string text = EncodeSlotState(FullState());
+  for (size_t size = 0; size < text.size(); ++size) {
+    EXPECT_FALSE(ParseSlotState(text.substr(0, size), "f").has_value())
+        << "accepted the first " << size << " bytes";
+  }
+}
+
+TEST(SlotStateFileTest, RefusesDamage) {
+  std::string text = EncodeSlotState(FullState());
+  const std::vector<std::pair<std::string, std::string>> damage = {
+      {"slot b", "slot c"},
+      {"key-generation 7", "key-generation -1"},
+      {"key-generation 7", "key-generation 07"},
+      {"trust-root-version 3", "trust-root-version 0"},
+      {"end\n", "end\nextra\n"},
+      {"imabundle-slot-state 1", "imabundle-slot-state 2"},
+  };
+  for (const auto& [from, to] : damage) {
+    std::string bad = text;
+    bad.replace(bad.find(from), from.size(), to);
+    Result<DeviceState> parsed = ParseSlotState(bad, "slot-b.state");
+    ASSERT_FALSE(parsed.has_value()) << to;
+    EXPECT_EQ(parsed.error().code, ErrorCode::kIo);
+    EXPECT_NE(parsed.error().message.find("slot-b.state line"),
+              std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace imab::verifier

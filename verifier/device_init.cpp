@@ -1,0 +1,219 @@
+#include "verifier/device_init.h"
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+#include "common/manifest.h"
+#include "common/trust_root.h"
+#include "common/x509_util.h"
+#include "verifier/device_config.h"
+#include "verifier/directory_slots.h"
+#include "verifier/small_file.h"
+
+namespace imab::verifier {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Inputs are certificates, policies and trust roots; anything this large is
+// the wrong file.
+constexpr size_t kMaxInputBytes = 1u << 20;
+constexpr const char* kConfigDir = "etc/imabundle";
+
+// One file to copy into ROOT/etc/imabundle/.
+struct Copy {
+  std::string from;
+  std::string name;  // in kConfigDir
+  std::string bytes;
+};
+
+// Inputs may be symlinks (x509_ima.der often links to x509_evm.der), so
+// this read follows them, unlike the reads of the device's own files.
+Result<std::string> ReadInput(const std::string& option,
+                              const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes;
+  if (in) {
+    bytes.assign(std::istreambuf_iterator<char>(in),
+                 std::istreambuf_iterator<char>());
+  }
+  if (!in && !in.eof()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     option + " " + path + ": cannot read");
+  }
+  if (bytes.size() > kMaxInputBytes) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     option + " " + path + ": larger than " +
+                         std::to_string(kMaxInputBytes) + " bytes");
+  }
+  return bytes;
+}
+
+Result<KernelVersion> ParseVersion(const std::string& text) {
+  KernelVersion version;
+  const char* end = text.data() + text.size();
+  auto major = std::from_chars(text.data(), end, version.major);
+  if (major.ec != std::errc() || major.ptr == end || *major.ptr != '.') {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--kernel-version " + text + ": expected MAJOR.MINOR");
+  }
+  auto minor = std::from_chars(major.ptr + 1, end, version.minor);
+  if (minor.ec != std::errc() || minor.ptr != end) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--kernel-version " + text + ": expected MAJOR.MINOR");
+  }
+  return version;
+}
+
+// Reads and checks one certificate input; names it NAME.der or NAME.pem as
+// given, so the file keeps the encoding the kernel tools expect.
+Result<Copy> CertificateCopy(const std::string& option, const std::string& path,
+                             const std::string& name) {
+  IMAB_ASSIGN_OR_RETURN(std::string bytes, ReadInput(option, path));
+  Result<Ptr<X509>> cert = LoadCertificate(path);
+  if (!cert.has_value()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     option + " " + path + ": " + cert.error().message);
+  }
+  bool pem = bytes.rfind("-----BEGIN", 0) == 0;
+  return Copy{path, name + (pem ? ".pem" : ".der"), std::move(bytes)};
+}
+
+Result<Copy> PemCopy(const std::string& option, const std::string& path,
+                     const std::string& name) {
+  IMAB_ASSIGN_OR_RETURN(std::string bytes, ReadInput(option, path));
+  Result<std::vector<Ptr<X509>>> certs = LoadPemCertificates(path);
+  if (!certs.has_value()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     option + " " + path + ": " + certs.error().message);
+  }
+  return Copy{path, name, std::move(bytes)};
+}
+
+Result<Copy> TrustRootCopy(const std::string& path) {
+  IMAB_ASSIGN_OR_RETURN(std::string bytes, ReadInput("--trust-root", path));
+  Result<SignedTrustRoot> root = ParseSignedTrustRoot(bytes);
+  Status signed_ok =
+      root.has_value() ? CheckTrustRootSelfSigned(*root) : root.error();
+  if (!signed_ok.ok()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--trust-root " + path + ": " + signed_ok.error().message);
+  }
+  return Copy{path, "trust-root", std::move(bytes)};
+}
+
+// Checks every option and input, filling `config` and `copies`; writes
+// nothing.
+Status Prepare(const InitOptions& options, DeviceConfig& config,
+               std::vector<Copy>& copies) {
+  IMAB_RETURN_IF_ERROR(CheckCompatibleName(options.compatible));
+  config.compatible = options.compatible;
+  IMAB_ASSIGN_OR_RETURN(config.kernel_profile,
+                        ParseKernelProfile(options.kernel_profile));
+  IMAB_ASSIGN_OR_RETURN(config.kernel_version,
+                        ParseVersion(options.kernel_version));
+  if (options.layout != "ab" && options.layout != "in-place") {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "--layout " + options.layout + ": expected ab or in-place");
+  }
+  config.layout =
+      options.layout == "ab" ? SlotLayout::kAb : SlotLayout::kInPlace;
+  config.allow_development = options.allow_development;
+  config.critical = DefaultCriticalFiles();
+  if (options.release_ca.empty() == options.trust_root.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "give exactly one of --release-ca and --trust-root");
+  }
+  const std::string dir = std::string(kConfigDir) + "/";
+  IMAB_ASSIGN_OR_RETURN(
+      Copy kernel_ca,
+      PemCopy("--kernel-ca", options.kernel_ca, "kernel-ca.pem"));
+  config.kernel_cas = {dir + kernel_ca.name};
+  copies.push_back(std::move(kernel_ca));
+  if (!options.release_ca.empty()) {
+    IMAB_ASSIGN_OR_RETURN(
+        Copy release,
+        PemCopy("--release-ca", options.release_ca, "release-ca.pem"));
+    config.release_ca = dir + release.name;
+    copies.push_back(std::move(release));
+  } else {
+    IMAB_ASSIGN_OR_RETURN(Copy root, TrustRootCopy(options.trust_root));
+    config.trust_root = dir + root.name;
+    copies.push_back(std::move(root));
+  }
+  IMAB_ASSIGN_OR_RETURN(Copy ima,
+                        CertificateCopy("--ima-cert", options.ima_cert, "ima"));
+  config.ima_certs = {dir + ima.name};
+  config.evm_certs = config.ima_certs;
+  copies.push_back(std::move(ima));
+  if (!options.evm_cert.empty()) {
+    IMAB_ASSIGN_OR_RETURN(
+        Copy evm, CertificateCopy("--evm-cert", options.evm_cert, "evm"));
+    config.evm_certs = {dir + evm.name};
+    copies.push_back(std::move(evm));
+  }
+  if (!options.ima_policy.empty()) {
+    IMAB_ASSIGN_OR_RETURN(std::string policy,
+                          ReadInput("--ima-policy", options.ima_policy));
+    config.ima_policy = dir + "ima-policy";
+    copies.push_back(Copy{options.ima_policy, "ima-policy", std::move(policy)});
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Status InitDevice(const InitOptions& options, Reporter& reporter,
+                  InstallReport& install) {
+  DeviceConfig config;
+  std::vector<Copy> copies;
+  IMAB_RETURN_IF_ERROR(Prepare(options, config, copies));
+  std::error_code ec;
+  config.root = fs::absolute(options.root, ec).lexically_normal().string();
+  while (config.root.size() > 1 && config.root.back() == '/') {
+    config.root.pop_back();
+  }
+  const std::string config_path = DevicePath(config, kDeviceConfigPath);
+  if (fs::exists(fs::symlink_status(config_path)) && !options.force) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     config_path + " exists (use --force to replace it)");
+  }
+  fs::create_directories(DevicePath(config, kConfigDir), ec);
+  if (ec) {
+    return MakeError(ErrorCode::kIo,
+                     DevicePath(config, kConfigDir) + ": " + ec.message());
+  }
+  for (const Copy& copy : copies) {
+    IMAB_RETURN_IF_ERROR(WriteFileAtomically(
+        DevicePath(config, std::string(kConfigDir) + "/" + copy.name),
+        copy.bytes));
+  }
+  const std::string slots_dir = DevicePath(config, config.slots_dir);
+  if (DirectorySlots::Open(slots_dir).has_value()) {
+    // The floors recorded there must survive a re-initialisation.
+    reporter.Info("keeping the existing slots and their state in " + slots_dir);
+  } else {
+    // With a factory image the pointer starts at the empty slot-b, so the
+    // image lands in slot-a, as on every later first boot.
+    IMAB_RETURN_IF_ERROR(DirectorySlots::Create(
+        slots_dir, options.from_bundle.empty() ? SlotId::kA : SlotId::kB));
+  }
+  // Written last: a device counts as initialised once this file exists.
+  IMAB_RETURN_IF_ERROR(
+      WriteFileAtomically(config_path, RenderDeviceConfig(config)));
+  IMAB_RETURN_IF_ERROR(LoadDeviceConfig(config.root));
+  if (options.from_bundle.empty()) {
+    return OkStatus();
+  }
+  InstallOptions factory;
+  factory.root = config.root;
+  factory.bundle_path = options.from_bundle;
+  factory.check_time = options.check_time;
+  return InstallBundle(factory, reporter, install);
+}
+
+}  // namespace imab::verifier

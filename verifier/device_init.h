@@ -1,0 +1,46 @@
+// InitDevice: provisions a device (`imab-verify device init`): copies its
+// certificates and policy into ROOT/etc/imabundle/, writes device.conf,
+// creates the A/B slots, and optionally installs the factory image.
+#pragma once
+
+#include <string>
+
+#include "common/reporter.h"
+#include "common/result.h"
+#include "verifier/install.h"
+
+namespace imab::verifier {
+
+struct InitOptions {
+  std::string root;  // the device's "/" (created if missing)
+  std::string compatible;
+  std::string release_ca;  // PEM; or
+  std::string trust_root;  // signed trust root (FORMAT.md §8)
+  std::string kernel_ca;   // PEM, the CA built into the kernel
+  std::string ima_cert;    // PEM or DER
+  std::string evm_cert;    // "": the IMA certificate serves EVM too
+  std::string kernel_profile = "le64";
+  std::string kernel_version = "6.6";
+  std::string ima_policy;     // "": the built-in appraise_tcb
+  std::string layout = "ab";  // "ab" or "in-place"
+  bool allow_development = false;
+  bool force = false;       // replace an existing device.conf
+  std::string from_bundle;  // factory image to install, or ""
+  bool check_time = true;   // for the factory install
+};
+
+// Validates every option and input file before writing anything
+// (kInvalidArgument naming the option or file). Refuses an existing
+// device.conf unless `force` (kInvalidArgument). Then writes, each file
+// atomically: etc/imabundle/{release-ca.pem | trust-root, kernel-ca.pem,
+// ima.der|ima.pem, evm.der|evm.pem, ima-policy} and, last, device.conf;
+// creates the slots (active slot empty: version "", floors 0) unless they
+// already exist, in which case they and their floors are kept. With
+// `from_bundle`, then installs it as InstallBundle does (any version, as
+// nothing is installed), the image becoming the active slot-a; its
+// failure is returned (the device stays initialised and empty) and
+// `install` describes it.
+Status InitDevice(const InitOptions& options, Reporter& reporter,
+                  InstallReport& install);
+
+}  // namespace imab::verifier

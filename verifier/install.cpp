@@ -1,0 +1,165 @@
+#include "verifier/install.h"
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+
+#include "common/hex.h"
+#include "common/trust_root.h"
+#include "verifier/device_config.h"
+#include "verifier/directory_slots.h"
+#include "verifier/install_lock.h"
+#include "verifier/last_result.h"
+#include "verifier/small_file.h"
+
+namespace imab::verifier {
+namespace {
+
+uint64_t NowOr(uint64_t now) {
+  return now != 0 ? now : static_cast<uint64_t>(std::time(nullptr));
+}
+
+// Where the bundle's signature must chain to: the trust root the device
+// adopted last (written out, since VerifyOptions takes a path), else the
+// configured trust root or release CA.
+}  // namespace
+
+Status ChooseTrustSource(const DeviceConfig& config, const DeviceState& state,
+                         const std::string& slots_dir, VerifyOptions& options) {
+  if (state.trust_root.has_value()) {
+    std::string path = slots_dir + "/" + kAdoptedTrustRootFileName;
+    IMAB_RETURN_IF_ERROR(WriteFileAtomically(path, *state.trust_root));
+    options.trust_root = path;
+    return OkStatus();
+  }
+  if (!config.trust_root.empty()) {
+    options.trust_root = DevicePath(config, config.trust_root);
+    return OkStatus();
+  }
+  options.release_ca = DevicePath(config, config.release_ca);
+  return OkStatus();
+}
+
+namespace {
+
+Status InstallLocked(const InstallOptions& options, const DeviceConfig& config,
+                     const std::string& slots_dir, Reporter& reporter,
+                     InstallReport& report) {
+  IMAB_ASSIGN_OR_RETURN(auto slots, DirectorySlots::Open(slots_dir));
+  IMAB_RETURN_IF_ERROR(slots->CleanUp());
+  IMAB_ASSIGN_OR_RETURN(report.previous, slots->ActiveState());
+
+  VerifyOptions verify;
+  verify.bundle_path = options.bundle_path;
+  IMAB_RETURN_IF_ERROR(
+      ChooseTrustSource(config, report.previous, slots_dir, verify));
+  verify.signature.check_time = options.check_time;
+  verify.allow_development = config.allow_development;
+  verify.device = &config;
+  verify.device_state = &report.previous;
+  verify.allow_reinstall = options.allow_reinstall;
+  verify.in_place = options.in_place;
+
+  IMAB_ASSIGN_OR_RETURN(auto sink, slots->OpenInactiveForWrite(reporter));
+  IMAB_RETURN_IF_ERROR(VerifyBundle(verify, *sink, report.verify));
+  DeviceState next =
+      NextDeviceState(report.previous, report.verify, NowOr(options.now));
+  IMAB_RETURN_IF_ERROR(slots->Activate(next));
+  IMAB_ASSIGN_OR_RETURN(report.installed, slots->ActiveState());
+  return OkStatus();
+}
+
+Status RecordLastResult(const std::string& slots_dir,
+                        const InstallOptions& options, const Status& status) {
+  LastResult last;
+  last.time = NowOr(options.now);
+  last.bundle = options.bundle_path;
+  if (status.ok()) {
+    last.outcome = "accepted";
+  } else {
+    last.outcome =
+        IsVerificationFailure(status.error().code) ? "rejected" : "error";
+    const std::string& message = status.error().message;
+    last.reason = message.substr(0, message.find('\n'));
+  }
+  return WriteFileAtomically(slots_dir + "/" + kLastResultFileName,
+                             EncodeLastResult(last));
+}
+
+}  // namespace
+
+Status PrepareDeviceVerify(const std::string& root, DeviceConfig& config,
+                           DeviceState& state, VerifyOptions& options) {
+  IMAB_ASSIGN_OR_RETURN(config, LoadDeviceConfig(root));
+  const std::string slots_dir = DevicePath(config, config.slots_dir);
+  state = DeviceState{};
+  std::error_code ec;
+  if (std::filesystem::exists(slots_dir, ec)) {
+    IMAB_ASSIGN_OR_RETURN(auto slots, DirectorySlots::Open(slots_dir));
+    IMAB_ASSIGN_OR_RETURN(state, slots->ActiveState());
+  }
+  if (options.release_ca.empty() && options.trust_root.empty()) {
+    IMAB_RETURN_IF_ERROR(ChooseTrustSource(config, state, slots_dir, options));
+  }
+  options.allow_development =
+      options.allow_development || config.allow_development;
+  options.device = &config;
+  options.device_state = &state;
+  return OkStatus();
+}
+
+DeviceState NextDeviceState(const DeviceState& previous,
+                            const VerifyReport& verify, uint64_t now) {
+  DeviceState next;
+  next.image_version = verify.header.image_version;
+  next.compatible = verify.header.compatible;
+  uint64_t generation =
+      verify.header.keys.has_value() ? verify.header.keys->key_generation : 0;
+  next.key_generation = std::max(previous.key_generation, generation);
+  next.trust_root = previous.trust_root;
+  next.trust_root_version = previous.trust_root_version;
+  if (verify.adopt_trust_root.has_value()) {
+    // VerifyBundle checked it as the current root or its successor; the
+    // version comparison only keeps a floor from ever going down.
+    Result<SignedTrustRoot> root =
+        ParseSignedTrustRoot(*verify.adopt_trust_root);
+    if (root.has_value() && root->body.version >= previous.trust_root_version) {
+      next.trust_root = *verify.adopt_trust_root;
+      next.trust_root_version = root->body.version;
+    }
+  }
+  next.installed_at = now;
+  next.bundle_sha256 = HexEncode(std::span<const uint8_t>(
+      verify.manifest_sha256.data(), verify.manifest_sha256.size()));
+  return next;
+}
+
+Status InstallBundle(const InstallOptions& options, Reporter& reporter,
+                     InstallReport& report) {
+  IMAB_ASSIGN_OR_RETURN(DeviceConfig config, LoadDeviceConfig(options.root));
+  if (config.layout == SlotLayout::kInPlace) {
+    // Writing A/B slots on a device set up for file-by-file updates would
+    // not update what it boots.
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "device layout is in-place: only A/B installs are "
+                     "implemented (layout = ab)");
+  }
+  const std::string slots_dir = DevicePath(config, config.slots_dir);
+  // Opened before the lock, whose file lives there, for a clear message
+  // when the slots were never created.
+  IMAB_RETURN_IF_ERROR(DirectorySlots::Open(slots_dir));
+  IMAB_ASSIGN_OR_RETURN(InstallLock lock,
+                        InstallLock::Acquire(slots_dir + "/" + kLockFileName));
+  Status status = InstallLocked(options, config, slots_dir, reporter, report);
+  Status recorded = RecordLastResult(slots_dir, options, status);
+  if (!status.ok()) {
+    return status;
+  }
+  // The install itself is complete and durable; only the note failed.
+  if (!recorded.ok()) {
+    reporter.Warn(recorded.error().message);
+  }
+  return OkStatus();
+}
+
+}  // namespace imab::verifier

@@ -1,0 +1,141 @@
+#include "verifier/slot_state_file.h"
+
+#include <charconv>
+#include <vector>
+
+#include "common/hex.h"
+
+namespace imab::verifier {
+namespace {
+
+constexpr std::string_view kFirstLine = "imabundle-slot-state 1";
+
+// Reads the lines of a state file one by one, each "KEY VALUE" with the
+// keys in the order EncodeSlotState writes them.
+class LineReader {
+ public:
+  LineReader(std::string_view text, const std::string& where)
+      : text_(text), where_(where) {}
+
+  Result<std::string_view> Next() {
+    size_t end = text_.find('\n');
+    if (end == std::string_view::npos) {
+      return Fail("missing line or final newline");
+    }
+    std::string_view line = text_.substr(0, end);
+    text_.remove_prefix(end + 1);
+    ++number_;
+    return line;
+  }
+
+  Result<std::string_view> Value(std::string_view key) {
+    IMAB_ASSIGN_OR_RETURN(std::string_view line, Next());
+    if (line.size() <= key.size() || line.substr(0, key.size()) != key ||
+        line[key.size()] != ' ') {
+      std::string what = "expected a line starting with ";
+      return Fail(what.append(key));
+    }
+    return line.substr(key.size() + 1);
+  }
+
+  Result<uint64_t> Number(std::string_view key) {
+    IMAB_ASSIGN_OR_RETURN(std::string_view value, Value(key));
+    uint64_t out = 0;
+    auto [end, ec] =
+        std::from_chars(value.data(), value.data() + value.size(), out);
+    if (ec != std::errc() || end != value.data() + value.size() ||
+        (value.size() > 1 && value.front() == '0')) {
+      std::string what(key);
+      return Fail(what.append(" is not a number"));
+    }
+    return out;
+  }
+
+  bool AtEnd() const { return text_.empty(); }
+
+  Error Fail(const std::string& what) const {
+    return MakeError(ErrorCode::kIo,
+                     where_ + " line " + std::to_string(number_) + ": " + what);
+  }
+
+ private:
+  std::string_view text_;
+  const std::string& where_;
+  int number_ = 0;
+};
+
+// "-" stands for an empty value, so that every line has two tokens.
+std::string Token(const std::string& value) {
+  return value.empty() ? "-" : value;
+}
+
+std::string FromToken(std::string_view token) {
+  return token == "-" ? "" : std::string(token);
+}
+
+}  // namespace
+
+std::string EncodeSlotState(const DeviceState& state) {
+  std::string out = std::string(kFirstLine) + "\n";
+  out += "slot " + Token(state.active_slot) + "\n";
+  out += "version " + Token(state.image_version) + "\n";
+  out += "compatible " + Token(state.compatible) + "\n";
+  out += "key-generation " + std::to_string(state.key_generation) + "\n";
+  out +=
+      "trust-root-version " + std::to_string(state.trust_root_version) + "\n";
+  out += "trust-root " +
+         (state.trust_root.has_value() ? HexEncode(*state.trust_root)
+                                       : std::string("-")) +
+         "\n";
+  out += "installed-at " + std::to_string(state.installed_at) + "\n";
+  out += "bundle-sha256 " + Token(state.bundle_sha256) + "\n";
+  out += "end\n";
+  return out;
+}
+
+Result<DeviceState> ParseSlotState(std::string_view text,
+                                   const std::string& where) {
+  LineReader lines(text, where);
+  if (text.size() > kMaxSlotStateBytes) {
+    return lines.Fail("larger than " + std::to_string(kMaxSlotStateBytes) +
+                      " bytes");
+  }
+  IMAB_ASSIGN_OR_RETURN(std::string_view first, lines.Next());
+  if (first != kFirstLine) {
+    return lines.Fail("not a slot state file");
+  }
+  DeviceState state;
+  IMAB_ASSIGN_OR_RETURN(std::string_view slot, lines.Value("slot"));
+  if (slot != "a" && slot != "b") {
+    return lines.Fail("slot must be a or b");
+  }
+  state.active_slot = std::string(slot);
+  IMAB_ASSIGN_OR_RETURN(std::string_view version, lines.Value("version"));
+  state.image_version = FromToken(version);
+  IMAB_ASSIGN_OR_RETURN(std::string_view compatible, lines.Value("compatible"));
+  state.compatible = FromToken(compatible);
+  IMAB_ASSIGN_OR_RETURN(state.key_generation, lines.Number("key-generation"));
+  IMAB_ASSIGN_OR_RETURN(state.trust_root_version,
+                        lines.Number("trust-root-version"));
+  IMAB_ASSIGN_OR_RETURN(std::string_view root, lines.Value("trust-root"));
+  if (root != "-") {
+    Result<std::string> bytes = HexDecode(root);
+    if (!bytes.has_value() || bytes->empty()) {
+      return lines.Fail("trust-root is not hex");
+    }
+    state.trust_root = std::move(*bytes);
+  }
+  if (state.trust_root.has_value() != (state.trust_root_version != 0)) {
+    return lines.Fail("trust-root and trust-root-version disagree");
+  }
+  IMAB_ASSIGN_OR_RETURN(state.installed_at, lines.Number("installed-at"));
+  IMAB_ASSIGN_OR_RETURN(std::string_view digest, lines.Value("bundle-sha256"));
+  state.bundle_sha256 = FromToken(digest);
+  IMAB_ASSIGN_OR_RETURN(std::string_view last, lines.Next());
+  if (last != "end" || !lines.AtEnd()) {
+    return lines.Fail("expected 'end' as the last line");
+  }
+  return state;
+}
+
+}  // namespace imab::verifier
