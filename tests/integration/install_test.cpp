@@ -331,6 +331,59 @@ TEST_F(InstallTest, InPlaceLayoutIsRefusedUntilImplemented) {
   EXPECT_TRUE(fs::is_empty(device_->SlotPath("slot-b")));
 }
 
+TEST_F(InstallTest, DowngradeIsRefusedAndReinstallNeedsItsFlag) {
+  ASSERT_EQ(device_->Init().exit_code, 0);
+  std::string v2 = Build("2.0");
+  std::string v1 = Build("1.9.9");
+  ASSERT_EQ(device_->Install(v2).exit_code, 0);
+  const std::string active = device_->ActiveSlotName();
+  CommandResult down = device_->Install(v1);
+  EXPECT_EQ(down.exit_code, 1);
+  EXPECT_NE(down.err.find("image version 1.9.9 is older than the installed "
+                          "version 2.0"),
+            std::string::npos)
+      << down.err;
+  // verify --root judges the same way without installing.
+  CommandResult judged =
+      RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(v1) +
+               " --no-time-check --root " + ShellQuote(device_->root()));
+  EXPECT_EQ(judged.exit_code, 1) << judged.err;
+  CommandResult same = device_->Install(v2);
+  EXPECT_EQ(same.exit_code, 1);
+  EXPECT_NE(same.err.find("--allow-reinstall"), std::string::npos);
+  EXPECT_EQ(device_->ActiveSlotName(), active);
+  EXPECT_EQ(device_->Install(v2, "--allow-reinstall").exit_code, 0);
+  ExpectConsistent();
+}
+
+TEST_F(InstallTest, KeyGenerationFloorRisesAndRefusesOlderKeys) {
+  ASSERT_EQ(device_->Init().exit_code, 0);
+  ASSERT_EQ(device_->Install(Build("1.0", "--key-generation 3")).exit_code, 0);
+  // A newer image version, but built with keys of an older generation: a
+  // retired key must not come back.
+  CommandResult old_keys = device_->Install(Build("1.1", "--key-generation 2"));
+  EXPECT_EQ(old_keys.exit_code, 1);
+  EXPECT_NE(old_keys.err.find("key generation 2 is below the device's floor 3"),
+            std::string::npos)
+      << old_keys.err;
+  EXPECT_EQ(device_->Install(Build("1.2", "--key-generation 3")).exit_code, 0);
+  CommandResult status = device_->Status("--json");
+  EXPECT_NE(status.out.find("\"key_generation\": 3"), std::string::npos)
+      << status.out;
+}
+
+TEST_F(InstallTest, ExpiredManifestIsRefusedBeforeWriting) {
+  ASSERT_EQ(device_->Init().exit_code, 0);
+  std::string bundle = Build("1.0", "--expires 1000000000");
+  CommandResult install = RunShell(
+      ShellQuote(VerifyBin()) + " install " + ShellQuote(bundle) +
+      " --root " + ShellQuote(device_->root()));
+  EXPECT_EQ(install.exit_code, 1);
+  EXPECT_NE(install.err.find("manifest expired"), std::string::npos)
+      << install.err;
+  ExpectConsistent();
+}
+
 TEST_F(InstallTest, UninitialisedDeviceIsAClearError) {
   CommandResult install = device_->Install(Build("1.0"));
   EXPECT_EQ(install.exit_code, 2);
