@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 
 #include <openssl/err.h>
 #include <filesystem>
@@ -71,6 +72,14 @@ Status CheckOptions(const BuildOptions& options) {
       (!options.evm_key.empty() || !options.evm_cert.empty())) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "--evm-key/--evm-cert need --ima-key");
+  }
+  const CaStoreOptions& ca = options.ca;
+  if (ca.keep && (!ca.add.empty() || !ca.remove.empty() || !ca.conf.empty() ||
+                  !ca.policy.required.empty() || ca.lenient)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--ca-store keep leaves the store as it is: it excludes "
+                     "--ca-add, --ca-remove, --ca-conf, --ca-require and "
+                     "--ca-lenient");
   }
   if (options.evm_key.empty() != options.evm_cert.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -626,6 +635,20 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
       bool development,
       CheckKeyPolicy(KeysInUse(options, identity, ima, kept_certs), options,
                      reporter));
+  std::optional<CaStagePlan> ca_plan;
+  if (!options.ca.keep) {
+    CaStoreOptions ca = options.ca;
+    if (ca.now == 0) {
+      ca.now = static_cast<int64_t>(std::time(nullptr));
+    }
+    IMAB_ASSIGN_OR_RETURN(ca_plan, PlanCaStore(options.rootfs, ca, reporter));
+  }
+  // Kept signatures cannot cover files this build writes.
+  if (ca_plan.has_value() && options.keep_signatures) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--keep-signatures: the regenerated CA store would carry "
+                     "no IMA/EVM signatures; add --ca-store keep");
+  }
   IMAB_ASSIGN_OR_RETURN(AtomicOutput output,
                         AtomicOutput::Create(options.output));
   IMAB_ASSIGN_OR_RETURN(UniqueFd payload_fd,
@@ -635,6 +658,13 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
                                                options.zstd_level,
                                                options.workers));
   IMAB_ASSIGN_OR_RETURN(auto source, OpenRootfs(options.rootfs, reporter));
+  std::optional<CaStoreSection> ca_section;
+  std::string ca_summary;
+  if (ca_plan.has_value()) {
+    ca_section = ca_plan->section;
+    ca_summary = ca_plan->summary;
+    source = WrapWithCaStore(std::move(source), std::move(*ca_plan));
+  }
 
   std::optional<ImaChecker> kept;
   if (options.keep_signatures) {
@@ -661,6 +691,7 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
   header.ima = ima.section;
   header.development = development;
   header.trust_root = carried_root;
+  header.ca_store = std::move(ca_section);
   if (ima.ima_signer != nullptr || !ima.kernel_cas.empty() ||
       options.key_generation > 0) {
     KeysSection section;
@@ -708,6 +739,7 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
                          TarPadding(signature.size()) + header.payload_size +
                          TarPadding(header.payload_size) + kTarEndBytes;
   summary.development = development;
+  summary.ca_store = ca_summary;
   for (const InitramfsRewrite& r : stats.initramfs) {
     summary.initramfs.push_back(r.path);
   }
