@@ -620,6 +620,15 @@ std::optional<CaAnchorRecord> DescribeAnchor(const std::string& link,
   return AnchorOf(link, view.cert.get());
 }
 
+std::optional<std::string> ResolveCaInput(const CaInputs& inputs,
+                                          std::string_view path) {
+  Resolution r = Resolve(inputs, path);
+  if (r.found != Found::kFile) {
+    return std::nullopt;
+  }
+  return r.path;
+}
+
 Result<CaStore> ComputeCaStore(const CaInputs& inputs,
                                const CaStoreRules& rules, Reporter& reporter) {
   StoreMaker maker(inputs, rules, reporter);

@@ -83,6 +83,13 @@ Status CheckOnePemCertificate(std::string_view bytes);
 std::optional<CaAnchorRecord> DescribeAnchor(const std::string& link,
                                              std::string_view bytes);
 
+// The regular file of `inputs` that `path` (an image path, "/" prefix
+// allowed, may hold "..", "." and symlinks) leads to, resolved as the
+// kernel would within the two input folders; nullopt when it leads to
+// nothing, a folder, outside them or around a loop.
+std::optional<std::string> ResolveCaInput(const CaInputs& inputs,
+                                          std::string_view path);
+
 struct CaLink {
   std::string name;    // in etc/ssl/certs, e.g. "ISRG_Root_X1.pem"
   std::string target;  // absolute, as the script writes it

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ca_policy.h"
 #include "common/integrity_check.h"
 #include "common/manifest.h"
 #include "common/result.h"
@@ -23,6 +24,10 @@ struct VerifyOptions {
   SignatureCheckOptions signature;
   // Accept bundles marked `development` (built with published keys).
   bool allow_development = false;
+  // Anchors the device requires in the new image's CA store, and the
+  // horizon within which one may not expire (needs a clock: skipped with
+  // signature.check_time off).
+  CaPolicy ca;
 };
 
 // One named check and its outcome, for `--json` and error lines.

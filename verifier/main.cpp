@@ -96,6 +96,12 @@ void AddCommon(CLI::App* cmd, Options& options) {
   cmd->add_flag("--no-time-check", options.no_time_check,
                 "Do not check certificate validity periods (no trusted "
                 "clock)");
+  cmd->add_option("--ca-require", options.verify.ca.required,
+                  "CA the new image's store must hold: link NAME or "
+                  "certificate FILE (repeatable)");
+  cmd->add_option("--ca-expiry-horizon", options.verify.ca.expiry_horizon_days,
+                  "A required CA may not expire within DAYS")
+      ->capture_default_str();
 }
 
 }  // namespace
