@@ -3,10 +3,12 @@
 // 0 accepted, 1 rejected, 2 usage or I/O error.
 #include <CLI/CLI.hpp>
 
+#include <ctime>
 #include <iostream>
 #include <optional>
 
 #include "verifier/bundle_verifier.h"
+#include "verifier/ca_inspect.h"
 #include "verifier/directory_sink.h"
 #include "verifier/report_json.h"
 
@@ -27,6 +29,7 @@ struct Options {
   bool json = false;
   bool no_time_check = false;
   std::string extract_to;
+  std::string against;  // inspect: the previous bundle
 };
 
 int ExitCode(const imab::Error& error) {
@@ -80,6 +83,29 @@ int Run(Options options, bool extract) {
   return Report(options, report, status, "extracted");
 }
 
+int RunInspect(Options options) {
+  options.verify.signature.check_time = !options.no_time_check;
+  imab::verifier::InspectOptions inspect;
+  inspect.verify = options.verify;
+  inspect.against = options.against;
+  inspect.now = static_cast<int64_t>(std::time(nullptr));
+  imab::verifier::InspectResult result;
+  imab::Status status = imab::verifier::InspectBundles(inspect, result);
+  if (!status.ok()) {
+    return Report(options, result.report, status, "inspected");
+  }
+  uint32_t horizon = options.verify.ca.expiry_horizon_days;
+  if (options.json) {
+    std::cout << imab::verifier::RenderReportJson(
+        result.report, std::nullopt,
+        ", \"ca_store\": " + imab::verifier::RenderCaDiffJson(result.diff));
+    return 0;
+  }
+  Report(options, result.report, status, "inspected");
+  std::cout << imab::verifier::RenderCaDiffText(result.diff, horizon);
+  return 0;
+}
+
 void AddCommon(CLI::App* cmd, Options& options) {
   cmd->add_option("bundle", options.verify.bundle_path, "Bundle file (.imab)")
       ->required();
@@ -117,6 +143,12 @@ int main(int argc, char** argv) {
   AddCommon(extract, options);
   extract->add_option("--to", options.extract_to, "Folder to create")
       ->required();
+  CLI::App* inspect = app.add_subcommand(
+      "inspect", "Verify a bundle and list the CA anchors it adds, removes "
+                 "and lets expire");
+  AddCommon(inspect, options);
+  inspect->add_option("--against", options.against,
+                      "Previous bundle to compare with (verified too)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -128,6 +160,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    if (inspect->parsed()) {
+      return RunInspect(options);
+    }
     return Run(options, extract->parsed());
   } catch (const std::bad_alloc&) {
     std::cerr << "imab-verify: error: out of memory\n";
