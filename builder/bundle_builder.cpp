@@ -1,10 +1,10 @@
 #include "builder/bundle_builder.h"
 
+#include <openssl/err.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
-
-#include <openssl/err.h>
 #include <filesystem>
 #include <vector>
 
@@ -18,9 +18,9 @@
 #include "common/bundle_container.h"
 #include "common/content_hasher.h"
 #include "common/dev_keys.h"
+#include "common/ima_xattr.h"
 #include "common/image_tree.h"
 #include "common/integrity_check.h"
-#include "common/ima_xattr.h"
 #include "common/kernel_keyring.h"
 #include "common/keyid.h"
 #include "common/limits.h"

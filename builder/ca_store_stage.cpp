@@ -19,14 +19,14 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
 }
 
 bool Under(std::string_view path, std::string_view root) {
-  return path == root ||
-         (StartsWith(path, root) && path.size() > root.size() &&
-          path[root.size()] == '/');
+  return path == root || (StartsWith(path, root) && path.size() > root.size() &&
+                          path[root.size()] == '/');
 }
 
 std::string Parent(std::string_view path) {
   size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? "" : std::string(path.substr(0, slash));
+  return slash == std::string_view::npos ? ""
+                                         : std::string(path.substr(0, slash));
 }
 
 std::string BaseName(std::string_view path) {
@@ -132,9 +132,9 @@ class Collector {
       return OkStatus();
     }
     std::string name = BaseName(e.path);
-    out_.certs_children.push_back(
-        {name, e.type,
-         e.type == EntryType::kSymlink ? std::optional(e.link_target)
+    out_.certs_children.push_back({name, e.type,
+                                   e.type == EntryType::kSymlink
+                                       ? std::optional(e.link_target)
                                        : std::nullopt});
     if (e.type == EntryType::kFile && name != kCaBundleName &&
         HasRehashExtension(name)) {
@@ -165,8 +165,9 @@ class Collector {
         auto target = out_.inputs.files.find(e.link_target);
         if (target == out_.inputs.files.end()) {
           return MakeError(ErrorCode::kInvalidArgument,
-                           e.path + ": hardlink to a file outside the CA "
-                                    "folders (not supported)");
+                           e.path +
+                               ": hardlink to a file outside the CA "
+                               "folders (not supported)");
         }
         std::string copy = target->second;
         out_.inputs.files[e.path] = std::move(copy);
@@ -283,11 +284,10 @@ class Planner {
         return MakeError(ErrorCode::kInvalidArgument,
                          "--ca-require: the image has no CA store inputs");
       }
-      reporter_.Info("no CA store inputs in the image (" +
-                     std::string(kCaConfPath) + ", " +
-                     std::string(kCaSharedDir) + ", " +
-                     std::string(kCaLocalDir) + "): " +
-                     std::string(kCaCertsDir) + " left as it is");
+      reporter_.Info(
+          "no CA store inputs in the image (" + std::string(kCaConfPath) +
+          ", " + std::string(kCaSharedDir) + ", " + std::string(kCaLocalDir) +
+          "): " + std::string(kCaCertsDir) + " left as it is");
       return std::optional<CaStagePlan>();
     }
     IMAB_RETURN_IF_ERROR(EditInputs());
@@ -337,9 +337,9 @@ class Planner {
       std::string path = std::string(kCaLocalDir) + "/" + name;
       if (in.files.count(path) != 0 || in.symlinks.count(path) != 0 ||
           in.dirs.count(path) != 0) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         "--ca-add " + file + ": " + path +
-                             " is already in the image");
+        return MakeError(
+            ErrorCode::kInvalidArgument,
+            "--ca-add " + file + ": " + path + " is already in the image");
       }
       IMAB_ASSIGN_OR_RETURN(std::string bytes, ReadHostFile(file));
       in.files[path] = bytes;
@@ -365,17 +365,18 @@ class Planner {
   }
 
   Status CheckPolicy() {
-    for (const CaAnchorRecord* a : ExpiringAnchors(
-             plan_.section, options_.now, options_.policy.expiry_horizon_days)) {
+    for (const CaAnchorRecord* a :
+         ExpiringAnchors(plan_.section, options_.now,
+                         options_.policy.expiry_horizon_days)) {
       bool expired = static_cast<int64_t>(a->not_after) <= options_.now;
-      reporter_.Warn("CA " + a->link + " (" + a->subject + ") " +
-                     (expired ? "expired on " : "expires on ") +
-                     FormatUtcDate(a->not_after) +
-                     (expired ? "" : ", within " +
-                                         std::to_string(
-                                             options_.policy
-                                                 .expiry_horizon_days) +
-                                         " days"));
+      reporter_.Warn(
+          "CA " + a->link + " (" + a->subject + ") " +
+          (expired ? "expired on " : "expires on ") +
+          FormatUtcDate(a->not_after) +
+          (expired ? ""
+                   : ", within " +
+                         std::to_string(options_.policy.expiry_horizon_days) +
+                         " days"));
     }
     IMAB_ASSIGN_OR_RETURN(std::vector<RequiredAnchor> required,
                           ResolveRequiredAnchors(options_.policy.required));
@@ -398,8 +399,8 @@ class Planner {
     for (const CaHashLink& hash : store.hash_links) {
       entries.push_back(Symlink(dir + "/" + hash.name, hash.link));
     }
-    entries.push_back(File(dir + "/" + std::string(kCaBundleName),
-                           store.bundle));
+    entries.push_back(
+        File(dir + "/" + std::string(kCaBundleName), store.bundle));
     std::sort(entries.begin(), entries.end(),
               [](const GeneratedEntry& a, const GeneratedEntry& b) {
                 return a.entry.path < b.entry.path;
@@ -413,8 +414,9 @@ class Planner {
           names.count(child.name) == 0) {
         if (child.type == EntryType::kSymlink &&
             HasRehashExtension(child.name)) {
-          reporter_.Warn(path + ": kept, but not hashed (a link the CA "
-                                "store does not own)");
+          reporter_.Warn(path +
+                         ": kept, but not hashed (a link the CA "
+                         "store does not own)");
         }
         continue;
       }
@@ -438,8 +440,9 @@ class Planner {
       if (it != c_.types.end()) {
         if (it->second != EntryType::kDir) {
           return MakeError(ErrorCode::kInvalidArgument,
-                           current + ": not a folder; the CA store needs "
-                                     "one here");
+                           current +
+                               ": not a folder; the CA store needs "
+                               "one here");
         }
         break;
       }

@@ -21,13 +21,13 @@
 namespace imab::builder {
 
 struct CaStoreOptions {
-  bool keep = false;                 // --ca-store keep: leave it as it is
-  std::vector<std::string> add;      // host .crt files for the local folder
-  std::vector<std::string> remove;   // names to deselect in the conf
-  std::string conf;                  // host file replacing the conf
-  bool lenient = false;              // the script's behaviour, warnings only
-  CaPolicy policy;                   // --ca-require, --ca-expiry-horizon
-  int64_t now = 0;                   // for expiry checks, seconds
+  bool keep = false;                // --ca-store keep: leave it as it is
+  std::vector<std::string> add;     // host .crt files for the local folder
+  std::vector<std::string> remove;  // names to deselect in the conf
+  std::string conf;                 // host file replacing the conf
+  bool lenient = false;             // the script's behaviour, warnings only
+  CaPolicy policy;                  // --ca-require, --ca-expiry-horizon
+  int64_t now = 0;                  // for expiry checks, seconds
 };
 
 // An entry the stage adds, with its content (files only).

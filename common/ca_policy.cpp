@@ -54,10 +54,10 @@ Result<std::vector<RequiredAnchor>> ResolveRequiredAnchors(
 const CaAnchorRecord* FindAnchor(const CaStoreSection& section,
                                  const RequiredAnchor& required) {
   for (const CaAnchorRecord& a : section.anchors) {
-    bool match = required.fingerprint.has_value()
-                     ? DigestEquals(a.sha256, *required.fingerprint)
-                     : (a.link == required.spec ||
-                        a.link == required.spec + ".pem");
+    bool match =
+        required.fingerprint.has_value()
+            ? DigestEquals(a.sha256, *required.fingerprint)
+            : (a.link == required.spec || a.link == required.spec + ".pem");
     if (match) {
       return &a;
     }
@@ -67,17 +67,17 @@ const CaAnchorRecord* FindAnchor(const CaStoreSection& section,
 
 Status CheckRequiredAnchors(const std::optional<CaStoreSection>& section,
                             const std::vector<RequiredAnchor>& required,
-                            uint32_t horizon_days,
-                            std::optional<int64_t> now, ErrorCode code) {
+                            uint32_t horizon_days, std::optional<int64_t> now,
+                            ErrorCode code) {
   for (const RequiredAnchor& r : required) {
     const CaAnchorRecord* anchor =
         section.has_value() ? FindAnchor(*section, r) : nullptr;
     if (anchor == nullptr) {
-      return MakeError(code, "required CA " + r.spec +
-                                 " is not in the CA store" +
-                                 (section.has_value()
-                                      ? ""
-                                      : " (the bundle declares no CA store)"));
+      return MakeError(
+          code,
+          "required CA " + r.spec + " is not in the CA store" +
+              (section.has_value() ? ""
+                                   : " (the bundle declares no CA store)"));
     }
     if (!now.has_value()) {
       continue;
@@ -93,8 +93,7 @@ Status CheckRequiredAnchors(const std::optional<CaStoreSection>& section,
                                  Describe(*anchor) + ") expires on " +
                                  FormatUtcDate(anchor->not_after) +
                                  ", within the " +
-                                 std::to_string(horizon_days) +
-                                 "-day horizon");
+                                 std::to_string(horizon_days) + "-day horizon");
     }
   }
   return OkStatus();

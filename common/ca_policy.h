@@ -25,7 +25,7 @@ struct CaPolicy {
 
 // One required anchor, resolved: a name, or the fingerprint of a file.
 struct RequiredAnchor {
-  std::string spec;                        // as given, for messages
+  std::string spec;                         // as given, for messages
   std::optional<Sha256Digest> fingerprint;  // set when spec is a file
 };
 
@@ -46,8 +46,8 @@ const CaAnchorRecord* FindAnchor(const CaStoreSection& section,
 // within the 365-day horizon". A missing section fails every requirement.
 Status CheckRequiredAnchors(const std::optional<CaStoreSection>& section,
                             const std::vector<RequiredAnchor>& required,
-                            uint32_t horizon_days,
-                            std::optional<int64_t> now, ErrorCode code);
+                            uint32_t horizon_days, std::optional<int64_t> now,
+                            ErrorCode code);
 
 // Anchors whose notAfter is at or before now + horizon (expired included),
 // in section order. Borrowed pointers into `section`.

@@ -131,9 +131,8 @@ std::string Join(const std::vector<std::string>& parts) {
 // folders a path may pass through on its way between the two roots.
 bool IsRootOrAncestor(std::string_view path) {
   for (std::string_view root : {kCaSharedDir, kCaLocalDir}) {
-    if (path == root ||
-        (StartsWith(root, path) && root.size() > path.size() &&
-         root[path.size()] == '/')) {
+    if (path == root || (StartsWith(root, path) && root.size() > path.size() &&
+                         root[path.size()] == '/')) {
       return true;
     }
   }
@@ -142,8 +141,7 @@ bool IsRootOrAncestor(std::string_view path) {
 
 bool InsideRoots(std::string_view path) {
   for (std::string_view root : {kCaSharedDir, kCaLocalDir}) {
-    if (path == root ||
-        (StartsWith(path, root) && path[root.size()] == '/')) {
+    if (path == root || (StartsWith(path, root) && path[root.size()] == '/')) {
       return true;
     }
   }
@@ -342,8 +340,9 @@ class StoreMaker {
       IMAB_RETURN_IF_ERROR(Unresolvable(r, path));
       if (r.found == Found::kDir) {
         return MakeError(ErrorCode::kInvalidArgument,
-                         path + ": a symlinked folder in the local CA folder "
-                                "is not supported");
+                         path +
+                             ": a symlinked folder in the local CA folder "
+                             "is not supported");
       }
       if (r.found == Found::kFile && EndsWith(BaseName(path), ".crt")) {
         found.emplace_back(path, r.path);
@@ -372,8 +371,9 @@ class StoreMaker {
       std::string where = std::string(kCaCertsDir) + "/" + name;
       if (view.kind == RehashView::Kind::kNone) {
         if (view.warned) {
-          reporter_.Warn(where + ": not exactly one certificate or CRL; "
-                                 "no hash link");
+          reporter_.Warn(where +
+                         ": not exactly one certificate or CRL; "
+                         "no hash link");
         }
         continue;
       }
@@ -387,8 +387,9 @@ class StoreMaker {
       }
       auto& bucket = buckets[Key{crl, view.hash}];
       if (std::find(bucket.begin(), bucket.end(), view.sha1) != bucket.end()) {
-        reporter_.Warn(where + ": same certificate as an earlier file; no "
-                               "hash link");
+        reporter_.Warn(where +
+                       ": same certificate as an earlier file; no "
+                       "hash link");
         continue;
       }
       char hash_name[32];
@@ -451,11 +452,11 @@ class StoreMaker {
     std::string name = CaLinkName(target);
     auto it = links_.find(name);
     if (it != links_.end() && it->second.target != target) {
-      IMAB_RETURN_IF_ERROR(Problem(
-          std::string(kCaCertsDir) + "/" + name + ": both " +
-          it->second.target + " and " + target +
-          " map to this link; the bundle would hold both but only the "
-          "last would be linked"));
+      IMAB_RETURN_IF_ERROR(
+          Problem(std::string(kCaCertsDir) + "/" + name + ": both " +
+                  it->second.target + " and " + target +
+                  " map to this link; the bundle would hold both but only the "
+                  "last would be linked"));
     }
     const std::string& bytes = inputs_.files.at(file);
     Status one = CheckOnePemCertificate(bytes);
@@ -508,9 +509,7 @@ std::string CaLinkName(std::string_view path) {
   }
   std::string name;
   for (char c : base) {
-    name.push_back(c == ' ' || c == ',' ? '_'
-                   : c == '(' || c == ')' ? '='
-                                          : c);
+    name.push_back(c == ' ' || c == ',' ? '_' : c == '(' || c == ')' ? '=' : c);
   }
   return name + ".pem";
 }

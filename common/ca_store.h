@@ -44,7 +44,7 @@ struct CaInputs {
 
 // One line of the conf as the script's `read` loop sees it (§2).
 struct CaConfLine {
-  std::string name;      // certificate path relative to kCaSharedDir
+  std::string name;       // certificate path relative to kCaSharedDir
   bool deselect = false;  // a `!` line
   size_t line = 0;        // 1-based line number in the file
 };
@@ -103,9 +103,9 @@ struct CaHashLink {
 
 // The generated store: what etc/ssl/certs holds after a fresh run.
 struct CaStore {
-  std::vector<CaLink> links;           // distinct names, sorted by name
-  std::vector<CaHashLink> hash_links;  // sorted by name
-  std::string bundle;                  // ca-certificates.crt
+  std::vector<CaLink> links;            // distinct names, sorted by name
+  std::vector<CaHashLink> hash_links;   // sorted by name
+  std::string bundle;                   // ca-certificates.crt
   std::vector<CaAnchorRecord> anchors;  // every hashed certificate, by link
   size_t added = 0;                     // add() calls (bundle members)
   size_t deselected = 0;                // `!` lines

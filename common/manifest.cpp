@@ -391,8 +391,8 @@ void AppendCaStoreSection(const CaStoreSection& ca, std::string* out) {
   out->append("section ca-store 1\n");
   out->append("bundle " + HexEncode(ca.bundle_sha256) + "\n");
   for (const CaAnchorRecord& a : ca.anchors) {
-    out->append("anchor " + EncodeStrToken(a.link) + " " +
-                HexEncode(a.sha256) + " " + std::to_string(a.not_after) + " " +
+    out->append("anchor " + EncodeStrToken(a.link) + " " + HexEncode(a.sha256) +
+                " " + std::to_string(a.not_after) + " " +
                 EncodeStrToken(a.subject) + "\n");
   }
   out->append("end-section ca-store\n");

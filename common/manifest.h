@@ -58,10 +58,10 @@ struct KeysSection {
 // One trust anchor of the image's CA store: a certificate that TLS clients
 // on the device trust through etc/ssl/certs.
 struct CaAnchorRecord {
-  std::string link;         // file name in etc/ssl/certs ("ISRG_Root_X1.pem")
-  Sha256Digest sha256{};    // of the certificate's DER
-  uint64_t not_after = 0;   // seconds since the epoch (0 for earlier dates)
-  std::string subject;      // one-line subject, for people (SubjectLine)
+  std::string link;        // file name in etc/ssl/certs ("ISRG_Root_X1.pem")
+  Sha256Digest sha256{};   // of the certificate's DER
+  uint64_t not_after = 0;  // seconds since the epoch (0 for earlier dates)
+  std::string subject;     // one-line subject, for people (SubjectLine)
 
   bool operator==(const CaAnchorRecord&) const = default;
 };
@@ -70,8 +70,8 @@ struct CaAnchorRecord {
 // generated into etc/ssl/certs, which the verifier recomputes from the
 // image and compares, and which device policy (required anchors) reads.
 struct CaStoreSection {
-  Sha256Digest bundle_sha256{};          // of etc/ssl/certs/ca-certificates.crt
-  std::vector<CaAnchorRecord> anchors;   // strictly increasing by link
+  Sha256Digest bundle_sha256{};         // of etc/ssl/certs/ca-certificates.crt
+  std::vector<CaAnchorRecord> anchors;  // strictly increasing by link
 
   bool operator==(const CaStoreSection&) const = default;
 };

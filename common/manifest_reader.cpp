@@ -458,8 +458,9 @@ Result<CaStoreSection> ManifestReader::ParseCaStoreSection(
     CaAnchorRecord a;
     IMAB_ASSIGN_OR_RETURN(a.link, ParseStr(t.at[1], "anchor link"));
     // A link is a file name in etc/ssl/certs, never a path.
-    if (a.link.find('/') != std::string::npos || a.link.find('\0') !=
-        std::string::npos || a.link == "." || a.link == "..") {
+    if (a.link.find('/') != std::string::npos ||
+        a.link.find('\0') != std::string::npos || a.link == "." ||
+        a.link == "..") {
       return Bad("anchor link is not a file name");
     }
     // One line per link, in byte order: canonical and duplicate-free.
@@ -468,8 +469,8 @@ Result<CaStoreSection> ManifestReader::ParseCaStoreSection(
     }
     IMAB_ASSIGN_OR_RETURN(a.sha256, ParseShaToken(t.at[2], "anchor sha256"));
     IMAB_ASSIGN_OR_RETURN(a.not_after,
-                          ParseNumToken(t.at[3], "anchor not-after",
-                                        UINT64_MAX, ErrorCode::kMalformed));
+                          ParseNumToken(t.at[3], "anchor not-after", UINT64_MAX,
+                                        ErrorCode::kMalformed));
     IMAB_ASSIGN_OR_RETURN(a.subject, ParseStr(t.at[4], "anchor subject"));
     ca.anchors.push_back(std::move(a));
   }

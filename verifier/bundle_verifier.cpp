@@ -158,17 +158,17 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
   if (options.signature.check_time) {
     now = static_cast<int64_t>(std::time(nullptr));
   }
-  IMAB_RETURN_IF_ERROR(Record(
-      report, "ca-required",
-      CheckRequiredAnchors(header.ca_store, required,
-                           options.ca.expiry_horizon_days, now,
-                           ErrorCode::kKeyRevoked),
-      std::to_string(required.size()) + " required CA(s) present" +
-          (now.has_value() ? " beyond the " +
-                                 std::to_string(
-                                     options.ca.expiry_horizon_days) +
-                                 "-day horizon"
-                           : " (no time check)")));
+  IMAB_RETURN_IF_ERROR(
+      Record(report, "ca-required",
+             CheckRequiredAnchors(header.ca_store, required,
+                                  options.ca.expiry_horizon_days, now,
+                                  ErrorCode::kKeyRevoked),
+             std::to_string(required.size()) + " required CA(s) present" +
+                 (now.has_value()
+                      ? " beyond the " +
+                            std::to_string(options.ca.expiry_horizon_days) +
+                            "-day horizon"
+                      : " (no time check)")));
   IMAB_RETURN_IF_ERROR(sink.Start(header));
   IMAB_ASSIGN_OR_RETURN(auto payload,
                         ZstdRegionReader::Open(source, layout.payload_offset,
@@ -178,9 +178,9 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
                      static_cast<int>(std::thread::hardware_concurrency()));
   InitramfsCheck initramfs(header.keys);
   CaStoreCheck ca_store(header.ca_store);
-  Status entries = CheckPayload(**manifest, *payload, header.created,
-                                *integrity, pool, initramfs, ca_store, sink,
-                                stats);
+  Status entries =
+      CheckPayload(**manifest, *payload, header.created, *integrity, pool,
+                   initramfs, ca_store, sink, stats);
   report.integrity_failures = pool.Finish();
   report.entries = stats.entries;
   report.files = stats.files;
@@ -189,12 +189,12 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
                               std::to_string(stats.entries) +
                                   " entries match their records"));
 
-  IMAB_RETURN_IF_ERROR(Record(
-      report, "ca-store", ca_store.Finish(),
-      header.ca_store.has_value()
-          ? std::to_string(header.ca_store->anchors.size()) +
-                " anchors; etc/ssl/certs is what the rules give"
-          : "no CA store declared (left as built elsewhere)"));
+  IMAB_RETURN_IF_ERROR(
+      Record(report, "ca-store", ca_store.Finish(),
+             header.ca_store.has_value()
+                 ? std::to_string(header.ca_store->anchors.size()) +
+                       " anchors; etc/ssl/certs is what the rules give"
+                 : "no CA store declared (left as built elsewhere)"));
 
   Result<Sha256Digest> payload_digest = payload->Finish();
   IMAB_RETURN_IF_ERROR(Record(

@@ -11,10 +11,9 @@ namespace {
 
 bool Contains(const std::vector<CaAnchorRecord>& anchors,
               const Sha256Digest& sha256) {
-  return std::any_of(anchors.begin(), anchors.end(),
-                     [&](const CaAnchorRecord& a) {
-                       return DigestEquals(a.sha256, sha256);
-                     });
+  return std::any_of(
+      anchors.begin(), anchors.end(),
+      [&](const CaAnchorRecord& a) { return DigestEquals(a.sha256, sha256); });
 }
 
 std::string AnchorJson(const CaAnchorRecord& a) {
@@ -45,8 +44,7 @@ CaStoreDiff DiffCaStores(const std::optional<CaStoreSection>& current,
   diff.previous_has_store = previous != nullptr && previous->has_value();
   static const std::vector<CaAnchorRecord> kNone;
   const auto& mine = current.has_value() ? current->anchors : kNone;
-  const auto& theirs =
-      diff.previous_has_store ? (*previous)->anchors : kNone;
+  const auto& theirs = diff.previous_has_store ? (*previous)->anchors : kNone;
   diff.anchors = mine;
   if (current.has_value()) {
     for (const CaAnchorRecord* a :
@@ -89,9 +87,10 @@ Status InspectBundles(const InspectOptions& options, InspectResult& result) {
     }
     previous = result.previous_report.header.ca_store;
   }
-  result.diff = DiffCaStores(result.report.header.ca_store,
-                             options.against.empty() ? nullptr : &previous,
-                             options.now, options.verify.ca.expiry_horizon_days);
+  result.diff =
+      DiffCaStores(result.report.header.ca_store,
+                   options.against.empty() ? nullptr : &previous, options.now,
+                   options.verify.ca.expiry_horizon_days);
   return OkStatus();
 }
 
@@ -99,16 +98,16 @@ std::string RenderCaDiffText(const CaStoreDiff& diff, uint32_t horizon_days) {
   if (!diff.has_store) {
     return "CA store: not declared (the builder kept the input's store)\n";
   }
-  std::string out = "CA store: " + std::to_string(diff.anchors.size()) +
-                    " anchors";
+  std::string out =
+      "CA store: " + std::to_string(diff.anchors.size()) + " anchors";
   if (diff.has_previous) {
     out += diff.previous_has_store
                ? ", " + std::to_string(diff.added.size()) + " added, " +
                      std::to_string(diff.removed.size()) + " removed"
                : " (the previous bundle declares no CA store)";
   }
-  out += ", " + std::to_string(diff.expiring.size()) +
-         " expiring within " + std::to_string(horizon_days) + " days\n";
+  out += ", " + std::to_string(diff.expiring.size()) + " expiring within " +
+         std::to_string(horizon_days) + " days\n";
   for (const CaAnchorRecord& a : diff.added) {
     out += "added    " + a.link + "  " + a.subject + "\n";
   }
@@ -125,8 +124,7 @@ std::string RenderCaDiffText(const CaStoreDiff& diff, uint32_t horizon_days) {
 std::string RenderCaDiffJson(const CaStoreDiff& diff) {
   return std::string("{\"declared\": ") + (diff.has_store ? "true" : "false") +
          ", \"anchors\": " + ListJson(diff.anchors) +
-         ", \"compared\": " +
-         (diff.previous_has_store ? "true" : "false") +
+         ", \"compared\": " + (diff.previous_has_store ? "true" : "false") +
          ", \"added\": " + ListJson(diff.added) +
          ", \"removed\": " + ListJson(diff.removed) +
          ", \"expiring\": " + ListJson(diff.expiring) + "}";

@@ -17,8 +17,8 @@ namespace imab::verifier {
 // Anchors compared by SHA-256 fingerprint: a certificate that only changed
 // its link name is neither added nor removed.
 struct CaStoreDiff {
-  bool has_store = false;           // the bundle declares a CA store
-  bool has_previous = false;        // a previous bundle was given
+  bool has_store = false;     // the bundle declares a CA store
+  bool has_previous = false;  // a previous bundle was given
   bool previous_has_store = false;
   std::vector<CaAnchorRecord> anchors;   // the bundle's, in link order
   std::vector<CaAnchorRecord> added;     // not in the previous store

@@ -7,9 +7,9 @@ namespace imab::verifier {
 namespace {
 
 bool Under(std::string_view path, std::string_view root) {
-  return path == root || (path.size() > root.size() &&
-                          path.substr(0, root.size()) == root &&
-                          path[root.size()] == '/');
+  return path == root ||
+         (path.size() > root.size() && path.substr(0, root.size()) == root &&
+          path[root.size()] == '/');
 }
 
 std::string Parent(std::string_view path) {
@@ -99,8 +99,9 @@ Status CaStoreCheck::Begin(const Entry& entry) {
     case EntryType::kHardlink: {
       auto target = inputs_.files.find(entry.link_target);
       if (target == inputs_.files.end()) {
-        return Bad(path + ": hardlink into the CA store inputs from outside "
-                          "them");
+        return Bad(path +
+                   ": hardlink into the CA store inputs from outside "
+                   "them");
       }
       std::string copy = target->second;
       inputs_.files[path] = std::move(copy);
@@ -214,8 +215,8 @@ Status CaStoreCheck::CheckSection(const CaStore& expected) const {
     }
   }
   if (actual.anchors.size() != declared.anchors.size()) {
-    const auto& longer = actual.anchors.size() > n ? actual.anchors
-                                                   : declared.anchors;
+    const auto& longer =
+        actual.anchors.size() > n ? actual.anchors : declared.anchors;
     return Bad("manifest section ca-store: anchor " + longer[n].link +
                (actual.anchors.size() > n
                     ? " is in the image but not declared"

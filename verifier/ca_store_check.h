@@ -48,8 +48,8 @@ class CaStoreCheck {
  private:
   struct Child {
     EntryType type = EntryType::kFile;
-    std::string target;      // symlinks
-    Sha256Digest sha256{};   // files
+    std::string target;     // symlinks
+    Sha256Digest sha256{};  // files
   };
 
   Status CheckLinksResolve(const CaInputs& inputs) const;

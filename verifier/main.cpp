@@ -2,7 +2,6 @@
 // verifier library, prints the outcome and maps it to an exit code:
 // 0 accepted, 1 rejected, 2 usage or I/O error.
 #include <CLI/CLI.hpp>
-
 #include <ctime>
 #include <iostream>
 #include <optional>
@@ -144,8 +143,9 @@ int main(int argc, char** argv) {
   extract->add_option("--to", options.extract_to, "Folder to create")
       ->required();
   CLI::App* inspect = app.add_subcommand(
-      "inspect", "Verify a bundle and list the CA anchors it adds, removes "
-                 "and lets expire");
+      "inspect",
+      "Verify a bundle and list the CA anchors it adds, removes "
+      "and lets expire");
   AddCommon(inspect, options);
   inspect->add_option("--against", options.against,
                       "Previous bundle to compare with (verified too)");

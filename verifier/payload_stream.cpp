@@ -117,10 +117,9 @@ Status CheckPayload(ManifestReader& manifest, ZstdRegionReader& payload,
     IMAB_RETURN_IF_ERROR(ca_store.Begin(entry));
     ima_digest.clear();
     if (entry.type == EntryType::kFile) {
-      IMAB_RETURN_IF_ERROR(CheckContent(payload, entry,
-                                        checker.ContentDigestAlgo(entry),
-                                        sink, initramfs, ca_store, where,
-                                        ima_digest));
+      IMAB_RETURN_IF_ERROR(
+          CheckContent(payload, entry, checker.ContentDigestAlgo(entry), sink,
+                       initramfs, ca_store, where, ima_digest));
       ++stats.files;
       stats.content_bytes += entry.size;
     }

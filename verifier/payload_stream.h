@@ -4,17 +4,16 @@
 #pragma once
 
 #include <cstdint>
-
 #include <vector>
 
 #include "common/integrity_check.h"
-#include "verifier/ca_store_check.h"
-#include "verifier/initramfs_check.h"
-#include "verifier/integrity_pool.h"
 #include "common/manifest_reader.h"
 #include "common/result.h"
 #include "common/zstd_stream.h"
+#include "verifier/ca_store_check.h"
 #include "verifier/entry_sink.h"
+#include "verifier/initramfs_check.h"
+#include "verifier/integrity_pool.h"
 
 namespace imab::verifier {
 

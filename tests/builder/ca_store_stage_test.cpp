@@ -110,8 +110,7 @@ TEST_F(CaStoreStageTest, CreatesTheStoreAndItsFoldersWhenMissing) {
   EXPECT_EQ(entries["etc/ssl/certs"].mode, 0755u);
   const Entry& link = entries["etc/ssl/certs/Root_A.pem"];
   EXPECT_EQ(link.type, EntryType::kSymlink);
-  EXPECT_EQ(link.link_target,
-            "/usr/share/ca-certificates/mozilla/Root_A.crt");
+  EXPECT_EQ(link.link_target, "/usr/share/ca-certificates/mozilla/Root_A.crt");
   EXPECT_EQ(link.uid, 0u);
   const Entry& bundle = entries["etc/ssl/certs/ca-certificates.crt"];
   EXPECT_EQ(bundle.type, EntryType::kFile);
@@ -164,9 +163,9 @@ TEST_F(CaStoreStageTest, AddsRemovesAndReplacesTheConf) {
   EXPECT_EQ(contents_["etc/ca-certificates.conf"],
             "# comment\nmozilla/Root_A.crt\n!mozilla/Root_B.crt\n");
   EXPECT_EQ(entries.count("etc/ssl/certs/Root_B.pem"), 0u);
-  EXPECT_EQ(entries["usr/local/share/ca-certificates/My Corp (Dev), Root.crt"]
-                .mode,
-            0644u);
+  EXPECT_EQ(
+      entries["usr/local/share/ca-certificates/My Corp (Dev), Root.crt"].mode,
+      0644u);
   EXPECT_EQ(entries["etc/ssl/certs/My_Corp_=Dev=__Root.pem"].link_target,
             "/usr/local/share/ca-certificates/My Corp (Dev), Root.crt");
   EXPECT_EQ(contents_["etc/ssl/certs/ca-certificates.crt"],
@@ -206,29 +205,33 @@ TEST_F(CaStoreStageTest, RefusesACaAddAlreadyInTheImage) {
   std::string extra = dir_.Sub("extra.crt");
   WriteFile(extra, Pem("extra"));
   options_.add = {extra};
-  ExpectError("usr/local/share/ca-certificates/extra.crt is already in the "
-              "image");
+  ExpectError(
+      "usr/local/share/ca-certificates/extra.crt is already in the "
+      "image");
 }
 
 TEST_F(CaStoreStageTest, RefusesACaAddThatIsNotOneCertificate) {
   std::string extra = dir_.Sub("extra.crt");
   WriteFile(extra, a_ + b_);
   options_.add = {extra};
-  ExpectError("usr/local/share/ca-certificates/extra.crt: holds 2 "
-              "certificates");
+  ExpectError(
+      "usr/local/share/ca-certificates/extra.crt: holds 2 "
+      "certificates");
 }
 
 TEST_F(CaStoreStageTest, RefusesACaRemoveThatDeselectsNothing) {
   options_.remove = {"Nope"};
-  ExpectError("--ca-remove Nope: etc/ca-certificates.conf selects no "
-              "certificate of that name");
+  ExpectError(
+      "--ca-remove Nope: etc/ca-certificates.conf selects no "
+      "certificate of that name");
 }
 
 TEST_F(CaStoreStageTest, RefusesAConfEntryNamingAMissingFileUnlessLenient) {
   WriteFile(root_ + "/etc/ca-certificates.conf",
             "mozilla/Root_A.crt\nmozilla/Gone.crt\n");
-  ExpectError("etc/ca-certificates.conf line 2: "
-              "usr/share/ca-certificates/mozilla/Gone.crt not found");
+  ExpectError(
+      "etc/ca-certificates.conf line 2: "
+      "usr/share/ca-certificates/mozilla/Gone.crt not found");
   options_.lenient = true;
   auto plan = Plan();
   EXPECT_TRUE(plan.has_value());
@@ -236,8 +239,9 @@ TEST_F(CaStoreStageTest, RefusesAConfEntryNamingAMissingFileUnlessLenient) {
 
 TEST_F(CaStoreStageTest, RefusesAFolderWhereTheStorePutsAFile) {
   fs::create_directories(root_ + "/etc/ssl/certs/ca-certificates.crt");
-  ExpectError("etc/ssl/certs/ca-certificates.crt: a folder where the CA "
-              "store puts a file");
+  ExpectError(
+      "etc/ssl/certs/ca-certificates.crt: a folder where the CA "
+      "store puts a file");
 }
 
 TEST_F(CaStoreStageTest, RequiresANamedAnchor) {
@@ -260,7 +264,8 @@ TEST_F(CaStoreStageTest, RefusesARequiredAnchorExpiringWithinTheHorizon) {
   WriteFile(root_ + "/usr/local/share/ca-certificates/soon.crt",
             Pem("soon", soon));
   options_.policy.required = {"soon"};
-  ExpectError("required CA soon (soon.pem, O=imabundle tests, CN=soon) expires on");
+  ExpectError(
+      "required CA soon (soon.pem, O=imabundle tests, CN=soon) expires on");
   options_.policy.expiry_horizon_days = 5;
   EXPECT_TRUE(Plan().has_value());
 }
@@ -273,7 +278,8 @@ TEST_F(CaStoreStageTest, RefusesAnExpiredRequiredAnchor) {
             Pem("old", old));
   options_.policy.required = {"old"};
   options_.policy.expiry_horizon_days = 0;
-  ExpectError("required CA old (old.pem, O=imabundle tests, CN=old) expired on");
+  ExpectError(
+      "required CA old (old.pem, O=imabundle tests, CN=old) expired on");
 }
 
 }  // namespace

@@ -61,8 +61,7 @@ TEST(CaPolicyTest, RejectsAnAnchorExpiringWithinTheHorizon) {
 TEST(CaPolicyTest, RejectsAnExpiredAnchorEvenWithoutAHorizon) {
   Status s = Check({"Old"}, kNow, 0);
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.error().message.find("expired on 2023-11-13"),
-            std::string::npos);
+  EXPECT_NE(s.error().message.find("expired on 2023-11-13"), std::string::npos);
   EXPECT_TRUE(Check({"Old"}, std::nullopt).ok());  // no clock: presence only
 }
 

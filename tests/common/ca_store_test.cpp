@@ -55,8 +55,9 @@ TEST(CaConfTest, DeselectsOnlyWithAFirstByteBang) {
 }
 
 TEST(CaConfTest, ReadBuiltinTrimsBlanksDropsBackslashesKeepsCr) {
-  auto lines = ParseCaConf(" \tmozilla/A.crt \t\nmo\\zilla/B\\ .crt\r\n"
-                           "part\\\nrest.crt\n");
+  auto lines = ParseCaConf(
+      " \tmozilla/A.crt \t\nmo\\zilla/B\\ .crt\r\n"
+      "part\\\nrest.crt\n");
   EXPECT_EQ(Names(lines, false),
             (std::vector<std::string>{"mozilla/A.crt", "mozilla/B .crt\r",
                                       "partrest.crt"}));
@@ -89,9 +90,8 @@ TEST(CaLinkNameTest, RecognisesHashLinks) {
 class CaStoreTest : public ::testing::Test {
  protected:
   std::string Pem(const std::string& name, CertOptions options = {}) {
-    options.common_name = options.common_name == "imabundle test"
-                              ? name
-                              : options.common_name;
+    options.common_name =
+        options.common_name == "imabundle test" ? name : options.common_name;
     return ReadFile(MakeRootCa(dir_.Sub(""), name, options).cert_path);
   }
   std::string Key(const std::string& name) {
@@ -375,7 +375,8 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(CheckOnePemCertificateTest, AcceptsTextAroundOneCertificate) {
   TempDir dir;
   std::string pem = ReadFile(MakeRootCa(dir.Sub(""), "x").cert_path);
-  EXPECT_TRUE(CheckOnePemCertificate("subject=CN x\n" + pem + "trailer\n").ok());
+  EXPECT_TRUE(
+      CheckOnePemCertificate("subject=CN x\n" + pem + "trailer\n").ok());
 }
 
 TEST(DescribeCaStoreTest, DigestsTheBundleAndCarriesAnchors) {

@@ -1126,8 +1126,7 @@ std::string AnchorLine(std::string_view link, char sha = 'a') {
 }
 
 std::vector<std::string> CaSectionLines(std::vector<std::string> anchors) {
-  std::vector<std::string> lines = {"section ca-store 1",
-                                    "bundle " + Sha('b')};
+  std::vector<std::string> lines = {"section ca-store 1", "bundle " + Sha('b')};
   lines.insert(lines.end(), anchors.begin(), anchors.end());
   lines.push_back("end-section ca-store");
   return lines;
@@ -1175,13 +1174,12 @@ TEST(ManifestReader, RejectsWrongCaStoreVersion) {
 }
 
 TEST(ManifestReader, RejectsCaStoreWithoutBundleLine) {
-  EXPECT_TRUE(Malformed(
-      WithSection({"section ca-store 1", AnchorLine("A.pem"),
-                   "end-section ca-store"}),
-      "manifest line 10: expected 'bundle', found 'anchor'"));
-  EXPECT_TRUE(Malformed(WithSection({"section ca-store 1", "bundle xyz",
+  EXPECT_TRUE(Malformed(WithSection({"section ca-store 1", AnchorLine("A.pem"),
                                      "end-section ca-store"}),
-                        "bundle must be 64 hex digits"));
+                        "manifest line 10: expected 'bundle', found 'anchor'"));
+  EXPECT_TRUE(Malformed(
+      WithSection({"section ca-store 1", "bundle xyz", "end-section ca-store"}),
+      "bundle must be 64 hex digits"));
 }
 
 TEST(ManifestReader, RejectsUnsortedOrDuplicateAnchors) {
@@ -1194,20 +1192,20 @@ TEST(ManifestReader, RejectsUnsortedOrDuplicateAnchors) {
 }
 
 TEST(ManifestReader, RejectsMalformedAnchorFields) {
-  EXPECT_TRUE(Malformed(WithSection(CaSectionLines({"anchor A.pem " + Sha('a') +
-                                                    " 17 CN=x extra"})),
+  EXPECT_TRUE(Malformed(WithSection(CaSectionLines(
+                            {"anchor A.pem " + Sha('a') + " 17 CN=x extra"})),
                         "'anchor' takes 4 field(s), found 5"));
   EXPECT_TRUE(Malformed(WithSection(CaSectionLines({AnchorLine("a/b.pem")})),
                         "anchor link is not a file name"));
-  EXPECT_TRUE(Malformed(WithSection(CaSectionLines(
-                            {"anchor A.pem " + Sha('a') + " 017 CN=x"})),
-                        "anchor not-after has a leading zero"));
-  EXPECT_TRUE(Malformed(WithSection(CaSectionLines(
-                            {"anchor A.pem " + Sha('A') + " 17 CN=x"})),
-                        "anchor sha256 must be lower-case hex"));
-  EXPECT_TRUE(Malformed(WithSection(CaSectionLines(
-                            {"anchor A.pem " + Sha('a') + " 17 CN=%41"})),
-                        "anchor subject"));
+  EXPECT_TRUE(Malformed(
+      WithSection(CaSectionLines({"anchor A.pem " + Sha('a') + " 017 CN=x"})),
+      "anchor not-after has a leading zero"));
+  EXPECT_TRUE(Malformed(
+      WithSection(CaSectionLines({"anchor A.pem " + Sha('A') + " 17 CN=x"})),
+      "anchor sha256 must be lower-case hex"));
+  EXPECT_TRUE(Malformed(
+      WithSection(CaSectionLines({"anchor A.pem " + Sha('a') + " 17 CN=%41"})),
+      "anchor subject"));
 }
 
 TEST(ManifestReader, RejectsCaStoreWithoutEndSection) {

@@ -38,8 +38,8 @@ class CaStoreOracleTest : public ::testing::Test {
   }
 
   void Local(const std::string& relative, const std::string& content) {
-    fs::path p = fs::path(rootfs_) / "usr/local/share/ca-certificates" /
-                 relative;
+    fs::path p =
+        fs::path(rootfs_) / "usr/local/share/ca-certificates" / relative;
     fs::create_directories(p.parent_path());
     WriteFile(p, content);
   }
@@ -67,19 +67,21 @@ class CaStoreOracleTest : public ::testing::Test {
   std::string Oracle() {
     std::string r = dir_.Sub("oracle") + "/root";
     fs::create_directories(r);
-    EXPECT_EQ(RunShell("cp -a " + ShellQuote(rootfs_ + "/.") + " " +
-                       ShellQuote(r))
-                  .exit_code,
-              0);
+    EXPECT_EQ(
+        RunShell("cp -a " + ShellQuote(rootfs_ + "/.") + " " + ShellQuote(r))
+            .exit_code,
+        0);
     fs::create_directories(r + "/etc/ssl/certs");
     fs::create_directories(r + "/tmp");
-    CommandResult run = RunShell(
-        "cd " + r + " && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C "
-        "TMPDIR=" + r + "/tmp " + kScript + " --certsconf " + r +
-        "/etc/ca-certificates.conf --certsdir " + r +
-        "/usr/share/ca-certificates --localcertsdir " + r +
-        "/usr/local/share/ca-certificates --etccertsdir " + r +
-        "/etc/ssl/certs --hooksdir ''");
+    CommandResult run =
+        RunShell("cd " + r +
+                 " && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C "
+                 "TMPDIR=" +
+                 r + "/tmp " + kScript + " --certsconf " + r +
+                 "/etc/ca-certificates.conf --certsdir " + r +
+                 "/usr/share/ca-certificates --localcertsdir " + r +
+                 "/usr/local/share/ca-certificates --etccertsdir " + r +
+                 "/etc/ssl/certs --hooksdir ''");
     EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
     oracle_log_ = run.out;
     return Listing(r, r);
@@ -111,11 +113,11 @@ class CaStoreOracleTest : public ::testing::Test {
       EXPECT_EQ(extracted.exit_code, 0) << extracted.err;
     } else {
       fs::create_directories(out);
-      EXPECT_EQ(RunShell("tar -xOf " + ShellQuote(bundle) +
-                         " payload.tar.zst | zstd -dc | tar -x -C " +
-                         ShellQuote(out))
-                    .exit_code,
-                0);
+      EXPECT_EQ(
+          RunShell("tar -xOf " + ShellQuote(bundle) +
+                   " payload.tar.zst | zstd -dc | tar -x -C " + ShellQuote(out))
+              .exit_code,
+          0);
     }
     return Listing(out, "");
   }
@@ -183,8 +185,8 @@ TEST_F(CaStoreOracleTest, FullMozillaSetWithLocalEditsMatchesTheScript) {
             std::string::npos)
       << oracle_log_;
   EXPECT_NE(build_log_.find("expired.pem"), std::string::npos) << build_log_;
-  std::cout << "[ oracle ] " << mozilla_count_ << " Mozilla files, "
-            << selected << " certificates selected, " << links
+  std::cout << "[ oracle ] " << mozilla_count_ << " Mozilla files, " << selected
+            << " certificates selected, " << links
             << " links: identical to update-ca-certificates\n";
 }
 

@@ -112,20 +112,21 @@ class TlsServer {
 // folders are bind-mounted there in a private mount namespace.
 std::pair<int, int> Connect(const std::string& root, const std::string& port) {
   std::string certs = root + "/etc/ssl/certs";
-  std::string client = "timeout 10 openssl s_client -connect 127.0.0.1:" +
-                       port + " -verify_return_error -brief ";
-  std::string mounts =
-      "mount --bind " + ShellQuote(root + "/usr/share/ca-certificates") +
-      " /usr/share/ca-certificates && mount --bind " +
-      ShellQuote(root + "/usr/local/share/ca-certificates") +
-      " /usr/local/share/ca-certificates && ";
-  CommandResult capath = RunShell(
-      "unshare -m sh -c " +
-      ShellQuote(mounts + client + "-CApath " + ShellQuote(certs) +
-                 " -no-CAfile -no-CAstore < /dev/null"));
-  CommandResult cafile =
-      RunShell(client + "-CAfile " + ShellQuote(certs + "/ca-certificates.crt") +
-               " -no-CApath -no-CAstore < /dev/null");
+  std::string client =
+      "timeout 10 openssl s_client -connect 127.0.0.1:" + port +
+      " -verify_return_error -brief ";
+  std::string mounts = "mount --bind " +
+                       ShellQuote(root + "/usr/share/ca-certificates") +
+                       " /usr/share/ca-certificates && mount --bind " +
+                       ShellQuote(root + "/usr/local/share/ca-certificates") +
+                       " /usr/local/share/ca-certificates && ";
+  CommandResult capath =
+      RunShell("unshare -m sh -c " +
+               ShellQuote(mounts + client + "-CApath " + ShellQuote(certs) +
+                          " -no-CAfile -no-CAstore < /dev/null"));
+  CommandResult cafile = RunShell(client + "-CAfile " +
+                                  ShellQuote(certs + "/ca-certificates.crt") +
+                                  " -no-CApath -no-CAstore < /dev/null");
   return {capath.exit_code, cafile.exit_code};
 }
 
@@ -135,8 +136,8 @@ TEST_F(CaStoreTest, TlsClientTrustsAnAddedCaThroughCapathAndCafile) {
       RunShell("unshare -m true").exit_code != 0) {
     GTEST_SKIP() << "needs unshare -m (root) to mount the store's inputs";
   }
-  std::string with = Extract(Build("with", "--ca-add " + ShellQuote(ca_crt_)),
-                             "with");
+  std::string with =
+      Extract(Build("with", "--ca-add " + ShellQuote(ca_crt_)), "with");
   std::string without = Extract(Build("without", ""), "without");
   // The CA listed in the conf, then deselected with --ca-remove.
   fs::create_directories(rootfs_ + "/usr/share/ca-certificates/test");
@@ -165,25 +166,25 @@ TEST_F(CaStoreTest, VerifierRejectsABundleDroppingARequiredAnchor) {
   std::string without = Build("without", "");
   std::string ca = keys_->ca().cert_path;
   EXPECT_EQ(RunVerify(with, ca, "--ca-require Test_TLS_CA").exit_code, 0);
-  EXPECT_EQ(RunVerify(with, ca, "--ca-require " + ShellQuote(ca_crt_))
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      RunVerify(with, ca, "--ca-require " + ShellQuote(ca_crt_)).exit_code, 0);
   CommandResult named = RunVerify(without, ca, "--ca-require Test_TLS_CA");
   EXPECT_EQ(named.exit_code, 1);
   EXPECT_EQ(named.err,
             "imab-verify: rejected: ca-required: required CA Test_TLS_CA is "
             "not in the CA store\n");
-  CommandResult file = RunVerify(without, ca, "--ca-require " +
-                                                  ShellQuote(ca_crt_));
+  CommandResult file =
+      RunVerify(without, ca, "--ca-require " + ShellQuote(ca_crt_));
   EXPECT_EQ(file.exit_code, 1);
-  EXPECT_NE(file.err.find("required CA " + ca_crt_ + " is not in the CA "
+  EXPECT_NE(file.err.find("required CA " + ca_crt_ +
+                          " is not in the CA "
                           "store"),
             std::string::npos);
   // Extraction applies the same policy and leaves nothing behind.
-  CommandResult extract = RunShell(
-      ShellQuote(VerifyBin()) + " extract " + ShellQuote(without) +
-      " --release-ca " + ShellQuote(ca) + " --to " +
-      ShellQuote(dir_.Sub("out")) + " --ca-require Test_TLS_CA");
+  CommandResult extract =
+      RunShell(ShellQuote(VerifyBin()) + " extract " + ShellQuote(without) +
+               " --release-ca " + ShellQuote(ca) + " --to " +
+               ShellQuote(dir_.Sub("out")) + " --ca-require Test_TLS_CA");
   EXPECT_EQ(extract.exit_code, 1);
   EXPECT_FALSE(fs::exists(dir_.Sub("out")));
 }
@@ -210,13 +211,12 @@ TEST_F(CaStoreTest, VerifierRejectsARequiredAnchorExpiringWithinTheHorizon) {
                 .exit_code,
             0);
   // Without a trusted clock only presence is checked.
-  EXPECT_EQ(RunVerify(bundle, ca, "--ca-require Soon --no-time-check")
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      RunVerify(bundle, ca, "--ca-require Soon --no-time-check").exit_code, 0);
   // The builder refuses the same anchor with its default horizon.
-  CommandResult refused = RunBuild(rootfs_, dir_.Sub("refused.imab"), *keys_,
-                                   "--ca-add " + ShellQuote(soon_crt) +
-                                       " --ca-require Soon");
+  CommandResult refused =
+      RunBuild(rootfs_, dir_.Sub("refused.imab"), *keys_,
+               "--ca-add " + ShellQuote(soon_crt) + " --ca-require Soon");
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_NE(refused.err.find("--ca-require: required CA Soon"),
             std::string::npos);
@@ -252,8 +252,8 @@ TEST_F(CaStoreTest, KeepRefusesStoreEditsAndWritesNothing) {
   EXPECT_NE(r.err.find("--ca-store keep leaves the store as it is"),
             std::string::npos);
   EXPECT_FALSE(fs::exists(dir_.Sub("x.imab")));
-  CommandResult bad = RunBuild(rootfs_, dir_.Sub("y.imab"), *keys_,
-                               "--ca-store sometimes");
+  CommandResult bad =
+      RunBuild(rootfs_, dir_.Sub("y.imab"), *keys_, "--ca-store sometimes");
   EXPECT_EQ(bad.exit_code, 2);
 }
 
@@ -262,10 +262,9 @@ TEST_F(CaStoreTest, InspectListsAddedRemovedAndExpiringAnchors) {
   std::string after = Build("after", "--ca-add " + ShellQuote(ca_crt_) +
                                          " --ca-remove GlobalSign_Root_CA");
   std::string ca = keys_->ca().cert_path;
-  CommandResult text = RunShell(ShellQuote(VerifyBin()) + " inspect " +
-                                ShellQuote(after) + " --release-ca " +
-                                ShellQuote(ca) + " --against " +
-                                ShellQuote(before));
+  CommandResult text = RunShell(
+      ShellQuote(VerifyBin()) + " inspect " + ShellQuote(after) +
+      " --release-ca " + ShellQuote(ca) + " --against " + ShellQuote(before));
   EXPECT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find("CA store: 2 anchors, 1 added, 1 removed"),
             std::string::npos)
@@ -276,10 +275,10 @@ TEST_F(CaStoreTest, InspectListsAddedRemovedAndExpiringAnchors) {
       << text.out;
   EXPECT_NE(text.out.find("removed  GlobalSign_Root_CA.pem"),
             std::string::npos);
-  CommandResult json = RunShell(
-      ShellQuote(VerifyBin()) + " inspect " + ShellQuote(after) +
-      " --release-ca " + ShellQuote(ca) + " --against " + ShellQuote(before) +
-      " --json --ca-expiry-horizon 36500");
+  CommandResult json =
+      RunShell(ShellQuote(VerifyBin()) + " inspect " + ShellQuote(after) +
+               " --release-ca " + ShellQuote(ca) + " --against " +
+               ShellQuote(before) + " --json --ca-expiry-horizon 36500");
   EXPECT_EQ(json.exit_code, 0);
   EXPECT_NE(json.out.find("\"ca_store\": {\"declared\": true"),
             std::string::npos);
@@ -292,10 +291,10 @@ TEST_F(CaStoreTest, InspectListsAddedRemovedAndExpiringAnchors) {
             std::string::npos);
   // A previous bundle that fails verification fails the inspection.
   WriteFile(dir_.Sub("bad.imab"), "not a bundle");
-  CommandResult bad = RunShell(ShellQuote(VerifyBin()) + " inspect " +
-                               ShellQuote(after) + " --release-ca " +
-                               ShellQuote(ca) + " --against " +
-                               ShellQuote(dir_.Sub("bad.imab")));
+  CommandResult bad =
+      RunShell(ShellQuote(VerifyBin()) + " inspect " + ShellQuote(after) +
+               " --release-ca " + ShellQuote(ca) + " --against " +
+               ShellQuote(dir_.Sub("bad.imab")));
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("previous bundle"), std::string::npos);
 }
@@ -313,9 +312,8 @@ TEST_F(CaStoreTest, GeneratedBundleFileIsImaSigned) {
                      " -outform DER -out " + ShellQuote(der))
                 .exit_code,
             0);
-  std::string bundle =
-      Build("ima", "--ima-key " + ShellQuote(ima.key_path) + " --ima-cert " +
-                       ShellQuote(der));
+  std::string bundle = Build("ima", "--ima-key " + ShellQuote(ima.key_path) +
+                                        " --ima-cert " + ShellQuote(der));
   EXPECT_EQ(RunVerify(bundle, keys_->ca().cert_path).exit_code, 0);
   CommandResult manifest = RunShell(
       "tar -xOf " + ShellQuote(bundle) +

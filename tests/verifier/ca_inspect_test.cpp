@@ -35,7 +35,8 @@ TEST(CaInspectTest, ComparesAnchorsByFingerprint) {
 
 TEST(CaInspectTest, ListsExpiringAnchorsWithoutAPreviousBundle) {
   std::optional<CaStoreSection> now = CaStoreSection{};
-  now->anchors = {Anchor("Soon.pem", 1, 1700000000 + 86400), Anchor("L.pem", 2)};
+  now->anchors = {Anchor("Soon.pem", 1, 1700000000 + 86400),
+                  Anchor("L.pem", 2)};
   CaStoreDiff diff = DiffCaStores(now, nullptr, 1700000000, 30);
   EXPECT_FALSE(diff.has_previous);
   ASSERT_EQ(diff.expiring.size(), 1u);

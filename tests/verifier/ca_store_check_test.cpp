@@ -53,21 +53,21 @@ class CaStoreCheckTest : public ::testing::Test {
     a_ = ReadPem("Root A");
     b_ = ReadPem("Root B");
     c_ = ReadPem("Local C");
-    inputs_ = {Dir("etc"),
-               File("etc/ca-certificates.conf",
-                    "mozilla/A.crt\nmozilla/B.crt\n"),
-               Dir("etc/ssl"),
-               Dir("etc/ssl/certs"),
-               Dir("usr"),
-               Dir("usr/local"),
-               Dir("usr/local/share"),
-               Dir("usr/local/share/ca-certificates"),
-               File("usr/local/share/ca-certificates/C.crt", c_),
-               Dir("usr/share"),
-               Dir("usr/share/ca-certificates"),
-               Dir("usr/share/ca-certificates/mozilla"),
-               File(kMozilla + "A.crt", a_),
-               File(kMozilla + "B.crt", b_)};
+    inputs_ = {
+        Dir("etc"),
+        File("etc/ca-certificates.conf", "mozilla/A.crt\nmozilla/B.crt\n"),
+        Dir("etc/ssl"),
+        Dir("etc/ssl/certs"),
+        Dir("usr"),
+        Dir("usr/local"),
+        Dir("usr/local/share"),
+        Dir("usr/local/share/ca-certificates"),
+        File("usr/local/share/ca-certificates/C.crt", c_),
+        Dir("usr/share"),
+        Dir("usr/share/ca-certificates"),
+        Dir("usr/share/ca-certificates/mozilla"),
+        File(kMozilla + "A.crt", a_),
+        File(kMozilla + "B.crt", b_)};
     CaInputs in;
     in.conf = "mozilla/A.crt\nmozilla/B.crt\n";
     in.dirs = {"usr/share/ca-certificates", "usr/share/ca-certificates/mozilla",
@@ -170,9 +170,10 @@ TEST_F(CaStoreCheckTest, ChecksNothingWithoutASection) {
 TEST_F(CaStoreCheckTest, RejectsALinkThatResolvesToNothing) {
   StoreItem("A.pem").entry.link_target =
       "/usr/share/ca-certificates/mozilla/Gone.crt";
-  ExpectRejected("link etc/ssl/certs/A.pem -> "
-                 "/usr/share/ca-certificates/mozilla/Gone.crt does not "
-                 "resolve to a regular file in the image");
+  ExpectRejected(
+      "link etc/ssl/certs/A.pem -> "
+      "/usr/share/ca-certificates/mozilla/Gone.crt does not "
+      "resolve to a regular file in the image");
 }
 
 TEST_F(CaStoreCheckTest, RejectsALinkResolvingOutsideTheInputs) {
@@ -183,15 +184,17 @@ TEST_F(CaStoreCheckTest, RejectsALinkResolvingOutsideTheInputs) {
 
 TEST_F(CaStoreCheckTest, RejectsALinkToAFileThatIsNotACertificate) {
   inputs_.back().content = "garbage\n";  // mozilla/B.crt
-  ExpectRejected("link etc/ssl/certs/B.pem -> "
-                 "/usr/share/ca-certificates/mozilla/B.crt is not a "
-                 "certificate");
+  ExpectRejected(
+      "link etc/ssl/certs/B.pem -> "
+      "/usr/share/ca-certificates/mozilla/B.crt is not a "
+      "certificate");
 }
 
 TEST_F(CaStoreCheckTest, RejectsAMissingLink) {
   EraseStoreItem("B.pem");
-  ExpectRejected("link etc/ssl/certs/B.pem -> "
-                 "/usr/share/ca-certificates/mozilla/B.crt is missing");
+  ExpectRejected(
+      "link etc/ssl/certs/B.pem -> "
+      "/usr/share/ca-certificates/mozilla/B.crt is missing");
 }
 
 TEST_F(CaStoreCheckTest, RejectsALinkTheRulesDoNotSelect) {
@@ -199,23 +202,25 @@ TEST_F(CaStoreCheckTest, RejectsALinkTheRulesDoNotSelect) {
   std::erase_if(store_, [](const Item& i) {
     return i.entry.link_target == "B.pem";  // its hash link
   });
-  ExpectRejected("link etc/ssl/certs/B.pem -> "
-                 "/usr/share/ca-certificates/mozilla/B.crt is not one the "
-                 "rules produce");
+  ExpectRejected(
+      "link etc/ssl/certs/B.pem -> "
+      "/usr/share/ca-certificates/mozilla/B.crt is not one the "
+      "rules produce");
 }
 
 TEST_F(CaStoreCheckTest, RejectsALinkPointingElsewhere) {
   StoreItem("A.pem").entry.link_target =
       "/usr/share/ca-certificates/mozilla/B.crt";
-  ExpectRejected("link etc/ssl/certs/A.pem points to "
-                 "/usr/share/ca-certificates/mozilla/B.crt; the rules give "
-                 "/usr/share/ca-certificates/mozilla/A.crt");
+  ExpectRejected(
+      "link etc/ssl/certs/A.pem points to "
+      "/usr/share/ca-certificates/mozilla/B.crt; the rules give "
+      "/usr/share/ca-certificates/mozilla/A.crt");
 }
 
 TEST_F(CaStoreCheckTest, RejectsAHashLinkPointingElsewhere) {
   Item& hash = StoreItem(hash_names_[0]);
-  hash.entry.link_target = hash.entry.link_target == "A.pem" ? "B.pem"
-                                                             : "A.pem";
+  hash.entry.link_target =
+      hash.entry.link_target == "A.pem" ? "B.pem" : "A.pem";
   ExpectRejected("hash link etc/ssl/certs/" + hash_names_[0] + " points to");
 }
 
@@ -233,9 +238,10 @@ TEST_F(CaStoreCheckTest, RejectsAnExtraHashLink) {
 
 TEST_F(CaStoreCheckTest, RejectsABundleThatIsNotTheConcatenation) {
   StoreItem("ca-certificates.crt").content = a_ + c_ + b_;
-  ExpectRejected("etc/ssl/certs/ca-certificates.crt differs from the "
-                 "concatenation the rules produce",
-                 ErrorCode::kDigestMismatch);
+  ExpectRejected(
+      "etc/ssl/certs/ca-certificates.crt differs from the "
+      "concatenation the rules produce",
+      ErrorCode::kDigestMismatch);
 }
 
 TEST_F(CaStoreCheckTest, RejectsAMissingBundle) {
@@ -250,8 +256,9 @@ TEST_F(CaStoreCheckTest, RejectsASectionWithAnotherBundleDigest) {
 
 TEST_F(CaStoreCheckTest, RejectsASectionAnchorThatDiffersFromTheImage) {
   section_.anchors[0].not_after += 1;
-  ExpectRejected("manifest section ca-store: anchor A.pem (fingerprint, "
-                 "notAfter or subject) differs");
+  ExpectRejected(
+      "manifest section ca-store: anchor A.pem (fingerprint, "
+      "notAfter or subject) differs");
 }
 
 TEST_F(CaStoreCheckTest, RejectsASectionMissingAnAnchor) {
