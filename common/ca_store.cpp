@@ -1,104 +1,24 @@
 // The rules of update-ca-certificates and `openssl rehash` on a first run
 // (docs ca-certificates.md §2-§5, §8), reimplemented from their observed
-// behaviour.
+// behaviour: selection, link resolution, bundle bytes, hash links.
 #include "common/ca_store.h"
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <climits>
 #include <cstdio>
-#include <ctime>
 
 #include "common/digest.h"
 #include "common/handles.h"
 #include "common/limits.h"
-#include "common/x509_util.h"
 
 namespace imab {
 namespace {
 
 // A symlink chain longer than this is a loop (the kernel's MAXSYMLINKS).
 constexpr int kMaxSymlinkHops = 40;
-
-struct RawLine {
-  std::string_view text;
-  bool has_newline = false;
-  size_t number = 0;
-};
-
-std::vector<RawLine> SplitLines(std::string_view bytes) {
-  std::vector<RawLine> lines;
-  size_t start = 0;
-  size_t number = 1;
-  while (start < bytes.size()) {
-    size_t end = bytes.find('\n', start);
-    if (end == std::string_view::npos) {
-      lines.push_back({bytes.substr(start), false, number});
-      break;
-    }
-    lines.push_back({bytes.substr(start, end - start), true, number});
-    start = end + 1;
-    ++number;
-  }
-  return lines;
-}
-
-bool IsBlank(char c) { return c == ' ' || c == '\t'; }
-
-// dash's `read VAR` without -r over a stream of lines: returns the values
-// of every complete read, with the line each started on.
-std::vector<std::pair<std::string, size_t>> ReadLoop(
-    const std::vector<RawLine>& stream) {
-  std::vector<std::pair<std::string, size_t>> values;
-  size_t i = 0;
-  while (i < stream.size()) {
-    std::string value;
-    std::vector<bool> escaped;
-    size_t first = stream[i].number;
-    bool complete = false;
-    while (i < stream.size()) {
-      const RawLine& line = stream[i++];
-      bool continued = false;
-      for (size_t j = 0; j < line.text.size(); ++j) {
-        if (line.text[j] != '\\') {
-          value.push_back(line.text[j]);
-          escaped.push_back(false);
-          continue;
-        }
-        if (j + 1 < line.text.size()) {
-          value.push_back(line.text[++j]);
-          escaped.push_back(true);
-          continue;
-        }
-        continued = line.has_newline;  // backslash-newline joins lines
-      }
-      if (continued) {
-        continue;
-      }
-      complete = line.has_newline;
-      break;
-    }
-    // `read` fails at end of input without a newline: the body never runs.
-    if (!complete) {
-      break;
-    }
-    size_t begin = 0;
-    size_t end = value.size();
-    while (begin < end && !escaped[begin] && IsBlank(value[begin])) {
-      ++begin;
-    }
-    while (end > begin && !escaped[end - 1] && IsBlank(value[end - 1])) {
-      --end;
-    }
-    values.emplace_back(value.substr(begin, end - begin), first);
-  }
-  return values;
-}
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
@@ -212,87 +132,6 @@ Resolution Resolve(const CaInputs& inputs, std::string_view path) {
   return {Found::kDir, Join(current)};
 }
 
-// What `openssl rehash` makes of one file (apps/rehash.c do_file).
-struct RehashView {
-  enum class Kind { kNone, kCert, kCrl } kind = Kind::kNone;
-  bool warned = false;  // "does not contain exactly one certificate or CRL"
-  unsigned long hash = 0;
-  std::array<uint8_t, EVP_MAX_MD_SIZE> sha1{};
-  Ptr<X509> cert;
-};
-
-RehashView ViewForRehash(std::string_view bytes) {
-  RehashView view;
-  if (bytes.size() > INT_MAX) {
-    return view;
-  }
-  Ptr<BIO> bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
-  if (bio == nullptr) {
-    ERR_clear_error();
-    return view;
-  }
-  X509InfoStackPtr infos(
-      PEM_X509_INFO_read_bio(bio.get(), nullptr, nullptr, nullptr));
-  // rehash skips an unreadable file silently and reads the next one: the
-  // queue holds nothing we report.
-  ERR_clear_error();
-  if (infos == nullptr) {
-    return view;
-  }
-  if (sk_X509_INFO_num(infos.get()) != 1) {
-    view.warned = true;
-    return view;
-  }
-  X509_INFO* info = sk_X509_INFO_value(infos.get(), 0);
-  unsigned int len = 0;
-  int ok = 0;
-  if (info->x509 != nullptr) {
-    view.hash = X509_NAME_hash_ex(X509_get_subject_name(info->x509), nullptr,
-                                  nullptr, &ok);
-    if (ok == 1 &&
-        X509_digest(info->x509, EVP_sha1(), view.sha1.data(), &len) == 1) {
-      view.kind = RehashView::Kind::kCert;
-      X509_up_ref(info->x509);
-      view.cert.reset(info->x509);
-    }
-  } else if (info->crl != nullptr) {
-    view.hash = X509_NAME_hash_ex(X509_CRL_get_issuer(info->crl), nullptr,
-                                  nullptr, &ok);
-    if (ok == 1 &&
-        X509_CRL_digest(info->crl, EVP_sha1(), view.sha1.data(), &len) == 1) {
-      view.kind = RehashView::Kind::kCrl;
-    }
-  }
-  ERR_clear_error();
-  return view;
-}
-
-uint64_t NotAfterSeconds(const X509* cert) {
-  struct tm tm {};
-  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1) {
-    ERR_clear_error();
-    return 0;
-  }
-  time_t t = timegm(&tm);
-  return t < 0 ? 0 : static_cast<uint64_t>(t);
-}
-
-std::optional<CaAnchorRecord> AnchorOf(const std::string& link,
-                                       const X509* cert) {
-  CaAnchorRecord a;
-  a.link = link;
-  unsigned int len = 0;
-  if (X509_digest(cert, EVP_sha256(), a.sha256.data(), &len) != 1 ||
-      len != a.sha256.size()) {
-    ERR_clear_error();
-    return std::nullopt;
-  }
-  a.not_after = NotAfterSeconds(cert);
-  a.subject = SubjectLine(cert);
-  return a;
-}
-
-// Builds the store step by step (script §3 steps 4-6).
 class StoreMaker {
  public:
   StoreMaker(const CaInputs& inputs, const CaStoreRules& rules,
@@ -481,39 +320,6 @@ class StoreMaker {
 
 }  // namespace
 
-std::vector<CaConfLine> ParseCaConf(std::string_view conf) {
-  std::vector<RawLine> deselects;
-  std::vector<RawLine> selects;
-  for (const RawLine& line : SplitLines(conf)) {
-    // sed -e '/^$/d' -e '/^#/d': only a first byte '#' makes a comment.
-    if (line.text.empty() || line.text[0] == '#') {
-      continue;
-    }
-    (line.text[0] == '!' ? deselects : selects).push_back(line);
-  }
-  std::vector<CaConfLine> out;
-  for (auto& [value, number] : ReadLoop(deselects)) {
-    out.push_back({value.substr(1), true, number});
-  }
-  for (auto& [value, number] : ReadLoop(selects)) {
-    out.push_back({std::move(value), false, number});
-  }
-  return out;
-}
-
-std::string CaLinkName(std::string_view path) {
-  std::string_view base = BaseName(path);
-  // basename NAME .crt keeps a name that is only the suffix.
-  if (base.size() > 4 && EndsWith(base, ".crt")) {
-    base.remove_suffix(4);
-  }
-  std::string name;
-  for (char c : base) {
-    name.push_back(c == ' ' || c == ',' ? '_' : c == '(' || c == ')' ? '=' : c);
-  }
-  return name + ".pem";
-}
-
 bool IsHashLinkName(std::string_view name) {
   if (name.size() < 10 || name[8] != '.') {
     return false;
@@ -544,79 +350,6 @@ bool IsCaStoreOwned(std::string_view name,
   return IsHashLinkName(name) ||
          StartsWith(*symlink_target, "/" + std::string(kCaSharedDir)) ||
          StartsWith(*symlink_target, "/" + std::string(kCaLocalDir));
-}
-
-Status CheckOnePemCertificate(std::string_view bytes) {
-  auto bad = [](const std::string& why) {
-    ERR_clear_error();
-    return MakeError(ErrorCode::kInvalidArgument, why);
-  };
-  if (bytes.empty()) {
-    return bad("empty file, not a PEM certificate");
-  }
-  if (bytes.size() > INT_MAX) {
-    return bad("too large for a certificate");
-  }
-  Ptr<BIO> bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
-  if (bio == nullptr) {
-    return bad("out of memory");
-  }
-  int certificates = 0;
-  std::string other;
-  for (;;) {
-    char* raw_name = nullptr;
-    char* raw_header = nullptr;
-    unsigned char* raw_data = nullptr;
-    long len = 0;
-    int read = PEM_read_bio(bio.get(), &raw_name, &raw_header, &raw_data, &len);
-    OpenSslBuffer<char> name(raw_name);
-    OpenSslBuffer<char> header(raw_header);
-    OpenSslBuffer<unsigned char> data(raw_data);
-    if (read != 1) {
-      unsigned long err = ERR_peek_last_error();
-      // "no start line" after at least one block is the normal end.
-      if (ERR_GET_LIB(err) == ERR_LIB_PEM &&
-          ERR_GET_REASON(err) == PEM_R_NO_START_LINE) {
-        break;
-      }
-      return bad("truncated or malformed PEM block");
-    }
-    std::string_view type(name.get());
-    if (type != "CERTIFICATE" && type != "TRUSTED CERTIFICATE") {
-      other = std::string(type);
-      continue;
-    }
-    const unsigned char* p = data.get();
-    Ptr<X509> cert(type == "CERTIFICATE" ? d2i_X509(nullptr, &p, len)
-                                         : d2i_X509_AUX(nullptr, &p, len));
-    if (cert == nullptr || p != data.get() + len) {
-      return bad("PEM certificate block that does not parse");
-    }
-    ++certificates;
-  }
-  ERR_clear_error();
-  if (certificates == 0 && other.empty()) {
-    return bad("no PEM block (DER, binary or text?), not a PEM certificate");
-  }
-  if (!other.empty()) {
-    return bad("holds a '" + other + "' PEM block" +
-               (certificates == 0 ? ", not a certificate"
-                                  : " besides the certificate"));
-  }
-  if (certificates != 1) {
-    return bad("holds " + std::to_string(certificates) +
-               " certificates, expected exactly one");
-  }
-  return OkStatus();
-}
-
-std::optional<CaAnchorRecord> DescribeAnchor(const std::string& link,
-                                             std::string_view bytes) {
-  RehashView view = ViewForRehash(bytes);
-  if (view.kind != RehashView::Kind::kCert) {
-    return std::nullopt;
-  }
-  return AnchorOf(link, view.cert.get());
 }
 
 std::optional<std::string> ResolveCaInput(const CaInputs& inputs,

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/ca_certificate.h"
+#include "common/ca_conf.h"
 #include "common/manifest.h"
 #include "common/reporter.h"
 #include "common/result.h"
@@ -42,25 +44,6 @@ struct CaInputs {
   std::map<std::string, std::string> kept;
 };
 
-// One line of the conf as the script's `read` loop sees it (§2).
-struct CaConfLine {
-  std::string name;       // certificate path relative to kCaSharedDir
-  bool deselect = false;  // a `!` line
-  size_t line = 0;        // 1-based line number in the file
-};
-
-// Parses conf bytes with the script's rules: lines that are empty or start
-// with `#` are skipped; a first byte `!` deselects; the rest of the line
-// goes through dash's `read` without -r (surrounding blanks trimmed,
-// backslashes escape the next byte, backslash-newline continues the line,
-// a trailing CR kept); a last line without '\n' is ignored. Never fails.
-std::vector<CaConfLine> ParseCaConf(std::string_view conf);
-
-// The `.pem` link name add() gives the certificate at `path` (§3): the
-// basename without a trailing ".crt", ' ' and ',' -> '_', '(' and ')' ->
-// '=', plus ".pem".
-std::string CaLinkName(std::string_view path);
-
 // True when `name` has the form of an `openssl rehash` link: 8 hex digits,
 // '.', an optional 'r', decimal digits.
 bool IsHashLinkName(std::string_view name);
@@ -70,18 +53,6 @@ bool IsHashLinkName(std::string_view name);
 // like a hash link. `symlink_target` is nullopt for non-symlinks.
 bool IsCaStoreOwned(std::string_view name,
                     const std::optional<std::string>& symlink_target);
-
-// OK when `bytes` is exactly one PEM certificate block (`CERTIFICATE` or
-// `TRUSTED CERTIFICATE`) that parses, with no other PEM block (text around
-// it is allowed). Otherwise kInvalidArgument saying what it is instead:
-// empty, no PEM block (DER or other data), a truncated or malformed block,
-// several certificates, a private key or another block.
-Status CheckOnePemCertificate(std::string_view bytes);
-
-// The anchor record (link name, SHA-256 of the DER, notAfter, subject) of
-// a file that `openssl rehash` would hash as one certificate, or nullopt.
-std::optional<CaAnchorRecord> DescribeAnchor(const std::string& link,
-                                             std::string_view bytes);
 
 // The regular file of `inputs` that `path` (an image path, "/" prefix
 // allowed, may hold "..", "." and symlinks) leads to, resolved as the
