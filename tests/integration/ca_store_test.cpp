@@ -245,6 +245,33 @@ TEST_F(CaStoreTest, KeepLeavesTheInputStoreUntouched) {
                 ReadFile(std::string(kMozilla) + "/GlobalSign_Root_CA.crt"));
 }
 
+TEST_F(CaStoreTest, TarballRootfsGetsTheSameStoreAsAFolder) {
+  if (!HaveTool("zstd")) {
+    GTEST_SKIP() << "zstd not installed";
+  }
+  std::string tarball = dir_.Sub("rootfs.tar.zst");
+  ASSERT_EQ(RunShell("tar --numeric-owner -C " + ShellQuote(rootfs_) +
+                     " -cf - . | zstd -q -o " + ShellQuote(tarball))
+                .exit_code,
+            0);
+  std::string flags = "--ca-add " + ShellQuote(ca_crt_);
+  std::string from_folder = Extract(Build("folder", flags), "folder");
+  std::string bundle = dir_.Sub("tarball.imab");
+  CommandResult built = RunBuild(tarball, bundle, *keys_, flags);
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  std::string from_tarball = Extract(bundle, "tarball");
+  std::string list =
+      "cd {} && LC_ALL=C find etc usr -printf '%y %m %p %l\\n' "
+      "| LC_ALL=C sort && cat etc/ssl/certs/ca-certificates.crt";
+  auto listing = [&](const std::string& root) {
+    std::string cmd = list;
+    cmd.replace(cmd.find("{}"), 2, ShellQuote(root));
+    return RunShell(cmd).out;
+  };
+  EXPECT_EQ(listing(from_tarball), listing(from_folder));
+  EXPECT_NE(listing(from_tarball).find("Test_TLS_CA.pem"), std::string::npos);
+}
+
 TEST_F(CaStoreTest, KeepRefusesStoreEditsAndWritesNothing) {
   CommandResult r = RunBuild(rootfs_, dir_.Sub("x.imab"), *keys_,
                              "--ca-store keep --ca-add " + ShellQuote(ca_crt_));
