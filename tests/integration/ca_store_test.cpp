@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "tests/testutil/bundle_fixture.h"
+#include "tests/testutil/bundle_forge.h"
 
 namespace imab::testing {
 namespace {
@@ -221,6 +222,37 @@ TEST_F(CaStoreTest, VerifierRejectsARequiredAnchorExpiringWithinTheHorizon) {
   EXPECT_NE(refused.err.find("--ca-require: required CA Soon"),
             std::string::npos);
   EXPECT_FALSE(fs::exists(dir_.Sub("refused.imab")));
+}
+
+// A release key that signs a manifest whose ca-store section does not
+// describe the payload's store: the verifier's recomputation catches it.
+TEST_F(CaStoreTest, VerifierRejectsASignedSectionThatDoesNotMatchTheStore) {
+  std::string bundle = Build("good", "");
+  std::string parts = dir_.Sub("parts");
+  fs::create_directories(parts);
+  ASSERT_EQ(
+      RunShell("tar -xf " + ShellQuote(bundle) + " -C " + ShellQuote(parts))
+          .exit_code,
+      0);
+  ForgedBundle forged;
+  forged.manifest = ReadFile(parts + "/manifest");
+  forged.payload = ReadFile(parts + "/payload.tar.zst");
+  size_t at = forged.manifest.find("CN=ISRG%20Root%20X1");
+  ASSERT_NE(at, std::string::npos);
+  forged.manifest.replace(at, 19, "CN=ISRG%20Root%20X9");
+  forged.signature = SignWith(forged.manifest, keys_->signer());
+  std::string lying = dir_.Sub("lying.imab");
+  WriteFile(lying, Assemble(forged, 1700000000));
+  CommandResult r = RunVerify(lying, keys_->ca().cert_path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "imab-verify: rejected: ca-store: manifest section ca-store: "
+            "anchor ISRG_Root_X1.pem (fingerprint, notAfter or subject) "
+            "differs from the certificate in the image\n");
+  CommandResult extract =
+      RunExtract(lying, keys_->ca().cert_path, dir_.Sub("out"));
+  EXPECT_EQ(extract.exit_code, 1);
+  EXPECT_FALSE(fs::exists(dir_.Sub("out")));
 }
 
 TEST_F(CaStoreTest, KeepLeavesTheInputStoreUntouched) {
