@@ -227,7 +227,9 @@ Result<std::string> Deselect(const std::string& conf, const std::string& name) {
     std::string line =
         conf.substr(start, newline ? end - start : std::string::npos);
     start = newline ? end + 1 : conf.size();
-    std::vector<CaConfLine> parsed = ParseCaConf(line + "\n");
+    // The script ignores a last line without newline: it selects nothing.
+    std::vector<CaConfLine> parsed =
+        newline ? ParseCaConf(line + "\n") : std::vector<CaConfLine>();
     if (parsed.size() == 1 && !parsed[0].deselect) {
       const std::string& entry = parsed[0].name;
       std::string link = CaLinkName("/" + entry);

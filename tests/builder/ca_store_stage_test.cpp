@@ -226,6 +226,14 @@ TEST_F(CaStoreStageTest, RefusesACaRemoveThatDeselectsNothing) {
       "certificate of that name");
 }
 
+TEST_F(CaStoreStageTest, RefusesACaRemoveOfALastLineTheScriptIgnores) {
+  WriteFile(root_ + "/etc/ca-certificates.conf",
+            "mozilla/Root_A.crt\nmozilla/Root_B.crt");
+  options_.remove = {"Root_B"};
+  ExpectError("--ca-remove Root_B: etc/ca-certificates.conf selects no "
+              "certificate of that name");
+}
+
 TEST_F(CaStoreStageTest, RefusesAConfEntryNamingAMissingFileUnlessLenient) {
   WriteFile(root_ + "/etc/ca-certificates.conf",
             "mozilla/Root_A.crt\nmozilla/Gone.crt\n");
