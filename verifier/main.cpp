@@ -2,6 +2,7 @@
 // verifier library, prints the outcome and maps it to an exit code:
 // 0 accepted, 1 rejected, 2 usage or I/O error.
 #include <CLI/CLI.hpp>
+
 #include <ctime>
 #include <iostream>
 #include <optional>
