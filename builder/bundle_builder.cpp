@@ -1,9 +1,10 @@
 #include "builder/bundle_builder.h"
 
+#include <openssl/err.h>
+
 #include <algorithm>
 #include <cstdio>
-
-#include <openssl/err.h>
+#include <ctime>
 #include <filesystem>
 #include <vector>
 
@@ -18,10 +19,10 @@
 #include "common/content_hasher.h"
 #include "common/dev_keys.h"
 #include "common/digest.h"
+#include "common/ima_xattr.h"
 #include "common/image_tree.h"
 #include "common/initramfs.h"
 #include "common/integrity_check.h"
-#include "common/ima_xattr.h"
 #include "common/kernel_keyring.h"
 #include "common/keyid.h"
 #include "common/limits.h"
@@ -88,6 +89,14 @@ Status CheckOptions(const BuildOptions& options) {
       (!options.evm_key.empty() || !options.evm_cert.empty())) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "--evm-key/--evm-cert need --ima-key");
+  }
+  const CaStoreOptions& ca = options.ca;
+  if (ca.keep && (!ca.add.empty() || !ca.remove.empty() || !ca.conf.empty() ||
+                  !ca.policy.required.empty() || ca.lenient)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--ca-store keep leaves the store as it is: it excludes "
+                     "--ca-add, --ca-remove, --ca-conf, --ca-require and "
+                     "--ca-lenient");
   }
   if (options.evm_key.empty() != options.evm_cert.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -759,6 +768,20 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
       bool development,
       CheckKeyPolicy(KeysInUse(options, identity, ima, kept_certs), options,
                      reporter));
+  std::optional<CaStagePlan> ca_plan;
+  if (!options.ca.keep) {
+    CaStoreOptions ca = options.ca;
+    if (ca.now == 0) {
+      ca.now = static_cast<int64_t>(std::time(nullptr));
+    }
+    IMAB_ASSIGN_OR_RETURN(ca_plan, PlanCaStore(options.rootfs, ca, reporter));
+  }
+  // Kept signatures cannot cover files this build writes.
+  if (ca_plan.has_value() && options.keep_signatures) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--keep-signatures: the regenerated CA store would carry "
+                     "no IMA/EVM signatures; add --ca-store keep");
+  }
   IMAB_ASSIGN_OR_RETURN(AtomicOutput output,
                         AtomicOutput::Create(options.output));
   IMAB_ASSIGN_OR_RETURN(UniqueFd payload_fd,
@@ -768,6 +791,13 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
                                                options.zstd_level,
                                                options.workers));
   IMAB_ASSIGN_OR_RETURN(auto source, OpenRootfs(options.rootfs, reporter));
+  std::optional<CaStoreSection> ca_section;
+  std::string ca_summary;
+  if (ca_plan.has_value()) {
+    ca_section = ca_plan->section;
+    ca_summary = ca_plan->summary;
+    source = WrapWithCaStore(std::move(source), std::move(*ca_plan));
+  }
 
   std::optional<ImaChecker> kept;
   if (options.keep_signatures) {
@@ -806,6 +836,7 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
   } else if (options.expires_in_days.has_value()) {
     header.expires = options.created + *options.expires_in_days * 86400;
   }
+  header.ca_store = std::move(ca_section);
   if (ima.ima_signer != nullptr || !ima.kernel_cas.empty() ||
       options.key_generation > 0 || !stats.initramfs.empty()) {
     KeysSection section;
@@ -853,6 +884,7 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
                          TarPadding(signature.size()) + header.payload_size +
                          TarPadding(header.payload_size) + kTarEndBytes;
   summary.development = development;
+  summary.ca_store = ca_summary;
   for (const InitramfsRewrite& r : stats.initramfs) {
     summary.initramfs.push_back(r.path);
   }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "builder/ca_store_stage.h"
 #include "common/reporter.h"
 #include "common/result.h"
 
@@ -64,6 +65,10 @@ struct BuildOptions {
   // Module for private keys given as "pkcs11:" URIs without module-path.
   std::string pkcs11_module;
   std::string dev_keys_list;  // extra TSV of SPKI SHA-256 fingerprints
+
+  // The image's CA store (etc/ssl/certs), regenerated from the image's own
+  // inputs before signing unless ca.keep; ca.now 0 means the current time.
+  CaStoreOptions ca;
 };
 
 struct BuildSummary {
@@ -78,6 +83,7 @@ struct BuildSummary {
   std::vector<std::string> new_keyids;              // hex, IMA then EVM
   bool development = false;  // built with published development keys
   std::vector<std::string> initramfs;  // images given the new certificates
+  std::string ca_store;  // what the CA store stage did, empty when skipped
 };
 
 // Builds the bundle. Checks the options and loads the signing identity

@@ -74,6 +74,9 @@ int RunBuild(imab::builder::BuildOptions options) {
     std::cout << "initramfs " << path
               << ": etc/keys/x509_evm.der set to the signing certificate\n";
   }
+  if (!summary->ca_store.empty()) {
+    std::cout << summary->ca_store << "\n";
+  }
   if (summary->development) {
     std::cout << "development bundle: built with published development "
                  "keys; devices refuse it unless configured to accept it\n";
@@ -384,6 +387,29 @@ int main(int argc, char** argv) {
   cmd->add_option("--signing-threads", build.signing_threads,
                   "Threads making IMA/EVM signatures")
       ->capture_default_str();
+  std::string ca_store_mode = "regenerate";
+  cmd->add_option("--ca-store", ca_store_mode,
+                  "regenerate: rebuild etc/ssl/certs as update-ca-certificates "
+                  "would; keep: leave the input's store untouched")
+      ->check(CLI::IsMember({"regenerate", "keep"}))
+      ->capture_default_str();
+  cmd->add_option("--ca-add", build.ca.add,
+                  "Certificate (PEM, *.crt) to put into "
+                  "usr/local/share/ca-certificates of the image (repeatable)");
+  cmd->add_option("--ca-remove", build.ca.remove,
+                  "Deselect a certificate of etc/ca-certificates.conf (a '!' "
+                  "line): entry, file or link name (repeatable)");
+  cmd->add_option("--ca-conf", build.ca.conf,
+                  "File replacing etc/ca-certificates.conf of the image");
+  cmd->add_flag("--ca-lenient", build.ca.lenient,
+                "Warn instead of failing where update-ca-certificates would "
+                "silently ship a broken store");
+  cmd->add_option("--ca-expiry-horizon", build.ca.policy.expiry_horizon_days,
+                  "Warn about CA certificates expiring within DAYS")
+      ->capture_default_str();
+  cmd->add_option("--ca-require", build.ca.policy.required,
+                  "Fail unless this CA (link NAME or certificate FILE) is in "
+                  "the store and valid beyond the horizon (repeatable)");
   KeyCommands keys;
   keys.Register(app);
   TrustRootCommands roots;
@@ -403,6 +429,7 @@ int main(int argc, char** argv) {
       int rc = keys.Run();
       return rc >= 0 ? rc : roots.Run();
     }
+    build.ca.keep = ca_store_mode == "keep";
     return RunBuild(build);
   } catch (const std::bad_alloc&) {
     std::cerr << "imab-build: error: out of memory\n";

@@ -47,6 +47,23 @@ struct X509StackDeleter {
 };
 using X509StackPtr = std::unique_ptr<STACK_OF(X509), X509StackDeleter>;
 
+// STACK_OF(X509_INFO) (PEM_X509_INFO_read_bio) owning its entries.
+struct X509InfoStackDeleter {
+  void operator()(STACK_OF(X509_INFO) * p) const {
+    sk_X509_INFO_pop_free(p, X509_INFO_free);
+  }
+};
+using X509InfoStackPtr =
+    std::unique_ptr<STACK_OF(X509_INFO), X509InfoStackDeleter>;
+
+// Buffers OpenSSL allocates for the caller (PEM_read_bio's name, header and
+// data), released with OPENSSL_free.
+struct OpenSslFreeDeleter {
+  void operator()(void* p) const { OPENSSL_free(p); }
+};
+template <class T>
+using OpenSslBuffer = std::unique_ptr<T, OpenSslFreeDeleter>;
+
 template <class T>
 using Ptr = std::unique_ptr<T, Deleter<T>>;
 

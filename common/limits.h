@@ -43,4 +43,14 @@ inline constexpr size_t kMaxInitramfsMembers = 100000;
 // newc names (without the NUL); PATH_MAX like kMaxPathBytes.
 inline constexpr size_t kMaxCpioNameBytes = 4096;
 
+// The CA store (FORMAT.md §3.3.6, common/ca_store.h). The builder and the
+// verifier hold the store's inputs in memory (conf, every file and link
+// under usr/share/ca-certificates and usr/local/share/ca-certificates, the
+// regular files of etc/ssl/certs): at most this many entries and bytes in
+// all (Debian's full Mozilla set is about 150 files and 220 KiB).
+inline constexpr size_t kMaxCaInputEntries = 16384;
+inline constexpr uint64_t kMaxCaInputBytes = 32ull << 20;
+// `anchor` lines of section ca-store.
+inline constexpr size_t kMaxCaAnchors = 8192;
+
 }  // namespace imab

@@ -386,6 +386,18 @@ void AppendImaSection(const ImaSection& ima, std::string* out) {
   out->append("end-section ima\n");
 }
 
+// Section `ca-store` 1, FORMAT.md §3.3.6.
+void AppendCaStoreSection(const CaStoreSection& ca, std::string* out) {
+  out->append("section ca-store 1\n");
+  out->append("bundle " + HexEncode(ca.bundle_sha256) + "\n");
+  for (const CaAnchorRecord& a : ca.anchors) {
+    out->append("anchor " + EncodeStrToken(a.link) + " " + HexEncode(a.sha256) +
+                " " + std::to_string(a.not_after) + " " +
+                EncodeStrToken(a.subject) + "\n");
+  }
+  out->append("end-section ca-store\n");
+}
+
 }  // namespace
 
 void AppendManifestHeader(const ManifestHeader& header, std::string* out) {
@@ -415,6 +427,9 @@ void AppendManifestHeader(const ManifestHeader& header, std::string* out) {
   }
   if (header.ima.has_value()) {
     AppendImaSection(*header.ima, out);
+  }
+  if (header.ca_store.has_value()) {
+    AppendCaStoreSection(*header.ca_store, out);
   }
   out->append("entries\n");
 }

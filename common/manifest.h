@@ -55,6 +55,27 @@ struct KeysSection {
   bool operator==(const KeysSection&) const = default;
 };
 
+// One trust anchor of the image's CA store: a certificate that TLS clients
+// on the device trust through etc/ssl/certs.
+struct CaAnchorRecord {
+  std::string link;        // file name in etc/ssl/certs ("ISRG_Root_X1.pem")
+  Sha256Digest sha256{};   // of the certificate's DER
+  uint64_t not_after = 0;  // seconds since the epoch (0 for earlier dates)
+  std::string subject;     // one-line subject, for people (SubjectLine)
+
+  bool operator==(const CaAnchorRecord&) const = default;
+};
+
+// Section `ca-store 1` (FORMAT.md §3.3.6): the CA store the builder
+// generated into etc/ssl/certs, which the verifier recomputes from the
+// image and compares, and which device policy (required anchors) reads.
+struct CaStoreSection {
+  Sha256Digest bundle_sha256{};         // of etc/ssl/certs/ca-certificates.crt
+  std::vector<CaAnchorRecord> anchors;  // strictly increasing by link
+
+  bool operator==(const CaStoreSection&) const = default;
+};
+
 // Everything before the `entries` line.
 struct ManifestHeader {
   uint32_t format_version = kFormatVersion;
@@ -78,6 +99,8 @@ struct ManifestHeader {
   std::optional<uint64_t> expires;
   std::optional<KeysSection> keys;
   std::optional<ImaSection> ima;  // absent: the image carries no IMA/EVM xattrs
+  // Absent: the builder left etc/ssl/certs as the input had it.
+  std::optional<CaStoreSection> ca_store;
 
   bool operator==(const ManifestHeader&) const = default;
 };
@@ -139,6 +162,9 @@ Result<KernelProfile> ParseKernelProfileToken(std::string_view token);
 // with section `ima` between `entry-count` and `entries` when header.ima is
 // set. Preconditions for the section: 1..kMaxSigningCerts certificates with
 // non-empty DER of at most kMaxCertificateBytes, keyids strictly increasing.
+// Section `ca-store` follows when header.ca_store is set: at most
+// kMaxCaAnchors anchors, links strictly increasing, non-empty link and
+// subject.
 void AppendManifestHeader(const ManifestHeader& header, std::string* out);
 
 // Appends one record line plus its xattr lines. For kHardlink only path and

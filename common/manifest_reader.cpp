@@ -236,6 +236,14 @@ Status ManifestReader::ParseSections() {
       IMAB_RETURN_IF_ERROR(ParseTrustRootSection(t.at[2]));
       continue;
     }
+    // Every other section comes before ca-store (FORMAT.md §3.3).
+    if (header_.ca_store.has_value()) {
+      return Bad("section " + Quote(t.at[1]) + " after section 'ca-store'");
+    }
+    if (t.at[1] == "ca-store") {
+      IMAB_ASSIGN_OR_RETURN(header_.ca_store, ParseCaStoreSection(t.at[2]));
+      continue;
+    }
     if (t.at[1] == "development") {
       IMAB_RETURN_IF_ERROR(ParseDevelopmentSection(t.at[2]));
       continue;
@@ -278,7 +286,7 @@ Status ManifestReader::ParseSections() {
 Status ManifestReader::ParseTrustRootSection(std::string_view version) {
   if (!header_.trust_root.empty() || header_.development ||
       header_.expires.has_value() || header_.keys.has_value() ||
-      header_.ima.has_value()) {
+      header_.ima.has_value() || header_.ca_store.has_value()) {
     return Bad("section 'trust-root' repeated or not first");
   }
   if (version != "1") {
@@ -448,6 +456,62 @@ Result<ImaSection> ManifestReader::ParseImaSection() {
     return Bad("section 'ima' declares no cert");
   }
   return ima;
+}
+
+// FORMAT.md §3.3.6: bundle, anchor lines strictly increasing by link,
+// end-section ca-store.
+Result<CaStoreSection> ManifestReader::ParseCaStoreSection(
+    std::string_view version) {
+  if (version != "1") {
+    return Bad("unsupported version of section 'ca-store'");
+  }
+  CaStoreSection ca;
+  IMAB_ASSIGN_OR_RETURN(std::string_view line, ReadLine());
+  IMAB_ASSIGN_OR_RETURN(ManifestTokens t, SplitManifestLine(line));
+  if (t.at[0] != "bundle") {
+    return Bad("expected 'bundle', found " + Quote(t.at[0]));
+  }
+  IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 1));
+  IMAB_ASSIGN_OR_RETURN(ca.bundle_sha256, ParseShaToken(t.at[1], "bundle"));
+  for (;;) {
+    IMAB_ASSIGN_OR_RETURN(line, ReadLine());
+    IMAB_ASSIGN_OR_RETURN(t, SplitManifestLine(line));
+    if (t.at[0] != "anchor") {
+      break;
+    }
+    IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 4));
+    if (ca.anchors.size() == kMaxCaAnchors) {
+      return MakeError(ErrorCode::kLimitExceeded,
+                       "more than " + std::to_string(kMaxCaAnchors) +
+                           " anchors in section 'ca-store'");
+    }
+    CaAnchorRecord a;
+    IMAB_ASSIGN_OR_RETURN(a.link, ParseStr(t.at[1], "anchor link"));
+    // A link is a file name in etc/ssl/certs, never a path.
+    if (a.link.find('/') != std::string::npos ||
+        a.link.find('\0') != std::string::npos || a.link == "." ||
+        a.link == "..") {
+      return Bad("anchor link is not a file name");
+    }
+    // One line per link, in byte order: canonical and duplicate-free.
+    if (!ca.anchors.empty() && !(ca.anchors.back().link < a.link)) {
+      return Bad("anchor links not strictly increasing");
+    }
+    IMAB_ASSIGN_OR_RETURN(a.sha256, ParseShaToken(t.at[2], "anchor sha256"));
+    IMAB_ASSIGN_OR_RETURN(a.not_after,
+                          ParseNumToken(t.at[3], "anchor not-after", UINT64_MAX,
+                                        ErrorCode::kMalformed));
+    IMAB_ASSIGN_OR_RETURN(a.subject, ParseStr(t.at[4], "anchor subject"));
+    ca.anchors.push_back(std::move(a));
+  }
+  if (t.at[0] != "end-section") {
+    return Bad("expected 'anchor' or 'end-section', found " + Quote(t.at[0]));
+  }
+  IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 1));
+  if (t.at[1] != "ca-store") {
+    return Bad("end-section " + Quote(t.at[1]) + " closes section 'ca-store'");
+  }
+  return ca;
 }
 
 Status ManifestReader::ParseHeaderField(std::string_view keyword,

@@ -76,6 +76,7 @@ class ManifestReader {
   Status ParseValiditySection(std::string_view version);
   Result<KeysSection> ParseKeysSection();
   Result<ImaSection> ParseImaSection();
+  Result<CaStoreSection> ParseCaStoreSection(std::string_view version);
   Status ParseHeaderField(std::string_view keyword, std::string_view value);
   Result<Entry> ParseRecord(std::string_view line);
   Status ParseXattrs(Entry* entry);

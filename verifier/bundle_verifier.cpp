@@ -209,6 +209,25 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
     IMAB_RETURN_IF_ERROR(CheckDevice(source, layout, options,
                                      verified->manifest_sha256, report));
   }
+  // A device whose update server's CA is gone can never update again:
+  // decided from the signed section before anything is written.
+  IMAB_ASSIGN_OR_RETURN(std::vector<RequiredAnchor> required,
+                        ResolveRequiredAnchors(options.ca.required));
+  std::optional<int64_t> now;
+  if (options.signature.check_time) {
+    now = static_cast<int64_t>(std::time(nullptr));
+  }
+  IMAB_RETURN_IF_ERROR(
+      Record(report, "ca-required",
+             CheckRequiredAnchors(header.ca_store, required,
+                                  options.ca.expiry_horizon_days, now,
+                                  ErrorCode::kKeyRevoked),
+             std::to_string(required.size()) + " required CA(s) present" +
+                 (now.has_value()
+                      ? " beyond the " +
+                            std::to_string(options.ca.expiry_horizon_days) +
+                            "-day horizon"
+                      : " (no time check)")));
   IMAB_RETURN_IF_ERROR(sink.Start(header));
   IMAB_ASSIGN_OR_RETURN(auto payload,
                         ZstdRegionReader::Open(source, layout.payload_offset,
@@ -217,8 +236,10 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
   IntegrityPool pool(*integrity,
                      static_cast<int>(std::thread::hardware_concurrency()));
   InitramfsCheck initramfs(header.keys);
-  Status entries = CheckPayload(**manifest, *payload, header.created,
-                                *integrity, pool, initramfs, sink, stats);
+  CaStoreCheck ca_store(header.ca_store);
+  Status entries =
+      CheckPayload(**manifest, *payload, header.created, *integrity, pool,
+                   initramfs, ca_store, sink, stats);
   report.integrity_failures = pool.Finish();
   report.entries = stats.entries;
   report.files = stats.files;
@@ -226,6 +247,13 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
   IMAB_RETURN_IF_ERROR(Record(report, "entries", std::move(entries),
                               std::to_string(stats.entries) +
                                   " entries match their records"));
+
+  IMAB_RETURN_IF_ERROR(
+      Record(report, "ca-store", ca_store.Finish(),
+             header.ca_store.has_value()
+                 ? std::to_string(header.ca_store->anchors.size()) +
+                       " anchors; etc/ssl/certs is what the rules give"
+                 : "no CA store declared (left as built elsewhere)"));
 
   Result<Sha256Digest> payload_digest = payload->Finish();
   IMAB_RETURN_IF_ERROR(Record(

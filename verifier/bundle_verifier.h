@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ca_policy.h"
 #include "common/integrity_check.h"
 #include "common/manifest.h"
 #include "common/result.h"
@@ -34,6 +35,10 @@ struct VerifyOptions {
   const DeviceState* device_state = nullptr;
   bool allow_reinstall = false;  // accept a version equal to the installed
   bool in_place = false;         // judge as an in-place update (no A/B)
+  // Anchors the device requires in the new image's CA store, and the
+  // horizon within which one may not expire (needs a clock: skipped with
+  // signature.check_time off).
+  CaPolicy ca;
 };
 
 // One named check and its outcome, for `--json` and error lines.

@@ -15,6 +15,19 @@
 namespace imab::verifier {
 namespace {
 
+// The CA anchors the device requires: a value with a '/' names a
+// certificate file inside ROOT, anything else a link name.
+void ApplyDeviceCaPolicy(const DeviceConfig& config, VerifyOptions& options) {
+  for (const std::string& anchor : config.required_anchors) {
+    options.ca.required.push_back(
+        anchor.find('/') == std::string::npos
+            ? anchor
+            : DevicePath(config, anchor.front() == '/' ? anchor.substr(1)
+                                                       : anchor));
+  }
+  options.ca.expiry_horizon_days = config.ca_expiry_horizon_days;
+}
+
 uint64_t NowOr(uint64_t now) {
   return now != 0 ? now : static_cast<uint64_t>(std::time(nullptr));
 }
@@ -59,6 +72,7 @@ Status InstallLocked(const InstallOptions& options, const DeviceConfig& config,
   verify.device_state = &report.previous;
   verify.allow_reinstall = options.allow_reinstall;
   verify.in_place = options.in_place;
+  ApplyDeviceCaPolicy(config, verify);
 
   IMAB_ASSIGN_OR_RETURN(auto sink, slots->OpenInactiveForWrite(reporter));
   IMAB_RETURN_IF_ERROR(VerifyBundle(verify, *sink, report.verify));
@@ -105,6 +119,7 @@ Status PrepareDeviceVerify(const std::string& root, DeviceConfig& config,
       options.allow_development || config.allow_development;
   options.device = &config;
   options.device_state = &state;
+  ApplyDeviceCaPolicy(config, options);
   return OkStatus();
 }
 

@@ -3,10 +3,12 @@
 // 0 accepted, 1 rejected, 2 usage or I/O error.
 #include <CLI/CLI.hpp>
 
+#include <ctime>
 #include <iostream>
 #include <optional>
 
 #include "verifier/bundle_verifier.h"
+#include "verifier/ca_inspect.h"
 #include "verifier/device_init.h"
 #include "verifier/device_report.h"
 #include "verifier/device_status.h"
@@ -35,6 +37,7 @@ struct Options {
   imab::verifier::InstallOptions install;
   std::string status_root;
   imab::verifier::InitOptions init;
+  std::string against;  // inspect: the previous bundle
 };
 
 int ExitCode(const imab::Error& error) {
@@ -232,6 +235,29 @@ void AddInit(CLI::App* cmd, Options& options) {
                 "With --from-bundle: do not check validity periods");
 }
 
+int RunInspect(Options options) {
+  options.verify.signature.check_time = !options.no_time_check;
+  imab::verifier::InspectOptions inspect;
+  inspect.verify = options.verify;
+  inspect.against = options.against;
+  inspect.now = static_cast<int64_t>(std::time(nullptr));
+  imab::verifier::InspectResult result;
+  imab::Status status = imab::verifier::InspectBundles(inspect, result);
+  if (!status.ok()) {
+    return Report(options, result.report, status, "inspected");
+  }
+  uint32_t horizon = options.verify.ca.expiry_horizon_days;
+  if (options.json) {
+    std::cout << imab::verifier::RenderReportJson(
+        result.report, std::nullopt,
+        ", \"ca_store\": " + imab::verifier::RenderCaDiffJson(result.diff));
+    return 0;
+  }
+  Report(options, result.report, status, "inspected");
+  std::cout << imab::verifier::RenderCaDiffText(result.diff, horizon);
+  return 0;
+}
+
 void AddCommon(CLI::App* cmd, Options& options) {
   cmd->add_option("bundle", options.verify.bundle_path, "Bundle file (.imab)")
       ->required();
@@ -256,6 +282,12 @@ void AddCommon(CLI::App* cmd, Options& options) {
                 "verify under the running keyring");
   cmd->add_flag("--allow-reinstall", options.verify.allow_reinstall,
                 "Accept a version equal to the installed one");
+  cmd->add_option("--ca-require", options.verify.ca.required,
+                  "CA the new image's store must hold: link NAME or "
+                  "certificate FILE (repeatable)");
+  cmd->add_option("--ca-expiry-horizon", options.verify.ca.expiry_horizon_days,
+                  "A required CA may not expire within DAYS")
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -283,6 +315,13 @@ int main(int argc, char** argv) {
   CLI::App* init = device->add_subcommand(
       "init", "Write the device configuration and create the slots");
   AddInit(init, options);
+  CLI::App* inspect = app.add_subcommand(
+      "inspect",
+      "Verify a bundle and list the CA anchors it adds, removes "
+      "and lets expire");
+  AddCommon(inspect, options);
+  inspect->add_option("--against", options.against,
+                      "Previous bundle to compare with (verified too)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -302,6 +341,9 @@ int main(int argc, char** argv) {
     }
     if (init->parsed()) {
       return RunInit(options);
+    }
+    if (inspect->parsed()) {
+      return RunInspect(options);
     }
     return Run(options, extract->parsed());
   } catch (const std::bad_alloc&) {

@@ -47,7 +47,8 @@ Status ExpectBytes(ZstdRegionReader& payload, std::string_view expected,
 // algorithm, with that one too, in the same pass.
 Status CheckContent(ZstdRegionReader& payload, const Entry& entry,
                     std::optional<HashAlgo> ima_algo, EntrySink& sink,
-                    InitramfsCheck& initramfs, const std::string& where,
+                    InitramfsCheck& initramfs, CaStoreCheck& ca_store,
+                    const std::string& where,
                     std::vector<uint8_t>& ima_digest) {
   IMAB_ASSIGN_OR_RETURN(ContentHasher hash, ContentHasher::Create(ima_algo));
   uint64_t left = entry.size;
@@ -60,6 +61,7 @@ Status CheckContent(ZstdRegionReader& payload, const Entry& entry,
     std::span<const uint8_t> chunk = *read;
     hash.Update(chunk);
     initramfs.Feed(chunk);
+    ca_store.Feed(chunk);
     IMAB_RETURN_IF_ERROR(sink.Content(chunk));
     left -= chunk.size();
   }
@@ -85,7 +87,8 @@ Status CheckContent(ZstdRegionReader& payload, const Entry& entry,
 Status CheckPayload(ManifestReader& manifest, ZstdRegionReader& payload,
                     uint64_t created, const ImaChecker& checker,
                     IntegrityPool& integrity, InitramfsCheck& initramfs,
-                    EntrySink& sink, PayloadStats& stats) {
+                    CaStoreCheck& ca_store, EntrySink& sink,
+                    PayloadStats& stats) {
   ImageTree tree;
   std::vector<uint8_t> scratch;
   std::vector<uint8_t> ima_digest;
@@ -111,15 +114,17 @@ Status CheckPayload(ManifestReader& manifest, ZstdRegionReader& payload,
         payload, EncodeEntryHeader(entry, created), scratch, where));
     IMAB_RETURN_IF_ERROR(sink.Begin(entry));
     IMAB_RETURN_IF_ERROR(initramfs.Begin(entry));
+    IMAB_RETURN_IF_ERROR(ca_store.Begin(entry));
     ima_digest.clear();
     if (entry.type == EntryType::kFile) {
-      IMAB_RETURN_IF_ERROR(CheckContent(payload, entry,
-                                        checker.ContentDigestAlgo(entry),
-                                        sink, initramfs, where, ima_digest));
+      IMAB_RETURN_IF_ERROR(
+          CheckContent(payload, entry, checker.ContentDigestAlgo(entry), sink,
+                       initramfs, ca_store, where, ima_digest));
       ++stats.files;
       stats.content_bytes += entry.size;
     }
     IMAB_RETURN_IF_ERROR(initramfs.End(entry));
+    ca_store.End(entry);
     IMAB_RETURN_IF_ERROR(sink.End(entry));
     integrity.Submit(std::move(entry), std::move(ima_digest));
     ima_digest = {};

@@ -4,16 +4,16 @@
 #pragma once
 
 #include <cstdint>
-
 #include <vector>
 
 #include "common/integrity_check.h"
-#include "verifier/initramfs_check.h"
-#include "verifier/integrity_pool.h"
 #include "common/manifest_reader.h"
 #include "common/result.h"
 #include "common/zstd_stream.h"
+#include "verifier/ca_store_check.h"
 #include "verifier/entry_sink.h"
+#include "verifier/initramfs_check.h"
+#include "verifier/integrity_pool.h"
 
 namespace imab::verifier {
 
@@ -25,7 +25,9 @@ struct PayloadStats {
 
 // Reads every remaining record of `manifest` and the matching bytes of
 // `payload`, handing each checked entry to `sink`, then the 1024 end bytes.
-// Every entry, with its content digest, goes to `integrity` (borrowed) for
+// Store inputs and etc/ssl/certs entries go to `ca_store` (its Finish() is
+// the caller's). Every entry, with its content digest, goes to `integrity`
+// (borrowed) for
 // its security.ima / security.evm checks; their failures do not stop the
 // walk, so all bad files can be listed.
 // Does not call payload.Finish() or manifest.Finish(). On failure: an error
@@ -35,6 +37,7 @@ struct PayloadStats {
 Status CheckPayload(ManifestReader& manifest, ZstdRegionReader& payload,
                     uint64_t created, const ImaChecker& checker,
                     IntegrityPool& integrity, InitramfsCheck& initramfs,
-                    EntrySink& sink, PayloadStats& stats);
+                    CaStoreCheck& ca_store, EntrySink& sink,
+                    PayloadStats& stats);
 
 }  // namespace imab::verifier

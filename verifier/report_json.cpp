@@ -46,7 +46,11 @@ std::string ManifestJson(const VerifyReport& report) {
          ", \"trust_root_version\": " +
          std::to_string(report.trust_root_version) +
          ", \"carries_trust_root\": " +
-         (report.adopt_trust_root.has_value() ? "true" : "false") + "}";
+         (report.adopt_trust_root.has_value() ? "true" : "false") +
+         ", \"ca_anchors\": " +
+         (h.ca_store.has_value() ? std::to_string(h.ca_store->anchors.size())
+                                 : std::string("null")) +
+         "}";
 }
 
 }  // namespace
@@ -88,7 +92,8 @@ std::string TrustJson(const TrustVerdict& verdict) {
 }  // namespace
 
 std::string RenderReportJson(const VerifyReport& report,
-                             const std::optional<Error>& failure) {
+                             const std::optional<Error>& failure,
+                             std::string_view extra) {
   std::string result = !failure.has_value() ? "accepted"
                        : IsVerificationFailure(failure->code) ? "rejected"
                                                                : "error";
@@ -122,6 +127,7 @@ std::string RenderReportJson(const VerifyReport& report,
   if (report.manifest_parsed) {
     out += ", \"manifest\": " + ManifestJson(report);
   }
+  out += extra;
   out += "}\n";
   return out;
 }

@@ -1118,5 +1118,105 @@ TEST(ManifestReaderKeys, RejectsEachMisuse) {
   EXPECT_FALSE(ParseAll(WithDevelopmentLines(ca_late)).has_value());
 }
 
+// --- Section ca-store (FORMAT.md §3.3.6) -----------------------------------
+
+std::string AnchorLine(std::string_view link, char sha = 'a') {
+  return "anchor " + std::string(link) + " " + Sha(sha) +
+         " 1700000000 CN=Test%20Root";
+}
+
+std::vector<std::string> CaSectionLines(std::vector<std::string> anchors) {
+  std::vector<std::string> lines = {"section ca-store 1", "bundle " + Sha('b')};
+  lines.insert(lines.end(), anchors.begin(), anchors.end());
+  lines.push_back("end-section ca-store");
+  return lines;
+}
+
+TEST(ManifestReader, RoundTripsCaStoreSection) {
+  ManifestHeader header = SampleHeader(0);
+  ImaSection ima;
+  ima.certificates = {{7, "der"}};
+  header.ima = ima;
+  CaStoreSection ca;
+  ca.bundle_sha256[0] = 0x12;
+  ca.anchors.push_back({"A B.pem", {}, 0, "CN=A, O=x y"});
+  ca.anchors.push_back({"Z.pem", {}, 4102444800, "CN=%"});
+  header.ca_store = ca;
+  std::string text = Write(header, {});
+  ASSERT_NE(text.find("end-section ima\nsection ca-store 1\nbundle 12"),
+            std::string::npos);
+  ASSERT_NE(text.find("\nanchor A%20B.pem "), std::string::npos);
+  Result<Parsed> parsed = ParseAll(text);
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  EXPECT_EQ(parsed->header, header);
+}
+
+TEST(ManifestReader, RejectsASectionAfterCaStore) {
+  std::vector<std::string> lines = CaSectionLines({AnchorLine("A.pem")});
+  std::vector<std::string> ima = ImaSectionLines({CertLine("00000001")});
+  lines.insert(lines.end(), ima.begin(), ima.end());
+  EXPECT_TRUE(Malformed(WithSection(lines),
+                        "manifest line 13: section 'ima' after section "
+                        "'ca-store'"));
+  std::vector<std::string> twice = CaSectionLines({});
+  std::vector<std::string> again = CaSectionLines({});
+  twice.insert(twice.end(), again.begin(), again.end());
+  EXPECT_TRUE(Malformed(WithSection(twice),
+                        "section 'ca-store' after section 'ca-store'"));
+}
+
+TEST(ManifestReader, RejectsWrongCaStoreVersion) {
+  std::vector<std::string> lines = CaSectionLines({});
+  lines[0] = "section ca-store 2";
+  EXPECT_TRUE(Malformed(WithSection(lines),
+                        "manifest line 9: unsupported version of section "
+                        "'ca-store'"));
+}
+
+TEST(ManifestReader, RejectsCaStoreWithoutBundleLine) {
+  EXPECT_TRUE(Malformed(WithSection({"section ca-store 1", AnchorLine("A.pem"),
+                                     "end-section ca-store"}),
+                        "manifest line 10: expected 'bundle', found 'anchor'"));
+  EXPECT_TRUE(Malformed(
+      WithSection({"section ca-store 1", "bundle xyz", "end-section ca-store"}),
+      "bundle must be 64 hex digits"));
+}
+
+TEST(ManifestReader, RejectsUnsortedOrDuplicateAnchors) {
+  EXPECT_TRUE(Malformed(
+      WithSection(CaSectionLines({AnchorLine("B.pem"), AnchorLine("A.pem")})),
+      "manifest line 12: anchor links not strictly increasing"));
+  EXPECT_TRUE(Malformed(
+      WithSection(CaSectionLines({AnchorLine("A.pem"), AnchorLine("A.pem")})),
+      "anchor links not strictly increasing"));
+}
+
+TEST(ManifestReader, RejectsMalformedAnchorFields) {
+  EXPECT_TRUE(Malformed(WithSection(CaSectionLines(
+                            {"anchor A.pem " + Sha('a') + " 17 CN=x extra"})),
+                        "'anchor' takes 4 field(s), found 5"));
+  EXPECT_TRUE(Malformed(WithSection(CaSectionLines({AnchorLine("a/b.pem")})),
+                        "anchor link is not a file name"));
+  EXPECT_TRUE(Malformed(
+      WithSection(CaSectionLines({"anchor A.pem " + Sha('a') + " 017 CN=x"})),
+      "anchor not-after has a leading zero"));
+  EXPECT_TRUE(Malformed(
+      WithSection(CaSectionLines({"anchor A.pem " + Sha('A') + " 17 CN=x"})),
+      "anchor sha256 must be lower-case hex"));
+  EXPECT_TRUE(Malformed(
+      WithSection(CaSectionLines({"anchor A.pem " + Sha('a') + " 17 CN=%41"})),
+      "anchor subject"));
+}
+
+TEST(ManifestReader, RejectsCaStoreWithoutEndSection) {
+  std::vector<std::string> lines = CaSectionLines({AnchorLine("A.pem")});
+  lines.back() = "end-section ima";
+  EXPECT_TRUE(Malformed(WithSection(lines),
+                        "end-section 'ima' closes section 'ca-store'"));
+  lines.pop_back();
+  EXPECT_TRUE(Malformed(WithSection(lines),
+                        "expected 'anchor' or 'end-section', found 'entries'"));
+}
+
 }  // namespace
 }  // namespace imab

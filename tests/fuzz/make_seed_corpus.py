@@ -30,6 +30,11 @@ cert = (
 def with_ima(text, section):
     return text.replace("entries\n", section + "entries\n", 1)
 ima = "section ima 1\nkernel-profile le64\ncert f12a15f4 " + cert + "\nend-section ima\n"
+ca_store = ("section ca-store 1\nbundle " + "cd" * 32 + "\nanchor ISRG_Root_X1.pem " +
+            "96bcec06264976f37460779acf28c5a7cfe8a3c0aae11a8ffcee05c0bddf08c6" +
+            " 2064567878 C=US,%20O=Internet%20Security%20Research%20Group,%20CN=ISRG%20Root%20X1\n"
+            "anchor My_Corp_=Dev=__Root.pem " + "ef" * 32 + " 1893456000 CN=My%20Corp\n"
+            "end-section ca-store\n")
 files = {
  "valid_all_types": valid,
  "valid_empty": header(0) + "end\n",
@@ -48,6 +53,10 @@ files = {
  "bad_ima_keyid_order": with_ima(valid, ima.replace(
      "end-section", "cert 0000ffff 3003020101\nend-section")),
  "bad_ima_no_end": with_ima(valid, ima.replace("end-section ima\n", "")),
+ "valid_ca_store_section": with_ima(valid, ima + ca_store),
+ "bad_ca_store_unsorted": with_ima(valid, ca_store.replace(
+     "end-section", "anchor A.pem " + "ab" * 32 + " 1 CN=A\nend-section")),
+ "bad_ca_store_before_ima": with_ima(valid, ca_store + ima),
 }
 for name, text in files.items():
     open("manifest_reader/" + name, "wb").write(text.encode("latin-1"))

@@ -289,6 +289,40 @@ TEST_F(DeviceTrustTest, BundleForAnotherDeviceIsRejected) {
       << judged.err;
 }
 
+TEST_F(DeviceTrustTest, RequiredAnchorFromTheDeviceConfiguration) {
+  // The image's store holds two local CAs, one of them the update server's.
+  CertOptions ten_years;
+  ten_years.not_after_offset = 3650L * 24 * 3600;
+  TestIdentity update_ca =
+      MakeRootCa(dir_.Sub(""), "update-server-ca", ten_years);
+  TestIdentity other_ca = MakeRootCa(dir_.Sub(""), "other-ca", ten_years);
+  const std::string local = rootfs_ + "/usr/local/share/ca-certificates";
+  fs::create_directories(local);
+  fs::copy_file(update_ca.cert_path, local + "/update-ca.crt");
+  fs::copy_file(other_ca.cert_path, local + "/other-ca.crt");
+  WriteFile(rootfs_ + "/etc/ca-certificates.conf", "");
+  std::string with = Build(new_, "", "with.imab");
+  fs::remove(local + "/update-ca.crt");
+  std::string dropped = Build(new_, "", "dropped.imab");
+
+  WriteDevice("required-anchor = update-ca.pem\n");
+  CommandResult kept = Judge(with);
+  EXPECT_EQ(kept.exit_code, 0) << kept.err;
+  // Without it the device could never update again.
+  CommandResult judged = Judge(dropped);
+  EXPECT_EQ(judged.exit_code, 1);
+  EXPECT_NE(judged.err.find("update-ca.pem"), std::string::npos)
+      << judged.err;
+  // An anchor expiring within the device's horizon counts as lost.
+  WriteDevice(
+      "required-anchor = update-ca.pem\nca-expiry-horizon-days = 4000\n");
+  CommandResult expiring = Judge(with);
+  EXPECT_EQ(expiring.exit_code, 1);
+  EXPECT_NE(expiring.err.find("within the 4000-day horizon"),
+            std::string::npos)
+      << expiring.err;
+}
+
 TEST_F(DeviceTrustTest, MissingDeviceConfigIsAUsageError) {
   fs::remove(device_ + "/etc/imabundle/device.conf");
   CommandResult judged = Judge(Build(new_));
