@@ -143,10 +143,12 @@ Status RewriteInitramfs(SourceEntry& source, const SigningConfig& config,
     }
     total += n;
   }
-  std::optional<std::span<const uint8_t>> ima;
-  if (config.ima_cert_der.has_value()) {
-    ima = Bytes(*config.ima_cert_der);
-  }
+  // The kernel fills .ima only from x509_ima.der: an initramfs without one
+  // would boot with an empty .ima keyring and appraise nothing
+  // successfully, so one key serves both when no separate IMA key is given.
+  std::optional<std::span<const uint8_t>> ima =
+      Bytes(config.ima_cert_der.has_value() ? *config.ima_cert_der
+                                            : config.evm_cert_der);
   Result<std::vector<uint8_t>> rewritten =
       SetInitramfsKeys(Bytes(image), Bytes(config.evm_cert_der), ima);
   if (!rewritten.has_value()) {

@@ -91,7 +91,7 @@ Status CheckDevice(ByteSource& source, const BundleLayout& layout,
           : "version " + header.image_version + " after " +
                 state.image_version + ", key generation floor " +
                 std::to_string(state.key_generation)));
-  Result<DeviceTrust> device = LoadDeviceTrust(config);
+  Result<DeviceTrust> device = LoadDeviceTrust(config, *options.device_state);
   if (!device.has_value()) {
     return device.error();
   }

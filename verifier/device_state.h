@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -23,6 +24,13 @@ struct DeviceState {
   std::optional<std::string> trust_root;
   uint64_t installed_at = 0;     // seconds since the epoch
   std::string bundle_sha256;     // manifest SHA-256 of the installed bundle
+  // The keys the installed image boots with, as the trust decision
+  // predicted them (certificate DERs): the kernel's CAs and what its
+  // initramfs loads into .ima and .evm. Empty: the ones device.conf names
+  // (the factory image's).
+  std::vector<std::string> kernel_cas;
+  std::vector<std::string> ima_certs;
+  std::vector<std::string> evm_certs;
 };
 
 }  // namespace imab::verifier

@@ -30,6 +30,24 @@ KeyInUse DescribeKey(const DeviceConfig& config, const std::string& keyring,
   return key;
 }
 
+// A key the active slot's state recorded (the installed image's boot keys).
+KeyInUse RecordedKey(const std::string& keyring, const std::string& der) {
+  KeyInUse key{keyring, "(loaded by the active image's initramfs)", "", ""};
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  Result<uint32_t> keyid = cert != nullptr
+                               ? KeyIdFromCertificate(cert.get())
+                               : Result<uint32_t>(MakeError(
+                                     ErrorCode::kMalformed,
+                                     "recorded certificate does not parse"));
+  if (!keyid.has_value()) {
+    key.problem = keyid.error().message;
+    return key;
+  }
+  key.keyid = KeyIdHex(*keyid);
+  return key;
+}
+
 void ReadSlots(const DirectorySlots& slots, DeviceStatus& status) {
   status.problems = slots.CheckConsistency();
   status.pending_cleanup = slots.PendingCleanUp();
@@ -69,6 +87,20 @@ Result<DeviceStatus> ReadDeviceStatus(const std::string& root) {
   const std::string slots_dir = DevicePath(config, config.slots_dir);
   IMAB_ASSIGN_OR_RETURN(auto slots, DirectorySlots::Open(slots_dir));
   ReadSlots(*slots, status);
+  // Once an image was installed, the keys are those its boot loads.
+  for (const SlotStatus& slot : status.slots) {
+    if (slot.active && slot.state.has_value() &&
+        !(slot.state->ima_certs.empty() && slot.state->evm_certs.empty())) {
+      status.keys.clear();
+      auto add = [&](const char* ring, const std::vector<std::string>& ders) {
+        for (const std::string& der : ders) {
+          status.keys.push_back(RecordedKey(ring, der));
+        }
+      };
+      add("ima", slot.state->ima_certs);
+      add("evm", slot.state->evm_certs);
+    }
+  }
   status.install_running = InstallLock::IsHeld(slots_dir + "/" + kLockFileName);
   const std::string last_path = slots_dir + "/" + kLastResultFileName;
   Result<std::optional<std::string>> last =

@@ -39,13 +39,41 @@ Status AddAll(const DeviceConfig& config,
   return OkStatus();
 }
 
+// Certificates the device recorded itself (DER).
+Status AddRecorded(const std::vector<std::string>& ders, const char* what,
+                   std::vector<Ptr<X509>>& to) {
+  for (const std::string& der : ders) {
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+    Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+    if (cert == nullptr) {
+      return MakeError(ErrorCode::kIo, std::string("device state: a recorded ") +
+                                           what + " does not parse");
+    }
+    to.push_back(std::move(cert));
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
-Result<DeviceTrust> LoadDeviceTrust(const DeviceConfig& config) {
+Result<DeviceTrust> LoadDeviceTrust(const DeviceConfig& config,
+                                    const DeviceState& state) {
   DeviceTrust trust;
-  IMAB_RETURN_IF_ERROR(AddAll(config, config.kernel_cas, trust.kernel_cas));
-  IMAB_RETURN_IF_ERROR(AddAll(config, config.ima_certs, trust.ima_certs));
-  IMAB_RETURN_IF_ERROR(AddAll(config, config.evm_certs, trust.evm_certs));
+  if (!state.kernel_cas.empty()) {
+    IMAB_RETURN_IF_ERROR(
+        AddRecorded(state.kernel_cas, "kernel CA", trust.kernel_cas));
+  } else {
+    IMAB_RETURN_IF_ERROR(AddAll(config, config.kernel_cas, trust.kernel_cas));
+  }
+  if (!state.ima_certs.empty() || !state.evm_certs.empty()) {
+    IMAB_RETURN_IF_ERROR(
+        AddRecorded(state.ima_certs, "IMA certificate", trust.ima_certs));
+    IMAB_RETURN_IF_ERROR(
+        AddRecorded(state.evm_certs, "EVM certificate", trust.evm_certs));
+  } else {
+    IMAB_RETURN_IF_ERROR(AddAll(config, config.ima_certs, trust.ima_certs));
+    IMAB_RETURN_IF_ERROR(AddAll(config, config.evm_certs, trust.evm_certs));
+  }
   trust.profile = config.kernel_profile;
   trust.kernel_version = config.kernel_version;
   trust.critical = config.critical;

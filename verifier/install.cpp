@@ -143,6 +143,16 @@ DeviceState NextDeviceState(const DeviceState& previous,
       next.trust_root_version = root->body.version;
     }
   }
+  // After the reboot the device runs with the keys the decision predicted.
+  if (verify.trust.has_value()) {
+    next.kernel_cas = verify.trust->kernel_ca_ders;
+    next.ima_certs = verify.trust->ima_cert_ders;
+    next.evm_certs = verify.trust->evm_cert_ders;
+  } else {
+    next.kernel_cas = previous.kernel_cas;
+    next.ima_certs = previous.ima_certs;
+    next.evm_certs = previous.evm_certs;
+  }
   next.installed_at = now;
   next.bundle_sha256 = HexEncode(std::span<const uint8_t>(
       verify.manifest_sha256.data(), verify.manifest_sha256.size()));

@@ -89,6 +89,14 @@ std::string EncodeSlotState(const DeviceState& state) {
          "\n";
   out += "installed-at " + std::to_string(state.installed_at) + "\n";
   out += "bundle-sha256 " + Token(state.bundle_sha256) + "\n";
+  auto certs = [&](const char* key, const std::vector<std::string>& ders) {
+    for (const std::string& der : ders) {
+      out += std::string(key) + " " + HexEncode(der) + "\n";
+    }
+  };
+  certs("kernel-ca", state.kernel_cas);
+  certs("ima-cert", state.ima_certs);
+  certs("evm-cert", state.evm_certs);
   out += "end\n";
   return out;
 }
@@ -131,8 +139,32 @@ Result<DeviceState> ParseSlotState(std::string_view text,
   IMAB_ASSIGN_OR_RETURN(state.installed_at, lines.Number("installed-at"));
   IMAB_ASSIGN_OR_RETURN(std::string_view digest, lines.Value("bundle-sha256"));
   state.bundle_sha256 = FromToken(digest);
-  IMAB_ASSIGN_OR_RETURN(std::string_view last, lines.Next());
-  if (last != "end" || !lines.AtEnd()) {
+  // Then the boot keys, grouped in a fixed order, then "end".
+  const std::pair<std::string_view, std::vector<std::string>*> kinds[] = {
+      {"kernel-ca", &state.kernel_cas},
+      {"ima-cert", &state.ima_certs},
+      {"evm-cert", &state.evm_certs}};
+  size_t kind = 0;
+  while (true) {
+    IMAB_ASSIGN_OR_RETURN(std::string_view line, lines.Next());
+    if (line == "end") {
+      break;
+    }
+    size_t space = line.find(' ');
+    std::string_view key = line.substr(0, space);
+    while (kind < std::size(kinds) && kinds[kind].first != key) {
+      ++kind;
+    }
+    if (kind == std::size(kinds) || space == std::string_view::npos) {
+      return lines.Fail("expected 'end' or a boot key line in order");
+    }
+    Result<std::string> der = HexDecode(line.substr(space + 1));
+    if (!der.has_value() || der->empty()) {
+      return lines.Fail(std::string(key) + " is not hex");
+    }
+    kinds[kind].second->push_back(std::move(*der));
+  }
+  if (!lines.AtEnd()) {
     return lines.Fail("expected 'end' as the last line");
   }
   return state;

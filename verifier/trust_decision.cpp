@@ -21,6 +21,7 @@ namespace imab::verifier {
 struct TrustDecider::Keyring {
   struct Key {
     uint32_t keyid = 0;
+    std::string der;
     std::vector<PreparedVerifyKey> prepared;
   };
   std::string name;  // ".ima" / ".evm"
@@ -91,6 +92,17 @@ Result<Sha256Digest> DerSha256(const X509* cert) {
       Sha256Of(std::span<const uint8_t>(der, static_cast<size_t>(len)));
   OPENSSL_free(der);
   return digest;
+}
+
+std::string CertificateDerOf(const X509* cert) {
+  unsigned char* der = nullptr;
+  int len = i2d_X509(cert, &der);
+  if (len < 0) {
+    return "";
+  }
+  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(der);
+  return out;
 }
 
 Ptr<X509> Copy(const X509* cert) {
@@ -358,6 +370,7 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
       }
       Keyring::Key key;
       key.keyid = *keyid;
+      key.der = CertificateDerOf(cert.get());
       Ptr<EVP_PKEY> pub(X509_get_pubkey(cert.get()));
       for (HashAlgo algo :
            {HashAlgo::kSha256, HashAlgo::kSha384, HashAlgo::kSha512}) {
@@ -402,9 +415,14 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
 
   for (const Keyring::Key& key : d->next_ima_->keys) {
     d->verdict_.ima_keyids.push_back(key.keyid);
+    d->verdict_.ima_cert_ders.push_back(key.der);
   }
   for (const Keyring::Key& key : d->next_evm_->keys) {
     d->verdict_.evm_keyids.push_back(key.keyid);
+    d->verdict_.evm_cert_ders.push_back(key.der);
+  }
+  for (const Ptr<X509>& ca : cas) {
+    d->verdict_.kernel_ca_ders.push_back(CertificateDerOf(ca.get()));
   }
   return d;
 }

@@ -23,6 +23,7 @@
 #include "common/manifest.h"
 #include "common/result.h"
 #include "verifier/device_config.h"
+#include "verifier/device_state.h"
 #include "verifier/ima_policy.h"
 
 namespace imab::verifier {
@@ -41,9 +42,12 @@ struct DeviceTrust {
   bool in_place = false;
 };
 
-// Reads the certificates and policy `config` names under its root.
+// Reads the certificates and policy `config` names under its root. The keys
+// `state` recorded for the installed image, when it has any, replace the
+// configured (factory) kernel CAs and loaded certificates.
 // kInvalidArgument naming the file for one that cannot be read or parsed.
-Result<DeviceTrust> LoadDeviceTrust(const DeviceConfig& config);
+Result<DeviceTrust> LoadDeviceTrust(const DeviceConfig& config,
+                                    const DeviceState& state);
 
 // One file the device could not trust after the update.
 struct TrustFinding {
@@ -62,6 +66,11 @@ struct TrustVerdict {
   std::vector<TrustFinding> files;  // critical first, then manifest order
   std::vector<uint32_t> ima_keyids;  // post-update .ima keyring
   std::vector<uint32_t> evm_keyids;  // post-update .evm keyring
+  // The same keyrings and the kernel CAs as certificate DERs, for the
+  // device state once the update is installed.
+  std::vector<std::string> kernel_ca_ders;
+  std::vector<std::string> ima_cert_ders;
+  std::vector<std::string> evm_cert_ders;
   uint64_t appraised_files = 0;
   uint64_t critical_files = 0;
 

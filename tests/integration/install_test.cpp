@@ -299,7 +299,7 @@ TEST_F(InstallTest, AdoptedTrustRootIsRecordedAndUsedNextTime) {
   BuildVersion(rootfs_, v2, release2, "2.0",
                device_->ImaBuildFlags() + " --trust-root " + ShellQuote(root2));
   CommandResult install = device_->Install(v2);
-  ASSERT_EQ(install.exit_code, 0) << install.err;
+  ASSERT_EQ(install.exit_code, 0) << install.out << install.err;
   EXPECT_NE(ReadFile(device_->SlotsDir() + "/slot-a.state")
                 .find("trust-root-version 2\n"),
             std::string::npos);
@@ -381,6 +381,57 @@ TEST_F(InstallTest, ExpiredManifestIsRefusedBeforeWriting) {
   EXPECT_EQ(install.exit_code, 1);
   EXPECT_NE(install.err.find("manifest expired"), std::string::npos)
       << install.err;
+  ExpectConsistent();
+}
+
+// After an install the device boots with the keys of the new image's
+// initramfs; the next update is judged against those, not the factory ones.
+TEST_F(InstallTest, AfterARotationTheDeviceJudgesWithTheNewKeys) {
+  if (!HaveTool("cpio")) {
+    GTEST_SKIP() << "cpio not installed";
+  }
+  ASSERT_EQ(device_->Init().exit_code, 0);
+  ASSERT_EQ(device_->Install(Build("1.0")).exit_code, 0);
+  TestIdentity rotated = MakeIssued(dir_.Sub(""), "rotated",
+                                    device_->kernel_ca());
+  std::string rotated_der = dir_.Sub("rotated.der");
+  ASSERT_EQ(RunShell("openssl x509 -in " + ShellQuote(rotated.cert_path) +
+                     " -outform DER -out " + ShellQuote(rotated_der))
+                .exit_code,
+            0);
+  const std::string rotated_flags = "--ima-key " +
+                                    ShellQuote(rotated.key_path) +
+                                    " --ima-cert " + ShellQuote(rotated_der);
+  // 2.0 rotates, its initramfs carrying the new certificate.
+  std::string initrd = dir_.Sub("initrd");
+  fs::create_directories(initrd + "/etc/keys");
+  WriteFile(initrd + "/etc/keys/x509_evm.der", ReadFile(rotated_der));
+  fs::create_directories(rootfs_ + "/boot");
+  ASSERT_EQ(RunShell("cd " + ShellQuote(initrd) +
+                     " && find . | LC_ALL=C sort | cpio -o -H newc --quiet > " +
+                     ShellQuote(rootfs_ + "/boot/initramfs.img"))
+                .exit_code,
+            0);
+  std::string v2 = dir_.Sub("v2.imab");
+  BuildVersion(rootfs_, v2, *keys_, "2.0", rotated_flags);
+  CommandResult install = device_->Install(v2);
+  ASSERT_EQ(install.exit_code, 0) << install.out << install.err;
+  CommandResult status = device_->Status();
+  EXPECT_NE(status.out.find("loaded by the active image's initramfs"),
+            std::string::npos)
+      << status.out;
+
+  // Images without an initramfs keep the keys the device boots with now.
+  fs::remove(rootfs_ + "/boot/initramfs.img");
+  std::string v3 = dir_.Sub("v3.imab");
+  BuildVersion(rootfs_, v3, *keys_, "3.0", rotated_flags);
+  install = device_->Install(v3);
+  EXPECT_EQ(install.exit_code, 0) << install.err;
+  CommandResult factory_key = device_->Install(Build("4.0"));
+  EXPECT_EQ(factory_key.exit_code, 1);
+  EXPECT_NE(factory_key.err.find("not in the post-update .ima keyring"),
+            std::string::npos)
+      << factory_key.err;
   ExpectConsistent();
 }
 

@@ -37,6 +37,8 @@ class TestDevice {
   CommandResult Status(const std::string& extra = "") const;
 
   const std::string& root() const { return root_; }
+  // The CA built into the device's kernel, to issue rotated keys with.
+  const TestIdentity& kernel_ca() const { return kernel_ca_; }
   std::string SlotsDir() const;
   // "slot-a" or "slot-b", read from the pointer ("" if unreadable).
   std::string ActiveSlotName() const;

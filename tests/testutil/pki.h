@@ -27,9 +27,9 @@ struct CertOptions {
   long not_after_offset = 365L * 24 * 3600;
   // keyUsage extension value; empty: keyCertSign for a CA, else
   // digitalSignature.
-  std::string key_usage;
+  std::string key_usage = {};
   // subjectKeyIdentifier as hex ("0102..."); empty: the key's hash.
-  std::string subject_key_id;
+  std::string subject_key_id = {};
 };
 
 // Creates a self-signed CA (is_ca forced true) in `dir` as NAME.key/NAME.pem.
