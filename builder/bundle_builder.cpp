@@ -492,6 +492,22 @@ Status RefuseUnmanagedSignatures(const Entry& entry) {
 }
 
 // Reads the whole rootfs into the payload, re-signing when configured.
+// Every --initramfs PATH must have been found in the image.
+Status CheckNamedInitramfsFound(const BuildOptions& options,
+                                const SigningStats& stats) {
+  for (const std::string& path : options.initramfs) {
+    bool found = std::any_of(
+        stats.initramfs.begin(), stats.initramfs.end(),
+        [&](const InitramfsRewrite& r) { return r.path == path; });
+    if (!found) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       path + ": no such initramfs (regular file) in the "
+                              "image");
+    }
+  }
+  return OkStatus();
+}
+
 Status FillPayload(RootfsSource& source, PayloadBuilder& payload,
                    const BuildOptions& options, const ImaSetup& ima,
                    SigningStats* stats) {
@@ -535,16 +551,7 @@ Status FillPayload(RootfsSource& source, PayloadBuilder& payload,
   if (pipeline != nullptr) {
     IMAB_RETURN_IF_ERROR(pipeline->Finish());
     *stats = pipeline->stats();
-    for (const std::string& path : options.initramfs) {
-      bool found = std::any_of(
-          stats->initramfs.begin(), stats->initramfs.end(),
-          [&](const InitramfsRewrite& r) { return r.path == path; });
-      if (!found) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         path + ": no such initramfs (regular file) in the "
-                                "image");
-      }
-    }
+    IMAB_RETURN_IF_ERROR(CheckNamedInitramfsFound(options, *stats));
   }
   return payload.Finish();
 }
@@ -727,17 +734,7 @@ Status AdoptKeptInitramfs(const PayloadBuilder& payload,
     reporter.Warn(path + " carries no etc/keys/x509_evm.der; devices will "
                          "judge the update with the keys they have loaded");
   }
-  for (const std::string& path : options.initramfs) {
-    bool found = std::any_of(
-        stats->initramfs.begin(), stats->initramfs.end(),
-        [&](const InitramfsRewrite& r) { return r.path == path; });
-    if (!found) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       path + ": no such initramfs (regular file) in the "
-                              "image");
-    }
-  }
-  return OkStatus();
+  return CheckNamedInitramfsFound(options, *stats);
 }
 
 }  // namespace

@@ -178,17 +178,6 @@ Status RewriteInitramfs(SourceEntry& source, const SigningConfig& config,
   return OkStatus();
 }
 
-void SetXattr(Entry& entry, std::string_view name, std::string value) {
-  for (Xattr& x : entry.xattrs) {
-    if (x.name == name) {
-      x.value = std::move(value);
-      return;
-    }
-  }
-  entry.xattrs.push_back({std::string(name), std::move(value)});
-  SortXattrs(entry.xattrs);
-}
-
 // Replaces security.ima with a signature over the content digest, then
 // signs the final metadata (ima-evm-formats.md §4.5: the EVM signature
 // covers the new security.ima, owner and mode).

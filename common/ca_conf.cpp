@@ -82,21 +82,6 @@ std::vector<std::pair<std::string, size_t>> ReadLoop(
   return values;
 }
 
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() &&
-         s.substr(s.size() - suffix.size()) == suffix;
-}
-
-std::string_view BaseName(std::string_view path) {
-  while (path.size() > 1 && path.back() == '/') {
-    path.remove_suffix(1);
-  }
-  size_t slash = path.rfind('/');
-  return slash == std::string_view::npos || path.size() == 1
-             ? path
-             : path.substr(slash + 1);
-}
-
 }  // namespace
 
 std::vector<CaConfLine> ParseCaConf(std::string_view conf) {
@@ -119,10 +104,20 @@ std::vector<CaConfLine> ParseCaConf(std::string_view conf) {
   return out;
 }
 
+std::string_view CaBaseName(std::string_view path) {
+  while (path.size() > 1 && path.back() == '/') {
+    path.remove_suffix(1);
+  }
+  size_t slash = path.rfind('/');
+  return slash == std::string_view::npos || path.size() == 1
+             ? path
+             : path.substr(slash + 1);
+}
+
 std::string CaLinkName(std::string_view path) {
-  std::string_view base = BaseName(path);
+  std::string_view base = CaBaseName(path);
   // basename NAME .crt keeps a name that is only the suffix.
-  if (base.size() > 4 && EndsWith(base, ".crt")) {
+  if (base.size() > 4 && base.ends_with(".crt")) {
     base.remove_suffix(4);
   }
   std::string name;

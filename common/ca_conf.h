@@ -28,4 +28,8 @@ std::vector<CaConfLine> ParseCaConf(std::string_view conf);
 // ".pem".
 std::string CaLinkName(std::string_view path);
 
+// The last component of `path` as basename(1) gives it ("a/b/" -> "b",
+// "/" -> "/").
+std::string_view CaBaseName(std::string_view path);
+
 }  // namespace imab

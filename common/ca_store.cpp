@@ -10,6 +10,7 @@
 #include <cctype>
 #include <cstdio>
 
+#include "common/ca_conf.h"
 #include "common/digest.h"
 #include "common/handles.h"
 #include "common/limits.h"
@@ -22,21 +23,6 @@ constexpr int kMaxSymlinkHops = 40;
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
-}
-
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() &&
-         s.substr(s.size() - suffix.size()) == suffix;
-}
-
-std::string_view BaseName(std::string_view path) {
-  while (path.size() > 1 && path.back() == '/') {
-    path.remove_suffix(1);
-  }
-  size_t slash = path.rfind('/');
-  return slash == std::string_view::npos || path.size() == 1
-             ? path
-             : path.substr(slash + 1);
 }
 
 std::string Join(const std::vector<std::string>& parts) {
@@ -167,12 +153,12 @@ class StoreMaker {
     std::string prefix = std::string(kCaLocalDir) + "/";
     std::vector<std::pair<std::string, std::string>> found;  // path, file
     for (const auto& [path, bytes] : inputs_.files) {
-      if (StartsWith(path, prefix) && EndsWith(BaseName(path), ".crt")) {
+      if (path.starts_with(prefix) && CaBaseName(path).ends_with(".crt")) {
         found.emplace_back(path, path);
       }
     }
     for (const auto& [path, target] : inputs_.symlinks) {
-      if (!StartsWith(path, prefix)) {
+      if (!path.starts_with(prefix)) {
         continue;
       }
       Resolution r = Resolve(inputs_, path);
@@ -183,7 +169,7 @@ class StoreMaker {
                              ": a symlinked folder in the local CA folder "
                              "is not supported");
       }
-      if (r.found == Found::kFile && EndsWith(BaseName(path), ".crt")) {
+      if (r.found == Found::kFile && CaBaseName(path).ends_with(".crt")) {
         found.emplace_back(path, r.path);
       }
     }

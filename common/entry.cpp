@@ -40,6 +40,17 @@ void SortXattrs(std::vector<Xattr>& xattrs) {
             [](const Xattr& a, const Xattr& b) { return a.name < b.name; });
 }
 
+void SetXattr(Entry& entry, std::string_view name, std::string value) {
+  for (Xattr& x : entry.xattrs) {
+    if (x.name == name) {
+      x.value = std::move(value);
+      return;
+    }
+  }
+  entry.xattrs.push_back({std::string(name), std::move(value)});
+  SortXattrs(entry.xattrs);
+}
+
 const Xattr* FindXattr(const Entry& entry, std::string_view name) {
   for (const Xattr& x : entry.xattrs) {
     if (x.name == name) {

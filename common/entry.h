@@ -54,4 +54,7 @@ void SortXattrs(std::vector<Xattr>& xattrs);
 // Value of the xattr `name`, or nullptr.
 const Xattr* FindXattr(const Entry& entry, std::string_view name);
 
+// Sets (replaces or adds) the xattr `name`, keeping the canonical order.
+void SetXattr(Entry& entry, std::string_view name, std::string value);
+
 }  // namespace imab

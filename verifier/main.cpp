@@ -44,20 +44,31 @@ int ExitCode(const imab::Error& error) {
   return imab::IsVerificationFailure(error.code) ? 1 : 2;
 }
 
+// The failure of `status`, if any, for the JSON renderers.
+std::optional<imab::Error> FailureOf(const imab::Status& status) {
+  if (status.ok()) {
+    return std::nullopt;
+  }
+  return status.error();
+}
+
+// One line on stderr ("rejected: ..." for a verdict, "error: ..." for
+// usage or I/O trouble) and the exit code.
+int PrintFailure(const imab::Error& failure) {
+  std::cerr << "imab-verify: "
+            << (ExitCode(failure) == 1 ? "rejected: " : "error: ")
+            << failure.message << "\n";
+  return ExitCode(failure);
+}
+
 int Report(const Options& options, const imab::verifier::VerifyReport& report,
            const imab::Status& status, const char* verb) {
-  std::optional<imab::Error> failure;
-  if (!status.ok()) {
-    failure = status.error();
-  }
+  std::optional<imab::Error> failure = FailureOf(status);
   if (options.json) {
     std::cout << imab::verifier::RenderReportJson(report, failure);
   }
   if (failure.has_value()) {
-    std::cerr << "imab-verify: "
-              << (ExitCode(*failure) == 1 ? "rejected: " : "error: ")
-              << failure->message << "\n";
-    return ExitCode(*failure);
+    return PrintFailure(*failure);
   }
   if (!options.json) {
     std::cout << verb << " " << options.verify.bundle_path << ": version "
@@ -120,18 +131,12 @@ int Run(Options options, bool extract) {
 int ReportInstall(const Options& options,
                   const imab::verifier::InstallReport& report,
                   const imab::Status& status) {
-  std::optional<imab::Error> failure;
-  if (!status.ok()) {
-    failure = status.error();
-  }
+  std::optional<imab::Error> failure = FailureOf(status);
   if (options.json) {
     std::cout << imab::verifier::RenderInstallJson(report, failure);
   }
   if (failure.has_value()) {
-    std::cerr << "imab-verify: "
-              << (ExitCode(*failure) == 1 ? "rejected: " : "error: ")
-              << failure->message << "\n";
-    return ExitCode(*failure);
+    return PrintFailure(*failure);
   }
   if (!options.json) {
     std::cout << "installed " << report.verify.header.image_version << " for "

@@ -52,18 +52,6 @@ std::vector<uint8_t> Sign(const TestIdentity& id,
       .value();
 }
 
-void SetXattr(Entry& entry, std::string_view name, std::string value) {
-  for (Xattr& x : entry.xattrs) {
-    if (x.name == name) {
-      x.value = std::move(value);
-      return;
-    }
-  }
-  entry.xattrs.push_back({std::string(name), std::move(value)});
-  std::sort(entry.xattrs.begin(), entry.xattrs.end(),
-            [](const Xattr& a, const Xattr& b) { return a.name < b.name; });
-}
-
 // A regular file signed (IMA over its content, then EVM over its metadata)
 // by `id`.
 Entry SignedFile(const std::string& path, const TestIdentity* id,
