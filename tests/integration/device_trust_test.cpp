@@ -226,6 +226,46 @@ TEST_F(DeviceTrustTest, DigitalSignatureIsRequiredFromKernel66) {
   EXPECT_EQ(older.exit_code, 0) << older.err;
 }
 
+// The kernel finds a key by its 4-byte keyid; two certificates sharing one
+// would make which key checks a file depend on load order.
+TEST_F(DeviceTrustTest, TwoCertificatesWithOneKeyidAreRejected) {
+  CertOptions a, b;
+  a.subject_key_id = "0102030405060708090a0b0c0d0e0f1011121314";
+  b.subject_key_id = "ffffffffffffffffffffffffffffffff11121314";
+  TestIdentity ka = MakeIssued(dir_.Sub(""), "same-a", kernel_ca_, a);
+  TestIdentity kb = MakeIssued(dir_.Sub(""), "same-b", kernel_ca_, b);
+  // The builder refuses to sign with such a pair...
+  CommandResult both = RunBuild(
+      rootfs_, dir_.Sub("both.imab"), *keys_,
+      "--ima-key " + ShellQuote(ka.key_path) + " --ima-cert " +
+          ShellQuote(Der(ka)) + " --evm-key " + ShellQuote(kb.key_path) +
+          " --evm-cert " + ShellQuote(Der(kb)));
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("two signing certificates share keyid 11121314"),
+            std::string::npos)
+      << both.err;
+  // ...and a device whose keyring would hold both refuses the update: the
+  // image ships no initramfs, so the keys loaded now stay.
+  fs::remove(rootfs_ + "/boot/initramfs.img");
+  std::string bundle = dir_.Sub("same.imab");
+  CommandResult build = RunBuild(rootfs_, bundle, *keys_,
+                                 "--ima-key " + ShellQuote(ka.key_path) +
+                                     " --ima-cert " + ShellQuote(Der(ka)));
+  ASSERT_EQ(build.exit_code, 0) << build.err;
+  fs::copy_file(Der(ka), device_ + "/etc/imabundle/a.der");
+  fs::copy_file(Der(kb), device_ + "/etc/imabundle/b.der");
+  std::string conf = ReadFile(device_ + "/etc/imabundle/device.conf");
+  conf.replace(conf.find("ima-cert = /etc/imabundle/ima.der"), 33,
+               "ima-cert = /etc/imabundle/a.der\nima-cert = "
+               "/etc/imabundle/b.der");
+  WriteFile(device_ + "/etc/imabundle/device.conf", conf);
+  CommandResult judged = Judge(bundle);
+  EXPECT_EQ(judged.exit_code, 1);
+  EXPECT_NE(judged.err.find("two certificates in .ima share keyid 11121314"),
+            std::string::npos)
+      << judged.err;
+}
+
 TEST_F(DeviceTrustTest, RotationInPlaceIsRejectedButAbIsAccepted) {
   std::string bundle = Build(new_);
   EXPECT_EQ(Judge(bundle).exit_code, 0);
