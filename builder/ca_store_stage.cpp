@@ -278,10 +278,26 @@ class Planner {
 
   Result<std::optional<CaStagePlan>> Run() {
     CaInputs& in = c_.inputs;
+    // The conf is what selects certificates of the shared folder: an image
+    // with that folder but no conf (a trimmed copy of a host, a store built
+    // elsewhere) gives no selection to regenerate from.
     bool has_inputs = in.conf.has_value() ||
-                      in.dirs.count(std::string(kCaSharedDir)) != 0 ||
                       in.dirs.count(std::string(kCaLocalDir)) != 0;
     if (!has_inputs && options_.add.empty() && options_.conf.empty()) {
+      if (in.dirs.count(std::string(kCaSharedDir)) != 0) {
+        if (!options_.policy.required.empty()) {
+          return MakeError(ErrorCode::kInvalidArgument,
+                           "--ca-require: the image has no " +
+                               std::string(kCaConfPath) +
+                               " to select its CA store with");
+        }
+        reporter_.Warn(std::string(kCaSharedDir) + " without " +
+                       std::string(kCaConfPath) +
+                       ": nothing selects its certificates; " +
+                       std::string(kCaCertsDir) +
+                       " left as it is (give --ca-conf to regenerate it)");
+        return std::optional<CaStagePlan>();
+      }
       if (!options_.policy.required.empty()) {
         return MakeError(ErrorCode::kInvalidArgument,
                          "--ca-require: the image has no CA store inputs");

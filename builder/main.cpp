@@ -387,12 +387,12 @@ int main(int argc, char** argv) {
   cmd->add_option("--signing-threads", build.signing_threads,
                   "Threads making IMA/EVM signatures")
       ->capture_default_str();
-  std::string ca_store_mode = "regenerate";
+  std::string ca_store_mode;
   cmd->add_option("--ca-store", ca_store_mode,
                   "regenerate: rebuild etc/ssl/certs as update-ca-certificates "
-                  "would; keep: leave the input's store untouched")
-      ->check(CLI::IsMember({"regenerate", "keep"}))
-      ->capture_default_str();
+                  "would; keep: leave the input's store untouched (default: "
+                  "regenerate, keep with --keep-signatures)")
+      ->check(CLI::IsMember({"regenerate", "keep"}));
   cmd->add_option("--ca-add", build.ca.add,
                   "Certificate (PEM, *.crt) to put into "
                   "usr/local/share/ca-certificates of the image (repeatable)");
@@ -429,7 +429,12 @@ int main(int argc, char** argv) {
       int rc = keys.Run();
       return rc >= 0 ? rc : roots.Run();
     }
-    build.ca.keep = ca_store_mode == "keep";
+    // An image signed elsewhere had its store built there too: files this
+    // build generated would carry no kept signatures.
+    build.ca.keep = ca_store_mode == "keep" ||
+                    (ca_store_mode.empty() && build.keep_signatures &&
+                     build.ca.add.empty() && build.ca.remove.empty() &&
+                     build.ca.conf.empty());
     return RunBuild(build);
   } catch (const std::bad_alloc&) {
     std::cerr << "imab-build: error: out of memory\n";

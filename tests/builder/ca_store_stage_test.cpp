@@ -193,6 +193,23 @@ TEST_F(CaStoreStageTest, LeavesAnImageWithoutInputsAlone) {
   ExpectError("--ca-require: the image has no CA store inputs");
 }
 
+// A trimmed copy of a host (the benchmark rootfs) has the Mozilla folder
+// but no conf: nothing selects, so the store is left as the image has it.
+TEST_F(CaStoreStageTest, LeavesTheStoreAloneWithoutAConfToSelectFrom) {
+  fs::remove(root_ + "/etc/ca-certificates.conf");
+  fs::remove_all(root_ + "/usr/local");
+  auto plan = Plan();
+  ASSERT_TRUE(plan.has_value()) << plan.error().message;
+  EXPECT_FALSE(plan->has_value());
+  // A local certificate is selected without a conf: then it is managed.
+  fs::create_directories(root_ + "/usr/local/share/ca-certificates");
+  WriteFile(root_ + "/usr/local/share/ca-certificates/Local.crt",
+            Pem("Local"));
+  plan = Plan();
+  ASSERT_TRUE(plan.has_value()) << plan.error().message;
+  EXPECT_TRUE(plan->has_value());
+}
+
 TEST_F(CaStoreStageTest, RefusesACaAddNotNamedCrt) {
   std::string extra = dir_.Sub("extra.pem");
   WriteFile(extra, Pem("extra"));

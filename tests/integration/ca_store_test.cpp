@@ -316,6 +316,28 @@ TEST_F(CaStoreTest, KeepRefusesStoreEditsAndWritesNothing) {
   EXPECT_EQ(bad.exit_code, 2);
 }
 
+// An image signed elsewhere had its store built there too: --keep-signatures
+// keeps the store unless told to regenerate it, which it then refuses.
+TEST_F(CaStoreTest, KeepSignaturesKeepsTheStoreByDefault) {
+  TestIdentity ima_ca = MakeRootCa(dir_.Sub(""), "ima-ca");
+  TestIdentity ima = MakeIssued(dir_.Sub(""), "ima", ima_ca);
+  fs::create_directories(rootfs_ + "/etc/ssl/certs");
+  fs::create_symlink("/usr/share/ca-certificates/mozilla/Gone.crt",
+                     rootfs_ + "/etc/ssl/certs/Gone.pem");
+  const std::string keep = "--keep-signatures --ima-cert " +
+                           ShellQuote(ima.cert_path);
+  std::string bundle = Build("kept", keep);
+  std::string out = dir_.Sub("kept-tree");
+  ASSERT_EQ(RunExtract(bundle, keys_->ca().cert_path, out).exit_code, 0);
+  EXPECT_TRUE(fs::is_symlink(out + "/etc/ssl/certs/Gone.pem"));
+  CommandResult regenerate = RunBuild(rootfs_, dir_.Sub("regen.imab"), *keys_,
+                                      keep + " --ca-store regenerate");
+  EXPECT_EQ(regenerate.exit_code, 2);
+  EXPECT_NE(regenerate.err.find("would carry no IMA/EVM signatures"),
+            std::string::npos)
+      << regenerate.err;
+}
+
 TEST_F(CaStoreTest, InspectListsAddedRemovedAndExpiringAnchors) {
   std::string before = Build("before", "");
   std::string after = Build("after", "--ca-add " + ShellQuote(ca_crt_) +
