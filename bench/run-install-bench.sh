@@ -25,6 +25,7 @@ shared=${IMAB_SHARED:-$IMAB_ROOT/../shared}
 work=${IMAB_BENCH_DIR:-$IMAB_ROOT/build/bench}
 mkdir -p "$work"
 [ -f "$work/keys/release.key" ] || scripts/make-dev-keys.sh "$work/keys"
+[ -f "$work/keys/ima-rsa.der" ] || scripts/make-ima-keys.sh "$work/keys"
 build_bin=$build/builder/imab-build
 verify_bin=$build/verifier/imab-verify
 
@@ -46,7 +47,9 @@ pair() {
   local name=$1 a=$2 b=$3
   local f="$work/${name//[^A-Za-z0-9]/_}"
   rm -f "$f.a" "$f.b"
-  bash -c "$a" >/dev/null 2>&1; bash -c "$b" >/dev/null 2>&1   # warm-up
+  for cmd in "$a" "$b"; do   # warm-up; a failure is shown, not swallowed
+    bash -c "$cmd" >/dev/null 2>"$f.err" || { echo "failed: $cmd" >&2; cat "$f.err" >&2; exit 1; }
+  done
   for _ in $(seq "$runs"); do
     measure "$f.a" bash -c "$a"
     measure "$f.b" bash -c "$b"
@@ -67,17 +70,19 @@ for preset in "${presets[@]}"; do
     "$shared/bench/make-rootfs.sh" "$preset" "$root" >/dev/null
     touch "$work/rootfs-$preset.done"
   fi
-  bundle=$work/$preset.imab
+  # Signed for the device's IMA key, as the device's trust decision needs.
+  bundle=$work/$preset-device.imab
   keys=$work/keys
   [ -f "$bundle" ] || "$build_bin" build --rootfs "$root" --version 1.0 \
     --compatible bench --signing-key "$keys/release.key" \
-    --signing-cert "$keys/release.pem" --output "$bundle" >/dev/null
+    --signing-cert "$keys/release.pem" --ima-key "$keys/ima-rsa.key" \
+    --ima-cert "$keys/ima-rsa.der" --output "$bundle" >/dev/null 2>&1
   (cd "$work" && tar xf "$bundle" payload.tar.zst && mv payload.tar.zst "$preset.payload.tar.zst")
   device=$work/device-$preset
   rm -rf "$device" "$work/x"
   "$verify_bin" device init --root "$device" --compatible bench \
-    --release-ca "$keys/release-ca.pem" --kernel-ca "$keys/release-ca.pem" \
-    --ima-cert "$keys/release.pem" >/dev/null
+    --release-ca "$keys/release-ca.pem" --kernel-ca "$keys/ima-ca.pem" \
+    --ima-cert "$keys/ima-rsa.der" >/dev/null
   # Each install erases the inactive slot and writes it; the peer gets the
   # same removal of its previous tree.
   pair "$preset: install vs zstd|tar -x" \
