@@ -163,11 +163,24 @@ Status InstallBundle(const InstallOptions& options, Reporter& reporter,
                      InstallReport& report) {
   IMAB_ASSIGN_OR_RETURN(DeviceConfig config, LoadDeviceConfig(options.root));
   if (config.layout == SlotLayout::kInPlace) {
-    // Writing A/B slots on a device set up for file-by-file updates would
-    // not update what it boots.
+    // Judge the update first, so that one the device could not trust is
+    // refused with its reasons; writing files in place is not implemented,
+    // and writing A/B slots would not update what such a device boots.
+    DeviceConfig judged_config;
+    DeviceState state;
+    VerifyOptions verify;
+    verify.bundle_path = options.bundle_path;
+    verify.signature.check_time = options.check_time;
+    verify.allow_reinstall = options.allow_reinstall;
+    verify.in_place = true;
+    IMAB_RETURN_IF_ERROR(
+        PrepareDeviceVerify(options.root, judged_config, state, verify));
+    NullSink judge_only;
+    IMAB_RETURN_IF_ERROR(VerifyBundle(verify, judge_only, report.verify));
     return MakeError(ErrorCode::kInvalidArgument,
-                     "device layout is in-place: only A/B installs are "
-                     "implemented (layout = ab)");
+                     "device layout is in-place: the update would be "
+                     "trusted, but only A/B installs are implemented "
+                     "(layout = ab)");
   }
   const std::string slots_dir = DevicePath(config, config.slots_dir);
   // Opened before the lock, whose file lives there, for a clear message

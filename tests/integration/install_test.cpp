@@ -329,6 +329,17 @@ TEST_F(InstallTest, InPlaceLayoutIsRefusedUntilImplemented) {
   EXPECT_NE(install.err.find("layout is in-place"), std::string::npos)
       << install.err;
   EXPECT_TRUE(fs::is_empty(device_->SlotPath("slot-b")));
+  // An update the device could not trust is refused as such first.
+  TestIdentity rotated = MakeIssued(dir_.Sub(""), "rotated-in-place",
+                                    device_->kernel_ca());
+  std::string bundle = dir_.Sub("rotated.imab");
+  BuildVersion(rootfs_, bundle, *keys_, "1.1",
+               "--ima-key " + ShellQuote(rotated.key_path) + " --ima-cert " +
+                   ShellQuote(rotated.cert_path));
+  CommandResult refused = device_->Install(bundle);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("could not trust this update"), std::string::npos)
+      << refused.err;
 }
 
 TEST_F(InstallTest, DowngradeIsRefusedAndReinstallNeedsItsFlag) {
