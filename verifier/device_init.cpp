@@ -11,6 +11,7 @@
 #include "common/x509_util.h"
 #include "verifier/device_config.h"
 #include "verifier/directory_slots.h"
+#include "verifier/ima_policy.h"
 #include "verifier/small_file.h"
 
 namespace imab::verifier {
@@ -159,6 +160,13 @@ Status Prepare(const InitOptions& options, DeviceConfig& config,
   if (!options.ima_policy.empty()) {
     IMAB_ASSIGN_OR_RETURN(std::string policy,
                           ReadInput("--ima-policy", options.ima_policy));
+    // A policy the verifier cannot read would refuse every later update:
+    // refuse it now, while nothing is written.
+    Result<ImaPolicy> parsed =
+        ImaPolicy::Parse(policy, "--ima-policy " + options.ima_policy);
+    if (!parsed.has_value()) {
+      return parsed.error();
+    }
     config.ima_policy = dir + "ima-policy";
     copies.push_back(Copy{options.ima_policy, "ima-policy", std::move(policy)});
   }

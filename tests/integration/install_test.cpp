@@ -90,7 +90,24 @@ TEST_F(InstallTest, InitRefusesToOverwriteAndBadInputWritesNothing) {
       << missing.err;
   EXPECT_FALSE(fs::exists(device_->root() + "/etc/imabundle"));
 
-  ASSERT_EQ(device_->Init().exit_code, 0);
+  // A policy the verifier cannot evaluate would refuse every update later.
+  WriteFile(dir_.Sub("bad.policy"), "appraise fowner=0\nappraise fownr=0\n");
+  CommandResult bad_policy =
+      device_->Init("--ima-policy " + ShellQuote(dir_.Sub("bad.policy")));
+  EXPECT_EQ(bad_policy.exit_code, 2);
+  EXPECT_NE(bad_policy.err.find("bad.policy:2: unknown condition 'fownr'"),
+            std::string::npos)
+      << bad_policy.err;
+  EXPECT_FALSE(fs::exists(device_->root() + "/etc/imabundle"));
+
+  // The example policies of manifests/ are accepted as they are.
+  ASSERT_EQ(device_->Init("--ima-policy " +
+                          ShellQuote(SourceDir() +
+                                     "/manifests/ima-policy/signed-rootfs.policy"))
+                .exit_code,
+            0);
+  EXPECT_EQ(ReadFile(device_->root() + "/etc/imabundle/ima-policy"),
+            ReadFile(SourceDir() + "/manifests/ima-policy/signed-rootfs.policy"));
   CommandResult again = device_->Init();
   EXPECT_EQ(again.exit_code, 2);
   EXPECT_NE(again.err.find("use --force"), std::string::npos) << again.err;
