@@ -1,6 +1,6 @@
 // Key commands: creating the IMA/EVM CA and signing keys and the bundle
-// release key, and reporting whether a certificate satisfies the kernel's
-// keyring rules (ima-evm-formats.md §3, §5.1, §6, §7).
+// release key (ima-evm-formats.md §3, §6, §7). Reporting on a certificate
+// against the kernel's keyring rules is builder/key_show.h.
 //
 // CLI contract (main.cpp parses it into the option structs below and calls
 // one function per subcommand; it prints `report`/`text` to stdout):
@@ -17,8 +17,7 @@
 //   imab-build key create-release --out-key FILE --out-cert FILE --subject DN
 //                                 [--type T] [--days N]
 //                                 [--ca-key K --ca-cert C]
-//   imab-build key show FILE [--ca CA] [--kernel-profile P]
-//                            [--kernel-version X.Y] [--json] [--set CERT ...]
+//   (imab-build key show: builder/key_show.h)
 //
 //   T:  rsa:2048 | rsa:3072 | rsa:4096 | ec:p256 | ec:p384.
 //       Defaults: create-ca rsa:3072; create-signing and rotate-signing
@@ -29,9 +28,7 @@
 //       slash) or "O=Acme, CN=IMA signing 2026" ("\," escapes a comma).
 //       Multi-valued RDNs ("+") are not supported.
 //
-// Exit codes (style.md): any returned error -> 2. For `show`, when
-// ShowReport::all_ok is false (a certificate FAILs a kernel rule) -> 1,
-// else 0. The report text is printed in both cases.
+// Exit codes (style.md): any returned error -> 2, else 0.
 //
 // Outputs: the certificate is DER when its file name ends in ".der", else
 // PEM. The private key is unencrypted PKCS#8 PEM created with O_EXCL and
@@ -149,38 +146,5 @@ Result<CreatedKey> RotateSigning(const RotateSigningOptions& options);
 // `openssl cms -verify -CAfile cert.pem` needs). kInvalidArgument when only
 // one of ca_key/ca_cert is given.
 Result<CreatedKey> CreateRelease(const CreateReleaseOptions& options);
-
-struct ShowOptions {
-  std::string path;     // certificate (PEM/DER) or key (PEM private/public)
-  std::string ca_path;  // optional: the CA the certificate must chain to
-  // Optional kernel profile name (common/kernel_profile.h). A profile with an
-  // xattr list (contains ':') describes a kernel before 5.14, hence < 6.6.
-  std::string kernel_profile;
-  // Optional "X.Y[...]" kernel version. Below 6.6 the digitalSignature and
-  // not-a-CA rules are reported as "not enforced". With neither option the
-  // kernel is assumed to be >= 6.6 (the strict rules).
-  std::string kernel_version;
-  bool json = false;
-  // Certificates (PEM, possibly several per file, or DER) that will share a
-  // keyring with this one; the keyid must be unique among them.
-  std::vector<std::string> set;
-};
-
-struct ShowReport {
-  std::string text;     // the report: "name: value" lines, or one JSON object
-  bool all_ok = false;  // no rule FAILed (always true for a key file)
-};
-
-// Describes a certificate: subject, issuer, serial, key type, keyid, SKID,
-// AKID, validity (ISO 8601 UTC), SHA-256 of the DER SubjectPublicKeyInfo,
-// and one verdict per kernel rule, each "ok", "FAIL: why", "not checked
-// (...)" or "not enforced (...)": chains_to_ca, has_akid, digital_signature,
-// not_ca, key_type, has_skid, skid_is_hash (evmctl 1.4 finds keys by
-// SHA-1 of the key), keyid_unique. For a key file: key type, keyid by the
-// public-key rule, SPKI SHA-256 and key_type; private key bytes are never
-// shown. JSON output is one flat object; rule verdicts use "rule_<name>"
-// keys. Errors: kIo/kInvalidArgument naming a file that cannot be read or
-// parsed (including an encrypted key) or a bad profile or version.
-Result<ShowReport> ShowKey(const ShowOptions& options);
 
 }  // namespace imab::builder

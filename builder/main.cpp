@@ -8,6 +8,7 @@
 
 #include "builder/bundle_builder.h"
 #include "builder/key_commands.h"
+#include "builder/key_show.h"
 #include "builder/trust_root_commands.h"
 
 namespace {

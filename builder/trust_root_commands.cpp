@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <span>
@@ -22,6 +21,7 @@
 #include "common/digest.h"
 #include "common/handles.h"
 #include "common/hex.h"
+#include "common/json_text.h"
 #include "common/limits.h"
 #include "common/openssl_error.h"
 #include "common/trust_root.h"
@@ -153,40 +153,6 @@ std::string Sha256Hex(const std::string& bytes) {
   return d.has_value() ? HexEncode(*d) : std::string("(digest failed)");
 }
 
-std::string IsoTime(const ASN1_TIME* t) {
-  struct tm tm {};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
-    ERR_clear_error();
-    return "(invalid time)";
-  }
-  char buf[32];
-  if (std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-    return "(invalid time)";
-  }
-  return buf;
-}
-
-std::string JsonEscape(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u == 0x7f) {
-      out += "\\u00";
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::string Quote(std::string_view s) { return "\"" + JsonEscape(s) + "\""; }
-
 struct CaInfo {
   std::string subject, spki_sha256, not_after;
 };
@@ -258,25 +224,25 @@ std::string RenderJson(const SignedTrustRoot& root,
                     ", \"release_cas\": [";
   for (size_t i = 0; i < cas.size(); ++i) {
     out += std::string(i == 0 ? "" : ", ") +
-           "{\"subject\": " + Quote(cas[i].subject) +
-           ", \"spki_sha256\": " + Quote(cas[i].spki_sha256) +
-           ", \"not_after\": " + Quote(cas[i].not_after) + "}";
+           "{\"subject\": " + JsonString(cas[i].subject) +
+           ", \"spki_sha256\": " + JsonString(cas[i].spki_sha256) +
+           ", \"not_after\": " + JsonString(cas[i].not_after) + "}";
   }
   out += "], \"keys\": [";
   for (size_t i = 0; i < keys.size(); ++i) {
     out += std::string(i == 0 ? "" : ", ") +
-           "{\"spki_sha256\": " + Quote(keys[i].spki_sha256) +
+           "{\"spki_sha256\": " + JsonString(keys[i].spki_sha256) +
            ", \"signed\": " + (keys[i].signed_ok ? "true" : "false") + "}";
   }
   out += "], \"signatures\": " + std::to_string(root.signatures.size()) +
-         ", \"self_threshold\": " + Quote(self.ok ? "ok" : "FAIL");
+         ", \"self_threshold\": " + JsonString(self.ok ? "ok" : "FAIL");
   if (!self.ok) {
-    out += ", \"self_threshold_reason\": " + Quote(self.reason);
+    out += ", \"self_threshold_reason\": " + JsonString(self.reason);
   }
   if (successor != nullptr) {
-    out += ", \"successor\": " + Quote(successor->ok ? "ok" : "FAIL");
+    out += ", \"successor\": " + JsonString(successor->ok ? "ok" : "FAIL");
     if (!successor->ok) {
-      out += ", \"successor_reason\": " + Quote(successor->reason);
+      out += ", \"successor_reason\": " + JsonString(successor->reason);
     }
   }
   out += std::string(", \"ok\": ") + (all_ok ? "true" : "false") + "}\n";

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <archive.h>
+#include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/cms.h>
 #include <openssl/evp.h>
@@ -23,6 +24,8 @@ struct Deleter;
     void operator()(Type* p) const { free_fn(p); } \
   }
 
+// ASN1_TIME and ASN1_OCTET_STRING are the same C type as ASN1_STRING.
+IMAB_DEFINE_DELETER_(ASN1_STRING, ASN1_STRING_free);
 IMAB_DEFINE_DELETER_(EVP_PKEY, EVP_PKEY_free);
 IMAB_DEFINE_DELETER_(EVP_PKEY_CTX, EVP_PKEY_CTX_free);
 IMAB_DEFINE_DELETER_(EVP_MD_CTX, EVP_MD_CTX_free);

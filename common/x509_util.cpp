@@ -4,6 +4,8 @@
 #include <openssl/pem.h>
 
 #include <climits>
+#include <ctime>
+#include <string>
 #include <string_view>
 
 #include "common/openssl_error.h"
@@ -121,26 +123,53 @@ Result<Ptr<X509>> LoadCertificate(const std::string& path) {
   return cert;
 }
 
-std::string SubjectLine(const X509* cert) {
-  if (cert == nullptr) {
-    return "(no certificate)";
-  }
+namespace {
+
+// ONELINE escapes control and non-ASCII bytes, which keeps newlines of a
+// hostile name out of our one-line messages; "CN=x, O=y" spacing.
+std::string NameLine(const X509_NAME* name, const std::string& what) {
   Ptr<BIO> bio(BIO_new(BIO_s_mem()));
-  const X509_NAME* name = X509_get_subject_name(cert);
-  // ONELINE escapes control and non-ASCII bytes, which keeps newlines of a
-  // hostile subject out of our one-line messages; "CN=x, O=y" spacing.
   constexpr unsigned long kFlags = XN_FLAG_ONELINE & ~XN_FLAG_SPC_EQ;
   if (bio == nullptr || name == nullptr ||
       X509_NAME_print_ex(bio.get(), name, 0, kFlags) < 0) {
     ERR_clear_error();
-    return "(unprintable subject)";
+    return "(unprintable " + what + ")";
   }
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
   if (len <= 0 || data == nullptr) {
-    return "(empty subject)";
+    return "(empty " + what + ")";
   }
   return std::string(data, static_cast<size_t>(len));
+}
+
+}  // namespace
+
+std::string SubjectLine(const X509* cert) {
+  if (cert == nullptr) {
+    return "(no certificate)";
+  }
+  return NameLine(X509_get_subject_name(cert), "subject");
+}
+
+std::string IssuerLine(const X509* cert) {
+  if (cert == nullptr) {
+    return "(no certificate)";
+  }
+  return NameLine(X509_get_issuer_name(cert), "issuer");
+}
+
+std::string IsoTime(const ASN1_TIME* time) {
+  struct tm tm {};
+  if (time == nullptr || ASN1_TIME_to_tm(time, &tm) != 1) {
+    ERR_clear_error();
+    return "(invalid time)";
+  }
+  char buf[32];
+  if (std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+    return "(invalid time)";
+  }
+  return buf;
 }
 
 }  // namespace imab

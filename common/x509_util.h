@@ -20,4 +20,10 @@ Result<Ptr<X509>> LoadCertificate(const std::string& path);
 // "CN=Release 1, O=Acme" style one-line subject, for messages.
 std::string SubjectLine(const X509* cert);
 
+// The same for the issuer.
+std::string IssuerLine(const X509* cert);
+
+// "2026-01-31T12:00:00Z" (UTC), or "(invalid time)".
+std::string IsoTime(const ASN1_TIME* time);
+
 }  // namespace imab

@@ -4,7 +4,7 @@
 
 #include "common/ca_policy.h"
 #include "common/hex.h"
-#include "verifier/report_json.h"
+#include "common/json_text.h"
 
 namespace imab::verifier {
 namespace {

@@ -1,5 +1,6 @@
 #include "verifier/device_report.h"
 
+#include "common/json_text.h"
 #include "verifier/report_json.h"
 
 namespace imab::verifier {

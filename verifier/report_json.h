@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "common/json_text.h"
 #include "common/result.h"
 #include "verifier/bundle_verifier.h"
 
@@ -15,9 +16,5 @@ namespace imab::verifier {
 std::string RenderReportJson(const VerifyReport& report,
                              const std::optional<Error>& failure,
                              std::string_view extra = "");
-
-// A JSON string literal with quotes, escaping control and non-ASCII bytes
-// as \u00XX so arbitrary path bytes stay valid JSON.
-std::string JsonString(std::string_view text);
 
 }  // namespace imab::verifier

@@ -2,6 +2,7 @@
 // and, where the kernel allows, a restricted keyring), what they refuse,
 // and the verdicts of `show`.
 #include "builder/key_commands.h"
+#include "builder/key_show.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -1,0 +1,44 @@
+#include "common/x509_util.h"
+
+#include <gtest/gtest.h>
+#include <openssl/asn1.h>
+
+#include "tests/testutil/pki.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace imab {
+namespace {
+
+using imab::testing::CertOptions;
+using imab::testing::MakeIssued;
+using imab::testing::MakeRootCa;
+using imab::testing::TempDir;
+using imab::testing::TestIdentity;
+
+TEST(X509UtilTest, IssuerLineNamesTheIssuer) {
+  TempDir dir;
+  CertOptions ca_options;
+  ca_options.common_name = "Kernel CA, test";
+  TestIdentity ca = MakeRootCa(dir.path().string(), "ca", ca_options);
+  CertOptions leaf_options;
+  leaf_options.common_name = "IMA signing";
+  TestIdentity leaf =
+      MakeIssued(dir.path().string(), "leaf", ca, leaf_options);
+  EXPECT_EQ(IssuerLine(leaf.cert.get()), SubjectLine(ca.cert.get()));
+  EXPECT_NE(IssuerLine(leaf.cert.get()).find("CN=\"Kernel CA, test\""),
+            std::string::npos)
+      << IssuerLine(leaf.cert.get());
+  EXPECT_NE(SubjectLine(leaf.cert.get()).find("CN=IMA signing"),
+            std::string::npos);
+  EXPECT_EQ(IssuerLine(nullptr), "(no certificate)");
+}
+
+TEST(X509UtilTest, IsoTimeIsUtcIso8601) {
+  Ptr<ASN1_TIME> time(ASN1_TIME_set(nullptr, 1700000000));
+  ASSERT_NE(time, nullptr);
+  EXPECT_EQ(IsoTime(time.get()), "2023-11-14T22:13:20Z");
+  EXPECT_EQ(IsoTime(nullptr), "(invalid time)");
+}
+
+}  // namespace
+}  // namespace imab
