@@ -3,27 +3,26 @@
 #include <openssl/err.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <vector>
 
 #include "builder/atomic_output.h"
 #include "builder/digest_signer.h"
+#include "builder/ima_setup.h"
 #include "builder/manifest_signer.h"
+#include "builder/payload_builder.h"
 #include "builder/private_keys.h"
 #include "builder/rootfs_source.h"
 #include "builder/signing_identity.h"
 #include "builder/signing_pipeline.h"
+#include "common/bytes.h"
 #include "common/bundle_container.h"
-#include "common/content_hasher.h"
 #include "common/dev_keys.h"
 #include "common/digest.h"
 #include "common/ima_xattr.h"
-#include "common/image_tree.h"
 #include "common/initramfs.h"
 #include "common/integrity_check.h"
-#include "common/kernel_keyring.h"
 #include "common/keyid.h"
 #include "common/limits.h"
 #include "common/manifest.h"
@@ -34,12 +33,6 @@
 
 namespace imab::builder {
 namespace {
-
-constexpr size_t kReadChunkBytes = 1u << 20;
-
-std::span<const uint8_t> AsBytes(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
 
 Status CheckOptions(const BuildOptions& options) {
   IMAB_RETURN_IF_ERROR(CheckImageVersion(options.image_version));
@@ -110,374 +103,6 @@ std::string OutputFolder(const std::string& output) {
   return parent.empty() ? "." : parent.string();
 }
 
-// The IMA/EVM material of one build: signers (re-signing) and the
-// certificates the manifest declares.
-struct ImaSetup {
-  std::vector<Ptr<X509>> kernel_cas;
-  std::unique_ptr<DigestSigner> ima_signer;
-  std::unique_ptr<DigestSigner> evm_signer;  // null: ima_signer signs EVM
-  std::optional<ImaSection> section;
-  HashAlgo algo = HashAlgo::kSha256;
-};
-
-Result<SigningCertificate> DeclareCertificate(const X509* cert,
-                                              const std::string& path) {
-  Result<uint32_t> keyid = KeyIdFromCertificate(cert);
-  if (!keyid.has_value()) {
-    return WithContext(keyid.error(), path);
-  }
-  int len = i2d_X509(cert, nullptr);
-  std::string der(len > 0 ? static_cast<size_t>(len) : 0, '\0');
-  auto* p = reinterpret_cast<unsigned char*>(der.data());
-  if (len <= 0 || i2d_X509(cert, &p) != len) {
-    return MakeError(ErrorCode::kInternal, path + ": cannot encode");
-  }
-  return SigningCertificate{*keyid, std::move(der)};
-}
-
-Status AddCertificate(ImaSection& section, SigningCertificate cert) {
-  for (const SigningCertificate& c : section.certificates) {
-    if (c.der == cert.der) {
-      return OkStatus();  // the same certificate for IMA and EVM
-    }
-    if (c.keyid == cert.keyid) {
-      // The kernel takes the first key whose id matches and never retries.
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "two signing certificates share keyid " +
-                           KeyIdHex(cert.keyid));
-    }
-  }
-  if (section.certificates.size() >= kMaxSigningCerts) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "more than " + std::to_string(kMaxSigningCerts) +
-                         " signing certificates");
-  }
-  section.certificates.push_back(std::move(cert));
-  std::sort(section.certificates.begin(), section.certificates.end(),
-            [](const SigningCertificate& a, const SigningCertificate& b) {
-              return a.keyid < b.keyid;
-            });
-  return OkStatus();
-}
-
-std::string CertificateDer(const X509* cert) {
-  int len = i2d_X509(cert, nullptr);
-  std::string der(len > 0 ? static_cast<size_t>(len) : 0, '\0');
-  auto* p = reinterpret_cast<unsigned char*>(der.data());
-  i2d_X509(cert, &p);
-  return der;
-}
-
-// Refuses a signing certificate the device kernel would not load into its
-// .ima/.evm keyring, so no image ships that cannot run anything.
-Status CheckAgainstKernelCas(const DigestSigner& signer,
-                             const std::string& cert_path,
-                             const ImaSetup& setup,
-                             const KernelProfile& profile) {
-  std::vector<X509*> cas;
-  for (const Ptr<X509>& ca : setup.kernel_cas) {
-    cas.push_back(ca.get());
-    // The kernel CA's private key must never sign files directly.
-    if (EVP_PKEY_eq(X509_get0_pubkey(ca.get()),
-                    X509_get0_pubkey(signer.certificate())) == 1) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       cert_path + ": signing key is the kernel CA key");
-    }
-  }
-  KernelKeyringRules rules;
-  // A profile with its own xattr list describes a kernel before 5.14, so
-  // before 6.6's digitalSignature rule.
-  rules.require_digital_signature =
-      profile.evm_xattrs == AllEvmXattrs();
-  Status accepted =
-      CheckKernelAcceptsCertificate(signer.certificate(), cas, rules);
-  if (!accepted.ok()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     cert_path + ": the device kernel would refuse it: " +
-                         accepted.error().message);
-  }
-  return OkStatus();
-}
-
-Result<ImaSetup> LoadImaSetup(const BuildOptions& options,
-                              PrivateKeys& keys) {
-  ImaSetup setup;
-  for (const std::string& path : options.kernel_cas) {
-    IMAB_ASSIGN_OR_RETURN(std::vector<Ptr<X509>> cas,
-                          LoadPemCertificates(path));
-    for (Ptr<X509>& ca : cas) {
-      setup.kernel_cas.push_back(std::move(ca));
-    }
-  }
-  if (options.ima_key.empty() && !options.keep_signatures) {
-    return setup;
-  }
-  IMAB_ASSIGN_OR_RETURN(setup.algo, SigningHashAlgoFromName(options.hash));
-  ImaSection section;
-  IMAB_ASSIGN_OR_RETURN(section.profile,
-                        ParseKernelProfile(options.kernel_profile));
-  if (!options.ima_key.empty()) {
-    IMAB_ASSIGN_OR_RETURN(setup.ima_signer,
-                          keys.LoadDigestSigner(options.ima_key,
-                                                options.ima_certs[0]));
-    IMAB_ASSIGN_OR_RETURN(auto cert,
-                          DeclareCertificate(setup.ima_signer->certificate(),
-                                             options.ima_certs[0]));
-    IMAB_RETURN_IF_ERROR(AddCertificate(section, std::move(cert)));
-    if (!setup.kernel_cas.empty()) {
-      IMAB_RETURN_IF_ERROR(CheckAgainstKernelCas(
-          *setup.ima_signer, options.ima_certs[0], setup, section.profile));
-    }
-    if (!options.evm_key.empty()) {
-      IMAB_ASSIGN_OR_RETURN(setup.evm_signer,
-                            keys.LoadDigestSigner(options.evm_key,
-                                                  options.evm_cert));
-      IMAB_ASSIGN_OR_RETURN(auto evm_cert,
-                            DeclareCertificate(setup.evm_signer->certificate(),
-                                               options.evm_cert));
-      IMAB_RETURN_IF_ERROR(AddCertificate(section, std::move(evm_cert)));
-      if (!setup.kernel_cas.empty()) {
-        IMAB_RETURN_IF_ERROR(CheckAgainstKernelCas(
-            *setup.evm_signer, options.evm_cert, setup, section.profile));
-      }
-    }
-  } else {
-    for (const std::string& path : options.ima_certs) {
-      IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert, LoadCertificate(path));
-      IMAB_ASSIGN_OR_RETURN(auto declared, DeclareCertificate(cert.get(), path));
-      IMAB_RETURN_IF_ERROR(AddCertificate(section, std::move(declared)));
-    }
-  }
-  setup.section = std::move(section);
-  return setup;
-}
-
-// Writes entries into the payload and collects their manifest records.
-class PayloadBuilder {
- public:
-  // `kept` (borrowed, may be null) checks the input's own IMA/EVM
-  // signatures as they stream (--keep-signatures).
-  PayloadBuilder(ZstdFileWriter& writer, uint64_t created,
-                 const ImaChecker* kept)
-      : writer_(writer),
-        created_(created),
-        kept_(kept),
-        buffer_(kReadChunkBytes) {}
-
-  // --keep-signatures: the initramfs images to read the key files of
-  // (`paths`, or by name under boot/ when empty), since nothing rewrites
-  // them and the device must still learn which keys they load.
-  void RecordKeptInitramfs(std::vector<std::string> paths) {
-    record_initramfs_ = true;
-    initramfs_paths_ = std::move(paths);
-  }
-  const std::vector<InitramfsRewrite>& kept_initramfs() const {
-    return kept_initramfs_;
-  }
-  const std::vector<std::string>& unkeyed_initramfs() const {
-    return unkeyed_initramfs_;
-  }
-
-  // Tree rules, limits, and a hardlink's shared inode metadata.
-  Status Admit(Entry& entry) {
-    if (entry.type == EntryType::kHardlink) {
-      const ImageTree::Node* target = tree_.FindNode(entry.link_target);
-      if (target != nullptr) {
-        entry.mode = target->mode;
-        entry.uid = target->uid;
-        entry.gid = target->gid;
-      }
-    }
-    Status admitted = tree_.Admit(entry);
-    if (!admitted.ok()) {
-      return WithContext(std::move(admitted).error(), "rootfs");
-    }
-    if (entry.size > kMaxFileBytes) {
-      return MakeError(ErrorCode::kLimitExceeded,
-                       entry.path + ": file larger than the format allows");
-    }
-    if (entry.xattrs.size() > kMaxXattrsPerEntry) {
-      return MakeError(ErrorCode::kLimitExceeded,
-                       entry.path + ": more xattrs than the format allows");
-    }
-    return OkStatus();
-  }
-
-  // Streams an admitted entry straight from its source, hashing content.
-  Status AddStreamed(SourceEntry& source_entry) {
-    Entry& entry = source_entry.entry;
-    IMAB_RETURN_IF_ERROR(WriteHeader(entry));
-    std::vector<uint8_t> ima_digest;
-    if (entry.type == EntryType::kFile) {
-      IMAB_RETURN_IF_ERROR(StreamContent(source_entry, ima_digest));
-    }
-    if (kept_ != nullptr) {
-      kept_->Check(entry, ima_digest, &failures_);
-    }
-    return Record(entry);
-  }
-
-  // Writes an admitted entry whose content was prepared in memory or in a
-  // spool file (the signing path).
-  Status AddPrepared(PreparedEntry& prepared) {
-    Entry& entry = prepared.entry;
-    IMAB_RETURN_IF_ERROR(WriteHeader(entry));
-    if (entry.type == EntryType::kFile) {
-      if (prepared.spool.valid()) {
-        IMAB_RETURN_IF_ERROR(CopySpool(prepared.spool.get(), entry.size));
-      } else {
-        IMAB_RETURN_IF_ERROR(writer_.Write(AsBytes(prepared.inline_content)));
-      }
-      IMAB_RETURN_IF_ERROR(WritePadding(entry.size));
-    }
-    return Record(entry);
-  }
-
-  Status Finish() {
-    static const std::array<uint8_t, kTarEndBytes> kEnd{};
-    IMAB_RETURN_IF_ERROR(writer_.Write(kEnd));
-    return writer_.Finish();
-  }
-
-  std::string& records() { return records_; }
-  const std::vector<IntegrityFailure>& failures() const { return failures_; }
-  uint64_t entries() const { return entries_; }
-  uint64_t files() const { return files_; }
-  uint64_t content_bytes() const { return content_bytes_; }
-
- private:
-  Status WriteHeader(const Entry& entry) {
-    return writer_.Write(AsBytes(EncodeEntryHeader(entry, created_)));
-  }
-
-  Status Record(const Entry& entry) {
-    if (entry.type == EntryType::kFile) {
-      ++files_;
-      content_bytes_ += entry.size;
-    }
-    AppendManifestRecord(entry, &records_);
-    ++entries_;
-    return OkStatus();
-  }
-
-  Status WritePadding(uint64_t size) {
-    static const std::array<uint8_t, kTarBlockBytes> kZeros{};
-    return writer_.Write(
-        std::span<const uint8_t>(kZeros.data(), TarPadding(size)));
-  }
-
-  Status StreamContent(SourceEntry& source_entry,
-                       std::vector<uint8_t>& ima_digest) {
-    Entry& entry = source_entry.entry;
-    std::optional<HashAlgo> ima_algo;
-    if (kept_ != nullptr) {
-      ima_algo = kept_->ContentDigestAlgo(entry);
-    }
-    IMAB_ASSIGN_OR_RETURN(ContentHasher hash, ContentHasher::Create(ima_algo));
-    const bool capturing = IsKeptInitramfs(entry);
-    if (capturing && entry.size > kMaxInitramfsBytes) {
-      return MakeError(ErrorCode::kLimitExceeded,
-                       entry.path + ": initramfs larger than " +
-                           std::to_string(kMaxInitramfsBytes) + " bytes");
-    }
-    uint64_t total = 0;
-    while (total <= entry.size) {
-      IMAB_ASSIGN_OR_RETURN(size_t n, source_entry.content->Read(buffer_));
-      if (n == 0) {
-        break;
-      }
-      std::span<const uint8_t> chunk(buffer_.data(), n);
-      hash.Update(chunk);
-      if (capturing && captured_.size() + n <= kMaxInitramfsBytes) {
-        captured_.insert(captured_.end(), chunk.begin(), chunk.end());
-      }
-      IMAB_RETURN_IF_ERROR(writer_.Write(chunk));
-      total += n;
-    }
-    if (total != entry.size) {
-      return MakeError(ErrorCode::kIo,
-                       entry.path + ": changed size while being read");
-    }
-    entry.sha256 = hash.Finish(&ima_digest);
-    if (capturing) {
-      IMAB_RETURN_IF_ERROR(RecordInitramfsKeys(entry.path));
-    }
-    return WritePadding(entry.size);
-  }
-
-  bool IsKeptInitramfs(const Entry& entry) const {
-    if (!record_initramfs_ || entry.type != EntryType::kFile) {
-      return false;
-    }
-    if (!initramfs_paths_.empty()) {
-      return std::find(initramfs_paths_.begin(), initramfs_paths_.end(),
-                       entry.path) != initramfs_paths_.end();
-    }
-    return entry.path.starts_with("boot/initramfs") ||
-           entry.path.starts_with("boot/initrd");
-  }
-
-  Status RecordInitramfsKeys(const std::string& path) {
-    Result<InitramfsKeys> keys = ReadInitramfsKeys(captured_);
-    captured_.clear();
-    captured_.shrink_to_fit();
-    if (!keys.has_value()) {
-      return WithContext(keys.error(), path);
-    }
-    if (!keys->evm_der.has_value()) {
-      if (initramfs_paths_.empty()) {
-        // Found by name only: maybe not the boot initramfs at all.
-        unkeyed_initramfs_.push_back(path);
-        return OkStatus();
-      }
-      return MakeError(ErrorCode::kInvalidArgument,
-                       path + ": no etc/keys/x509_evm.der, the kernel "
-                              "would load no EVM key after reboot");
-    }
-    InitramfsRewrite record;
-    record.path = path;
-    IMAB_ASSIGN_OR_RETURN(record.evm_cert_sha256, Sha256Of(*keys->evm_der));
-    if (keys->ima_der.has_value()) {
-      IMAB_ASSIGN_OR_RETURN(record.ima_cert_sha256, Sha256Of(*keys->ima_der));
-    }
-    kept_initramfs_.push_back(std::move(record));
-    return OkStatus();
-  }
-
-  Status CopySpool(int fd, uint64_t size) {
-    uint64_t offset = 0;
-    while (offset < size) {
-      size_t want = static_cast<size_t>(
-          std::min<uint64_t>(buffer_.size(), size - offset));
-      ssize_t n = ::pread(fd, buffer_.data(), want,
-                          static_cast<off_t>(offset));
-      if (n <= 0) {
-        return MakeError(ErrorCode::kIo, "reading spooled content back");
-      }
-      IMAB_RETURN_IF_ERROR(writer_.Write(
-          std::span<const uint8_t>(buffer_.data(), static_cast<size_t>(n))));
-      offset += static_cast<uint64_t>(n);
-    }
-    return OkStatus();
-  }
-
-  ZstdFileWriter& writer_;
-  uint64_t created_;
-  const ImaChecker* kept_;
-  bool record_initramfs_ = false;
-  std::vector<std::string> initramfs_paths_;
-  std::vector<uint8_t> captured_;  // the initramfs being streamed
-  std::vector<InitramfsRewrite> kept_initramfs_;
-  std::vector<std::string> unkeyed_initramfs_;
-  std::vector<IntegrityFailure> failures_;
-  std::vector<uint8_t> buffer_;
-  ImageTree tree_;
-  std::string records_;
-  uint64_t entries_ = 0;
-  uint64_t files_ = 0;
-  uint64_t content_bytes_ = 0;
-};
-
 // Without IMA options, signatures in the input would ship unchecked.
 Status RefuseUnmanagedSignatures(const Entry& entry) {
   if (FindXattr(entry, kImaXattr) != nullptr ||
@@ -526,9 +151,11 @@ Status FillPayload(RootfsSource& source, PayloadBuilder& payload,
     config.detect_initramfs = options.initramfs.empty();
     // x509_evm.der holds the EVM key's certificate; x509_ima.der the IMA
     // key's when the two differ (else it yields the same certificate).
-    config.evm_cert_der = CertificateDer(config.evm_signer->certificate());
+    IMAB_ASSIGN_OR_RETURN(config.evm_cert_der,
+                          CertificateDer(config.evm_signer->certificate()));
     if (ima.evm_signer != nullptr) {
-      config.ima_cert_der = CertificateDer(ima.ima_signer->certificate());
+      IMAB_ASSIGN_OR_RETURN(config.ima_cert_der,
+                            CertificateDer(ima.ima_signer->certificate()));
     }
     pipeline = std::make_unique<SigningPipeline>(
         config, [&payload](PreparedEntry& p) { return payload.AddPrepared(p); });
@@ -839,7 +466,8 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
     KeysSection section;
     section.key_generation = options.key_generation;
     for (const Ptr<X509>& ca : ima.kernel_cas) {
-      section.kernel_cas.push_back(CertificateDer(ca.get()));
+      IMAB_ASSIGN_OR_RETURN(std::string der, CertificateDer(ca.get()));
+      section.kernel_cas.push_back(std::move(der));
     }
     for (const InitramfsRewrite& r : stats.initramfs) {
       section.initramfs.push_back(

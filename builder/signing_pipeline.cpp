@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "builder/atomic_output.h"
+#include "common/bytes.h"
 #include "common/glob_match.h"
 #include "common/content_hasher.h"
 #include "common/digest.h"
@@ -116,10 +117,6 @@ bool IsInitramfs(const SigningConfig& config, const Entry& entry) {
                                      entry.path.starts_with("boot/initrd"));
 }
 
-std::span<const uint8_t> Bytes(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
 // Reads an initramfs whole (bounded), puts this build's certificates into
 // etc/keys, and hashes the new image, which is what gets signed and shipped.
 Status RewriteInitramfs(SourceEntry& source, const SigningConfig& config,
@@ -147,10 +144,10 @@ Status RewriteInitramfs(SourceEntry& source, const SigningConfig& config,
   // would boot with an empty .ima keyring and appraise nothing
   // successfully, so one key serves both when no separate IMA key is given.
   std::optional<std::span<const uint8_t>> ima =
-      Bytes(config.ima_cert_der.has_value() ? *config.ima_cert_der
+      AsBytes(config.ima_cert_der.has_value() ? *config.ima_cert_der
                                             : config.evm_cert_der);
   Result<std::vector<uint8_t>> rewritten =
-      SetInitramfsKeys(Bytes(image), Bytes(config.evm_cert_der), ima);
+      SetInitramfsKeys(AsBytes(image), AsBytes(config.evm_cert_der), ima);
   if (!rewritten.has_value()) {
     return WithContext(rewritten.error(), entry.path);
   }
@@ -158,12 +155,12 @@ Status RewriteInitramfs(SourceEntry& source, const SigningConfig& config,
   entry.size = out.inline_content.size();
   IMAB_ASSIGN_OR_RETURN(ContentHasher hasher,
                         ContentHasher::Create(config.algo));
-  hasher.Update(Bytes(out.inline_content));
+  hasher.Update(AsBytes(out.inline_content));
   entry.sha256 = hasher.Finish(&out.content_digest);
   rewrite->path = entry.path;
   // Record what the kernel will actually find, read back from the new
   // image: x509_ima.der may be absent, a symlink, or its own file.
-  Result<InitramfsKeys> keys = ReadInitramfsKeys(Bytes(out.inline_content));
+  Result<InitramfsKeys> keys = ReadInitramfsKeys(AsBytes(out.inline_content));
   if (!keys.has_value()) {
     return WithContext(keys.error(), entry.path);
   }

@@ -103,21 +103,6 @@ Result<std::string> SpkiDer(const EVP_PKEY* key, const std::string& label) {
   return der;
 }
 
-Result<std::string> CertDer(const X509* cert, const std::string& label) {
-  ERR_clear_error();
-  int len = i2d_X509(cert, nullptr);
-  if (len <= 0) {
-    return OpenSslError(ErrorCode::kInvalidArgument,
-                        label + ": cannot encode certificate");
-  }
-  std::string der(static_cast<size_t>(len), '\0');
-  auto* p = reinterpret_cast<unsigned char*>(der.data());
-  if (i2d_X509(cert, &p) != len) {
-    return OpenSslError(ErrorCode::kInternal, label + ": i2d_X509");
-  }
-  return der;
-}
-
 // SPKI DER of a key source: a PEM private key (its public half), a PEM
 // public key, or a PEM/DER certificate.
 Result<std::string> LoadPublicSpki(const std::string& path) {
@@ -280,7 +265,7 @@ Result<std::string> CreateTrustRoot(const TrustRootCreateOptions& options) {
     IMAB_ASSIGN_OR_RETURN(std::vector<Ptr<X509>> certs,
                           LoadPemCertificates(path));
     for (const Ptr<X509>& cert : certs) {
-      IMAB_ASSIGN_OR_RETURN(std::string der, CertDer(cert.get(), path));
+      IMAB_ASSIGN_OR_RETURN(std::string der, CertificateDer(cert.get()));
       if (std::find(body.release_cas.begin(), body.release_cas.end(), der) !=
           body.release_cas.end()) {
         return Invalid(path + ": duplicate release CA " +

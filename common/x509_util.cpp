@@ -123,6 +123,20 @@ Result<Ptr<X509>> LoadCertificate(const std::string& path) {
   return cert;
 }
 
+Result<std::string> CertificateDer(const X509* cert) {
+  ERR_clear_error();
+  int len = cert == nullptr ? -1 : i2d_X509(cert, nullptr);
+  if (len <= 0) {
+    return OpenSslError(ErrorCode::kInternal, "cannot encode certificate");
+  }
+  std::string der(static_cast<size_t>(len), '\0');
+  auto* p = reinterpret_cast<unsigned char*>(der.data());
+  if (i2d_X509(cert, &p) != len) {
+    return OpenSslError(ErrorCode::kInternal, "i2d_X509");
+  }
+  return der;
+}
+
 namespace {
 
 // ONELINE escapes control and non-ASCII bytes, which keeps newlines of a

@@ -17,6 +17,9 @@ Result<std::vector<Ptr<X509>>> LoadPemCertificates(const std::string& path);
 // One certificate from a PEM or DER file (detected by content).
 Result<Ptr<X509>> LoadCertificate(const std::string& path);
 
+// The DER encoding of `cert`; kInternal when OpenSSL cannot encode it.
+Result<std::string> CertificateDer(const X509* cert);
+
 // "CN=Release 1, O=Acme" style one-line subject, for messages.
 std::string SubjectLine(const X509* cert);
 

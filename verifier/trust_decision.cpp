@@ -1,10 +1,10 @@
 #include "verifier/trust_decision.h"
 
-#include <openssl/crypto.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
 
+#include "common/bytes.h"
 #include "common/digest.h"
 #include "common/evm_digest.h"
 #include "common/glob_match.h"
@@ -83,26 +83,14 @@ Result<Ptr<X509>> ParseDerCertificate(const std::string& der) {
 }
 
 Result<Sha256Digest> DerSha256(const X509* cert) {
-  unsigned char* der = nullptr;
-  int len = i2d_X509(cert, &der);
-  if (len < 0) {
-    return MakeError(ErrorCode::kInternal, "i2d_X509");
-  }
-  Result<Sha256Digest> digest =
-      Sha256Of(std::span<const uint8_t>(der, static_cast<size_t>(len)));
-  OPENSSL_free(der);
-  return digest;
+  IMAB_ASSIGN_OR_RETURN(std::string der, CertificateDer(cert));
+  return Sha256Of(AsBytes(der));
 }
 
+// Empty when OpenSSL cannot encode it (a certificate it parsed).
 std::string CertificateDerOf(const X509* cert) {
-  unsigned char* der = nullptr;
-  int len = i2d_X509(cert, &der);
-  if (len < 0) {
-    return "";
-  }
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
-  return out;
+  Result<std::string> der = CertificateDer(cert);
+  return der.has_value() ? std::move(der).value() : std::string();
 }
 
 Ptr<X509> Copy(const X509* cert) {
