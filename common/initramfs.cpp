@@ -1,17 +1,12 @@
 #include "common/initramfs.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <array>
 #include <set>
 #include <string>
 #include <string_view>
 
-#include "common/byte_reader.h"
-#include "common/handles.h"
 
 namespace imab {
 namespace {
@@ -21,305 +16,9 @@ constexpr std::string_view kImaPath = "etc/keys/x509_ima.der";
 constexpr size_t kMaxSymlinkHops = 8;
 constexpr uint32_t kDirMode = S_IFDIR | 0755;
 constexpr uint32_t kFileMode = S_IFREG | 0644;
-constexpr char kGzipLevel[] = "9";
-constexpr char kXzLevel[] = "6";
-constexpr char kZstdLevel[] = "19";
 
 Error InitramfsError(ErrorCode code, const std::string& message) {
   return MakeError(code, "initramfs: " + message);
-}
-
-bool StartsWith(std::span<const uint8_t> bytes,
-                std::initializer_list<uint8_t> magic) {
-  return bytes.size() >= magic.size() &&
-         std::equal(magic.begin(), magic.end(), bytes.begin());
-}
-
-std::optional<InitramfsCompression> DetectCompression(
-    std::span<const uint8_t> bytes) {
-  if (StartsWith(bytes, {'0', '7', '0', '7'})) {
-    return InitramfsCompression::kNone;
-  }
-  if (StartsWith(bytes, {0x1f, 0x8b})) {
-    return InitramfsCompression::kGzip;
-  }
-  if (StartsWith(bytes, {0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00})) {
-    return InitramfsCompression::kXz;
-  }
-  if (StartsWith(bytes, {0x28, 0xb5, 0x2f, 0xfd})) {
-    return InitramfsCompression::kZstd;
-  }
-  return std::nullopt;
-}
-
-std::string ArchiveMessage(struct archive* a) {
-  const char* message = archive_error_string(a);
-  return message != nullptr ? message : "unknown libarchive error";
-}
-
-// ---- Decompression (libarchive raw format, one filter) ----
-
-Result<std::vector<uint8_t>> Decompress(std::span<const uint8_t> input,
-                                        InitramfsCompression compression,
-                                        uint64_t max_output) {
-  const char* name = InitramfsCompressionName(compression);
-  ArchiveReadPtr a(archive_read_new());
-  if (a == nullptr) {
-    return InitramfsError(ErrorCode::kInternal, "archive_read_new failed");
-  }
-  int rc = ARCHIVE_FATAL;
-  int expected_code = ARCHIVE_FILTER_NONE;
-  switch (compression) {
-    case InitramfsCompression::kGzip:
-      rc = archive_read_support_filter_gzip(a.get());
-      expected_code = ARCHIVE_FILTER_GZIP;
-      break;
-    case InitramfsCompression::kXz:
-      rc = archive_read_support_filter_xz(a.get());
-      expected_code = ARCHIVE_FILTER_XZ;
-      break;
-    case InitramfsCompression::kZstd:
-      rc = archive_read_support_filter_zstd(a.get());
-      expected_code = ARCHIVE_FILTER_ZSTD;
-      break;
-    case InitramfsCompression::kNone:
-      return InitramfsError(ErrorCode::kInternal, "nothing to decompress");
-  }
-  // ARCHIVE_WARN means "an external program will be used": refuse that.
-  if (rc != ARCHIVE_OK ||
-      archive_read_support_format_raw(a.get()) != ARCHIVE_OK ||
-      archive_read_open_memory(a.get(), input.data(), input.size()) !=
-          ARCHIVE_OK) {
-    return InitramfsError(
-        ErrorCode::kMalformed,
-        std::string("corrupt ") + name + " stream: " + ArchiveMessage(a.get()));
-  }
-  struct archive_entry* entry = nullptr;
-  if (archive_read_next_header(a.get(), &entry) != ARCHIVE_OK ||
-      archive_filter_code(a.get(), 0) != expected_code) {
-    return InitramfsError(
-        ErrorCode::kMalformed,
-        std::string("corrupt ") + name + " stream: " + ArchiveMessage(a.get()));
-  }
-  std::vector<uint8_t> out;
-  std::vector<uint8_t> chunk(kStreamChunkBytes);
-  while (true) {
-    la_ssize_t n = archive_read_data(a.get(), chunk.data(), chunk.size());
-    if (n < 0) {
-      return InitramfsError(ErrorCode::kMalformed,
-                            std::string("corrupt ") + name +
-                                " stream: " + ArchiveMessage(a.get()));
-    }
-    if (n == 0) {
-      break;
-    }
-    // Decompression bomb: stop before the output passes the bound.
-    size_t got = static_cast<size_t>(n);
-    if (got > max_output || out.size() > max_output - got) {
-      return InitramfsError(ErrorCode::kLimitExceeded,
-                            std::string(name) + " stream decompresses to " +
-                                "more than " + std::to_string(max_output) +
-                                " bytes");
-    }
-    out.insert(out.end(), chunk.begin(),
-               chunk.begin() + static_cast<std::ptrdiff_t>(got));
-  }
-  return out;
-}
-
-// ---- Compression (libarchive raw format, fixed settings) ----
-
-la_ssize_t AppendToVector(struct archive*, void* client, const void* buffer,
-                          size_t length) {
-  auto* out = static_cast<std::vector<uint8_t>*>(client);
-  const auto* bytes = static_cast<const uint8_t*>(buffer);
-  out->insert(out->end(), bytes, bytes + length);
-  return static_cast<la_ssize_t>(length);
-}
-
-Status AddFilter(struct archive* a, InitramfsCompression compression) {
-  int rc = ARCHIVE_FATAL;
-  switch (compression) {
-    case InitramfsCompression::kGzip:
-      rc = archive_write_add_filter_gzip(a);
-      if (rc == ARCHIVE_OK) {
-        rc = archive_write_set_filter_option(a, "gzip", "compression-level",
-                                             kGzipLevel);
-      }
-      // No mtime in the header, so equal inputs compress to equal bytes.
-      if (rc == ARCHIVE_OK) {
-        rc = archive_write_set_filter_option(a, "gzip", "timestamp", nullptr);
-      }
-      break;
-    case InitramfsCompression::kXz:
-      rc = archive_write_add_filter_xz(a);
-      if (rc == ARCHIVE_OK) {
-        rc = archive_write_set_filter_option(a, "xz", "compression-level",
-                                             kXzLevel);
-      }
-      // One thread gives one block, which XzUseCrc32 expects.
-      if (rc == ARCHIVE_OK) {
-        rc = archive_write_set_filter_option(a, "xz", "threads", "1");
-      }
-      break;
-    case InitramfsCompression::kZstd:
-      rc = archive_write_add_filter_zstd(a);
-      if (rc == ARCHIVE_OK) {
-        rc = archive_write_set_filter_option(a, "zstd", "compression-level",
-                                             kZstdLevel);
-      }
-      break;
-    case InitramfsCompression::kNone:
-      rc = ARCHIVE_OK;
-      break;
-  }
-  if (rc != ARCHIVE_OK) {
-    return InitramfsError(ErrorCode::kInternal,
-                          "libarchive filter setup: " + ArchiveMessage(a));
-  }
-  return OkStatus();
-}
-
-Result<std::vector<uint8_t>> LibarchiveCompress(
-    std::span<const uint8_t> input, InitramfsCompression compression) {
-  ArchiveWritePtr a(archive_write_new());
-  ArchiveEntryPtr entry(archive_entry_new());
-  if (a == nullptr || entry == nullptr) {
-    return InitramfsError(ErrorCode::kInternal, "libarchive allocation");
-  }
-  std::vector<uint8_t> out;
-  IMAB_RETURN_IF_ERROR(AddFilter(a.get(), compression));
-  archive_entry_set_pathname(entry.get(), "initramfs");
-  archive_entry_set_filetype(entry.get(), AE_IFREG);
-  archive_entry_set_size(entry.get(), static_cast<la_int64_t>(input.size()));
-  // bytes_in_last_block 1: no zero padding after the compressed stream.
-  if (archive_write_set_format_raw(a.get()) != ARCHIVE_OK ||
-      archive_write_set_bytes_in_last_block(a.get(), 1) != ARCHIVE_OK ||
-      archive_write_open2(a.get(), &out, nullptr, AppendToVector, nullptr,
-                          nullptr) != ARCHIVE_OK ||
-      archive_write_header(a.get(), entry.get()) != ARCHIVE_OK) {
-    return InitramfsError(ErrorCode::kInternal,
-                          "libarchive compress: " + ArchiveMessage(a.get()));
-  }
-  size_t pos = 0;
-  while (pos < input.size()) {
-    size_t n = std::min(kStreamChunkBytes, input.size() - pos);
-    la_ssize_t wrote = archive_write_data(a.get(), input.data() + pos, n);
-    if (wrote <= 0) {
-      return InitramfsError(ErrorCode::kInternal,
-                            "libarchive compress: " + ArchiveMessage(a.get()));
-    }
-    pos += static_cast<size_t>(wrote);
-  }
-  if (archive_write_close(a.get()) != ARCHIVE_OK) {
-    return InitramfsError(ErrorCode::kInternal,
-                          "libarchive compress: " + ArchiveMessage(a.get()));
-  }
-  return out;
-}
-
-// ---- xz check rewrite ----
-// libarchive's xz writer always uses a CRC64 check, but the kernel's XZ
-// Embedded decoder accepts only none or CRC32. The stream is rebuilt around
-// the same LZMA2 block with a CRC32 check (xz file format 1.0.4 §2, §3, §4).
-
-uint32_t Crc32(std::span<const uint8_t> data) {
-  static constexpr std::array<uint32_t, 256> kTable = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) {
-        c = (c & 1u) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      }
-      t[i] = c;
-    }
-    return t;
-  }();
-  uint32_t crc = 0xFFFFFFFFu;
-  for (uint8_t b : data) {
-    crc = kTable[(crc ^ b) & 0xffu] ^ (crc >> 8);
-  }
-  return crc ^ 0xFFFFFFFFu;
-}
-
-void PutLe32(uint32_t v, std::vector<uint8_t>& out) {
-  for (int i = 0; i < 4; ++i) {
-    out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-  }
-}
-
-void PutVli(uint64_t v, std::vector<uint8_t>& out) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<uint8_t>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<uint8_t>(v));
-}
-
-Result<uint64_t> GetVli(ByteReader& r) {
-  uint64_t v = 0;
-  for (int i = 0; i < 9; ++i) {
-    IMAB_ASSIGN_OR_RETURN(uint8_t b, r.ReadU8());
-    v |= uint64_t{b & 0x7fu} << (7 * i);
-    if ((b & 0x80) == 0) {
-      return v;
-    }
-  }
-  return MakeError(ErrorCode::kInternal, "xz: bad VLI");
-}
-
-Result<std::vector<uint8_t>> XzUseCrc32(std::span<const uint8_t> xz,
-                                        std::span<const uint8_t> plain) {
-  const Error bad = InitramfsError(ErrorCode::kInternal,
-                                   "unexpected xz layout from libarchive");
-  constexpr size_t kHeader = 12;
-  constexpr size_t kFooter = 12;
-  constexpr size_t kCrc64 = 8;
-  if (xz.size() < kHeader + kFooter || xz[7] != 0x04) {
-    return bad;
-  }
-  ByteReader footer(xz.subspan(xz.size() - kFooter));
-  IMAB_RETURN_IF_ERROR(footer.Skip(4));
-  IMAB_ASSIGN_OR_RETURN(uint32_t backward, footer.ReadU32Le());
-  uint64_t index_size = (uint64_t{backward} + 1) * 4;
-  if (index_size > xz.size() - kHeader - kFooter) {
-    return bad;
-  }
-  size_t index_pos = xz.size() - kFooter - static_cast<size_t>(index_size);
-  ByteReader index(xz.subspan(index_pos, static_cast<size_t>(index_size)));
-  IMAB_ASSIGN_OR_RETURN(uint8_t indicator, index.ReadU8());
-  IMAB_ASSIGN_OR_RETURN(uint64_t records, GetVli(index));
-  IMAB_ASSIGN_OR_RETURN(uint64_t unpadded, GetVli(index));
-  IMAB_ASSIGN_OR_RETURN(uint64_t uncompressed, GetVli(index));
-  if (indicator != 0 || records != 1 || uncompressed != plain.size() ||
-      unpadded < kCrc64 + 1 || kHeader + unpadded - kCrc64 > index_pos) {
-    return bad;
-  }
-  // Block header and LZMA2 data stay as they are; only the check changes.
-  size_t block_body = static_cast<size_t>(unpadded - kCrc64);
-  std::vector<uint8_t> out = {0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0x00, 0x01};
-  PutLe32(Crc32(std::span<const uint8_t>(out).subspan(6, 2)), out);
-  auto body = xz.subspan(kHeader, block_body);
-  out.insert(out.end(), body.begin(), body.end());
-  out.insert(out.end(), (4 - block_body % 4) % 4, uint8_t{0});
-  PutLe32(Crc32(plain), out);
-  size_t new_index_pos = out.size();
-  out.push_back(0);
-  PutVli(1, out);
-  PutVli(block_body + 4, out);
-  PutVli(plain.size(), out);
-  out.insert(out.end(), (4 - (out.size() - new_index_pos) % 4) % 4, uint8_t{0});
-  PutLe32(Crc32(std::span<const uint8_t>(out).subspan(new_index_pos)), out);
-  size_t new_index_size = out.size() - new_index_pos;
-  std::vector<uint8_t> tail;
-  PutLe32(static_cast<uint32_t>(new_index_size / 4 - 1), tail);
-  tail.push_back(0x00);
-  tail.push_back(0x01);
-  PutLe32(Crc32(tail), out);
-  out.insert(out.end(), tail.begin(), tail.end());
-  out.push_back('Y');
-  out.push_back('Z');
-  return out;
 }
 
 // ---- Names and lookup ----
@@ -504,20 +203,6 @@ Status EnsureMember(const MemberIndex& index, CpioArchive& archive,
 
 }  // namespace
 
-const char* InitramfsCompressionName(InitramfsCompression compression) {
-  switch (compression) {
-    case InitramfsCompression::kNone:
-      return "none";
-    case InitramfsCompression::kGzip:
-      return "gzip";
-    case InitramfsCompression::kXz:
-      return "xz";
-    case InitramfsCompression::kZstd:
-      return "zstd";
-  }
-  return "unknown";
-}
-
 Result<std::vector<InitramfsSegment>> ParseInitramfs(
     std::span<const uint8_t> image, const InitramfsLimits& limits) {
   if (image.size() > limits.max_image_bytes) {
@@ -535,7 +220,7 @@ Result<std::vector<InitramfsSegment>> ParseInitramfs(
   size_t pos = 0;
   while (pos < image.size()) {
     std::span<const uint8_t> rest = image.subspan(pos);
-    std::optional<InitramfsCompression> kind = DetectCompression(rest);
+    std::optional<InitramfsCompression> kind = DetectInitramfsCompression(rest);
     if (!kind.has_value()) {
       return InitramfsError(
           ErrorCode::kMalformed,
@@ -547,8 +232,8 @@ Result<std::vector<InitramfsSegment>> ParseInitramfs(
       // A compressed segment is the rest of the image (see the header).
       IMAB_ASSIGN_OR_RETURN(
           std::vector<uint8_t> plain,
-          Decompress(rest, *kind,
-                     limits.max_decompressed_bytes - decompressed));
+          DecompressInitramfsSegment(
+              rest, *kind, limits.max_decompressed_bytes - decompressed));
       decompressed += plain.size();
       CpioLimits cpio = limits.cpio;
       cpio.max_members = limits.cpio.max_members - members_seen;
@@ -566,7 +251,7 @@ Result<std::vector<InitramfsSegment>> ParseInitramfs(
     }
     size_t start = pos;
     // Uncompressed archives follow one another while "0707" comes next.
-    while (pos < image.size() && DetectCompression(image.subspan(pos)) ==
+    while (pos < image.size() && DetectInitramfsCompression(image.subspan(pos)) ==
                                      InitramfsCompression::kNone) {
       size_t used = 0;
       auto archive = ParseCpioArchive(image.subspan(pos), limits.cpio,
@@ -603,19 +288,10 @@ Result<std::vector<uint8_t>> EncodeInitramfsSegment(
     const InitramfsSegment& segment) {
   IMAB_ASSIGN_OR_RETURN(std::vector<uint8_t> plain,
                         WriteCpioStream(segment.archives));
-  switch (segment.compression) {
-    case InitramfsCompression::kNone:
-      return plain;
-    case InitramfsCompression::kGzip:
-    case InitramfsCompression::kZstd:
-      return LibarchiveCompress(plain, segment.compression);
-    case InitramfsCompression::kXz: {
-      IMAB_ASSIGN_OR_RETURN(std::vector<uint8_t> xz,
-                            LibarchiveCompress(plain, segment.compression));
-      return XzUseCrc32(xz, plain);
-    }
+  if (segment.compression == InitramfsCompression::kNone) {
+    return plain;
   }
-  return InitramfsError(ErrorCode::kInternal, "unknown compression");
+  return CompressInitramfsSegment(plain, segment.compression);
 }
 
 Result<InitramfsKeys> ReadInitramfsKeys(std::span<const uint8_t> image,

@@ -10,17 +10,11 @@
 #include <vector>
 
 #include "common/cpio_newc.h"
+#include "common/initramfs_codec.h"
 #include "common/limits.h"
 #include "common/result.h"
 
 namespace imab {
-
-// Detected from the first bytes of a segment: gzip 1f 8b, xz fd 37 7a 58 5a
-// 00, zstd 28 b5 2f fd, none "0707".
-enum class InitramfsCompression { kNone, kGzip, kXz, kZstd };
-
-// Short name ("gzip") for messages and reports.
-const char* InitramfsCompressionName(InitramfsCompression compression);
 
 // One segment. `original` holds the exact bytes it occupied in the image, so
 // untouched segments are written back verbatim.

@@ -33,6 +33,18 @@ TEST(X509UtilTest, IssuerLineNamesTheIssuer) {
   EXPECT_EQ(IssuerLine(nullptr), "(no certificate)");
 }
 
+TEST(X509UtilTest, CertificateDerRoundTrips) {
+  TempDir dir;
+  TestIdentity ca = MakeRootCa(dir.path().string(), "ca");
+  Result<std::string> der = CertificateDer(ca.cert.get());
+  ASSERT_TRUE(der.has_value()) << der.error().message;
+  const auto* p = reinterpret_cast<const unsigned char*>(der->data());
+  Ptr<X509> back(d2i_X509(nullptr, &p, static_cast<long>(der->size())));
+  ASSERT_NE(back, nullptr);
+  EXPECT_EQ(X509_cmp(back.get(), ca.cert.get()), 0);
+  EXPECT_EQ(CertificateDer(nullptr).error().code, ErrorCode::kInternal);
+}
+
 TEST(X509UtilTest, IsoTimeIsUtcIso8601) {
   Ptr<ASN1_TIME> time(ASN1_TIME_set(nullptr, 1700000000));
   ASSERT_NE(time, nullptr);

@@ -1,0 +1,42 @@
+// The compressed segments of an initramfs: detecting the compression from
+// the first bytes, decompressing within a bound (the decompression-bomb
+// guard), and compressing again with settings the kernel's decoders accept.
+// libarchive does the work in memory; no external program is ever run.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "common/result.h"
+
+namespace imab {
+
+// Detected from the first bytes of a segment: gzip 1f 8b, xz fd 37 7a 58 5a
+// 00, zstd 28 b5 2f fd, none "0707".
+enum class InitramfsCompression { kNone, kGzip, kXz, kZstd };
+
+// Short name ("gzip") for messages and reports.
+const char* InitramfsCompressionName(InitramfsCompression compression);
+
+// The compression `bytes` begin with; nullopt for anything else.
+std::optional<InitramfsCompression> DetectInitramfsCompression(
+    std::span<const uint8_t> bytes);
+
+// Decompresses one stream of `compression` (not kNone); concatenated gzip
+// members are one stream. kMalformed "initramfs: corrupt gzip stream: ..."
+// for a damaged stream, kLimitExceeded when the output would pass
+// `max_output` bytes (checked before it does).
+Result<std::vector<uint8_t>> DecompressInitramfsSegment(
+    std::span<const uint8_t> input, InitramfsCompression compression,
+    uint64_t max_output);
+
+// Compresses `plain` as one stream (not kNone): gzip -9, zstd -19, xz -6
+// with a CRC32 check, since the kernel's XZ decoder refuses libarchive's
+// CRC64 (the stream is rebuilt around the same LZMA2 block). kInternal when
+// libarchive fails.
+Result<std::vector<uint8_t>> CompressInitramfsSegment(
+    std::span<const uint8_t> plain, InitramfsCompression compression);
+
+}  // namespace imab
