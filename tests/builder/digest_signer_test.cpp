@@ -15,6 +15,7 @@
 #include "common/digest_signature.h"
 #include "common/hex.h"
 #include "common/keyid.h"
+#include "common/x509_util.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/run.h"
 #include "tests/testutil/temp_dir.h"
@@ -39,12 +40,7 @@ std::vector<uint8_t> Hash(HashAlgo algo, const std::string& msg) {
 }
 
 void WriteDer(const X509* cert, const std::string& path) {
-  unsigned char* der = nullptr;
-  int len = i2d_X509(cert, &der);
-  ASSERT_GT(len, 0);
-  imab::testing::WriteFile(path, std::string(reinterpret_cast<char*>(der),
-                                             static_cast<size_t>(len)));
-  OPENSSL_free(der);
+  imab::testing::WriteFile(path, CertificateDer(cert).value());
 }
 
 class DigestSignerTest : public ::testing::Test {

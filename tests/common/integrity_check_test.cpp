@@ -15,6 +15,7 @@
 
 #include "common/ima_xattr.h"
 #include "common/keyid.h"
+#include "common/x509_util.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -61,14 +62,7 @@ Bytes SignDigest(EVP_PKEY* key, HashAlgo algo, const Bytes& digest) {
   return sig;
 }
 
-std::string Der(const X509* cert) {
-  int len = i2d_X509(cert, nullptr);
-  EXPECT_GT(len, 0);
-  std::string der(static_cast<size_t>(len), '\0');
-  unsigned char* p = reinterpret_cast<unsigned char*>(der.data());
-  EXPECT_EQ(i2d_X509(cert, &p), len);
-  return der;
-}
+std::string Der(const X509* cert) { return CertificateDer(cert).value(); }
 
 uint32_t KeyIdOf(const TestIdentity& id) {
   Result<uint32_t> keyid = KeyIdFromCertificate(id.cert.get());

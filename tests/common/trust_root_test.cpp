@@ -16,6 +16,7 @@
 #include "common/handles.h"
 #include "common/hex.h"
 #include "common/limits.h"
+#include "common/x509_util.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -39,13 +40,7 @@ std::string Spki(const EVP_PKEY* key) {
   return der;
 }
 
-std::string CertDer(const X509* cert) {
-  int len = i2d_X509(cert, nullptr);
-  std::string der(static_cast<size_t>(len), '\0');
-  auto* p = reinterpret_cast<unsigned char*>(der.data());
-  i2d_X509(cert, &p);
-  return der;
-}
+std::string CertDer(const X509* cert) { return CertificateDer(cert).value(); }
 
 std::string KeyId(const std::string& spki) {
   auto d = Sha256Of(std::span<const uint8_t>(

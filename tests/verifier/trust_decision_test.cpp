@@ -12,6 +12,7 @@
 #include "common/evm_digest.h"
 #include "common/ima_xattr.h"
 #include "common/keyid.h"
+#include "common/x509_util.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -24,13 +25,7 @@ using imab::testing::MakeRootCa;
 using imab::testing::TempDir;
 using imab::testing::TestIdentity;
 
-std::string Der(const X509* cert) {
-  unsigned char* der = nullptr;
-  int len = i2d_X509(cert, &der);
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
-  return out;
-}
+std::string Der(const X509* cert) { return CertificateDer(cert).value(); }
 
 Ptr<X509> Dup(const TestIdentity& id) { return Ptr<X509>(X509_dup(id.cert.get())); }
 
