@@ -5,7 +5,8 @@
 IMAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 IMAB_PACKAGES=(cmake ninja-build g++ pkg-config libssl-dev libarchive-dev
   libzstd-dev libcli11-dev libgtest-dev libgmock-dev zstd xz-utils gzip
-  attr ima-evm-utils openssl tar cpio keyutils ca-certificates libp11-dev softhsm2)
+  attr ima-evm-utils openssl tar cpio keyutils ca-certificates libp11-dev softhsm2
+  ccache)
 
 imab_log() { printf '==> %s\n' "$*" >&2; }
 
@@ -30,8 +31,13 @@ imab_build() {
   shift
   if [ ! -f "$dir/build.ninja" ]; then
     imab_log "configuring $dir"
-    cmake -S "$IMAB_ROOT" -B "$dir" -G Ninja "$@" >/dev/null
+    # ccache keeps its cache outside the clone (~/.ccache unless CCACHE_DIR
+    # says otherwise), so a fresh clone on a warm machine compiles little.
+    local launcher=()
+    command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+    cmake -S "$IMAB_ROOT" -B "$dir" -G Ninja "${launcher[@]}" "$@" >/dev/null
   fi
   imab_log "building $dir"
-  ninja -C "$dir" >&2
+  # Paths relative to the clone, so another clone of the same commit hits.
+  CCACHE_BASEDIR=${CCACHE_BASEDIR:-$IMAB_ROOT} ninja -C "$dir" >&2
 }
