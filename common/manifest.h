@@ -17,7 +17,7 @@
 
 namespace imab {
 
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
 
 // A certificate whose key signs security.ima / security.evm values.
 struct SigningCertificate {

@@ -526,7 +526,7 @@ Status ManifestReader::ParseHeaderField(std::string_view keyword,
     }
     h.format_version = kFormatVersion;
   } else if (keyword == "kind") {
-    // Only full images exist in format 1; a delta would need other rules.
+    // Only full images exist in format 2; a delta would need other rules.
     if (value != "full") {
       return Bad("unsupported kind " + Quote(value));
     }

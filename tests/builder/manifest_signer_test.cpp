@@ -25,7 +25,7 @@ using imab::testing::TempDir;
 using imab::testing::TestIdentity;
 using imab::testing::WriteFile;
 
-constexpr char kManifest[] = "imabundle-manifest 1\nkind full\nend\n";
+constexpr char kManifest[] = "imabundle-manifest 2\nkind full\nend\n";
 
 CertOptions Leaf(KeyType type) {
   CertOptions o;

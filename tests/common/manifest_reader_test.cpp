@@ -102,7 +102,7 @@ Result<Parsed> ParseAll(std::string_view text) {
 std::string Sha(char c) { return std::string(64, c); }
 
 std::vector<std::string> HeaderLines(uint64_t count) {
-  return {"imabundle-manifest 1",
+  return {"imabundle-manifest 2",
           "kind full",
           "image-version 1.2.3",
           "compatible board-x",
@@ -484,9 +484,14 @@ TEST(ManifestReader, RejectsLineOverLimit) {
 TEST(ManifestReader, RejectsWrongMagicOrVersion) {
   EXPECT_TRUE(Malformed(WithHeaderLine("imabundle-manifest", "imabundle 1"),
                         "manifest line 1: expected 'imabundle-manifest'"));
+  // Format 2 is the one this reader implements; 1 lacks the boot-chain
+  // declarations (FORMAT.md §3.3.3) and 3 is unknown.
   EXPECT_TRUE(
-      Malformed(WithHeaderLine("imabundle-manifest", "imabundle-manifest 2"),
-                "unsupported format version 2"));
+      Malformed(WithHeaderLine("imabundle-manifest", "imabundle-manifest 1"),
+                "unsupported format version 1"));
+  EXPECT_TRUE(
+      Malformed(WithHeaderLine("imabundle-manifest", "imabundle-manifest 3"),
+                "unsupported format version 3"));
   EXPECT_TRUE(
       Malformed(WithHeaderLine("imabundle-manifest", "imabundle-manifest 01"),
                 "leading zero"));

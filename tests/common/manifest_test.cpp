@@ -162,7 +162,7 @@ TEST(ManifestWriter, HeaderIsCanonical) {
   AppendManifestHeader(h, &out);
   EXPECT_EQ(out,
             "prefix\n"
-            "imabundle-manifest 1\n"
+            "imabundle-manifest 2\n"
             "kind full\n"
             "image-version 1.2.3\n"
             "compatible board-x\n"
@@ -189,7 +189,7 @@ TEST(ManifestWriter, ImaSectionIsCanonical) {
   std::string out;
   AppendManifestHeader(h, &out);
   EXPECT_EQ(out,
-            "imabundle-manifest 1\n"
+            "imabundle-manifest 2\n"
             "kind full\n"
             "image-version 1\n"
             "compatible b\n"

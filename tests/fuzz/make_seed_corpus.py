@@ -2,7 +2,7 @@
 # Regenerates the seed corpora of tests/fuzz (run from tests/fuzz/corpus).
 sha = "ab" * 32
 def header(n):
-    return ("imabundle-manifest 1\nkind full\nimage-version 1.2.3\ncompatible board-x\n"
+    return ("imabundle-manifest 2\nkind full\nimage-version 1.2.3\ncompatible board-x\n"
             "created 1700000000\npayload-size 1234\npayload-sha256 " + sha +
             "\nentry-count " + str(n) + "\nentries\n")
 recs = [

@@ -76,7 +76,7 @@ class ManifestSignatureTest : public ::testing::Test {
     inter_ = MakeIssued(Dir(), "inter", root_,
                         Opts("Release Intermediate", KeyType::kEcP256, true));
     AppendCertPem(dir_.Sub("chain.pem"), inter_.cert.get());
-    manifest_ = "imabundle-manifest 1\nkind full\nend\n";
+    manifest_ = "imabundle-manifest 2\nkind full\nend\n";
   }
 
   std::string Dir() const { return dir_.path().string(); }
