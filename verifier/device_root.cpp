@@ -129,7 +129,7 @@ int OpenAt2(int root, const std::string& relative, bool folder) {
 
 }  // namespace
 
-Result<DeviceRoot> DeviceRoot::Open(const std::string& root) {
+Result<DeviceRoot> DeviceRoot::Open(const std::string& root, Lookup lookup) {
   const std::string given = root.empty() ? "/" : root;
   UniqueFd fd(::open(given.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) {
@@ -147,7 +147,7 @@ Result<DeviceRoot> DeviceRoot::Open(const std::string& root) {
   while (shown.size() > 1 && shown.back() == '/') {
     shown.pop_back();
   }
-  return DeviceRoot(std::move(fd), std::move(path), std::move(shown));
+  return DeviceRoot(std::move(fd), std::move(path), std::move(shown), lookup);
 }
 
 std::string DeviceRoot::Display(const std::string& relative) const {
@@ -161,7 +161,11 @@ std::string DeviceRoot::Display(const std::string& relative) const {
 Result<UniqueFd> DeviceRoot::OpenBeneath(const std::string& relative,
                                          bool folder) const {
   const std::string rel = Relative(relative);
-  int fd = OpenAt2(fd_.get(), rel, folder);
+  int fd = -1;
+  errno = ENOSYS;
+  if (lookup_ == Lookup::kKernel) {
+    fd = OpenAt2(fd_.get(), rel, folder);
+  }
   if (fd < 0 && (errno == ENOSYS || errno == EPERM)) {
     // No openat2 (Linux < 5.6), or a seccomp filter that refuses it.
     fd = WalkBeneath(fd_.get(), rel, folder);

@@ -17,10 +17,17 @@ namespace imab::verifier {
 
 class DeviceRoot {
  public:
+  // How paths are resolved: by the kernel (openat2, Linux 5.6+), falling
+  // back to the walk when openat2 is missing; or always by the walk, a
+  // user-space copy of RESOLVE_IN_ROOT (component by component, O_NOFOLLOW,
+  // symlink text spliced in, ".." stopping at ROOT), for tests.
+  enum class Lookup { kKernel, kWalk };
+
   // Opens the folder `root` (the user's --root; symlinks in it are
   // followed, it is the caller's choice). kInvalidArgument when it is not
   // a folder.
-  static Result<DeviceRoot> Open(const std::string& root);
+  static Result<DeviceRoot> Open(const std::string& root,
+                                 Lookup lookup = Lookup::kKernel);
 
   // The root's real location (absolute, symlink-free).
   const std::string& path() const { return path_; }
@@ -52,8 +59,11 @@ class DeviceRoot {
   Result<std::string> MakeDirectories(const std::string& relative) const;
 
  private:
-  DeviceRoot(UniqueFd fd, std::string path, std::string shown)
-      : fd_(std::move(fd)), path_(std::move(path)), shown_(std::move(shown)) {}
+  DeviceRoot(UniqueFd fd, std::string path, std::string shown, Lookup lookup)
+      : fd_(std::move(fd)),
+        path_(std::move(path)),
+        shown_(std::move(shown)),
+        lookup_(lookup) {}
   Result<UniqueFd> OpenBeneath(const std::string& relative, bool folder) const;
   Result<std::string> RealPath(const UniqueFd& fd,
                                const std::string& relative) const;
@@ -61,6 +71,7 @@ class DeviceRoot {
   UniqueFd fd_;        // O_PATH | O_DIRECTORY
   std::string path_;   // real location
   std::string shown_;  // as given, for messages
+  Lookup lookup_;
 };
 
 }  // namespace imab::verifier
