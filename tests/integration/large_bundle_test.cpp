@@ -169,6 +169,16 @@ TEST_F(LargeBundleTest, FileOver4GiBFlipPast2And4GiBIsRefused) {
       WriteAt(fd.get(), blocks.back(), mark);
     }
   }
+  // A later file keeps the end of the zstd frame (and its checksum) well
+  // after big.img's last byte, so big.img's own SHA-256 is what refuses.
+  {
+    std::vector<uint8_t> after(16 * kMiB);
+    Noise(56).Fill(after);
+    UniqueFd fd(::open((rootfs_ + "/var/zz-after.bin").c_str(),
+                       O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    ASSERT_TRUE(fd.valid());
+    WriteAt(fd.get(), after, 0);
+  }
   BuildAndAccept();
   ASSERT_LT(fs::file_size(bundle_), 64 * kMiB);  // the zeros compressed away
   // Noise is stored verbatim by zstd, so the bundle holds each block once:
@@ -180,7 +190,7 @@ TEST_F(LargeBundleTest, FileOver4GiBFlipPast2And4GiBIsRefused) {
     ASSERT_GE(at, 0) << "noise block " << i << " not found verbatim";
     SCOPED_TRACE("file offset " + std::to_string(marks[i] + 1032));
     ExpectFlipRefused(static_cast<uint64_t>(at) + 32,
-                      "var/big.img: content SHA-256 differs");
+                      "'var/big.img': content SHA-256 differs");
   }
 }
 
@@ -203,8 +213,8 @@ TEST_F(LargeBundleTest, CompressedPayloadOver4GiBFlipPast2And4GiBIsRefused) {
   BuildAndAccept("--zstd-level 1");
   ASSERT_GT(fs::file_size(bundle_), 4 * kGiB + 32 * kMiB);
   // Both offsets are inside the payload member, in noise.bin's content.
-  ExpectFlipRefused(2 * kGiB + 12345, "noise.bin: content SHA-256 differs");
-  ExpectFlipRefused(4 * kGiB + 12345, "noise.bin: content SHA-256 differs");
+  ExpectFlipRefused(2 * kGiB + 12345, "'noise.bin': content SHA-256 differs");
+  ExpectFlipRefused(4 * kGiB + 12345, "'noise.bin': content SHA-256 differs");
   fs::remove(big);
 }
 
