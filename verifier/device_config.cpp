@@ -256,9 +256,10 @@ Result<std::string> SlotsFolder(const DeviceConfig& config) {
   return std::move(*found);
 }
 
-Result<DeviceConfig> LoadDeviceConfig(const std::string& root) {
-  const std::string normalised = NormalisedRoot(root);
-  IMAB_ASSIGN_OR_RETURN(DeviceRoot device, DeviceRoot::Open(normalised));
+namespace {
+
+// Reads and parses ROOT/etc/imabundle/device.conf, resolved beneath ROOT.
+Result<DeviceConfig> LoadDeviceConfigFrom(const DeviceRoot& device) {
   const std::string path = device.Display(kDeviceConfigPath);
   // Resolved beneath ROOT: a symlinked ROOT/etc/imabundle cannot make the
   // device read a configuration from outside it.
@@ -273,7 +274,7 @@ Result<DeviceConfig> LoadDeviceConfig(const std::string& root) {
                          (real.has_value() ? path : real.error().message) +
                          " (run imab-verify device init)");
   }
-  ConfigParser parser(normalised);
+  ConfigParser parser(NormalisedRoot(device.Display("")));
   std::istringstream lines(*text);
   std::string line;
   int number = 0;
@@ -290,6 +291,19 @@ Result<DeviceConfig> LoadDeviceConfig(const std::string& root) {
     return MakeError(config.error().code, path + ": " + config.error().message);
   }
   return config;
+}
+
+}  // namespace
+
+Result<DeviceConfig> LoadDeviceConfig(const std::string& root) {
+  const std::string normalised = NormalisedRoot(root);
+  Result<DeviceRoot> device = DeviceRoot::Open(normalised);
+  if (!device.has_value()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "device not initialised: " + device.error().message +
+                         " (run imab-verify device init)");
+  }
+  return LoadDeviceConfigFrom(*device);
 }
 
 std::string RenderDeviceConfig(const DeviceConfig& config) {

@@ -122,6 +122,18 @@ class LargeBundleTest : public ::testing::Test {
     std::cout << "[ large    ] " << seconds << " s\n";
   }
 
+  // A file after the big one keeps the end of the zstd frame (and its
+  // checksum) well after the big file's last byte, so that the big file's
+  // own SHA-256 is what refuses a flipped byte.
+  void AddLaterFile(const std::string& name) {
+    std::vector<uint8_t> after(16 * kMiB);
+    Noise(56).Fill(after);
+    UniqueFd fd(::open((rootfs_ + "/" + name).c_str(),
+                       O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    ASSERT_TRUE(fd.valid());
+    WriteAt(fd.get(), after, 0);
+  }
+
   void BuildAndAccept(const std::string& extra = "") {
     CommandResult build = RunBuild(rootfs_, bundle_, *keys_, extra);
     ASSERT_EQ(build.exit_code, 0) << build.err;
@@ -169,16 +181,7 @@ TEST_F(LargeBundleTest, FileOver4GiBFlipPast2And4GiBIsRefused) {
       WriteAt(fd.get(), blocks.back(), mark);
     }
   }
-  // A later file keeps the end of the zstd frame (and its checksum) well
-  // after big.img's last byte, so big.img's own SHA-256 is what refuses.
-  {
-    std::vector<uint8_t> after(16 * kMiB);
-    Noise(56).Fill(after);
-    UniqueFd fd(::open((rootfs_ + "/var/zz-after.bin").c_str(),
-                       O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
-    ASSERT_TRUE(fd.valid());
-    WriteAt(fd.get(), after, 0);
-  }
+  AddLaterFile("var/zz-after.bin");
   BuildAndAccept();
   ASSERT_LT(fs::file_size(bundle_), 64 * kMiB);  // the zeros compressed away
   // Noise is stored verbatim by zstd, so the bundle holds each block once:
@@ -210,6 +213,7 @@ TEST_F(LargeBundleTest, CompressedPayloadOver4GiBFlipPast2And4GiBIsRefused) {
       WriteAt(fd.get(), chunk, done);
     }
   }
+  AddLaterFile("zz-after.bin");
   BuildAndAccept("--zstd-level 1");
   ASSERT_GT(fs::file_size(bundle_), 4 * kGiB + 32 * kMiB);
   // Both offsets are inside the payload member, in noise.bin's content.

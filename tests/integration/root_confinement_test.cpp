@@ -189,6 +189,28 @@ TEST_F(RootConfinementTest, SymlinkTargetsResolveInsideRoot) {
   EXPECT_FALSE(fs::exists(dir_.Sub("cfg")));
 }
 
+TEST_F(RootConfinementTest, ConfiguredFilesResolveInsideRoot) {
+  // release-ca.pem symlinked to a CA outside ROOT: following it would make
+  // the device trust bundles that CA signed.
+  CommandResult init = device_->Init();
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  fs::create_directories(dir_.Sub("evil"));
+  ReleaseKeys evil(dir_.Sub("evil"));
+  const std::string bundle = dir_.Sub("evil.imab");
+  BuildVersion(rootfs_, bundle, evil, "9.0", device_->ImaBuildFlags());
+  const std::string ca = root_ + "/etc/imabundle/release-ca.pem";
+  fs::remove(ca);
+  fs::create_symlink(evil.ca().cert_path, ca);
+  auto slots = Snapshot(device_->SlotsDir());
+  ExpectOneLineError(device_->Install(bundle), "release-ca.pem");
+  ExpectUnchanged(slots, device_->SlotsDir());
+  // Relative: from ROOT/etc/imabundle, ../../../evil is the test's evil/.
+  fs::remove(ca);
+  fs::create_symlink("../../../evil/release-ca.pem", ca);
+  ExpectOneLineError(device_->Install(bundle), "release-ca.pem");
+  ExpectUnchanged(slots, device_->SlotsDir());
+}
+
 // ---- install and status on a device whose files were moved outside --------
 
 class RootConfinementMovedTest
