@@ -1,10 +1,14 @@
-// Reading and writing ROOT/etc/imabundle/device.conf (manifests/device.conf.md).
+// Reading and writing ROOT/etc/imabundle/device.conf
+// (manifests/device.conf.md).
 #include "verifier/device_config.h"
 
 #include <charconv>
-#include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
+
+#include "verifier/device_root.h"
+#include "verifier/small_file.h"
 
 namespace imab::verifier {
 namespace {
@@ -104,8 +108,7 @@ class ConfigParser {
     }
     size_t eq = line.find('=');
     if (eq == std::string::npos) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "expected 'key = value'");
+      return MakeError(ErrorCode::kInvalidArgument, "expected 'key = value'");
     }
     std::string key = Trim(std::string_view(line).substr(0, eq));
     std::string value = Trim(std::string_view(line).substr(eq + 1));
@@ -175,8 +178,7 @@ class ConfigParser {
     } else if (key == "required-anchor") {
       config_.required_anchors.push_back(value);
     } else if (key == "ca-expiry-horizon-days") {
-      IMAB_ASSIGN_OR_RETURN(config_.ca_expiry_horizon_days,
-                            ParseCount(value));
+      IMAB_ASSIGN_OR_RETURN(config_.ca_expiry_horizon_days, ParseCount(value));
     } else if (key == "layout") {
       if (value == "ab") {
         config_.layout = SlotLayout::kAb;
@@ -235,28 +237,45 @@ const std::vector<std::string>& DefaultCriticalFiles() {
   return kDefaults;
 }
 
-std::string DevicePath(const DeviceConfig& config, const std::string& path) {
-  std::string root = NormalisedRoot(config.root);
-  return root == "/" ? "/" + path : root + "/" + path;
+Result<std::string> DevicePath(const DeviceConfig& config,
+                               const std::string& path) {
+  IMAB_ASSIGN_OR_RETURN(DeviceRoot root, DeviceRoot::Open(config.root));
+  return root.Resolve(path);
 }
 
-Result<DeviceConfig> LoadDeviceConfig(const std::string& root) {
-  const std::string normalised = NormalisedRoot(root);
-  const std::string path =
-      (normalised == "/" ? "" : normalised) + "/" + kDeviceConfigPath;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+Result<std::string> SlotsFolder(const DeviceConfig& config) {
+  IMAB_ASSIGN_OR_RETURN(DeviceRoot device, DeviceRoot::Open(config.root));
+  IMAB_ASSIGN_OR_RETURN(std::optional<std::string> found,
+                        device.Find(config.slots_dir, true));
+  if (!found.has_value()) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "slots not initialised: " + device.Display(config.slots_dir) +
+            " does not exist (run imab-verify device init)");
+  }
+  return std::move(*found);
+}
+
+namespace {
+
+// Reads and parses ROOT/etc/imabundle/device.conf, resolved beneath ROOT.
+Result<DeviceConfig> LoadDeviceConfigFrom(const DeviceRoot& device) {
+  const std::string path = device.Display(kDeviceConfigPath);
+  // Resolved beneath ROOT: a symlinked ROOT/etc/imabundle cannot make the
+  // device read a configuration from outside it.
+  Result<std::optional<std::string>> real = device.Find(kDeviceConfigPath);
+  std::optional<std::string> text;
+  if (real.has_value() && real->has_value()) {
+    IMAB_ASSIGN_OR_RETURN(text, ReadSmallFile(**real, kMaxConfigBytes));
+  }
+  if (!text.has_value()) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     "device not initialised: cannot read " + path +
+                     "device not initialised: cannot read " +
+                         (real.has_value() ? path : real.error().message) +
                          " (run imab-verify device init)");
   }
-  std::string text((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  if (text.size() > kMaxConfigBytes) {
-    return MakeError(ErrorCode::kInvalidArgument, path + ": too large");
-  }
-  ConfigParser parser(normalised);
-  std::istringstream lines(text);
+  ConfigParser parser(NormalisedRoot(device.Display("")));
+  std::istringstream lines(*text);
   std::string line;
   int number = 0;
   while (std::getline(lines, line)) {
@@ -272,6 +291,19 @@ Result<DeviceConfig> LoadDeviceConfig(const std::string& root) {
     return MakeError(config.error().code, path + ": " + config.error().message);
   }
   return config;
+}
+
+}  // namespace
+
+Result<DeviceConfig> LoadDeviceConfig(const std::string& root) {
+  const std::string normalised = NormalisedRoot(root);
+  Result<DeviceRoot> device = DeviceRoot::Open(normalised);
+  if (!device.has_value()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "device not initialised: " + device.error().message +
+                         " (run imab-verify device init)");
+  }
+  return LoadDeviceConfigFrom(*device);
 }
 
 std::string RenderDeviceConfig(const DeviceConfig& config) {

@@ -62,7 +62,16 @@ Result<DeviceConfig> LoadDeviceConfig(const std::string& root);
 // The canonical text of `config` (what LoadDeviceConfig reads back).
 std::string RenderDeviceConfig(const DeviceConfig& config);
 
-// ROOT + "/" + relative path.
-std::string DevicePath(const DeviceConfig& config, const std::string& path);
+// The real location of ROOT/path, resolved beneath ROOT (DeviceRoot:
+// symlinks resolve as if ROOT were "/"). kInvalidArgument naming
+// ROOT/path when it does not exist or cannot be resolved.
+Result<std::string> DevicePath(const DeviceConfig& config,
+                               const std::string& path);
+
+// The real location of the slots folder (slots-dir), resolved beneath ROOT
+// as DevicePath() does, so that a symlinked ROOT/var/lib cannot move the
+// images and their state outside ROOT. kInvalidArgument ("slots not
+// initialised: ...") when it does not exist.
+Result<std::string> SlotsFolder(const DeviceConfig& config);
 
 }  // namespace imab::verifier

@@ -4,12 +4,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <vector>
 
 #include "common/manifest.h"
 #include "common/trust_root.h"
 #include "common/x509_util.h"
 #include "verifier/device_config.h"
+#include "verifier/device_root.h"
 #include "verifier/directory_slots.h"
 #include "verifier/ima_policy.h"
 #include "verifier/small_file.h"
@@ -173,6 +175,36 @@ Status Prepare(const InitOptions& options, DeviceConfig& config,
   return OkStatus();
 }
 
+// Makes ROOT/etc/imabundle and ROOT/<slots-dir>, resolved beneath ROOT,
+// and the slots unless they exist; copies the inputs. The configuration
+// itself is written last by the caller.
+Status WriteDeviceFiles(const InitOptions& options, const DeviceRoot& root,
+                        const DeviceConfig& config,
+                        const std::vector<Copy>& copies, Reporter& reporter) {
+  // Both folders first: a symlink that leads nowhere is refused before
+  // any file is written.
+  IMAB_ASSIGN_OR_RETURN(std::string config_dir,
+                        root.MakeDirectories(kConfigDir));
+  IMAB_ASSIGN_OR_RETURN(std::optional<std::string> existing,
+                        root.Find(config.slots_dir, true));
+  IMAB_ASSIGN_OR_RETURN(std::string slots_dir,
+                        root.MakeDirectories(config.slots_dir));
+  for (const Copy& copy : copies) {
+    IMAB_RETURN_IF_ERROR(
+        WriteFileAtomically(config_dir + "/" + copy.name, copy.bytes));
+  }
+  if (existing.has_value() && DirectorySlots::Open(slots_dir).has_value()) {
+    // The floors recorded there must survive a re-initialisation.
+    reporter.Info("keeping the existing slots and their state in " +
+                  root.Display(config.slots_dir));
+    return OkStatus();
+  }
+  // With a factory image the pointer starts at the empty slot-b, so the
+  // image lands in slot-a, as on every later first boot.
+  return DirectorySlots::Create(
+      slots_dir, options.from_bundle.empty() ? SlotId::kA : SlotId::kB);
+}
+
 }  // namespace
 
 Status InitDevice(const InitOptions& options, Reporter& reporter,
@@ -185,31 +217,24 @@ Status InitDevice(const InitOptions& options, Reporter& reporter,
   while (config.root.size() > 1 && config.root.back() == '/') {
     config.root.pop_back();
   }
-  const std::string config_path = DevicePath(config, kDeviceConfigPath);
-  if (fs::exists(fs::symlink_status(config_path)) && !options.force) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     config_path + " exists (use --force to replace it)");
-  }
-  fs::create_directories(DevicePath(config, kConfigDir), ec);
+  // ROOT itself is the user's choice and may be made here; everything
+  // below it is resolved beneath it (DeviceRoot).
+  fs::create_directories(config.root, ec);
   if (ec) {
-    return MakeError(ErrorCode::kIo,
-                     DevicePath(config, kConfigDir) + ": " + ec.message());
+    return MakeError(ErrorCode::kIo, config.root + ": " + ec.message());
   }
-  for (const Copy& copy : copies) {
-    IMAB_RETURN_IF_ERROR(WriteFileAtomically(
-        DevicePath(config, std::string(kConfigDir) + "/" + copy.name),
-        copy.bytes));
+  IMAB_ASSIGN_OR_RETURN(DeviceRoot root, DeviceRoot::Open(config.root));
+  IMAB_ASSIGN_OR_RETURN(std::optional<std::string> existing,
+                        root.Find(kDeviceConfigPath));
+  if (existing.has_value() && !options.force) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     root.Display(kDeviceConfigPath) +
+                         " exists (use --force to replace it)");
   }
-  const std::string slots_dir = DevicePath(config, config.slots_dir);
-  if (DirectorySlots::Open(slots_dir).has_value()) {
-    // The floors recorded there must survive a re-initialisation.
-    reporter.Info("keeping the existing slots and their state in " + slots_dir);
-  } else {
-    // With a factory image the pointer starts at the empty slot-b, so the
-    // image lands in slot-a, as on every later first boot.
-    IMAB_RETURN_IF_ERROR(DirectorySlots::Create(
-        slots_dir, options.from_bundle.empty() ? SlotId::kA : SlotId::kB));
-  }
+  IMAB_RETURN_IF_ERROR(
+      WriteDeviceFiles(options, root, config, copies, reporter));
+  IMAB_ASSIGN_OR_RETURN(std::string config_path,
+                        root.ResolveForCreate(kDeviceConfigPath));
   // Written last: a device counts as initialised once this file exists.
   IMAB_RETURN_IF_ERROR(
       WriteFileAtomically(config_path, RenderDeviceConfig(config)));

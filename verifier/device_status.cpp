@@ -16,7 +16,9 @@ constexpr size_t kMaxLastResultBytes = 64 * 1024;
 KeyInUse DescribeKey(const DeviceConfig& config, const std::string& keyring,
                      const std::string& path) {
   KeyInUse key{keyring, path, "", ""};
-  Result<Ptr<X509>> cert = LoadCertificate(DevicePath(config, path));
+  Result<std::string> real = DevicePath(config, path);
+  Result<Ptr<X509>> cert = real.has_value() ? LoadCertificate(*real)
+                                            : Result<Ptr<X509>>(real.error());
   if (!cert.has_value()) {
     key.problem = cert.error().message;
     return key;
@@ -35,11 +37,11 @@ KeyInUse RecordedKey(const std::string& keyring, const std::string& der) {
   KeyInUse key{keyring, "(loaded by the active image's initramfs)", "", ""};
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
   Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  Result<uint32_t> keyid = cert != nullptr
-                               ? KeyIdFromCertificate(cert.get())
-                               : Result<uint32_t>(MakeError(
-                                     ErrorCode::kMalformed,
-                                     "recorded certificate does not parse"));
+  Result<uint32_t> keyid =
+      cert != nullptr
+          ? KeyIdFromCertificate(cert.get())
+          : Result<uint32_t>(MakeError(ErrorCode::kMalformed,
+                                       "recorded certificate does not parse"));
   if (!keyid.has_value()) {
     key.problem = keyid.error().message;
     return key;
@@ -84,7 +86,7 @@ Result<DeviceStatus> ReadDeviceStatus(const std::string& root) {
   for (const std::string& path : config.evm_certs) {
     status.keys.push_back(DescribeKey(config, "evm", path));
   }
-  const std::string slots_dir = DevicePath(config, config.slots_dir);
+  IMAB_ASSIGN_OR_RETURN(const std::string slots_dir, SlotsFolder(config));
   IMAB_ASSIGN_OR_RETURN(auto slots, DirectorySlots::Open(slots_dir));
   ReadSlots(*slots, status);
   // Once an image was installed, the keys are those its boot loads.

@@ -26,12 +26,11 @@ Result<std::vector<Ptr<X509>>> LoadCertificates(const std::string& path) {
   return out;
 }
 
-Status AddAll(const DeviceConfig& config,
-              const std::vector<std::string>& paths,
+Status AddAll(const DeviceConfig& config, const std::vector<std::string>& paths,
               std::vector<Ptr<X509>>& to) {
   for (const std::string& path : paths) {
-    IMAB_ASSIGN_OR_RETURN(std::vector<Ptr<X509>> certs,
-                          LoadCertificates(DevicePath(config, path)));
+    IMAB_ASSIGN_OR_RETURN(std::string real, DevicePath(config, path));
+    IMAB_ASSIGN_OR_RETURN(std::vector<Ptr<X509>> certs, LoadCertificates(real));
     for (Ptr<X509>& cert : certs) {
       to.push_back(std::move(cert));
     }
@@ -46,8 +45,9 @@ Status AddRecorded(const std::vector<std::string>& ders, const char* what,
     const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
     Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
     if (cert == nullptr) {
-      return MakeError(ErrorCode::kIo, std::string("device state: a recorded ") +
-                                           what + " does not parse");
+      return MakeError(
+          ErrorCode::kIo,
+          std::string("device state: a recorded ") + what + " does not parse");
     }
     to.push_back(std::move(cert));
   }
@@ -79,7 +79,8 @@ Result<DeviceTrust> LoadDeviceTrust(const DeviceConfig& config,
   trust.critical = config.critical;
   trust.in_place = config.layout == SlotLayout::kInPlace;
   if (!config.ima_policy.empty()) {
-    const std::string path = DevicePath(config, config.ima_policy);
+    IMAB_ASSIGN_OR_RETURN(const std::string path,
+                          DevicePath(config, config.ima_policy));
     std::ifstream in(path, std::ios::binary);
     if (!in) {
       return MakeError(ErrorCode::kInvalidArgument,

@@ -2,11 +2,12 @@
 
 #include <algorithm>
 #include <ctime>
-#include <filesystem>
+#include <optional>
 
 #include "common/hex.h"
 #include "common/trust_root.h"
 #include "verifier/device_config.h"
+#include "verifier/device_root.h"
 #include "verifier/directory_slots.h"
 #include "verifier/install_lock.h"
 #include "verifier/last_result.h"
@@ -17,15 +18,17 @@ namespace {
 
 // The CA anchors the device requires: a value with a '/' names a
 // certificate file inside ROOT, anything else a link name.
-void ApplyDeviceCaPolicy(const DeviceConfig& config, VerifyOptions& options) {
+Status ApplyDeviceCaPolicy(const DeviceConfig& config, VerifyOptions& options) {
   for (const std::string& anchor : config.required_anchors) {
-    options.ca.required.push_back(
-        anchor.find('/') == std::string::npos
-            ? anchor
-            : DevicePath(config, anchor.front() == '/' ? anchor.substr(1)
-                                                       : anchor));
+    if (anchor.find('/') == std::string::npos) {
+      options.ca.required.push_back(anchor);
+      continue;
+    }
+    IMAB_ASSIGN_OR_RETURN(std::string path, DevicePath(config, anchor));
+    options.ca.required.push_back(std::move(path));
   }
   options.ca.expiry_horizon_days = config.ca_expiry_horizon_days;
+  return OkStatus();
 }
 
 uint64_t NowOr(uint64_t now) {
@@ -46,10 +49,12 @@ Status ChooseTrustSource(const DeviceConfig& config, const DeviceState& state,
     return OkStatus();
   }
   if (!config.trust_root.empty()) {
-    options.trust_root = DevicePath(config, config.trust_root);
+    IMAB_ASSIGN_OR_RETURN(options.trust_root,
+                          DevicePath(config, config.trust_root));
     return OkStatus();
   }
-  options.release_ca = DevicePath(config, config.release_ca);
+  IMAB_ASSIGN_OR_RETURN(options.release_ca,
+                        DevicePath(config, config.release_ca));
   return OkStatus();
 }
 
@@ -72,7 +77,7 @@ Status InstallLocked(const InstallOptions& options, const DeviceConfig& config,
   verify.device_state = &report.previous;
   verify.allow_reinstall = options.allow_reinstall;
   verify.in_place = options.in_place;
-  ApplyDeviceCaPolicy(config, verify);
+  IMAB_RETURN_IF_ERROR(ApplyDeviceCaPolicy(config, verify));
 
   IMAB_ASSIGN_OR_RETURN(auto sink, slots->OpenInactiveForWrite(reporter));
   IMAB_RETURN_IF_ERROR(VerifyBundle(verify, *sink, report.verify));
@@ -105,10 +110,15 @@ Status RecordLastResult(const std::string& slots_dir,
 Status PrepareDeviceVerify(const std::string& root, DeviceConfig& config,
                            DeviceState& state, VerifyOptions& options) {
   IMAB_ASSIGN_OR_RETURN(config, LoadDeviceConfig(root));
-  const std::string slots_dir = DevicePath(config, config.slots_dir);
+  IMAB_ASSIGN_OR_RETURN(DeviceRoot device, DeviceRoot::Open(config.root));
+  IMAB_ASSIGN_OR_RETURN(std::optional<std::string> found,
+                        device.Find(config.slots_dir, true));
+  // Without slots (a device never initialised for installs) the checks
+  // run against an empty state; the trust source then never needs them.
+  const std::string slots_dir =
+      found.value_or(device.Display(config.slots_dir));
   state = DeviceState{};
-  std::error_code ec;
-  if (std::filesystem::exists(slots_dir, ec)) {
+  if (found.has_value()) {
     IMAB_ASSIGN_OR_RETURN(auto slots, DirectorySlots::Open(slots_dir));
     IMAB_ASSIGN_OR_RETURN(state, slots->ActiveState());
   }
@@ -119,8 +129,7 @@ Status PrepareDeviceVerify(const std::string& root, DeviceConfig& config,
       options.allow_development || config.allow_development;
   options.device = &config;
   options.device_state = &state;
-  ApplyDeviceCaPolicy(config, options);
-  return OkStatus();
+  return ApplyDeviceCaPolicy(config, options);
 }
 
 DeviceState NextDeviceState(const DeviceState& previous,
@@ -182,7 +191,7 @@ Status InstallBundle(const InstallOptions& options, Reporter& reporter,
                      "trusted, but only A/B installs are implemented "
                      "(layout = ab)");
   }
-  const std::string slots_dir = DevicePath(config, config.slots_dir);
+  IMAB_ASSIGN_OR_RETURN(std::string slots_dir, SlotsFolder(config));
   // Opened before the lock, whose file lives there, for a clear message
   // when the slots were never created.
   IMAB_RETURN_IF_ERROR(DirectorySlots::Open(slots_dir));

@@ -39,24 +39,32 @@ TEST_F(DeviceConfigTest, MinimalFileGetsDefaults) {
   EXPECT_EQ(config->layout, SlotLayout::kAb);
   EXPECT_EQ(config->kernel_version, (KernelVersion{6, 6}));
   EXPECT_EQ(config->critical, DefaultCriticalFiles());
-  EXPECT_EQ(DevicePath(*config, "etc/x"), dir_.Sub("etc/x"));
+  // Resolved beneath ROOT: an existing file is found, a missing one is an
+  // error naming it.
+  WriteFile(dir_.Sub("etc/x"), "x");
+  Result<std::string> found = DevicePath(*config, "etc/x");
+  ASSERT_TRUE(found.has_value()) << found.error().message;
+  EXPECT_EQ(*found, std::filesystem::canonical(dir_.Sub("etc/x")).string());
+  Result<std::string> missing = DevicePath(*config, "etc/y");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().message.find("etc/y: does not exist"),
+            std::string::npos);
 }
 
 TEST_F(DeviceConfigTest, EveryKeyRoundTripsThroughRender) {
-  Result<DeviceConfig> config = Load(
-      std::string(kMinimal) +
-      "# a comment\n\n"
-      "kernel-profile = be32\n"
-      "kernel-version = 5.15.120\n"
-      "evm-cert = /etc/imabundle/evm.der\n"
-      "ima-policy = /etc/imabundle/ima-policy\n"
-      "critical-defaults = no\n"
-      "critical = /opt/app/bin/main\n"
-      "required-anchor = ISRG_Root_X1.pem\n"
-      "ca-expiry-horizon-days = 30\n"
-      "layout = in-place\n"
-      "slots-dir = /data/slots\n"
-      "allow-development = yes\n");
+  Result<DeviceConfig> config = Load(std::string(kMinimal) +
+                                     "# a comment\n\n"
+                                     "kernel-profile = be32\n"
+                                     "kernel-version = 5.15.120\n"
+                                     "evm-cert = /etc/imabundle/evm.der\n"
+                                     "ima-policy = /etc/imabundle/ima-policy\n"
+                                     "critical-defaults = no\n"
+                                     "critical = /opt/app/bin/main\n"
+                                     "required-anchor = ISRG_Root_X1.pem\n"
+                                     "ca-expiry-horizon-days = 30\n"
+                                     "layout = in-place\n"
+                                     "slots-dir = /data/slots\n"
+                                     "allow-development = yes\n");
   ASSERT_TRUE(config.has_value()) << config.error().message;
   EXPECT_EQ(config->kernel_version, (KernelVersion{5, 15}));
   EXPECT_EQ(config->critical, std::vector<std::string>{"opt/app/bin/main"});
@@ -83,8 +91,7 @@ class DeviceConfigBadTest : public DeviceConfigTest,
 TEST_P(DeviceConfigBadTest, RefusedNamingTheLine) {
   Result<DeviceConfig> config = Load(GetParam().text);
   ASSERT_FALSE(config.has_value());
-  EXPECT_NE(config.error().message.find(GetParam().message),
-            std::string::npos)
+  EXPECT_NE(config.error().message.find(GetParam().message), std::string::npos)
       << config.error().message;
   EXPECT_NE(config.error().message.find("device.conf"), std::string::npos);
 }
