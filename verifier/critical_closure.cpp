@@ -1,6 +1,7 @@
 #include "verifier/critical_closure.h"
 
 #include <deque>
+#include <set>
 
 #include "common/glob_match.h"
 
@@ -172,7 +173,7 @@ class CriticalClosure::Resolver {
                                "missing-file", "", affects});
       return;
     }
-    if (!walked.is_dir && out_.files.insert(walked.path).second) {
+    if (!walked.is_dir && out_.files.emplace(walked.path, affects).second) {
       programs_.push_back(walked.path);
     }
   }

@@ -9,7 +9,6 @@
 #pragma once
 
 #include <map>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -44,7 +43,9 @@ class CriticalClosure {
   void AddProgramDeps(const std::string& path, ProgramDeps deps);
 
   struct Outcome {
-    std::set<std::string> files;  // critical regular files (image paths)
+    // Critical regular files (image paths), each with the critical path or
+    // program that needs it (whose failure the device would suffer).
+    std::map<std::string, std::string> files;
     std::vector<ClosureProblem> problems;
   };
   // With `programs`, the interpreters and libraries the recorded program

@@ -547,10 +547,14 @@ TrustVerdict TrustDecider::Verdict(bool after_stream) const {
   std::vector<std::string> affects(verdict.files.size());
   const CriticalClosure::Outcome closure = closure_.Resolve(after_stream);
   std::set<std::string> named;
-  for (TrustFinding& finding : verdict.files) {
+  for (size_t i = 0; i < verdict.files.size(); ++i) {
+    TrustFinding& finding = verdict.files[i];
     named.insert(finding.path);
-    finding.critical =
-        finding.critical || closure.files.count(finding.path) != 0;
+    auto critical = closure.files.find(finding.path);
+    if (critical != closure.files.end() && !finding.critical) {
+      finding.critical = true;
+      affects[i] = critical->second;
+    }
   }
   auto add = [&](const std::string& path, const Untrusted& why, bool critical,
                  const std::string& consequence, const std::string& affected) {
@@ -565,16 +569,18 @@ TrustVerdict TrustDecider::Verdict(bool after_stream) const {
   };
   if (after_stream) {
     for (const auto& [path, why] : content_failures_) {
-      const bool critical = closure.files.count(path) != 0;
-      if (critical || content_checked_.count(path) != 0) {
-        add(path, why, critical, "", path);
+      auto critical = closure.files.find(path);
+      if (critical != closure.files.end() ||
+          content_checked_.count(path) != 0) {
+        add(path, why, critical != closure.files.end(), "",
+            critical != closure.files.end() ? critical->second : path);
       }
     }
   }
-  for (const std::string& path : closure.files) {
+  for (const auto& [path, needed_by] : closure.files) {
     auto it = untrusted_.find(path);
     if (it != untrusted_.end()) {
-      add(path, it->second, true, "", path);
+      add(path, it->second, true, "", needed_by);
     }
   }
   for (const ClosureProblem& problem : closure.problems) {
