@@ -11,6 +11,7 @@
 #include "verifier/integrity_pool.h"
 #include "verifier/payload_stream.h"
 #include "verifier/trust_anchor.h"
+#include "verifier/trust_content_sink.h"
 #include "verifier/update_checks.h"
 
 namespace imab::verifier {
@@ -69,11 +70,28 @@ Status DescribeIntegrityFailures(const std::vector<IntegrityFailure>& failures,
   return MakeError(ErrorCode::kBadSignature, message);
 }
 
+// The device side of a device-aware run, kept from the manifest pass to
+// the end of the payload stream (the decider borrows the device).
+struct DeviceRun {
+  std::unique_ptr<DeviceTrust> device;
+  std::unique_ptr<TrustDecider> decider;
+};
+
+Status TrustStatus(const TrustVerdict& verdict) {
+  return verdict.accepted()
+             ? OkStatus()
+             : Status(MakeError(ErrorCode::kUntrusted,
+                                "the device could not trust this update "
+                                "after reboot: " +
+                                    verdict.Summary()));
+}
+
 // The device-aware checks, from the manifest alone, before any payload
 // byte reaches the sink.
 Status CheckDevice(ByteSource& source, const BundleLayout& layout,
                    const VerifyOptions& options,
-                   const Sha256Digest& signed_sha256, VerifyReport& report) {
+                   const Sha256Digest& signed_sha256, VerifyReport& report,
+                   DeviceRun& run) {
   const ManifestHeader& header = report.header;
   const DeviceConfig& config = *options.device;
   IMAB_RETURN_IF_ERROR(Record(report, "compatible",
@@ -96,22 +114,17 @@ Status CheckDevice(ByteSource& source, const BundleLayout& layout,
     return device.error();
   }
   device->in_place = device->in_place || options.in_place;
-  Result<TrustVerdict> verdict =
+  run.device = std::make_unique<DeviceTrust>(std::move(*device));
+  Result<std::unique_ptr<TrustDecider>> decider =
       DecideUpdateTrust(source, layout.manifest_offset, layout.manifest_size,
-                        signed_sha256, header, *device);
-  if (!verdict.has_value()) {
-    return Record(report, "trust-decision", Status(verdict.error()), "");
+                        signed_sha256, header, *run.device);
+  if (!decider.has_value()) {
+    return Record(report, "trust-decision", Status(decider.error()), "");
   }
-  report.trust = std::move(*verdict);
-  const TrustVerdict& decided = *report.trust;
-  return Record(report, "trust-decision",
-                decided.accepted()
-                    ? OkStatus()
-                    : Status(MakeError(ErrorCode::kUntrusted,
-                                       "the device could not trust this "
-                                       "update after reboot: " +
-                                           decided.Summary())),
-                decided.Summary());
+  run.decider = std::move(*decider);
+  report.trust = run.decider->Finish();
+  return Record(report, "trust-decision", TrustStatus(*report.trust),
+                report.trust->Summary());
 }
 
 // Everything after the container check; the caller aborts the sink on error.
@@ -205,9 +218,11 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
       !header.expires.has_value()  ? "no expiry"
       : options.signature.check_time ? "not expired"
                                      : "expiry not checked (no clock)"));
+  DeviceRun device_run;
   if (options.device != nullptr) {
     IMAB_RETURN_IF_ERROR(CheckDevice(source, layout, options,
-                                     verified->manifest_sha256, report));
+                                     verified->manifest_sha256, report,
+                                     device_run));
   }
   // A device whose update server's CA is gone can never update again:
   // decided from the signed section before anything is written.
@@ -237,9 +252,10 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
                      static_cast<int>(std::thread::hardware_concurrency()));
   InitramfsCheck initramfs(header.keys);
   CaStoreCheck ca_store(header.ca_store);
+  TrustContentSink observed(sink, device_run.decider.get());
   Status entries =
       CheckPayload(**manifest, *payload, header.created, *integrity, pool,
-                   initramfs, ca_store, sink, stats);
+                   initramfs, ca_store, observed, stats);
   report.integrity_failures = pool.Finish();
   report.entries = stats.entries;
   report.files = stats.files;
@@ -267,6 +283,14 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
                               DescribeIntegrityFailures(
                                   report.integrity_failures, stats.files),
                               "IMA/EVM signatures of every file verify"));
+  // What only the content shows (programs' libraries, SHA-384/512
+  // signatures under the device's keys), before anything is committed.
+  if (device_run.decider != nullptr) {
+    report.trust = device_run.decider->FinishContent();
+    IMAB_RETURN_IF_ERROR(Record(report, "trust-content",
+                                TrustStatus(*report.trust),
+                                report.trust->Summary()));
+  }
 
   // The manifest was read twice (signature, then parsing); both reads must
   // have seen the same bytes, or the file changed under us.

@@ -173,6 +173,8 @@ class ConfigParser {
     } else if (key == "critical") {
       config_.critical.push_back(value.front() == '/' ? value.substr(1)
                                                       : value);
+    } else if (key == "init") {
+      IMAB_ASSIGN_OR_RETURN(config_.init, DeviceRelativePath(value));
     } else if (key == "critical-defaults") {
       IMAB_ASSIGN_OR_RETURN(critical_defaults_, ParseBool(value));
     } else if (key == "required-anchor") {
@@ -333,6 +335,9 @@ std::string RenderDeviceConfig(const DeviceConfig& config) {
   }
   if (!config.trust_root.empty()) {
     out << "trust-root = /" << config.trust_root << "\n";
+  }
+  if (!config.init.empty()) {
+    out << "init = /" << config.init << "\n";
   }
   // The defaults are written out, so the file says exactly what is checked.
   out << "critical-defaults = no\n";

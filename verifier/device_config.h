@@ -41,6 +41,9 @@ struct DeviceConfig {
   // Glob patterns (image paths, no leading '/') of files that must always
   // be appraised and trusted, listed first when they are not.
   std::vector<std::string> critical;
+  // The init the kernel starts (its init= argument), an image path; ""
+  // for the kernel's search: /sbin/init, /etc/init, /bin/init, /bin/sh.
+  std::string init;
   // CA-store anchors the device needs (link name or certificate file) and
   // how long before expiry an anchor counts as lost.
   std::vector<std::string> required_anchors;

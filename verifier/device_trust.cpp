@@ -77,6 +77,7 @@ Result<DeviceTrust> LoadDeviceTrust(const DeviceConfig& config,
   trust.profile = config.kernel_profile;
   trust.kernel_version = config.kernel_version;
   trust.critical = config.critical;
+  trust.init = config.init;
   trust.in_place = config.layout == SlotLayout::kInPlace;
   if (!config.ima_policy.empty()) {
     IMAB_ASSIGN_OR_RETURN(const std::string path,

@@ -8,6 +8,7 @@
 #include "common/digest.h"
 #include "common/evm_digest.h"
 #include "common/glob_match.h"
+#include "common/hash_algo.h"
 #include "common/hex.h"
 #include "common/ima_xattr.h"
 #include "common/kernel_keyring.h"
@@ -141,43 +142,6 @@ bool AnyMatch(const std::vector<std::string>& patterns,
   return false;
 }
 
-// Resolves a symlink's target against the link's folder, inside the image
-// (".." stops at the image root, as the kernel's path walk at "/").
-std::string ResolveLink(const std::string& link_path,
-                        const std::string& target) {
-  std::vector<std::string> parts;
-  std::string base = target;
-  if (!base.empty() && base.front() == '/') {
-    base = base.substr(1);
-  } else {
-    size_t slash = link_path.rfind('/');
-    base = (slash == std::string::npos ? "" : link_path.substr(0, slash + 1)) +
-           base;
-  }
-  size_t start = 0;
-  while (start <= base.size()) {
-    size_t slash = base.find('/', start);
-    std::string part = base.substr(
-        start, slash == std::string::npos ? std::string::npos : slash - start);
-    if (part == "..") {
-      if (!parts.empty()) {
-        parts.pop_back();
-      }
-    } else if (!part.empty() && part != ".") {
-      parts.push_back(part);
-    }
-    if (slash == std::string::npos) {
-      break;
-    }
-    start = slash + 1;
-  }
-  std::string out;
-  for (const std::string& part : parts) {
-    out += (out.empty() ? "" : "/") + part;
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string TrustVerdict::Summary() const {
@@ -213,7 +177,9 @@ std::string TrustVerdict::Summary() const {
 
 TrustDecider::TrustDecider(const ManifestHeader& header,
                            const DeviceTrust& device)
-    : header_(header), device_(device) {}
+    : header_(header),
+      device_(device),
+      closure_(device.critical, device.init) {}
 
 TrustDecider::~TrustDecider() = default;
 
@@ -506,27 +472,158 @@ void TrustDecider::AddFinding(const Entry& entry, bool critical,
   finding_modes_.push_back(entry.mode);
 }
 
-void TrustDecider::Consider(const Entry& entry) {
-  const bool critical = AnyMatch(device_.critical, entry.path);
-  if (entry.type == EntryType::kSymlink) {
-    if (critical) {
-      critical_targets_.push_back(ResolveLink(entry.path, entry.link_target));
+void TrustDecider::RememberIfUntrusted(const Entry& entry) {
+  std::optional<std::pair<std::string, std::string>> failure =
+      CheckUnder(*next_ima_, *next_evm_, entry, true);
+  if (!failure.has_value() && device_.in_place) {
+    failure = CheckUnder(*running_ima_, *running_evm_, entry, true);
+    if (failure.has_value()) {
+      failure->first = "replaced in place before reboot, but " + failure->first;
     }
+  }
+  if (failure.has_value()) {
+    untrusted_[entry.path] =
+        Untrusted{failure->first, failure->second, entry.mode};
+  }
+}
+
+std::optional<HashAlgo> TrustDecider::ContentDigestAlgo(
+    const Entry& entry) const {
+  const Xattr* ima = FindXattr(entry, kImaXattr);
+  if (entry.type != EntryType::kFile || ima == nullptr) {
+    return std::nullopt;
+  }
+  Result<ImaXattr> parsed = ParseImaXattr(ima->value);
+  if (!parsed.has_value() || !parsed->is_signature ||
+      parsed->signature.algo == HashAlgo::kSha256) {
+    return std::nullopt;  // the manifest pins SHA-256: checked already
+  }
+  return parsed->signature.algo;
+}
+
+void TrustDecider::ConsiderContent(const Entry& entry,
+                                   std::span<const uint8_t> digest) {
+  if (!ContentDigestAlgo(entry).has_value()) {
     return;
   }
+  const SignatureV2 sig =
+      ParseImaXattr(FindXattr(entry, kImaXattr)->value)->signature;
+  // A keyid the ring lacks was named from the manifest already; here the
+  // key that has it must also be the key that signed.
+  auto verifies = [&](const Keyring& ring, const std::string& role,
+                      const std::string& prefix) {
+    if (ring.Find(sig.keyid) == nullptr) {
+      return true;
+    }
+    std::optional<std::string> why =
+        ring.Check(sig, digest, "security.ima", role);
+    if (!why.has_value()) {
+      return true;
+    }
+    content_failures_[entry.path] = Untrusted{
+        prefix + *why + " over the content's " +
+            std::string(HashAlgoName(sig.algo)) + " digest under the " +
+            role + " " + ring.name +
+            " key with that keyid (another key with the same keyid signed "
+            "it)",
+        "invalid-signature", entry.mode};
+    return false;
+  };
+  if (verifies(*next_ima_, "post-update", "") && device_.in_place) {
+    verifies(*running_ima_, "running", "replaced in place before reboot, but ");
+  }
+}
+
+void TrustDecider::ConsiderProgram(const std::string& path, ProgramDeps deps) {
+  closure_.AddProgramDeps(path, std::move(deps));
+}
+
+// The findings so far plus the files the closure makes critical; with
+// `after_stream`, also what the content showed.
+TrustVerdict TrustDecider::Verdict(bool after_stream) const {
+  TrustVerdict verdict = verdict_;
+  std::vector<uint32_t> modes = finding_modes_;
+  std::vector<std::string> consequences(verdict.files.size());
+  std::vector<std::string> affects(verdict.files.size());
+  const CriticalClosure::Outcome closure = closure_.Resolve(after_stream);
+  std::set<std::string> named;
+  for (size_t i = 0; i < verdict.files.size(); ++i) {
+    TrustFinding& finding = verdict.files[i];
+    named.insert(finding.path);
+    auto critical = closure.files.find(finding.path);
+    if (critical != closure.files.end() && !finding.critical) {
+      finding.critical = true;
+      affects[i] = critical->second;
+    }
+  }
+  auto add = [&](const std::string& path, const Untrusted& why, bool critical,
+                 const std::string& consequence, const std::string& affected) {
+    if (!named.insert(path).second) {
+      return;
+    }
+    verdict.files.push_back(
+        TrustFinding{path, critical, why.reason, why.cause, ""});
+    modes.push_back(why.mode);
+    consequences.push_back(consequence);
+    affects.push_back(affected);
+  };
+  if (after_stream) {
+    for (const auto& [path, why] : content_failures_) {
+      auto critical = closure.files.find(path);
+      if (critical != closure.files.end() ||
+          content_checked_.count(path) != 0) {
+        add(path, why, critical != closure.files.end(), "",
+            critical != closure.files.end() ? critical->second : path);
+      }
+    }
+  }
+  for (const auto& [path, needed_by] : closure.files) {
+    auto it = untrusted_.find(path);
+    if (it != untrusted_.end()) {
+      add(path, it->second, true, "", needed_by);
+    }
+  }
+  for (const ClosureProblem& problem : closure.problems) {
+    add(problem.path, Untrusted{problem.reason, problem.cause, 0755}, true,
+        problem.consequence, problem.affects);
+  }
+  verdict.critical_files =
+      std::max<uint64_t>(verdict.critical_files, closure.files.size());
+  for (size_t i = 0; i < verdict.files.size(); ++i) {
+    TrustFinding& finding = verdict.files[i];
+    const std::string& whose = affects[i].empty() ? finding.path : affects[i];
+    finding.consequence =
+        "audit cause " + finding.cause + "; " +
+        (consequences[i].empty()
+             ? Consequence(whose, modes[i], finding.critical)
+             : consequences[i]);
+  }
+  std::stable_partition(verdict.files.begin(), verdict.files.end(),
+                        [](const TrustFinding& f) { return f.critical; });
+  return verdict;
+}
+
+void TrustDecider::Consider(const Entry& entry) {
+  closure_.Add(entry);
+  const bool critical = AnyMatch(device_.critical, entry.path);
   if (entry.type != EntryType::kFile) {
     return;
   }
   Appraisal appraisal = device_.policy.Evaluate(entry.uid, entry.gid);
   if (!appraisal.appraised && !critical) {
+    RememberIfUntrusted(entry);
     return;
   }
   ++verdict_.appraised_files;
   if (critical) {
     ++verdict_.critical_files;
   }
+  if (ContentDigestAlgo(entry).has_value()) {
+    content_checked_.insert(entry.path);
+  }
   // Critical files must carry signatures whatever the policy says.
   const bool signature_required = appraisal.signature_required || critical;
+  const size_t findings = verdict_.files.size();
   if (auto failure =
           CheckUnder(*next_ima_, *next_evm_, entry, signature_required)) {
     AddFinding(entry, critical, failure->first, failure->second);
@@ -540,22 +637,13 @@ void TrustDecider::Consider(const Entry& entry) {
                  failure->second);
     }
   }
+  if (!signature_required && verdict_.files.size() == findings) {
+    RememberIfUntrusted(entry);
+  }
 }
 
-TrustVerdict TrustDecider::Finish() {
-  for (size_t i = 0; i < verdict_.files.size(); ++i) {
-    TrustFinding& finding = verdict_.files[i];
-    if (std::find(critical_targets_.begin(), critical_targets_.end(),
-                  finding.path) != critical_targets_.end()) {
-      finding.critical = true;
-    }
-    finding.consequence = "audit cause " + finding.cause + "; " +
-                          Consequence(finding.path, finding_modes_[i],
-                                      finding.critical);
-  }
-  std::stable_partition(verdict_.files.begin(), verdict_.files.end(),
-                        [](const TrustFinding& f) { return f.critical; });
-  return std::move(verdict_);
-}
+TrustVerdict TrustDecider::Finish() { return Verdict(false); }
+
+TrustVerdict TrustDecider::FinishContent() const { return Verdict(true); }
 
 }  // namespace imab::verifier

@@ -11,8 +11,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,6 +25,7 @@
 #include "common/kernel_profile.h"
 #include "common/manifest.h"
 #include "common/result.h"
+#include "verifier/critical_closure.h"
 #include "verifier/device_config.h"
 #include "verifier/device_state.h"
 #include "verifier/ima_policy.h"
@@ -38,6 +42,9 @@ struct DeviceTrust {
   KernelVersion kernel_version;
   ImaPolicy policy = ImaPolicy::AppraiseTcb();
   std::vector<std::string> critical = DefaultCriticalFiles();
+  // The init the device boots (device.conf `init`), or "" for the kernel's
+  // search (KernelInitSearch()).
+  std::string init;
   // No A/B: files are replaced one by one under the running kernel.
   bool in_place = false;
 };
@@ -94,15 +101,39 @@ class TrustDecider {
   // Judges one manifest entry (in manifest order).
   void Consider(const Entry& entry);
 
-  // After the last entry.
+  // After the last entry: the verdict the manifest alone gives (hardlinks,
+  // symlink chains and init resolved), before any payload byte streams.
   TrustVerdict Finish();
+
+  // While the payload streams (after Finish()): the digest of the content
+  // a file's IMA signature is over, when the manifest does not pin it (an
+  // algorithm other than SHA-256); nullopt when none is needed.
+  std::optional<HashAlgo> ContentDigestAlgo(const Entry& entry) const;
+  // That digest: the signature must verify under the post-update key with
+  // its keyid (and the running one, in place), not just any key with it.
+  void ConsiderContent(const Entry& entry, std::span<const uint8_t> digest);
+  // The interpreter and libraries the file at `path` loads.
+  void ConsiderProgram(const std::string& path, ProgramDeps deps);
+  // After the stream: Finish() plus what the content showed (the ELF
+  // dependencies of critical programs, the non-SHA-256 signatures).
+  TrustVerdict FinishContent() const;
 
  private:
   struct Keyring;
   TrustDecider(const ManifestHeader& header, const DeviceTrust& device);
 
+  // Why a file the policy does not require signed would fail if it turned
+  // out critical, kept until the closure is known.
+  struct Untrusted {
+    std::string reason;
+    std::string cause;
+    uint32_t mode = 0;
+  };
+
   void AddFinding(const Entry& entry, bool critical, std::string reason,
                   const std::string& cause);
+  void RememberIfUntrusted(const Entry& entry);
+  TrustVerdict Verdict(bool after_stream) const;
   // The first reason the file would fail under `ring`, or nullopt.
   std::optional<std::pair<std::string, std::string>> CheckUnder(
       const Keyring& ima, const Keyring& evm, const Entry& entry,
@@ -113,9 +144,15 @@ class TrustDecider {
   KernelProfile profile_;
   std::unique_ptr<Keyring> next_ima_, next_evm_, running_ima_, running_evm_;
   TrustVerdict verdict_;
-  // Critical symlinks (init -> systemd): their targets are critical too.
-  std::vector<std::string> critical_targets_;
   std::vector<uint32_t> finding_modes_;  // parallel to verdict_.files
+  // Hardlinks, symlinks, init and program dependencies of critical files.
+  CriticalClosure closure_;
+  // Files that would fail as critical (signature required), by path.
+  std::map<std::string, Untrusted> untrusted_;
+  // Appraised files whose IMA signature the stream must verify, and the
+  // ones that failed there.
+  std::set<std::string> content_checked_;
+  std::map<std::string, Untrusted> content_failures_;
 };
 
 }  // namespace imab::verifier

@@ -63,11 +63,10 @@ Status CheckNotExpired(const ManifestHeader& header, uint64_t now) {
   return OkStatus();
 }
 
-Result<TrustVerdict> DecideUpdateTrust(ByteSource& source, uint64_t offset,
-                                       uint64_t size,
-                                       const Sha256Digest& signed_sha256,
-                                       const ManifestHeader& header,
-                                       const DeviceTrust& device) {
+Result<std::unique_ptr<TrustDecider>> DecideUpdateTrust(
+    ByteSource& source, uint64_t offset, uint64_t size,
+    const Sha256Digest& signed_sha256, const ManifestHeader& header,
+    const DeviceTrust& device) {
   IMAB_ASSIGN_OR_RETURN(std::unique_ptr<ManifestReader> manifest,
                         ManifestReader::Open(source, offset, size));
   IMAB_ASSIGN_OR_RETURN(std::unique_ptr<TrustDecider> decider,
@@ -84,7 +83,7 @@ Result<TrustVerdict> DecideUpdateTrust(ByteSource& source, uint64_t offset,
     return MakeError(ErrorCode::kDigestMismatch,
                      "manifest changed while being read");
   }
-  return decider->Finish();
+  return decider;
 }
 
 }  // namespace imab::verifier

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "common/byte_source.h"
 #include "common/digest.h"
@@ -29,13 +30,14 @@ Status CheckNotRollback(const ManifestHeader& header, const DeviceState& state,
 Status CheckNotExpired(const ManifestHeader& header, uint64_t now);
 
 // Reads the manifest at [offset, offset+size) of `source` a second time,
-// feeding every entry to a TrustDecider, and returns its verdict. The bytes
+// feeding every entry to a TrustDecider, and returns it: its Finish() is
+// the verdict from the manifest, its FinishContent() the one after the
+// payload streamed. `header` and `device` are borrowed by it. The bytes
 // read must hash to `signed_sha256` (the verified signature's), or the file
 // changed under us: kDigestMismatch.
-Result<TrustVerdict> DecideUpdateTrust(ByteSource& source, uint64_t offset,
-                                       uint64_t size,
-                                       const Sha256Digest& signed_sha256,
-                                       const ManifestHeader& header,
-                                       const DeviceTrust& device);
+Result<std::unique_ptr<TrustDecider>> DecideUpdateTrust(
+    ByteSource& source, uint64_t offset, uint64_t size,
+    const Sha256Digest& signed_sha256, const ManifestHeader& header,
+    const DeviceTrust& device);
 
 }  // namespace imab::verifier

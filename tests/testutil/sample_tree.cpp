@@ -35,6 +35,11 @@ void MakeSampleTree(const std::string& root, SampleTreeOptions options) {
   WriteFile(root + "/usr/lib/big.bin", big);
   WriteFile(root + "/usr/bin/tool", std::string(70000, 'x') + "tool");
   ::chmod((root + "/usr/bin/tool").c_str(), 0755);
+  // The init the kernel falls back to: a device refuses an image without
+  // one (a stand-in, not a program).
+  fs::create_directories(root + "/bin");
+  WriteFile(root + "/bin/sh", "sample init\n");
+  ::chmod((root + "/bin/sh").c_str(), 0755);
   WriteFile(root + "/usr/bin/suid", "setuid program");
   ::chmod((root + "/usr/bin/suid").c_str(), 04755);
   WriteFile(root + "/home/user/notes", "notes\n");

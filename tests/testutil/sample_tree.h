@@ -12,9 +12,10 @@ struct SampleTreeOptions {
 };
 
 // Fills the empty or missing folder `root` with: regular files, an empty
-// file, a big file, nested folders, relative and absolute symlinks, a
-// hardlink pair, a setuid file, a fifo, a char device, a file with user.*
-// and security.capability xattrs, and files owned by uid/gid other than 0.
+// file, a big file, a stand-in init (bin/sh), nested folders, relative and
+// absolute symlinks, a hardlink pair, a setuid file, a fifo, a char device,
+// a file with user.* and security.capability xattrs, and files owned by
+// uid/gid other than 0.
 void MakeSampleTree(const std::string& root, SampleTreeOptions options = {});
 
 }  // namespace imab::testing

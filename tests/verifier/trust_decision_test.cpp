@@ -5,11 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 
 #include "builder/digest_signer.h"
 #include "common/digest.h"
 #include "common/evm_digest.h"
+#include "common/hash_algo.h"
 #include "common/ima_xattr.h"
 #include "common/keyid.h"
 #include "common/x509_util.h"
@@ -112,7 +115,7 @@ class TrustDecisionTest : public ::testing::Test {
 
   static std::vector<Entry> Image(const TestIdentity* libc_key,
                                   const TestIdentity* rest_key) {
-    return {SignedFile("usr/bin/ls", rest_key),
+    return {SignedFile("sbin/init", rest_key), SignedFile("usr/bin/ls", rest_key),
             SignedFile("usr/lib/x86_64-linux-gnu/libc.so.6", libc_key),
             SignedFile("usr/sbin/sshd", rest_key)};
   }
@@ -126,14 +129,14 @@ TEST_F(TrustDecisionTest, RotatedKeyAndEverythingResignedIsAccepted) {
   TrustVerdict verdict =
       Decide(BundleLoading(new_key_), Image(&new_key_, &new_key_));
   EXPECT_TRUE(verdict.accepted()) << verdict.Summary();
-  EXPECT_EQ(verdict.appraised_files, 3u);
+  EXPECT_EQ(verdict.appraised_files, 4u);
   EXPECT_EQ(verdict.ima_keyids, std::vector<uint32_t>{KeyIdOf(new_key_)});
 }
 
 TEST_F(TrustDecisionTest, LibcLeftWithTheOldKeyIsListedFirst) {
   TrustVerdict verdict = Decide(
       BundleLoading(new_key_),
-      {SignedFile("usr/bin/ls", &old_key_),
+      {SignedFile("sbin/init", &new_key_), SignedFile("usr/bin/ls", &old_key_),
        SignedFile("usr/lib/x86_64-linux-gnu/libc.so.6", &old_key_),
        SignedFile("usr/sbin/sshd", &new_key_)});
   ASSERT_FALSE(verdict.accepted());
@@ -164,7 +167,7 @@ TEST_F(TrustDecisionTest, CertificateFromAnotherCaTrustsNothing) {
             std::string::npos);
   EXPECT_NE(verdict.Summary().find("nothing would be trusted after reboot"),
             std::string::npos);
-  EXPECT_EQ(verdict.files.size(), 3u);
+  EXPECT_EQ(verdict.files.size(), 4u);
 }
 
 TEST_F(TrustDecisionTest, DigitalSignatureRuleDependsOnTheKernelVersion) {
@@ -212,7 +215,7 @@ TEST_F(TrustDecisionTest, InPlaceRotationIsRefusedAbAccepted) {
   device_.in_place = true;
   TrustVerdict verdict = Decide(header, image);
   ASSERT_FALSE(verdict.accepted());
-  EXPECT_EQ(verdict.files.size(), 3u);
+  EXPECT_EQ(verdict.files.size(), 4u);
   EXPECT_NE(verdict.files[0].reason.find("replaced in place before reboot"),
             std::string::npos);
   EXPECT_NE(verdict.files[0].reason.find("running .ima keyring"),
@@ -256,7 +259,7 @@ TEST_F(TrustDecisionTest, UnsignedAppraisedFileIsRefusedExemptOneIsNot) {
 
 TEST_F(TrustDecisionTest, ChangedModeAfterSigningBreaksTheEvmSignature) {
   std::vector<Entry> image = Image(&new_key_, &new_key_);
-  image[2].mode = 04755;
+  image[3].mode = 04755;
   TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
   ASSERT_EQ(verdict.files.size(), 1u);
   EXPECT_EQ(verdict.files[0].cause, "invalid-fail-immutable");
@@ -266,6 +269,7 @@ TEST_F(TrustDecisionTest, ChangedModeAfterSigningBreaksTheEvmSignature) {
 
 TEST_F(TrustDecisionTest, CriticalSymlinkMakesItsTargetCritical) {
   std::vector<Entry> image = Image(&new_key_, &new_key_);
+  image.erase(image.begin());  // sbin/init becomes the link
   Entry link;
   link.type = EntryType::kSymlink;
   link.path = "sbin/init";
@@ -293,6 +297,261 @@ TEST_F(TrustDecisionTest, UndeclaredInitramfsCertificateIsAProblem) {
   EXPECT_NE(verdict.Summary().find("the manifest does not declare"),
             std::string::npos);
 }
+
+// --- The critical closure: hardlinks, symlink chains, init, programs. ---
+
+Entry Link(const std::string& path, const std::string& target,
+           EntryType type = EntryType::kSymlink) {
+  Entry entry;
+  entry.type = type;
+  entry.path = path;
+  entry.mode = 0777;
+  entry.link_target = target;
+  return entry;
+}
+
+Entry Folder(const std::string& path) {
+  Entry entry;
+  entry.type = EntryType::kDir;
+  entry.path = path;
+  entry.mode = 0755;
+  return entry;
+}
+
+// An image without libc or init; each test adds its own.
+std::vector<Entry> Base(const TestIdentity& key) {
+  return {SignedFile("usr/bin/ls", &key), SignedFile("usr/sbin/sshd", &key)};
+}
+
+const TrustFinding* FindingFor(const TrustVerdict& verdict,
+                               const std::string& path) {
+  for (const TrustFinding& f : verdict.files) {
+    if (f.path == path) {
+      return &f;
+    }
+  }
+  return nullptr;
+}
+
+TEST_F(TrustDecisionTest, LibcHardlinkedToAnUnsignedUserFileIsCritical) {
+  for (const char* libc : {"usr/lib/x86_64-linux-gnu/libc.so.6",
+                           "lib/libc-2.31.so"}) {
+    std::vector<Entry> image = Base(new_key_);
+    image.push_back(SignedFile("sbin/init", &new_key_));
+    image.push_back(SignedFile("home/user/evil", nullptr, 0755, 1000));
+    image.push_back(Link(libc, "home/user/evil", EntryType::kHardlink));
+    TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
+    ASSERT_FALSE(verdict.accepted()) << libc;
+    ASSERT_EQ(verdict.files.size(), 1u);
+    EXPECT_EQ(verdict.files[0].path, "home/user/evil");
+    EXPECT_TRUE(verdict.files[0].critical);
+    EXPECT_EQ(verdict.files[0].reason, "no security.ima");
+    EXPECT_NE(verdict.files[0].consequence.find("failed to map segment"),
+              std::string::npos)
+        << verdict.files[0].consequence;
+  }
+}
+
+TEST_F(TrustDecisionTest, InitSymlinkChainsAreFollowedToTheirEnd) {
+  // One hop; then two hops through a symlinked folder (lib -> usr/lib)
+  // and an absolute target; then a relative hop with "..".
+  const std::vector<std::vector<Entry>> links = {
+      {Link("sbin/init", "/home/user/init")},
+      {Link("lib", "usr/lib"), Link("sbin/init", "../lib/init-real"),
+       Link("usr/lib/init-real", "/home/user/init")},
+      {Link("sbin/init", "../usr/./lib/../../home/user/init")},
+  };
+  for (const std::vector<Entry>& chain : links) {
+    std::vector<Entry> image = Base(new_key_);
+    image.push_back(Folder("usr/lib"));
+    image.push_back(Folder("home/user"));
+    image.push_back(SignedFile("home/user/init", nullptr, 0755, 1000));
+    image.insert(image.end(), chain.begin(), chain.end());
+    TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
+    ASSERT_EQ(verdict.files.size(), 1u) << verdict.Summary();
+    EXPECT_EQ(verdict.files[0].path, "home/user/init");
+    EXPECT_TRUE(verdict.files[0].critical);
+    EXPECT_NE(verdict.files[0].consequence.find("could not start init"),
+              std::string::npos);
+    // Signed, the same chain is accepted.
+    image[4] = SignedFile("home/user/init", &new_key_, 0755, 1000);
+    EXPECT_TRUE(Decide(BundleLoading(new_key_), image).accepted())
+        << Decide(BundleLoading(new_key_), image).Summary();
+  }
+}
+
+TEST_F(TrustDecisionTest, DanglingOrLoopingCriticalSymlinkIsAFinding) {
+  for (const std::vector<Entry>& chain :
+       std::vector<std::vector<Entry>>{
+           {Link("sbin/init", "../usr/lib/systemd/systemd")},
+           {Link("sbin/init", "init2"), Link("sbin/init2", "init")}}) {
+    std::vector<Entry> image = Base(new_key_);
+    image.insert(image.end(), chain.begin(), chain.end());
+    TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
+    const TrustFinding* init = FindingFor(verdict, "sbin/init");
+    ASSERT_NE(init, nullptr) << verdict.Summary();
+    EXPECT_TRUE(init->critical);
+    EXPECT_EQ(init->cause, "missing-file");
+  }
+}
+
+TEST_F(TrustDecisionTest, AnImageWithoutInitIsRefused) {
+  TrustVerdict verdict = Decide(BundleLoading(new_key_), Base(new_key_));
+  ASSERT_EQ(verdict.files.size(), 1u);
+  EXPECT_EQ(verdict.files[0].cause, "no-init");
+  EXPECT_NE(verdict.files[0].consequence.find("No working init found"),
+            std::string::npos);
+  // The kernel's search goes on to /bin/sh.
+  std::vector<Entry> image = Base(new_key_);
+  image.push_back(SignedFile("bin/sh", &new_key_));
+  EXPECT_TRUE(Decide(BundleLoading(new_key_), image).accepted());
+  // device.conf names another init: only that one counts.
+  device_.init = "/usr/bin/app";
+  TrustVerdict named = Decide(BundleLoading(new_key_), image);
+  ASSERT_EQ(named.files.size(), 1u);
+  EXPECT_NE(named.files[0].consequence.find("Requested init /usr/bin/app"),
+            std::string::npos);
+  image.push_back(SignedFile("usr/bin/app", nullptr, 0755, 1000));
+  named = Decide(BundleLoading(new_key_), image);
+  ASSERT_EQ(named.files.size(), 1u);
+  EXPECT_EQ(named.files[0].path, "usr/bin/app");
+}
+
+// The decision after the stream, with program dependencies fed in.
+TrustVerdict DecideWithPrograms(
+    const ManifestHeader& header, const DeviceTrust& device,
+    const std::vector<Entry>& entries,
+    const std::vector<std::pair<std::string, ProgramDeps>>& programs,
+    TrustVerdict* before = nullptr) {
+  auto decider = TrustDecider::Create(header, device);
+  EXPECT_TRUE(decider.has_value());
+  for (const Entry& e : entries) {
+    (*decider)->Consider(e);
+  }
+  if (before != nullptr) {
+    *before = (*decider)->Finish();
+  }
+  for (const auto& [path, deps] : programs) {
+    (*decider)->ConsiderProgram(path, deps);
+  }
+  return (*decider)->FinishContent();
+}
+
+TEST_F(TrustDecisionTest, InterpreterAndLibrariesOfInitAreCritical) {
+  std::vector<Entry> image = Base(new_key_);
+  image.push_back(SignedFile("sbin/init", &new_key_));
+  image.push_back(Folder("usr/lib/x86_64-linux-gnu"));
+  image.push_back(SignedFile("opt/ld.so", nullptr, 0755, 1000));
+  image.push_back(SignedFile("usr/lib/x86_64-linux-gnu/libfoo.so.1", nullptr,
+                             0644, 1000));
+  image.push_back(SignedFile("opt/rpath/libbar.so", nullptr, 0644, 1000));
+  ProgramDeps interp;
+  interp.interpreter = "/opt/ld.so";
+  TrustVerdict before;
+  TrustVerdict after = DecideWithPrograms(BundleLoading(new_key_), device_,
+                                          image, {{"sbin/init", interp}},
+                                          &before);
+  EXPECT_TRUE(before.accepted()) << before.Summary();
+  ASSERT_EQ(after.files.size(), 1u) << after.Summary();
+  EXPECT_EQ(after.files[0].path, "opt/ld.so");
+  EXPECT_TRUE(after.files[0].critical);
+  EXPECT_NE(after.files[0].consequence.find("could not start init"),
+            std::string::npos);
+
+  // A needed library in a multiarch folder, another through $ORIGIN, one
+  // needed by a library (transitively).
+  ProgramDeps needs;
+  needs.needed = {"libfoo.so.1"};
+  ProgramDeps foo;
+  foo.needed = {"libbar.so"};
+  foo.runpath = {"$ORIGIN/../../../opt/rpath"};
+  after = DecideWithPrograms(
+      BundleLoading(new_key_), device_, image,
+      {{"sbin/init", needs},
+       {"usr/lib/x86_64-linux-gnu/libfoo.so.1", foo}});
+  ASSERT_EQ(after.files.size(), 2u) << after.Summary();
+  EXPECT_NE(FindingFor(after, "usr/lib/x86_64-linux-gnu/libfoo.so.1"),
+            nullptr);
+  EXPECT_NE(FindingFor(after, "opt/rpath/libbar.so"), nullptr);
+
+  // A library that is nowhere, and a program whose ELF could not be read.
+  needs.needed = {"libmissing.so.3"};
+  after = DecideWithPrograms(BundleLoading(new_key_), device_, image,
+                             {{"sbin/init", needs}});
+  ASSERT_EQ(after.files.size(), 1u);
+  EXPECT_EQ(after.files[0].cause, "missing-library");
+  ProgramDeps unreadable;
+  unreadable.error = "dynamic section beyond the bytes read";
+  after = DecideWithPrograms(BundleLoading(new_key_), device_, image,
+                             {{"sbin/init", unreadable}});
+  ASSERT_EQ(after.files.size(), 1u);
+  EXPECT_EQ(after.files[0].cause, "unknown-dependencies");
+
+  // A static init (no dependencies recorded) needs nothing.
+  EXPECT_TRUE(DecideWithPrograms(BundleLoading(new_key_), device_, image, {})
+                  .accepted());
+}
+
+// A SHA-384 signature: the manifest pins no SHA-384 digest, so the keyid
+// alone decides until the content's digest arrives.
+TEST_F(TrustDecisionTest, Sha384SignatureByAnotherKeyWithTheSameKeyidFails) {
+  CertOptions same;
+  same.subject_key_id = "0102030405060708090a0b0c0d0e0f1011121314";
+  TestIdentity k1 = MakeIssued(dir_.path().string(), "k1", ca_, same);
+  TestIdentity k2 = MakeIssued(dir_.path().string(), "k2", ca_, same);
+  ASSERT_EQ(KeyIdOf(k1), KeyIdOf(k2));
+  device_.ima_certs.clear();
+  device_.ima_certs.push_back(Dup(k1));
+  device_.evm_certs.clear();
+  device_.evm_certs.push_back(Dup(k1));
+  for (HashAlgo algo : {HashAlgo::kSha384, HashAlgo::kSha512}) {
+    for (const TestIdentity* signer : {&k1, &k2}) {
+      std::vector<Entry> image = Base(k1);
+      image.push_back(SignedFile("sbin/init", &k1));
+      const std::string content = "the program";
+      std::vector<uint8_t> digest(EVP_MAX_MD_SIZE);
+      unsigned int size = 0;
+      EVP_Digest(content.data(), content.size(), digest.data(), &size,
+                 HashAlgoMd(algo), nullptr);
+      digest.resize(size);
+      Entry file = SignedFile("usr/bin/app", nullptr);
+      SetXattr(file, kImaXattr,
+               EncodeSignatureV2(
+                   XattrType::kDigsig, algo, KeyIdOf(*signer),
+                   builder::SignDigestWithKey(signer->key.get(),
+                                              signer->key.get(), algo, digest,
+                                              "test")
+                       .value()));
+      std::vector<uint8_t> evm =
+          EvmPortableDigest(file, KernelProfile{}, HashAlgo::kSha256).value();
+      SetXattr(file, kEvmXattr,
+               EncodeSignatureV2(XattrType::kEvmPortableDigsig,
+                                 HashAlgo::kSha256, KeyIdOf(k1),
+                                 Sign(k1, evm)));
+      image.push_back(file);
+      ManifestHeader no_initramfs;
+      auto decider = TrustDecider::Create(no_initramfs, device_);
+      ASSERT_TRUE(decider.has_value());
+      for (const Entry& e : image) {
+        (*decider)->Consider(e);
+      }
+      EXPECT_TRUE((*decider)->Finish().accepted());
+      ASSERT_EQ((*decider)->ContentDigestAlgo(file), algo);
+      (*decider)->ConsiderContent(file, digest);
+      TrustVerdict after = (*decider)->FinishContent();
+      if (signer == &k1) {
+        EXPECT_TRUE(after.accepted()) << after.Summary();
+      } else {
+        ASSERT_EQ(after.files.size(), 1u);
+        EXPECT_EQ(after.files[0].path, "usr/bin/app");
+        EXPECT_NE(after.files[0].reason.find("does not verify"),
+                  std::string::npos)
+            << after.files[0].reason;
+      }
+    }
+  }
+}
+
 
 TEST(ImaPolicyTest, FirstMatchingRuleDecides) {
   Result<ImaPolicy> policy = ImaPolicy::Parse(

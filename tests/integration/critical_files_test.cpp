@@ -1,0 +1,215 @@
+// Critical files end to end (issue 12 item 6): bundles built by imab-build
+// whose init, libc or ELF interpreter reaches an unsigned file through a
+// hardlink, a symlink chain or an ELF dependency, or that have no init at
+// all, judged by `imab-verify verify --root` and `install` on a device
+// whose policy (appraise_tcb) does not appraise files of uid 1000.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "tests/testutil/device_fixture.h"
+
+namespace imab::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kLibc = "usr/lib/x86_64-linux-gnu/libc.so.6";
+constexpr const char* kLdSo = "lib64/ld-linux-x86-64.so.2";
+
+class CriticalFilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    keys_ = std::make_unique<ReleaseKeys>(dir_.Sub(""));
+    device_ =
+        std::make_unique<TestDevice>(dir_.Sub("device"), *keys_, dir_.Sub(""));
+    CommandResult init = device_->Init();
+    ASSERT_EQ(init.exit_code, 0) << init.err;
+    rootfs_ = dir_.Sub("rootfs");
+    Put("etc/hostname", "device\n", 0644);
+    Put(kLibc, "stand-in libc\n", 0755);
+    Put(kLdSo, "stand-in ld.so\n", 0755);
+    Put("sbin/init", "stand-in init\n", 0755);
+    fs::create_directories(rootfs_ + "/home/user");
+  }
+
+  void Put(const std::string& path, const std::string& content,
+           unsigned mode) {
+    fs::create_directories(fs::path(rootfs_ + "/" + path).parent_path());
+    WriteFile(rootfs_ + "/" + path, content);
+    fs::permissions(rootfs_ + "/" + path, static_cast<fs::perms>(mode));
+  }
+
+  // A file of uid 1000 that the build leaves unsigned (its owner's files
+  // are not appraised, so a device would otherwise not care).
+  void PutUserFile(const std::string& path, const std::string& content) {
+    Put(path, content, 0755);
+    ASSERT_EQ(::lchown((rootfs_ + "/" + path).c_str(), 1000, 1000), 0);
+  }
+
+  void Remove(const std::string& path) { fs::remove(rootfs_ + "/" + path); }
+
+  void Symlink(const std::string& target, const std::string& path) {
+    fs::remove(rootfs_ + "/" + path);
+    fs::create_directories(fs::path(rootfs_ + "/" + path).parent_path());
+    fs::create_symlink(target, rootfs_ + "/" + path);
+  }
+
+  void Hardlink(const std::string& existing, const std::string& path) {
+    fs::remove(rootfs_ + "/" + path);
+    fs::create_hard_link(rootfs_ + "/" + existing, rootfs_ + "/" + path);
+  }
+
+  // Compiles `source` (C) into the image at `path` with `flags`.
+  void Compile(const std::string& path, const std::string& source,
+               const std::string& flags) {
+    const std::string c = dir_.Sub(fs::path(path).filename().string() + ".c");
+    WriteFile(c, source);
+    fs::create_directories(fs::path(rootfs_ + "/" + path).parent_path());
+    CommandResult cc = RunShell("gcc -O1 -o " +
+                                ShellQuote(rootfs_ + "/" + path) + " " +
+                                ShellQuote(c) + " " + flags);
+    ASSERT_EQ(cc.exit_code, 0) << cc.err;
+  }
+
+  std::string Build(const std::string& name) {
+    std::string bundle = dir_.Sub(name + ".imab");
+    BuildVersion(rootfs_, bundle, *keys_, "1.0",
+                 device_->ImaBuildFlags() + " --ima-exclude 'home/**' " +
+                     extra_build_);
+    return bundle;
+  }
+
+  CommandResult Judge(const std::string& bundle) {
+    return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
+                    " --root " + ShellQuote(device_->root()) +
+                    " --no-time-check");
+  }
+
+  // Refused by verify --root and by install, naming `path` and the
+  // consequence; install activates nothing.
+  void ExpectRefused(const std::string& bundle, const std::string& path,
+                     const std::string& consequence) {
+    CommandResult judged = Judge(bundle);
+    EXPECT_NE(judged.exit_code, 0) << judged.out;
+    EXPECT_NE(judged.err.find("/" + path), std::string::npos) << judged.err;
+    EXPECT_NE(judged.err.find(consequence), std::string::npos) << judged.err;
+    const std::string active = device_->ActiveSlotName();
+    CommandResult installed = device_->Install(bundle);
+    EXPECT_NE(installed.exit_code, 0) << installed.out;
+    EXPECT_NE(installed.err.find("/" + path), std::string::npos)
+        << installed.err;
+    EXPECT_EQ(device_->ActiveSlotName(), active);  // nothing activated
+  }
+
+  void ExpectAccepted(const std::string& bundle) {
+    CommandResult judged = Judge(bundle);
+    EXPECT_EQ(judged.exit_code, 0) << judged.err;
+    const std::string active = device_->ActiveSlotName();
+    CommandResult installed = device_->Install(bundle);
+    EXPECT_EQ(installed.exit_code, 0) << installed.err;
+    EXPECT_NE(device_->ActiveSlotName(), active);  // switched
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ReleaseKeys> keys_;
+  std::unique_ptr<TestDevice> device_;
+  std::string rootfs_;
+  std::string extra_build_;
+};
+
+constexpr const char* kLibcFails = "failed to map segment";
+constexpr const char* kInitFails = "could not start init";
+
+TEST_F(CriticalFilesTest, TheStandInImageIsAccepted) {
+  ExpectAccepted(Build("good"));
+}
+
+TEST_F(CriticalFilesTest, LibcHardlinkedToAnUnsignedUserFileIsRefused) {
+  PutUserFile("home/user/evil", "not libc\n");
+  Hardlink("home/user/evil", kLibc);
+  ExpectRefused(Build("libc"), "home/user/evil", kLibcFails);
+}
+
+TEST_F(CriticalFilesTest, LdSoHardlinkedToAnUnsignedUserFileIsRefused) {
+  PutUserFile("home/user/ld", "not ld.so\n");
+  Hardlink("home/user/ld", kLdSo);
+  ExpectRefused(Build("ldso"), "home/user/ld", "the ELF interpreter");
+}
+
+TEST_F(CriticalFilesTest, InitSymlinkToAnUnsignedUserTargetIsRefused) {
+  PutUserFile("home/user/init", "not init\n");
+  Symlink("/home/user/init", "sbin/init");
+  ExpectRefused(Build("init-link"), "home/user/init", kInitFails);
+}
+
+TEST_F(CriticalFilesTest, InitTwoHopsThroughASymlinkedLibFolderIsRefused) {
+  // sbin/init -> ../lib/init-real, lib -> usr/lib,
+  // usr/lib/init-real -> ../../home/user/init
+  PutUserFile("home/user/init", "not init\n");
+  Symlink("usr/lib", "lib");
+  Symlink("../../home/user/init", "usr/lib/init-real");
+  Symlink("../lib/init-real", "sbin/init");
+  ExpectRefused(Build("init-hops"), "home/user/init", kInitFails);
+}
+
+TEST_F(CriticalFilesTest, AnImageWithoutInitIsRefused) {
+  Remove("sbin/init");
+  ExpectRefused(Build("no-init"), "sbin/init", "No working init found");
+}
+
+TEST_F(CriticalFilesTest, ADanglingInitSymlinkIsRefused) {
+  Symlink("../lib/systemd/systemd", "sbin/init");
+  ExpectRefused(Build("dangling"), "sbin/init", kInitFails);
+}
+
+TEST_F(CriticalFilesTest, InitWhoseElfInterpreterIsUnsignedIsRefused) {
+  if (!HaveTool("gcc")) {
+    GTEST_SKIP() << "gcc not installed";
+  }
+  PutUserFile("home/user/ld.so", "not an interpreter\n");
+  Compile("sbin/init", "int main(void) { return 0; }\n",
+          "-Wl,--dynamic-linker=/home/user/ld.so");
+  ExpectRefused(Build("interp"), "home/user/ld.so", kInitFails);
+}
+
+TEST_F(CriticalFilesTest, InitWhoseNeededLibraryIsUnsignedIsRefused) {
+  if (!HaveTool("gcc")) {
+    GTEST_SKIP() << "gcc not installed";
+  }
+  const std::string lib = "usr/lib/x86_64-linux-gnu/libimabtest.so.1";
+  Compile(lib, "int imab_test(void) { return 7; }\n",
+          "-shared -fPIC -Wl,-soname,libimabtest.so.1");
+  ASSERT_EQ(::lchown((rootfs_ + "/" + lib).c_str(), 1000, 1000), 0);
+  Compile("sbin/init",
+          "int imab_test(void);\nint main(void) { return imab_test(); }\n",
+          ShellQuote(rootfs_ + "/" + lib));
+  extra_build_ = "--ima-exclude 'usr/lib/x86_64-linux-gnu/libimabtest*'";
+  ExpectRefused(Build("needed"), lib, kInitFails);
+}
+
+TEST_F(CriticalFilesTest, StaticInitWithoutLibcIsAccepted) {
+  if (!HaveTool("gcc") ||
+      RunShell("echo 'int main(void){return 0;}' | gcc -static -x c - -o " +
+               ShellQuote(dir_.Sub("probe")))
+              .exit_code != 0) {
+    GTEST_SKIP() << "no gcc with a static libc";
+  }
+  Remove(kLibc);
+  Remove(kLdSo);
+  Compile("sbin/init", "int main(void) { return 0; }\n", "-static");
+  ExpectAccepted(Build("static"));
+}
+
+TEST_F(CriticalFilesTest, DynamicInitWithSignedDependenciesIsAccepted) {
+  if (!HaveTool("gcc")) {
+    GTEST_SKIP() << "gcc not installed";
+  }
+  // Needs libc.so.6 and /lib64/ld-linux-x86-64.so.2: the signed stand-ins.
+  Compile("sbin/init", "int main(void) { return 0; }\n", "");
+  ExpectAccepted(Build("dynamic"));
+}
+
+}  // namespace
+}  // namespace imab::testing

@@ -1,0 +1,138 @@
+// IMA/EVM signatures are judged under the key the device will hold, not
+// by keyid alone (issue 12 item 5): bundles built by imab-build whose files
+// are signed with SHA-384/SHA-512 by a key K2 whose certificate has the
+// same keyid (the last 4 bytes of the subjectKeyIdentifier) as the
+// device's K1. The bundle ships no initramfs, so after reboot .ima still
+// holds K1: every signed file would fail appraisal.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "tests/testutil/device_fixture.h"
+
+namespace imab::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kSameSkid = "0102030405060708090a0b0c0d0e0f10a1b2c3d4";
+
+class PostUpdateKeyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string d = dir_.Sub("");
+    keys_ = std::make_unique<ReleaseKeys>(d);
+    kernel_ca_ = MakeRootCa(d, "kernel-ca");
+    CertOptions same;
+    same.subject_key_id = kSameSkid;
+    k1_ = MakeIssued(d, "k1", kernel_ca_, same);
+    k2_ = MakeIssued(d, "k2", kernel_ca_, same);
+    CertOptions evm_skid;
+    evm_skid.subject_key_id = "ffeeddccbbaa99887766554433221100e0e1e2e3";
+    evm_ = MakeIssued(d, "evm", kernel_ca_, evm_skid);
+    evm2_ = MakeIssued(d, "evm2", kernel_ca_, evm_skid);
+    device_ = dir_.Sub("device");
+    // .ima holds K1, .evm holds E.
+    CommandResult init = RunShell(
+        ShellQuote(VerifyBin()) + " device init --root " +
+        ShellQuote(device_) + " --compatible test-board --release-ca " +
+        ShellQuote(keys_->ca().cert_path) + " --kernel-ca " +
+        ShellQuote(kernel_ca_.cert_path) + " --ima-cert " +
+        ShellQuote(k1_.cert_path) + " --evm-cert " +
+        ShellQuote(evm_.cert_path));
+    ASSERT_EQ(init.exit_code, 0) << init.err;
+    rootfs_ = dir_.Sub("rootfs");
+    for (const char* path :
+         {"sbin/init", "usr/lib/x86_64-linux-gnu/libc.so.6",
+          "lib64/ld-linux-x86-64.so.2", "usr/bin/app"}) {
+      fs::create_directories(fs::path(rootfs_ + "/" + path).parent_path());
+      WriteFile(rootfs_ + "/" + path, std::string("stand-in ") + path);
+      fs::permissions(rootfs_ + "/" + path, fs::perms(0755));
+    }
+  }
+
+  std::string Build(const std::string& name, const TestIdentity& ima,
+                    const TestIdentity& evm, const std::string& hash) {
+    std::string bundle = dir_.Sub(name + ".imab");
+    BuildVersion(rootfs_, bundle, *keys_, "1.0",
+                 "--ima-key " + ShellQuote(ima.key_path) + " --ima-cert " +
+                     ShellQuote(ima.cert_path) + " --evm-key " +
+                     ShellQuote(evm.key_path) + " --evm-cert " +
+                     ShellQuote(evm.cert_path) + " --hash " + hash);
+    return bundle;
+  }
+
+  CommandResult Judge(const std::string& bundle) {
+    return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
+                    " --root " + ShellQuote(device_) + " --no-time-check");
+  }
+
+  CommandResult Install(const std::string& bundle) {
+    return RunShell(ShellQuote(VerifyBin()) + " install " +
+                    ShellQuote(bundle) + " --root " + ShellQuote(device_) +
+                    " --no-time-check");
+  }
+
+  std::string ActiveSlot() {
+    std::error_code ec;
+    fs::path target =
+        fs::read_symlink(device_ + "/var/lib/imabundle/active", ec);
+    return ec ? "" : target.string();
+  }
+
+  // Refused by verify --root and install, naming the files; nothing is
+  // activated.
+  void ExpectRefused(const std::string& bundle, const std::string& why) {
+    CommandResult judged = Judge(bundle);
+    EXPECT_NE(judged.exit_code, 0) << judged.out;
+    EXPECT_NE(judged.err.find("/sbin/init"), std::string::npos) << judged.err;
+    EXPECT_NE(judged.err.find(why), std::string::npos) << judged.err;
+    const std::string active = ActiveSlot();
+    CommandResult installed = Install(bundle);
+    EXPECT_NE(installed.exit_code, 0) << installed.out;
+    EXPECT_NE(installed.err.find(why), std::string::npos) << installed.err;
+    EXPECT_EQ(ActiveSlot(), active);  // nothing activated
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ReleaseKeys> keys_;
+  TestIdentity kernel_ca_, k1_, k2_, evm_, evm2_;
+  std::string device_, rootfs_;
+};
+
+TEST_F(PostUpdateKeyTest, SignedByTheDevicesKeyIsAccepted) {
+  for (const char* hash : {"sha256", "sha384", "sha512"}) {
+    std::string bundle = Build(std::string("good-") + hash, k1_, evm_, hash);
+    CommandResult judged = Judge(bundle);
+    EXPECT_EQ(judged.exit_code, 0) << hash << ": " << judged.err;
+  }
+  CommandResult installed = Install(dir_.Sub("good-sha512.imab"));
+  EXPECT_EQ(installed.exit_code, 0) << installed.err;
+}
+
+TEST_F(PostUpdateKeyTest, Sha384ImaSignatureByAnotherKeyWithTheSameKeyid) {
+  ExpectRefused(Build("k2-sha384", k2_, evm_, "sha384"),
+                "does not verify over the content's sha384 digest");
+}
+
+TEST_F(PostUpdateKeyTest, Sha512ImaSignatureByAnotherKeyWithTheSameKeyid) {
+  ExpectRefused(Build("k2-sha512", k2_, evm_, "sha512"),
+                "does not verify over the content's sha512 digest");
+}
+
+TEST_F(PostUpdateKeyTest, Sha256ImaSignatureByAnotherKeyWithTheSameKeyid) {
+  ExpectRefused(Build("k2-sha256", k2_, evm_, "sha256"),
+                "security.ima signature by keyid");
+}
+
+// The EVM signature over the metadata, by E2 with E's keyid: refused for
+// every hash (the verifier computes the EVM digest from the manifest).
+TEST_F(PostUpdateKeyTest, EvmSignatureByAnotherKeyWithTheSameKeyid) {
+  for (const char* hash : {"sha384", "sha512"}) {
+    ExpectRefused(Build(std::string("e2-") + hash, k1_, evm2_, hash),
+                  "security.evm signature by keyid");
+  }
+}
+
+}  // namespace
+}  // namespace imab::testing
