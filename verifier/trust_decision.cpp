@@ -517,13 +517,18 @@ void TrustDecider::Consider(const Entry& entry) {
   if (entry.type != EntryType::kFile) {
     return;
   }
-  Appraisal appraisal = device_.policy.Evaluate(entry.uid, entry.gid);
+  Appraisal appraisal = device_.policy.Evaluate(entry);
   if (!appraisal.appraised && !critical) {
     return;
   }
   ++verdict_.appraised_files;
   if (critical) {
     ++verdict_.critical_files;
+  }
+  // Demands of the policy beyond a verifying signature (verity, hash).
+  if (auto unmet = UnmetPolicyDemand(entry, appraisal)) {
+    AddFinding(entry, critical, unmet->first, unmet->second);
+    return;
   }
   // Critical files must carry signatures whatever the policy says.
   const bool signature_required = appraisal.signature_required || critical;
