@@ -236,7 +236,9 @@ void ImaPolicy::Walk(const Access& access, const Entry& entry, Appraisal& out,
           out.allowed_algos = out.allowed_algos == 0
                                   ? rule.allowed_algos
                                   : out.allowed_algos & rule.allowed_algos;
-          out.algos_rule += (out.algos_rule.empty() ? "" : "; ") + r.where;
+          if (out.algos_rule.find(r.where) == std::string::npos) {
+            out.algos_rule += (out.algos_rule.empty() ? "" : "; ") + r.where;
+          }
           if (out.allowed_algos == 0) {
             out.allowed_algos = 1u << 31;  // no algorithm satisfies all
           }
