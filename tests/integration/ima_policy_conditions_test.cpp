@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <ostream>
 
 #include "tests/testutil/bundle_fixture.h"
 #include "tests/testutil/device_fixture.h"
@@ -95,6 +96,10 @@ struct RefusedPolicy {
   std::string error;  // after "--ima-policy FILE"
   std::string extra = "";
 };
+
+void PrintTo(const RefusedPolicy& policy, std::ostream* os) {
+  *os << policy.name;
+}
 
 class KernelRefusedPolicyTest
     : public ImaPolicyConditionsTest,
