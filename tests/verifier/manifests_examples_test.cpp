@@ -85,6 +85,7 @@ TEST(ManifestsExamplesTest, ExampleDeviceConfLoads) {
   ASSERT_TRUE(config.has_value()) << config.error().message;
   EXPECT_EQ(config->compatible, "acme-gateway-v2");
   EXPECT_EQ(config->ima_policy, "etc/ima/signed-rootfs.policy");
+  EXPECT_EQ(config->rootfs.magic, std::optional<uint64_t>(0xef53));
   EXPECT_EQ(config->trust_root, "etc/imabundle/trust-root");
   EXPECT_EQ(config->ca_expiry_horizon_days, 90u);
   EXPECT_EQ(config->required_anchors,
