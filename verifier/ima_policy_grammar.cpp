@@ -160,7 +160,9 @@ class RuleParser {
   Status Mask(std::string_view value);
   Status FileSystem(std::string_view key, std::string_view value);
   Status Id(std::string_view key, char op, std::string_view value);
+  Status DigestType(std::string_view value);
   Status AppraiseType(std::string_view value);
+  Status AppraiseFlag(std::string_view value);
   Status AppraiseAlgos(std::string_view value);
   Status Measurement(std::string_view key, std::string_view value);
   Status Validate() const;
@@ -268,31 +270,39 @@ Status RuleParser::Keyed(std::string_view key, char op,
     return FileSystem(key, value);
   }
   if (key == "digest_type") {
-    if ((flags_ & kDigsig) != 0 || value != "verity") {
-      return Refuse("digest_type=" + std::string(value) +
-                    ": only 'verity', and before appraise_type");
-    }
-    flags_ |= kVerity;
-    return OkStatus();
+    return DigestType(value);
   }
   if (key == "appraise_type") {
     return AppraiseType(value);
   }
   if (key == "appraise_flag") {
-    if (kernel_ == Kernel::k612) {
-      return OkStatus();  // accepted and ignored since 6.12's rework
-    }
-    if (!modsig_ || value.find("blacklist") == std::string_view::npos) {
-      return Refuse("appraise_flag=" + std::string(value) +
-                    ": needs CONFIG_IMA_APPRAISE_MODSIG and check_blacklist");
-    }
-    flags_ |= kBlacklist;
-    return OkStatus();
+    return AppraiseFlag(value);
   }
   if (key == "appraise_algos") {
     return AppraiseAlgos(value);
   }
   return Measurement(key, value);
+}
+
+Status RuleParser::DigestType(std::string_view value) {
+  if ((flags_ & kDigsig) != 0 || value != "verity") {
+    return Refuse("digest_type=" + std::string(value) +
+                  ": only 'verity', and before appraise_type");
+  }
+  flags_ |= kVerity;
+  return OkStatus();
+}
+
+Status RuleParser::AppraiseFlag(std::string_view value) {
+  if (kernel_ == Kernel::k612) {
+    return OkStatus();  // accepted and ignored since 6.12's rework
+  }
+  if (!modsig_ || value.find("blacklist") == std::string_view::npos) {
+    return Refuse("appraise_flag=" + std::string(value) +
+                  ": needs CONFIG_IMA_APPRAISE_MODSIG and check_blacklist");
+  }
+  flags_ |= kBlacklist;
+  return OkStatus();
 }
 
 Status RuleParser::Func(std::string_view value) {
