@@ -2,6 +2,7 @@
 // (manifests/device.conf.md).
 #include "verifier/device_config.h"
 
+#include <cctype>
 #include <charconv>
 #include <optional>
 #include <set>
@@ -97,6 +98,44 @@ Result<KernelVersion> ParseKernelVersion(const std::string& value) {
   return version;
 }
 
+}  // namespace
+
+Result<uint64_t> ParseFsMagic(const std::string& text) {
+  std::string_view digits = text;
+  if (digits.size() > 2 && digits[0] == '0' &&
+      (digits[1] == 'x' || digits[1] == 'X')) {
+    digits.remove_prefix(2);
+  }
+  uint64_t value = 0;
+  auto [end, ec] =
+      std::from_chars(digits.data(), digits.data() + digits.size(), value, 16);
+  if (digits.empty() || ec != std::errc() ||
+      end != digits.data() + digits.size()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "'" + text + "' is not a hexadecimal magic number");
+  }
+  return value;
+}
+
+Result<std::string> ParseFsUuid(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (dash != (c == '-') || (!dash && !std::isxdigit(c))) {
+      break;
+    }
+    out += static_cast<char>(std::tolower(c));
+  }
+  if (text.size() != 36 || out.size() != 36) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "'" + text + "' is not a UUID (8-4-4-4-12 hex digits)");
+  }
+  return out;
+}
+
+namespace {
+
 class ConfigParser {
  public:
   explicit ConfigParser(std::string root) { config_.root = std::move(root); }
@@ -166,6 +205,14 @@ class ConfigParser {
       return AddPath(value, config_.evm_certs);
     } else if (key == "ima-policy") {
       IMAB_ASSIGN_OR_RETURN(config_.ima_policy, DeviceRelativePath(value));
+    } else if (key == "rootfs-magic") {
+      IMAB_ASSIGN_OR_RETURN(config_.rootfs.magic, ParseFsMagic(value));
+    } else if (key == "rootfs-type") {
+      config_.rootfs.type = value;
+    } else if (key == "rootfs-uuid") {
+      IMAB_ASSIGN_OR_RETURN(config_.rootfs.uuid, ParseFsUuid(value));
+    } else if (key == "ima-appraise-modsig") {
+      IMAB_ASSIGN_OR_RETURN(config_.ima_appraise_modsig, ParseBool(value));
     } else if (key == "release-ca") {
       IMAB_ASSIGN_OR_RETURN(config_.release_ca, DeviceRelativePath(value));
     } else if (key == "trust-root") {
@@ -329,6 +376,19 @@ std::string RenderDeviceConfig(const DeviceConfig& config) {
   }
   if (!config.ima_policy.empty()) {
     out << "ima-policy = /" << config.ima_policy << "\n";
+  }
+  if (config.rootfs.magic.has_value()) {
+    out << "rootfs-magic = 0x" << std::hex << *config.rootfs.magic << std::dec
+        << "\n";
+  }
+  if (!config.rootfs.type.empty()) {
+    out << "rootfs-type = " << config.rootfs.type << "\n";
+  }
+  if (!config.rootfs.uuid.empty()) {
+    out << "rootfs-uuid = " << config.rootfs.uuid << "\n";
+  }
+  if (config.ima_appraise_modsig) {
+    out << "ima-appraise-modsig = yes\n";
   }
   if (!config.release_ca.empty()) {
     out << "release-ca = /" << config.release_ca << "\n";

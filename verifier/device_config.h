@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,19 @@ struct KernelVersion {
   auto operator<=>(const KernelVersion&) const = default;
 };
 
+// The device's root file system, for the fsmagic=, fsname= and fsuuid=
+// conditions of its IMA policy; unset parts are unknown.
+struct RootFileSystem {
+  std::optional<uint64_t> magic;  // super block s_magic (magic.h)
+  std::string type;               // s_type->name, "ext4"
+  std::string uuid;               // s_uuid, canonical lower-case text
+};
+
+// "0xef53" / "ef53" (as the kernel's fsmagic=) and a UUID as uuid_parse()
+// takes it; kInvalidArgument otherwise.
+Result<uint64_t> ParseFsMagic(const std::string& text);
+Result<std::string> ParseFsUuid(const std::string& text);
+
 struct DeviceConfig {
   std::string root;        // the device's "/" (absolute, no trailing '/')
   std::string compatible;  // bundles must say the same
@@ -36,8 +50,10 @@ struct DeviceConfig {
   std::vector<std::string> evm_certs;   // loaded now into .evm
   std::string ima_policy;               // kernel policy syntax; "" = built-in
                                         // appraise_tcb (appraise fowner=0)
-  std::string release_ca;               // PEM; or
-  std::string trust_root;               // signed release trust root
+  RootFileSystem rootfs;
+  bool ima_appraise_modsig = false;  // CONFIG_IMA_APPRAISE_MODSIG
+  std::string release_ca;            // PEM; or
+  std::string trust_root;            // signed release trust root
   // Glob patterns (image paths, no leading '/') of files that must always
   // be appraised and trusted, listed first when they are not.
   std::vector<std::string> critical;

@@ -108,6 +108,29 @@ Result<Copy> TrustRootCopy(const std::string& path) {
   return Copy{path, "trust-root", std::move(bytes)};
 }
 
+// The root file system description and kernel option of the options.
+Status PrepareRootFs(const InitOptions& options, DeviceConfig& config) {
+  if (!options.rootfs_magic.empty()) {
+    Result<uint64_t> magic = ParseFsMagic(options.rootfs_magic);
+    if (!magic.has_value()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "--rootfs-magic: " + magic.error().message);
+    }
+    config.rootfs.magic = *magic;
+  }
+  if (!options.rootfs_uuid.empty()) {
+    Result<std::string> uuid = ParseFsUuid(options.rootfs_uuid);
+    if (!uuid.has_value()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "--rootfs-uuid: " + uuid.error().message);
+    }
+    config.rootfs.uuid = *uuid;
+  }
+  config.rootfs.type = options.rootfs_type;
+  config.ima_appraise_modsig = options.ima_appraise_modsig;
+  return OkStatus();
+}
+
 // Checks every option and input, filling `config` and `copies`; writes
 // nothing.
 Status Prepare(const InitOptions& options, DeviceConfig& config,
@@ -159,13 +182,14 @@ Status Prepare(const InitOptions& options, DeviceConfig& config,
     config.evm_certs = {dir + evm.name};
     copies.push_back(std::move(evm));
   }
+  IMAB_RETURN_IF_ERROR(PrepareRootFs(options, config));
   if (!options.ima_policy.empty()) {
     IMAB_ASSIGN_OR_RETURN(std::string policy,
                           ReadInput("--ima-policy", options.ima_policy));
-    // A policy the verifier cannot read would refuse every later update:
-    // refuse it now, while nothing is written.
-    Result<ImaPolicy> parsed =
-        ImaPolicy::Parse(policy, "--ima-policy " + options.ima_policy);
+    // A policy the verifier cannot read, or the kernel would refuse, would
+    // refuse every later update: refuse it now, while nothing is written.
+    Result<ImaPolicy> parsed = ImaPolicy::Parse(
+        policy, "--ima-policy " + options.ima_policy, PolicyContextOf(config));
     if (!parsed.has_value()) {
       return parsed.error();
     }

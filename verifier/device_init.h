@@ -21,7 +21,10 @@ struct InitOptions {
   std::string evm_cert;    // "": the IMA certificate serves EVM too
   std::string kernel_profile = "le64";
   std::string kernel_version = "6.6";
-  std::string ima_policy;     // "": the built-in appraise_tcb
+  std::string ima_policy;  // "": the built-in appraise_tcb
+  // The root file system and kernel option the policy is judged with.
+  std::string rootfs_magic, rootfs_type, rootfs_uuid;  // "": unknown
+  bool ima_appraise_modsig = false;
   std::string layout = "ab";  // "ab" or "in-place"
   bool allow_development = false;
   bool force = false;       // replace an existing device.conf

@@ -89,7 +89,9 @@ Result<DeviceTrust> LoadDeviceTrust(const DeviceConfig& config,
     }
     std::ostringstream text;
     text << in.rdbuf();
-    IMAB_ASSIGN_OR_RETURN(trust.policy, ImaPolicy::Parse(text.str(), path));
+    IMAB_ASSIGN_OR_RETURN(
+        trust.policy,
+        ImaPolicy::Parse(text.str(), path, PolicyContextOf(config)));
   }
   return trust;
 }

@@ -1,140 +1,113 @@
 #include "verifier/ima_policy.h"
 
-#include <charconv>
-#include <set>
-#include <sstream>
+#include "common/hash_algo.h"
+#include "common/ima_xattr.h"
 
 namespace imab::verifier {
 namespace {
 
-std::vector<std::string_view> Tokens(std::string_view line) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) {
-      ++i;
-    }
-    size_t start = i;
-    while (i < line.size() && line[i] != ' ' && line[i] != '\t') {
-      ++i;
-    }
-    if (i > start) {
-      out.push_back(line.substr(start, i - start));
-    }
+// ima_write_policy() takes at most PAGE_SIZE - 1 bytes per write, so a
+// longer line would reach the parser cut.
+constexpr size_t kMaxRuleBytes = 4094;
+
+enum class Family { kMeasure, kAppraise, kAudit, kHash };
+
+Family FamilyOf(PolicyAction action) {
+  switch (action) {
+    case PolicyAction::kMeasure:
+    case PolicyAction::kDontMeasure:
+      return Family::kMeasure;
+    case PolicyAction::kAppraise:
+    case PolicyAction::kDontAppraise:
+      return Family::kAppraise;
+    case PolicyAction::kAudit:
+      return Family::kAudit;
+    case PolicyAction::kHash:
+    case PolicyAction::kDontHash:
+      return Family::kHash;
   }
-  return out;
+  return Family::kMeasure;
 }
 
-Result<uint32_t> ParseId(std::string_view text) {
-  uint32_t value = 0;
-  auto [end, ec] =
-      std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "'" + std::string(text) + "' is not a number");
-  }
-  return value;
+bool StartsWith(const std::string& s, std::string_view prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
 }
 
-// Conditions the kernel knows that a file's owner and group cannot decide.
-const std::set<std::string_view>& UndecidableConditions() {
-  static const std::set<std::string_view> kSet = {
-      "func",     "mask",     "fsmagic",  "fsuuid",   "fsname",
-      "uid",      "euid",     "gid",      "egid",     "obj_user",
-      "obj_role", "obj_type", "subj_user", "subj_role", "subj_type",
-      "keyrings", "label",    "pcr",      "template", "permit_directio",
-      "appraise_flag", "appraise_algos", "digest_type"};
-  return kSet;
+bool UnderAny(const std::string& path,
+              std::initializer_list<std::string_view> folders) {
+  for (std::string_view folder : folders) {
+    if (StartsWith(path, folder)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string Basename(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string AlgoList(uint32_t algos) {
+  std::string out;
+  for (HashAlgo algo : {HashAlgo::kSha1, HashAlgo::kSha256, HashAlgo::kSha384,
+                        HashAlgo::kSha512, HashAlgo::kSha224}) {
+    if ((algos & (1u << static_cast<int>(algo))) != 0) {
+      out += (out.empty() ? "" : ",") + std::string(HashAlgoName(algo));
+    }
+  }
+  return out.empty() ? "none" : out;
 }
 
 }  // namespace
 
-Result<ImaPolicy::Rule> ImaPolicy::ParseRule(std::string_view line) {
-  std::vector<std::string_view> tokens = Tokens(line);
-  Rule rule;
-  rule.text = std::string(line);
-  std::string_view action = tokens.front();
-  if (action == "appraise") {
-    rule.appraise = true;
-  } else if (action == "dont_appraise") {
-    rule.appraise = false;
-  } else if (action == "measure" || action == "dont_measure" ||
-             action == "audit" || action == "hash" || action == "dont_hash") {
-    // Not about appraisal; returned with no effect.
-    rule.appraise = false;
-    rule.undecidable = true;
-    rule.line = -1;
-    return rule;
-  } else {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "unknown action '" + std::string(action) + "'");
-  }
-  for (size_t i = 1; i < tokens.size(); ++i) {
-    std::string_view token = tokens[i];
-    size_t op = token.find_first_of("=<>");
-    if (op == std::string_view::npos) {
-      // Flags without a value (permit_directio) change nothing here.
-      if (UndecidableConditions().count(token) != 0) {
-        continue;
-      }
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "unknown condition '" + std::string(token) + "'");
-    }
-    std::string_view key = token.substr(0, op);
-    std::string_view value = token.substr(op + 1);
-    if (key == "fowner" || key == "fgroup") {
-      Compare compare = token[op] == '=' ? Compare::kEqual
-                        : token[op] == '>' ? Compare::kGreater
-                                           : Compare::kLess;
-      Result<uint32_t> id = ParseId(value);
-      if (!id.has_value()) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         std::string(key) + ": " + id.error().message);
-      }
-      rule.ids.push_back({key == "fgroup", compare, *id});
-    } else if (key == "appraise_type") {
-      if (value != "imasig" && value != "imasig|modsig" && value != "modsig" &&
-          value != "sigv3") {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         "appraise_type '" + std::string(value) +
-                             "' unknown");
-      }
-      rule.signature_required = true;
-    } else if (UndecidableConditions().count(key) != 0) {
-      rule.undecidable = true;
-    } else {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "unknown condition '" + std::string(key) + "'");
-    }
-  }
-  return rule;
+PolicyContext PolicyContextOf(const DeviceConfig& config) {
+  PolicyContext context;
+  context.grammar.version = config.kernel_version;
+  context.grammar.modsig = config.ima_appraise_modsig;
+  context.rootfs = config.rootfs;
+  return context;
 }
 
 Result<ImaPolicy> ImaPolicy::Parse(std::string_view text,
-                                   const std::string& where) {
+                                   const std::string& where,
+                                   const PolicyContext& context) {
   ImaPolicy policy;
-  std::istringstream in{std::string(text)};
-  std::string line;
+  policy.rootfs_ = context.rootfs;
   int number = 0;
-  while (std::getline(in, line)) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    std::string_view line = text.substr(start, end == std::string_view::npos
+                                                   ? std::string_view::npos
+                                                   : end - start);
+    start = end == std::string_view::npos ? text.size() : end + 1;
     ++number;
-    size_t hash = line.find('#');
-    std::string_view body(line.data(),
-                          hash == std::string::npos ? line.size() : hash);
-    if (Tokens(body).empty()) {
-      continue;
+    auto fail = [&](const std::string& why) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       where + ":" + std::to_string(number) + ": " + why);
+    };
+    size_t first = line.find_first_not_of(" \t");
+    if (first == std::string_view::npos || line[first] == '#') {
+      continue;  // ima_parse_add_rule() skips these, and only these
     }
-    Result<Rule> rule = ParseRule(body);
+    if (line.size() > kMaxRuleBytes ||
+        line.find('\0') != std::string_view::npos) {
+      return fail("longer than the kernel reads in one write, or a NUL");
+    }
+    Result<PolicyRule> rule = ParsePolicyRule(line, context.grammar);
     if (!rule.has_value()) {
-      return MakeError(rule.error().code, where + ":" +
-                                              std::to_string(number) + ": " +
-                                              rule.error().message);
+      return fail(rule.error().message +
+                  " (the kernel would refuse the policy and keep its boot "
+                  "policy)");
     }
-    if (rule->line == -1) {
-      continue;  // a measure/audit/hash rule
-    }
-    rule->line = number;
-    policy.rules_.push_back(std::move(*rule));
+    policy.rules_.push_back(
+        Rule{std::move(*rule),
+             std::to_string(number) + ": " + std::string(line.substr(first))});
+  }
+  if (policy.rules_.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     where + ": no rules (the kernel refuses an empty policy)");
   }
   return policy;
 }
@@ -142,44 +115,193 @@ Result<ImaPolicy> ImaPolicy::Parse(std::string_view text,
 ImaPolicy ImaPolicy::AppraiseTcb() {
   ImaPolicy policy;
   Rule rule;
-  rule.appraise = true;
-  rule.ids.push_back({false, Compare::kEqual, 0});
-  rule.line = 1;
-  rule.text = "appraise fowner=0 (built-in appraise_tcb)";
+  rule.rule.action = PolicyAction::kAppraise;
+  rule.rule.fowner = IdCondition{IdCompare::kEqual, 0};
+  rule.where = "1: appraise fowner=0 (built-in appraise_tcb)";
   policy.rules_.push_back(std::move(rule));
   return policy;
 }
 
-bool ImaPolicy::Matches(const IdCondition& c, uint32_t owner,
-                        uint32_t group) {
-  uint32_t id = c.on_group ? group : owner;
-  switch (c.compare) {
-    case Compare::kEqual:
-      return id == c.value;
-    case Compare::kGreater:
-      return id > c.value;
-    case Compare::kLess:
-      return id < c.value;
+// The hooks that can open a file of the root file system, with the mask
+// each passes (ima_main.c): every file can be opened for read or write,
+// with or without O_APPEND; executables are exec'd (the exec open passes
+// MAY_EXEC to FILE_CHECK too) and mapped; shared objects are mapped executable;
+// the kernel reads modules, firmware, kexec images and policy files by path.
+std::vector<ImaPolicy::Access> ImaPolicy::Accesses(const Entry& entry) {
+  std::vector<Access> out;
+  // open(2)'s acc_mode: ACC_MODE(O_RDONLY/O_WRONLY/O_RDWR), plus
+  // MAY_APPEND for O_APPEND (build_open_flags()).
+  for (int access : {kMayRead, kMayWrite, kMayRead | kMayWrite}) {
+    out.push_back({PolicyHook::kFileCheck, access});
+    out.push_back({PolicyHook::kFileCheck, access | kMayAppend});
   }
-  return false;
+  const bool executable = (entry.mode & 0111) != 0;
+  const std::string base = Basename(entry.path);
+  if (executable) {
+    out.push_back({PolicyHook::kFileCheck, kMayExec});
+    out.push_back({PolicyHook::kBprmCheck, kMayExec});
+    out.push_back({PolicyHook::kCredsCheck, kMayExec});
+  }
+  if (executable || base.find(".so") != std::string::npos) {
+    out.push_back({PolicyHook::kMmapCheck, kMayExec});
+    out.push_back({PolicyHook::kMmapCheckReqprot, kMayExec});
+  }
+  if (UnderAny(entry.path, {"lib/modules/", "usr/lib/modules/"}) &&
+      base.find(".ko") != std::string::npos) {
+    out.push_back({PolicyHook::kModuleCheck, kMayRead});
+  }
+  if (UnderAny(entry.path, {"lib/firmware/", "usr/lib/firmware/"})) {
+    out.push_back({PolicyHook::kFirmwareCheck, kMayRead});
+  }
+  if (UnderAny(entry.path, {"boot/"})) {
+    out.push_back({PolicyHook::kKexecKernelCheck, kMayRead});
+    out.push_back({PolicyHook::kKexecInitramfsCheck, kMayRead});
+  }
+  if (UnderAny(entry.path, {"etc/ima/"})) {
+    out.push_back({PolicyHook::kPolicyCheck, kMayRead});
+  }
+  return out;
+}
+
+// ima_match_rules(), with kMaybe for what only the running device knows.
+ImaPolicy::Match ImaPolicy::Matches(const PolicyRule& rule,
+                                    const Access& access,
+                                    const Entry& entry) const {
+  if (rule.func != PolicyHook::kNone && rule.func != access.hook) {
+    return Match::kNo;
+  }
+  if (rule.mask != 0 && (rule.mask_any_bit ? (rule.mask & access.mask) == 0
+                                           : rule.mask != access.mask)) {
+    return Match::kNo;
+  }
+  if ((rule.fowner && !rule.fowner->Matches(entry.uid)) ||
+      (rule.fgroup && !rule.fgroup->Matches(entry.gid))) {
+    return Match::kNo;
+  }
+  bool unknown = rule.process_condition || rule.label_condition;
+  if (rule.fsmagic) {
+    if (!rootfs_.magic) {
+      unknown = true;
+    } else if (*rootfs_.magic != *rule.fsmagic) {
+      return Match::kNo;
+    }
+  }
+  if (rule.fsname) {
+    if (rootfs_.type.empty()) {
+      unknown = true;
+    } else if (rootfs_.type != *rule.fsname) {
+      return Match::kNo;
+    }
+  }
+  if (rule.fsuuid) {
+    if (rootfs_.uuid.empty()) {
+      unknown = true;
+    } else if (rootfs_.uuid != *rule.fsuuid) {
+      return Match::kNo;
+    }
+  }
+  return unknown ? Match::kMaybe : Match::kYes;
+}
+
+// ima_match_policy() for one access: per action family the first matching
+// rule ends the walk; a rule that may match is one possible outcome and
+// the walk goes on to the others.
+void ImaPolicy::Walk(const Access& access, const Entry& entry, Appraisal& out,
+                     std::string& verity) const {
+  for (Family family :
+       {Family::kMeasure, Family::kAppraise, Family::kAudit, Family::kHash}) {
+    for (const Rule& r : rules_) {
+      const PolicyRule& rule = r.rule;
+      if (FamilyOf(rule.action) != family) {
+        continue;
+      }
+      Match match = Matches(rule, access, entry);
+      if (match == Match::kNo) {
+        continue;
+      }
+      // IMA_NONACTION_FLAGS of every matched rule reach the file's state.
+      if (rule.verity_required && verity.empty()) {
+        verity = r.where;
+      }
+      if (rule.action == PolicyAction::kAppraise) {
+        if (!out.appraised) {
+          out.rule = r.where;
+        }
+        out.appraised = true;
+        if (rule.digsig_required && !out.signature_required) {
+          out.signature_required = true;
+          out.signature_rule = r.where;
+        }
+        if (rule.allowed_algos != 0) {
+          out.allowed_algos = out.allowed_algos == 0
+                                  ? rule.allowed_algos
+                                  : out.allowed_algos & rule.allowed_algos;
+          if (out.algos_rule.find(r.where) == std::string::npos) {
+            out.algos_rule += (out.algos_rule.empty() ? "" : "; ") + r.where;
+          }
+          if (out.allowed_algos == 0) {
+            out.allowed_algos = 1u << 31;  // no algorithm satisfies all
+          }
+        }
+      }
+      if (match == Match::kYes) {
+        break;
+      }
+    }
+  }
+}
+
+Appraisal ImaPolicy::Evaluate(const Entry& entry) const {
+  Appraisal out;
+  std::string verity;
+  for (const Access& access : Accesses(entry)) {
+    Walk(access, entry, out, verity);
+  }
+  if (out.appraised && !verity.empty()) {
+    out.verity_required = true;
+    out.verity_rule = verity;
+  }
+  return out;
 }
 
 Appraisal ImaPolicy::Evaluate(uint32_t owner, uint32_t group) const {
-  for (const Rule& rule : rules_) {
-    bool ids_match = true;
-    for (const IdCondition& c : rule.ids) {
-      ids_match = ids_match && Matches(c, owner, group);
-    }
-    if (!ids_match) {
-      continue;
-    }
-    if (!rule.appraise && rule.undecidable) {
-      continue;  // may not exempt this file: keep looking
-    }
-    return Appraisal{rule.appraise, rule.signature_required, rule.line,
-                     rule.text};
+  Entry entry;
+  entry.path = "file";
+  entry.mode = 0644;
+  entry.uid = owner;
+  entry.gid = group;
+  return Evaluate(entry);
+}
+
+std::optional<std::pair<std::string, std::string>> UnmetPolicyDemand(
+    const Entry& entry, const Appraisal& appraisal) {
+  if (!appraisal.appraised) {
+    return std::nullopt;
   }
-  return Appraisal{};
+  if (appraisal.verity_required) {
+    return std::make_pair(
+        "the IMA policy rule " + appraisal.verity_rule +
+            " demands an fs-verity digest, and the image has no fs-verity",
+        std::string("no-verity-digest"));
+  }
+  const Xattr* ima = FindXattr(entry, kImaXattr);
+  if (appraisal.allowed_algos == 0 || ima == nullptr) {
+    return std::nullopt;
+  }
+  Result<ImaXattr> parsed = ParseImaXattr(ima->value);
+  if (!parsed.has_value()) {
+    return std::nullopt;
+  }
+  HashAlgo algo =
+      parsed->is_signature ? parsed->signature.algo : parsed->digest_algo;
+  if ((appraisal.allowed_algos & (1u << static_cast<int>(algo))) != 0) {
+    return std::nullopt;
+  }
+  return std::make_pair("security.ima uses " + std::string(HashAlgoName(algo)) +
+                            ", the IMA policy allows only " +
+                            AlgoList(appraisal.allowed_algos) + " (" +
+                            appraisal.algos_rule + ")",
+                        std::string("denied-hash-algorithm"));
 }
 
 }  // namespace imab::verifier

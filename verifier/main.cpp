@@ -228,6 +228,14 @@ void AddInit(CLI::App* cmd, Options& options) {
   cmd->add_option("--kernel-version", init.kernel_version,
                   "Kernel release as X.Y");
   cmd->add_option("--ima-policy", init.ima_policy, "IMA policy file");
+  cmd->add_option("--rootfs-magic", init.rootfs_magic,
+                  "Root file system magic, for fsmagic= rules (0xef53)");
+  cmd->add_option("--rootfs-type", init.rootfs_type,
+                  "Root file system type, for fsname= rules (ext4)");
+  cmd->add_option("--rootfs-uuid", init.rootfs_uuid,
+                  "Root file system UUID, for fsuuid= rules");
+  cmd->add_flag("--ima-appraise-modsig", init.ima_appraise_modsig,
+                "The kernel has CONFIG_IMA_APPRAISE_MODSIG");
   cmd->add_option("--layout", init.layout, "ab or in-place");
   cmd->add_option("--from-bundle", init.from_bundle,
                   "Install this bundle as the factory image");

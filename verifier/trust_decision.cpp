@@ -609,7 +609,7 @@ void TrustDecider::Consider(const Entry& entry) {
   if (entry.type != EntryType::kFile) {
     return;
   }
-  Appraisal appraisal = device_.policy.Evaluate(entry.uid, entry.gid);
+  Appraisal appraisal = device_.policy.Evaluate(entry);
   if (!appraisal.appraised && !critical) {
     RememberIfUntrusted(entry);
     return;
@@ -620,6 +620,11 @@ void TrustDecider::Consider(const Entry& entry) {
   }
   if (ContentDigestAlgo(entry).has_value()) {
     content_checked_.insert(entry.path);
+  }
+  // Demands of the policy beyond a verifying signature (verity, hash).
+  if (auto unmet = UnmetPolicyDemand(entry, appraisal)) {
+    AddFinding(entry, critical, unmet->first, unmet->second);
+    return;
   }
   // Critical files must carry signatures whatever the policy says.
   const bool signature_required = appraisal.signature_required || critical;

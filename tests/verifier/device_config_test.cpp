@@ -132,5 +132,41 @@ TEST_F(DeviceConfigTest, MissingFileSaysDeviceNotInitialised) {
             std::string::npos);
 }
 
+TEST_F(DeviceConfigTest, RootFileSystemKeysRoundTrip) {
+  Result<DeviceConfig> config =
+      Load(std::string(kMinimal) +
+           "rootfs-magic = 0xEF53\n"
+           "rootfs-type = ext4\n"
+           "rootfs-uuid = 6F1E2C3B-AAAA-4BBB-8CCC-0123456789AB\n"
+           "ima-appraise-modsig = yes\n");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->rootfs.magic, std::optional<uint64_t>(0xef53));
+  EXPECT_EQ(config->rootfs.type, "ext4");
+  EXPECT_EQ(config->rootfs.uuid, "6f1e2c3b-aaaa-4bbb-8ccc-0123456789ab");
+  EXPECT_TRUE(config->ima_appraise_modsig);
+  Result<DeviceConfig> again = Load(RenderDeviceConfig(*config));
+  ASSERT_TRUE(again.has_value()) << again.error().message;
+  EXPECT_EQ(RenderDeviceConfig(*again), RenderDeviceConfig(*config));
+  EXPECT_EQ(again->rootfs.magic, config->rootfs.magic);
+
+  Result<DeviceConfig> unset = Load(kMinimal);
+  ASSERT_TRUE(unset.has_value());
+  EXPECT_FALSE(unset->rootfs.magic.has_value());
+  EXPECT_FALSE(unset->ima_appraise_modsig);
+}
+
+TEST_F(DeviceConfigTest, BadRootFileSystemValuesAreRefused) {
+  for (const char* line :
+       {"rootfs-magic = ext4\n", "rootfs-magic = 0x\n",
+        "rootfs-uuid = 6f1e2c3b-aaaa-4bbb-8ccc\n",
+        "rootfs-uuid = 6f1e2c3b+aaaa-4bbb-8ccc-0123456789ab\n",
+        "ima-appraise-modsig = maybe\n"}) {
+    Result<DeviceConfig> config = Load(std::string(kMinimal) + line);
+    ASSERT_FALSE(config.has_value()) << line;
+    EXPECT_NE(config.error().message.find(":5: "), std::string::npos)
+        << config.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace imab::verifier

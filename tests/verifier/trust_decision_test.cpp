@@ -591,5 +591,6 @@ TEST(ImaPolicyTest, UnknownTokensAreRefusedNamingTheLine) {
       ImaPolicy::Parse("appraise appraise_type=other\n", "p").has_value());
 }
 
+
 }  // namespace
 }  // namespace imab::verifier
