@@ -330,6 +330,10 @@ TEST(ImaPolicyEvaluate, KernelReadHooksByPath) {
   EXPECT_TRUE(policy.Evaluate(File("boot/vmlinuz", 0644)).appraised);
   EXPECT_TRUE(policy.Evaluate(File("etc/ima/ima-policy", 0644)).appraised);
   EXPECT_FALSE(policy.Evaluate(File("usr/lib/modules.txt", 0644)).appraised);
+  EXPECT_TRUE(policy.Evaluate(File("opt/drv/wifi.ko", 0644)).appraised);
+  EXPECT_TRUE(
+      policy.Evaluate(File("usr/lib/modules/6.1/vmlinuz", 0644)).appraised);
+  EXPECT_FALSE(policy.Evaluate(File("usr/share/kobold.txt", 0644)).appraised);
 }
 
 TEST(ImaPolicyEvaluate, MaskIsExactUnlessCaret) {
