@@ -1,5 +1,7 @@
 #include "verifier/ima_policy.h"
 
+#include <initializer_list>
+
 #include "common/hash_algo.h"
 #include "common/ima_xattr.h"
 
@@ -33,14 +35,19 @@ bool StartsWith(const std::string& s, std::string_view prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
 
-bool UnderAny(const std::string& path,
-              std::initializer_list<std::string_view> folders) {
-  for (std::string_view folder : folders) {
-    if (StartsWith(path, folder)) {
+bool StartsWithAny(const std::string& path,
+                   std::initializer_list<std::string_view> prefixes) {
+  for (std::string_view prefix : prefixes) {
+    if (StartsWith(path, prefix)) {
       return true;
     }
   }
   return false;
+}
+
+bool EndsWith(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string Basename(const std::string& path) {
@@ -146,18 +153,22 @@ std::vector<ImaPolicy::Access> ImaPolicy::Accesses(const Entry& entry) {
     out.push_back({PolicyHook::kMmapCheck, kMayExec});
     out.push_back({PolicyHook::kMmapCheckReqprot, kMayExec});
   }
-  if (UnderAny(entry.path, {"lib/modules/", "usr/lib/modules/"}) &&
-      base.find(".ko") != std::string::npos) {
+  // finit_module() and kexec_file_load() take any file: judged by name.
+  if (EndsWith(base, ".ko") || base.find(".ko.") != std::string::npos) {
     out.push_back({PolicyHook::kModuleCheck, kMayRead});
   }
-  if (UnderAny(entry.path, {"lib/firmware/", "usr/lib/firmware/"})) {
+  if (StartsWithAny(entry.path, {"lib/firmware/", "usr/lib/firmware/"})) {
     out.push_back({PolicyHook::kFirmwareCheck, kMayRead});
   }
-  if (UnderAny(entry.path, {"boot/"})) {
+  if (StartsWithAny(entry.path, {"boot/"}) ||
+      StartsWithAny(base, {"vmlinuz", "vmlinux", "bzImage", "Image", "initrd",
+                           "initramfs"})) {
     out.push_back({PolicyHook::kKexecKernelCheck, kMayRead});
     out.push_back({PolicyHook::kKexecInitramfsCheck, kMayRead});
   }
-  if (UnderAny(entry.path, {"etc/ima/"})) {
+  if (StartsWithAny(entry.path, {"etc/ima/"}) ||
+      base.find("ima-policy") != std::string::npos ||
+      base.find("ima_policy") != std::string::npos) {
     out.push_back({PolicyHook::kPolicyCheck, kMayRead});
   }
   return out;

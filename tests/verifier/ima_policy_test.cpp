@@ -82,8 +82,9 @@ TEST(ImaPolicyGrammar, CarriageReturnIsPartOfTheToken) {
   EXPECT_FALSE(Accepted("appraise fowner=0\r\n"));
 }
 
-TEST(ImaPolicyGrammar, OverlongLineIsRefused) {
+TEST(ImaPolicyGrammar, OverlongLineOrNulIsRefused) {
   EXPECT_FALSE(Accepted("appraise" + std::string(5000, ' ') + "fowner=0\n"));
+  EXPECT_FALSE(Accepted(std::string("appraise fowner=0\0 x\n", 21)));
 }
 
 // --- ima_parse_rule(): actions and tokens ------------------------------
@@ -163,6 +164,9 @@ TEST(ImaPolicyGrammar, FileSystemConditions) {
   EXPECT_TRUE(
       Accepted("appraise fsuuid=0D1E2C3B-aaaa-4bbb-8ccc-0123456789ab\n"));
   EXPECT_FALSE(Accepted("appraise fsuuid=0d1e2c3b-aaaa-4bbb-8ccc\n"));
+  EXPECT_FALSE(
+      Accepted("appraise fsuuid=0d1e2c3b-aaaa-4bbb-8ccc-0123456789ab "
+               "fsuuid=1d1e2c3b-aaaa-4bbb-8ccc-0123456789ab\n"));
 }
 
 TEST(ImaPolicyGrammar, LsmConditionsOnceEach) {
@@ -201,6 +205,8 @@ TEST(ImaPolicyGrammar, Sigv3NeedsDigestTypeVerityBeforeIt) {
         Accepted("appraise digest_type=verity appraise_type=imasig\n", k));
     EXPECT_TRUE(Accepted("measure digest_type=verity\n", k));
     EXPECT_FALSE(Accepted("measure digest_type=sha256\n", k));
+    EXPECT_FALSE(
+        Accepted("appraise appraise_type=imasig digest_type=verity\n", k));
     EXPECT_FALSE(Accepted(
         "appraise func=MODULE_CHECK digest_type=verity appraise_type=sigv3\n",
         k));
@@ -224,6 +230,11 @@ TEST(ImaPolicyGrammar, AppraiseFlagChangedIn612) {
       Accepted("appraise func=MODULE_CHECK appraise_type=imasig|modsig "
                "appraise_flag=check_blacklist\n",
                Kernel(6, 1, true)));
+  // 6.1: the blacklist check needs imasig|modsig.
+  EXPECT_FALSE(
+      Accepted("appraise appraise_flag=check_blacklist\n", Kernel(6, 1, true)));
+  EXPECT_FALSE(
+      Accepted("measure appraise_flag=check_blacklist\n", Kernel(6, 1, true)));
 }
 
 TEST(ImaPolicyGrammar, AppraiseAlgosTakesAvailableKernelHashNames) {
@@ -247,6 +258,7 @@ TEST(ImaPolicyGrammar, MeasureOnlyOptions) {
   EXPECT_FALSE(Accepted("measure pcr=99\n"));
   EXPECT_FALSE(Accepted("template=ima-sig measure\n"));  // action first
   EXPECT_FALSE(Accepted("measure template=ima-fancy\n"));
+  EXPECT_FALSE(Accepted("measure template=ima template=ima-ng\n"));
   EXPECT_TRUE(Accepted("appraise permit_directio\n"));
 }
 
@@ -254,6 +266,10 @@ TEST(ImaPolicyGrammar, NonFileHooksTakeTheirOwnConditions) {
   EXPECT_TRUE(Accepted("measure func=KEY_CHECK keyrings=.ima|.evm\n"));
   EXPECT_FALSE(Accepted("appraise func=KEY_CHECK\n"));
   EXPECT_FALSE(Accepted("measure keyrings=.ima\n"));  // needs KEY_CHECK
+  EXPECT_FALSE(
+      Accepted("measure func=KEY_CHECK keyrings=.ima keyrings=.evm\n"));
+  EXPECT_FALSE(
+      Accepted("measure func=CRITICAL_DATA label=selinux label=kernel\n"));
   EXPECT_FALSE(Accepted("measure func=KEY_CHECK subj_type=t\n"));
   EXPECT_TRUE(Accepted("measure func=CRITICAL_DATA label=selinux\n"));
   EXPECT_TRUE(Accepted("measure func=KEXEC_CMDLINE\n"));
@@ -314,6 +330,10 @@ TEST(ImaPolicyEvaluate, KernelReadHooksByPath) {
   EXPECT_TRUE(policy.Evaluate(File("boot/vmlinuz", 0644)).appraised);
   EXPECT_TRUE(policy.Evaluate(File("etc/ima/ima-policy", 0644)).appraised);
   EXPECT_FALSE(policy.Evaluate(File("usr/lib/modules.txt", 0644)).appraised);
+  EXPECT_TRUE(policy.Evaluate(File("opt/drv/wifi.ko", 0644)).appraised);
+  EXPECT_TRUE(
+      policy.Evaluate(File("usr/lib/modules/6.1/vmlinuz", 0644)).appraised);
+  EXPECT_FALSE(policy.Evaluate(File("usr/share/kobold.txt", 0644)).appraised);
 }
 
 TEST(ImaPolicyEvaluate, MaskIsExactUnlessCaret) {
