@@ -552,45 +552,5 @@ TEST_F(TrustDecisionTest, Sha384SignatureByAnotherKeyWithTheSameKeyidFails) {
   }
 }
 
-
-TEST(ImaPolicyTest, FirstMatchingRuleDecides) {
-  Result<ImaPolicy> policy = ImaPolicy::Parse(
-      "# comment\n"
-      "measure func=BPRM_CHECK\n"
-      "dont_appraise fsmagic=0x9fa0\n"
-      "dont_appraise fowner=1000\n"
-      "appraise func=BPRM_CHECK appraise_type=imasig\n"
-      "appraise fowner>999\n",
-      "policy");
-  ASSERT_TRUE(policy.has_value()) << policy.error().message;
-  EXPECT_FALSE(policy->Evaluate(1000, 1000).appraised);
-  Appraisal root = policy->Evaluate(0, 0);
-  EXPECT_TRUE(root.appraised);  // func-only rules apply to all files
-  EXPECT_TRUE(root.signature_required);
-  EXPECT_EQ(root.line, 5);
-  // A dont_appraise rule on something metadata cannot show exempts nothing.
-  EXPECT_TRUE(policy->Evaluate(5, 5).appraised);
-}
-
-TEST(ImaPolicyTest, NoMatchingRuleMeansNotAppraised) {
-  ImaPolicy policy = ImaPolicy::Parse("appraise fgroup=0\n", "p").value();
-  EXPECT_FALSE(policy.Evaluate(0, 42).appraised);
-  EXPECT_TRUE(ImaPolicy::AppraiseTcb().Evaluate(0, 42).appraised);
-  EXPECT_FALSE(ImaPolicy::AppraiseTcb().Evaluate(1, 0).appraised);
-}
-
-TEST(ImaPolicyTest, UnknownTokensAreRefusedNamingTheLine) {
-  Result<ImaPolicy> bad = ImaPolicy::Parse("appraise\nappraise colour=red\n",
-                                           "/etc/ima-policy");
-  ASSERT_FALSE(bad.has_value());
-  EXPECT_EQ(bad.error().message,
-            "/etc/ima-policy:2: unknown condition 'colour'");
-  EXPECT_FALSE(ImaPolicy::Parse("apprise\n", "p").has_value());
-  EXPECT_FALSE(ImaPolicy::Parse("appraise fowner=x\n", "p").has_value());
-  EXPECT_FALSE(
-      ImaPolicy::Parse("appraise appraise_type=other\n", "p").has_value());
-}
-
-
 }  // namespace
 }  // namespace imab::verifier
