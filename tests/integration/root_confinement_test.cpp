@@ -201,14 +201,20 @@ TEST_F(RootConfinementTest, ConfiguredFilesResolveInsideRoot) {
   const std::string ca = root_ + "/etc/imabundle/release-ca.pem";
   fs::remove(ca);
   fs::create_symlink(evil.ca().cert_path, ca);
-  auto slots = Snapshot(device_->SlotsDir());
+  // Only the lock and the record of the refusal are new in the slots.
+  auto slot_a = Snapshot(device_->SlotPath("slot-a"));
+  auto slot_b = Snapshot(device_->SlotPath("slot-b"));
   ExpectOneLineError(device_->Install(bundle), "release-ca.pem");
-  ExpectUnchanged(slots, device_->SlotsDir());
+  EXPECT_NE(ReadFile(device_->SlotPath("last-result")).find("release-ca.pem"),
+            std::string::npos);
   // Relative: from ROOT/etc/imabundle, ../../../evil is the test's evil/.
   fs::remove(ca);
   fs::create_symlink("../../../evil/release-ca.pem", ca);
   ExpectOneLineError(device_->Install(bundle), "release-ca.pem");
-  ExpectUnchanged(slots, device_->SlotsDir());
+  ExpectUnchanged(slot_a, device_->SlotPath("slot-a"));
+  ExpectUnchanged(slot_b, device_->SlotPath("slot-b"));
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
+  EXPECT_FALSE(fs::exists(device_->SlotPath("slot-b.state")));
 }
 
 // ---- install and status on a device whose files were moved outside --------
