@@ -6,14 +6,15 @@
 //
 // The suite is named Large* so that the sanitizer pass leaves it out
 // (scripts/test: -E 'Large|Bench').
-//  * FileOver4GiB: a sparse source file, so the payload is over 4 GiB of
-//    tar but only a few MiB compressed; the flips land in the file's
-//    content past 2 GiB and past 4 GiB. Measured: ~1 min, ~4.1 GiB of
-//    transient disk (the builder spools the file's content).
-//  * CompressedPayloadOver4GiB: 4 GiB + 64 MiB of incompressible content,
-//    so the flips land past 2 GiB and past 4 GiB of the bundle file
-//    itself. Several minutes and ~13 GiB of disk: opt-in with
-//    IMAB_LARGE_TESTS=1 (tests/integration/large_bundle_test.cpp header).
+//  * FileOver4GiB...: a sparse source file, so the payload is over 4 GiB
+//    of tar but only ~17 MiB compressed; the flips land in the file's
+//    content past 2 GiB and past 4 GiB. Measured (2 shared cores): 25-40 s,
+//    well under 200 MiB of disk (the sparse source costs 192 KiB).
+//  * CompressedPayloadOver4GiB...: 4 GiB + 80 MiB of incompressible
+//    content, so the flips land past 2 GiB and past 4 GiB of the bundle
+//    file itself. Measured: 80 s, ~12.5 GiB of disk at the peak (source,
+//    the builder's scratch payload, the bundle): opt-in with
+//    IMAB_LARGE_TESTS=1.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
