@@ -1,5 +1,4 @@
-// Reading and writing ROOT/etc/imabundle/device.conf
-// (manifests/device.conf.md).
+// Reading and writing ROOT/etc/imabundle/device.conf (manifests/device.conf.md).
 #include "verifier/device_config.h"
 
 #include <charconv>
@@ -108,7 +107,8 @@ class ConfigParser {
     }
     size_t eq = line.find('=');
     if (eq == std::string::npos) {
-      return MakeError(ErrorCode::kInvalidArgument, "expected 'key = value'");
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "expected 'key = value'");
     }
     std::string key = Trim(std::string_view(line).substr(0, eq));
     std::string value = Trim(std::string_view(line).substr(eq + 1));
@@ -178,7 +178,8 @@ class ConfigParser {
     } else if (key == "required-anchor") {
       config_.required_anchors.push_back(value);
     } else if (key == "ca-expiry-horizon-days") {
-      IMAB_ASSIGN_OR_RETURN(config_.ca_expiry_horizon_days, ParseCount(value));
+      IMAB_ASSIGN_OR_RETURN(config_.ca_expiry_horizon_days,
+                            ParseCount(value));
     } else if (key == "layout") {
       if (value == "ab") {
         config_.layout = SlotLayout::kAb;
