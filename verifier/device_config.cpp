@@ -1,7 +1,9 @@
-// Reading and writing ROOT/etc/imabundle/device.conf (manifests/device.conf.md).
+// Reading and writing ROOT/etc/imabundle/device.conf
+// (manifests/device.conf.md).
 #include "verifier/device_config.h"
 
 #include <charconv>
+#include <filesystem>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -107,8 +109,7 @@ class ConfigParser {
     }
     size_t eq = line.find('=');
     if (eq == std::string::npos) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "expected 'key = value'");
+      return MakeError(ErrorCode::kInvalidArgument, "expected 'key = value'");
     }
     std::string key = Trim(std::string_view(line).substr(0, eq));
     std::string value = Trim(std::string_view(line).substr(eq + 1));
@@ -178,8 +179,7 @@ class ConfigParser {
     } else if (key == "required-anchor") {
       config_.required_anchors.push_back(value);
     } else if (key == "ca-expiry-horizon-days") {
-      IMAB_ASSIGN_OR_RETURN(config_.ca_expiry_horizon_days,
-                            ParseCount(value));
+      IMAB_ASSIGN_OR_RETURN(config_.ca_expiry_horizon_days, ParseCount(value));
     } else if (key == "layout") {
       if (value == "ab") {
         config_.layout = SlotLayout::kAb;
@@ -219,6 +219,13 @@ std::string NormalisedRoot(const std::string& root) {
   return out;
 }
 
+// ROOT/path as the user would write it, for messages only (every access
+// goes through DeviceRoot).
+std::string ShownPath(const DeviceConfig& config, const std::string& path) {
+  std::string root = NormalisedRoot(config.root);
+  return root == "/" ? "/" + path : root + "/" + path;
+}
+
 }  // namespace
 
 const std::vector<std::string>& DefaultCriticalFiles() {
@@ -244,14 +251,32 @@ Result<std::string> DevicePath(const DeviceConfig& config,
   return root.Resolve(path);
 }
 
-Result<std::string> SlotsFolder(const DeviceConfig& config) {
+Result<std::optional<std::string>> FindSlotsFolder(const DeviceConfig& config) {
   IMAB_ASSIGN_OR_RETURN(DeviceRoot device, DeviceRoot::Open(config.root));
   IMAB_ASSIGN_OR_RETURN(std::optional<std::string> found,
                         device.Find(config.slots_dir, true));
+  if (found.has_value()) {
+    return found;
+  }
+  // Found by following the symlinks out of ROOT but not inside it: taking
+  // that for "no slots" would judge updates without the device's floors.
+  std::error_code ec;
+  if (std::filesystem::exists(device.Display(config.slots_dir), ec)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     device.Display(config.slots_dir) +
+                         ": a symlink leads out of the root (paths under "
+                         "the root resolve inside it)");
+  }
+  return std::optional<std::string>();
+}
+
+Result<std::string> SlotsFolder(const DeviceConfig& config) {
+  IMAB_ASSIGN_OR_RETURN(std::optional<std::string> found,
+                        FindSlotsFolder(config));
   if (!found.has_value()) {
     return MakeError(
         ErrorCode::kInvalidArgument,
-        "slots not initialised: " + device.Display(config.slots_dir) +
+        "slots not initialised: " + ShownPath(config, config.slots_dir) +
             " does not exist (run imab-verify device init)");
   }
   return std::move(*found);

@@ -267,6 +267,28 @@ TEST_P(RootConfinementMovedTest, InstallRefusesConfigurationOutside) {
   ExpectOneLineError(device_->Status(), "device not initialised");
 }
 
+TEST_P(RootConfinementMovedTest, VerifyRootDoesNotTakeFloorsFromOutside) {
+  // Outside ROOT: a copy of the slots from when 1.0 was installed. The
+  // device then installs 2.0, and ROOT/var/lib is swapped for a symlink to
+  // the copy: judging 1.5 by the copy's floors would accept a rollback.
+  InitAndInstallFirst();
+  // cp -a: the images hold device nodes and fifos.
+  ASSERT_EQ(RunShell("cp -a " + ShellQuote(root_ + "/var/lib/.") + " " +
+                     ShellQuote(outside_))
+                .exit_code,
+            0);
+  ASSERT_EQ(device_->Install(Build("2.0")).exit_code, 0);
+  const std::string older = Build("1.5");
+  fs::rename(root_ + "/var/lib", dir_.Sub("real-lib"));
+  fs::create_symlink(Target("var/lib"), root_ + "/var/lib");
+  auto before = Snapshot(outside_);
+  CommandResult verify =
+      RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(older) +
+               " --root " + ShellQuote(root_) + " --no-time-check");
+  ExpectOneLineError(verify, "var/lib/imabundle");
+  ExpectUnchanged(before, outside_);
+}
+
 INSTANTIATE_TEST_SUITE_P(Targets, RootConfinementMovedTest,
                          ::testing::Values("absolute", "relative"));
 
