@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <filesystem>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -267,6 +268,13 @@ std::string NormalisedRoot(const std::string& root) {
   return out;
 }
 
+// ROOT/path as the user would write it, for messages only (every access
+// goes through DeviceRoot).
+std::string ShownPath(const DeviceConfig& config, const std::string& path) {
+  std::string root = NormalisedRoot(config.root);
+  return root == "/" ? "/" + path : root + "/" + path;
+}
+
 }  // namespace
 
 const std::vector<std::string>& DefaultCriticalFiles() {
@@ -292,14 +300,32 @@ Result<std::string> DevicePath(const DeviceConfig& config,
   return root.Resolve(path);
 }
 
-Result<std::string> SlotsFolder(const DeviceConfig& config) {
+Result<std::optional<std::string>> FindSlotsFolder(const DeviceConfig& config) {
   IMAB_ASSIGN_OR_RETURN(DeviceRoot device, DeviceRoot::Open(config.root));
   IMAB_ASSIGN_OR_RETURN(std::optional<std::string> found,
                         device.Find(config.slots_dir, true));
+  if (found.has_value()) {
+    return found;
+  }
+  // Found by following the symlinks out of ROOT but not inside it: taking
+  // that for "no slots" would judge updates without the device's floors.
+  std::error_code ec;
+  if (std::filesystem::exists(device.Display(config.slots_dir), ec)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     device.Display(config.slots_dir) +
+                         ": a symlink leads out of the root (paths under "
+                         "the root resolve inside it)");
+  }
+  return std::optional<std::string>();
+}
+
+Result<std::string> SlotsFolder(const DeviceConfig& config) {
+  IMAB_ASSIGN_OR_RETURN(std::optional<std::string> found,
+                        FindSlotsFolder(config));
   if (!found.has_value()) {
     return MakeError(
         ErrorCode::kInvalidArgument,
-        "slots not initialised: " + device.Display(config.slots_dir) +
+        "slots not initialised: " + ShownPath(config, config.slots_dir) +
             " does not exist (run imab-verify device init)");
   }
   return std::move(*found);

@@ -88,6 +88,11 @@ Result<std::string> DevicePath(const DeviceConfig& config,
                                const std::string& path);
 
 // The real location of the slots folder (slots-dir), resolved beneath ROOT
+// as DevicePath() does; nullopt when the device has none. kInvalidArgument
+// when the path exists only by following a symlink out of ROOT.
+Result<std::optional<std::string>> FindSlotsFolder(const DeviceConfig& config);
+
+// The same, a missing folder being an error too. Resolved beneath ROOT
 // as DevicePath() does, so that a symlinked ROOT/var/lib cannot move the
 // images and their state outside ROOT. kInvalidArgument ("slots not
 // initialised: ...") when it does not exist.

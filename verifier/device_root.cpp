@@ -158,8 +158,8 @@ std::string DeviceRoot::Display(const std::string& relative) const {
   return shown_ == "/" ? "/" + rel : shown_ + "/" + rel;
 }
 
-Result<UniqueFd> DeviceRoot::OpenBeneath(const std::string& relative,
-                                         bool folder) const {
+UniqueFd DeviceRoot::OpenBeneath(const std::string& relative, bool folder,
+                                 int& error_number) const {
   const std::string rel = Relative(relative);
   int fd = -1;
   errno = ENOSYS;
@@ -170,14 +170,14 @@ Result<UniqueFd> DeviceRoot::OpenBeneath(const std::string& relative,
     // No openat2 (Linux < 5.6), or a seccomp filter that refuses it.
     fd = WalkBeneath(fd_.get(), rel, folder);
   }
-  if (fd < 0) {
-    int saved = errno;
-    Error error = MakeError(ErrorCode::kInvalidArgument,
-                            Display(rel) + ": " + std::strerror(saved));
-    errno = saved;
-    return error;
-  }
+  error_number = fd < 0 ? errno : 0;
   return UniqueFd(fd);
+}
+
+Error DeviceRoot::LookupError(const std::string& relative,
+                              int error_number) const {
+  return MakeError(ErrorCode::kInvalidArgument,
+                   Display(relative) + ": " + std::strerror(error_number));
 }
 
 Result<std::string> DeviceRoot::RealPath(const UniqueFd& fd,
@@ -205,14 +205,15 @@ Result<std::string> DeviceRoot::RealPath(const UniqueFd& fd,
 
 Result<std::optional<std::string>> DeviceRoot::Find(const std::string& relative,
                                                     bool folder) const {
-  Result<UniqueFd> fd = OpenBeneath(relative, folder);
-  if (!fd.has_value()) {
-    if (errno == ENOENT) {
+  int error_number = 0;
+  UniqueFd fd = OpenBeneath(relative, folder, error_number);
+  if (!fd.valid()) {
+    if (error_number == ENOENT) {
       return std::optional<std::string>();
     }
-    return fd.error();
+    return LookupError(relative, error_number);
   }
-  IMAB_ASSIGN_OR_RETURN(std::string real, RealPath(*fd, relative));
+  IMAB_ASSIGN_OR_RETURN(std::string real, RealPath(fd, relative));
   return std::optional<std::string>(std::move(real));
 }
 
@@ -254,7 +255,11 @@ Result<std::string> DeviceRoot::MakeDirectories(
     const std::string step = done.empty() ? part : done + "/" + part;
     IMAB_ASSIGN_OR_RETURN(std::optional<std::string> found, Find(step, true));
     if (!found.has_value()) {
-      IMAB_ASSIGN_OR_RETURN(UniqueFd parent, OpenBeneath(done, true));
+      int error_number = 0;
+      UniqueFd parent = OpenBeneath(done, true, error_number);
+      if (!parent.valid()) {
+        return LookupError(done, error_number);
+      }
       if (::mkdirat(parent.get(), part.c_str(), 0755) != 0) {
         // EEXIST: the name is there but leads nowhere (a dangling
         // symlink); making its target would write where it points.

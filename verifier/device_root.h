@@ -64,7 +64,10 @@ class DeviceRoot {
         path_(std::move(path)),
         shown_(std::move(shown)),
         lookup_(lookup) {}
-  Result<UniqueFd> OpenBeneath(const std::string& relative, bool folder) const;
+  // The O_PATH fd of `relative`; invalid with `error_number` set on failure.
+  UniqueFd OpenBeneath(const std::string& relative, bool folder,
+                       int& error_number) const;
+  Error LookupError(const std::string& relative, int error_number) const;
   Result<std::string> RealPath(const UniqueFd& fd,
                                const std::string& relative) const;
 

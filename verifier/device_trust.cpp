@@ -26,7 +26,8 @@ Result<std::vector<Ptr<X509>>> LoadCertificates(const std::string& path) {
   return out;
 }
 
-Status AddAll(const DeviceConfig& config, const std::vector<std::string>& paths,
+Status AddAll(const DeviceConfig& config,
+              const std::vector<std::string>& paths,
               std::vector<Ptr<X509>>& to) {
   for (const std::string& path : paths) {
     IMAB_ASSIGN_OR_RETURN(std::string real, DevicePath(config, path));
@@ -45,9 +46,8 @@ Status AddRecorded(const std::vector<std::string>& ders, const char* what,
     const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
     Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
     if (cert == nullptr) {
-      return MakeError(
-          ErrorCode::kIo,
-          std::string("device state: a recorded ") + what + " does not parse");
+      return MakeError(ErrorCode::kIo, std::string("device state: a recorded ") +
+                                           what + " does not parse");
     }
     to.push_back(std::move(cert));
   }

@@ -7,7 +7,6 @@
 #include "common/hex.h"
 #include "common/trust_root.h"
 #include "verifier/device_config.h"
-#include "verifier/device_root.h"
 #include "verifier/directory_slots.h"
 #include "verifier/install_lock.h"
 #include "verifier/last_result.h"
@@ -110,13 +109,11 @@ Status RecordLastResult(const std::string& slots_dir,
 Status PrepareDeviceVerify(const std::string& root, DeviceConfig& config,
                            DeviceState& state, VerifyOptions& options) {
   IMAB_ASSIGN_OR_RETURN(config, LoadDeviceConfig(root));
-  IMAB_ASSIGN_OR_RETURN(DeviceRoot device, DeviceRoot::Open(config.root));
   IMAB_ASSIGN_OR_RETURN(std::optional<std::string> found,
-                        device.Find(config.slots_dir, true));
+                        FindSlotsFolder(config));
   // Without slots (a device never initialised for installs) the checks
   // run against an empty state; the trust source then never needs them.
-  const std::string slots_dir =
-      found.value_or(device.Display(config.slots_dir));
+  const std::string slots_dir = found.value_or(config.slots_dir);
   state = DeviceState{};
   if (found.has_value()) {
     IMAB_ASSIGN_OR_RETURN(auto slots, DirectorySlots::Open(slots_dir));

@@ -201,14 +201,20 @@ TEST_F(RootConfinementTest, ConfiguredFilesResolveInsideRoot) {
   const std::string ca = root_ + "/etc/imabundle/release-ca.pem";
   fs::remove(ca);
   fs::create_symlink(evil.ca().cert_path, ca);
-  auto slots = Snapshot(device_->SlotsDir());
+  // Only the lock and the record of the refusal are new in the slots.
+  auto slot_a = Snapshot(device_->SlotPath("slot-a"));
+  auto slot_b = Snapshot(device_->SlotPath("slot-b"));
   ExpectOneLineError(device_->Install(bundle), "release-ca.pem");
-  ExpectUnchanged(slots, device_->SlotsDir());
+  EXPECT_NE(ReadFile(device_->SlotPath("last-result")).find("release-ca.pem"),
+            std::string::npos);
   // Relative: from ROOT/etc/imabundle, ../../../evil is the test's evil/.
   fs::remove(ca);
   fs::create_symlink("../../../evil/release-ca.pem", ca);
   ExpectOneLineError(device_->Install(bundle), "release-ca.pem");
-  ExpectUnchanged(slots, device_->SlotsDir());
+  ExpectUnchanged(slot_a, device_->SlotPath("slot-a"));
+  ExpectUnchanged(slot_b, device_->SlotPath("slot-b"));
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
+  EXPECT_FALSE(fs::exists(device_->SlotPath("slot-b.state")));
 }
 
 // ---- install and status on a device whose files were moved outside --------
@@ -259,6 +265,28 @@ TEST_P(RootConfinementMovedTest, InstallRefusesConfigurationOutside) {
   ExpectUnchanged(outside, outside_);
   ExpectUnchanged(slots, device_->SlotsDir());
   ExpectOneLineError(device_->Status(), "device not initialised");
+}
+
+TEST_P(RootConfinementMovedTest, VerifyRootDoesNotTakeFloorsFromOutside) {
+  // Outside ROOT: a copy of the slots from when 1.0 was installed. The
+  // device then installs 2.0, and ROOT/var/lib is swapped for a symlink to
+  // the copy: judging 1.5 by the copy's floors would accept a rollback.
+  InitAndInstallFirst();
+  // cp -a: the images hold device nodes and fifos.
+  ASSERT_EQ(RunShell("cp -a " + ShellQuote(root_ + "/var/lib/.") + " " +
+                     ShellQuote(outside_))
+                .exit_code,
+            0);
+  ASSERT_EQ(device_->Install(Build("2.0")).exit_code, 0);
+  const std::string older = Build("1.5");
+  fs::rename(root_ + "/var/lib", dir_.Sub("real-lib"));
+  fs::create_symlink(Target("var/lib"), root_ + "/var/lib");
+  auto before = Snapshot(outside_);
+  CommandResult verify =
+      RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(older) +
+               " --root " + ShellQuote(root_) + " --no-time-check");
+  ExpectOneLineError(verify, "var/lib/imabundle");
+  ExpectUnchanged(before, outside_);
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, RootConfinementMovedTest,
