@@ -522,8 +522,8 @@ void TrustDecider::ConsiderContent(const Entry& entry,
     }
     content_failures_[entry.path] = Untrusted{
         prefix + *why + " over the content's " +
-            std::string(HashAlgoName(sig.algo)) + " digest under the " +
-            role + " " + ring.name +
+            std::string(HashAlgoName(sig.algo)) + " digest under the " + role +
+            " " + ring.name +
             " key with that keyid (another key with the same keyid signed "
             "it)",
         "invalid-signature", entry.mode};
@@ -556,16 +556,15 @@ TrustVerdict TrustDecider::Verdict(bool after_stream) const {
       affects[i] = critical->second;
     }
   }
+  // `affected`: the critical path whose failure the device would suffer.
   auto add = [&](const std::string& path, const Untrusted& why, bool critical,
                  const std::string& consequence, const std::string& affected) {
-    if (!named.insert(path).second) {
-      return;
+    if (named.insert(path).second) {
+      verdict.files.push_back({path, critical, why.reason, why.cause, ""});
+      modes.push_back(why.mode);
+      consequences.push_back(consequence);
+      affects.push_back(affected);
     }
-    verdict.files.push_back(
-        TrustFinding{path, critical, why.reason, why.cause, ""});
-    modes.push_back(why.mode);
-    consequences.push_back(consequence);
-    affects.push_back(affected);
   };
   if (after_stream) {
     for (const auto& [path, why] : content_failures_) {
@@ -590,13 +589,12 @@ TrustVerdict TrustDecider::Verdict(bool after_stream) const {
   verdict.critical_files =
       std::max<uint64_t>(verdict.critical_files, closure.files.size());
   for (size_t i = 0; i < verdict.files.size(); ++i) {
-    TrustFinding& finding = verdict.files[i];
-    const std::string& whose = affects[i].empty() ? finding.path : affects[i];
-    finding.consequence =
-        "audit cause " + finding.cause + "; " +
-        (consequences[i].empty()
-             ? Consequence(whose, modes[i], finding.critical)
-             : consequences[i]);
+    TrustFinding& f = verdict.files[i];
+    f.consequence = "audit cause " + f.cause + "; " +
+                    (consequences[i].empty()
+                         ? Consequence(affects[i].empty() ? f.path : affects[i],
+                                       modes[i], f.critical)
+                         : consequences[i]);
   }
   std::stable_partition(verdict.files.begin(), verdict.files.end(),
                         [](const TrustFinding& f) { return f.critical; });

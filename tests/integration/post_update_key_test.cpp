@@ -34,17 +34,16 @@ class PostUpdateKeyTest : public ::testing::Test {
     device_ = dir_.Sub("device");
     // .ima holds K1, .evm holds E.
     CommandResult init = RunShell(
-        ShellQuote(VerifyBin()) + " device init --root " +
-        ShellQuote(device_) + " --compatible test-board --release-ca " +
+        ShellQuote(VerifyBin()) + " device init --root " + ShellQuote(device_) +
+        " --compatible test-board --release-ca " +
         ShellQuote(keys_->ca().cert_path) + " --kernel-ca " +
         ShellQuote(kernel_ca_.cert_path) + " --ima-cert " +
         ShellQuote(k1_.cert_path) + " --evm-cert " +
         ShellQuote(evm_.cert_path));
     ASSERT_EQ(init.exit_code, 0) << init.err;
     rootfs_ = dir_.Sub("rootfs");
-    for (const char* path :
-         {"sbin/init", "usr/lib/x86_64-linux-gnu/libc.so.6",
-          "lib64/ld-linux-x86-64.so.2", "usr/bin/app"}) {
+    for (const char* path : {"sbin/init", "usr/lib/x86_64-linux-gnu/libc.so.6",
+                             "lib64/ld-linux-x86-64.so.2", "usr/bin/app"}) {
       fs::create_directories(fs::path(rootfs_ + "/" + path).parent_path());
       WriteFile(rootfs_ + "/" + path, std::string("stand-in ") + path);
       fs::permissions(rootfs_ + "/" + path, fs::perms(0755));
@@ -68,9 +67,8 @@ class PostUpdateKeyTest : public ::testing::Test {
   }
 
   CommandResult Install(const std::string& bundle) {
-    return RunShell(ShellQuote(VerifyBin()) + " install " +
-                    ShellQuote(bundle) + " --root " + ShellQuote(device_) +
-                    " --no-time-check");
+    return RunShell(ShellQuote(VerifyBin()) + " install " + ShellQuote(bundle) +
+                    " --root " + ShellQuote(device_) + " --no-time-check");
   }
 
   std::string ActiveSlot() {

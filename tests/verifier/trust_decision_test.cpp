@@ -4,7 +4,6 @@
 #include "verifier/trust_decision.h"
 
 #include <gtest/gtest.h>
-
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -115,7 +114,8 @@ class TrustDecisionTest : public ::testing::Test {
 
   static std::vector<Entry> Image(const TestIdentity* libc_key,
                                   const TestIdentity* rest_key) {
-    return {SignedFile("sbin/init", rest_key), SignedFile("usr/bin/ls", rest_key),
+    return {SignedFile("sbin/init", rest_key),
+            SignedFile("usr/bin/ls", rest_key),
             SignedFile("usr/lib/x86_64-linux-gnu/libc.so.6", libc_key),
             SignedFile("usr/sbin/sshd", rest_key)};
   }
@@ -334,8 +334,8 @@ const TrustFinding* FindingFor(const TrustVerdict& verdict,
 }
 
 TEST_F(TrustDecisionTest, LibcHardlinkedToAnUnsignedUserFileIsCritical) {
-  for (const char* libc : {"usr/lib/x86_64-linux-gnu/libc.so.6",
-                           "lib/libc-2.31.so"}) {
+  for (const char* libc :
+       {"usr/lib/x86_64-linux-gnu/libc.so.6", "lib/libc-2.31.so"}) {
     std::vector<Entry> image = Base(new_key_);
     image.push_back(SignedFile("sbin/init", &new_key_));
     image.push_back(SignedFile("home/user/evil", nullptr, 0755, 1000));
@@ -381,8 +381,7 @@ TEST_F(TrustDecisionTest, InitSymlinkChainsAreFollowedToTheirEnd) {
 }
 
 TEST_F(TrustDecisionTest, DanglingOrLoopingCriticalSymlinkIsAFinding) {
-  for (const std::vector<Entry>& chain :
-       std::vector<std::vector<Entry>>{
+  for (const std::vector<Entry>& chain : std::vector<std::vector<Entry>>{
            {Link("sbin/init", "../usr/lib/systemd/systemd")},
            {Link("sbin/init", "init2"), Link("sbin/init2", "init")}}) {
     std::vector<Entry> image = Base(new_key_);
@@ -401,10 +400,17 @@ TEST_F(TrustDecisionTest, AnImageWithoutInitIsRefused) {
   EXPECT_EQ(verdict.files[0].cause, "no-init");
   EXPECT_NE(verdict.files[0].consequence.find("No working init found"),
             std::string::npos);
-  // The kernel's search goes on to /bin/sh.
+  // The kernel's search passes over a folder (upstart's /etc/init) and
+  // goes on to /bin/sh.
   std::vector<Entry> image = Base(new_key_);
+  image.push_back(Folder("etc/init"));
   image.push_back(SignedFile("bin/sh", &new_key_));
   EXPECT_TRUE(Decide(BundleLoading(new_key_), image).accepted());
+  image.push_back(SignedFile("bin/init", nullptr, 0755, 1000));
+  TrustVerdict first = Decide(BundleLoading(new_key_), image);
+  ASSERT_EQ(first.files.size(), 1u);
+  EXPECT_EQ(first.files[0].path, "bin/init");  // found before /bin/sh
+  image.pop_back();
   // device.conf names another init: only that one counts.
   device_.init = "/usr/bin/app";
   TrustVerdict named = Decide(BundleLoading(new_key_), image);
@@ -442,15 +448,15 @@ TEST_F(TrustDecisionTest, InterpreterAndLibrariesOfInitAreCritical) {
   image.push_back(SignedFile("sbin/init", &new_key_));
   image.push_back(Folder("usr/lib/x86_64-linux-gnu"));
   image.push_back(SignedFile("opt/ld.so", nullptr, 0755, 1000));
-  image.push_back(SignedFile("usr/lib/x86_64-linux-gnu/libfoo.so.1", nullptr,
-                             0644, 1000));
+  image.push_back(
+      SignedFile("usr/lib/x86_64-linux-gnu/libfoo.so.1", nullptr, 0644, 1000));
   image.push_back(SignedFile("opt/rpath/libbar.so", nullptr, 0644, 1000));
   ProgramDeps interp;
   interp.interpreter = "/opt/ld.so";
   TrustVerdict before;
-  TrustVerdict after = DecideWithPrograms(BundleLoading(new_key_), device_,
-                                          image, {{"sbin/init", interp}},
-                                          &before);
+  TrustVerdict after =
+      DecideWithPrograms(BundleLoading(new_key_), device_, image,
+                         {{"sbin/init", interp}}, &before);
   EXPECT_TRUE(before.accepted()) << before.Summary();
   ASSERT_EQ(after.files.size(), 1u) << after.Summary();
   EXPECT_EQ(after.files[0].path, "opt/ld.so");
@@ -467,11 +473,9 @@ TEST_F(TrustDecisionTest, InterpreterAndLibrariesOfInitAreCritical) {
   foo.runpath = {"$ORIGIN/../../../opt/rpath"};
   after = DecideWithPrograms(
       BundleLoading(new_key_), device_, image,
-      {{"sbin/init", needs},
-       {"usr/lib/x86_64-linux-gnu/libfoo.so.1", foo}});
+      {{"sbin/init", needs}, {"usr/lib/x86_64-linux-gnu/libfoo.so.1", foo}});
   ASSERT_EQ(after.files.size(), 2u) << after.Summary();
-  EXPECT_NE(FindingFor(after, "usr/lib/x86_64-linux-gnu/libfoo.so.1"),
-            nullptr);
+  EXPECT_NE(FindingFor(after, "usr/lib/x86_64-linux-gnu/libfoo.so.1"), nullptr);
   EXPECT_NE(FindingFor(after, "opt/rpath/libbar.so"), nullptr);
 
   // A library that is nowhere, and a program whose ELF could not be read.
@@ -516,18 +520,17 @@ TEST_F(TrustDecisionTest, Sha384SignatureByAnotherKeyWithTheSameKeyidFails) {
       digest.resize(size);
       Entry file = SignedFile("usr/bin/app", nullptr);
       SetXattr(file, kImaXattr,
-               EncodeSignatureV2(
-                   XattrType::kDigsig, algo, KeyIdOf(*signer),
-                   builder::SignDigestWithKey(signer->key.get(),
-                                              signer->key.get(), algo, digest,
-                                              "test")
-                       .value()));
+               EncodeSignatureV2(XattrType::kDigsig, algo, KeyIdOf(*signer),
+                                 builder::SignDigestWithKey(
+                                     signer->key.get(), signer->key.get(), algo,
+                                     digest, "test")
+                                     .value()));
       std::vector<uint8_t> evm =
           EvmPortableDigest(file, KernelProfile{}, HashAlgo::kSha256).value();
-      SetXattr(file, kEvmXattr,
-               EncodeSignatureV2(XattrType::kEvmPortableDigsig,
-                                 HashAlgo::kSha256, KeyIdOf(k1),
-                                 Sign(k1, evm)));
+      SetXattr(
+          file, kEvmXattr,
+          EncodeSignatureV2(XattrType::kEvmPortableDigsig, HashAlgo::kSha256,
+                            KeyIdOf(k1), Sign(k1, evm)));
       image.push_back(file);
       ManifestHeader no_initramfs;
       auto decider = TrustDecider::Create(no_initramfs, device_);
@@ -551,7 +554,6 @@ TEST_F(TrustDecisionTest, Sha384SignatureByAnotherKeyWithTheSameKeyidFails) {
     }
   }
 }
-
 
 TEST(ImaPolicyTest, FirstMatchingRuleDecides) {
   Result<ImaPolicy> policy = ImaPolicy::Parse(
