@@ -496,6 +496,53 @@ TEST_F(TrustDecisionTest, InterpreterAndLibrariesOfInitAreCritical) {
                   .accepted());
 }
 
+// A file whose IMA signature by `ima` is over the `algo` digest of its
+// content (written to `digest`), EVM-signed by `evm`.
+Entry ShaFile(const std::string& path, const TestIdentity& ima,
+              const TestIdentity& evm, HashAlgo algo,
+              std::vector<uint8_t>* digest) {
+  const std::string content = "content of " + path;
+  digest->assign(EVP_MAX_MD_SIZE, 0);
+  unsigned int size = 0;
+  EVP_Digest(content.data(), content.size(), digest->data(), &size,
+             HashAlgoMd(algo), nullptr);
+  digest->resize(size);
+  Entry file = SignedFile(path, nullptr);
+  std::vector<uint8_t> sig =
+      builder::SignDigestWithKey(ima.key.get(), ima.key.get(), algo, *digest,
+                                 "test")
+          .value();
+  SetXattr(file, kImaXattr,
+           EncodeSignatureV2(XattrType::kDigsig, algo, KeyIdOf(ima), sig));
+  std::vector<uint8_t> meta =
+      EvmPortableDigest(file, KernelProfile{}, HashAlgo::kSha256).value();
+  SetXattr(file, kEvmXattr,
+           EncodeSignatureV2(XattrType::kEvmPortableDigsig, HashAlgo::kSha256,
+                             KeyIdOf(evm), Sign(evm, meta)));
+  return file;
+}
+
+// The verdicts before and after the stream of an image whose last entry
+// is `file` with content digest `digest`.
+std::pair<TrustVerdict, TrustVerdict> DecideStreamed(
+    const ManifestHeader& header, const DeviceTrust& device,
+    std::vector<Entry> image, const Entry& file,
+    const std::vector<uint8_t>& digest) {
+  image.push_back(file);
+  auto decider = TrustDecider::Create(header, device);
+  EXPECT_TRUE(decider.has_value());
+  for (const Entry& e : image) {
+    (*decider)->Consider(e);
+  }
+  TrustVerdict before = (*decider)->Finish();
+  for (const Entry& e : image) {
+    if ((*decider)->ContentDigestAlgo(e).has_value()) {
+      (*decider)->ConsiderContent(e, digest);
+    }
+  }
+  return {std::move(before), (*decider)->FinishContent()};
+}
+
 // A SHA-384 signature: the manifest pins no SHA-384 digest, so the keyid
 // alone decides until the content's digest arrives.
 TEST_F(TrustDecisionTest, Sha384SignatureByAnotherKeyWithTheSameKeyidFails) {
@@ -508,40 +555,19 @@ TEST_F(TrustDecisionTest, Sha384SignatureByAnotherKeyWithTheSameKeyidFails) {
   device_.ima_certs.push_back(Dup(k1));
   device_.evm_certs.clear();
   device_.evm_certs.push_back(Dup(k1));
+  std::vector<Entry> image = Base(k1);
+  image.push_back(SignedFile("sbin/init", &k1));
   for (HashAlgo algo : {HashAlgo::kSha384, HashAlgo::kSha512}) {
     for (const TestIdentity* signer : {&k1, &k2}) {
-      std::vector<Entry> image = Base(k1);
-      image.push_back(SignedFile("sbin/init", &k1));
-      const std::string content = "the program";
-      std::vector<uint8_t> digest(EVP_MAX_MD_SIZE);
-      unsigned int size = 0;
-      EVP_Digest(content.data(), content.size(), digest.data(), &size,
-                 HashAlgoMd(algo), nullptr);
-      digest.resize(size);
-      Entry file = SignedFile("usr/bin/app", nullptr);
-      SetXattr(file, kImaXattr,
-               EncodeSignatureV2(XattrType::kDigsig, algo, KeyIdOf(*signer),
-                                 builder::SignDigestWithKey(
-                                     signer->key.get(), signer->key.get(), algo,
-                                     digest, "test")
-                                     .value()));
-      std::vector<uint8_t> evm =
-          EvmPortableDigest(file, KernelProfile{}, HashAlgo::kSha256).value();
-      SetXattr(
-          file, kEvmXattr,
-          EncodeSignatureV2(XattrType::kEvmPortableDigsig, HashAlgo::kSha256,
-                            KeyIdOf(k1), Sign(k1, evm)));
-      image.push_back(file);
-      ManifestHeader no_initramfs;
-      auto decider = TrustDecider::Create(no_initramfs, device_);
-      ASSERT_TRUE(decider.has_value());
-      for (const Entry& e : image) {
-        (*decider)->Consider(e);
-      }
-      EXPECT_TRUE((*decider)->Finish().accepted());
-      ASSERT_EQ((*decider)->ContentDigestAlgo(file), algo);
-      (*decider)->ConsiderContent(file, digest);
-      TrustVerdict after = (*decider)->FinishContent();
+      std::vector<uint8_t> digest;
+      Entry file = ShaFile("usr/bin/app", *signer, k1, algo, &digest);
+      ASSERT_EQ(TrustDecider::Create(ManifestHeader{}, device_)
+                    .value()
+                    ->ContentDigestAlgo(file),
+                algo);
+      auto [before, after] =
+          DecideStreamed(ManifestHeader{}, device_, image, file, digest);
+      EXPECT_TRUE(before.accepted()) << before.Summary();
       if (signer == &k1) {
         EXPECT_TRUE(after.accepted()) << after.Summary();
       } else {
@@ -553,6 +579,43 @@ TEST_F(TrustDecisionTest, Sha384SignatureByAnotherKeyWithTheSameKeyidFails) {
       }
     }
   }
+}
+
+// In place, the file is opened under the running keys before the reboot:
+// K2 is loaded after reboot, the running K1 has its keyid.
+TEST_F(TrustDecisionTest, InPlaceSha512SignatureMustVerifyUnderTheRunningKey) {
+  CertOptions same;
+  same.subject_key_id = "0102030405060708090a0b0c0d0e0f10aabbccdd";
+  TestIdentity k1 = MakeIssued(dir_.path().string(), "k1", ca_, same);
+  TestIdentity k2 = MakeIssued(dir_.path().string(), "k2", ca_, same);
+  device_.ima_certs.clear();
+  device_.ima_certs.push_back(Dup(k1));
+  device_.evm_certs.clear();
+  device_.evm_certs.push_back(Dup(old_key_));
+  // The initramfs loads K2 into .ima and the old key into .evm.
+  ManifestHeader header = BundleLoading(old_key_);
+  header.ima->certificates.push_back({KeyIdOf(k2), Der(k2.cert.get())});
+  header.keys->initramfs[0].ima_cert_sha256 = Sha(Der(k2.cert.get()));
+  // No file can verify under two keys with one keyid, so init stays
+  // unsigned (one finding everywhere); the test looks at usr/bin/app.
+  std::vector<Entry> image = {SignedFile("sbin/init", nullptr, 0755, 1000)};
+  std::vector<uint8_t> digest;
+  Entry file = ShaFile("usr/bin/app", k2, old_key_, HashAlgo::kSha512, &digest);
+  auto [before, after] = DecideStreamed(header, device_, image, file, digest);
+  EXPECT_TRUE(before.files.size() == 1 && before.files[0].path == "sbin/init")
+      << before.Summary();
+  device_.in_place = false;
+  EXPECT_EQ(
+      DecideStreamed(header, device_, image, file, digest).second.files.size(),
+      1u);  // sbin/init only: A/B boots K2 first
+  device_.in_place = true;
+  auto [in_place_before, in_place] =
+      DecideStreamed(header, device_, image, file, digest);
+  const TrustFinding* app = FindingFor(in_place, "usr/bin/app");
+  ASSERT_NE(app, nullptr) << in_place.Summary();
+  EXPECT_NE(app->reason.find("replaced in place before reboot"),
+            std::string::npos);
+  EXPECT_NE(app->reason.find("running .ima"), std::string::npos) << app->reason;
 }
 
 TEST(ImaPolicyTest, FirstMatchingRuleDecides) {
