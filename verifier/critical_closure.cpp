@@ -184,9 +184,12 @@ class CriticalClosure::Resolver {
         c_.init_.empty() ? KernelInitSearch()
                          : std::vector<std::string>{c_.init_};
     for (const std::string& candidate : search) {
-      // The first one present is the one the image means to boot; the
-      // kernel passes over a folder (upstart's /etc/init) with EACCES.
-      if (c_.nodes_.count(candidate) != 0 && !c_.Walk(candidate).is_dir) {
+      // The first one present (through symlinked folders too: sbin ->
+      // usr/sbin) is the one the image means to boot; the kernel passes
+      // over a folder (upstart's /etc/init) with EACCES.
+      const Walked walked = c_.Walk(candidate);
+      if (walked.error.empty() ? !walked.is_dir
+                               : c_.nodes_.count(candidate) != 0) {
         Mark(candidate, candidate, "init /" + candidate, true);
         return;
       }

@@ -411,6 +411,13 @@ TEST_F(TrustDecisionTest, AnImageWithoutInitIsRefused) {
   ASSERT_EQ(first.files.size(), 1u);
   EXPECT_EQ(first.files[0].path, "bin/init");  // found before /bin/sh
   image.pop_back();
+  // Merged /usr: sbin -> usr/sbin, the init is usr/sbin/init.
+  std::vector<Entry> merged = Base(new_key_);
+  merged.push_back(Link("sbin", "usr/sbin"));
+  merged.push_back(SignedFile("usr/sbin/init", &new_key_));
+  EXPECT_TRUE(Decide(BundleLoading(new_key_), merged).accepted());
+  merged.back() = SignedFile("usr/sbin/init", nullptr, 0755, 1000);
+  EXPECT_EQ(Decide(BundleLoading(new_key_), merged).files.size(), 1u);
   // device.conf names another init: only that one counts.
   device_.init = "/usr/bin/app";
   TrustVerdict named = Decide(BundleLoading(new_key_), image);
