@@ -1,5 +1,6 @@
 #include "verifier/trust_decision.h"
 
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
@@ -487,8 +488,32 @@ void TrustDecider::RememberIfUntrusted(const Entry& entry) {
   }
 }
 
-std::optional<HashAlgo> TrustDecider::ContentDigestAlgo(
-    const Entry& entry) const {
+// True when the ring holds no key with `keyid` (the manifest pass named the
+// file) or the key of the certificate the manifest declares for it: the
+// streaming ImaChecker, which the bundle must pass, then verifies every
+// signature by that keyid under the ring's own key.
+bool TrustDecider::DeclaredKeyIs(const Keyring& ring, uint32_t keyid) {
+  auto cached = same_key_.find({&ring, keyid});
+  if (cached != same_key_.end()) {
+    return cached->second;
+  }
+  const Keyring::Key* held = ring.Find(keyid);
+  bool same = held == nullptr;
+  if (held != nullptr && header_.ima.has_value()) {
+    for (const SigningCertificate& declared : header_.ima->certificates) {
+      Result<Ptr<X509>> a = ParseDerCertificate(declared.der);
+      Result<Ptr<X509>> b = ParseDerCertificate(held->der);
+      if (declared.keyid == keyid && a.has_value() && b.has_value()) {
+        same = EVP_PKEY_eq(X509_get0_pubkey(a->get()),
+                           X509_get0_pubkey(b->get())) == 1;
+      }
+    }
+  }
+  same_key_[{&ring, keyid}] = same;
+  return same;
+}
+
+std::optional<HashAlgo> TrustDecider::ContentDigestAlgo(const Entry& entry) {
   const Xattr* ima = FindXattr(entry, kImaXattr);
   if (entry.type != EntryType::kFile || ima == nullptr) {
     return std::nullopt;
@@ -497,6 +522,11 @@ std::optional<HashAlgo> TrustDecider::ContentDigestAlgo(
   if (!parsed.has_value() || !parsed->is_signature ||
       parsed->signature.algo == HashAlgo::kSha256) {
     return std::nullopt;  // the manifest pins SHA-256: checked already
+  }
+  const uint32_t keyid = parsed->signature.keyid;
+  if (DeclaredKeyIs(*next_ima_, keyid) &&
+      (!device_.in_place || DeclaredKeyIs(*running_ima_, keyid))) {
+    return std::nullopt;
   }
   return parsed->signature.algo;
 }

@@ -588,6 +588,29 @@ TEST_F(TrustDecisionTest, Sha384SignatureByAnotherKeyWithTheSameKeyidFails) {
   }
 }
 
+// The streaming ImaChecker verifies every signature under the certificate
+// the manifest declares for its keyid: when that is the device's key, no
+// second digest is needed; when another key has the keyid, it is.
+TEST_F(TrustDecisionTest, ContentDigestOnlyWhenTheDeclaredKeyIsAnother) {
+  CertOptions same;
+  same.subject_key_id = "0102030405060708090a0b0c0d0e0f1011121399";
+  TestIdentity k1 = MakeIssued(dir_.path().string(), "k1", ca_, same);
+  TestIdentity k2 = MakeIssued(dir_.path().string(), "k2", ca_, same);
+  device_.ima_certs.clear();
+  device_.ima_certs.push_back(Dup(k1));
+  std::vector<uint8_t> digest;
+  for (const TestIdentity* declared : {&k1, &k2}) {
+    ManifestHeader header;
+    header.ima.emplace();
+    header.ima->certificates.push_back(
+        {KeyIdOf(*declared), Der(declared->cert.get())});
+    Entry file =
+        ShaFile("usr/bin/app", *declared, old_key_, HashAlgo::kSha384, &digest);
+    auto decider = TrustDecider::Create(header, device_).value();
+    EXPECT_EQ(decider->ContentDigestAlgo(file).has_value(), declared == &k2);
+  }
+}
+
 // In place, the file is opened under the running keys before the reboot:
 // K2 is loaded after reboot, the running K1 has its keyid.
 TEST_F(TrustDecisionTest, InPlaceSha512SignatureMustVerifyUnderTheRunningKey) {
