@@ -394,6 +394,58 @@ TEST_F(TrustDecisionTest, DanglingOrLoopingCriticalSymlinkIsAFinding) {
   }
 }
 
+// The decision after the stream, with program dependencies fed in.
+TrustVerdict DecideWithPrograms(
+    const ManifestHeader& header, const DeviceTrust& device,
+    const std::vector<Entry>& entries,
+    const std::vector<std::pair<std::string, ProgramDeps>>& programs,
+    TrustVerdict* before = nullptr) {
+  auto decider = TrustDecider::Create(header, device);
+  EXPECT_TRUE(decider.has_value());
+  for (const Entry& e : entries) {
+    (*decider)->Consider(e);
+  }
+  if (before != nullptr) {
+    *before = (*decider)->Finish();
+  }
+  for (const auto& [path, deps] : programs) {
+    (*decider)->ConsiderProgram(path, deps);
+  }
+  return (*decider)->FinishContent();
+}
+
+TEST_F(TrustDecisionTest, CriticalChainEndingAtANonFileIsAFinding) {
+  Entry console = Folder("dev/console");
+  console.type = EntryType::kChar;
+  const std::vector<std::pair<Entry, std::string>> cases = {
+      {Link("sbin/init", "/dev/console"), "is a char"},
+      {Link("sbin/init", "/etc/hostname/init"), "is not a folder"},
+      // The kernel passes over a folder: then no init is left.
+      {Link("sbin/init", "/usr/bin"), "no init in the image"},
+  };
+  for (const auto& [link, says] : cases) {
+    std::vector<Entry> image = Base(new_key_);
+    image.push_back(Folder("usr/bin"));
+    image.push_back(SignedFile("etc/hostname", &new_key_));
+    image.push_back(console);
+    image.push_back(link);
+    TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
+    const TrustFinding* init = FindingFor(verdict, "sbin/init");
+    ASSERT_NE(init, nullptr) << verdict.Summary();
+    EXPECT_NE(init->reason.find(says), std::string::npos) << init->reason;
+  }
+  // An ELF interpreter that is a folder.
+  std::vector<Entry> image = Base(new_key_);
+  image.push_back(SignedFile("sbin/init", &new_key_));
+  ProgramDeps deps;
+  deps.interpreter = "/usr/sbin";
+  TrustVerdict verdict = DecideWithPrograms(BundleLoading(new_key_), device_,
+                                            image, {{"sbin/init", deps}});
+  const TrustFinding* interp = FindingFor(verdict, "usr/sbin");
+  ASSERT_NE(interp, nullptr) << verdict.Summary();
+  EXPECT_NE(interp->reason.find("is a folder"), std::string::npos);
+}
+
 TEST_F(TrustDecisionTest, AnImageWithoutInitIsRefused) {
   TrustVerdict verdict = Decide(BundleLoading(new_key_), Base(new_key_));
   ASSERT_EQ(verdict.files.size(), 1u);
@@ -428,26 +480,6 @@ TEST_F(TrustDecisionTest, AnImageWithoutInitIsRefused) {
   named = Decide(BundleLoading(new_key_), image);
   ASSERT_EQ(named.files.size(), 1u);
   EXPECT_EQ(named.files[0].path, "usr/bin/app");
-}
-
-// The decision after the stream, with program dependencies fed in.
-TrustVerdict DecideWithPrograms(
-    const ManifestHeader& header, const DeviceTrust& device,
-    const std::vector<Entry>& entries,
-    const std::vector<std::pair<std::string, ProgramDeps>>& programs,
-    TrustVerdict* before = nullptr) {
-  auto decider = TrustDecider::Create(header, device);
-  EXPECT_TRUE(decider.has_value());
-  for (const Entry& e : entries) {
-    (*decider)->Consider(e);
-  }
-  if (before != nullptr) {
-    *before = (*decider)->Finish();
-  }
-  for (const auto& [path, deps] : programs) {
-    (*decider)->ConsiderProgram(path, deps);
-  }
-  return (*decider)->FinishContent();
 }
 
 TEST_F(TrustDecisionTest, InterpreterAndLibrariesOfInitAreCritical) {
