@@ -53,8 +53,8 @@ std::string ImagePath(const std::string& path) {
 // ld.so's trusted folders, and the multiarch and lib64 variants of them.
 const std::vector<std::string>& DefaultLibraryFolders() {
   static const std::vector<std::string> kFolders = {
-      "lib",   "usr/lib",   "lib64",  "usr/lib64",    "lib32",
-      "usr/lib32", "libx32", "usr/libx32", "usr/local/lib"};
+      "lib",       "usr/lib", "lib64",      "usr/lib64",    "lib32",
+      "usr/lib32", "libx32",  "usr/libx32", "usr/local/lib"};
   return kFolders;
 }
 
@@ -85,21 +85,23 @@ void CriticalClosure::AddProgramDeps(const std::string& path,
   deps_[path] = std::move(deps);
 }
 
+// A folder entry, or a path with entries below it (the root included).
+bool CriticalClosure::IsFolder(const std::string& path) const {
+  auto it = nodes_.find(path);
+  if (it != nodes_.end()) {
+    return it->second.type == EntryType::kDir;
+  }
+  auto child = nodes_.lower_bound(path + "/");
+  return path.empty() ||
+         (child != nodes_.end() &&
+          child->first.compare(0, path.size() + 1, path + "/") == 0);
+}
+
 CriticalClosure::Walked CriticalClosure::Walk(const std::string& start) const {
   std::vector<std::string> split = SplitPath(ImagePath(start));
   std::deque<std::string> todo(split.begin(), split.end());
   std::vector<std::string> done;
   int hops = 0;
-  auto is_folder = [&](const std::string& here) {
-    auto it = nodes_.find(here);
-    if (it != nodes_.end()) {
-      return it->second.type == EntryType::kDir;
-    }
-    auto child = nodes_.lower_bound(here + "/");
-    return here.empty() || (child != nodes_.end() &&
-                            child->first.compare(0, here.size() + 1,
-                                                 here + "/") == 0);
-  };
   while (!todo.empty()) {
     std::string part = std::move(todo.front());
     todo.pop_front();
@@ -112,14 +114,14 @@ CriticalClosure::Walked CriticalClosure::Walk(const std::string& start) const {
       }
       continue;
     }
-    if (!is_folder(JoinPath(done))) {
+    if (!IsFolder(JoinPath(done))) {
       return {start, false, "/" + JoinPath(done) + " is not a folder"};
     }
     done.push_back(part);
     const std::string here = JoinPath(done);
     auto it = nodes_.find(here);
     if (it == nodes_.end()) {
-      if (is_folder(here)) {
+      if (IsFolder(here)) {
         continue;
       }
       return {start, false, "/" + here + " is not in the image"};
@@ -139,7 +141,7 @@ CriticalClosure::Walked CriticalClosure::Walk(const std::string& start) const {
     todo.insert(todo.begin(), parts.begin(), parts.end());
   }
   const std::string final_path = JoinPath(done);
-  if (is_folder(final_path)) {
+  if (IsFolder(final_path)) {
     return {final_path, true, ""};
   }
   const Node& node = nodes_.at(final_path);
@@ -149,8 +151,7 @@ CriticalClosure::Walked CriticalClosure::Walk(const std::string& start) const {
   if (node.type != EntryType::kFile) {
     return {start, false,
             "/" + final_path + " is a " +
-                std::string(EntryTypeName(node.type)) +
-                ", not a regular file"};
+                std::string(EntryTypeName(node.type)) + ", not a regular file"};
   }
   return {final_path, false, ""};
 }
@@ -183,9 +184,12 @@ class CriticalClosure::Resolver {
         c_.init_.empty() ? KernelInitSearch()
                          : std::vector<std::string>{c_.init_};
     for (const std::string& candidate : search) {
-      // The first one present is the one the image means to boot.
-      if (c_.nodes_.count(candidate) != 0 ||
-          c_.Walk(candidate).error.empty()) {
+      // The first one present (through symlinked folders too: sbin ->
+      // usr/sbin) is the one the image means to boot; the kernel passes
+      // over a folder (upstart's /etc/init) with EACCES.
+      const Walked walked = c_.Walk(candidate);
+      if (walked.error.empty() ? !walked.is_dir
+                               : c_.nodes_.count(candidate) != 0) {
         Mark(candidate, candidate, "init /" + candidate, true);
         return;
       }
@@ -224,8 +228,9 @@ class CriticalClosure::Resolver {
       }
       if (!deps.interpreter.empty()) {
         Mark(deps.interpreter, program,
-             std::string(deps.script ? "\"#!\" interpreter" : "ELF "
-                                                                "interpreter") +
+             std::string(deps.script ? "\"#!\" interpreter"
+                                     : "ELF "
+                                       "interpreter") +
                  " of /" + program,
              true);
       }
@@ -242,8 +247,7 @@ class CriticalClosure::Resolver {
   // takes depends on its cache, so every candidate counts (fail closed).
   void MarkLibrary(const std::string& program, const ProgramDeps& deps,
                    const std::string& name) {
-    const std::string what =
-        "library " + name + " needed by /" + program;
+    const std::string what = "library " + name + " needed by /" + program;
     if (name.find('/') != std::string::npos) {
       Mark(name, program, what, true);
       return;
@@ -273,35 +277,39 @@ class CriticalClosure::Resolver {
   }
 
   std::vector<std::string> SearchFolders(const std::string& program,
-                                         const ProgramDeps& deps) const {
+                                         const ProgramDeps& deps) {
     std::vector<std::string> folders;
     for (std::string folder : deps.runpath) {
       for (const char* origin : {"${ORIGIN}", "$ORIGIN"}) {
         size_t at = folder.find(origin);
         if (at != std::string::npos) {
-          folder.replace(at, std::string(origin).size(),
-                         "/" + Folder(program));
+          folder.replace(at, std::string(origin).size(), "/" + Folder(program));
         }
       }
       folders.push_back(ImagePath(folder));
     }
-    for (const std::string& folder : DefaultLibraryFolders()) {
-      folders.push_back(folder);
-    }
-    // Multiarch folders: lib/x86_64-linux-gnu, usr/lib/aarch64-linux-gnu.
-    for (const auto& [path, node] : c_.nodes_) {
-      const std::string parent = Folder(path);
-      if ((parent == "lib" || parent == "usr/lib") &&
-          Basename(path).find("-linux-") != std::string::npos) {
-        folders.push_back(path);
+    if (system_folders_.empty()) {
+      system_folders_ = DefaultLibraryFolders();
+      // Multiarch folders: lib/x86_64-linux-gnu, usr/lib/aarch64-linux-gnu.
+      for (const char* parent : {"lib/", "usr/lib/"}) {
+        for (auto it = c_.nodes_.lower_bound(parent);
+             it != c_.nodes_.end() && it->first.rfind(parent, 0) == 0; ++it) {
+          if (Folder(it->first) + "/" == parent &&
+              Basename(it->first).find("-linux-") != std::string::npos) {
+            system_folders_.push_back(it->first);
+          }
+        }
       }
     }
+    folders.insert(folders.end(), system_folders_.begin(),
+                   system_folders_.end());
     return folders;
   }
 
   const CriticalClosure& c_;
   Outcome out_;
   std::deque<std::string> programs_;
+  std::vector<std::string> system_folders_;  // found once per run
 };
 
 CriticalClosure::Outcome CriticalClosure::Resolve(bool programs) const {

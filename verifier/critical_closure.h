@@ -67,6 +67,7 @@ class CriticalClosure {
     std::string target;  // symlink target or hardlink target path
   };
   class Resolver;
+  bool IsFolder(const std::string& path) const;
 
   std::vector<std::string> patterns_;
   std::string init_;

@@ -111,9 +111,9 @@ std::optional<std::string> StringAt(std::span<const uint8_t> bytes,
   if (nul == nullptr) {
     return std::nullopt;
   }
-  return std::string(reinterpret_cast<const char*>(start),
-                     static_cast<size_t>(static_cast<const uint8_t*>(nul) -
-                                         start));
+  return std::string(
+      reinterpret_cast<const char*>(start),
+      static_cast<size_t>(static_cast<const uint8_t*>(nul) - start));
 }
 
 std::vector<std::string> SplitColons(const std::string& text) {
@@ -143,8 +143,8 @@ ProgramDeps ScriptDeps(std::span<const uint8_t> bytes) {
     ++i;
   }
   size_t start = i;
-  while (i < end && bytes[i] != ' ' && bytes[i] != '\t' &&
-         bytes[i] != '\n' && bytes[i] != 0) {
+  while (i < end && bytes[i] != ' ' && bytes[i] != '\t' && bytes[i] != '\n' &&
+         bytes[i] != 0) {
     ++i;
   }
   deps.interpreter.assign(reinterpret_cast<const char*>(bytes.data()) + start,
@@ -153,6 +153,16 @@ ProgramDeps ScriptDeps(std::span<const uint8_t> bytes) {
     deps.error = "\"#!\" line names no interpreter";
   }
   return deps;
+}
+
+// Where the loadable segment holding `vaddr` keeps it in the file.
+std::optional<uint64_t> FileOffset(const Layout& layout, uint64_t vaddr) {
+  for (const Segment& load : layout.loads) {
+    if (vaddr >= load.vaddr && vaddr - load.vaddr < load.filesz) {
+      return load.offset + (vaddr - load.vaddr);
+    }
+  }
+  return std::nullopt;
 }
 
 // The dynamic entries' strings: DT_NEEDED and the search path.
@@ -183,13 +193,8 @@ bool ReadDynamic(const ElfView& elf, const Layout& layout,
   if (needed.empty() && !runpath && !rpath) {
     return true;
   }
-  std::optional<uint64_t> table;
-  for (const Segment& load : layout.loads) {
-    if (strtab && *strtab >= load.vaddr &&
-        *strtab - load.vaddr < load.filesz) {
-      table = load.offset + (*strtab - load.vaddr);
-    }
-  }
+  std::optional<uint64_t> table =
+      strtab ? FileOffset(layout, *strtab) : std::nullopt;
   if (!table || !strsz) {
     deps.error = "dynamic string table missing or outside the file";
     return false;

@@ -15,8 +15,8 @@
 namespace imab::verifier {
 
 struct ProgramDeps {
-  bool script = false;       // "#!" line rather than ELF
-  std::string interpreter;   // PT_INTERP or the "#!" path; "" for none
+  bool script = false;               // "#!" line rather than ELF
+  std::string interpreter;           // PT_INTERP or the "#!" path; "" for none
   std::vector<std::string> needed;   // DT_NEEDED, in order
   std::vector<std::string> runpath;  // DT_RUNPATH (or DT_RPATH) folders
   // Non-empty when the file is ELF but its dependencies could not be read

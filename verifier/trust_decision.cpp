@@ -1,5 +1,6 @@
 #include "verifier/trust_decision.h"
 
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
@@ -487,8 +488,32 @@ void TrustDecider::RememberIfUntrusted(const Entry& entry) {
   }
 }
 
-std::optional<HashAlgo> TrustDecider::ContentDigestAlgo(
-    const Entry& entry) const {
+// True when the ring holds no key with `keyid` (the manifest pass named the
+// file) or the key of the certificate the manifest declares for it: the
+// streaming ImaChecker, which the bundle must pass, then verifies every
+// signature by that keyid under the ring's own key.
+bool TrustDecider::DeclaredKeyIs(const Keyring& ring, uint32_t keyid) {
+  auto cached = same_key_.find({&ring, keyid});
+  if (cached != same_key_.end()) {
+    return cached->second;
+  }
+  const Keyring::Key* held = ring.Find(keyid);
+  bool same = held == nullptr;
+  if (held != nullptr && header_.ima.has_value()) {
+    for (const SigningCertificate& declared : header_.ima->certificates) {
+      Result<Ptr<X509>> a = ParseDerCertificate(declared.der);
+      Result<Ptr<X509>> b = ParseDerCertificate(held->der);
+      if (declared.keyid == keyid && a.has_value() && b.has_value()) {
+        same = EVP_PKEY_eq(X509_get0_pubkey(a->get()),
+                           X509_get0_pubkey(b->get())) == 1;
+      }
+    }
+  }
+  same_key_[{&ring, keyid}] = same;
+  return same;
+}
+
+std::optional<HashAlgo> TrustDecider::ContentDigestAlgo(const Entry& entry) {
   const Xattr* ima = FindXattr(entry, kImaXattr);
   if (entry.type != EntryType::kFile || ima == nullptr) {
     return std::nullopt;
@@ -497,6 +522,11 @@ std::optional<HashAlgo> TrustDecider::ContentDigestAlgo(
   if (!parsed.has_value() || !parsed->is_signature ||
       parsed->signature.algo == HashAlgo::kSha256) {
     return std::nullopt;  // the manifest pins SHA-256: checked already
+  }
+  const uint32_t keyid = parsed->signature.keyid;
+  if (DeclaredKeyIs(*next_ima_, keyid) &&
+      (!device_.in_place || DeclaredKeyIs(*running_ima_, keyid))) {
+    return std::nullopt;
   }
   return parsed->signature.algo;
 }
@@ -522,8 +552,8 @@ void TrustDecider::ConsiderContent(const Entry& entry,
     }
     content_failures_[entry.path] = Untrusted{
         prefix + *why + " over the content's " +
-            std::string(HashAlgoName(sig.algo)) + " digest under the " +
-            role + " " + ring.name +
+            std::string(HashAlgoName(sig.algo)) + " digest under the " + role +
+            " " + ring.name +
             " key with that keyid (another key with the same keyid signed "
             "it)",
         "invalid-signature", entry.mode};
@@ -556,16 +586,15 @@ TrustVerdict TrustDecider::Verdict(bool after_stream) const {
       affects[i] = critical->second;
     }
   }
+  // `affected`: the critical path whose failure the device would suffer.
   auto add = [&](const std::string& path, const Untrusted& why, bool critical,
                  const std::string& consequence, const std::string& affected) {
-    if (!named.insert(path).second) {
-      return;
+    if (named.insert(path).second) {
+      verdict.files.push_back({path, critical, why.reason, why.cause, ""});
+      modes.push_back(why.mode);
+      consequences.push_back(consequence);
+      affects.push_back(affected);
     }
-    verdict.files.push_back(
-        TrustFinding{path, critical, why.reason, why.cause, ""});
-    modes.push_back(why.mode);
-    consequences.push_back(consequence);
-    affects.push_back(affected);
   };
   if (after_stream) {
     for (const auto& [path, why] : content_failures_) {
@@ -590,13 +619,12 @@ TrustVerdict TrustDecider::Verdict(bool after_stream) const {
   verdict.critical_files =
       std::max<uint64_t>(verdict.critical_files, closure.files.size());
   for (size_t i = 0; i < verdict.files.size(); ++i) {
-    TrustFinding& finding = verdict.files[i];
-    const std::string& whose = affects[i].empty() ? finding.path : affects[i];
-    finding.consequence =
-        "audit cause " + finding.cause + "; " +
-        (consequences[i].empty()
-             ? Consequence(whose, modes[i], finding.critical)
-             : consequences[i]);
+    TrustFinding& f = verdict.files[i];
+    f.consequence = "audit cause " + f.cause + "; " +
+                    (consequences[i].empty()
+                         ? Consequence(affects[i].empty() ? f.path : affects[i],
+                                       modes[i], f.critical)
+                         : consequences[i]);
   }
   std::stable_partition(verdict.files.begin(), verdict.files.end(),
                         [](const TrustFinding& f) { return f.critical; });

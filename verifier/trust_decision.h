@@ -107,8 +107,10 @@ class TrustDecider {
 
   // While the payload streams (after Finish()): the digest of the content
   // a file's IMA signature is over, when the manifest does not pin it (an
-  // algorithm other than SHA-256); nullopt when none is needed.
-  std::optional<HashAlgo> ContentDigestAlgo(const Entry& entry) const;
+  // algorithm other than SHA-256) and the certificate the manifest declares
+  // for its keyid (which the streaming ImaChecker verifies it under) holds
+  // another key than the device's keyring; nullopt when none is needed.
+  std::optional<HashAlgo> ContentDigestAlgo(const Entry& entry);
   // That digest: the signature must verify under the post-update key with
   // its keyid (and the running one, in place), not just any key with it.
   void ConsiderContent(const Entry& entry, std::span<const uint8_t> digest);
@@ -133,6 +135,7 @@ class TrustDecider {
   void AddFinding(const Entry& entry, bool critical, std::string reason,
                   const std::string& cause);
   void RememberIfUntrusted(const Entry& entry);
+  bool DeclaredKeyIs(const Keyring& ring, uint32_t keyid);
   TrustVerdict Verdict(bool after_stream) const;
   // The first reason the file would fail under `ring`, or nullopt.
   std::optional<std::pair<std::string, std::string>> CheckUnder(
@@ -153,6 +156,8 @@ class TrustDecider {
   // ones that failed there.
   std::set<std::string> content_checked_;
   std::map<std::string, Untrusted> content_failures_;
+  // DeclaredKeyIs() per keyring and keyid.
+  std::map<std::pair<const Keyring*, uint32_t>, bool> same_key_;
 };
 
 }  // namespace imab::verifier

@@ -34,8 +34,7 @@ class CriticalFilesTest : public ::testing::Test {
     fs::create_directories(rootfs_ + "/home/user");
   }
 
-  void Put(const std::string& path, const std::string& content,
-           unsigned mode) {
+  void Put(const std::string& path, const std::string& content, unsigned mode) {
     fs::create_directories(fs::path(rootfs_ + "/" + path).parent_path());
     WriteFile(rootfs_ + "/" + path, content);
     fs::permissions(rootfs_ + "/" + path, static_cast<fs::perms>(mode));
@@ -67,17 +66,17 @@ class CriticalFilesTest : public ::testing::Test {
     const std::string c = dir_.Sub(fs::path(path).filename().string() + ".c");
     WriteFile(c, source);
     fs::create_directories(fs::path(rootfs_ + "/" + path).parent_path());
-    CommandResult cc = RunShell("gcc -O1 -o " +
-                                ShellQuote(rootfs_ + "/" + path) + " " +
-                                ShellQuote(c) + " " + flags);
+    CommandResult cc =
+        RunShell("gcc -O1 -o " + ShellQuote(rootfs_ + "/" + path) + " " +
+                 ShellQuote(c) + " " + flags);
     ASSERT_EQ(cc.exit_code, 0) << cc.err;
   }
 
   std::string Build(const std::string& name) {
     std::string bundle = dir_.Sub(name + ".imab");
-    BuildVersion(rootfs_, bundle, *keys_, "1.0",
-                 device_->ImaBuildFlags() + " --ima-exclude 'home/**' " +
-                     extra_build_);
+    BuildVersion(
+        rootfs_, bundle, *keys_, "1.0",
+        device_->ImaBuildFlags() + " --ima-exclude 'home/**' " + extra_build_);
     return bundle;
   }
 

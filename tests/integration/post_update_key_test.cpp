@@ -34,17 +34,16 @@ class PostUpdateKeyTest : public ::testing::Test {
     device_ = dir_.Sub("device");
     // .ima holds K1, .evm holds E.
     CommandResult init = RunShell(
-        ShellQuote(VerifyBin()) + " device init --root " +
-        ShellQuote(device_) + " --compatible test-board --release-ca " +
+        ShellQuote(VerifyBin()) + " device init --root " + ShellQuote(device_) +
+        " --compatible test-board --release-ca " +
         ShellQuote(keys_->ca().cert_path) + " --kernel-ca " +
         ShellQuote(kernel_ca_.cert_path) + " --ima-cert " +
         ShellQuote(k1_.cert_path) + " --evm-cert " +
         ShellQuote(evm_.cert_path));
     ASSERT_EQ(init.exit_code, 0) << init.err;
     rootfs_ = dir_.Sub("rootfs");
-    for (const char* path :
-         {"sbin/init", "usr/lib/x86_64-linux-gnu/libc.so.6",
-          "lib64/ld-linux-x86-64.so.2", "usr/bin/app"}) {
+    for (const char* path : {"sbin/init", "usr/lib/x86_64-linux-gnu/libc.so.6",
+                             "lib64/ld-linux-x86-64.so.2", "usr/bin/app"}) {
       fs::create_directories(fs::path(rootfs_ + "/" + path).parent_path());
       WriteFile(rootfs_ + "/" + path, std::string("stand-in ") + path);
       fs::permissions(rootfs_ + "/" + path, fs::perms(0755));
@@ -52,25 +51,45 @@ class PostUpdateKeyTest : public ::testing::Test {
   }
 
   std::string Build(const std::string& name, const TestIdentity& ima,
-                    const TestIdentity& evm, const std::string& hash) {
+                    const TestIdentity& evm, const std::string& hash,
+                    const std::string& extra = "") {
     std::string bundle = dir_.Sub(name + ".imab");
     BuildVersion(rootfs_, bundle, *keys_, "1.0",
                  "--ima-key " + ShellQuote(ima.key_path) + " --ima-cert " +
                      ShellQuote(ima.cert_path) + " --evm-key " +
                      ShellQuote(evm.key_path) + " --evm-cert " +
-                     ShellQuote(evm.cert_path) + " --hash " + hash);
+                     ShellQuote(evm.cert_path) + " --hash " + hash + " " +
+                     extra);
     return bundle;
   }
 
-  CommandResult Judge(const std::string& bundle) {
+  // An initramfs in the image; the build puts the IMA certificate into
+  // etc/keys/x509_ima.der and the EVM one into x509_evm.der.
+  void AddInitramfs() {
+    const std::string tree = dir_.Sub("initrd-tree");
+    fs::create_directories(tree + "/etc/keys");
+    WriteFile(tree + "/init", "#!/bin/sh\n");
+    WriteFile(tree + "/etc/keys/x509_evm.der", "placeholder");
+    WriteFile(tree + "/etc/keys/x509_ima.der", "placeholder");
+    fs::create_directories(rootfs_ + "/boot");
+    ASSERT_EQ(RunShell("cd " + ShellQuote(tree) +
+                       " && find . | LC_ALL=C sort | cpio -o -H newc --quiet"
+                       " | gzip -n > " +
+                       ShellQuote(rootfs_ + "/boot/initramfs.img"))
+                  .exit_code,
+              0);
+  }
+
+  CommandResult Judge(const std::string& bundle,
+                      const std::string& extra = "") {
     return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
-                    " --root " + ShellQuote(device_) + " --no-time-check");
+                    " --root " + ShellQuote(device_) + " --no-time-check " +
+                    extra);
   }
 
   CommandResult Install(const std::string& bundle) {
-    return RunShell(ShellQuote(VerifyBin()) + " install " +
-                    ShellQuote(bundle) + " --root " + ShellQuote(device_) +
-                    " --no-time-check");
+    return RunShell(ShellQuote(VerifyBin()) + " install " + ShellQuote(bundle) +
+                    " --root " + ShellQuote(device_) + " --no-time-check");
   }
 
   std::string ActiveSlot() {
@@ -132,6 +151,26 @@ TEST_F(PostUpdateKeyTest, EvmSignatureByAnotherKeyWithTheSameKeyid) {
     ExpectRefused(Build(std::string("e2-") + hash, k1_, evm2_, hash),
                   "security.evm signature by keyid");
   }
+}
+
+// The bundle's initramfs loads K2 after reboot, but an in-place update opens
+// the new files under the running K1 first: same keyid, another key.
+TEST_F(PostUpdateKeyTest, InPlaceSha384SignatureMustVerifyUnderTheRunningKey) {
+  if (!HaveTool("cpio")) {
+    GTEST_SKIP() << "cpio not installed";
+  }
+  AddInitramfs();
+  std::string bundle = Build("k2-initramfs", k2_, evm_, "sha384",
+                             "--kernel-ca " + ShellQuote(kernel_ca_.cert_path));
+  CommandResult ab = Judge(bundle);
+  EXPECT_EQ(ab.exit_code, 0) << ab.err;  // A/B: K2 is what verifies them
+  CommandResult in_place = Judge(bundle, "--in-place");
+  EXPECT_NE(in_place.exit_code, 0) << in_place.out;
+  EXPECT_NE(in_place.err.find("replaced in place before reboot"),
+            std::string::npos)
+      << in_place.err;
+  EXPECT_NE(in_place.err.find("running .ima key"), std::string::npos)
+      << in_place.err;
 }
 
 }  // namespace

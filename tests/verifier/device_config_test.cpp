@@ -65,9 +65,11 @@ TEST_F(DeviceConfigTest, EveryKeyRoundTripsThroughRender) {
       "ca-expiry-horizon-days = 30\n"
       "layout = in-place\n"
       "slots-dir = /data/slots\n"
-      "allow-development = yes\n");
+      "allow-development = yes\n"
+      "init = /usr/lib/systemd/systemd\n");
   ASSERT_TRUE(config.has_value()) << config.error().message;
   EXPECT_EQ(config->kernel_version, (KernelVersion{5, 15}));
+  EXPECT_EQ(config->init, "usr/lib/systemd/systemd");
   EXPECT_EQ(config->critical, std::vector<std::string>{"opt/app/bin/main"});
   EXPECT_EQ(config->layout, SlotLayout::kInPlace);
   EXPECT_EQ(config->slots_dir, "data/slots");
@@ -78,6 +80,7 @@ TEST_F(DeviceConfigTest, EveryKeyRoundTripsThroughRender) {
   EXPECT_EQ(RenderDeviceConfig(*again), RenderDeviceConfig(*config));
   EXPECT_EQ(again->evm_certs, config->evm_certs);
   EXPECT_EQ(again->kernel_profile, config->kernel_profile);
+  EXPECT_EQ(again->init, config->init);
 }
 
 struct BadCase {
@@ -110,6 +113,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"EscapingPath",
                 std::string(kMinimal) + "ima-policy = /etc/../../x\n",
                 "leaves the root"},
+        BadCase{"EscapingInit",
+                std::string(kMinimal) + "init = /sbin/../../init\n",
+                "leaves the root"},
+        BadCase{"InitTwice",
+                std::string(kMinimal) + "init = /sbin/init\ninit = /bin/sh\n",
+                "given twice"},
         BadCase{"BadLayout", std::string(kMinimal) + "layout = abc\n",
                 "not ab or in-place"},
         BadCase{"BadProfile", std::string(kMinimal) + "kernel-profile = x\n",

@@ -4,7 +4,6 @@
 #include "verifier/trust_decision.h"
 
 #include <gtest/gtest.h>
-
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -115,7 +114,8 @@ class TrustDecisionTest : public ::testing::Test {
 
   static std::vector<Entry> Image(const TestIdentity* libc_key,
                                   const TestIdentity* rest_key) {
-    return {SignedFile("sbin/init", rest_key), SignedFile("usr/bin/ls", rest_key),
+    return {SignedFile("sbin/init", rest_key),
+            SignedFile("usr/bin/ls", rest_key),
             SignedFile("usr/lib/x86_64-linux-gnu/libc.so.6", libc_key),
             SignedFile("usr/sbin/sshd", rest_key)};
   }
@@ -334,8 +334,8 @@ const TrustFinding* FindingFor(const TrustVerdict& verdict,
 }
 
 TEST_F(TrustDecisionTest, LibcHardlinkedToAnUnsignedUserFileIsCritical) {
-  for (const char* libc : {"usr/lib/x86_64-linux-gnu/libc.so.6",
-                           "lib/libc-2.31.so"}) {
+  for (const char* libc :
+       {"usr/lib/x86_64-linux-gnu/libc.so.6", "lib/libc-2.31.so"}) {
     std::vector<Entry> image = Base(new_key_);
     image.push_back(SignedFile("sbin/init", &new_key_));
     image.push_back(SignedFile("home/user/evil", nullptr, 0755, 1000));
@@ -381,8 +381,7 @@ TEST_F(TrustDecisionTest, InitSymlinkChainsAreFollowedToTheirEnd) {
 }
 
 TEST_F(TrustDecisionTest, DanglingOrLoopingCriticalSymlinkIsAFinding) {
-  for (const std::vector<Entry>& chain :
-       std::vector<std::vector<Entry>>{
+  for (const std::vector<Entry>& chain : std::vector<std::vector<Entry>>{
            {Link("sbin/init", "../usr/lib/systemd/systemd")},
            {Link("sbin/init", "init2"), Link("sbin/init2", "init")}}) {
     std::vector<Entry> image = Base(new_key_);
@@ -393,28 +392,6 @@ TEST_F(TrustDecisionTest, DanglingOrLoopingCriticalSymlinkIsAFinding) {
     EXPECT_TRUE(init->critical);
     EXPECT_EQ(init->cause, "missing-file");
   }
-}
-
-TEST_F(TrustDecisionTest, AnImageWithoutInitIsRefused) {
-  TrustVerdict verdict = Decide(BundleLoading(new_key_), Base(new_key_));
-  ASSERT_EQ(verdict.files.size(), 1u);
-  EXPECT_EQ(verdict.files[0].cause, "no-init");
-  EXPECT_NE(verdict.files[0].consequence.find("No working init found"),
-            std::string::npos);
-  // The kernel's search goes on to /bin/sh.
-  std::vector<Entry> image = Base(new_key_);
-  image.push_back(SignedFile("bin/sh", &new_key_));
-  EXPECT_TRUE(Decide(BundleLoading(new_key_), image).accepted());
-  // device.conf names another init: only that one counts.
-  device_.init = "/usr/bin/app";
-  TrustVerdict named = Decide(BundleLoading(new_key_), image);
-  ASSERT_EQ(named.files.size(), 1u);
-  EXPECT_NE(named.files[0].consequence.find("Requested init /usr/bin/app"),
-            std::string::npos);
-  image.push_back(SignedFile("usr/bin/app", nullptr, 0755, 1000));
-  named = Decide(BundleLoading(new_key_), image);
-  ASSERT_EQ(named.files.size(), 1u);
-  EXPECT_EQ(named.files[0].path, "usr/bin/app");
 }
 
 // The decision after the stream, with program dependencies fed in.
@@ -437,20 +414,88 @@ TrustVerdict DecideWithPrograms(
   return (*decider)->FinishContent();
 }
 
+TEST_F(TrustDecisionTest, CriticalChainEndingAtANonFileIsAFinding) {
+  Entry console = Folder("dev/console");
+  console.type = EntryType::kChar;
+  const std::vector<std::pair<Entry, std::string>> cases = {
+      {Link("sbin/init", "/dev/console"), "is a char"},
+      {Link("sbin/init", "/etc/hostname/init"), "is not a folder"},
+      // The kernel passes over a folder: then no init is left.
+      {Link("sbin/init", "/usr/bin"), "no init in the image"},
+  };
+  for (const auto& [link, says] : cases) {
+    std::vector<Entry> image = Base(new_key_);
+    image.push_back(Folder("usr/bin"));
+    image.push_back(SignedFile("etc/hostname", &new_key_));
+    image.push_back(console);
+    image.push_back(link);
+    TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
+    const TrustFinding* init = FindingFor(verdict, "sbin/init");
+    ASSERT_NE(init, nullptr) << verdict.Summary();
+    EXPECT_NE(init->reason.find(says), std::string::npos) << init->reason;
+  }
+  // An ELF interpreter that is a folder.
+  std::vector<Entry> image = Base(new_key_);
+  image.push_back(SignedFile("sbin/init", &new_key_));
+  ProgramDeps deps;
+  deps.interpreter = "/usr/sbin";
+  TrustVerdict verdict = DecideWithPrograms(BundleLoading(new_key_), device_,
+                                            image, {{"sbin/init", deps}});
+  const TrustFinding* interp = FindingFor(verdict, "usr/sbin");
+  ASSERT_NE(interp, nullptr) << verdict.Summary();
+  EXPECT_NE(interp->reason.find("is a folder"), std::string::npos);
+}
+
+TEST_F(TrustDecisionTest, AnImageWithoutInitIsRefused) {
+  TrustVerdict verdict = Decide(BundleLoading(new_key_), Base(new_key_));
+  ASSERT_EQ(verdict.files.size(), 1u);
+  EXPECT_EQ(verdict.files[0].cause, "no-init");
+  EXPECT_NE(verdict.files[0].consequence.find("No working init found"),
+            std::string::npos);
+  // The kernel's search passes over a folder (upstart's /etc/init) and
+  // goes on to /bin/sh.
+  std::vector<Entry> image = Base(new_key_);
+  image.push_back(Folder("etc/init"));
+  image.push_back(SignedFile("bin/sh", &new_key_));
+  EXPECT_TRUE(Decide(BundleLoading(new_key_), image).accepted());
+  image.push_back(SignedFile("bin/init", nullptr, 0755, 1000));
+  TrustVerdict first = Decide(BundleLoading(new_key_), image);
+  ASSERT_EQ(first.files.size(), 1u);
+  EXPECT_EQ(first.files[0].path, "bin/init");  // found before /bin/sh
+  image.pop_back();
+  // Merged /usr: sbin -> usr/sbin, the init is usr/sbin/init.
+  std::vector<Entry> merged = Base(new_key_);
+  merged.push_back(Link("sbin", "usr/sbin"));
+  merged.push_back(SignedFile("usr/sbin/init", &new_key_));
+  EXPECT_TRUE(Decide(BundleLoading(new_key_), merged).accepted());
+  merged.back() = SignedFile("usr/sbin/init", nullptr, 0755, 1000);
+  EXPECT_EQ(Decide(BundleLoading(new_key_), merged).files.size(), 1u);
+  // device.conf names another init: only that one counts.
+  device_.init = "/usr/bin/app";
+  TrustVerdict named = Decide(BundleLoading(new_key_), image);
+  ASSERT_EQ(named.files.size(), 1u);
+  EXPECT_NE(named.files[0].consequence.find("Requested init /usr/bin/app"),
+            std::string::npos);
+  image.push_back(SignedFile("usr/bin/app", nullptr, 0755, 1000));
+  named = Decide(BundleLoading(new_key_), image);
+  ASSERT_EQ(named.files.size(), 1u);
+  EXPECT_EQ(named.files[0].path, "usr/bin/app");
+}
+
 TEST_F(TrustDecisionTest, InterpreterAndLibrariesOfInitAreCritical) {
   std::vector<Entry> image = Base(new_key_);
   image.push_back(SignedFile("sbin/init", &new_key_));
   image.push_back(Folder("usr/lib/x86_64-linux-gnu"));
   image.push_back(SignedFile("opt/ld.so", nullptr, 0755, 1000));
-  image.push_back(SignedFile("usr/lib/x86_64-linux-gnu/libfoo.so.1", nullptr,
-                             0644, 1000));
+  image.push_back(
+      SignedFile("usr/lib/x86_64-linux-gnu/libfoo.so.1", nullptr, 0644, 1000));
   image.push_back(SignedFile("opt/rpath/libbar.so", nullptr, 0644, 1000));
   ProgramDeps interp;
   interp.interpreter = "/opt/ld.so";
   TrustVerdict before;
-  TrustVerdict after = DecideWithPrograms(BundleLoading(new_key_), device_,
-                                          image, {{"sbin/init", interp}},
-                                          &before);
+  TrustVerdict after =
+      DecideWithPrograms(BundleLoading(new_key_), device_, image,
+                         {{"sbin/init", interp}}, &before);
   EXPECT_TRUE(before.accepted()) << before.Summary();
   ASSERT_EQ(after.files.size(), 1u) << after.Summary();
   EXPECT_EQ(after.files[0].path, "opt/ld.so");
@@ -467,11 +512,9 @@ TEST_F(TrustDecisionTest, InterpreterAndLibrariesOfInitAreCritical) {
   foo.runpath = {"$ORIGIN/../../../opt/rpath"};
   after = DecideWithPrograms(
       BundleLoading(new_key_), device_, image,
-      {{"sbin/init", needs},
-       {"usr/lib/x86_64-linux-gnu/libfoo.so.1", foo}});
+      {{"sbin/init", needs}, {"usr/lib/x86_64-linux-gnu/libfoo.so.1", foo}});
   ASSERT_EQ(after.files.size(), 2u) << after.Summary();
-  EXPECT_NE(FindingFor(after, "usr/lib/x86_64-linux-gnu/libfoo.so.1"),
-            nullptr);
+  EXPECT_NE(FindingFor(after, "usr/lib/x86_64-linux-gnu/libfoo.so.1"), nullptr);
   EXPECT_NE(FindingFor(after, "opt/rpath/libbar.so"), nullptr);
 
   // A library that is nowhere, and a program whose ELF could not be read.
@@ -492,6 +535,53 @@ TEST_F(TrustDecisionTest, InterpreterAndLibrariesOfInitAreCritical) {
                   .accepted());
 }
 
+// A file whose IMA signature by `ima` is over the `algo` digest of its
+// content (written to `digest`), EVM-signed by `evm`.
+Entry ShaFile(const std::string& path, const TestIdentity& ima,
+              const TestIdentity& evm, HashAlgo algo,
+              std::vector<uint8_t>* digest) {
+  const std::string content = "content of " + path;
+  digest->assign(EVP_MAX_MD_SIZE, 0);
+  unsigned int size = 0;
+  EVP_Digest(content.data(), content.size(), digest->data(), &size,
+             HashAlgoMd(algo), nullptr);
+  digest->resize(size);
+  Entry file = SignedFile(path, nullptr);
+  std::vector<uint8_t> sig =
+      builder::SignDigestWithKey(ima.key.get(), ima.key.get(), algo, *digest,
+                                 "test")
+          .value();
+  SetXattr(file, kImaXattr,
+           EncodeSignatureV2(XattrType::kDigsig, algo, KeyIdOf(ima), sig));
+  std::vector<uint8_t> meta =
+      EvmPortableDigest(file, KernelProfile{}, HashAlgo::kSha256).value();
+  SetXattr(file, kEvmXattr,
+           EncodeSignatureV2(XattrType::kEvmPortableDigsig, HashAlgo::kSha256,
+                             KeyIdOf(evm), Sign(evm, meta)));
+  return file;
+}
+
+// The verdicts before and after the stream of an image whose last entry
+// is `file` with content digest `digest`.
+std::pair<TrustVerdict, TrustVerdict> DecideStreamed(
+    const ManifestHeader& header, const DeviceTrust& device,
+    std::vector<Entry> image, const Entry& file,
+    const std::vector<uint8_t>& digest) {
+  image.push_back(file);
+  auto decider = TrustDecider::Create(header, device);
+  EXPECT_TRUE(decider.has_value());
+  for (const Entry& e : image) {
+    (*decider)->Consider(e);
+  }
+  TrustVerdict before = (*decider)->Finish();
+  for (const Entry& e : image) {
+    if ((*decider)->ContentDigestAlgo(e).has_value()) {
+      (*decider)->ConsiderContent(e, digest);
+    }
+  }
+  return {std::move(before), (*decider)->FinishContent()};
+}
+
 // A SHA-384 signature: the manifest pins no SHA-384 digest, so the keyid
 // alone decides until the content's digest arrives.
 TEST_F(TrustDecisionTest, Sha384SignatureByAnotherKeyWithTheSameKeyidFails) {
@@ -504,41 +594,19 @@ TEST_F(TrustDecisionTest, Sha384SignatureByAnotherKeyWithTheSameKeyidFails) {
   device_.ima_certs.push_back(Dup(k1));
   device_.evm_certs.clear();
   device_.evm_certs.push_back(Dup(k1));
+  std::vector<Entry> image = Base(k1);
+  image.push_back(SignedFile("sbin/init", &k1));
   for (HashAlgo algo : {HashAlgo::kSha384, HashAlgo::kSha512}) {
     for (const TestIdentity* signer : {&k1, &k2}) {
-      std::vector<Entry> image = Base(k1);
-      image.push_back(SignedFile("sbin/init", &k1));
-      const std::string content = "the program";
-      std::vector<uint8_t> digest(EVP_MAX_MD_SIZE);
-      unsigned int size = 0;
-      EVP_Digest(content.data(), content.size(), digest.data(), &size,
-                 HashAlgoMd(algo), nullptr);
-      digest.resize(size);
-      Entry file = SignedFile("usr/bin/app", nullptr);
-      SetXattr(file, kImaXattr,
-               EncodeSignatureV2(
-                   XattrType::kDigsig, algo, KeyIdOf(*signer),
-                   builder::SignDigestWithKey(signer->key.get(),
-                                              signer->key.get(), algo, digest,
-                                              "test")
-                       .value()));
-      std::vector<uint8_t> evm =
-          EvmPortableDigest(file, KernelProfile{}, HashAlgo::kSha256).value();
-      SetXattr(file, kEvmXattr,
-               EncodeSignatureV2(XattrType::kEvmPortableDigsig,
-                                 HashAlgo::kSha256, KeyIdOf(k1),
-                                 Sign(k1, evm)));
-      image.push_back(file);
-      ManifestHeader no_initramfs;
-      auto decider = TrustDecider::Create(no_initramfs, device_);
-      ASSERT_TRUE(decider.has_value());
-      for (const Entry& e : image) {
-        (*decider)->Consider(e);
-      }
-      EXPECT_TRUE((*decider)->Finish().accepted());
-      ASSERT_EQ((*decider)->ContentDigestAlgo(file), algo);
-      (*decider)->ConsiderContent(file, digest);
-      TrustVerdict after = (*decider)->FinishContent();
+      std::vector<uint8_t> digest;
+      Entry file = ShaFile("usr/bin/app", *signer, k1, algo, &digest);
+      ASSERT_EQ(TrustDecider::Create(ManifestHeader{}, device_)
+                    .value()
+                    ->ContentDigestAlgo(file),
+                algo);
+      auto [before, after] =
+          DecideStreamed(ManifestHeader{}, device_, image, file, digest);
+      EXPECT_TRUE(before.accepted()) << before.Summary();
       if (signer == &k1) {
         EXPECT_TRUE(after.accepted()) << after.Summary();
       } else {
@@ -551,6 +619,67 @@ TEST_F(TrustDecisionTest, Sha384SignatureByAnotherKeyWithTheSameKeyidFails) {
     }
   }
 }
+
+// The streaming ImaChecker verifies every signature under the certificate
+// the manifest declares for its keyid: when that is the device's key, no
+// second digest is needed; when another key has the keyid, it is.
+TEST_F(TrustDecisionTest, ContentDigestOnlyWhenTheDeclaredKeyIsAnother) {
+  CertOptions same;
+  same.subject_key_id = "0102030405060708090a0b0c0d0e0f1011121399";
+  TestIdentity k1 = MakeIssued(dir_.path().string(), "k1", ca_, same);
+  TestIdentity k2 = MakeIssued(dir_.path().string(), "k2", ca_, same);
+  device_.ima_certs.clear();
+  device_.ima_certs.push_back(Dup(k1));
+  std::vector<uint8_t> digest;
+  for (const TestIdentity* declared : {&k1, &k2}) {
+    ManifestHeader header;
+    header.ima.emplace();
+    header.ima->certificates.push_back(
+        {KeyIdOf(*declared), Der(declared->cert.get())});
+    Entry file =
+        ShaFile("usr/bin/app", *declared, old_key_, HashAlgo::kSha384, &digest);
+    auto decider = TrustDecider::Create(header, device_).value();
+    EXPECT_EQ(decider->ContentDigestAlgo(file).has_value(), declared == &k2);
+  }
+}
+
+// In place, the file is opened under the running keys before the reboot:
+// K2 is loaded after reboot, the running K1 has its keyid.
+TEST_F(TrustDecisionTest, InPlaceSha512SignatureMustVerifyUnderTheRunningKey) {
+  CertOptions same;
+  same.subject_key_id = "0102030405060708090a0b0c0d0e0f10aabbccdd";
+  TestIdentity k1 = MakeIssued(dir_.path().string(), "k1", ca_, same);
+  TestIdentity k2 = MakeIssued(dir_.path().string(), "k2", ca_, same);
+  device_.ima_certs.clear();
+  device_.ima_certs.push_back(Dup(k1));
+  device_.evm_certs.clear();
+  device_.evm_certs.push_back(Dup(old_key_));
+  // The initramfs loads K2 into .ima and the old key into .evm.
+  ManifestHeader header = BundleLoading(old_key_);
+  header.ima->certificates.push_back({KeyIdOf(k2), Der(k2.cert.get())});
+  header.keys->initramfs[0].ima_cert_sha256 = Sha(Der(k2.cert.get()));
+  // No file can verify under two keys with one keyid, so init stays
+  // unsigned (one finding everywhere); the test looks at usr/bin/app.
+  std::vector<Entry> image = {SignedFile("sbin/init", nullptr, 0755, 1000)};
+  std::vector<uint8_t> digest;
+  Entry file = ShaFile("usr/bin/app", k2, old_key_, HashAlgo::kSha512, &digest);
+  auto [before, after] = DecideStreamed(header, device_, image, file, digest);
+  EXPECT_TRUE(before.files.size() == 1 && before.files[0].path == "sbin/init")
+      << before.Summary();
+  device_.in_place = false;
+  EXPECT_EQ(
+      DecideStreamed(header, device_, image, file, digest).second.files.size(),
+      1u);  // sbin/init only: A/B boots K2 first
+  device_.in_place = true;
+  auto [in_place_before, in_place] =
+      DecideStreamed(header, device_, image, file, digest);
+  const TrustFinding* app = FindingFor(in_place, "usr/bin/app");
+  ASSERT_NE(app, nullptr) << in_place.Summary();
+  EXPECT_NE(app->reason.find("replaced in place before reboot"),
+            std::string::npos);
+  EXPECT_NE(app->reason.find("running .ima"), std::string::npos) << app->reason;
+}
+
 
 }  // namespace
 }  // namespace imab::verifier
