@@ -38,6 +38,9 @@ struct DeviceConfig {
                                         // appraise_tcb (appraise fowner=0)
   std::string release_ca;               // PEM; or
   std::string trust_root;               // signed release trust root
+  // Bundle signer certificates must carry extendedKeyUsage codeSigning
+  // (without it: an EKU, when present, must include codeSigning).
+  bool release_require_eku = false;
   // Glob patterns (image paths, no leading '/') of files that must always
   // be appraised and trusted, listed first when they are not.
   std::vector<std::string> critical;

@@ -176,7 +176,10 @@ Ptr<X509> BuildCert(EVP_PKEY* key, X509* issuer_cert, EVP_PKEY* issuer_key,
                         ? "hash"
                         : options.subject_key_id.c_str()) &&
        AddExtension(cert.get(), ext_issuer, NID_authority_key_identifier,
-                    "keyid:always");
+                    "keyid:always") &&
+       (options.extended_key_usage.empty() ||
+        AddExtension(cert.get(), ext_issuer, NID_ext_key_usage,
+                     options.extended_key_usage.c_str()));
   if (!ok) {
     return nullptr;
   }
