@@ -483,9 +483,8 @@ Result<CreatedKey> IssueSigning(const IssueArgs& args,
 std::string CaFileBeside(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   const size_t dot = path.find_last_of('.');
-  const bool has_extension =
-      dot != std::string::npos && dot > 0 &&
-      (slash == std::string::npos || dot > slash + 1);
+  const bool has_extension = dot != std::string::npos && dot > 0 &&
+                             (slash == std::string::npos || dot > slash + 1);
   if (!has_extension) {
     return path + "-ca";
   }
@@ -527,11 +526,12 @@ Result<CreatedKey> CreateReleaseAndCa(const CreateReleaseOptions& o,
   const std::string ca_cert_path =
       o.out_ca_cert.empty() ? CaFileBeside(o.out_cert) : o.out_ca_cert;
   IMAB_ASSIGN_OR_RETURN(std::string ca_subject,
-                        o.ca_subject.empty() ? CaSubjectFor(o.subject)
-                                             : Result<std::string>(o.ca_subject));
+                        o.ca_subject.empty()
+                            ? CaSubjectFor(o.subject)
+                            : Result<std::string>(o.ca_subject));
   IMAB_RETURN_IF_ERROR(ParseSubject(ca_subject));
-  IMAB_RETURN_IF_ERROR(CheckOutputPaths(
-      {&o.out_key, &o.out_cert, &ca_key_path, &ca_cert_path}));
+  IMAB_RETURN_IF_ERROR(
+      CheckOutputPaths({&o.out_key, &o.out_cert, &ca_key_path, &ca_cert_path}));
   IMAB_ASSIGN_OR_RETURN(Ptr<EVP_PKEY> ca_key, GenerateKey(algorithm));
   // The CA outlives the leaf it issues.
   CertRequest ca_request{.key = ca_key.get(),
@@ -557,13 +557,11 @@ Result<CreatedKey> CreateReleaseAndCa(const CreateReleaseOptions& o,
        Output{ca_key_path, ca_key.get(), ca_cert_path, ca_cert.get()}}));
   IMAB_ASSIGN_OR_RETURN(CreatedKey created,
                         Describe(o.out_key, key.get(), o.out_cert, cert.get()));
-  IMAB_ASSIGN_OR_RETURN(
-      CreatedKey ca, Describe(ca_key_path, ca_key.get(), ca_cert_path,
-                              ca_cert.get()));
-  created.report += "release CA:\n" + ca.report +
-                    "note: devices trust " + ca_cert_path +
-                    " (--release-ca); bundles are signed with " + o.out_key +
-                    " and " + o.out_cert + "\n";
+  IMAB_ASSIGN_OR_RETURN(CreatedKey ca, Describe(ca_key_path, ca_key.get(),
+                                                ca_cert_path, ca_cert.get()));
+  created.report += "release CA:\n" + ca.report + "note: devices trust " +
+                    ca_cert_path + " (--release-ca); bundles are signed with " +
+                    o.out_key + " and " + o.out_cert + "\n";
   return created;
 }
 
@@ -747,9 +745,9 @@ Result<CreatedKey> CreateRelease(const CreateReleaseOptions& o) {
         "release CA; not with --ca-key/--ca-cert");
   }
   PrivateKeys keys(o.pkcs11_module);
-  IMAB_ASSIGN_OR_RETURN(SigningIdentity ca,
-                        LoadIssuer(keys, o.ca_key, o.ca_cert, o.allow_dev_keys,
-                                   o.dev_keys_list));
+  IMAB_ASSIGN_OR_RETURN(
+      SigningIdentity ca,
+      LoadIssuer(keys, o.ca_key, o.ca_cert, o.allow_dev_keys, o.dev_keys_list));
   IMAB_RETURN_IF_ERROR(CheckOutputs(o.out_key, o.out_cert));
   IMAB_ASSIGN_OR_RETURN(Ptr<EVP_PKEY> key, GenerateKey(algorithm));
   CertRequest request{.key = key.get(),

@@ -194,10 +194,12 @@ class TarballSource : public RootfsSource {
       return std::optional<SourceEntry>(std::move(out));
     }
     e.mode = archive_entry_perm(ae) & 07777;
-    IMAB_ASSIGN_OR_RETURN(e.uid, CheckedOwnerId(archive_entry_uid(ae),
-                                            path_ + ": " + e.path + ": uid"));
-    IMAB_ASSIGN_OR_RETURN(e.gid, CheckedOwnerId(archive_entry_gid(ae),
-                                            path_ + ": " + e.path + ": gid"));
+    IMAB_ASSIGN_OR_RETURN(
+        e.uid,
+        CheckedOwnerId(archive_entry_uid(ae), path_ + ": " + e.path + ": uid"));
+    IMAB_ASSIGN_OR_RETURN(
+        e.gid,
+        CheckedOwnerId(archive_entry_gid(ae), path_ + ": " + e.path + ": gid"));
     IMAB_RETURN_IF_ERROR(SetType(ae, out));
     IMAB_RETURN_IF_ERROR(ReadXattrs(ae, e));
     return std::optional<SourceEntry>(std::move(out));

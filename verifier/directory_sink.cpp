@@ -6,10 +6,10 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <algorithm>
 #include <filesystem>
 
 namespace imab::verifier {
@@ -103,17 +103,18 @@ Status CheckWritten(const Entry& entry, const std::string& path,
   if ((st.st_mode & S_IFMT) != TypeBits(entry.type)) {
     differs = "type";
   } else if (check_mode && (st.st_mode & 07777) != entry.mode) {
-    differs = "mode " + Octal(st.st_mode & 07777) + ", manifest " +
-              Octal(entry.mode);
-  } else if (check_owner && (st.st_uid != entry.uid || st.st_gid != entry.gid)) {
+    differs =
+        "mode " + Octal(st.st_mode & 07777) + ", manifest " + Octal(entry.mode);
+  } else if (check_owner &&
+             (st.st_uid != entry.uid || st.st_gid != entry.gid)) {
     differs = "owner " + std::to_string(st.st_uid) + ":" +
               std::to_string(st.st_gid) + ", manifest " +
               std::to_string(entry.uid) + ":" + std::to_string(entry.gid);
   }
   if (!differs.empty()) {
-    return MakeError(ErrorCode::kIo,
-                     path + ": written file differs from the manifest: " +
-                         differs);
+    return MakeError(
+        ErrorCode::kIo,
+        path + ": written file differs from the manifest: " + differs);
   }
   return OkStatus();
 }
@@ -257,10 +258,10 @@ Status DirectorySink::ApplyMetadata(const Entry& entry,
   }
   IMAB_RETURN_IF_ERROR(SetXattrs(entry, path));
   // A folder's mode is applied, and checked, at Commit().
-  IMAB_RETURN_IF_ERROR(CheckWritten(entry, path,
-                                    entry.type != EntryType::kSymlink &&
-                                        entry.type != EntryType::kDir,
-                                    privileged_));
+  IMAB_RETURN_IF_ERROR(CheckWritten(
+      entry, path,
+      entry.type != EntryType::kSymlink && entry.type != EntryType::kDir,
+      privileged_));
   return SetTimes(path, mtime_);
 }
 

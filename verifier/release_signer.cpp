@@ -26,10 +26,9 @@ Result<const ASN1_TYPE*> SingleValue(CMS_SignerInfo* si, int nid,
     return Refuse(name + " signed attribute given more than once");
   }
   X509_ATTRIBUTE* attr = CMS_signed_get_attr(si, at);
-  const ASN1_TYPE* value =
-      attr != nullptr && X509_ATTRIBUTE_count(attr) == 1
-          ? X509_ATTRIBUTE_get0_type(attr, 0)
-          : nullptr;
+  const ASN1_TYPE* value = attr != nullptr && X509_ATTRIBUTE_count(attr) == 1
+                               ? X509_ATTRIBUTE_get0_type(attr, 0)
+                               : nullptr;
   if (value == nullptr) {
     return Refuse(name + " signed attribute needs exactly one value");
   }
@@ -83,13 +82,14 @@ Status CheckSignedAttributes(CMS_SignerInfo* si, std::optional<int64_t> now) {
   return OkStatus();
 }
 
-Status CheckReleaseSigner(X509* signer, CMS_SignerInfo* si,
-                          X509_STORE* anchors, bool require_eku) {
+Status CheckReleaseSigner(X509* signer, CMS_SignerInfo* si, X509_STORE* anchors,
+                          bool require_eku) {
   // A CA's key signs certificates; letting it sign bundles too would make
   // every key that can issue a release certificate a release key.
   if (X509_check_ca(signer) != 0) {
-    return Refuse("signer certificate is a CA; bundles are signed by a "
-                  "CA:FALSE certificate the release CA issued");
+    return Refuse(
+        "signer certificate is a CA; bundles are signed by a "
+        "CA:FALSE certificate the release CA issued");
   }
   const uint32_t flags = X509_get_extension_flags(signer);
   if ((flags & EXFLAG_INVALID) != 0) {
@@ -112,8 +112,9 @@ Status CheckReleaseSigner(X509* signer, CMS_SignerInfo* si,
     return Refuse("signer certificate's extendedKeyUsage lacks codeSigning");
   }
   if ((flags & EXFLAG_XKUSAGE) == 0 && require_eku) {
-    return Refuse("signer certificate has no extendedKeyUsage codeSigning "
-                  "(required by release-require-eku / --require-eku)");
+    return Refuse(
+        "signer certificate has no extendedKeyUsage codeSigning "
+        "(required by release-require-eku / --require-eku)");
   }
   // A signature claiming a time its key was not valid at was made outside
   // the certificate's life, whatever the verifying clock says.
@@ -121,8 +122,9 @@ Status CheckReleaseSigner(X509* signer, CMS_SignerInfo* si,
   if (ASN1_TIME_compare(signed_at, X509_get0_notBefore(signer)) < 0 ||
       ASN1_TIME_compare(signed_at, X509_get0_notAfter(signer)) > 0) {
     ERR_clear_error();
-    return Refuse("signingTime lies outside the signer certificate's "
-                  "validity period");
+    return Refuse(
+        "signingTime lies outside the signer certificate's "
+        "validity period");
   }
   return OkStatus();
 }

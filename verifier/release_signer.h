@@ -34,7 +34,7 @@ Status CheckSignedAttributes(CMS_SignerInfo* si, std::optional<int64_t> now);
 // and it must be present when `require_eku`; its signingTime (see above)
 // lies within its validity period. Both are only read. On failure
 // kBadSignature "manifest.sig: signer certificate ..." naming the rule.
-Status CheckReleaseSigner(X509* signer, CMS_SignerInfo* si,
-                          X509_STORE* anchors, bool require_eku);
+Status CheckReleaseSigner(X509* signer, CMS_SignerInfo* si, X509_STORE* anchors,
+                          bool require_eku);
 
 }  // namespace imab::verifier

@@ -47,9 +47,7 @@ std::vector<OwnerCase> Cases(uint32_t id) {
 
 class OwnerIdTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    keys_ = std::make_unique<ReleaseKeys>(dir_.Sub(""));
-  }
+  void SetUp() override { keys_ = std::make_unique<ReleaseKeys>(dir_.Sub("")); }
 
   // A validly signed bundle of etc/ and `odd`. No other file: a file the
   // device appraises would need an IMA signature for the device's trust
@@ -83,9 +81,9 @@ class OwnerIdTest : public ::testing::Test {
         "        t.addfile(i, io.BytesIO(b'odd\\n'))\n";
     WriteFile(dir_.Sub("make_tar.py"), script);
     CommandResult made =
-        RunShell("python3 " + ShellQuote(dir_.Sub("make_tar.py")) + " " +
-                 kind + " " + std::to_string(uid) + " " + std::to_string(gid) +
-                 " " + ShellQuote(out));
+        RunShell("python3 " + ShellQuote(dir_.Sub("make_tar.py")) + " " + kind +
+                 " " + std::to_string(uid) + " " + std::to_string(gid) + " " +
+                 ShellQuote(out));
     EXPECT_EQ(made.exit_code, 0) << made.err;
     return out;
   }
@@ -154,9 +152,10 @@ TEST_F(OwnerIdTest, BuilderRefusesATarballEntryWithAnOwnerTheKernelCannot) {
     uint32_t gid;
     std::string field;
   };
-  for (const TarCase& c : std::vector<TarCase>{{"file", kUnsettable, 0, "uid"},
-                                               {"file", 0, kUnsettable, "gid"},
-                                               {"dir", kUnsettable, 0, "uid"}}) {
+  for (const TarCase& c :
+       std::vector<TarCase>{{"file", kUnsettable, 0, "uid"},
+                            {"file", 0, kUnsettable, "gid"},
+                            {"dir", kUnsettable, 0, "uid"}}) {
     SCOPED_TRACE(c.kind + " " + c.field);
     std::string tarball = Tarball("bad", c.kind, c.uid, c.gid);
     std::string bundle = dir_.Sub("bad.imab");

@@ -86,9 +86,8 @@ class ReleaseSignerTest : public ::testing::Test {
     forged.payload = bytes.substr(layout->payload_offset, layout->payload_size);
     std::string sig =
         bytes.substr(layout->signature_offset, layout->signature_size);
-    forged.signature = ResignAttributes(std::vector<uint8_t>(sig.begin(),
-                                                             sig.end()),
-                                        keys_->signer(), edit);
+    forged.signature = ResignAttributes(
+        std::vector<uint8_t>(sig.begin(), sig.end()), keys_->signer(), edit);
     std::string out = dir_.Sub(name + ".imab");
     WriteFile(out, Assemble(forged, layout->mtime));
     return out;
@@ -156,8 +155,8 @@ TEST_F(ReleaseSignerTest, RequireEkuRefusesASignerWithoutOne) {
                 "--require-eku");
   // The same bundle with a codeSigning signer passes the requirement.
   std::string good = Built(keys_->signer(), "eku");
-  EXPECT_EQ(
-      RunVerify(good, keys_->ca().cert_path, "--require-eku").exit_code, 0);
+  EXPECT_EQ(RunVerify(good, keys_->ca().cert_path, "--require-eku").exit_code,
+            0);
 }
 
 TEST_F(ReleaseSignerTest, DeviceConfigRequireEkuAppliesToVerifyAndInstall) {
@@ -245,10 +244,10 @@ TEST_F(ReleaseSignerTest, SigningTimeFollowsFormatSection5) {
 TEST_F(ReleaseSignerTest, CreateReleaseWithoutACaMakesACaAndACodeSigningLeaf) {
   const std::string key = dir_.Sub("rel.key");
   const std::string cert = dir_.Sub("rel.pem");
-  CommandResult made = RunShell(
-      ShellQuote(BuildBin()) + " key create-release --out-key " +
-      ShellQuote(key) + " --out-cert " + ShellQuote(cert) +
-      " --subject '/O=Acme/CN=Acme release 1'");
+  CommandResult made =
+      RunShell(ShellQuote(BuildBin()) + " key create-release --out-key " +
+               ShellQuote(key) + " --out-cert " + ShellQuote(cert) +
+               " --subject '/O=Acme/CN=Acme release 1'");
   ASSERT_EQ(made.exit_code, 0) << made.err;
   const std::string ca = dir_.Sub("rel-ca.pem");
   ASSERT_TRUE(fs::exists(ca)) << made.out;
@@ -280,11 +279,11 @@ TEST_F(ReleaseSignerTest, CreateReleaseUnderACaMakesACodeSigningLeaf) {
             0);
   const std::string key = dir_.Sub("leaf.key");
   const std::string cert = dir_.Sub("leaf.pem");
-  CommandResult made = RunShell(
-      ShellQuote(BuildBin()) + " key create-release --ca-key " +
-      ShellQuote(ca_key) + " --ca-cert " + ShellQuote(ca) + " --out-key " +
-      ShellQuote(key) + " --out-cert " + ShellQuote(cert) +
-      " --subject '/O=Acme/CN=Acme release 2'");
+  CommandResult made =
+      RunShell(ShellQuote(BuildBin()) + " key create-release --ca-key " +
+               ShellQuote(ca_key) + " --ca-cert " + ShellQuote(ca) +
+               " --out-key " + ShellQuote(key) + " --out-cert " +
+               ShellQuote(cert) + " --subject '/O=Acme/CN=Acme release 2'");
   ASSERT_EQ(made.exit_code, 0) << made.err;
   std::string bundle = dir_.Sub("acme.imab");
   ASSERT_EQ(BuildSignedBy(key, cert, bundle).exit_code, 0);
@@ -294,15 +293,16 @@ TEST_F(ReleaseSignerTest, CreateReleaseUnderACaMakesACodeSigningLeaf) {
 
 TEST_F(ReleaseSignerTest, MakeDevKeysMakesACodeSigningLeaf) {
   const std::string keys = dir_.Sub("dev-keys");
-  CommandResult made = RunShell(
-      ShellQuote(SourceDir() + "/scripts/make-dev-keys.sh") + " " +
-      ShellQuote(keys));
+  CommandResult made =
+      RunShell(ShellQuote(SourceDir() + "/scripts/make-dev-keys.sh") + " " +
+               ShellQuote(keys));
   ASSERT_EQ(made.exit_code, 0) << made.err;
   std::string bundle = dir_.Sub("demo.imab");
   ASSERT_EQ(BuildSignedBy(keys + "/release.key", keys + "/release.pem", bundle)
                 .exit_code,
             0);
-  CommandResult r = RunVerify(bundle, keys + "/release-ca.pem", "--require-eku");
+  CommandResult r =
+      RunVerify(bundle, keys + "/release-ca.pem", "--require-eku");
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 

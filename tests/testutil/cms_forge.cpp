@@ -140,7 +140,8 @@ bool ApplyEdit(CMS_SignerInfo* si, const SignedAttributeEdit& edit) {
   if (edit.drop_signing_time || edit.signing_time.has_value()) {
     Drop(si, NID_pkcs9_signingTime);
   }
-  if (edit.signing_time.has_value() && !AddSigningTime(si, *edit.signing_time)) {
+  if (edit.signing_time.has_value() &&
+      !AddSigningTime(si, *edit.signing_time)) {
     return false;
   }
   return !edit.second_signing_time ||
@@ -155,8 +156,7 @@ std::vector<uint8_t> SignAttributes(std::vector<uint8_t> attributes,
   Ptr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   size_t size = 0;
   if (ctx == nullptr ||
-      EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) !=
-          1 ||
+      EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1 ||
       EVP_DigestSign(ctx.get(), nullptr, &size, attributes.data(),
                      attributes.size()) != 1) {
     return {};
@@ -178,10 +178,9 @@ std::vector<uint8_t> ResignAttributes(const std::vector<uint8_t>& der,
   const unsigned char* p = der.data();
   Ptr<CMS_ContentInfo> cms(
       d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
-  CMS_SignerInfo* si =
-      cms == nullptr
-          ? nullptr
-          : sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms.get()), 0);
+  CMS_SignerInfo* si = cms == nullptr ? nullptr
+                                      : sk_CMS_SignerInfo_value(
+                                            CMS_get0_SignerInfos(cms.get()), 0);
   if (si == nullptr || !ApplyEdit(si, edit)) {
     ADD_FAILURE() << "editing signed attributes: " << DrainOpenSslErrors();
     return {};

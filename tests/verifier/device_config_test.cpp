@@ -43,21 +43,22 @@ TEST_F(DeviceConfigTest, MinimalFileGetsDefaults) {
 }
 
 TEST_F(DeviceConfigTest, EveryKeyRoundTripsThroughRender) {
-  Result<DeviceConfig> config = Load(
-      std::string(kMinimal) +
-      "# a comment\n\n"
-      "kernel-profile = be32\n"
-      "kernel-version = 5.15.120\n"
-      "evm-cert = /etc/imabundle/evm.der\n"
-      "ima-policy = /etc/imabundle/ima-policy\n"
-      "critical-defaults = no\n"
-      "critical = /opt/app/bin/main\n"
-      "required-anchor = ISRG_Root_X1.pem\n"
-      "ca-expiry-horizon-days = 30\n"
-      "layout = in-place\n"
-      "slots-dir = /data/slots\n"
-      "allow-development = yes\n");
+  Result<DeviceConfig> config = Load(std::string(kMinimal) +
+                                     "# a comment\n\n"
+                                     "kernel-profile = be32\n"
+                                     "kernel-version = 5.15.120\n"
+                                     "evm-cert = /etc/imabundle/evm.der\n"
+                                     "ima-policy = /etc/imabundle/ima-policy\n"
+                                     "critical-defaults = no\n"
+                                     "critical = /opt/app/bin/main\n"
+                                     "required-anchor = ISRG_Root_X1.pem\n"
+                                     "ca-expiry-horizon-days = 30\n"
+                                     "layout = in-place\n"
+                                     "slots-dir = /data/slots\n"
+                                     "allow-development = yes\n"
+                                     "release-require-eku = yes\n");
   ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_TRUE(config->release_require_eku);
   EXPECT_EQ(config->kernel_version, (KernelVersion{5, 15}));
   EXPECT_EQ(config->critical, std::vector<std::string>{"opt/app/bin/main"});
   EXPECT_EQ(config->layout, SlotLayout::kInPlace);
@@ -69,6 +70,16 @@ TEST_F(DeviceConfigTest, EveryKeyRoundTripsThroughRender) {
   EXPECT_EQ(RenderDeviceConfig(*again), RenderDeviceConfig(*config));
   EXPECT_EQ(again->evm_certs, config->evm_certs);
   EXPECT_EQ(again->kernel_profile, config->kernel_profile);
+  EXPECT_TRUE(again->release_require_eku);
+}
+
+TEST_F(DeviceConfigTest, ReleaseRequireEkuDefaultsToNo) {
+  Result<DeviceConfig> config = Load(kMinimal);
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_FALSE(config->release_require_eku);
+  config = Load(std::string(kMinimal) + "release-require-eku = no\n");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_FALSE(config->release_require_eku);
 }
 
 struct BadCase {
@@ -115,7 +126,10 @@ INSTANTIATE_TEST_SUITE_P(
                 std::string(kMinimal) + "trust-root = /etc/imabundle/root\n",
                 "exactly one of release-ca and trust-root"},
         BadCase{"EmptyValue", std::string(kMinimal) + "critical =\n",
-                "critical: empty value"}),
+                "critical: empty value"},
+        BadCase{"BadRequireEku",
+                std::string(kMinimal) + "release-require-eku = maybe\n",
+                ":5: release-require-eku: 'maybe' is not yes or no"}),
     [](const auto& test) { return std::string(test.param.name); });
 
 TEST_F(DeviceConfigTest, MissingFileSaysDeviceNotInitialised) {
