@@ -100,8 +100,13 @@ Status CheckWritten(const Entry& entry, const std::string& path,
     return IoError(path);
   }
   std::string differs;
+  const bool device =
+      entry.type == EntryType::kChar || entry.type == EntryType::kBlock;
   if ((st.st_mode & S_IFMT) != TypeBits(entry.type)) {
     differs = "type";
+  } else if (device &&
+             st.st_rdev != makedev(entry.dev_major, entry.dev_minor)) {
+    differs = "device number";
   } else if (check_mode && (st.st_mode & 07777) != entry.mode) {
     differs =
         "mode " + Octal(st.st_mode & 07777) + ", manifest " + Octal(entry.mode);

@@ -83,6 +83,10 @@ TEST_F(DirectorySinkTest, WrittenMetadataMatchingItsRecordPasses) {
   EXPECT_TRUE(Write(Make(EntryType::kFile, "d/f", 06755, 4294967294u, 7)).ok());
   EXPECT_TRUE(Write(Make(EntryType::kSymlink, "d/l", 0777, 5, 6)).ok());
   EXPECT_TRUE(Write(Make(EntryType::kFifo, "d/p", 0600, 0, 0)).ok());
+  Entry null_device = Make(EntryType::kChar, "d/null", 0666, 0, 0);
+  null_device.dev_major = 1;
+  null_device.dev_minor = 3;
+  EXPECT_TRUE(Write(null_device).ok());
   ASSERT_TRUE(sink_->Commit().ok());
   struct stat st {};
   ASSERT_EQ(::stat(dir_.Sub("tree/d/f").c_str(), &st), 0);
