@@ -35,6 +35,18 @@ constexpr size_t kDirentNameOffset = 19;
 static_assert(offsetof(struct dirent64, d_reclen) == kDirentReclenOffset);
 static_assert(offsetof(struct dirent64, d_name) == kDirentNameOffset);
 
+// (uid_t)-1 cannot be set by chown(2) on the device (FORMAT.md §3.4), so
+// a file with that owner would install root-owned.
+Status CheckOwner(const Entry& e, const std::string& display) {
+  if (e.uid > kMaxOwnerId || e.gid > kMaxOwnerId) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     display + ": owner " + std::to_string(e.uid) + ":" +
+                         std::to_string(e.gid) + " out of range (0.." +
+                         std::to_string(kMaxOwnerId) + ")");
+  }
+  return OkStatus();
+}
+
 Error SysError(const std::string& what, int err) {
   return MakeError(ErrorCode::kIo,
                    what + ": " + std::system_category().message(err));
@@ -209,6 +221,7 @@ class FolderSource : public RootfsSource {
     e.mode = st.st_mode & 07777;
     e.uid = st.st_uid;
     e.gid = st.st_gid;
+    IMAB_RETURN_IF_ERROR(CheckOwner(e, Display(e.path)));
     if (S_ISREG(st.st_mode)) {
       IMAB_RETURN_IF_ERROR(VisitFile(dir_fd, name, st, out));
       return std::optional<SourceEntry>(std::move(out));

@@ -30,6 +30,7 @@ namespace {
 constexpr size_t kMaxSubjectBytes = 1024;
 constexpr int kMaxDays = 36500;
 constexpr int kMaxKeyAttempts = 16;
+constexpr int kReleaseCaDays = 3650;
 
 Error Invalid(std::string message) {
   return MakeError(ErrorCode::kInvalidArgument, std::move(message));
@@ -139,56 +140,95 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
 bool IsDerName(const std::string& path) { return EndsWith(path, ".der"); }
 
 // Refuses before the (slow) key generation what O_EXCL would refuse later.
-Status CheckOutputs(const std::string& key_path, const std::string& cert_path) {
-  if (key_path.empty() || cert_path.empty()) {
-    return Invalid("both an output key and an output certificate are needed");
-  }
-  if (key_path == cert_path) {
-    return Invalid(key_path + ": key and certificate need different files");
-  }
-  for (const std::string* path : {&key_path, &cert_path}) {
+Status CheckOutputPaths(const std::vector<const std::string*>& paths) {
+  for (size_t i = 0; i < paths.size(); ++i) {
+    if (paths[i]->empty()) {
+      return Invalid("both an output key and an output certificate are needed");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (*paths[i] == *paths[j]) {
+        return Invalid(*paths[i] + ": two outputs need different files");
+      }
+    }
     struct stat st {};
-    if (::lstat(path->c_str(), &st) == 0) {
-      return Invalid(*path + ": already exists; refusing to overwrite");
+    if (::lstat(paths[i]->c_str(), &st) == 0) {
+      return Invalid(*paths[i] + ": already exists; refusing to overwrite");
     }
   }
   return OkStatus();
 }
 
-// Writes the unencrypted PKCS#8 PEM key (mode 0600) and the certificate
-// (DER or PEM by name, mode 0644); on failure neither file remains.
-Status WriteOutputs(const std::string& key_path, EVP_PKEY* key,
-                    const std::string& cert_path, X509* cert) {
-  ERR_clear_error();
-  // A secure-heap memory BIO is cleansed when freed: the key PEM is a secret.
-  Ptr<BIO> key_pem(BIO_new(BIO_s_secmem()));
-  if (key_pem == nullptr ||
-      PEM_write_bio_PKCS8PrivateKey(key_pem.get(), key, nullptr, nullptr, 0,
+Status CheckOutputs(const std::string& key_path, const std::string& cert_path) {
+  return CheckOutputPaths({&key_path, &cert_path});
+}
+
+// One key and its certificate to write.
+struct Output {
+  const std::string& key_path;
+  EVP_PKEY* key;
+  const std::string& cert_path;
+  X509* cert;
+};
+
+// The PEM of `key` in a secure-heap BIO, cleansed when freed (a secret).
+Result<Ptr<BIO>> EncodeKey(EVP_PKEY* key) {
+  Ptr<BIO> pem(BIO_new(BIO_s_secmem()));
+  if (pem == nullptr ||
+      PEM_write_bio_PKCS8PrivateKey(pem.get(), key, nullptr, nullptr, 0,
                                     nullptr, nullptr) != 1) {
     return OpenSslError(ErrorCode::kInternal, "encoding the private key");
   }
-  Ptr<BIO> cert_bytes(BIO_new(BIO_s_mem()));
-  if (cert_bytes == nullptr) {
+  return pem;
+}
+
+Result<Ptr<BIO>> EncodeCert(const std::string& path, X509* cert) {
+  Ptr<BIO> bytes(BIO_new(BIO_s_mem()));
+  if (bytes == nullptr) {
     return OpenSslError(ErrorCode::kInternal, "BIO_new");
   }
-  const int encoded = IsDerName(cert_path)
-                          ? i2d_X509_bio(cert_bytes.get(), cert)
-                          : PEM_write_bio_X509(cert_bytes.get(), cert);
+  const int encoded = IsDerName(path) ? i2d_X509_bio(bytes.get(), cert)
+                                      : PEM_write_bio_X509(bytes.get(), cert);
   if (encoded != 1) {
     return OpenSslError(ErrorCode::kInternal, "encoding the certificate");
   }
-  IMAB_ASSIGN_OR_RETURN(NewFile key_file, NewFile::Create(key_path, 0600));
-  IMAB_ASSIGN_OR_RETURN(NewFile cert_file, NewFile::Create(cert_path, 0644));
+  return bytes;
+}
+
+Status WriteBio(NewFile& file, BIO* bio) {
   char* data = nullptr;
-  long len = BIO_get_mem_data(key_pem.get(), &data);
-  IMAB_RETURN_IF_ERROR(key_file.Write(data, static_cast<size_t>(len)));
-  len = BIO_get_mem_data(cert_bytes.get(), &data);
-  IMAB_RETURN_IF_ERROR(cert_file.Write(data, static_cast<size_t>(len)));
-  IMAB_RETURN_IF_ERROR(key_file.SyncAndClose());
-  IMAB_RETURN_IF_ERROR(cert_file.SyncAndClose());
-  key_file.Keep();
-  cert_file.Keep();
+  long len = BIO_get_mem_data(bio, &data);
+  return file.Write(data, static_cast<size_t>(len));
+}
+
+// Writes each unencrypted PKCS#8 PEM key (mode 0600) and certificate (DER
+// or PEM by name, mode 0644); on any failure none of the files remains.
+Status WriteOutputs(const std::vector<Output>& outputs) {
+  ERR_clear_error();
+  std::vector<NewFile> files;
+  files.reserve(outputs.size() * 2);
+  for (const Output& o : outputs) {
+    IMAB_ASSIGN_OR_RETURN(Ptr<BIO> key_pem, EncodeKey(o.key));
+    IMAB_ASSIGN_OR_RETURN(Ptr<BIO> cert_bytes, EncodeCert(o.cert_path, o.cert));
+    IMAB_ASSIGN_OR_RETURN(NewFile key_file, NewFile::Create(o.key_path, 0600));
+    files.push_back(std::move(key_file));
+    IMAB_RETURN_IF_ERROR(WriteBio(files.back(), key_pem.get()));
+    IMAB_ASSIGN_OR_RETURN(NewFile cert_file,
+                          NewFile::Create(o.cert_path, 0644));
+    files.push_back(std::move(cert_file));
+    IMAB_RETURN_IF_ERROR(WriteBio(files.back(), cert_bytes.get()));
+  }
+  for (NewFile& file : files) {
+    IMAB_RETURN_IF_ERROR(file.SyncAndClose());
+  }
+  for (NewFile& file : files) {
+    file.Keep();
+  }
   return OkStatus();
+}
+
+Status WriteOutputs(const std::string& key_path, EVP_PKEY* key,
+                    const std::string& cert_path, X509* cert) {
+  return WriteOutputs({Output{key_path, key, cert_path, cert}});
 }
 
 // ---------------------------------------------------------------------------
@@ -438,6 +478,93 @@ Result<CreatedKey> IssueSigning(const IssueArgs& args,
   return created;
 }
 
+// "release.pem" -> "release-ca.pem", "keys/release" -> "keys/release-ca":
+// the default name of the release CA file beside the signing file.
+std::string CaFileBeside(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  const size_t dot = path.find_last_of('.');
+  const bool has_extension = dot != std::string::npos && dot > 0 &&
+                             (slash == std::string::npos || dot > slash + 1);
+  if (!has_extension) {
+    return path + "-ca";
+  }
+  return path.substr(0, dot) + "-ca" + path.substr(dot);
+}
+
+// The leaf's subject with " CA" appended to its last CN (or CN=release CA
+// added), in the slash form SetSubject reads back.
+Result<std::string> CaSubjectFor(const std::string& subject) {
+  IMAB_ASSIGN_OR_RETURN(auto parts, ParseSubject(subject));
+  auto cn = std::find_if(parts.rbegin(), parts.rend(),
+                         [](const auto& p) { return p.first == "CN"; });
+  if (cn == parts.rend()) {
+    parts.emplace_back("CN", "release CA");
+  } else {
+    cn->second += " CA";
+  }
+  std::string out;
+  for (const auto& [field, value] : parts) {
+    out += "/" + field + "=";
+    for (char c : value) {
+      if (c == '/' || c == '\\') {
+        out += '\\';
+      }
+      out += c;
+    }
+  }
+  return out;
+}
+
+// create-release without a CA: a release CA (CA:TRUE, keyCertSign, the
+// anchor devices trust) and the signing leaf it issues (CA:FALSE,
+// digitalSignature, EKU codeSigning). A self-signed CA:TRUE signer would
+// make the anchor's own key the release key.
+Result<CreatedKey> CreateReleaseAndCa(const CreateReleaseOptions& o,
+                                      KeyAlgorithm algorithm) {
+  const std::string ca_key_path =
+      o.out_ca_key.empty() ? CaFileBeside(o.out_key) : o.out_ca_key;
+  const std::string ca_cert_path =
+      o.out_ca_cert.empty() ? CaFileBeside(o.out_cert) : o.out_ca_cert;
+  IMAB_ASSIGN_OR_RETURN(std::string ca_subject,
+                        o.ca_subject.empty()
+                            ? CaSubjectFor(o.subject)
+                            : Result<std::string>(o.ca_subject));
+  IMAB_RETURN_IF_ERROR(ParseSubject(ca_subject));
+  IMAB_RETURN_IF_ERROR(
+      CheckOutputPaths({&o.out_key, &o.out_cert, &ca_key_path, &ca_cert_path}));
+  IMAB_ASSIGN_OR_RETURN(Ptr<EVP_PKEY> ca_key, GenerateKey(algorithm));
+  // The CA outlives the leaf it issues.
+  CertRequest ca_request{.key = ca_key.get(),
+                         .subject = ca_subject,
+                         .days = std::max(o.days, kReleaseCaDays),
+                         .extensions = {
+                             {NID_basic_constraints, "critical,CA:TRUE"},
+                             {NID_key_usage, "critical,keyCertSign,cRLSign"},
+                             {NID_subject_key_identifier, "hash"},
+                             {NID_authority_key_identifier, "keyid:always"},
+                         }};
+  IMAB_ASSIGN_OR_RETURN(Ptr<X509> ca_cert, BuildCertificate(ca_request));
+  IMAB_ASSIGN_OR_RETURN(Ptr<EVP_PKEY> key, GenerateKey(algorithm));
+  CertRequest request{.key = key.get(),
+                      .subject = o.subject,
+                      .days = o.days,
+                      .issuer_cert = ca_cert.get(),
+                      .issuer_key = ca_key.get(),
+                      .extensions = SigningExtensions(true)};
+  IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert, BuildCertificate(request));
+  IMAB_RETURN_IF_ERROR(WriteOutputs(
+      {Output{o.out_key, key.get(), o.out_cert, cert.get()},
+       Output{ca_key_path, ca_key.get(), ca_cert_path, ca_cert.get()}}));
+  IMAB_ASSIGN_OR_RETURN(CreatedKey created,
+                        Describe(o.out_key, key.get(), o.out_cert, cert.get()));
+  IMAB_ASSIGN_OR_RETURN(CreatedKey ca, Describe(ca_key_path, ca_key.get(),
+                                                ca_cert_path, ca_cert.get()));
+  created.report += "release CA:\n" + ca.report + "note: devices trust " +
+                    ca_cert_path + " (--release-ca); bundles are signed with " +
+                    o.out_key + " and " + o.out_cert + "\n";
+  return created;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -608,31 +735,27 @@ Result<CreatedKey> CreateRelease(const CreateReleaseOptions& o) {
   IMAB_ASSIGN_OR_RETURN(KeyAlgorithm algorithm, ParseKeyAlgorithm(o.type));
   IMAB_RETURN_IF_ERROR(CheckDays(o.days));
   IMAB_RETURN_IF_ERROR(ParseSubject(o.subject));
-  PrivateKeys keys(o.pkcs11_module);
-  std::optional<SigningIdentity> ca;
-  if (!o.ca_key.empty()) {
-    IMAB_ASSIGN_OR_RETURN(ca, LoadIssuer(keys, o.ca_key, o.ca_cert,
-                                   o.allow_dev_keys, o.dev_keys_list));
+  if (o.ca_key.empty()) {
+    return CreateReleaseAndCa(o, algorithm);
   }
+  if (!o.out_ca_key.empty() || !o.out_ca_cert.empty() ||
+      !o.ca_subject.empty()) {
+    return Invalid(
+        "--out-ca-key, --out-ca-cert and --ca-subject describe a new "
+        "release CA; not with --ca-key/--ca-cert");
+  }
+  PrivateKeys keys(o.pkcs11_module);
+  IMAB_ASSIGN_OR_RETURN(
+      SigningIdentity ca,
+      LoadIssuer(keys, o.ca_key, o.ca_cert, o.allow_dev_keys, o.dev_keys_list));
   IMAB_RETURN_IF_ERROR(CheckOutputs(o.out_key, o.out_cert));
   IMAB_ASSIGN_OR_RETURN(Ptr<EVP_PKEY> key, GenerateKey(algorithm));
-  CertRequest request;
-  request.key = key.get();
-  request.subject = o.subject;
-  request.days = o.days;
-  if (ca.has_value()) {
-    request.issuer_cert = ca->cert.get();
-    request.issuer_key = ca->key.get();
-    request.extensions = SigningExtensions(false);
-  } else {
-    // Its own trust anchor: CMS verifiers want a CA that may sign.
-    request.extensions = {
-        {NID_basic_constraints, "critical,CA:TRUE"},
-        {NID_key_usage, "critical,digitalSignature,keyCertSign"},
-        {NID_subject_key_identifier, "hash"},
-        {NID_authority_key_identifier, "keyid:always"},
-    };
-  }
+  CertRequest request{.key = key.get(),
+                      .subject = o.subject,
+                      .days = o.days,
+                      .issuer_cert = ca.cert.get(),
+                      .issuer_key = ca.key.get(),
+                      .extensions = SigningExtensions(true)};
   IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert, BuildCertificate(request));
   IMAB_RETURN_IF_ERROR(
       WriteOutputs(o.out_key, key.get(), o.out_cert, cert.get()));

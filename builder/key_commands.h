@@ -16,7 +16,9 @@
 //                                 [--days N]
 //   imab-build key create-release --out-key FILE --out-cert FILE --subject DN
 //                                 [--type T] [--days N]
-//                                 [--ca-key K --ca-cert C]
+//                                 [--ca-key K --ca-cert C |
+//                                  [--out-ca-key F] [--out-ca-cert F]
+//                                  [--ca-subject DN]]
 //   (imab-build key show: builder/key_show.h)
 //
 //   T:  rsa:2048 | rsa:3072 | rsa:4096 | ec:p256 | ec:p384.
@@ -102,8 +104,14 @@ struct CreateReleaseOptions {
   std::string subject;
   std::string type = "ec:p256";
   int days = 730;
-  std::string ca_key;   // both empty: self-signed
+  std::string ca_key;   // both empty: a new release CA issues it
   std::string ca_cert;  // both set: issued by this CA
+  // Without ca_key/ca_cert: where the new release CA goes (default: the
+  // out_key / out_cert name with "-ca" before its extension) and its
+  // subject (default: `subject` with " CA" appended to its CN).
+  std::string out_ca_key;
+  std::string out_ca_cert;
+  std::string ca_subject;
   std::string pkcs11_module;  // as in CreateSigningOptions
   bool allow_dev_keys = false;  // as in CreateSigningOptions
   std::string dev_keys_list;
@@ -139,12 +147,15 @@ Result<CreatedKey> CreateSigning(const CreateSigningOptions& options);
 // or a current certificate cannot be loaded.
 Result<CreatedKey> RotateSigning(const RotateSigningOptions& options);
 
-// Bundle (CMS) release certificate. With a CA (both ca_key and ca_cert):
-// CA:FALSE, keyUsage critical digitalSignature, SKID, AKID, issued by the
-// CA (same CA checks as CreateSigning). Without one: self-signed and its own
-// trust anchor, so CA:TRUE and keyUsage digitalSignature,keyCertSign (which
-// `openssl cms -verify -CAfile cert.pem` needs). kInvalidArgument when only
-// one of ca_key/ca_cert is given.
+// Bundle (CMS) release certificate, always what the verifier requires of a
+// bundle signer (FORMAT.md §5): CA:FALSE, keyUsage critical
+// digitalSignature, extendedKeyUsage critical codeSigning, SKID, AKID.
+// With a CA (both ca_key and ca_cert) it is issued by that CA (same CA
+// checks as CreateSigning). Without one, a release CA is created too
+// (CA:TRUE, keyUsage keyCertSign,cRLSign, valid max(days, 3650) days, same
+// key type) and issues it: the CA is the anchor devices trust, never a
+// signer. All four files are then written, or none. kInvalidArgument when
+// only one of ca_key/ca_cert is given or an output exists.
 Result<CreatedKey> CreateRelease(const CreateReleaseOptions& options);
 
 }  // namespace imab::builder

@@ -157,8 +157,9 @@ struct KeyCommands {
     rotate_signing->add_option("--current", rotate.current,
                                "Certificate in use now (repeatable)")
         ->required();
-    create_release = key->add_subcommand("create-release",
-                                         "Bundle-signing key and certificate");
+    create_release = key->add_subcommand(
+        "create-release",
+        "Bundle-signing key and certificate (and a release CA)");
     AddOutputs(create_release, release.out_key, release.out_cert,
                release.subject, release.type, release.days);
     create_release->add_option("--ca-key", release.ca_key,
@@ -171,6 +172,17 @@ struct KeyCommands {
                                "Extra TSV of development-key fingerprints");
     create_release->add_option("--ca-cert", release.ca_cert,
                                "Issuing CA certificate");
+    create_release->add_option(
+        "--out-ca-key", release.out_ca_key,
+        "Without --ca-key: the new release CA's key (default: "
+        "--out-key with -ca before the extension)");
+    create_release->add_option(
+        "--out-ca-cert", release.out_ca_cert,
+        "Without --ca-cert: the new release CA's certificate, which "
+        "devices trust (default: --out-cert with -ca)");
+    create_release->add_option("--ca-subject", release.ca_subject,
+                               "Subject of the new release CA (default: "
+                               "--subject with \" CA\" after its CN)");
     show_cmd = key->add_subcommand("show", "Describe a certificate or key");
     show_cmd->add_option("file", show.path, "Certificate or key")->required();
     show_cmd->add_option("--ca", show.ca_path, "CA it must chain to");

@@ -40,10 +40,14 @@ std::string NormaliseName(std::string_view raw) {
   return std::string(raw);
 }
 
-Result<uint32_t> CheckedU32(int64_t value, const std::string& what) {
-  if (value < 0 || value > int64_t{std::numeric_limits<uint32_t>::max()}) {
+// An owner the device can set (FORMAT.md §3.4): 2^32-1 would be taken as
+// "unchanged" by chown(2) and leave the installed file root-owned.
+Result<uint32_t> CheckedOwnerId(int64_t value, const std::string& what) {
+  if (value < 0 || value > int64_t{kMaxOwnerId}) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     what + " out of range: " + std::to_string(value));
+                     what + " out of range: " + std::to_string(value) +
+                         " (owners are 0.." + std::to_string(kMaxOwnerId) +
+                         ")");
   }
   return static_cast<uint32_t>(value);
 }
@@ -190,10 +194,12 @@ class TarballSource : public RootfsSource {
       return std::optional<SourceEntry>(std::move(out));
     }
     e.mode = archive_entry_perm(ae) & 07777;
-    IMAB_ASSIGN_OR_RETURN(e.uid, CheckedU32(archive_entry_uid(ae),
-                                            path_ + ": " + e.path + ": uid"));
-    IMAB_ASSIGN_OR_RETURN(e.gid, CheckedU32(archive_entry_gid(ae),
-                                            path_ + ": " + e.path + ": gid"));
+    IMAB_ASSIGN_OR_RETURN(
+        e.uid,
+        CheckedOwnerId(archive_entry_uid(ae), path_ + ": " + e.path + ": uid"));
+    IMAB_ASSIGN_OR_RETURN(
+        e.gid,
+        CheckedOwnerId(archive_entry_gid(ae), path_ + ": " + e.path + ": gid"));
     IMAB_RETURN_IF_ERROR(SetType(ae, out));
     IMAB_RETURN_IF_ERROR(ReadXattrs(ae, e));
     return std::optional<SourceEntry>(std::move(out));

@@ -25,6 +25,10 @@ inline constexpr size_t kMaxStringFieldBytes = 255;  // compatible, version
 inline constexpr uint64_t kMaxFileBytes = 1ull << 40;
 inline constexpr uint32_t kMaxDeviceMajor = 4095;       // 12 bits
 inline constexpr uint32_t kMaxDeviceMinor = 1048575;    // 20 bits
+// uid and gid: 2^32-1 is (uid_t)-1, which chown(2) reads as "leave
+// unchanged" and make_kuid() maps to INVALID_UID (fs/open.c chown_common),
+// so no file can be given that owner.
+inline constexpr uint32_t kMaxOwnerId = 4294967294;
 
 inline constexpr size_t kMaxSigningCerts = 8;
 inline constexpr size_t kMaxCertificateBytes = 16u << 10;

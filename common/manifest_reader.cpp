@@ -15,7 +15,6 @@ namespace {
 
 constexpr size_t kBufferBound = kMaxManifestLineBytes + kStreamChunkBytes;
 constexpr uint64_t kMaxCreated = 8589934591;  // 2^33-1, FORMAT.md §3.2
-constexpr uint64_t kMaxId = 0xffffffff;       // uid and gid < 2^32
 
 Error Bad(const std::string& why) {
   return MakeError(ErrorCode::kMalformed, why);
@@ -39,9 +38,17 @@ Status CheckFieldCount(const ManifestTokens& t, size_t fields) {
   return OkStatus();
 }
 
+// UID and GID (FORMAT.md §3.4): an owner the kernel cannot set would leave
+// the installed file root-owned, so its EVM signature and the appraisal
+// decision made for the signed owner would no longer hold.
 Result<uint32_t> ParseId(std::string_view token, std::string_view what) {
-  IMAB_ASSIGN_OR_RETURN(
-      uint64_t v, ParseNumToken(token, what, kMaxId, ErrorCode::kMalformed));
+  IMAB_ASSIGN_OR_RETURN(uint64_t v, ParseNumToken(token, what, UINT64_MAX,
+                                                  ErrorCode::kMalformed));
+  if (v > kMaxOwnerId) {
+    return Bad(std::string(what) + " " + std::to_string(v) + " exceeds " +
+               std::to_string(kMaxOwnerId) +
+               " (the kernel cannot give a file that owner)");
+  }
   return static_cast<uint32_t>(v);
 }
 

@@ -218,6 +218,8 @@ class ConfigParser {
       IMAB_ASSIGN_OR_RETURN(config_.release_ca, DeviceRelativePath(value));
     } else if (key == "trust-root") {
       IMAB_ASSIGN_OR_RETURN(config_.trust_root, DeviceRelativePath(value));
+    } else if (key == "release-require-eku") {
+      IMAB_ASSIGN_OR_RETURN(config_.release_require_eku, ParseBool(value));
     } else if (key == "critical") {
       config_.critical.push_back(value.front() == '/' ? value.substr(1)
                                                       : value);
@@ -424,6 +426,9 @@ std::string RenderDeviceConfig(const DeviceConfig& config) {
   }
   if (!config.init.empty()) {
     out << "init = /" << config.init << "\n";
+  }
+  if (config.release_require_eku) {
+    out << "release-require-eku = yes\n";
   }
   // The defaults are written out, so the file says exactly what is checked.
   out << "critical-defaults = no\n";

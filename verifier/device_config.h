@@ -54,6 +54,9 @@ struct DeviceConfig {
   bool ima_appraise_modsig = false;  // CONFIG_IMA_APPRAISE_MODSIG
   std::string release_ca;            // PEM; or
   std::string trust_root;            // signed release trust root
+  // Bundle signer certificates must carry extendedKeyUsage codeSigning
+  // (without it: an EKU, when present, must include codeSigning).
+  bool release_require_eku = false;
   // Glob patterns (image paths, no leading '/') of files that must always
   // be appraised and trusted, listed first when they are not.
   std::vector<std::string> critical;

@@ -6,9 +6,10 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 namespace imab::verifier {
@@ -61,6 +62,66 @@ std::string ParentFolder(const std::string& path) {
     return ".";
   }
   return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string Octal(uint32_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof(text), "%04o", mode & 07777);
+  return text;
+}
+
+mode_t TypeBits(EntryType type) {
+  switch (type) {
+    case EntryType::kFile:
+    case EntryType::kHardlink:
+      return S_IFREG;
+    case EntryType::kDir:
+      return S_IFDIR;
+    case EntryType::kSymlink:
+      return S_IFLNK;
+    case EntryType::kChar:
+      return S_IFCHR;
+    case EntryType::kBlock:
+      return S_IFBLK;
+    case EntryType::kFifo:
+      return S_IFIFO;
+  }
+  return 0;
+}
+
+// What the file system holds after a metadata write must be what the
+// manifest says: a write the kernel accepts without effect (chown to
+// (uid_t)-1, a setgid bit it drops) would leave a file whose signatures,
+// made over the signed metadata, fail on the device.
+Status CheckWritten(const Entry& entry, const std::string& path,
+                    bool check_mode, bool check_owner) {
+  struct stat st {};
+  if (::fstatat(AT_FDCWD, path.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return IoError(path);
+  }
+  std::string differs;
+  const bool device =
+      entry.type == EntryType::kChar || entry.type == EntryType::kBlock;
+  if ((st.st_mode & S_IFMT) != TypeBits(entry.type)) {
+    differs = "type";
+  } else if (device &&
+             st.st_rdev != makedev(entry.dev_major, entry.dev_minor)) {
+    differs = "device number";
+  } else if (check_mode && (st.st_mode & 07777) != entry.mode) {
+    differs =
+        "mode " + Octal(st.st_mode & 07777) + ", manifest " + Octal(entry.mode);
+  } else if (check_owner &&
+             (st.st_uid != entry.uid || st.st_gid != entry.gid)) {
+    differs = "owner " + std::to_string(st.st_uid) + ":" +
+              std::to_string(st.st_gid) + ", manifest " +
+              std::to_string(entry.uid) + ":" + std::to_string(entry.gid);
+  }
+  if (!differs.empty()) {
+    return MakeError(
+        ErrorCode::kIo,
+        path + ": written file differs from the manifest: " + differs);
+  }
+  return OkStatus();
 }
 
 }  // namespace
@@ -201,6 +262,11 @@ Status DirectorySink::ApplyMetadata(const Entry& entry,
     return IoError(path);
   }
   IMAB_RETURN_IF_ERROR(SetXattrs(entry, path));
+  // A folder's mode is applied, and checked, at Commit().
+  IMAB_RETURN_IF_ERROR(CheckWritten(
+      entry, path,
+      entry.type != EntryType::kSymlink && entry.type != EntryType::kDir,
+      privileged_));
   return SetTimes(path, mtime_);
 }
 
@@ -224,7 +290,7 @@ Status DirectorySink::End(const Entry& entry) {
   if (entry.type == EntryType::kDir) {
     // Applied at Commit(): the folder must stay writable while its
     // children are created, and creating them changes its mtime.
-    dirs_.push_back({path, entry.mode});
+    dirs_.push_back({path, entry.mode, entry.uid, entry.gid});
   }
   return ApplyMetadata(entry, path);
 }
@@ -237,6 +303,12 @@ Status DirectorySink::Commit() {
     if (::chmod(it->path.c_str(), it->mode) != 0) {
       return IoError(it->path);
     }
+    Entry dir;
+    dir.type = EntryType::kDir;
+    dir.mode = it->mode;
+    dir.uid = it->uid;
+    dir.gid = it->gid;
+    IMAB_RETURN_IF_ERROR(CheckWritten(dir, it->path, true, privileged_));
     IMAB_RETURN_IF_ERROR(SetTimes(it->path, mtime_));
   }
   if (::chmod(staging_.c_str(), 0755) != 0) {

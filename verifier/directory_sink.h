@@ -31,7 +31,10 @@ class DirectorySink : public EntrySink {
   // an uncommitted one never appears under `target`. When not running as root,
   // owners and security.* / trusted.* xattrs cannot be restored: they are
   // skipped and one warning goes to `reporter` (borrowed). Every entry gets the
-  // manifest's `created` as its mtime.
+  // manifest's `created` as its mtime. After its metadata is written, each
+  // entry is stat'ed (not following symlinks): type, mode and (as root)
+  // owner must equal its record, else kIo "PATH: written file differs from
+  // the manifest: ..." and nothing is committed.
   static Result<std::unique_ptr<DirectorySink>> Create(
       const std::string& target, Reporter& reporter);
   ~DirectorySink() override;
@@ -61,6 +64,8 @@ class DirectorySink : public EntrySink {
   struct DirMeta {
     std::string path;
     uint32_t mode;
+    uint32_t uid;  // checked again once the mode is applied
+    uint32_t gid;
   };
   std::vector<DirMeta> dirs_;  // modes and times applied at Commit()
 };

@@ -71,6 +71,7 @@ Status InstallLocked(const InstallOptions& options, const DeviceConfig& config,
   IMAB_RETURN_IF_ERROR(
       ChooseTrustSource(config, report.previous, slots_dir, verify));
   verify.signature.check_time = options.check_time;
+  verify.signature.require_eku = config.release_require_eku;
   verify.allow_development = config.allow_development;
   verify.device = &config;
   verify.device_state = &report.previous;
@@ -124,6 +125,9 @@ Status PrepareDeviceVerify(const std::string& root, DeviceConfig& config,
   }
   options.allow_development =
       options.allow_development || config.allow_development;
+  // The command line may add the requirement, never lift the device's.
+  options.signature.require_eku =
+      options.signature.require_eku || config.release_require_eku;
   options.device = &config;
   options.device_state = &state;
   return ApplyDeviceCaPolicy(config, options);

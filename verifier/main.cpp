@@ -287,6 +287,9 @@ void AddCommon(CLI::App* cmd, Options& options) {
   cmd->add_flag("--no-time-check", options.no_time_check,
                 "Do not check certificate validity periods or the manifest "
                 "expiry (no trusted clock)");
+  cmd->add_flag("--require-eku", options.verify.signature.require_eku,
+                "The release signer must carry extendedKeyUsage "
+                "codeSigning (as release-require-eku = yes in device.conf)");
   cmd->add_option("--root", options.root,
                   "Device root folder (holds etc/imabundle/device.conf): "
                   "also run the device's trust decision and rollback checks");

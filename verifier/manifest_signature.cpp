@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <ctime>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #include "common/openssl_error.h"
 #include "common/x509_util.h"
 #include "verifier/cms_shape.h"
+#include "verifier/release_signer.h"
 
 namespace imab::verifier {
 namespace {
@@ -232,7 +235,9 @@ Result<Ptr<X509_STORE>> MakeCallStore(const ReleaseTrust& trust,
     }
   }
   X509_VERIFY_PARAM* param = X509_STORE_get0_param(store.get());
-  // Release certificates need no particular extended key usage.
+  // OpenSSL 3.0 has no code-signing purpose: CheckReleaseSigner checks the
+  // signer's. Under any purpose, chain building still requires every
+  // certificate above the signer to be a CA.
   if (X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_ANY) != 1) {
     return OpenSslError(ErrorCode::kInternal, "set_purpose");
   }
@@ -333,6 +338,13 @@ Result<VerifiedSignature> VerifyManifestSignature(
   std::span<const uint8_t> signature_algorithm;
   IMAB_RETURN_IF_ERROR(
       CheckUnsignedCmsFields(signature_der, &signature_algorithm));
+  CMS_SignerInfo* si =
+      sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms.get()), 0);
+  std::optional<int64_t> now;
+  if (options.check_time) {
+    now = static_cast<int64_t>(std::time(nullptr));
+  }
+  IMAB_RETURN_IF_ERROR(CheckSignedAttributes(si, now));
   IMAB_ASSIGN_OR_RETURN(Ptr<X509_STORE> store, MakeCallStore(trust, options));
   IMAB_ASSIGN_OR_RETURN(Sha256 hash, Sha256::Create());
   RegionReader reader{&source, offset, offset + size, &hash, OkStatus()};
@@ -340,8 +352,6 @@ Result<VerifiedSignature> VerifyManifestSignature(
   IMAB_RETURN_IF_ERROR(RunCmsVerify(cms.get(), store.get(), &reader));
 
   // CMS_verify recorded the signer certificate it verified against.
-  CMS_SignerInfo* si =
-      sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms.get()), 0);
   X509* signer = nullptr;
   CMS_SignerInfo_get0_algs(si, nullptr, &signer, nullptr, nullptr);
   X509_ALGOR* digest_alg = nullptr;
@@ -350,6 +360,8 @@ Result<VerifiedSignature> VerifyManifestSignature(
   X509_ALGOR_get0(&digest_obj, nullptr, nullptr, digest_alg);
   IMAB_RETURN_IF_ERROR(CheckSignatureAlgorithm(
       signature_algorithm, signer, OBJ_obj2nid(digest_obj)));
+  IMAB_RETURN_IF_ERROR(
+      CheckReleaseSigner(signer, si, trust.store(), options.require_eku));
   VerifiedSignature result;
   result.manifest_sha256 = hash.Finish();
   result.signer_subject = SubjectLine(signer);

@@ -35,6 +35,10 @@ struct SignatureCheckOptions {
   // Check certificate validity periods against the clock (FORMAT.md §5,
   // time-validity policy). Off only for devices without a trusted clock.
   bool check_time = true;
+  // The signer certificate must carry extendedKeyUsage codeSigning; without
+  // it an EKU is only checked when present (release-require-eku in
+  // device.conf, --require-eku on the command line).
+  bool require_eku = false;
 };
 
 struct VerifiedSignature {
@@ -45,7 +49,9 @@ struct VerifiedSignature {
 // Verifies `signature_der` (a detached CMS SignedData) over the manifest
 // bytes [offset, offset+size) of `source`, streamed in chunks, never held
 // whole. Requirements: DER parses with no trailing bytes; exactly one
-// SignerInfo; digest SHA-256/384/512; signature valid; the signer
+// SignerInfo; digest SHA-256/384/512; signed attributes and signer
+// certificate as verifier/release_signer.h requires (signingTime against
+// the clock only with options.check_time); signature valid; the signer
 // certificate chains through the bundled certificates to an anchor of
 // `trust`; validity per `options`. On failure: kBadSignature with one line
 // saying why (e.g. "manifest.sig: certificate chain: certificate has

@@ -444,7 +444,10 @@ TEST_F(KeyCommandsTest, RotateRefusesNoCurrentAndUnreadableCurrent) {
 
 // --- create-release --------------------------------------------------------
 
-TEST_F(KeyCommandsTest, SelfSignedReleaseVerifiesCmsAsItsOwnAnchor) {
+// Without a CA, create-release makes a release CA (the anchor) and a leaf
+// it issues (the signer): never one self-signed CA:TRUE signer, whose key
+// would be the anchor's own (FORMAT.md §5).
+TEST_F(KeyCommandsTest, ReleaseWithoutACaComesWithItsOwnReleaseCa) {
   TempDir dir;
   CreateReleaseOptions o;
   o.out_key = dir.Sub("release.key");
@@ -453,11 +456,23 @@ TEST_F(KeyCommandsTest, SelfSignedReleaseVerifiesCmsAsItsOwnAnchor) {
   auto r = CreateRelease(o);
   ASSERT_TRUE(r.has_value()) << r.error().message;
   EXPECT_NE(r->report.find("EC P-256"), std::string::npos);  // the default
+  EXPECT_NE(r->report.find("devices trust " + dir.Sub("release-ca.pem")),
+            std::string::npos)
+      << r->report;
   const std::string text = CertText(o.out_cert);
+  EXPECT_NE(text.find("CA:FALSE"), std::string::npos) << text;
   EXPECT_NE(text.find("Digital Signature"), std::string::npos) << text;
-  EXPECT_NE(text.find("X509v3 Subject Key Identifier"), std::string::npos);
+  EXPECT_NE(text.find("Code Signing"), std::string::npos) << text;
+  EXPECT_NE(text.find("Issuer: O = Acme, CN = Release 1 CA"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("X509v3 Authority Key Identifier"), std::string::npos);
   EXPECT_EQ(ModeOf(o.out_key), 0600u);
+  const std::string ca = dir.Sub("release-ca.pem");
+  const std::string ca_text = CertText(ca);
+  EXPECT_NE(ca_text.find("CA:TRUE"), std::string::npos) << ca_text;
+  EXPECT_NE(ca_text.find("Certificate Sign"), std::string::npos) << ca_text;
+  EXPECT_EQ(ca_text.find("Digital Signature"), std::string::npos) << ca_text;
+  EXPECT_EQ(ModeOf(dir.Sub("release-ca.key")), 0600u);
   const std::string msg = dir.Sub("msg");
   const std::string sig = dir.Sub("msg.p7s");
   imab::testing::WriteFile(msg, "manifest bytes\n");
@@ -465,8 +480,76 @@ TEST_F(KeyCommandsTest, SelfSignedReleaseVerifiesCmsAsItsOwnAnchor) {
           ShellQuote(o.out_cert) + " -inkey " + ShellQuote(o.out_key) +
           " -outform DER -out " + ShellQuote(sig));
   Openssl("cms -verify -binary -inform DER -in " + ShellQuote(sig) +
-          " -content " + ShellQuote(msg) + " -CAfile " +
-          ShellQuote(o.out_cert) + " -purpose any -out /dev/null");
+          " -content " + ShellQuote(msg) + " -CAfile " + ShellQuote(ca) +
+          " -purpose any -out /dev/null");
+}
+
+TEST_F(KeyCommandsTest, ReleaseCaFilesAndSubjectCanBeNamed) {
+  TempDir dir;
+  CreateReleaseOptions o;
+  o.out_key = dir.Sub("signer");  // no extension: "-ca" is appended
+  o.out_cert = dir.Sub("signer.der");
+  o.out_ca_cert = dir.Sub("anchor.pem");
+  o.ca_subject = "/O=Acme/CN=Acme anchor";
+  o.subject = "/O=Acme/CN=Acme signer";
+  o.type = "ec:p384";
+  auto r = CreateRelease(o);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_TRUE(std::filesystem::exists(dir.Sub("signer-ca")));
+  EXPECT_NE(CertText(o.out_ca_cert).find("Subject: O = Acme, CN = Acme anchor"),
+            std::string::npos);
+  EXPECT_NE(CertText(o.out_cert).find("Issuer: O = Acme, CN = Acme anchor"),
+            std::string::npos);
+  EXPECT_NE(CertText(o.out_ca_cert).find("P-384"), std::string::npos);
+  // A subject without CN gets one for its CA; "/" in a value survives.
+  CreateReleaseOptions no_cn;
+  no_cn.out_key = dir.Sub("o.key");
+  no_cn.out_cert = dir.Sub("o.pem");
+  no_cn.subject = "/O=Acme\\/Europe";
+  ASSERT_TRUE(CreateRelease(no_cn).has_value());
+  EXPECT_NE(CertText(dir.Sub("o-ca.pem"))
+                .find("Subject: O = Acme/Europe, CN = release CA"),
+            std::string::npos)
+      << CertText(dir.Sub("o-ca.pem"));
+}
+
+TEST_F(KeyCommandsTest, ReleaseWritesAllFourFilesOrNone) {
+  TempDir dir;
+  CreateReleaseOptions o;
+  o.out_key = dir.Sub("release.key");
+  o.out_cert = dir.Sub("release.pem");
+  o.subject = "/CN=r";
+  imab::testing::WriteFile(dir.Sub("release-ca.pem"), "in the way");
+  auto r = CreateRelease(o);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().message, dir.Sub("release-ca.pem") +
+                                   ": already exists; refusing to overwrite");
+  EXPECT_FALSE(std::filesystem::exists(o.out_key));
+  EXPECT_FALSE(std::filesystem::exists(o.out_cert));
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("release-ca.key")));
+  // The CA files may not be the signer's.
+  o.out_ca_cert = o.out_cert;
+  r = CreateRelease(o);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("two outputs need different files"),
+            std::string::npos)
+      << r.error().message;
+}
+
+TEST_F(KeyCommandsTest, ReleaseCaOptionsNeedNoGivenCa) {
+  TempDir dir;
+  CreateReleaseOptions o;
+  o.out_key = dir.Sub("r.key");
+  o.out_cert = dir.Sub("r.pem");
+  o.subject = "/CN=r";
+  o.ca_key = Path("ca.key");
+  o.ca_cert = Path("ca.pem");
+  o.ca_subject = "/CN=unused";
+  auto r = CreateRelease(o);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("describe a new release CA"),
+            std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(o.out_key));
 }
 
 TEST_F(KeyCommandsTest, CaIssuedReleaseIsNotACa) {
@@ -483,7 +566,9 @@ TEST_F(KeyCommandsTest, CaIssuedReleaseIsNotACa) {
   const std::string text = CertText(o.out_cert);
   EXPECT_NE(text.find("CA:FALSE"), std::string::npos) << text;
   EXPECT_NE(text.find("Digital Signature"), std::string::npos);
+  EXPECT_NE(text.find("Code Signing"), std::string::npos) << text;
   EXPECT_NE(text.find("X509v3 Authority Key Identifier"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("release-ca.pem")));
   Openssl("verify -CAfile " + ShellQuote(Path("ca.pem")) + " " +
           ShellQuote(o.out_cert));
   const std::string msg = dir.Sub("msg");
@@ -565,11 +650,12 @@ TEST_F(KeyCommandsTest, ShowGoodSigningCert) {
 
 TEST_F(KeyCommandsTest, ShowSelfSignedFailsChain) {
   TempDir dir;
-  CreateReleaseOptions rel;
+  CreateCaOptions rel;
   rel.out_key = dir.Sub("self.key");
   rel.out_cert = dir.Sub("self.pem");
   rel.subject = "/CN=self \"quoted\"";
-  ASSERT_TRUE(CreateRelease(rel).has_value());
+  rel.type = "ec:p256";
+  ASSERT_TRUE(CreateCa(rel).has_value());
   ShowOptions o;
   o.path = rel.out_cert;
   o.ca_path = Path("ca.pem");
@@ -808,12 +894,12 @@ TEST_F(KeyCommandsTest, KernelRestrictedKeyringAcceptsSigningCert) {
   s.out_cert = dir.Sub("signing.der");
   s.subject = "/O=Acme/CN=Kernel test signing";
   ASSERT_TRUE(CreateSigning(s).has_value());
-  CreateReleaseOptions self;
+  CreateCaOptions self;
   self.out_key = dir.Sub("self.key");
   self.out_cert = dir.Sub("self.der");
   self.subject = "/CN=Kernel test self-signed";
   self.type = "rsa:2048";
-  ASSERT_TRUE(CreateRelease(self).has_value());
+  ASSERT_TRUE(CreateCa(self).has_value());
 
   const std::string script =
       "A=$(keyctl newring a @s) && B=$(keyctl newring b @s) || exit 10; "

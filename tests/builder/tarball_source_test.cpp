@@ -54,6 +54,8 @@ struct TarItem {
   std::string data;
   std::string link;  // symlink target
   std::string hardlink;
+  int64_t uid = 0;
+  int64_t gid = 0;
 };
 
 TarItem File(std::string name, std::string data) {
@@ -94,6 +96,8 @@ void WriteTar(const std::string& path, const std::vector<TarItem>& items) {
     archive_entry_set_pathname(e.get(), item.name.c_str());
     archive_entry_set_filetype(e.get(), item.type);
     archive_entry_set_perm(e.get(), item.type == AE_IFDIR ? 0755 : 0644);
+    archive_entry_set_uid(e.get(), item.uid);
+    archive_entry_set_gid(e.get(), item.gid);
     if (!item.link.empty()) {
       archive_entry_set_symlink(e.get(), item.link.c_str());
     }
@@ -285,6 +289,37 @@ TEST(TarballSourceTest, DuplicateFolderIsError) {
   WriteTar(path, {Dir("d/"), Dir("d")});
   Error error = DrainExpectingError(path);
   EXPECT_EQ(error.message, path + ": entry 'd': duplicate entry");
+}
+
+// (uid_t)-1 is what chown(2) reads as "unchanged": no file can be given
+// that owner, so the image could not be installed as signed.
+TEST(TarballSourceTest, OwnerChownCannotSetIsError) {
+  TempDir work;
+  std::string path = work.Sub("t.tar");
+  TarItem file = File("f", "1");
+  file.uid = 4294967295;
+  WriteTar(path, {file});
+  Error error = DrainExpectingError(path);
+  EXPECT_EQ(error.code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error.message, path +
+                               ": f: uid out of range: 4294967295 (owners "
+                               "are 0..4294967294)");
+  TarItem dir = Dir("d");
+  dir.gid = 4294967295;
+  WriteTar(path, {dir});
+  EXPECT_EQ(DrainExpectingError(path).message,
+            path +
+                ": d: gid out of range: 4294967295 (owners are "
+                "0..4294967294)");
+  TarItem highest = File("f", "1");
+  highest.uid = 4294967294;
+  highest.gid = 4294967294;
+  WriteTar(path, {highest});
+  std::vector<ExpectedEntry> got;
+  DrainExpectingError(path, &got);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].entry.uid, 4294967294u);
+  EXPECT_EQ(got[0].entry.gid, 4294967294u);
 }
 
 TEST(TarballSourceTest, DotDotIsError) {

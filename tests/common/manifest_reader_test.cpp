@@ -182,7 +182,7 @@ std::vector<Entry> EveryKindOfEntry() {
   file.path = "usr/a b%c";
   file.type = EntryType::kFile;
   file.mode = 04755;
-  file.uid = 4294967295u;
+  file.uid = kMaxOwnerId;
   file.gid = 7;
   file.size = 12345;
   for (size_t i = 0; i < file.sha256.size(); ++i) {
@@ -861,11 +861,27 @@ TEST(ManifestReader, RejectsFileSizeOverLimit) {
 
 TEST(ManifestReader, RejectsUidOrGidOf2To32) {
   ASSERT_TRUE(
-      ParseAll(Manifest(1, {"dir a 0755 4294967295 4294967295"})).has_value());
+      ParseAll(Manifest(1, {"dir a 0755 4294967294 4294967294"})).has_value());
   EXPECT_TRUE(Malformed(Manifest(1, {"dir a 0755 4294967296 0"}),
-                        "uid 4294967296 exceeds 4294967295"));
+                        "uid 4294967296 exceeds 4294967294"));
   EXPECT_TRUE(Malformed(Manifest(1, {"symlink a 0 4294967296 b"}),
                         "gid 4294967296 exceeds"));
+}
+
+// 2^32-1 is (uid_t)-1: chown(2) leaves the owner unchanged, so the file
+// would install root-owned (FORMAT.md §3.4).
+TEST(ManifestReader, RejectsTheOwnerIdChownCannotSet) {
+  EXPECT_TRUE(Malformed(Manifest(1, {"dir a 0755 4294967295 0"}),
+                        "manifest line 10: uid 4294967295 exceeds 4294967294 "
+                        "(the kernel cannot give a file that owner)"));
+  EXPECT_TRUE(Malformed(Manifest(1, {"dir a 0755 0 4294967295"}),
+                        "gid 4294967295 exceeds 4294967294"));
+  EXPECT_TRUE(Malformed(Manifest(1, {"symlink a 4294967295 0 b"}),
+                        "uid 4294967295 exceeds 4294967294"));
+  EXPECT_TRUE(Malformed(Manifest(1, {"file a 0644 0 4294967295 0 " + Sha('b')}),
+                        "gid 4294967295 exceeds 4294967294"));
+  EXPECT_TRUE(Malformed(Manifest(1, {"fifo a 0644 4294967295 0"}),
+                        "uid 4294967295 exceeds"));
 }
 
 TEST(ManifestReader, RejectsModeNotFourOctalDigits) {

@@ -44,6 +44,7 @@ files = {
  "bad_xattr_order": header(1) + "file a 0644 0 0 1 " + sha + "\nxattr user.b -\nxattr user.a -\nend\n",
  "bad_hardlink_xattr": header(1) + "hardlink a b\nxattr user.a -\nend\n",
  "bad_escape": header(1) + "symlink a%2f 0 0 b\nend\n",
+ "bad_owner_minus_one": header(1) + "dir a 0755 0 4294967295\nend\n",
  "bad_truncated": valid[: len(valid) // 2],
  "valid_ima_section": with_ima(valid, ima),
  "valid_ima_two_certs": with_ima(header(0) + "end\n", ima.replace(

@@ -4,9 +4,12 @@ namespace imab::testing {
 
 namespace {
 
+// A release signer as FORMAT.md §5 wants it (CA:FALSE, digitalSignature
+// are MakeIssued's defaults; plus EKU codeSigning).
 CertOptions WithKeyType(KeyType type) {
   CertOptions options;
   options.key_type = type;
+  options.extended_key_usage = "critical,codeSigning";
   return options;
 }
 

@@ -169,14 +169,17 @@ Ptr<X509> BuildCert(EVP_PKEY* key, X509* issuer_cert, EVP_PKEY* issuer_key,
                     options.is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE") &&
        AddExtension(cert.get(), ext_issuer, NID_key_usage,
                     !options.key_usage.empty() ? options.key_usage.c_str()
-                    : options.is_ca ? "critical,keyCertSign,cRLSign"
-                                    : "critical,digitalSignature") &&
+                    : options.is_ca            ? "critical,keyCertSign,cRLSign"
+                                               : "critical,digitalSignature") &&
        AddExtension(cert.get(), ext_issuer, NID_subject_key_identifier,
                     options.subject_key_id.empty()
                         ? "hash"
                         : options.subject_key_id.c_str()) &&
        AddExtension(cert.get(), ext_issuer, NID_authority_key_identifier,
-                    "keyid:always");
+                    "keyid:always") &&
+       (options.extended_key_usage.empty() ||
+        AddExtension(cert.get(), ext_issuer, NID_ext_key_usage,
+                     options.extended_key_usage.c_str()));
   if (!ok) {
     return nullptr;
   }

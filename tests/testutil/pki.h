@@ -30,6 +30,8 @@ struct CertOptions {
   std::string key_usage = {};
   // subjectKeyIdentifier as hex ("0102..."); empty: the key's hash.
   std::string subject_key_id = {};
+  // extendedKeyUsage extension value ("critical,codeSigning"); empty: none.
+  std::string extended_key_usage = {};
 };
 
 // Creates a self-signed CA (is_ca forced true) in `dir` as NAME.key/NAME.pem.

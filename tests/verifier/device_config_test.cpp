@@ -66,8 +66,10 @@ TEST_F(DeviceConfigTest, EveryKeyRoundTripsThroughRender) {
       "layout = in-place\n"
       "slots-dir = /data/slots\n"
       "allow-development = yes\n"
-      "init = /usr/lib/systemd/systemd\n");
+      "init = /usr/lib/systemd/systemd\n"
+      "release-require-eku = yes\n");
   ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_TRUE(config->release_require_eku);
   EXPECT_EQ(config->kernel_version, (KernelVersion{5, 15}));
   EXPECT_EQ(config->init, "usr/lib/systemd/systemd");
   EXPECT_EQ(config->critical, std::vector<std::string>{"opt/app/bin/main"});
@@ -81,6 +83,16 @@ TEST_F(DeviceConfigTest, EveryKeyRoundTripsThroughRender) {
   EXPECT_EQ(again->evm_certs, config->evm_certs);
   EXPECT_EQ(again->kernel_profile, config->kernel_profile);
   EXPECT_EQ(again->init, config->init);
+  EXPECT_TRUE(again->release_require_eku);
+}
+
+TEST_F(DeviceConfigTest, ReleaseRequireEkuDefaultsToNo) {
+  Result<DeviceConfig> config = Load(kMinimal);
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_FALSE(config->release_require_eku);
+  config = Load(std::string(kMinimal) + "release-require-eku = no\n");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_FALSE(config->release_require_eku);
 }
 
 struct BadCase {
@@ -133,7 +145,10 @@ INSTANTIATE_TEST_SUITE_P(
                 std::string(kMinimal) + "trust-root = /etc/imabundle/root\n",
                 "exactly one of release-ca and trust-root"},
         BadCase{"EmptyValue", std::string(kMinimal) + "critical =\n",
-                "critical: empty value"}),
+                "critical: empty value"},
+        BadCase{"BadRequireEku",
+                std::string(kMinimal) + "release-require-eku = maybe\n",
+                ":5: release-require-eku: 'maybe' is not yes or no"}),
     [](const auto& test) { return std::string(test.param.name); });
 
 TEST_F(DeviceConfigTest, MissingFileSaysDeviceNotInitialised) {

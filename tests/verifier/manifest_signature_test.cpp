@@ -4,6 +4,7 @@
 #include <openssl/cms.h>
 #include <openssl/err.h>
 
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "builder/signing_identity.h"
 #include "common/digest.h"
 #include "common/limits.h"
+#include "tests/testutil/cms_forge.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -290,12 +292,21 @@ TEST_F(ManifestSignatureTest, MissingIntermediateIsRejected) {
                  "certificate chain: unable to get local issuer certificate");
 }
 
+// A signature made while the leaf was valid (signingTime 5 days ago),
+// verified after it expired.
+std::vector<uint8_t> SignedFiveDaysAgo(const std::vector<uint8_t>& sig,
+                                       const TestIdentity& leaf) {
+  imab::testing::SignedAttributeEdit edit;
+  edit.signing_time = static_cast<int64_t>(std::time(nullptr)) - 5 * kDay;
+  return imab::testing::ResignAttributes(sig, leaf, edit);
+}
+
 TEST_F(ManifestSignatureTest, ExpiredLeafIsRejectedUnlessTimeIsNotChecked) {
   CertOptions o = Opts("Expired", KeyType::kEcP256, false);
   o.not_before_offset = -10 * kDay;
   o.not_after_offset = -kDay;
   TestIdentity leaf = MakeIssued(Dir(), "leaf", root_, o);
-  std::vector<uint8_t> sig = Sign(leaf, "");
+  std::vector<uint8_t> sig = SignedFiveDaysAgo(Sign(leaf, ""), leaf);
   ExpectRejected(Verify(manifest_, sig), ErrorCode::kBadSignature,
                  "certificate chain: certificate has expired");
   auto r = Verify(manifest_, sig, /*check_time=*/false);
@@ -304,9 +315,10 @@ TEST_F(ManifestSignatureTest, ExpiredLeafIsRejectedUnlessTimeIsNotChecked) {
 
 TEST_F(ManifestSignatureTest, NoTimeCheckDoesNotLeakIntoTheSharedTrust) {
   CertOptions o = Opts("Expired", KeyType::kEcP256, false);
+  o.not_before_offset = -10 * kDay;
   o.not_after_offset = -kDay;
   TestIdentity leaf = MakeIssued(Dir(), "leaf", root_, o);
-  std::vector<uint8_t> sig = Sign(leaf, "");
+  std::vector<uint8_t> sig = SignedFiveDaysAgo(Sign(leaf, ""), leaf);
   MemoryByteSource source(Bytes(manifest_));
   ReleaseTrust trust = Trust(root_.cert_path);
   SignatureCheckOptions no_time;
@@ -474,6 +486,122 @@ TEST_F(CmsShapeTest, MissingSignedAttributesAreRejected) {
   ExpectRejected(
       Verify(manifest_, Build(CMS_DETACHED | CMS_NOATTR, EVP_sha256(), 1)),
       ErrorCode::kBadSignature, "no signed attributes");
+}
+
+// --- the release signer (FORMAT.md §5, verifier/release_signer.h) ---------
+
+class ReleaseSignerRulesTest : public ManifestSignatureTest {
+ protected:
+  TestIdentity Leaf(const std::string& name, CertOptions o) {
+    o.common_name = name;
+    return MakeIssued(Dir(), name, root_, o);
+  }
+
+  Result<VerifiedSignature> VerifyWith(std::span<const uint8_t> sig,
+                                       const std::string& anchors,
+                                       SignatureCheckOptions options) {
+    MemoryByteSource source(Bytes(manifest_));
+    ReleaseTrust trust = Trust(anchors);
+    return VerifyManifestSignature(source, 0, manifest_.size(), sig, trust,
+                                   options);
+  }
+};
+
+TEST_F(ReleaseSignerRulesTest, CodeSigningAmongOtherUsagesIsAccepted) {
+  CertOptions o;
+  o.extended_key_usage = "serverAuth,codeSigning";
+  TestIdentity leaf = Leaf("multi", o);
+  SignatureCheckOptions options;
+  options.require_eku = true;
+  auto r = VerifyWith(Sign(leaf, ""), root_.cert_path, options);
+  EXPECT_TRUE(r.has_value()) << r.error().message;
+}
+
+TEST_F(ReleaseSignerRulesTest, AnyExtendedKeyUsageIsNotCodeSigning) {
+  CertOptions o;
+  o.extended_key_usage = "anyExtendedKeyUsage";
+  ExpectRejected(VerifyWith(Sign(Leaf("any", o), ""), root_.cert_path, {}),
+                 ErrorCode::kBadSignature,
+                 "manifest.sig: signer certificate's extendedKeyUsage lacks "
+                 "codeSigning");
+}
+
+TEST_F(ReleaseSignerRulesTest, RequireEkuRefusesASignerWithoutOne) {
+  std::vector<uint8_t> sig = Sign(Leaf("plain", CertOptions{}), "");
+  EXPECT_TRUE(VerifyWith(sig, root_.cert_path, {}).has_value());
+  SignatureCheckOptions options;
+  options.require_eku = true;
+  ExpectRejected(VerifyWith(sig, root_.cert_path, options),
+                 ErrorCode::kBadSignature,
+                 "signer certificate has no extendedKeyUsage codeSigning");
+}
+
+TEST_F(ReleaseSignerRulesTest, ASignerThatIsItselfAnAnchorIsRefused) {
+  CertOptions o;
+  o.extended_key_usage = "codeSigning";
+  TestIdentity leaf = Leaf("anchored", o);
+  const std::string anchors = dir_.Sub("anchors.pem");
+  AppendCertPem(anchors, root_.cert.get());
+  AppendCertPem(anchors, leaf.cert.get());
+  ExpectRejected(VerifyWith(Sign(leaf, ""), anchors, {}),
+                 ErrorCode::kBadSignature,
+                 "signer certificate is itself a release CA anchor");
+}
+
+TEST_F(ReleaseSignerRulesTest, AnIntermediateCaCannotSign) {
+  ExpectRejected(VerifyWith(Sign(inter_, ""), root_.cert_path, {}),
+                 ErrorCode::kBadSignature, "signer certificate is a CA");
+}
+
+// A certificate that had expired when it signed, judged without a clock:
+// its signingTime lies after notAfter.
+TEST_F(ReleaseSignerRulesTest, ASignatureMadeAfterTheSignerExpiredIsRefused) {
+  CertOptions o;
+  o.not_before_offset = -10 * kDay;
+  o.not_after_offset = -kDay;
+  SignatureCheckOptions no_clock;
+  no_clock.check_time = false;
+  ExpectRejected(
+      VerifyWith(Sign(Leaf("expired", o), ""), root_.cert_path, no_clock),
+      ErrorCode::kBadSignature,
+      "signingTime lies outside the signer certificate's validity "
+      "period");
+}
+
+TEST_F(ReleaseSignerRulesTest, SignedAttributeRulesEachFail) {
+  TestIdentity leaf = Leaf("attrs", CertOptions{});
+  std::vector<uint8_t> good = Sign(leaf, "");
+  struct Case {
+    imab::testing::SignedAttributeEdit edit;
+    std::string why;
+  };
+  std::vector<Case> cases(6);
+  cases[0].edit.content_type_nid = NID_pkcs7_enveloped;
+  cases[0].why = "contentType signed attribute is not id-data";
+  cases[1].edit.drop_content_type = true;
+  cases[1].why = "contentType signed attribute missing";
+  cases[2].edit.drop_message_digest = true;
+  cases[2].why = "messageDigest signed attribute missing";
+  cases[3].edit.drop_signing_time = true;
+  cases[3].why = "signingTime signed attribute missing";
+  cases[4].edit.second_signing_time = true;
+  cases[4].why = "signingTime signed attribute given more than once";
+  cases[5].edit.signing_time =
+      static_cast<int64_t>(std::time(nullptr)) + 2 * kDay;
+  cases[5].why = "signingTime lies more than 24 hours in the future";
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.why);
+    ExpectRejected(
+        VerifyWith(imab::testing::ResignAttributes(good, leaf, c.edit),
+                   root_.cert_path, {}),
+        ErrorCode::kBadSignature, c.why);
+  }
+  // Within the skew, a signing time ahead of the clock is accepted.
+  imab::testing::SignedAttributeEdit soon;
+  soon.signing_time = static_cast<int64_t>(std::time(nullptr)) + 3600;
+  auto r = VerifyWith(imab::testing::ResignAttributes(good, leaf, soon),
+                      root_.cert_path, {});
+  EXPECT_TRUE(r.has_value()) << r.error().message;
 }
 
 }  // namespace

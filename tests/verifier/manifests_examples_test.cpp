@@ -87,6 +87,7 @@ TEST(ManifestsExamplesTest, ExampleDeviceConfLoads) {
   EXPECT_EQ(config->ima_policy, "etc/ima/signed-rootfs.policy");
   EXPECT_EQ(config->rootfs.magic, std::optional<uint64_t>(0xef53));
   EXPECT_EQ(config->trust_root, "etc/imabundle/trust-root");
+  EXPECT_TRUE(config->release_require_eku);
   EXPECT_EQ(config->ca_expiry_horizon_days, 90u);
   EXPECT_EQ(config->required_anchors,
             std::vector<std::string>{"ISRG_Root_X1.pem"});
