@@ -227,12 +227,9 @@ class CriticalClosure::Resolver {
         continue;
       }
       if (!deps.interpreter.empty()) {
-        Mark(deps.interpreter, program,
-             std::string(deps.script ? "\"#!\" interpreter"
-                                     : "ELF "
-                                       "interpreter") +
-                 " of /" + program,
-             true);
+        const std::string kind =
+            deps.script ? "\"#!\" interpreter" : "ELF interpreter";
+        Mark(deps.interpreter, program, kind + " of /" + program, true);
       }
       for (const std::string& name : deps.needed) {
         MarkLibrary(program, deps, name);
