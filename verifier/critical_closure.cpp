@@ -218,24 +218,23 @@ class CriticalClosure::Resolver {
         continue;
       }
       const ProgramDeps& deps = it->second;
+      // The critical path the chain started from suffers if a link fails.
+      const std::string root = out_.files.at(program);
       if (!deps.error.empty()) {
         out_.problems.push_back(
             {program,
              "critical program whose dependencies cannot be read (" +
                  deps.error + ")",
-             "unknown-dependencies", "", program});
+             "unknown-dependencies", "", root});
         continue;
       }
       if (!deps.interpreter.empty()) {
-        Mark(deps.interpreter, program,
-             std::string(deps.script ? "\"#!\" interpreter"
-                                     : "ELF "
-                                       "interpreter") +
-                 " of /" + program,
-             true);
+        const std::string kind =
+            deps.script ? "\"#!\" interpreter" : "ELF interpreter";
+        Mark(deps.interpreter, root, kind + " of /" + program, true);
       }
       for (const std::string& name : deps.needed) {
-        MarkLibrary(program, deps, name);
+        MarkLibrary(program, root, deps, name);
       }
     }
   }
@@ -245,11 +244,11 @@ class CriticalClosure::Resolver {
  private:
   // ld.so's search: the runpath, then the default folders. Which one it
   // takes depends on its cache, so every candidate counts (fail closed).
-  void MarkLibrary(const std::string& program, const ProgramDeps& deps,
-                   const std::string& name) {
+  void MarkLibrary(const std::string& program, const std::string& root,
+                   const ProgramDeps& deps, const std::string& name) {
     const std::string what = "library " + name + " needed by /" + program;
     if (name.find('/') != std::string::npos) {
-      Mark(name, program, what, true);
+      Mark(name, root, what, true);
       return;
     }
     std::set<std::string> found;
@@ -268,11 +267,11 @@ class CriticalClosure::Resolver {
       }
     }
     if (found.empty()) {
-      out_.problems.push_back({name, what + " is not in the image",
-                               "missing-library", "", program});
+      out_.problems.push_back(
+          {name, what + " is not in the image", "missing-library", "", root});
     }
     for (const std::string& path : found) {
-      Mark(path, program, what, true);
+      Mark(path, root, what, true);
     }
   }
 

@@ -287,6 +287,7 @@ void ElfDepsScanner::Begin(uint64_t size) {
 }
 
 void ElfDepsScanner::LocateDynamic() {
+  dynamic_located_ = true;  // tried once; Finish() reports a failure
   std::string ignored;
   std::optional<ElfView> elf = OpenElf(head_, &ignored);
   std::optional<Layout> layout;
@@ -294,9 +295,8 @@ void ElfDepsScanner::LocateDynamic() {
     layout = ReadLayout(*elf, &ignored);
   }
   if (!layout) {
-    return;  // Finish() reports it
+    return;
   }
-  dynamic_located_ = true;
   if (layout->dynamic && layout->dynamic->filesz <= kDynamicCap) {
     dynamic_offset_ = layout->dynamic->offset;
     dynamic_size_ = layout->dynamic->filesz;

@@ -133,6 +133,27 @@ std::string Consequence(const std::string& path, uint32_t mode,
   return "open() of it would fail with EACCES";
 }
 
+// Per finding: what decides its consequence.
+struct FindingExtra {
+  uint32_t mode = 0;
+  std::string consequence;  // "" = Consequence() of `affects`
+  std::string affects;      // the critical path that suffers; "" = itself
+  bool audited = true;      // the kernel logs an audit cause for it
+};
+
+void SetConsequences(std::vector<TrustFinding>& files,
+                     const std::vector<FindingExtra>& extra) {
+  for (size_t i = 0; i < files.size(); ++i) {
+    TrustFinding& f = files[i];
+    const FindingExtra& e = extra[i];
+    f.consequence = (e.audited ? "audit cause " + f.cause + "; " : "") +
+                    (e.consequence.empty()
+                         ? Consequence(e.affects.empty() ? f.path : e.affects,
+                                       e.mode, f.critical)
+                         : e.consequence);
+  }
+}
+
 bool AnyMatch(const std::vector<std::string>& patterns,
               const std::string& path) {
   for (const std::string& pattern : patterns) {
@@ -572,60 +593,48 @@ void TrustDecider::ConsiderProgram(const std::string& path, ProgramDeps deps) {
 // `after_stream`, also what the content showed.
 TrustVerdict TrustDecider::Verdict(bool after_stream) const {
   TrustVerdict verdict = verdict_;
-  std::vector<uint32_t> modes = finding_modes_;
-  std::vector<std::string> consequences(verdict.files.size());
-  std::vector<std::string> affects(verdict.files.size());
+  std::vector<FindingExtra> extra;
   const CriticalClosure::Outcome closure = closure_.Resolve(after_stream);
   std::set<std::string> named;
   for (size_t i = 0; i < verdict.files.size(); ++i) {
     TrustFinding& finding = verdict.files[i];
     named.insert(finding.path);
+    extra.push_back({finding_modes_[i], "", "", true});
     auto critical = closure.files.find(finding.path);
     if (critical != closure.files.end() && !finding.critical) {
       finding.critical = true;
-      affects[i] = critical->second;
+      extra.back().affects = critical->second;
     }
   }
-  // `affected`: the critical path whose failure the device would suffer.
   auto add = [&](const std::string& path, const Untrusted& why, bool critical,
-                 const std::string& consequence, const std::string& affected) {
+                 FindingExtra more) {
     if (named.insert(path).second) {
       verdict.files.push_back({path, critical, why.reason, why.cause, ""});
-      modes.push_back(why.mode);
-      consequences.push_back(consequence);
-      affects.push_back(affected);
+      more.mode = why.mode;
+      extra.push_back(std::move(more));
     }
   };
-  if (after_stream) {
-    for (const auto& [path, why] : content_failures_) {
-      auto critical = closure.files.find(path);
-      if (critical != closure.files.end() ||
-          content_checked_.count(path) != 0) {
-        add(path, why, critical != closure.files.end(), "",
-            critical != closure.files.end() ? critical->second : path);
-      }
+  for (const auto& [path, why] : content_failures_) {
+    auto critical = closure.files.find(path);
+    const bool is_critical = critical != closure.files.end();
+    if (after_stream && (is_critical || content_checked_.count(path) != 0)) {
+      add(path, why, is_critical, {0, "", is_critical ? critical->second : ""});
     }
   }
   for (const auto& [path, needed_by] : closure.files) {
     auto it = untrusted_.find(path);
     if (it != untrusted_.end()) {
-      add(path, it->second, true, "", needed_by);
+      add(path, it->second, true, {0, "", needed_by});
     }
   }
   for (const ClosureProblem& problem : closure.problems) {
+    // No audit record: the exec fails before IMA is asked.
     add(problem.path, Untrusted{problem.reason, problem.cause, 0755}, true,
-        problem.consequence, problem.affects);
+        {0, problem.consequence, problem.affects, false});
   }
   verdict.critical_files =
       std::max<uint64_t>(verdict.critical_files, closure.files.size());
-  for (size_t i = 0; i < verdict.files.size(); ++i) {
-    TrustFinding& f = verdict.files[i];
-    f.consequence = "audit cause " + f.cause + "; " +
-                    (consequences[i].empty()
-                         ? Consequence(affects[i].empty() ? f.path : affects[i],
-                                       modes[i], f.critical)
-                         : consequences[i]);
-  }
+  SetConsequences(verdict.files, extra);
   std::stable_partition(verdict.files.begin(), verdict.files.end(),
                         [](const TrustFinding& f) { return f.critical; });
   return verdict;

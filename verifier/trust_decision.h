@@ -61,7 +61,9 @@ struct TrustFinding {
   std::string path;      // "/usr/lib/libc.so.6"
   bool critical = false;
   std::string reason;    // "signed by keyid 1a2b3c4d, not in the ..."
-  std::string cause;     // the kernel's audit cause, "invalid-signature"
+  // The kernel's audit cause, "invalid-signature"; for a critical path
+  // that leads nowhere (no audit record) a tag: "missing-file", "no-init".
+  std::string cause;
   // What the device would hit: the audit cause and the visible failure.
   std::string consequence;
 };

@@ -188,6 +188,33 @@ TEST_F(CriticalFilesTest, InitWhoseNeededLibraryIsUnsignedIsRefused) {
   ExpectRefused(Build("needed"), lib, kInitFails);
 }
 
+TEST_F(CriticalFilesTest, ScriptInitWhoseInterpreterIsUnsignedIsRefused) {
+  PutUserFile("home/user/sh", "not a shell\n");
+  Put("sbin/init", "#!/home/user/sh\nexec /usr/bin/app\n", 0755);
+  ExpectRefused(Build("script"), "home/user/sh", kInitFails);
+}
+
+TEST_F(CriticalFilesTest, LibraryNeededByALibraryOfInitIsCritical) {
+  if (!HaveTool("gcc")) {
+    GTEST_SKIP() << "gcc not installed";
+  }
+  // init -> libouter.so.1 (signed, RUNPATH $ORIGIN/../../../opt/inner) ->
+  // libinner.so.1 (uid 1000, unsigned).
+  const std::string inner = "opt/inner/libinner.so.1";
+  const std::string outer = "usr/lib/x86_64-linux-gnu/libouter.so.1";
+  Compile(inner, "int inner(void) { return 1; }\n",
+          "-shared -fPIC -Wl,-soname,libinner.so.1");
+  ASSERT_EQ(::lchown((rootfs_ + "/" + inner).c_str(), 1000, 1000), 0);
+  Compile(outer, "int inner(void);\nint outer(void) { return inner(); }\n",
+          "-shared -fPIC -Wl,-soname,libouter.so.1 " +
+              ShellQuote(rootfs_ + "/" + inner) +
+              " '-Wl,-rpath,$ORIGIN/../../../opt/inner'");
+  Compile("sbin/init", "int outer(void);\nint main(void) { return outer(); }\n",
+          ShellQuote(rootfs_ + "/" + outer) + " -Wl,--allow-shlib-undefined");
+  extra_build_ = "--ima-exclude 'opt/inner/**'";
+  ExpectRefused(Build("transitive"), inner, kInitFails);
+}
+
 TEST_F(CriticalFilesTest, StaticInitWithoutLibcIsAccepted) {
   if (!HaveTool("gcc") ||
       RunShell("echo 'int main(void){return 0;}' | gcc -static -x c - -o " +
