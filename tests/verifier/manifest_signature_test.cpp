@@ -5,6 +5,7 @@
 #include <openssl/err.h>
 
 #include <ctime>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -546,6 +547,38 @@ TEST_F(ReleaseSignerRulesTest, ASignerThatIsItselfAnAnchorIsRefused) {
   ExpectRejected(VerifyWith(Sign(leaf, ""), anchors, {}),
                  ErrorCode::kBadSignature,
                  "signer certificate is itself a release CA anchor");
+}
+
+// An intermediate whose EKU allows only TLS cannot issue release signers;
+// one allowing codeSigning or any usage can.
+TEST_F(ReleaseSignerRulesTest, IntermediateEkuMustAllowCodeSigning) {
+  struct Case {
+    std::string eku;
+    bool accepted;
+  };
+  for (const Case& c : std::vector<Case>{{"serverAuth", false},
+                                         {"serverAuth,clientAuth", false},
+                                         {"codeSigning", true},
+                                         {"anyExtendedKeyUsage", true}}) {
+    SCOPED_TRACE(c.eku);
+    CertOptions ca_options = Opts("Scoped CA " + c.eku, KeyType::kEcP256, true);
+    ca_options.extended_key_usage = c.eku;
+    TestIdentity scoped = MakeIssued(Dir(), "scoped", root_, ca_options);
+    const std::string chain = dir_.Sub("scoped-chain.pem");
+    std::filesystem::remove(chain);
+    AppendCertPem(chain, scoped.cert.get());
+    CertOptions leaf_options = Opts("Leaf", KeyType::kEcP256, false);
+    leaf_options.extended_key_usage = "codeSigning";
+    TestIdentity leaf = MakeIssued(Dir(), "scoped-leaf", scoped, leaf_options);
+    auto r = VerifyWith(Sign(leaf, chain), root_.cert_path, {});
+    if (c.accepted) {
+      EXPECT_TRUE(r.has_value()) << r.error().message;
+    } else {
+      ExpectRejected(r, ErrorCode::kBadSignature,
+                     "manifest.sig: certificate chain: unsuitable "
+                     "certificate purpose");
+    }
+  }
 }
 
 TEST_F(ReleaseSignerRulesTest, AnIntermediateCaCannotSign) {
