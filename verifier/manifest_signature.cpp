@@ -236,11 +236,13 @@ Result<Ptr<X509_STORE>> MakeCallStore(const ReleaseTrust& trust,
   }
   X509_VERIFY_PARAM* param = X509_STORE_get0_param(store.get());
   // OpenSSL 3.0 has no code-signing purpose: CheckReleaseSigner checks the
-  // signer's. Under any purpose, chain building still requires every
-  // certificate above the signer to be a CA.
+  // signer's, the callback the EKUs of the CAs above it. Under any purpose,
+  // chain building still requires every certificate above the signer to be
+  // a CA.
   if (X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_ANY) != 1) {
     return OpenSslError(ErrorCode::kInternal, "set_purpose");
   }
+  X509_STORE_set_verify_cb(store.get(), ReleaseChainVerifyCallback);
   if (!options.check_time &&
       X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME) != 1) {
     return OpenSslError(ErrorCode::kInternal, "set_flags");

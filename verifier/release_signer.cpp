@@ -129,4 +129,23 @@ Status CheckReleaseSigner(X509* signer, CMS_SignerInfo* si, X509_STORE* anchors,
   return OkStatus();
 }
 
+int ReleaseChainVerifyCallback(int ok, X509_STORE_CTX* ctx) {
+  // The signer (depth 0) is judged by CheckReleaseSigner, with its reasons.
+  if (ok != 1 || X509_STORE_CTX_get_error_depth(ctx) == 0) {
+    return ok;
+  }
+  X509* cert = X509_STORE_CTX_get_current_cert(ctx);
+  if (cert == nullptr) {
+    return 0;
+  }
+  const uint32_t flags = X509_get_extension_flags(cert);
+  const uint32_t eku = X509_get_extended_key_usage(cert);
+  if ((flags & EXFLAG_XKUSAGE) != 0 &&
+      (eku & (XKU_CODE_SIGN | XKU_ANYEKU)) == 0) {
+    X509_STORE_CTX_set_error(ctx, X509_V_ERR_INVALID_PURPOSE);
+    return 0;
+  }
+  return ok;
+}
+
 }  // namespace imab::verifier

@@ -37,4 +37,11 @@ Status CheckSignedAttributes(CMS_SignerInfo* si, std::optional<int64_t> now);
 Status CheckReleaseSigner(X509* signer, CMS_SignerInfo* si, X509_STORE* anchors,
                           bool require_eku);
 
+// X509 verify callback for the release chain: every certificate above the
+// signer that carries an extendedKeyUsage must allow codeSigning (or
+// anyExtendedKeyUsage), so a CA constrained to TLS cannot issue release
+// signers. Fails with X509_V_ERR_INVALID_PURPOSE ("unsuitable certificate
+// purpose"); otherwise returns `ok` unchanged. Keeps no state.
+int ReleaseChainVerifyCallback(int ok, X509_STORE_CTX* ctx);
+
 }  // namespace imab::verifier

@@ -121,6 +121,22 @@ TEST_F(ReleaseSignerTest, ATlsServerCertificateCannotSignBundles) {
                 "signer certificate's extendedKeyUsage lacks codeSigning");
 }
 
+// Variant of the TLS case one level up: a CA whose EKU allows only TLS
+// issues a codeSigning leaf.
+TEST_F(ReleaseSignerTest, ATlsOnlyIntermediateCannotIssueReleaseSigners) {
+  CertOptions tls_ca;
+  tls_ca.is_ca = true;
+  tls_ca.extended_key_usage = "serverAuth,clientAuth";
+  TestIdentity inter = Issued("tls-ca", tls_ca);
+  CertOptions leaf;
+  leaf.common_name = "under-tls-ca";
+  leaf.extended_key_usage = "critical,codeSigning";
+  TestIdentity signer = MakeIssued(dir_.Sub(""), "under-tls-ca", inter, leaf);
+  ExpectRefused(
+      Built(signer, "under-tls-ca", "--chain " + ShellQuote(inter.cert_path)),
+      "certificate chain: unsuitable certificate purpose");
+}
+
 TEST_F(ReleaseSignerTest, ACaCertificateCannotSignBundles) {
   // An intermediate CA the release CA issued, with digitalSignature too.
   CertOptions sub_ca;

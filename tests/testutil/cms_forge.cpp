@@ -124,6 +124,26 @@ bool AddSigningTime(CMS_SignerInfo* si, int64_t when) {
                                      time.get(), -1) == 1;
 }
 
+bool ApplyValueEdits(CMS_SignerInfo* si, const SignedAttributeEdit& edit) {
+  if (edit.utf8_value_nid.has_value()) {
+    Drop(si, *edit.utf8_value_nid);
+    if (CMS_signed_add1_attr_by_NID(si, *edit.utf8_value_nid, V_ASN1_UTF8STRING,
+                                    "x", 1) != 1) {
+      return false;
+    }
+  }
+  if (!edit.two_values_nid.has_value()) {
+    return true;
+  }
+  int at = CMS_signed_get_attr_by_NID(si, *edit.two_values_nid, -1);
+  X509_ATTRIBUTE* attr = at < 0 ? nullptr : CMS_signed_get_attr(si, at);
+  ASN1_TYPE* first =
+      attr == nullptr ? nullptr : X509_ATTRIBUTE_get0_type(attr, 0);
+  // len -1: the data is the value object itself, copied.
+  return first != nullptr &&
+         X509_ATTRIBUTE_set1_data(attr, first->type, first->value.ptr, -1) == 1;
+}
+
 bool ApplyEdit(CMS_SignerInfo* si, const SignedAttributeEdit& edit) {
   if (edit.drop_content_type || edit.content_type_nid.has_value()) {
     Drop(si, NID_pkcs9_contentType);
@@ -144,8 +164,11 @@ bool ApplyEdit(CMS_SignerInfo* si, const SignedAttributeEdit& edit) {
       !AddSigningTime(si, *edit.signing_time)) {
     return false;
   }
-  return !edit.second_signing_time ||
-         AddSigningTime(si, static_cast<int64_t>(::time(nullptr)));
+  if (edit.second_signing_time &&
+      !AddSigningTime(si, static_cast<int64_t>(::time(nullptr)))) {
+    return false;
+  }
+  return ApplyValueEdits(si, edit);
 }
 
 // The signature covers the DER of the attributes with a SET tag in place

@@ -18,6 +18,10 @@ struct SignedAttributeEdit {
   bool drop_signing_time = false;
   std::optional<int64_t> signing_time;  // replaces the signingTime value
   bool second_signing_time = false;     // adds another signingTime
+  // Replaces the value of the attribute with this NID by a UTF8String.
+  std::optional<int> utf8_value_nid;
+  // Gives the attribute with this NID a second value (a copy of the first).
+  std::optional<int> two_values_nid;
 };
 
 // `der` is a DER CMS SignedData with one SignerInfo made by `signer` (e.g.

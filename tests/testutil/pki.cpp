@@ -167,10 +167,11 @@ Ptr<X509> BuildCert(EVP_PKEY* key, X509* issuer_cert, EVP_PKEY* issuer_key,
   X509* ext_issuer = issuer_cert != nullptr ? issuer_cert : cert.get();
   ok = AddExtension(cert.get(), ext_issuer, NID_basic_constraints,
                     options.is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE") &&
-       AddExtension(cert.get(), ext_issuer, NID_key_usage,
-                    !options.key_usage.empty() ? options.key_usage.c_str()
-                    : options.is_ca            ? "critical,keyCertSign,cRLSign"
-                                               : "critical,digitalSignature") &&
+       (options.omit_key_usage ||
+        AddExtension(cert.get(), ext_issuer, NID_key_usage,
+                     !options.key_usage.empty() ? options.key_usage.c_str()
+                     : options.is_ca            ? "critical,keyCertSign,cRLSign"
+                                     : "critical,digitalSignature")) &&
        AddExtension(cert.get(), ext_issuer, NID_subject_key_identifier,
                     options.subject_key_id.empty()
                         ? "hash"

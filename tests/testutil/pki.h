@@ -32,6 +32,8 @@ struct CertOptions {
   std::string subject_key_id = {};
   // extendedKeyUsage extension value ("critical,codeSigning"); empty: none.
   std::string extended_key_usage = {};
+  // No keyUsage extension at all (overrides key_usage).
+  bool omit_key_usage = false;
 };
 
 // Creates a self-signed CA (is_ca forced true) in `dir` as NAME.key/NAME.pem.

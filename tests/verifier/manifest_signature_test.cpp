@@ -5,6 +5,7 @@
 #include <openssl/err.h>
 
 #include <ctime>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "tests/testutil/cms_forge.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/temp_dir.h"
+#include "verifier/release_signer.h"
 
 namespace imab::verifier {
 namespace {
@@ -548,6 +550,84 @@ TEST_F(ReleaseSignerRulesTest, ASignerThatIsItselfAnAnchorIsRefused) {
                  "signer certificate is itself a release CA anchor");
 }
 
+// An intermediate whose EKU allows only TLS cannot issue release signers;
+// one allowing codeSigning or any usage can.
+TEST_F(ReleaseSignerRulesTest, IntermediateEkuMustAllowCodeSigning) {
+  struct Case {
+    std::string eku;
+    bool accepted;
+  };
+  for (const Case& c : std::vector<Case>{{"serverAuth", false},
+                                         {"serverAuth,clientAuth", false},
+                                         {"codeSigning", true},
+                                         {"anyExtendedKeyUsage", true}}) {
+    SCOPED_TRACE(c.eku);
+    CertOptions ca_options = Opts("Scoped CA " + c.eku, KeyType::kEcP256, true);
+    ca_options.extended_key_usage = c.eku;
+    TestIdentity scoped = MakeIssued(Dir(), "scoped", root_, ca_options);
+    const std::string chain = dir_.Sub("scoped-chain.pem");
+    std::filesystem::remove(chain);
+    AppendCertPem(chain, scoped.cert.get());
+    CertOptions leaf_options = Opts("Leaf", KeyType::kEcP256, false);
+    leaf_options.extended_key_usage = "codeSigning";
+    TestIdentity leaf = MakeIssued(Dir(), "scoped-leaf", scoped, leaf_options);
+    auto r = VerifyWith(Sign(leaf, chain), root_.cert_path, {});
+    if (c.accepted) {
+      EXPECT_TRUE(r.has_value()) << r.error().message;
+    } else {
+      ExpectRejected(r, ErrorCode::kBadSignature,
+                     "manifest.sig: certificate chain: unsuitable "
+                     "certificate purpose");
+    }
+  }
+}
+
+TEST_F(ReleaseSignerRulesTest, ASignerWithoutKeyUsageIsRefused) {
+  CertOptions o;
+  o.omit_key_usage = true;
+  o.extended_key_usage = "codeSigning";
+  ExpectRejected(VerifyWith(Sign(Leaf("no-ku", o), ""), root_.cert_path, {}),
+                 ErrorCode::kBadSignature,
+                 "signer certificate lacks keyUsage digitalSignature");
+}
+
+// OpenSSL's chain checks refuse such a certificate first; the rule is
+// checked on its own here.
+TEST_F(ReleaseSignerRulesTest, ASignerWithInvalidExtensionsIsRefused) {
+  TestIdentity leaf = Leaf("dup-ext", CertOptions{});
+  std::vector<uint8_t> der = Sign(leaf, "");
+  const unsigned char* p = der.data();
+  Ptr<CMS_ContentInfo> cms(
+      d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
+  ASSERT_NE(cms, nullptr);
+  CMS_SignerInfo* si =
+      sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms.get()), 0);
+  // A keyUsage whose value is not DER makes the extensions invalid.
+  Ptr<X509> broken(X509_dup(leaf.cert.get()));
+  int at = X509_get_ext_by_NID(broken.get(), NID_key_usage, -1);
+  ASSERT_GE(at, 0);
+  Ptr<X509_EXTENSION> old_usage(X509_delete_ext(broken.get(), at));
+  Ptr<ASN1_STRING> garbage(ASN1_OCTET_STRING_new());
+  ASSERT_EQ(
+      ASN1_OCTET_STRING_set(garbage.get(),
+                            reinterpret_cast<const unsigned char*>("\x01"), 1),
+      1);
+  Ptr<X509_EXTENSION> bad_usage(
+      X509_EXTENSION_create_by_NID(nullptr, NID_key_usage, 1, garbage.get()));
+  ASSERT_NE(bad_usage, nullptr);
+  ASSERT_EQ(X509_add_ext(broken.get(), bad_usage.get(), -1), 1);
+  // Signing re-encodes it (CheckReleaseSigner does not verify signatures);
+  // the copy decodes it again with its flags computed afresh.
+  ASSERT_GT(X509_sign(broken.get(), root_.key.get(), EVP_sha256()), 0);
+  Ptr<X509> reparsed(X509_dup(broken.get()));
+  ReleaseTrust trust = Trust(root_.cert_path);
+  Status status = CheckReleaseSigner(reparsed.get(), si, trust.store(), false);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().message,
+            "manifest.sig: signer certificate has invalid extensions");
+  ERR_clear_error();
+}
+
 TEST_F(ReleaseSignerRulesTest, AnIntermediateCaCannotSign) {
   ExpectRejected(VerifyWith(Sign(inter_, ""), root_.cert_path, {}),
                  ErrorCode::kBadSignature, "signer certificate is a CA");
@@ -575,7 +655,17 @@ TEST_F(ReleaseSignerRulesTest, SignedAttributeRulesEachFail) {
     imab::testing::SignedAttributeEdit edit;
     std::string why;
   };
-  std::vector<Case> cases(6);
+  std::vector<Case> cases(11);
+  cases[6].edit.utf8_value_nid = NID_pkcs9_contentType;
+  cases[6].why = "contentType signed attribute is not id-data";
+  cases[7].edit.utf8_value_nid = NID_pkcs9_messageDigest;
+  cases[7].why = "messageDigest signed attribute is not an OCTET STRING";
+  cases[8].edit.utf8_value_nid = NID_pkcs9_signingTime;
+  cases[8].why = "signingTime is not a valid UTCTime or GeneralizedTime";
+  cases[9].edit.two_values_nid = NID_pkcs9_signingTime;
+  cases[9].why = "signingTime signed attribute needs exactly one value";
+  cases[10].edit.two_values_nid = NID_pkcs9_contentType;
+  cases[10].why = "contentType signed attribute needs exactly one value";
   cases[0].edit.content_type_nid = NID_pkcs7_enveloped;
   cases[0].why = "contentType signed attribute is not id-data";
   cases[1].edit.drop_content_type = true;
