@@ -26,7 +26,8 @@ class ImaPolicyConditionsTest : public ::testing::Test {
         std::make_unique<TestDevice>(dir_.Sub("device"), *keys_, dir_.Sub(""));
     rootfs_ = dir_.Sub("rootfs");
     for (const auto& [path, mode] :
-         {std::pair<std::string, fs::perms>{"bin/tool", fs::perms(0755)},
+         {std::pair<std::string, fs::perms>{"sbin/init", fs::perms(0755)},
+          {"bin/tool", fs::perms(0755)},
           {"etc/motd", fs::perms(0644)},
           {"usr/lib/libz.so.1", fs::perms(0644)},
           {"home/app/data", fs::perms(0644)}}) {

@@ -32,6 +32,10 @@ class ReleaseSignerTest : public ::testing::Test {
     rootfs_ = dir_.Sub("rootfs");
     fs::create_directories(rootfs_ + "/etc");
     WriteFile(rootfs_ + "/etc/motd", "hello\n");
+    // The init the kernel falls back to, so a device accepts the image.
+    fs::create_directories(rootfs_ + "/bin");
+    WriteFile(rootfs_ + "/bin/sh", "sample init\n");
+    fs::permissions(rootfs_ + "/bin/sh", fs::perms(0755));
   }
 
   // `imab-build build` of the small rootfs signed by key/cert, plus `extra`.
