@@ -6,9 +6,11 @@
 
 #include "common/bundle_container.h"
 #include "common/hex.h"
+#include "common/printable.h"
 #include "common/manifest_reader.h"
 #include "common/zstd_stream.h"
 #include "verifier/integrity_pool.h"
+#include "verifier/manifest_copy.h"
 #include "verifier/payload_stream.h"
 #include "verifier/trust_anchor.h"
 #include "verifier/update_checks.h"
@@ -59,8 +61,8 @@ Status DescribeIntegrityFailures(const std::vector<IntegrityFailure>& failures,
   constexpr size_t kListed = 10;
   for (size_t i = 0; i < failures.size() && i < kListed; ++i) {
     const IntegrityFailure& f = failures[i];
-    message += (i == 0 ? "" : "; ") + f.path + ": " + f.xattr + ": " +
-               f.reason;
+    message += (i == 0 ? "" : "; ") + Printable(f.path) + ": " +
+               Printable(f.xattr) + ": " + Printable(f.reason);
   }
   if (failures.size() > kListed) {
     message += "; and " + std::to_string(failures.size() - kListed) +
@@ -69,10 +71,9 @@ Status DescribeIntegrityFailures(const std::vector<IntegrityFailure>& failures,
   return MakeError(ErrorCode::kBadSignature, message);
 }
 
-// The device-aware checks, from the manifest alone, before any payload
-// byte reaches the sink.
-Status CheckDevice(ByteSource& source, const BundleLayout& layout,
-                   const VerifyOptions& options,
+// The device-aware checks, from the manifest alone (`manifest`: its
+// private copy), before any payload byte reaches the sink.
+Status CheckDevice(ByteSource& manifest, const VerifyOptions& options,
                    const Sha256Digest& signed_sha256, VerifyReport& report) {
   const ManifestHeader& header = report.header;
   const DeviceConfig& config = *options.device;
@@ -97,8 +98,8 @@ Status CheckDevice(ByteSource& source, const BundleLayout& layout,
   }
   device->in_place = device->in_place || options.in_place;
   Result<TrustVerdict> verdict =
-      DecideUpdateTrust(source, layout.manifest_offset, layout.manifest_size,
-                        signed_sha256, header, *device);
+      DecideUpdateTrust(manifest, 0, manifest.size(), signed_sha256, header,
+                        *device);
   if (!verdict.has_value()) {
     return Record(report, "trust-decision", Status(verdict.error()), "");
   }
@@ -114,17 +115,42 @@ Status CheckDevice(ByteSource& source, const BundleLayout& layout,
                 decided.Summary());
 }
 
-// Everything after the container check; the caller aborts the sink on error.
-Status VerifyContents(ByteSource& source, const BundleLayout& layout,
-                      const VerifyOptions& options, EntrySink& sink,
-                      VerifyReport& report) {
-  if (options.release_ca.empty() == options.trust_root.empty()) {
+// The manifest, read from the bundle once into a private copy, the one
+// reader over that copy, and the signature that covers it.
+struct SignedManifest {
+  ManifestCopy copy;
+  std::unique_ptr<ManifestReader> reader;
+  VerifiedSignature signature;
+};
+
+bool UsesTrustRoot(const VerifyOptions& options) {
+  return !options.trust_root.empty() || options.trust_root_bytes.has_value();
+}
+
+// Copy, trust anchors, signature, header: nothing after this reads the
+// bundle's manifest bytes, so none can differ from the bytes signed.
+Result<SignedManifest> CheckSignedManifest(ByteSource& source,
+                                           const BundleLayout& layout,
+                                           const VerifyOptions& options,
+                                           VerifyReport& report) {
+  const int trust_sources = (options.release_ca.empty() ? 0 : 1) +
+                            (options.trust_root.empty() ? 0 : 1) +
+                            (options.trust_root_bytes.has_value() ? 1 : 0);
+  if (trust_sources != 1) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "give either --release-ca or --trust-root");
   }
-  Result<AnchorDecision> decided =
-      DecideAnchors(options.release_ca, options.trust_root, source,
-                  layout.manifest_offset, layout.manifest_size);
+  IMAB_ASSIGN_OR_RETURN(
+      ManifestCopy copy,
+      CopyManifest(source, layout.manifest_offset, layout.manifest_size,
+                   options.temp_dir));
+  const uint64_t size = layout.manifest_size;
+  // Parsed before its signature only for the trust root it may carry,
+  // which authenticates itself; nothing else of it is used until then.
+  auto manifest = ManifestReader::Open(*copy.source, 0, size);
+  Result<AnchorDecision> decided = DecideAnchors(
+      options.release_ca, options.trust_root, options.trust_root_bytes,
+      manifest.has_value() ? (*manifest)->header().trust_root : "");
   if (!decided.has_value() &&
       decided.error().code == ErrorCode::kInvalidArgument) {
     return decided.error();
@@ -133,39 +159,41 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
       report, "trust-root",
       decided.has_value() ? OkStatus() : Status(decided.error()),
       decided.has_value() ? decided->detail : ""));
-  const ReleaseTrust& trust = decided->anchors;
   report.trust_root_version = decided->effective_version;
   std::vector<uint8_t> signature(layout.signature_size);
   IMAB_RETURN_IF_ERROR(source.ReadAt(layout.signature_offset, signature));
-  Result<VerifiedSignature> verified = VerifyManifestSignature(
-      source, layout.manifest_offset, layout.manifest_size, signature, trust,
-      options.signature);
+  Result<VerifiedSignature> verified =
+      VerifyManifestSignature(*copy.source, 0, size, signature,
+                              decided->anchors, options.signature);
   IMAB_RETURN_IF_ERROR(Record(
       report, "signature",
       verified.has_value() ? OkStatus() : Status(verified.error()),
       verified.has_value() ? "signed by " + verified->signer_subject : ""));
+  // The copy is private: a difference here is a bug, not an attack.
+  if (!DigestEquals(verified->manifest_sha256, copy.sha256)) {
+    return MakeError(ErrorCode::kInternal, "manifest copy changed");
+  }
   report.signer = verified->signer_subject;
   report.manifest_sha256 = verified->manifest_sha256;
-
-  auto manifest = ManifestReader::Open(source, layout.manifest_offset,
-                                       layout.manifest_size);
   IMAB_RETURN_IF_ERROR(Record(
       report, "manifest",
       manifest.has_value() ? OkStatus() : Status(manifest.error()),
       "header parsed"));
   report.header = (*manifest)->header();
   report.manifest_parsed = true;
+  return SignedManifest{std::move(copy), std::move(*manifest),
+                        std::move(*verified)};
+}
+
+// Everything after the container check; the caller aborts the sink on error.
+Status VerifyContents(ByteSource& source, const BundleLayout& layout,
+                      const VerifyOptions& options, EntrySink& sink,
+                      VerifyReport& report) {
+  IMAB_ASSIGN_OR_RETURN(SignedManifest signed_manifest,
+                        CheckSignedManifest(source, layout, options, report));
+  ManifestReader& manifest = *signed_manifest.reader;
   const ManifestHeader& header = report.header;
-  // The root checked before the signature must be the one the signed
-  // manifest carries (the file could have changed between the reads).
-  if (!options.trust_root.empty() &&
-      decided->carried_root.value_or("") != header.trust_root) {
-    return Record(report, "trust-root",
-                  MakeError(ErrorCode::kBadSignature,
-                            "trust root changed between reads"),
-                  "");
-  }
-  if (!header.trust_root.empty() && !options.trust_root.empty()) {
+  if (!header.trust_root.empty() && UsesTrustRoot(options)) {
     report.adopt_trust_root = header.trust_root;
   }
   if (header.payload_size != layout.payload_size) {
@@ -206,8 +234,8 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
       : options.signature.check_time ? "not expired"
                                      : "expiry not checked (no clock)"));
   if (options.device != nullptr) {
-    IMAB_RETURN_IF_ERROR(CheckDevice(source, layout, options,
-                                     verified->manifest_sha256, report));
+    IMAB_RETURN_IF_ERROR(CheckDevice(*signed_manifest.copy.source, options,
+                                     report.manifest_sha256, report));
   }
   // A device whose update server's CA is gone can never update again:
   // decided from the signed section before anything is written.
@@ -228,6 +256,13 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
                             std::to_string(options.ca.expiry_horizon_days) +
                             "-day horizon"
                       : " (no time check)")));
+  // Tree rules and what the kernel would refuse to create, for every
+  // record, before the sink erases or writes anything.
+  IMAB_RETURN_IF_ERROR(Record(
+      report, "installable",
+      CheckManifestEntries(*signed_manifest.copy.source, options.path_reserve),
+      "every path and xattr can be written below a " +
+          std::to_string(options.path_reserve) + "-byte folder"));
   IMAB_RETURN_IF_ERROR(sink.Start(header));
   IMAB_ASSIGN_OR_RETURN(auto payload,
                         ZstdRegionReader::Open(source, layout.payload_offset,
@@ -238,7 +273,7 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
   InitramfsCheck initramfs(header.keys);
   CaStoreCheck ca_store(header.ca_store);
   Status entries =
-      CheckPayload(**manifest, *payload, header.created, *integrity, pool,
+      CheckPayload(manifest, *payload, header.created, *integrity, pool,
                    initramfs, ca_store, sink, stats);
   report.integrity_failures = pool.Finish();
   report.entries = stats.entries;
@@ -268,12 +303,11 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
                                   report.integrity_failures, stats.files),
                               "IMA/EVM signatures of every file verify"));
 
-  // The manifest was read twice (signature, then parsing); both reads must
-  // have seen the same bytes, or the file changed under us.
-  Result<Sha256Digest> manifest_digest = (*manifest)->Finish();
+  // The reader hashed every byte it parsed: all of them, and the bytes the
+  // signature covers.
+  Result<Sha256Digest> manifest_digest = manifest.Finish();
   Status same = manifest_digest.has_value()
-                    ? (DigestEquals(*manifest_digest,
-                                    verified->manifest_sha256)
+                    ? (DigestEquals(*manifest_digest, report.manifest_sha256)
                            ? OkStatus()
                            : Status(MakeError(
                                  ErrorCode::kDigestMismatch,

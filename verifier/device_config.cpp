@@ -2,9 +2,12 @@
 #include "verifier/device_config.h"
 
 #include <charconv>
+#include <optional>
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include "common/input_file.h"
 
 namespace imab::verifier {
 namespace {
@@ -244,17 +247,17 @@ Result<DeviceConfig> LoadDeviceConfig(const std::string& root) {
   const std::string normalised = NormalisedRoot(root);
   const std::string path =
       (normalised == "/" ? "" : normalised) + "/" + kDeviceConfigPath;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  Result<std::optional<std::string>> read =
+      ReadInputFileIfExists(path, kMaxConfigBytes);
+  if (!read.has_value()) {
+    return MakeError(ErrorCode::kInvalidArgument, read.error().message);
+  }
+  if (!read->has_value()) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "device not initialised: cannot read " + path +
                          " (run imab-verify device init)");
   }
-  std::string text((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  if (text.size() > kMaxConfigBytes) {
-    return MakeError(ErrorCode::kInvalidArgument, path + ": too large");
-  }
+  const std::string& text = **read;
   ConfigParser parser(normalised);
   std::istringstream lines(text);
   std::string line;

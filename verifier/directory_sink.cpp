@@ -11,11 +11,15 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "common/printable.h"
+
 namespace imab::verifier {
 namespace {
 
 Error IoError(const std::string& what) {
-  return MakeError(ErrorCode::kIo, what + ": " + std::strerror(errno));
+  // `what` names image paths: escaped, so a name cannot forge a line.
+  return MakeError(ErrorCode::kIo,
+                   Printable(what) + ": " + std::strerror(errno));
 }
 
 bool NeedsPrivilege(const std::string& name) {

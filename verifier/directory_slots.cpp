@@ -68,6 +68,12 @@ std::string DirectorySlots::SlotPath(SlotId slot) const {
   return dir_ + "/" + SlotFolderName(slot);
 }
 
+size_t DirectorySlots::PathReserve(const std::string& dir) {
+  constexpr size_t kRandomSuffix = 6;  // mkdtemp's XXXXXX
+  return dir.size() + 1 + SlotFolderName(SlotId::kA).size() +
+         kStagingInfix.size() + kRandomSuffix + 1;
+}
+
 std::string DirectorySlots::StatePath(SlotId slot) const {
   return SlotPath(slot) + ".state";
 }

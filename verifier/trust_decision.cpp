@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/printable.h"
 #include "common/bytes.h"
 #include "common/digest.h"
 #include "common/evm_digest.h"
@@ -205,7 +206,8 @@ std::string TrustVerdict::Summary() const {
                " more (see --json)";
         break;
       }
-      out += "; /" + f.path + ": " + f.reason + " (" + f.consequence + ")";
+      out += "; /" + Printable(f.path) + ": " + f.reason + " (" +
+             f.consequence + ")";
     }
   }
   return out;
@@ -277,11 +279,11 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
     bool first = true;
     for (const InitramfsRecord& record : header.keys->initramfs) {
       Ptr<X509> evm = declared(record.evm_cert_sha256,
-                               "/" + record.path + " etc/keys/x509_evm.der");
+                               "/" + Printable(record.path) + " etc/keys/x509_evm.der");
       Ptr<X509> ima;
       if (record.ima_cert_sha256.has_value()) {
         ima = declared(*record.ima_cert_sha256,
-                       "/" + record.path + " etc/keys/x509_ima.der");
+                       "/" + Printable(record.path) + " etc/keys/x509_ima.der");
       }
       auto keep = [&](std::vector<Ptr<X509>>& ring, Ptr<X509> cert) {
         if (first) {
