@@ -23,9 +23,10 @@ constexpr size_t kMaxCertFileBytes = 1u << 20;
 Result<Ptr<BIO>> ReadFileToMemBio(const std::string& path) {
   Result<std::string> bytes = ReadInputFile(path, kMaxCertFileBytes);
   if (!bytes.has_value()) {
+    // Too large: not a certificate file; anything else it cannot read.
     return MakeError(bytes.error().code == ErrorCode::kLimitExceeded
                          ? ErrorCode::kInvalidArgument
-                         : bytes.error().code,
+                         : ErrorCode::kIo,
                      bytes.error().message);
   }
   Ptr<BIO> mem(BIO_new(BIO_s_mem()));

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/fanotify.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -143,6 +144,49 @@ void FlipHexDigit(const std::string& path, uint64_t at, char was) {
   ASSERT_EQ(pwrite(fd.get(), &flipped, 1, static_cast<off_t>(at)), 1);
 }
 
+// Every name below `root` with its type, mode, size, times and content
+// (or link target), one line each: two equal snapshots mean nothing in the
+// tree was written, replaced or touched.
+std::string Snapshot(const std::string& root) {
+  std::string out;
+  std::vector<std::string> names;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    names.push_back(e.path().string());
+  }
+  names.push_back(root);
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    struct stat st {};
+    EXPECT_EQ(lstat(name.c_str(), &st), 0) << name;
+    std::ostringstream line;
+    line << name << " ino " << st.st_ino << " mode " << st.st_mode << " size "
+         << st.st_size << " mtime " << st.st_mtim.tv_sec << "."
+         << st.st_mtim.tv_nsec << " ctime " << st.st_ctim.tv_sec << "."
+         << st.st_ctim.tv_nsec;
+    if (S_ISREG(st.st_mode)) {
+      line << " content " << std::hash<std::string>{}(ReadFile(name));
+    } else if (S_ISLNK(st.st_mode)) {
+      line << " -> " << fs::read_symlink(name).string();
+    }
+    out += line.str() + "\n";
+  }
+  return out;
+}
+
+// The lines of `after` not in `before` (what changed), at most five.
+std::string Changed(const std::string& before, const std::string& after) {
+  std::istringstream lines(after);
+  std::string line, out;
+  int shown = 0;
+  while (std::getline(lines, line) && shown < 5) {
+    if (before.find(line + "\n") == std::string::npos) {
+      out += line + "\n";
+      ++shown;
+    }
+  }
+  return out;
+}
+
 class ReadOnceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -207,11 +251,57 @@ class ReadOnceTest : public ::testing::Test {
         << install.err << ::testing::PrintToString(diffs);
   }
 
+  // Trust root 1 (release CA keys_) and its successor 2 (release CA
+  // release2_), each signed by a threshold of root keys.
+  void MakeTrustRoots() {
+  std::string keys_dir = dir_.Sub("");
+    for (const char* k : {"a", "b", "c", "d"}) {
+      ASSERT_EQ(RunShell("openssl genpkey -algorithm EC -pkeyopt "
+                         "ec_paramgen_curve:P-256 -out " +
+                         ShellQuote(keys_dir + "/root-" + k + ".key"))
+                    .exit_code,
+                0);
+    }
+    auto key = [&](const char* k) {
+      return " --key " + ShellQuote(keys_dir + "/root-" + k + ".key");
+    };
+    auto trust_root = [&](const std::string& name, const std::string& args,
+                          std::vector<std::string> signers) {
+      std::string out = dir_.Sub(name);
+      EXPECT_EQ(RunShell(ShellQuote(BuildBin()) + " trust-root create " + args +
+                         " --out " + ShellQuote(out))
+                    .exit_code,
+                0);
+      for (const std::string& k : signers) {
+        EXPECT_EQ(RunShell(ShellQuote(BuildBin()) + " trust-root sign --root " +
+                           ShellQuote(out) + key(k.c_str()) + " --out " +
+                           ShellQuote(out))
+                      .exit_code,
+                  0);
+      }
+      return out;
+    };
+    root1_ = trust_root("root-1.trust",
+                                   "--version 1 --threshold 2 --release-ca " +
+                                       ShellQuote(keys_->ca().cert_path) +
+                                       key("a") + key("b") + key("c"),
+                                   {"a", "b"});
+    fs::create_directories(dir_.Sub("second"));
+    release2_ = std::make_unique<ReleaseKeys>(dir_.Sub("second"));
+    root2_ = trust_root("root-2.trust",
+                                   "--version 2 --threshold 2 --release-ca " +
+                                       ShellQuote(release2_->ca().cert_path) +
+                                       key("b") + key("c") + key("d"),
+                                   {"a", "b", "d"});
+  }
+
   TempDir dir_;
   std::unique_ptr<ReleaseKeys> keys_;
   std::unique_ptr<TestDevice> device_;
   std::string rootfs_;
   std::string fallback_;
+  std::unique_ptr<ReleaseKeys> release2_;
+  std::string root1_, root2_;
 };
 
 // The issue's example: once the installer starts on the payload (the
@@ -257,48 +347,11 @@ TEST_F(ReadOnceTest, ManifestChangedWhilePayloadStreamsLosesNoSlot) {
 // the verifier first read the manifest. 056fc7e took the root from one
 // read and the signed bytes from another, and refused a valid rotation.
 TEST_F(ReadOnceTest, CarriedTrustRootChangedBetweenReadsIsNotSeen) {
-  std::string keys_dir = dir_.Sub("");
-  for (const char* k : {"a", "b", "c", "d"}) {
-    ASSERT_EQ(RunShell("openssl genpkey -algorithm EC -pkeyopt "
-                       "ec_paramgen_curve:P-256 -out " +
-                       ShellQuote(keys_dir + "/root-" + k + ".key"))
-                  .exit_code,
-              0);
-  }
-  auto key = [&](const char* k) {
-    return " --key " + ShellQuote(keys_dir + "/root-" + k + ".key");
-  };
-  auto trust_root = [&](const std::string& name, const std::string& args,
-                        std::vector<std::string> signers) {
-    std::string out = dir_.Sub(name);
-    EXPECT_EQ(RunShell(ShellQuote(BuildBin()) + " trust-root create " + args +
-                       " --out " + ShellQuote(out))
-                  .exit_code,
-              0);
-    for (const std::string& k : signers) {
-      EXPECT_EQ(RunShell(ShellQuote(BuildBin()) + " trust-root sign --root " +
-                         ShellQuote(out) + key(k.c_str()) + " --out " +
-                         ShellQuote(out))
-                    .exit_code,
-                0);
-    }
-    return out;
-  };
-  std::string root1 = trust_root("root-1.trust",
-                                 "--version 1 --threshold 2 --release-ca " +
-                                     ShellQuote(keys_->ca().cert_path) +
-                                     key("a") + key("b") + key("c"),
-                                 {"a", "b"});
-  fs::create_directories(dir_.Sub("second"));
-  ReleaseKeys release2(dir_.Sub("second"));
-  std::string root2 = trust_root("root-2.trust",
-                                 "--version 2 --threshold 2 --release-ca " +
-                                     ShellQuote(release2.ca().cert_path) +
-                                     key("b") + key("c") + key("d"),
-                                 {"a", "b", "d"});
-  ASSERT_EQ(device_->InitWithTrustRoot(root1).exit_code, 0);
+  MakeTrustRoots();
+  const ReleaseKeys& release2 = *release2_;
+  ASSERT_EQ(device_->InitWithTrustRoot(root1_).exit_code, 0);
   InstallTwoVersions();
-  std::string v3 = Build("3.0", release2, "--trust-root " + ShellQuote(root2));
+  std::string v3 = Build("3.0", release2, "--trust-root " + ShellQuote(root2_));
   const BundleLayout layout = LayoutOf(v3);
   const std::string manifest =
       ReadFile(v3).substr(layout.manifest_offset, layout.manifest_size);
@@ -337,6 +390,44 @@ TEST_F(ReadOnceTest, CarriedTrustRootChangedBetweenReadsIsNotSeen) {
   CommandResult status = device_->Status();
   EXPECT_NE(status.out.find("trust root version: 2"), std::string::npos)
       << status.out;
+}
+
+// Issue 12 item 9: `verify --root` judges a bundle and writes nothing, not
+// even the trust root the device adopted (056fc7e rewrote it into the
+// slots folder, without the install lock).
+TEST_F(ReadOnceTest, VerifyRootWritesNothing) {
+  MakeTrustRoots();
+  ASSERT_EQ(device_->InitWithTrustRoot(root1_).exit_code, 0);
+  ASSERT_EQ(device_->Install(Build("1.0", *keys_)).exit_code, 0);
+  CommandResult adopt = device_->Install(
+      Build("2.0", *release2_, "--trust-root " + ShellQuote(root2_)));
+  ASSERT_EQ(adopt.exit_code, 0) << adopt.err;
+  std::string v3 = Build("3.0", *release2_);
+  const std::string verify = ShellQuote(VerifyBin()) + " verify " +
+                             ShellQuote(v3) + " --root " +
+                             ShellQuote(device_->root()) + " --no-time-check";
+
+  const std::string before = Snapshot(device_->root());
+  CommandResult judged = RunShell(verify);
+  EXPECT_EQ(judged.exit_code, 0) << judged.err;
+  EXPECT_EQ(Changed(before, Snapshot(device_->root())), "")
+      << "verify --root changed the device tree";
+
+  // Variant: the device mounted read-only (a private mount namespace).
+  CommandResult probe = RunShell("unshare -m true");
+  if (probe.exit_code != 0) {
+    GTEST_SKIP() << "no mount namespaces here: " << probe.err;
+  }
+  const std::string root = ShellQuote(device_->root());
+  CommandResult read_only = RunShell(
+      "unshare -m sh -c " +
+      ShellQuote("mount --make-rprivate / && mount --bind " + root + " " +
+                 root + " && mount -o remount,bind,ro " + root + " " + root +
+                 " && touch " + root + "/probe 2>/dev/null; " + verify));
+  EXPECT_EQ(read_only.exit_code, 0) << read_only.err;
+  EXPECT_FALSE(fs::exists(device_->root() + "/probe"))
+      << "the bind mount was not read-only";
+  EXPECT_EQ(Changed(before, Snapshot(device_->root())), "");
 }
 
 }  // namespace
