@@ -43,9 +43,9 @@ Status CheckCanonicalPath(std::string_view path) {
       return Bad(path, "contains '" + Printable(part) + "'");
     }
     if (part.size() > kMaxPathComponentBytes) {
-      return MakeError(ErrorCode::kLimitExceeded,
-                       "path '" + Printable(path) +
-                           "': component longer than 255 bytes");
+      return MakeError(
+          ErrorCode::kLimitExceeded,
+          "path '" + Printable(path) + "': component longer than 255 bytes");
     }
     start = end + 1;
   }
@@ -72,8 +72,7 @@ Status ImageTree::Admit(const Entry& entry) {
     if (*parent_type != EntryType::kDir) {
       // Writing below a symlink would let the image redirect writes
       // anywhere on the device.
-      return Bad(entry.path, "parent '" + Printable(parent) +
-                                 "' is a " +
+      return Bad(entry.path, "parent '" + Printable(parent) + "' is a " +
                                  std::string(EntryTypeName(*parent_type)) +
                                  ", not a folder");
     }
@@ -82,7 +81,8 @@ Status ImageTree::Admit(const Entry& entry) {
     IMAB_RETURN_IF_ERROR(CheckCanonicalPath(entry.link_target));
     const EntryType* target = Find(entry.link_target);
     if (target == nullptr || *target != EntryType::kFile) {
-      return Bad(entry.path, "hardlink target '" + Printable(entry.link_target) +
+      return Bad(entry.path, "hardlink target '" +
+                                 Printable(entry.link_target) +
                                  "' is not an earlier regular file");
     }
   }

@@ -30,9 +30,9 @@ const char* KindOf(mode_t mode) {
 }
 
 Error TooLarge(const std::string& path, size_t max_bytes) {
-  return MakeError(ErrorCode::kLimitExceeded,
-                   path + ": larger than " + std::to_string(max_bytes) +
-                       " bytes");
+  return MakeError(
+      ErrorCode::kLimitExceeded,
+      path + ": larger than " + std::to_string(max_bytes) + " bytes");
 }
 
 Result<std::string> ReadBounded(const InputFile& file, const std::string& path,
@@ -83,9 +83,9 @@ Result<InputFile> OpenInputFile(const std::string& path, Symlinks symlinks) {
   // A FIFO, socket or device has no fixed content: reading it could block
   // forever or never end.
   if (!S_ISREG(st.st_mode)) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     path + ": not a regular file (" + KindOf(st.st_mode) +
-                         ")");
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        path + ": not a regular file (" + KindOf(st.st_mode) + ")");
   }
   return InputFile{std::move(fd), static_cast<uint64_t>(st.st_size)};
 }

@@ -116,8 +116,8 @@ namespace {
 Status CheckFrameHeader(std::span<const uint8_t> start) {
   constexpr uint8_t kMagic[4] = {0x28, 0xB5, 0x2F, 0xFD};  // 0xFD2FB528 LE
   constexpr uint8_t kContentChecksumFlag = 1u << 2;
-  if (start.size() < 5 || !std::equal(start.begin(), start.begin() + 4,
-                                      std::begin(kMagic))) {
+  if (start.size() < 5 ||
+      !std::equal(start.begin(), start.begin() + 4, std::begin(kMagic))) {
     return MakeError(ErrorCode::kMalformed,
                      "payload: does not start with a zstd frame");
   }

@@ -6,8 +6,8 @@
 
 #include "common/bundle_container.h"
 #include "common/hex.h"
-#include "common/printable.h"
 #include "common/manifest_reader.h"
+#include "common/printable.h"
 #include "common/zstd_stream.h"
 #include "verifier/integrity_pool.h"
 #include "verifier/manifest_copy.h"
@@ -97,9 +97,8 @@ Status CheckDevice(ByteSource& manifest, const VerifyOptions& options,
     return device.error();
   }
   device->in_place = device->in_place || options.in_place;
-  Result<TrustVerdict> verdict =
-      DecideUpdateTrust(manifest, 0, manifest.size(), signed_sha256, header,
-                        *device);
+  Result<TrustVerdict> verdict = DecideUpdateTrust(
+      manifest, 0, manifest.size(), signed_sha256, header, *device);
   if (!verdict.has_value()) {
     return Record(report, "trust-decision", Status(verdict.error()), "");
   }
@@ -140,10 +139,9 @@ Result<SignedManifest> CheckSignedManifest(ByteSource& source,
     return MakeError(ErrorCode::kInvalidArgument,
                      "give either --release-ca or --trust-root");
   }
-  IMAB_ASSIGN_OR_RETURN(
-      ManifestCopy copy,
-      CopyManifest(source, layout.manifest_offset, layout.manifest_size,
-                   options.temp_dir));
+  IMAB_ASSIGN_OR_RETURN(ManifestCopy copy,
+                        CopyManifest(source, layout.manifest_offset,
+                                     layout.manifest_size, options.temp_dir));
   const uint64_t size = layout.manifest_size;
   // Parsed before its signature only for the trust root it may carry,
   // which authenticates itself; nothing else of it is used until then.
@@ -155,16 +153,15 @@ Result<SignedManifest> CheckSignedManifest(ByteSource& source,
       decided.error().code == ErrorCode::kInvalidArgument) {
     return decided.error();
   }
-  IMAB_RETURN_IF_ERROR(Record(
-      report, "trust-root",
-      decided.has_value() ? OkStatus() : Status(decided.error()),
-      decided.has_value() ? decided->detail : ""));
+  IMAB_RETURN_IF_ERROR(
+      Record(report, "trust-root",
+             decided.has_value() ? OkStatus() : Status(decided.error()),
+             decided.has_value() ? decided->detail : ""));
   report.trust_root_version = decided->effective_version;
   std::vector<uint8_t> signature(layout.signature_size);
   IMAB_RETURN_IF_ERROR(source.ReadAt(layout.signature_offset, signature));
-  Result<VerifiedSignature> verified =
-      VerifyManifestSignature(*copy.source, 0, size, signature,
-                              decided->anchors, options.signature);
+  Result<VerifiedSignature> verified = VerifyManifestSignature(
+      *copy.source, 0, size, signature, decided->anchors, options.signature);
   IMAB_RETURN_IF_ERROR(Record(
       report, "signature",
       verified.has_value() ? OkStatus() : Status(verified.error()),
@@ -272,9 +269,8 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
                      static_cast<int>(std::thread::hardware_concurrency()));
   InitramfsCheck initramfs(header.keys);
   CaStoreCheck ca_store(header.ca_store);
-  Status entries =
-      CheckPayload(manifest, *payload, header.created, *integrity, pool,
-                   initramfs, ca_store, sink, stats);
+  Status entries = CheckPayload(manifest, *payload, header.created, *integrity,
+                                pool, initramfs, ca_store, sink, stats);
   report.integrity_failures = pool.Finish();
   report.entries = stats.entries;
   report.files = stats.files;
@@ -306,13 +302,13 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
   // The reader hashed every byte it parsed: all of them, and the bytes the
   // signature covers.
   Result<Sha256Digest> manifest_digest = manifest.Finish();
-  Status same = manifest_digest.has_value()
-                    ? (DigestEquals(*manifest_digest, report.manifest_sha256)
-                           ? OkStatus()
-                           : Status(MakeError(
-                                 ErrorCode::kDigestMismatch,
-                                 "manifest changed while being read")))
-                    : Status(manifest_digest.error());
+  Status same =
+      manifest_digest.has_value()
+          ? (DigestEquals(*manifest_digest, report.manifest_sha256)
+                 ? OkStatus()
+                 : Status(MakeError(ErrorCode::kDigestMismatch,
+                                    "manifest changed while being read")))
+          : Status(manifest_digest.error());
   return Record(report, "manifest-digest", std::move(same),
                 "manifest bytes parsed are the bytes signed");
 }

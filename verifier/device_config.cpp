@@ -2,8 +2,8 @@
 #include "verifier/device_config.h"
 
 #include <charconv>
-#include <optional>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 

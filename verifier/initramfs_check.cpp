@@ -63,8 +63,9 @@ Status InitramfsCheck::Begin(const Entry& entry) {
     return OkStatus();
   }
   if (entry.type != EntryType::kFile) {
-    return MakeError(ErrorCode::kMalformed,
-                     "initramfs " + Printable(entry.path) + " is not a regular file");
+    return MakeError(
+        ErrorCode::kMalformed,
+        "initramfs " + Printable(entry.path) + " is not a regular file");
   }
   // Held whole while it streams; bounded so a bundle cannot make the
   // verifier allocate without limit.

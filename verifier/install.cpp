@@ -61,8 +61,7 @@ Status InstallLocked(const InstallOptions& options, const DeviceConfig& config,
 
   VerifyOptions verify;
   verify.bundle_path = options.bundle_path;
-  IMAB_RETURN_IF_ERROR(
-      ChooseTrustSource(config, report.previous, verify));
+  IMAB_RETURN_IF_ERROR(ChooseTrustSource(config, report.previous, verify));
   verify.signature.check_time = options.check_time;
   verify.allow_development = config.allow_development;
   verify.device = &config;

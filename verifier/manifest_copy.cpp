@@ -93,8 +93,8 @@ Result<ManifestCopy> CopyManifest(ByteSource& source, uint64_t offset,
   IMAB_ASSIGN_OR_RETURN(Sha256 hash, Sha256::Create());
   std::vector<uint8_t> chunk(kStreamChunkBytes);
   for (uint64_t done = 0; done < size;) {
-    size_t want = static_cast<size_t>(
-        std::min<uint64_t>(size - done, kStreamChunkBytes));
+    size_t want =
+        static_cast<size_t>(std::min<uint64_t>(size - done, kStreamChunkBytes));
     std::span<uint8_t> part(chunk.data(), want);
     Status read = source.ReadAt(offset + done, part);
     if (!read.ok()) {

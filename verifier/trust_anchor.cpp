@@ -8,8 +8,8 @@ namespace {
 
 // The trust root in force before this bundle: bytes the caller loaded (a
 // root the device adopted), else the configured file.
-Result<std::string> CurrentRootBytes(
-    const std::string& path, const std::optional<std::string>& bytes) {
+Result<std::string> CurrentRootBytes(const std::string& path,
+                                     const std::optional<std::string>& bytes) {
   if (bytes.has_value()) {
     return *bytes;
   }

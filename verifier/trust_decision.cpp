@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "common/printable.h"
 #include "common/bytes.h"
 #include "common/digest.h"
 #include "common/evm_digest.h"
@@ -13,6 +12,7 @@
 #include "common/ima_xattr.h"
 #include "common/kernel_keyring.h"
 #include "common/keyid.h"
+#include "common/printable.h"
 #include "common/x509_util.h"
 
 namespace imab::verifier {
@@ -278,8 +278,9 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
     // counts only if every one of them loads it.
     bool first = true;
     for (const InitramfsRecord& record : header.keys->initramfs) {
-      Ptr<X509> evm = declared(record.evm_cert_sha256,
-                               "/" + Printable(record.path) + " etc/keys/x509_evm.der");
+      Ptr<X509> evm =
+          declared(record.evm_cert_sha256,
+                   "/" + Printable(record.path) + " etc/keys/x509_evm.der");
       Ptr<X509> ima;
       if (record.ima_cert_sha256.has_value()) {
         ima = declared(*record.ima_cert_sha256,

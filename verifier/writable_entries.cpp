@@ -15,9 +15,9 @@ namespace {
 constexpr size_t kPathMax = 4096;
 
 Error Unwritable(const Entry& entry, const std::string& why) {
-  return MakeError(ErrorCode::kMalformed, "path '" + Printable(entry.path) +
-                                              "': an install cannot write " +
-                                              why);
+  return MakeError(
+      ErrorCode::kMalformed,
+      "path '" + Printable(entry.path) + "': an install cannot write " + why);
 }
 
 bool IsFileOrFolder(EntryType type) {
@@ -56,12 +56,14 @@ Status CheckXattr(const Entry& entry, const std::string& name) {
 }  // namespace
 
 Status CheckWritable(const Entry& entry, size_t reserve) {
-  if (entry.path.size() >= kPathMax || reserve >= kPathMax - entry.path.size()) {
+  if (entry.path.size() >= kPathMax ||
+      reserve >= kPathMax - entry.path.size()) {
     return Unwritable(entry, "a path of " + std::to_string(entry.path.size()) +
                                  " bytes below a " + std::to_string(reserve) +
                                  "-byte folder (PATH_MAX is 4096)");
   }
-  if (entry.type == EntryType::kSymlink && entry.link_target.size() >= kPathMax) {
+  if (entry.type == EntryType::kSymlink &&
+      entry.link_target.size() >= kPathMax) {
     return Unwritable(entry, "a symlink target of " +
                                  std::to_string(entry.link_target.size()) +
                                  " bytes (PATH_MAX is 4096)");

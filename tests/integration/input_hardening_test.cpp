@@ -46,22 +46,31 @@ void ExpectOneLine(const std::string& err) {
   EXPECT_FALSE(HasRawControlByte(err)) << err;
 }
 
-std::string CompressWithoutChecksum(const std::string& tar) {
+// One zstd frame with Content_Checksum_Flag clear; `streamed` compresses
+// through ZSTD_compressStream2 instead of the one-shot call.
+std::string CompressWithoutChecksum(const std::string& tar,
+                                    bool streamed = false) {
   std::string out(ZSTD_compressBound(tar.size()), '\0');
   Ptr<ZSTD_CCtx> cctx(ZSTD_createCCtx());
   ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 0);
-  size_t n = ZSTD_compress2(cctx.get(), out.data(), out.size(), tar.data(),
-                            tar.size());
-  EXPECT_FALSE(ZSTD_isError(n));
-  out.resize(n);
+  if (!streamed) {
+    size_t n = ZSTD_compress2(cctx.get(), out.data(), out.size(), tar.data(),
+                              tar.size());
+    EXPECT_FALSE(ZSTD_isError(n));
+    out.resize(n);
+    return out;
+  }
+  ZSTD_inBuffer in{tar.data(), tar.size(), 0};
+  ZSTD_outBuffer dst{out.data(), out.size(), 0};
+  size_t left = ZSTD_compressStream2(cctx.get(), &dst, &in, ZSTD_e_end);
+  EXPECT_EQ(left, 0u);
+  out.resize(dst.pos);
   return out;
 }
 
 class InputHardeningTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    keys_ = std::make_unique<ReleaseKeys>(dir_.Sub(""));
-  }
+  void SetUp() override { keys_ = std::make_unique<ReleaseKeys>(dir_.Sub("")); }
 
   CommandResult Verify(const std::string& bundle, const std::string& ca,
                        const std::string& extra = "") {
@@ -121,8 +130,8 @@ TEST_F(InputHardeningTest, FifoAsBundleOrCertificateIsRefusedAtOnce) {
 TEST_F(InputHardeningTest, PayloadFrameWithoutChecksumIsRefused) {
   std::vector<ForgedEntry> entries = {File("a", "content")};
   FillDigests(entries);
-  std::string tar = EncodePayloadTar(entries, kCreated) +
-                    std::string(kTarEndBytes, '\0');
+  std::string tar =
+      EncodePayloadTar(entries, kCreated) + std::string(kTarEndBytes, '\0');
   std::string plain = CompressWithoutChecksum(tar);
   CommandResult verify =
       Verify(Write("nosum.imab", entries, &plain), keys_->ca().cert_path);
@@ -131,8 +140,27 @@ TEST_F(InputHardeningTest, PayloadFrameWithoutChecksumIsRefused) {
             std::string::npos)
       << verify.err;
 
-  // Variant: a skippable frame ahead of the (checksummed) frame.
-  std::string skippable("\x50\x2a\x4d\x18\x04\x00\x00\x00" "abcd", 12);
+  // Variant: a larger frame of several blocks, made by the streaming
+  // compressor, also without the checksum.
+  std::vector<ForgedEntry> big = {
+      File("big", std::string(300000, 'b') + std::string(300000, 'c'))};
+  FillDigests(big);
+  std::string big_tar =
+      EncodePayloadTar(big, kCreated) + std::string(kTarEndBytes, '\0');
+  std::string streamed = CompressWithoutChecksum(big_tar, /*streamed=*/true);
+  CommandResult multi =
+      Verify(Write("multi.imab", big, &streamed), keys_->ca().cert_path);
+  EXPECT_EQ(multi.exit_code, 1) << multi.err;
+  EXPECT_NE(multi.err.find("zstd frame has no content checksum"),
+            std::string::npos)
+      << multi.err;
+
+  // Also refused (056fc7e with another message): a skippable frame ahead
+  // of the checksummed frame.
+  std::string skippable(
+      "\x50\x2a\x4d\x18\x04\x00\x00\x00"
+      "abcd",
+      12);
   std::string padded = skippable + Compress(tar);
   CommandResult skip =
       Verify(Write("skip.imab", entries, &padded), keys_->ca().cert_path);
@@ -170,9 +198,9 @@ TEST_F(InputHardeningTest, PathTooLongToInstallIsRefusedByVerify) {
       0);
 
   // Variant: a symlink target of PATH_MAX bytes (symlink(2) refuses it).
-  CommandResult target = Verify(
-      Write("target.imab", {Symlink("l", std::string(4096, 't'))}),
-      keys_->ca().cert_path);
+  CommandResult target =
+      Verify(Write("target.imab", {Symlink("l", std::string(4096, 't'))}),
+             keys_->ca().cert_path);
   EXPECT_EQ(target.exit_code, 1) << target.err;
   EXPECT_NE(target.err.find("symlink target of 4096 bytes"), std::string::npos)
       << target.err;
@@ -185,28 +213,27 @@ ForgedEntry WithXattr(ForgedEntry fe, const std::string& name) {
 
 // Linux refuses user.* xattrs on symlinks (EPERM): refused at verify time.
 TEST_F(InputHardeningTest, UserXattrOnSymlinkIsRefusedByVerify) {
-  CommandResult verify =
-      Verify(Write("user.imab", {File("t", "x"),
-                                 WithXattr(Symlink("l", "t"), "user.comment")}),
-             keys_->ca().cert_path);
+  CommandResult verify = Verify(
+      Write("user.imab",
+            {File("t", "x"), WithXattr(Symlink("l", "t"), "user.comment")}),
+      keys_->ca().cert_path);
   EXPECT_EQ(verify.exit_code, 1) << verify.err;
   EXPECT_NE(verify.err.find("xattr 'user.comment' on a symlink"),
             std::string::npos)
       << verify.err;
   // On a file it is fine.
-  EXPECT_EQ(Verify(Write("file.imab", {WithXattr(File("t", "x"),
-                                                 "user.comment")}),
-                   keys_->ca().cert_path)
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      Verify(Write("file.imab", {WithXattr(File("t", "x"), "user.comment")}),
+             keys_->ca().cert_path)
+          .exit_code,
+      0);
 
   // Variants: user.* on a FIFO; a name in no namespace Linux knows.
   ForgedEntry fifo = Dir("p");
   fifo.entry.type = EntryType::kFifo;
   fifo.entry.mode = 0644;
-  CommandResult on_fifo =
-      Verify(Write("fifo.imab", {WithXattr(fifo, "user.x")}),
-             keys_->ca().cert_path);
+  CommandResult on_fifo = Verify(
+      Write("fifo.imab", {WithXattr(fifo, "user.x")}), keys_->ca().cert_path);
   EXPECT_EQ(on_fifo.exit_code, 1) << on_fifo.err;
   EXPECT_NE(on_fifo.err.find("on a fifo"), std::string::npos) << on_fifo.err;
   CommandResult unknown =
@@ -221,8 +248,8 @@ TEST_F(InputHardeningTest, UserXattrOnSymlinkIsRefusedByVerify) {
 TEST_F(InputHardeningTest, NamesInMessagesAreEscaped) {
   const std::string evil = "evil\x1b[31m\nnext";
   CommandResult verify = Verify(
-      Write("esc.imab", {File("t", "x"),
-                         WithXattr(Symlink(evil, "t"), "user.comment")}),
+      Write("esc.imab",
+            {File("t", "x"), WithXattr(Symlink(evil, "t"), "user.comment")}),
       keys_->ca().cert_path);
   EXPECT_EQ(verify.exit_code, 1) << verify.err;
   EXPECT_NE(verify.err.find("evil\\x1b[31m\\nnext"), std::string::npos)
@@ -230,9 +257,9 @@ TEST_F(InputHardeningTest, NamesInMessagesAreEscaped) {
   ExpectOneLine(verify.err);
 
   // Variant: a tree rule naming the path (a duplicate entry).
-  CommandResult duplicate = Verify(
-      Write("dup.imab", {File(evil, "x"), File(evil, "y")}),
-      keys_->ca().cert_path);
+  CommandResult duplicate =
+      Verify(Write("dup.imab", {File(evil, "x"), File(evil, "y")}),
+             keys_->ca().cert_path);
   EXPECT_EQ(duplicate.exit_code, 1) << duplicate.err;
   EXPECT_NE(duplicate.err.find("evil\\x1b[31m\\nnext': duplicate entry"),
             std::string::npos)
@@ -256,9 +283,7 @@ class DeviceInputTest : public InputHardeningTest {
     BuildVersion(rootfs_, bundle_, *keys_, "1.0", device_->ImaBuildFlags());
   }
 
-  CommandResult Install() {
-    return Bounded(device_->InstallCommand(bundle_));
-  }
+  CommandResult Install() { return Bounded(device_->InstallCommand(bundle_)); }
 
   void Replace(const std::string& path, const std::string& with_fifo_or_link) {
     fs::remove(path);
@@ -317,9 +342,10 @@ TEST_F(DeviceInputTest, FifoAsStateFileIsRefusedAtOnce) {
 }
 
 TEST_F(DeviceInputTest, DevZeroAsPolicyIsRefusedAtOnce) {
-  ASSERT_EQ(device_->Init("--ima-policy " +
-                          ShellQuote(SourceDir() +
-                                     "/manifests/ima-policy/signed-rootfs.policy"))
+  ASSERT_EQ(device_
+                ->Init("--ima-policy " +
+                       ShellQuote(SourceDir() +
+                                  "/manifests/ima-policy/signed-rootfs.policy"))
                 .exit_code,
             0);
   const std::string policy = device_->root() + "/etc/imabundle/ima-policy";

@@ -53,8 +53,7 @@ ReadAt BlockedRead(pid_t tid) {
   if (!in || nr != kPread64) {
     return {};
   }
-  return {std::stoull(pos, nullptr, 16), std::stoull(count, nullptr, 16),
-          true};
+  return {std::stoull(pos, nullptr, 16), std::stoull(count, nullptr, 16), true};
 }
 
 // Called before each read of the watched file is allowed to proceed.
@@ -79,12 +78,13 @@ Watched RunWatched(const std::string& command, const std::string& path,
   const std::string out = path + ".out", err = path + ".err";
   pid_t child = fork();
   if (child == 0) {
-    std::string full = command + " >" + ShellQuote(out) + " 2>" +
-                       ShellQuote(err);
+    std::string full =
+        command + " >" + ShellQuote(out) + " 2>" + ShellQuote(err);
     execl("/bin/sh", "sh", "-c", full.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::minutes(2);
   int status = 0;
   while (waitpid(child, &status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() > deadline) {
@@ -247,14 +247,14 @@ class ReadOnceTest : public ::testing::Test {
     std::vector<std::string> diffs =
         CompareTrees(fallback_, device_->SlotPath("slot-b"));
     EXPECT_TRUE(diffs.empty())
-        << "the fallback slot was erased by a refused install: "
-        << install.err << ::testing::PrintToString(diffs);
+        << "the fallback slot was erased by a refused install: " << install.err
+        << ::testing::PrintToString(diffs);
   }
 
   // Trust root 1 (release CA keys_) and its successor 2 (release CA
   // release2_), each signed by a threshold of root keys.
   void MakeTrustRoots() {
-  std::string keys_dir = dir_.Sub("");
+    std::string keys_dir = dir_.Sub("");
     for (const char* k : {"a", "b", "c", "d"}) {
       ASSERT_EQ(RunShell("openssl genpkey -algorithm EC -pkeyopt "
                          "ec_paramgen_curve:P-256 -out " +
@@ -282,17 +282,17 @@ class ReadOnceTest : public ::testing::Test {
       return out;
     };
     root1_ = trust_root("root-1.trust",
-                                   "--version 1 --threshold 2 --release-ca " +
-                                       ShellQuote(keys_->ca().cert_path) +
-                                       key("a") + key("b") + key("c"),
-                                   {"a", "b"});
+                        "--version 1 --threshold 2 --release-ca " +
+                            ShellQuote(keys_->ca().cert_path) + key("a") +
+                            key("b") + key("c"),
+                        {"a", "b"});
     fs::create_directories(dir_.Sub("second"));
     release2_ = std::make_unique<ReleaseKeys>(dir_.Sub("second"));
     root2_ = trust_root("root-2.trust",
-                                   "--version 2 --threshold 2 --release-ca " +
-                                       ShellQuote(release2_->ca().cert_path) +
-                                       key("b") + key("c") + key("d"),
-                                   {"a", "b", "d"});
+                        "--version 2 --threshold 2 --release-ca " +
+                            ShellQuote(release2_->ca().cert_path) + key("b") +
+                            key("c") + key("d"),
+                        {"a", "b", "d"});
   }
 
   TempDir dir_;
@@ -316,15 +316,15 @@ TEST_F(ReadOnceTest, ManifestChangedWhilePayloadStreamsLosesNoSlot) {
   const BundleLayout layout = LayoutOf(v3);
   ASSERT_GT(layout.manifest_size, 3u * (64u << 10));
   // A hex digit of the last record's line, well past the first chunks.
-  const std::string manifest = ReadFile(v3).substr(
-      layout.manifest_offset, layout.manifest_size);
-  const size_t digit = manifest.find_last_of("0123456789abcdef",
-                                             manifest.rfind("\nend\n"));
+  const std::string manifest =
+      ReadFile(v3).substr(layout.manifest_offset, layout.manifest_size);
+  const size_t digit =
+      manifest.find_last_of("0123456789abcdef", manifest.rfind("\nend\n"));
   ASSERT_NE(digit, std::string::npos);
   bool tampered = false;
   uint64_t manifest_bytes_read = 0;
-  Watched run = RunWatched(
-      device_->InstallCommand(v3), v3, [&](const ReadAt& read) {
+  Watched run =
+      RunWatched(device_->InstallCommand(v3), v3, [&](const ReadAt& read) {
         manifest_bytes_read += Overlap(read, layout);
         if (!tampered && read.known && read.offset == layout.payload_offset) {
           FlipHexDigit(v3, layout.manifest_offset + digit, manifest[digit]);
@@ -366,8 +366,8 @@ TEST_F(ReadOnceTest, CarriedTrustRootChangedBetweenReadsIsNotSeen) {
     return read.known && read.offset < layout.manifest_offset + digit &&
            read.offset + read.count > layout.manifest_offset;
   };
-  Watched run = RunWatched(
-      device_->InstallCommand(v3), v3, [&](const ReadAt& read) {
+  Watched run =
+      RunWatched(device_->InstallCommand(v3), v3, [&](const ReadAt& read) {
         if (!in_manifest(read)) {
           return;
         }
