@@ -366,5 +366,49 @@ TEST_F(DeviceInputTest, DevZeroAsPolicyIsRefusedAtOnce) {
       << fifo.err;
 }
 
+// Variant of the long path on a device: the slot's own staging path is
+// what counts. A path `verify` alone accepts cannot be written below this
+// device's deep slots folder: `install` refuses it before erasing the
+// fallback slot (056fc7e failed half-way with ENAMETOOLONG, slot erased).
+TEST_F(DeviceInputTest, PathTooLongForTheSlotIsRefusedBeforeErasing) {
+  fs::create_directories(dir_.Sub("deep-keys"));
+  TestDevice deep(dir_.Sub(std::string(200, 'r') + "/" + std::string(200, 's') +
+                           "/device"),
+                  *keys_, dir_.Sub("deep-keys"));
+  ASSERT_EQ(deep.Init().exit_code, 0);
+  std::string v1 = dir_.Sub("deep-v1.imab");
+  BuildVersion(rootfs_, v1, *keys_, "1.0", deep.ImaBuildFlags());
+  ASSERT_EQ(Bounded(deep.InstallCommand(v1)).exit_code, 0);
+  std::string v2 = dir_.Sub("v2.imab");
+  BuildVersion(rootfs_, v2, *keys_, "2.0", deep.ImaBuildFlags());
+  ASSERT_EQ(Bounded(deep.InstallCommand(v2)).exit_code, 0);
+  ASSERT_EQ(deep.ActiveSlotName(), "slot-a");
+  const std::string fallback = dir_.Sub("fallback");
+  ASSERT_EQ(RunExtract(v1, keys_->ca().cert_path, fallback).exit_code, 0);
+
+  // 3700 bytes: within plain `verify`'s reserve, not below this slot.
+  std::string path = rootfs_;
+  while (path.size() - rootfs_.size() + 201 < 3700) {
+    path += "/" + std::string(200, 'd');
+  }
+  fs::create_directories(path);
+  WriteFile(path + "/" + std::string(3700 - (path.size() - rootfs_.size()), 'f'),
+            "deep");
+  std::string v3 = dir_.Sub("v3.imab");
+  BuildVersion(rootfs_, v3, *keys_, "3.0", deep.ImaBuildFlags());
+  EXPECT_EQ(Verify(v3, keys_->ca().cert_path).exit_code, 0);
+
+  CommandResult install = Bounded(deep.InstallCommand(v3));
+  EXPECT_EQ(install.exit_code, 1) << install.err;
+  EXPECT_NE(install.err.find("PATH_MAX is 4096"), std::string::npos)
+      << install.err;
+  EXPECT_EQ(deep.ActiveSlotName(), "slot-a");
+  std::vector<std::string> diffs =
+      CompareTrees(fallback, deep.SlotPath("slot-b"));
+  EXPECT_TRUE(diffs.empty()) << "the fallback slot was erased: "
+                             << diffs.size() << " differences, first "
+                             << (diffs.empty() ? "" : diffs.front());
+}
+
 }  // namespace
 }  // namespace imab::testing
