@@ -114,12 +114,11 @@ Status CheckDevice(ByteSource& manifest, const VerifyOptions& options,
                 decided.Summary());
 }
 
-// The manifest, read from the bundle once into a private copy, the one
-// reader over that copy, and the signature that covers it.
+// The manifest, read from the bundle once into a private copy whose
+// signature verified, and the one reader over that copy.
 struct SignedManifest {
   ManifestCopy copy;
   std::unique_ptr<ManifestReader> reader;
-  VerifiedSignature signature;
 };
 
 bool UsesTrustRoot(const VerifyOptions& options) {
@@ -178,8 +177,7 @@ Result<SignedManifest> CheckSignedManifest(ByteSource& source,
       "header parsed"));
   report.header = (*manifest)->header();
   report.manifest_parsed = true;
-  return SignedManifest{std::move(copy), std::move(*manifest),
-                        std::move(*verified)};
+  return SignedManifest{std::move(copy), std::move(*manifest)};
 }
 
 // Everything after the container check; the caller aborts the sink on error.

@@ -32,13 +32,14 @@ Result<UniqueFd> NamedThenUnlinked(const std::string& temp_dir) {
   std::vector<char> file(file_pattern.begin(), file_pattern.end());
   file.push_back('\0');
   UniqueFd fd(::mkostemp(file.data(), O_CLOEXEC));
-  Error error = TempError(temp_dir + ": cannot make a temporary file");
-  if (fd.valid()) {
-    ::unlink(file.data());
-  }
-  ::rmdir(dir.data());
   if (!fd.valid()) {
+    Error error = TempError(temp_dir + ": cannot make a temporary file");
+    ::rmdir(dir.data());
     return error;
+  }
+  // Both must go, or the copy would stay reachable by name.
+  if (::unlink(file.data()) != 0 || ::rmdir(dir.data()) != 0) {
+    return TempError(temp_dir + ": cannot unlink the temporary file");
   }
   return fd;
 }
