@@ -76,6 +76,11 @@ DirectorySink::DirectorySink(std::string target, Reporter& reporter)
 
 DirectorySink::~DirectorySink() { Abort(); }
 
+size_t DirectorySink::PathReserve(const std::string& target) {
+  constexpr size_t kRandomSuffix = 6;  // mkdtemp's XXXXXX
+  return target.size() + kStagingInfix.size() + kRandomSuffix + 1;
+}
+
 Result<std::unique_ptr<DirectorySink>> DirectorySink::Create(
     const std::string& target, Reporter& reporter) {
   std::error_code ec;

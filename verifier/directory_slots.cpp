@@ -69,9 +69,7 @@ std::string DirectorySlots::SlotPath(SlotId slot) const {
 }
 
 size_t DirectorySlots::PathReserve(const std::string& dir) {
-  constexpr size_t kRandomSuffix = 6;  // mkdtemp's XXXXXX
-  return dir.size() + 1 + SlotFolderName(SlotId::kA).size() +
-         kStagingInfix.size() + kRandomSuffix + 1;
+  return DirectorySink::PathReserve(dir + "/" + SlotFolderName(SlotId::kA));
 }
 
 std::string DirectorySlots::StatePath(SlotId slot) const {
