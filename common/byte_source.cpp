@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/input_file.h"
+
 namespace imab {
 namespace {
 
@@ -25,21 +27,19 @@ Status CheckRange(uint64_t offset, size_t length, uint64_t size) {
 
 Result<std::unique_ptr<FileByteSource>> FileByteSource::Open(
     const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
-    return MakeError(ErrorCode::kIo,
-                     path + ": cannot open: " + std::strerror(errno));
-  }
+  IMAB_ASSIGN_OR_RETURN(InputFile file, OpenInputFile(path));
+  return std::unique_ptr<FileByteSource>(
+      new FileByteSource(std::move(file.fd), file.size, path));
+}
+
+Result<std::unique_ptr<FileByteSource>> FileByteSource::Adopt(
+    UniqueFd fd, const std::string& name) {
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) {
-    return MakeError(ErrorCode::kIo, path + ": " + std::strerror(errno));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     path + ": not a regular file");
+  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return MakeError(ErrorCode::kInternal, name + ": not an open file");
   }
   return std::unique_ptr<FileByteSource>(new FileByteSource(
-      std::move(fd), static_cast<uint64_t>(st.st_size), path));
+      std::move(fd), static_cast<uint64_t>(st.st_size), name));
 }
 
 Status FileByteSource::ReadAt(uint64_t offset, std::span<uint8_t> out) {

@@ -25,11 +25,17 @@ class ByteSource {
   virtual Status ReadAt(uint64_t offset, std::span<uint8_t> out) = 0;
 };
 
-// A regular file opened read-only. Open() refuses directories and other
-// non-regular files with kInvalidArgument naming the path.
+// A regular file opened read-only. Open() opens as OpenInputFile does
+// (common/input_file.h): O_NONBLOCK, and FIFOs, devices, directories and
+// other non-regular files are refused with kInvalidArgument naming the path.
 class FileByteSource : public ByteSource {
  public:
   static Result<std::unique_ptr<FileByteSource>> Open(const std::string& path);
+  // Takes over `fd`, an open regular file (e.g. a private temporary), whose
+  // size is fixed from now on; `name` is for messages. kInternal if `fd` is
+  // not an open regular file.
+  static Result<std::unique_ptr<FileByteSource>> Adopt(UniqueFd fd,
+                                                       const std::string& name);
 
   uint64_t size() const override { return size_; }
   Status ReadAt(uint64_t offset, std::span<uint8_t> out) override;

@@ -1,13 +1,14 @@
 #include "common/image_tree.h"
 
 #include "common/limits.h"
+#include "common/printable.h"
 
 namespace imab {
 namespace {
 
 Error Bad(std::string_view path, const std::string& why) {
   return MakeError(ErrorCode::kMalformed,
-                   "path '" + std::string(path) + "': " + why);
+                   "path '" + Printable(path) + "': " + why);
 }
 
 }  // namespace
@@ -39,12 +40,12 @@ Status CheckCanonicalPath(std::string_view path) {
     }
     if (part == "." || part == "..") {
       // ".." would let an entry escape the target folder.
-      return Bad(path, "contains '" + std::string(part) + "'");
+      return Bad(path, "contains '" + Printable(part) + "'");
     }
     if (part.size() > kMaxPathComponentBytes) {
-      return MakeError(ErrorCode::kLimitExceeded,
-                       "path '" + std::string(path) +
-                           "': component longer than 255 bytes");
+      return MakeError(
+          ErrorCode::kLimitExceeded,
+          "path '" + Printable(path) + "': component longer than 255 bytes");
     }
     start = end + 1;
   }
@@ -71,8 +72,7 @@ Status ImageTree::Admit(const Entry& entry) {
     if (*parent_type != EntryType::kDir) {
       // Writing below a symlink would let the image redirect writes
       // anywhere on the device.
-      return Bad(entry.path, "parent '" + std::string(parent) +
-                                 "' is a " +
+      return Bad(entry.path, "parent '" + Printable(parent) + "' is a " +
                                  std::string(EntryTypeName(*parent_type)) +
                                  ", not a folder");
     }
@@ -81,7 +81,8 @@ Status ImageTree::Admit(const Entry& entry) {
     IMAB_RETURN_IF_ERROR(CheckCanonicalPath(entry.link_target));
     const EntryType* target = Find(entry.link_target);
     if (target == nullptr || *target != EntryType::kFile) {
-      return Bad(entry.path, "hardlink target '" + entry.link_target +
+      return Bad(entry.path, "hardlink target '" +
+                                 Printable(entry.link_target) +
                                  "' is not an earlier regular file");
     }
   }

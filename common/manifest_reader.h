@@ -1,6 +1,9 @@
 // ManifestReader: parses a manifest (FORMAT.md §3) from a region of a
 // ByteSource, one record at a time, in bounded memory, hashing every byte it
-// consumes. Only ever run on bytes whose signature has been verified.
+// consumes. The verifier runs it on its private copy of the manifest, and
+// acts on nothing it parsed before the copy's signature verified except a
+// carried trust root, which authenticates itself (FORMAT.md §6). It is
+// fuzzed (tests/fuzz/manifest_reader_fuzz.cpp) as a parser of untrusted bytes.
 #pragma once
 
 #include <cstdint>

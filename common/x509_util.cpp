@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/input_file.h"
 #include "common/openssl_error.h"
 
 namespace imab {
@@ -15,44 +16,26 @@ namespace {
 
 // Certificate files are small; this bounds what a wrong path can make us
 // read into memory.
-constexpr long kMaxCertFileBytes = 1L << 20;
+constexpr size_t kMaxCertFileBytes = 1u << 20;
 
-// Opens `path` as a read-only file BIO. kIo naming the file on failure.
-Result<Ptr<BIO>> OpenFileBio(const std::string& path) {
-  Ptr<BIO> bio(BIO_new_file(path.c_str(), "rb"));
-  if (bio == nullptr) {
-    return OpenSslError(ErrorCode::kIo, path + ": cannot open");
-  }
-  return bio;
-}
-
-// Reads the whole file into a memory BIO so it can be parsed twice (PEM,
-// then DER) without seeking the file.
+// Reads the whole file (a regular file, at most kMaxCertFileBytes) into a
+// memory BIO so it can be parsed twice (PEM, then DER) without seeking.
 Result<Ptr<BIO>> ReadFileToMemBio(const std::string& path) {
-  IMAB_ASSIGN_OR_RETURN(Ptr<BIO> file, OpenFileBio(path));
+  Result<std::string> bytes = ReadInputFile(path, kMaxCertFileBytes);
+  if (!bytes.has_value()) {
+    // Too large: not a certificate file; anything else it cannot read.
+    return MakeError(bytes.error().code == ErrorCode::kLimitExceeded
+                         ? ErrorCode::kInvalidArgument
+                         : ErrorCode::kIo,
+                     bytes.error().message);
+  }
   Ptr<BIO> mem(BIO_new(BIO_s_mem()));
   if (mem == nullptr) {
     return OpenSslError(ErrorCode::kInternal, path + ": BIO_new");
   }
-  char buf[4096];
-  long total = 0;
-  for (;;) {
-    int n = BIO_read(file.get(), buf, sizeof(buf));
-    if (n <= 0) {
-      break;
-    }
-    total += n;
-    if (total > kMaxCertFileBytes) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       path + ": larger than 1 MiB, not a certificate file");
-    }
-    if (BIO_write(mem.get(), buf, n) != n) {
-      return OpenSslError(ErrorCode::kInternal, path + ": BIO_write");
-    }
-  }
-  // A directory opens fine but fails on read; report it as an I/O error.
-  if (!BIO_eof(file.get())) {
-    return OpenSslError(ErrorCode::kIo, path + ": read failed");
+  const int size = static_cast<int>(bytes->size());
+  if (size > 0 && BIO_write(mem.get(), bytes->data(), size) != size) {
+    return OpenSslError(ErrorCode::kInternal, path + ": BIO_write");
   }
   return mem;
 }

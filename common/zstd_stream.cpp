@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -105,6 +107,30 @@ Status ZstdFileWriter::Finish() {
 
 // ---------------------------------------------------------------- reader
 
+namespace {
+
+// FORMAT.md §4.1: the payload starts with a zstd frame (not a skippable
+// one) whose Frame_Header_Descriptor (RFC 8878 §3.1.1.1.1) has the
+// Content_Checksum_Flag (bit 2) set. Without it a corrupted frame would
+// only be caught by the payload digest at the very end.
+Status CheckFrameHeader(std::span<const uint8_t> start) {
+  constexpr uint8_t kMagic[4] = {0x28, 0xB5, 0x2F, 0xFD};  // 0xFD2FB528 LE
+  constexpr uint8_t kContentChecksumFlag = 1u << 2;
+  if (start.size() < 5 ||
+      !std::equal(start.begin(), start.begin() + 4, std::begin(kMagic))) {
+    return MakeError(ErrorCode::kMalformed,
+                     "payload: does not start with a zstd frame");
+  }
+  if ((start[4] & kContentChecksumFlag) == 0) {
+    return MakeError(ErrorCode::kMalformed,
+                     "payload: zstd frame has no content checksum "
+                     "(FORMAT.md 4.1)");
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
 struct ZstdRegionReader::Shared {
   ByteSource* source = nullptr;
   uint64_t offset = 0;
@@ -161,6 +187,10 @@ Status ZstdRegionReader::Shared::Produce() {
       IMAB_RETURN_IF_ERROR(source->ReadAt(
           offset + read_pos, std::span<uint8_t>(in_buf.data(), n)));
       hash->Update(std::span<const uint8_t>(in_buf.data(), n));
+      if (read_pos == 0) {
+        IMAB_RETURN_IF_ERROR(
+            CheckFrameHeader(std::span<const uint8_t>(in_buf.data(), n)));
+      }
       read_pos += n;
       in = ZSTD_inBuffer{in_buf.data(), n, 0};
     }

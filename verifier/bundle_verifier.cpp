@@ -7,8 +7,10 @@
 #include "common/bundle_container.h"
 #include "common/hex.h"
 #include "common/manifest_reader.h"
+#include "common/printable.h"
 #include "common/zstd_stream.h"
 #include "verifier/integrity_pool.h"
+#include "verifier/manifest_copy.h"
 #include "verifier/payload_stream.h"
 #include "verifier/trust_anchor.h"
 #include "verifier/trust_content_sink.h"
@@ -60,8 +62,8 @@ Status DescribeIntegrityFailures(const std::vector<IntegrityFailure>& failures,
   constexpr size_t kListed = 10;
   for (size_t i = 0; i < failures.size() && i < kListed; ++i) {
     const IntegrityFailure& f = failures[i];
-    message += (i == 0 ? "" : "; ") + f.path + ": " + f.xattr + ": " +
-               f.reason;
+    message += (i == 0 ? "" : "; ") + Printable(f.path) + ": " +
+               Printable(f.xattr) + ": " + Printable(f.reason);
   }
   if (failures.size() > kListed) {
     message += "; and " + std::to_string(failures.size() - kListed) +
@@ -86,10 +88,9 @@ Status TrustStatus(const TrustVerdict& verdict) {
                                     verdict.Summary()));
 }
 
-// The device-aware checks, from the manifest alone, before any payload
-// byte reaches the sink.
-Status CheckDevice(ByteSource& source, const BundleLayout& layout,
-                   const VerifyOptions& options,
+// The device-aware checks, from the manifest alone (`manifest`: its
+// private copy), before any payload byte reaches the sink.
+Status CheckDevice(ByteSource& manifest, const VerifyOptions& options,
                    const Sha256Digest& signed_sha256, VerifyReport& report,
                    DeviceRun& run) {
   const ManifestHeader& header = report.header;
@@ -115,9 +116,8 @@ Status CheckDevice(ByteSource& source, const BundleLayout& layout,
   }
   device->in_place = device->in_place || options.in_place;
   run.device = std::make_unique<DeviceTrust>(std::move(*device));
-  Result<std::unique_ptr<TrustDecider>> decider =
-      DecideUpdateTrust(source, layout.manifest_offset, layout.manifest_size,
-                        signed_sha256, header, *run.device);
+  Result<std::unique_ptr<TrustDecider>> decider = DecideUpdateTrust(
+      manifest, 0, manifest.size(), signed_sha256, header, *run.device);
   if (!decider.has_value()) {
     return Record(report, "trust-decision", Status(decider.error()), "");
   }
@@ -127,58 +127,81 @@ Status CheckDevice(ByteSource& source, const BundleLayout& layout,
                 report.trust->Summary());
 }
 
-// Everything after the container check; the caller aborts the sink on error.
-Status VerifyContents(ByteSource& source, const BundleLayout& layout,
-                      const VerifyOptions& options, EntrySink& sink,
-                      VerifyReport& report) {
-  if (options.release_ca.empty() == options.trust_root.empty()) {
+// The manifest, read from the bundle once into a private copy whose
+// signature verified, and the one reader over that copy.
+struct SignedManifest {
+  ManifestCopy copy;
+  std::unique_ptr<ManifestReader> reader;
+};
+
+bool UsesTrustRoot(const VerifyOptions& options) {
+  return !options.trust_root.empty() || options.trust_root_bytes.has_value();
+}
+
+// Copy, trust anchors, signature, header: nothing after this reads the
+// bundle's manifest bytes, so none can differ from the bytes signed.
+Result<SignedManifest> CheckSignedManifest(ByteSource& source,
+                                           const BundleLayout& layout,
+                                           const VerifyOptions& options,
+                                           VerifyReport& report) {
+  const int trust_sources = (options.release_ca.empty() ? 0 : 1) +
+                            (options.trust_root.empty() ? 0 : 1) +
+                            (options.trust_root_bytes.has_value() ? 1 : 0);
+  if (trust_sources != 1) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "give either --release-ca or --trust-root");
   }
-  Result<AnchorDecision> decided =
-      DecideAnchors(options.release_ca, options.trust_root, source,
-                  layout.manifest_offset, layout.manifest_size);
+  IMAB_ASSIGN_OR_RETURN(ManifestCopy copy,
+                        CopyManifest(source, layout.manifest_offset,
+                                     layout.manifest_size, options.temp_dir));
+  const uint64_t size = layout.manifest_size;
+  // Parsed before its signature only for the trust root it may carry,
+  // which authenticates itself; nothing else of it is used until then.
+  auto manifest = ManifestReader::Open(*copy.source, 0, size);
+  Result<AnchorDecision> decided = DecideAnchors(
+      options.release_ca, options.trust_root, options.trust_root_bytes,
+      manifest.has_value() ? (*manifest)->header().trust_root : "");
   if (!decided.has_value() &&
       decided.error().code == ErrorCode::kInvalidArgument) {
     return decided.error();
   }
-  IMAB_RETURN_IF_ERROR(Record(
-      report, "trust-root",
-      decided.has_value() ? OkStatus() : Status(decided.error()),
-      decided.has_value() ? decided->detail : ""));
-  const ReleaseTrust& trust = decided->anchors;
+  IMAB_RETURN_IF_ERROR(
+      Record(report, "trust-root",
+             decided.has_value() ? OkStatus() : Status(decided.error()),
+             decided.has_value() ? decided->detail : ""));
   report.trust_root_version = decided->effective_version;
   std::vector<uint8_t> signature(layout.signature_size);
   IMAB_RETURN_IF_ERROR(source.ReadAt(layout.signature_offset, signature));
   Result<VerifiedSignature> verified = VerifyManifestSignature(
-      source, layout.manifest_offset, layout.manifest_size, signature, trust,
-      options.signature);
+      *copy.source, 0, size, signature, decided->anchors, options.signature);
   IMAB_RETURN_IF_ERROR(Record(
       report, "signature",
       verified.has_value() ? OkStatus() : Status(verified.error()),
       verified.has_value() ? "signed by " + verified->signer_subject : ""));
+  // The copy is private: a difference here is a bug, not an attack.
+  if (!DigestEquals(verified->manifest_sha256, copy.sha256)) {
+    return MakeError(ErrorCode::kInternal, "manifest copy changed");
+  }
   report.signer = verified->signer_subject;
   report.manifest_sha256 = verified->manifest_sha256;
-
-  auto manifest = ManifestReader::Open(source, layout.manifest_offset,
-                                       layout.manifest_size);
   IMAB_RETURN_IF_ERROR(Record(
       report, "manifest",
       manifest.has_value() ? OkStatus() : Status(manifest.error()),
       "header parsed"));
   report.header = (*manifest)->header();
   report.manifest_parsed = true;
+  return SignedManifest{std::move(copy), std::move(*manifest)};
+}
+
+// Everything after the container check; the caller aborts the sink on error.
+Status VerifyContents(ByteSource& source, const BundleLayout& layout,
+                      const VerifyOptions& options, EntrySink& sink,
+                      VerifyReport& report) {
+  IMAB_ASSIGN_OR_RETURN(SignedManifest signed_manifest,
+                        CheckSignedManifest(source, layout, options, report));
+  ManifestReader& manifest = *signed_manifest.reader;
   const ManifestHeader& header = report.header;
-  // The root checked before the signature must be the one the signed
-  // manifest carries (the file could have changed between the reads).
-  if (!options.trust_root.empty() &&
-      decided->carried_root.value_or("") != header.trust_root) {
-    return Record(report, "trust-root",
-                  MakeError(ErrorCode::kBadSignature,
-                            "trust root changed between reads"),
-                  "");
-  }
-  if (!header.trust_root.empty() && !options.trust_root.empty()) {
+  if (!header.trust_root.empty() && UsesTrustRoot(options)) {
     report.adopt_trust_root = header.trust_root;
   }
   if (header.payload_size != layout.payload_size) {
@@ -220,8 +243,8 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
                                      : "expiry not checked (no clock)"));
   DeviceRun device_run;
   if (options.device != nullptr) {
-    IMAB_RETURN_IF_ERROR(CheckDevice(source, layout, options,
-                                     verified->manifest_sha256, report,
+    IMAB_RETURN_IF_ERROR(CheckDevice(*signed_manifest.copy.source, options,
+                                     report.manifest_sha256, report,
                                      device_run));
   }
   // A device whose update server's CA is gone can never update again:
@@ -243,6 +266,13 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
                             std::to_string(options.ca.expiry_horizon_days) +
                             "-day horizon"
                       : " (no time check)")));
+  // Tree rules and what the kernel would refuse to create, for every
+  // record, before the sink erases or writes anything.
+  IMAB_RETURN_IF_ERROR(Record(
+      report, "installable",
+      CheckManifestEntries(*signed_manifest.copy.source, options.path_reserve),
+      "every path and xattr can be written below a " +
+          std::to_string(options.path_reserve) + "-byte folder"));
   IMAB_RETURN_IF_ERROR(sink.Start(header));
   IMAB_ASSIGN_OR_RETURN(auto payload,
                         ZstdRegionReader::Open(source, layout.payload_offset,
@@ -253,9 +283,8 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
   InitramfsCheck initramfs(header.keys);
   CaStoreCheck ca_store(header.ca_store);
   TrustContentSink observed(sink, device_run.decider.get());
-  Status entries =
-      CheckPayload(**manifest, *payload, header.created, *integrity, pool,
-                   initramfs, ca_store, observed, stats);
+  Status entries = CheckPayload(manifest, *payload, header.created, *integrity,
+                                pool, initramfs, ca_store, observed, stats);
   report.integrity_failures = pool.Finish();
   report.entries = stats.entries;
   report.files = stats.files;
@@ -292,17 +321,16 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
                                 report.trust->Summary()));
   }
 
-  // The manifest was read twice (signature, then parsing); both reads must
-  // have seen the same bytes, or the file changed under us.
-  Result<Sha256Digest> manifest_digest = (*manifest)->Finish();
-  Status same = manifest_digest.has_value()
-                    ? (DigestEquals(*manifest_digest,
-                                    verified->manifest_sha256)
-                           ? OkStatus()
-                           : Status(MakeError(
-                                 ErrorCode::kDigestMismatch,
-                                 "manifest changed while being read")))
-                    : Status(manifest_digest.error());
+  // The reader hashed every byte it parsed: all of them, and the bytes the
+  // signature covers.
+  Result<Sha256Digest> manifest_digest = manifest.Finish();
+  Status same =
+      manifest_digest.has_value()
+          ? (DigestEquals(*manifest_digest, report.manifest_sha256)
+                 ? OkStatus()
+                 : Status(MakeError(ErrorCode::kDigestMismatch,
+                                    "manifest changed while being read")))
+          : Status(manifest_digest.error());
   return Record(report, "manifest-digest", std::move(same),
                 "manifest bytes parsed are the bytes signed");
 }

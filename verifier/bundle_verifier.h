@@ -16,14 +16,25 @@
 #include "verifier/entry_sink.h"
 #include "verifier/manifest_signature.h"
 #include "verifier/trust_decision.h"
+#include "verifier/writable_entries.h"
 
 namespace imab::verifier {
 
 struct VerifyOptions {
   std::string bundle_path;
   std::string release_ca;  // PEM file of trusted release CA certificates
-  // Or the device's signed trust root (FORMAT.md §8); exactly one is set.
+  // Or the device's signed trust root (FORMAT.md §8), as a file or as the
+  // bytes the caller loaded (a root the device adopted, from its slot
+  // state); exactly one of the three is set.
   std::string trust_root;
+  std::optional<std::string> trust_root_bytes;
+  // Where the private copy of the manifest is made (an unlinked temporary,
+  // never visible under a name; manifest_copy.h).
+  std::string temp_dir = "/tmp";
+  // Bytes an install puts before each PATH (its staging folder and '/'):
+  // records it could not write are refused (writable_entries.h). Device
+  // runs set the slot's; plain `verify` keeps the fixed reserve.
+  size_t path_reserve = kDefaultPathReserve;
   SignatureCheckOptions signature;
   // Accept bundles marked `development` (built with published keys).
   bool allow_development = false;

@@ -2,6 +2,7 @@
 
 #include "common/digest.h"
 #include "common/limits.h"
+#include "common/printable.h"
 
 namespace imab::verifier {
 namespace {
@@ -30,8 +31,9 @@ bool HasRehashExtension(std::string_view name) {
   return ext == "pem" || ext == "crt" || ext == "cer" || ext == "crl";
 }
 
+// `why` names image paths and link targets: escaped, one printable line.
 Error Bad(const std::string& why) {
-  return MakeError(ErrorCode::kMalformed, why);
+  return MakeError(ErrorCode::kMalformed, Printable(why));
 }
 
 std::string InCerts(const std::string& name) {
@@ -63,7 +65,7 @@ Status CaStoreCheck::Begin(const Entry& entry) {
   if (++entries_ > kMaxCaInputEntries ||
       entry.size > kMaxCaInputBytes - bytes_) {
     return MakeError(ErrorCode::kLimitExceeded,
-                     path + ": the CA store's inputs exceed " +
+                     Printable(path) + ": the CA store's inputs exceed " +
                          std::to_string(kMaxCaInputEntries) + " entries or " +
                          std::to_string(kMaxCaInputBytes) + " bytes");
   }

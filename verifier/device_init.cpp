@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/input_file.h"
 #include "common/manifest.h"
 #include "common/trust_root.h"
 #include "common/x509_util.h"
@@ -37,20 +38,10 @@ struct Copy {
 // this read follows them, unlike the reads of the device's own files.
 Result<std::string> ReadInput(const std::string& option,
                               const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes;
-  if (in) {
-    bytes.assign(std::istreambuf_iterator<char>(in),
-                 std::istreambuf_iterator<char>());
-  }
-  if (!in && !in.eof()) {
+  Result<std::string> bytes = ReadInputFile(path, kMaxInputBytes);
+  if (!bytes.has_value()) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     option + " " + path + ": cannot read");
-  }
-  if (bytes.size() > kMaxInputBytes) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     option + " " + path + ": larger than " +
-                         std::to_string(kMaxInputBytes) + " bytes");
+                     option + " " + bytes.error().message);
   }
   return bytes;
 }

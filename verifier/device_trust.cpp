@@ -3,12 +3,16 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/input_file.h"
 #include "common/limits.h"
 #include "common/x509_util.h"
 #include "verifier/trust_decision.h"
 
 namespace imab::verifier {
 namespace {
+
+// A policy is a few hundred lines; the cap keeps /dev/zero-like files out.
+constexpr size_t kMaxImaPolicyBytes = 1u << 20;
 
 // A file of one or more certificates: PEM (several allowed) or one DER.
 Result<std::vector<Ptr<X509>>> LoadCertificates(const std::string& path) {
@@ -82,16 +86,13 @@ Result<DeviceTrust> LoadDeviceTrust(const DeviceConfig& config,
   if (!config.ima_policy.empty()) {
     IMAB_ASSIGN_OR_RETURN(const std::string path,
                           DevicePath(config, config.ima_policy));
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    Result<std::string> text = ReadInputFile(path, kMaxImaPolicyBytes);
+    if (!text.has_value()) {
       return MakeError(ErrorCode::kInvalidArgument,
-                       "cannot read IMA policy " + path);
+                       "IMA policy " + text.error().message);
     }
-    std::ostringstream text;
-    text << in.rdbuf();
     IMAB_ASSIGN_OR_RETURN(
-        trust.policy,
-        ImaPolicy::Parse(text.str(), path, PolicyContextOf(config)));
+        trust.policy, ImaPolicy::Parse(*text, path, PolicyContextOf(config)));
   }
   return trust;
 }

@@ -12,11 +12,15 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/printable.h"
+
 namespace imab::verifier {
 namespace {
 
 Error IoError(const std::string& what) {
-  return MakeError(ErrorCode::kIo, what + ": " + std::strerror(errno));
+  // `what` names image paths: escaped, so a name cannot forge a line.
+  return MakeError(ErrorCode::kIo,
+                   Printable(what) + ": " + std::strerror(errno));
 }
 
 bool NeedsPrivilege(const std::string& name) {
@@ -132,6 +136,11 @@ DirectorySink::DirectorySink(std::string target, Reporter& reporter)
       privileged_(::geteuid() == 0) {}
 
 DirectorySink::~DirectorySink() { Abort(); }
+
+size_t DirectorySink::PathReserve(const std::string& target) {
+  constexpr size_t kRandomSuffix = 6;  // mkdtemp's XXXXXX
+  return target.size() + kStagingInfix.size() + kRandomSuffix + 1;
+}
 
 Result<std::unique_ptr<DirectorySink>> DirectorySink::Create(
     const std::string& target, Reporter& reporter) {

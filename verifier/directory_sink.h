@@ -38,6 +38,9 @@ class DirectorySink : public EntrySink {
   static Result<std::unique_ptr<DirectorySink>> Create(
       const std::string& target, Reporter& reporter);
   ~DirectorySink() override;
+  // Bytes this sink puts before each image path when writing below
+  // `target`: the staging folder's path and '/' (writable_entries.h).
+  static size_t PathReserve(const std::string& target);
 
   Status Start(const ManifestHeader& header) override;
   Status Begin(const Entry& entry) override;

@@ -68,6 +68,10 @@ std::string DirectorySlots::SlotPath(SlotId slot) const {
   return dir_ + "/" + SlotFolderName(slot);
 }
 
+size_t DirectorySlots::PathReserve(const std::string& dir) {
+  return DirectorySink::PathReserve(dir + "/" + SlotFolderName(SlotId::kA));
+}
+
 std::string DirectorySlots::StatePath(SlotId slot) const {
   return SlotPath(slot) + ".state";
 }

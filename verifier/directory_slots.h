@@ -43,6 +43,9 @@ class DirectorySlots : public SlotBackend {
   const std::string& dir() const { return dir_; }
   // DIR/slot-a or DIR/slot-b: the image tree of `slot`.
   std::string SlotPath(SlotId slot) const;
+  // Bytes the image writer puts before each image path in a slot of `dir`
+  // (the staging folder DIR/slot-X.imab-staging-XXXXXX and '/').
+  static size_t PathReserve(const std::string& dir);
   // DIR/slot-a.state or DIR/slot-b.state.
   std::string StatePath(SlotId slot) const;
   // True when the slot folder exists and holds nothing.

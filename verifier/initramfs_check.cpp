@@ -6,13 +6,14 @@
 #include "common/hex.h"
 #include "common/initramfs.h"
 #include "common/limits.h"
+#include "common/printable.h"
 
 namespace imab::verifier {
 namespace {
 
 Error Mismatch(const std::string& path, const std::string& what) {
   return MakeError(ErrorCode::kBadSignature,
-                   "initramfs " + path + ": " + what);
+                   "initramfs " + Printable(path) + ": " + what);
 }
 
 Status CompareCert(const std::string& path, const char* name,
@@ -62,14 +63,15 @@ Status InitramfsCheck::Begin(const Entry& entry) {
     return OkStatus();
   }
   if (entry.type != EntryType::kFile) {
-    return MakeError(ErrorCode::kMalformed,
-                     "initramfs " + entry.path + " is not a regular file");
+    return MakeError(
+        ErrorCode::kMalformed,
+        "initramfs " + Printable(entry.path) + " is not a regular file");
   }
   // Held whole while it streams; bounded so a bundle cannot make the
   // verifier allocate without limit.
   if (entry.size > kMaxInitramfsBytes) {
     return MakeError(ErrorCode::kLimitExceeded,
-                     "initramfs " + entry.path + " larger than " +
+                     "initramfs " + Printable(entry.path) + " larger than " +
                          std::to_string(kMaxInitramfsBytes) + " bytes");
   }
   image_.reserve(static_cast<size_t>(entry.size));
@@ -92,7 +94,7 @@ Status InitramfsCheck::End(const Entry& entry) {
   image_.clear();
   image_.shrink_to_fit();
   if (!keys.has_value()) {
-    return WithContext(keys.error(), "initramfs " + entry.path);
+    return WithContext(keys.error(), "initramfs " + Printable(entry.path));
   }
   IMAB_RETURN_IF_ERROR(CompareCert(entry.path, "x509_evm.der", keys->evm_der,
                                    record.evm_cert_sha256));
@@ -109,7 +111,7 @@ Status InitramfsCheck::Finish() const {
   for (const InitramfsRecord& r : keys_->initramfs) {
     if (std::find(seen_.begin(), seen_.end(), r.path) == seen_.end()) {
       return MakeError(ErrorCode::kMalformed,
-                       "initramfs " + r.path +
+                       "initramfs " + Printable(r.path) +
                            " is declared by the manifest but not in the "
                            "payload");
     }

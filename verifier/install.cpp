@@ -34,17 +34,14 @@ uint64_t NowOr(uint64_t now) {
   return now != 0 ? now : static_cast<uint64_t>(std::time(nullptr));
 }
 
-// Where the bundle's signature must chain to: the trust root the device
-// adopted last (written out, since VerifyOptions takes a path), else the
-// configured trust root or release CA.
 }  // namespace
 
 Status ChooseTrustSource(const DeviceConfig& config, const DeviceState& state,
-                         const std::string& slots_dir, VerifyOptions& options) {
+                         VerifyOptions& options) {
+  // The adopted root is handed over as bytes: judging a bundle writes
+  // nothing (`verify --root` may run on a read-only device).
   if (state.trust_root.has_value()) {
-    std::string path = slots_dir + "/" + kAdoptedTrustRootFileName;
-    IMAB_RETURN_IF_ERROR(WriteFileAtomically(path, *state.trust_root));
-    options.trust_root = path;
+    options.trust_root_bytes = state.trust_root;
     return OkStatus();
   }
   if (!config.trust_root.empty()) {
@@ -68,8 +65,7 @@ Status InstallLocked(const InstallOptions& options, const DeviceConfig& config,
 
   VerifyOptions verify;
   verify.bundle_path = options.bundle_path;
-  IMAB_RETURN_IF_ERROR(
-      ChooseTrustSource(config, report.previous, slots_dir, verify));
+  IMAB_RETURN_IF_ERROR(ChooseTrustSource(config, report.previous, verify));
   verify.signature.check_time = options.check_time;
   verify.signature.require_eku = config.release_require_eku;
   verify.allow_development = config.allow_development;
@@ -77,6 +73,7 @@ Status InstallLocked(const InstallOptions& options, const DeviceConfig& config,
   verify.device_state = &report.previous;
   verify.allow_reinstall = options.allow_reinstall;
   verify.in_place = options.in_place;
+  verify.path_reserve = DirectorySlots::PathReserve(slots_dir);
   IMAB_RETURN_IF_ERROR(ApplyDeviceCaPolicy(config, verify));
 
   IMAB_ASSIGN_OR_RETURN(auto sink, slots->OpenInactiveForWrite(reporter));
@@ -121,7 +118,7 @@ Status PrepareDeviceVerify(const std::string& root, DeviceConfig& config,
     IMAB_ASSIGN_OR_RETURN(state, slots->ActiveState());
   }
   if (options.release_ca.empty() && options.trust_root.empty()) {
-    IMAB_RETURN_IF_ERROR(ChooseTrustSource(config, state, slots_dir, options));
+    IMAB_RETURN_IF_ERROR(ChooseTrustSource(config, state, options));
   }
   options.allow_development =
       options.allow_development || config.allow_development;
@@ -130,6 +127,7 @@ Status PrepareDeviceVerify(const std::string& root, DeviceConfig& config,
       options.signature.require_eku || config.release_require_eku;
   options.device = &config;
   options.device_state = &state;
+  options.path_reserve = DirectorySlots::PathReserve(slots_dir);
   return ApplyDeviceCaPolicy(config, options);
 }
 

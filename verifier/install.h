@@ -45,12 +45,12 @@ struct InstallReport {
 Status InstallBundle(const InstallOptions& options, Reporter& reporter,
                      InstallReport& report);
 
-// Sets options.trust_root or options.release_ca to what the device trusts
-// for bundle signatures: the trust root it adopted last (written to
-// SLOTS/trust-root, since VerifyOptions takes a path), else the configured
-// trust root or release CA.
+// Sets what the device trusts for bundle signatures: the trust root it
+// adopted last (options.trust_root_bytes, from `state`; nothing is written),
+// else the configured trust root or release CA (options.trust_root or
+// options.release_ca, paths inside the device).
 Status ChooseTrustSource(const DeviceConfig& config, const DeviceState& state,
-                         const std::string& slots_dir, VerifyOptions& options);
+                         VerifyOptions& options);
 
 // For `verify --root`: loads ROOT's configuration and the active slot's
 // state (empty when no slot folder exists yet) and points `options` at

@@ -31,7 +31,9 @@ Result<InstallLock> InstallLock::Acquire(const std::string& path) {
 }
 
 bool InstallLock::IsHeld(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  // O_NONBLOCK: a FIFO in place of the lock must not hang `status`.
+  UniqueFd fd(
+      ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW));
   if (!fd.valid()) {
     return false;
   }

@@ -116,6 +116,9 @@ int Run(Options options, bool extract) {
         imab::verifier::VerifyBundle(options.verify, sink, report);
     return Report(options, report, status, "verified");
   }
+  // What extraction below --to can write, not a device's slot.
+  options.verify.path_reserve =
+      imab::verifier::DirectorySink::PathReserve(options.extract_to);
   auto sink = imab::verifier::DirectorySink::Create(options.extract_to,
                                                     reporter);
   if (!sink.has_value()) {

@@ -6,13 +6,14 @@
 #include "common/content_hasher.h"
 #include "common/hash_algo.h"
 #include "common/image_tree.h"
+#include "common/printable.h"
 #include "common/tar_header.h"
 
 namespace imab::verifier {
 namespace {
 
 std::string Where(uint64_t index, const Entry& entry) {
-  return "entry " + std::to_string(index) + " '" + entry.path + "'";
+  return "entry " + std::to_string(index) + " '" + Printable(entry.path) + "'";
 }
 
 bool AllZero(std::span<const uint8_t> bytes) {

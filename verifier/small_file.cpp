@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/handles.h"
+#include "common/input_file.h"
 
 namespace imab::verifier {
 namespace {
@@ -36,33 +37,14 @@ Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
 
 Result<std::optional<std::string>> ReadSmallFile(const std::string& path,
                                                  size_t max_bytes) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd.valid() && errno == ENOENT) {
-    return std::optional<std::string>();
+  // Device files are never symlinks, FIFOs or devices: any of those was
+  // put there to redirect or hang the install.
+  Result<std::optional<std::string>> read =
+      ReadInputFileIfExists(path, max_bytes, Symlinks::kRefuse);
+  if (!read.has_value()) {
+    return MakeError(ErrorCode::kIo, read.error().message);
   }
-  if (!fd.valid()) {
-    return IoError(path);
-  }
-  std::string out;
-  char buffer[16384];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      return IoError(path);
-    }
-    if (n == 0) {
-      return std::optional<std::string>(std::move(out));
-    }
-    out.append(buffer, static_cast<size_t>(n));
-    if (out.size() > max_bytes) {
-      return MakeError(
-          ErrorCode::kIo,
-          path + ": larger than " + std::to_string(max_bytes) + " bytes");
-    }
-  }
+  return read;
 }
 
 std::string ParentOf(const std::string& path) {

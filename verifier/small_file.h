@@ -36,7 +36,9 @@ Status ReplaceSymlinkAtomically(const std::string& path,
 Status SyncDirectory(const std::string& dir);
 
 // The whole content of `path`, or nullopt when it does not exist. kIo
-// naming the path when it cannot be read or is larger than `max_bytes`.
+// naming the path when it cannot be read, is larger than `max_bytes`, or is
+// a symlink, FIFO, device or anything but a regular file (opened with
+// O_NONBLOCK, so such a file never blocks the read).
 Result<std::optional<std::string>> ReadSmallFile(const std::string& path,
                                                  size_t max_bytes);
 

@@ -6,7 +6,6 @@
 #include <optional>
 #include <string>
 
-#include "common/byte_source.h"
 #include "common/result.h"
 #include "common/trust_root.h"
 #include "verifier/manifest_signature.h"
@@ -22,18 +21,21 @@ struct AnchorDecision {
   uint64_t effective_version = 0;
 };
 
-// With `release_ca` set: its certificates, nothing else. With
-// `trust_root_path` set: that signed root (it must meet its own threshold),
-// and, when the manifest at [offset, offset+size) of `source` starts its
-// sections with `section trust-root 1`, the root carried there must be the
-// current one or its valid successor (CheckTrustRootSuccessor): its release
-// CAs then become the anchors. This peeks at the unsigned manifest, which
-// is safe only because a trust root authenticates itself with signatures
-// by keys the device already trusts; the caller must compare the root it
-// later parses from the signed manifest with `carried_root`.
-Result<AnchorDecision> DecideAnchors(const std::string& release_ca,
-                                    const std::string& trust_root_path,
-                                    ByteSource& source, uint64_t offset,
-                                    uint64_t size);
+// With `release_ca` set: its certificates, nothing else. Else the signed
+// trust root (`trust_root_bytes` as loaded by the caller, or the file
+// `trust_root_path`, read once with a kMaxTrustRootBytes cap); it must
+// meet its own threshold. When `carried_root` is not empty (the root the
+// bundle's manifest carries, FORMAT.md §3.3.4, as the one manifest parser
+// read it from the private copy of the manifest, before its signature was
+// checked) it must be the current root or its valid successor
+// (CheckTrustRootSuccessor); its release CAs then become the anchors. Using
+// a root from unverified bytes is safe only because a trust root
+// authenticates itself with signatures by keys the device already trusts.
+// kInvalidArgument for an unusable trust source (naming it), else the
+// trust-root check's error.
+Result<AnchorDecision> DecideAnchors(
+    const std::string& release_ca, const std::string& trust_root_path,
+    const std::optional<std::string>& trust_root_bytes,
+    const std::string& carried_root);
 
 }  // namespace imab::verifier

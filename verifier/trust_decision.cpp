@@ -14,6 +14,7 @@
 #include "common/ima_xattr.h"
 #include "common/kernel_keyring.h"
 #include "common/keyid.h"
+#include "common/printable.h"
 #include "common/x509_util.h"
 
 namespace imab::verifier {
@@ -191,7 +192,8 @@ std::string TrustVerdict::Summary() const {
                " more (see --json)";
         break;
       }
-      out += "; /" + f.path + ": " + f.reason + " (" + f.consequence + ")";
+      out += "; /" + Printable(f.path) + ": " + f.reason + " (" +
+             f.consequence + ")";
     }
   }
   return out;
@@ -264,12 +266,13 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
     // counts only if every one of them loads it.
     bool first = true;
     for (const InitramfsRecord& record : header.keys->initramfs) {
-      Ptr<X509> evm = declared(record.evm_cert_sha256,
-                               "/" + record.path + " etc/keys/x509_evm.der");
+      Ptr<X509> evm =
+          declared(record.evm_cert_sha256,
+                   "/" + Printable(record.path) + " etc/keys/x509_evm.der");
       Ptr<X509> ima;
       if (record.ima_cert_sha256.has_value()) {
         ima = declared(*record.ima_cert_sha256,
-                       "/" + record.path + " etc/keys/x509_ima.der");
+                       "/" + Printable(record.path) + " etc/keys/x509_ima.der");
       }
       auto keep = [&](std::vector<Ptr<X509>>& ring, Ptr<X509> cert) {
         if (first) {

@@ -1,0 +1,72 @@
+#include "common/input_file.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "common/printable.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace imab {
+namespace {
+
+using testing::TempDir;
+using testing::WriteFile;
+
+TEST(InputFileTest, ReadsARegularFileWithinTheCap) {
+  TempDir dir;
+  WriteFile(dir.Sub("f"), "hello");
+  Result<std::string> read = ReadInputFile(dir.Sub("f"), 5);
+  ASSERT_TRUE(read.has_value()) << read.error().message;
+  EXPECT_EQ(*read, "hello");
+  Result<std::string> big = ReadInputFile(dir.Sub("f"), 4);
+  ASSERT_FALSE(big.has_value());
+  EXPECT_EQ(big.error().code, ErrorCode::kLimitExceeded);
+  EXPECT_EQ(big.error().message, dir.Sub("f") + ": larger than 4 bytes");
+}
+
+TEST(InputFileTest, RefusesFifosDevicesAndFolders) {
+  TempDir dir;
+  ASSERT_EQ(::mkfifo(dir.Sub("fifo").c_str(), 0644), 0);
+  Result<std::string> fifo = ReadInputFile(dir.Sub("fifo"), 10);
+  ASSERT_FALSE(fifo.has_value());
+  EXPECT_EQ(fifo.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(fifo.error().message,
+            dir.Sub("fifo") + ": not a regular file (a FIFO)");
+  Result<std::string> zero = ReadInputFile("/dev/zero", 10);
+  ASSERT_FALSE(zero.has_value());
+  EXPECT_EQ(zero.error().message,
+            "/dev/zero: not a regular file (a character device)");
+  EXPECT_FALSE(ReadInputFile(dir.Sub(""), 10).has_value());
+}
+
+TEST(InputFileTest, MissingAndSymlinks) {
+  TempDir dir;
+  Result<std::optional<std::string>> missing =
+      ReadInputFileIfExists(dir.Sub("none"), 10);
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_FALSE(missing->has_value());
+  EXPECT_FALSE(ReadInputFile(dir.Sub("none"), 10).has_value());
+  WriteFile(dir.Sub("f"), "x");
+  std::filesystem::create_symlink(dir.Sub("f"), dir.Sub("link"));
+  EXPECT_TRUE(ReadInputFile(dir.Sub("link"), 10).has_value());
+  Result<std::string> refused =
+      ReadInputFile(dir.Sub("link"), 10, Symlinks::kRefuse);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kIo);
+}
+
+TEST(PrintableTest, EscapesEveryByteOutsidePrintableAscii) {
+  EXPECT_EQ(Printable("usr/bin/ls"), "usr/bin/ls");
+  EXPECT_EQ(Printable("a\nb\tc\rd\\e"), "a\\nb\\tc\\rd\\\\e");
+  EXPECT_EQ(Printable(std::string("\x1b[31m\0\x7f\xff", 8)),
+            "\\x1b[31m\\x00\\x7f\\xff");
+  // Distinct inputs stay distinct: a literal backslash-n is not a newline.
+  EXPECT_NE(Printable("\\n"), Printable("\n"));
+  std::string cut = Printable(std::string(kMaxPrintableBytes + 1, 'a'));
+  EXPECT_EQ(cut, std::string(kMaxPrintableBytes, 'a') + "...");
+}
+
+}  // namespace
+}  // namespace imab
