@@ -40,7 +40,7 @@ files = {
  "valid_empty": header(0) + "end\n",
  "bad_trailing_bytes": valid + "x",
  "bad_count_more": header(1) + recs[0] + recs[3] + "end\n",
- "bad_section": header(0).replace("entries\n", "section keys 1\nend-section keys\nentries\n") + "end\n",
+ "bad_section": header(0).replace("entries\n", "section keys 2\nend-section keys\nentries\n") + "end\n",
  "bad_xattr_order": header(1) + "file a 0644 0 0 1 " + sha + "\nxattr user.b -\nxattr user.a -\nend\n",
  "bad_hardlink_xattr": header(1) + "hardlink a b\nxattr user.a -\nend\n",
  "bad_escape": header(1) + "symlink a%2f 0 0 b\nend\n",
