@@ -133,6 +133,16 @@ class BootChainTest : public ::testing::Test {
     WriteFile(dir_.Sub(out), Assemble(forged, kCreated));
   }
 
+  // A builder that lets the bundle through (056fc7e did) must at least
+  // leave the device refusing it.
+  void ExpectRefusedIfBuilt(const CommandResult& build,
+                            const std::string& name = "b.imab") {
+    if (build.exit_code == 0) {
+      CommandResult judged = Judge(name);
+      EXPECT_EQ(judged.exit_code, 1) << "built, and the device accepts it";
+    }
+  }
+
   std::string DerHex(const TestIdentity& id) {
     return RunShell("xxd -p " + ShellQuote(Der(id)) + " | tr -d '\\n'").out;
   }
@@ -188,6 +198,7 @@ TEST_F(BootChainTest, KernelCaClaimedButShippedKernelLacksItIsRefused) {
             std::string::npos)
       << build.err;
   EXPECT_FALSE(fs::exists(dir_.Sub("b.imab")));
+  ExpectRefusedIfBuilt(build);
 }
 
 // Two kernels a bootloader could start; the fallback lacks OTHER.
@@ -202,6 +213,7 @@ TEST_F(BootChainTest, TwoKernelsOneLackingTheCaIsRefused) {
   EXPECT_NE(build.err.find("boot/vmlinuz-5.10.0: this kernel does not carry"),
             std::string::npos)
       << build.err;
+  ExpectRefusedIfBuilt(build);
 }
 
 // The verifier does not take the builder's word: a manifest claiming a
@@ -339,6 +351,7 @@ TEST_F(BootChainTest, UndeclaredFallbackInitramfsIsRefused) {
                                        "initramfs"),
               std::string::npos)
         << build.err;
+    ExpectRefusedIfBuilt(build);
     fs::remove(rootfs_ + "/" + c.file);
     if (!c.link.empty()) {
       fs::remove(rootfs_ + "/" + c.link);
