@@ -161,12 +161,15 @@ Result<std::vector<KernelRecord>> BootFilesScan::Finish(
                     "(name every initramfs with --initramfs, or remove it)");
     }
   }
-  if (s.cas.empty()) {
-    return records;
-  }
   for (const State::Candidate& c : s.candidates) {
     if (c.role != BootFileRole::kKernel) {
       continue;
+    }
+    if (s.cas.empty()) {
+      return Refuse(c.path +
+                    ": the image ships a kernel a bootloader could "
+                    "start; name the CAs built into it with --kernel-ca, so "
+                    "devices can judge the keys it will load");
     }
     auto kernel = std::find_if(
         s.kernels.begin(), s.kernels.end(),

@@ -32,10 +32,10 @@ class BootFilesScan {
   // After the last entry. `declared_initramfs`: the initramfs paths section
   // keys declares; `declares_boot_chain`: the bundle is for IMA devices.
   // kInvalidArgument naming the file: an initramfs candidate not declared;
-  // with kernel CAs, a kernel candidate lacking one of them, without a
-  // version banner, or a link to a file that is not a checked kernel. No
-  // kernel at all with kernel CAs is a warning (the devices' own kernels
-  // stand).
+  // a kernel candidate when there are no kernel CAs, or one lacking one of
+  // them, without a version banner, or a link to a file that is not a
+  // checked kernel. No kernel at all with kernel CAs is a warning (the
+  // devices' own kernels stand).
   Result<std::vector<KernelRecord>> Finish(
       const std::vector<std::string>& declared_initramfs,
       bool declares_boot_chain, Reporter& reporter) const;

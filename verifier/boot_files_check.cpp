@@ -122,8 +122,6 @@ Status BootFilesCheck::Finish() const {
   if (!header_.keys.has_value() && !header_.ima.has_value()) {
     return OkStatus();
   }
-  const bool declares_kernels =
-      header_.keys.has_value() && !header_.keys->kernels.empty();
   for (const Candidate& c : candidates_) {
     const std::string named =
         c.path == c.resolved ? c.path : c.path + " (-> " + c.resolved + ")";
@@ -134,8 +132,9 @@ Status BootFilesCheck::Finish() const {
                            "does not declare it, so the keys it loads are "
                            "unchecked");
     }
-    if (c.role == BootFileRole::kKernel && declares_kernels &&
-        FindKernel(c.resolved) == nullptr) {
+    // A kernel the device could boot with CAs nobody declared: its
+    // keyring cannot be predicted, whichever CAs the device has now.
+    if (c.role == BootFileRole::kKernel && FindKernel(c.resolved) == nullptr) {
       return KernelProblem(named,
                            "a bootloader could start it, but the manifest "
                            "does not declare it as carrying the kernel CAs");

@@ -1,10 +1,10 @@
 // BootFilesCheck: in the streaming pass, makes sure the boot chain the
 // trust decision reasoned about is the one the device will boot
 // (FORMAT.md §3.3.7). Every file a bootloader could load as an initramfs
-// must be one the manifest declares (InitramfsCheck checks its keys); when
-// the manifest declares kernels, so must every file a bootloader could
-// start as a kernel, and each declared kernel must carry every kernel CA of
-// the section and the version it is declared with. The builder's word is
+// must be one the manifest declares (InitramfsCheck checks its keys); so
+// must every file a bootloader could start as a kernel, and each declared
+// kernel must carry every kernel CA of the section and the version it is
+// declared with. The builder's word is
 // not taken: the CAs are found again in the kernel's bytes.
 #pragma once
 

@@ -216,23 +216,56 @@ TEST_F(BootChainTest, TwoKernelsOneLackingTheCaIsRefused) {
   ExpectRefusedIfBuilt(build);
 }
 
-// The verifier does not take the builder's word: a manifest claiming a
-// kernel carries OTHER, signed with the release key, is refused when the
-// kernel's bytes do not hold it.
+// The verifier does not take the builder's word: a manifest claiming the
+// kernel also carries OTHER, signed with the release key, is refused when
+// the kernel's bytes do not hold it.
 TEST_F(BootChainTest, ForgedKernelClaimIsRefusedByTheVerifier) {
   WriteFakeKernel(rootfs_ + "/boot/vmlinuz-6.1.0", {kernel_ca_.cert_path},
                   KernelWrap::kBzImageGzip);
-  CommandResult build = Build(under_other_, "--initramfs boot/initramfs.img");
+  CommandResult build =
+      Build(new_, KernelCa(kernel_ca_) + " --initramfs boot/initramfs.img");
   ASSERT_EQ(build.exit_code, 0) << build.err;
+  ASSERT_EQ(Judge("b.imab").exit_code, 0);
   Resign("b.imab", "forged.imab", [&](std::string& m) {
-    Insert(
-        m, "key-generation ",
-        "kernel-ca " + DerHex(other_ca_) + "\nkernel boot/vmlinuz-6.1.0 6.1\n");
+    Insert(m, "key-generation ", "kernel-ca " + DerHex(other_ca_) + "\n");
   });
   CommandResult judged = Judge("forged.imab");
   EXPECT_EQ(judged.exit_code, 1) << judged.err;
   EXPECT_NE(judged.err.find("kernel boot/vmlinuz-6.1.0: does not carry the "
                             "kernel CA \""),
+            std::string::npos)
+      << judged.err;
+}
+
+// A kernel shipped without --kernel-ca: the device would boot it with CAs
+// nobody declared (here only OTHER, which did not issue the signing key).
+TEST_F(BootChainTest, KernelShippedWithoutKernelCaIsRefused) {
+  WriteFakeKernel(rootfs_ + "/boot/vmlinuz-6.1.0", {other_ca_.cert_path},
+                  KernelWrap::kBzImageXz);
+  CommandResult build = Build(new_, "--initramfs boot/initramfs.img");
+  EXPECT_NE(build.exit_code, 0);
+  EXPECT_NE(build.err.find("boot/vmlinuz-6.1.0: the image ships a kernel"),
+            std::string::npos)
+      << build.err;
+  ExpectRefusedIfBuilt(build);
+}
+
+// The same, forged: a manifest from which the kernel's declaration (and
+// the kernel CA) were removed.
+TEST_F(BootChainTest, KernelWithoutDeclarationIsRefusedByTheVerifier) {
+  WriteFakeKernel(rootfs_ + "/boot/vmlinuz-6.1.0", {kernel_ca_.cert_path},
+                  KernelWrap::kBzImageGzip);
+  CommandResult build =
+      Build(new_, KernelCa(kernel_ca_) + " --initramfs boot/initramfs.img");
+  ASSERT_EQ(build.exit_code, 0) << build.err;
+  Resign("b.imab", "forged.imab", [&](std::string& m) {
+    Erase(m, "kernel-ca ");
+    Erase(m, "kernel boot/vmlinuz-6.1.0 ");
+  });
+  CommandResult judged = Judge("forged.imab");
+  EXPECT_EQ(judged.exit_code, 1) << judged.err;
+  EXPECT_NE(judged.err.find("kernel boot/vmlinuz-6.1.0: a bootloader could "
+                            "start it"),
             std::string::npos)
       << judged.err;
 }
