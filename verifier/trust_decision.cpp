@@ -239,6 +239,8 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
     for (const KernelRecord& k : header.keys->kernels) {
       booted = std::max(booted, KernelVersion{k.major, k.minor});
     }
+    d->verdict_.kernel_profile = d->profile_;
+    d->verdict_.kernel_version = booted;
   }
 
   // The CAs of the kernel that will boot.

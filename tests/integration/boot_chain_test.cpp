@@ -12,6 +12,7 @@
 
 #include "tests/testutil/bundle_fixture.h"
 #include "tests/testutil/bundle_forge.h"
+#include "tests/testutil/device_fixture.h"
 #include "tests/testutil/fake_kernel.h"
 #include "tests/testutil/sample_tree.h"
 
@@ -356,6 +357,37 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<KernelWrap>& wrap) {
       return KernelWrapName(wrap.param);
     });
+
+// After installing an image whose kernel counted, the device judges the
+// next update with that kernel's profile, not the factory one: a le32
+// kernel installed, a later kernel-less bundle signed for le64 is refused
+// and one signed for le32 accepted.
+TEST_F(BootChainTest, InstalledKernelsProfileJudgesTheNextUpdate) {
+  fs::create_directories(dir_.Sub("device-keys"));
+  TestDevice device(dir_.Sub("ab-device"), *keys_, dir_.Sub("device-keys"));
+  ASSERT_EQ(device.Init().exit_code, 0);
+  fs::remove(rootfs_ + "/boot/initramfs.img");
+  WriteFakeKernel(rootfs_ + "/boot/vmlinuz-6.6.0",
+                  {device.kernel_ca().cert_path}, KernelWrap::kBzImageZstd,
+                  "6.6.0");
+  const std::string ca =
+      " --kernel-ca " + ShellQuote(device.kernel_ca().cert_path);
+  BuildVersion(rootfs_, dir_.Sub("v2.imab"), *keys_, "2.0",
+               device.ImaBuildFlags() + ca + " --kernel-profile le32");
+  CommandResult v2 = device.Install(dir_.Sub("v2.imab"));
+  ASSERT_EQ(v2.exit_code, 0) << v2.err;
+  fs::remove(rootfs_ + "/boot/vmlinuz-6.6.0");
+  BuildVersion(rootfs_, dir_.Sub("v3-le64.imab"), *keys_, "3.0",
+               device.ImaBuildFlags());
+  CommandResult le64 = device.Install(dir_.Sub("v3-le64.imab"));
+  EXPECT_EQ(le64.exit_code, 1) << le64.err;
+  EXPECT_NE(le64.err.find("security.evm signature by keyid"), std::string::npos)
+      << le64.err;
+  BuildVersion(rootfs_, dir_.Sub("v3-le32.imab"), *keys_, "3.0",
+               device.ImaBuildFlags() + " --kernel-profile le32");
+  CommandResult le32 = device.Install(dir_.Sub("v3-le32.imab"));
+  EXPECT_EQ(le32.exit_code, 0) << le32.err;
+}
 
 // --- Item 4: an initramfs the manifest does not declare -----------------
 
