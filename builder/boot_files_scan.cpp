@@ -143,6 +143,54 @@ std::unique_ptr<RootfsSource> BootFilesScan::Wrap(
   return std::make_unique<BootScanSource>(std::move(inner), state_.get());
 }
 
+namespace {
+
+Status CheckInitramfsDeclared(const BootFilesScan::State& s,
+                              const std::vector<std::string>& declared) {
+  for (const BootFilesScan::State::Candidate& c : s.candidates) {
+    if (c.role == BootFileRole::kInitramfs &&
+        std::find(declared.begin(), declared.end(), c.resolved) ==
+            declared.end()) {
+      return Refuse(c.path +
+                    ": a bootloader could load this initramfs, but "
+                    "the build does not put its keys into it or declare it "
+                    "(name every initramfs with --initramfs, or remove it)");
+    }
+  }
+  return OkStatus();
+}
+
+// One kernel candidate: a checked kernel file carrying every CA.
+Status CheckKernelCarriesCas(const BootFilesScan::State& s,
+                             const BootFilesScan::State::Candidate& c) {
+  if (s.cas.empty()) {
+    return Refuse(c.path +
+                  ": the image ships a kernel a bootloader could "
+                  "start; name the CAs built into it with --kernel-ca, so "
+                  "devices can judge the keys it will load");
+  }
+  auto kernel = std::find_if(s.kernels.begin(), s.kernels.end(),
+                             [&](const BootFilesScan::State::Kernel& k) {
+                               return k.path == c.resolved;
+                             });
+  if (kernel == s.kernels.end()) {
+    return Refuse(c.path + ": a bootloader could start it, but it leads to " +
+                  c.resolved + ", which is not a kernel file the build " +
+                  "could check for the --kernel-ca certificates");
+  }
+  for (size_t i = 0; i < s.cas.size(); ++i) {
+    if (!kernel->scan.found[i]) {
+      return Refuse(c.path + ": this kernel does not carry --kernel-ca " +
+                    CaName(s.cas[i]) +
+                    "; a device booting it would refuse every certificate "
+                    "that CA issued");
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
 Result<std::vector<KernelRecord>> BootFilesScan::Finish(
     const std::vector<std::string>& declared_initramfs,
     bool declares_boot_chain, Reporter& reporter) const {
@@ -151,48 +199,16 @@ Result<std::vector<KernelRecord>> BootFilesScan::Finish(
     return records;
   }
   const State& s = *state_;
+  IMAB_RETURN_IF_ERROR(CheckInitramfsDeclared(s, declared_initramfs));
   for (const State::Candidate& c : s.candidates) {
-    if (c.role == BootFileRole::kInitramfs &&
-        std::find(declared_initramfs.begin(), declared_initramfs.end(),
-                  c.resolved) == declared_initramfs.end()) {
-      return Refuse(c.path +
-                    ": a bootloader could load this initramfs, but "
-                    "the build does not put its keys into it or declare it "
-                    "(name every initramfs with --initramfs, or remove it)");
-    }
-  }
-  for (const State::Candidate& c : s.candidates) {
-    if (c.role != BootFileRole::kKernel) {
-      continue;
-    }
-    if (s.cas.empty()) {
-      return Refuse(c.path +
-                    ": the image ships a kernel a bootloader could "
-                    "start; name the CAs built into it with --kernel-ca, so "
-                    "devices can judge the keys it will load");
-    }
-    auto kernel = std::find_if(
-        s.kernels.begin(), s.kernels.end(),
-        [&](const State::Kernel& k) { return k.path == c.resolved; });
-    if (kernel == s.kernels.end()) {
-      return Refuse(c.path + ": a bootloader could start it, but it leads to " +
-                    c.resolved + ", which is not a kernel file the build " +
-                    "could check for the --kernel-ca certificates");
-    }
-    for (size_t i = 0; i < s.cas.size(); ++i) {
-      if (!kernel->scan.found[i]) {
-        return Refuse(c.path + ": this kernel does not carry --kernel-ca " +
-                      CaName(s.cas[i]) +
-                      "; a device booting it would refuse every certificate "
-                      "that CA issued");
-      }
+    if (c.role == BootFileRole::kKernel) {
+      IMAB_RETURN_IF_ERROR(CheckKernelCarriesCas(s, c));
     }
   }
   for (const State::Kernel& k : s.kernels) {
     if (!k.scan.version.has_value()) {
       return Refuse(k.path +
-                    ": no \"Linux version\" banner found in this "
-                    "kernel");
+                    ": no \"Linux version\" banner found in this kernel");
     }
     records.push_back({k.path, k.scan.version->first, k.scan.version->second});
   }
@@ -200,7 +216,7 @@ Result<std::vector<KernelRecord>> BootFilesScan::Finish(
             [](const KernelRecord& a, const KernelRecord& b) {
               return a.path < b.path;
             });
-  if (records.empty()) {
+  if (records.empty() && !s.cas.empty()) {
     reporter.Warn(
         "the image ships no kernel carrying the --kernel-ca "
         "certificates: devices judge the update with the kernel "
