@@ -271,6 +271,40 @@ TEST_F(BootChainTest, KernelWithoutDeclarationIsRefusedByTheVerifier) {
       << judged.err;
 }
 
+// The declared version decides the kernel's keyring rules (digitalSignature
+// from 6.6): a re-signed manifest lowering it is refused by the banner.
+TEST_F(BootChainTest, ForgedKernelVersionIsRefusedByTheVerifier) {
+  WriteFakeKernel(rootfs_ + "/boot/vmlinuz-6.6.0", {kernel_ca_.cert_path},
+                  KernelWrap::kBzImageXz, "6.6.0");
+  CommandResult build =
+      Build(new_, KernelCa(kernel_ca_) + " --initramfs boot/initramfs.img");
+  ASSERT_EQ(build.exit_code, 0) << build.err;
+  Resign("b.imab", "forged.imab", [&](std::string& m) {
+    Erase(m, "kernel boot/vmlinuz-6.6.0 6.6");
+    Insert(m, "kernel-ca ", "kernel boot/vmlinuz-6.6.0 6.1\n");
+  });
+  CommandResult judged = Judge("forged.imab");
+  EXPECT_EQ(judged.exit_code, 1) << judged.err;
+  EXPECT_NE(judged.err.find("kernel boot/vmlinuz-6.6.0: its \"Linux version\" "
+                            "banner is not the declared 6.1"),
+            std::string::npos)
+      << judged.err;
+}
+
+// A kernel link leading to a file the build cannot check as a kernel.
+TEST_F(BootChainTest, KernelLinkToAnUncheckedFileIsRefused) {
+  WriteFakeKernel(rootfs_ + "/opt/k/bz", {other_ca_.cert_path},
+                  KernelWrap::kBzImageGzip);
+  fs::create_symlink("opt/k/bz", rootfs_ + "/vmlinuz");
+  CommandResult build = Build(
+      under_other_, KernelCa(other_ca_) + " --initramfs boot/initramfs.img");
+  EXPECT_NE(build.exit_code, 0);
+  EXPECT_NE(build.err.find("vmlinuz: a bootloader could start it, but it "
+                           "leads to opt/k/bz"),
+            std::string::npos)
+      << build.err;
+}
+
 // Two kernels carry OTHER, but the manifest declares only one.
 TEST_F(BootChainTest, UndeclaredKernelIsRefusedByTheVerifier) {
   WriteFakeKernel(rootfs_ + "/boot/vmlinuz-6.1.0", {other_ca_.cert_path},
