@@ -64,9 +64,13 @@ class StreamSearch {
   }
 
   void Feed(std::span<const uint8_t> chunk) {
-    window_.insert(window_.end(), chunk.begin(), chunk.end());
-    std::string_view text(reinterpret_cast<const char*>(window_.data()),
-                          window_.size());
+    // The first chunk (a whole raw kernel) is searched where it lies.
+    if (!window_.empty()) {
+      window_.insert(window_.end(), chunk.begin(), chunk.end());
+      chunk = window_;
+    }
+    std::string_view text(reinterpret_cast<const char*>(chunk.data()),
+                          chunk.size());
     for (size_t i = 0; i < needles_.size(); ++i) {
       if (!scan_.found[i] && text.find(needles_[i]) != std::string_view::npos) {
         scan_.found[i] = true;
@@ -75,10 +79,11 @@ class StreamSearch {
     if (!scan_.version.has_value()) {
       FindVersion(text);
     }
-    if (window_.size() > keep_) {
-      window_.erase(window_.begin(),
-                    window_.end() - static_cast<std::ptrdiff_t>(keep_));
-    }
+    // Keep what a match straddling into the next chunk could start with.
+    std::vector<uint8_t> tail(chunk.end() - static_cast<std::ptrdiff_t>(
+                                                std::min(keep_, chunk.size())),
+                              chunk.end());
+    window_ = std::move(tail);
   }
 
   bool Done() const {

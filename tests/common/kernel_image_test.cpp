@@ -80,6 +80,24 @@ TEST_F(KernelImageTest, CertificateAppendedOutsideTheKernelDoesNotCount) {
   }
 }
 
+// Decompressed output arrives in 64 KiB chunks: a certificate straddling
+// two of them is still found.
+TEST_F(KernelImageTest, FindsACertificateAcrossChunks) {
+  std::string plain = "Linux version 6.1.0 " + std::string(65536 - 100, 'x') +
+                      ca_der_ + std::string(1000, 'y');
+  const std::string in = dir_.Sub("plain"), out = dir_.Sub("plain.gz");
+  testing::WriteFile(in, plain);
+  ASSERT_EQ(testing::RunShell("gzip -n -c " + testing::ShellQuote(in) + " > " +
+                              testing::ShellQuote(out))
+                .exit_code,
+            0);
+  std::string gz = testing::ReadFile(out);
+  Result<KernelImageScan> scan =
+      ScanKernelImage(Bytes(gz), {ca_der_}, 1u << 20);
+  ASSERT_TRUE(scan.has_value());
+  EXPECT_TRUE(scan->found[0]);
+}
+
 TEST_F(KernelImageTest, DecompressionIsBounded) {
   std::string kernel = Kernel(KernelWrap::kBzImageGzip);
   Result<KernelImageScan> scan =
