@@ -47,21 +47,50 @@ bool BootFilesCheck::DeclaresInitramfs(const std::string& path) const {
                      [&](const InitramfsRecord& r) { return r.path == path; });
 }
 
+// The declarations are all in the header, so a candidate is judged the
+// moment it streams: nothing grows with the number of entries.
+Status BootFilesCheck::CheckCandidate(const Entry& entry) const {
+  const BootFileRole role = BootFileRoleOf(entry.path);
+  // A bundle for IMA devices: its boot files decide what the device trusts.
+  if (role == BootFileRole::kNone ||
+      (!header_.keys.has_value() && !header_.ima.has_value())) {
+    return OkStatus();
+  }
+  // A link is followed to the file it names: that is what gets loaded.
+  std::string resolved;
+  if (entry.type == EntryType::kFile) {
+    resolved = entry.path;
+  } else if (entry.type == EntryType::kSymlink) {
+    resolved = ResolveImageLink(entry.path, entry.link_target);
+  } else if (entry.type == EntryType::kHardlink) {
+    resolved = entry.link_target;
+  } else {
+    return OkStatus();  // a folder or a device node is not loaded
+  }
+  const std::string named = resolved == entry.path
+                                ? entry.path
+                                : entry.path + " (-> " + resolved + ")";
+  if (role == BootFileRole::kInitramfs && !DeclaresInitramfs(resolved)) {
+    return MakeError(ErrorCode::kBadSignature,
+                     "initramfs " + named +
+                         ": a bootloader could load it, but the manifest "
+                         "does not declare it, so the keys it loads are "
+                         "unchecked");
+  }
+  // A kernel the device could boot with CAs nobody declared: its keyring
+  // cannot be predicted, whichever CAs the device has now.
+  if (role == BootFileRole::kKernel && FindKernel(resolved) == nullptr) {
+    return KernelProblem(named,
+                         "a bootloader could start it, but the manifest "
+                         "does not declare it as carrying the kernel CAs");
+  }
+  return OkStatus();
+}
+
 Status BootFilesCheck::Begin(const Entry& entry) {
+  IMAB_RETURN_IF_ERROR(CheckCandidate(entry));
   current_ = FindKernel(entry.path);
   image_.clear();
-  const BootFileRole role = BootFileRoleOf(entry.path);
-  if (role != BootFileRole::kNone) {
-    // A link is followed to the file it names: that is what gets loaded.
-    if (entry.type == EntryType::kFile) {
-      candidates_.push_back({role, entry.path, entry.path});
-    } else if (entry.type == EntryType::kSymlink) {
-      candidates_.push_back(
-          {role, entry.path, ResolveImageLink(entry.path, entry.link_target)});
-    } else if (entry.type == EntryType::kHardlink) {
-      candidates_.push_back({role, entry.path, entry.link_target});
-    }
-  }
   if (current_ == nullptr) {
     return OkStatus();
   }
@@ -118,37 +147,16 @@ Status BootFilesCheck::End(const Entry& entry) {
 }
 
 Status BootFilesCheck::Finish() const {
-  // A bundle for IMA devices: its boot files decide what the device trusts.
-  if (!header_.keys.has_value() && !header_.ima.has_value()) {
+  if (!header_.keys.has_value()) {
     return OkStatus();
   }
-  for (const Candidate& c : candidates_) {
-    const std::string named =
-        c.path == c.resolved ? c.path : c.path + " (-> " + c.resolved + ")";
-    if (c.role == BootFileRole::kInitramfs && !DeclaresInitramfs(c.resolved)) {
-      return MakeError(ErrorCode::kBadSignature,
-                       "initramfs " + named +
-                           ": a bootloader could load it, but the manifest "
-                           "does not declare it, so the keys it loads are "
-                           "unchecked");
-    }
-    // A kernel the device could boot with CAs nobody declared: its
-    // keyring cannot be predicted, whichever CAs the device has now.
-    if (c.role == BootFileRole::kKernel && FindKernel(c.resolved) == nullptr) {
-      return KernelProblem(named,
-                           "a bootloader could start it, but the manifest "
-                           "does not declare it as carrying the kernel CAs");
-    }
-  }
-  if (header_.keys.has_value()) {
-    for (const KernelRecord& k : header_.keys->kernels) {
-      if (std::find(kernels_seen_.begin(), kernels_seen_.end(), k.path) ==
-          kernels_seen_.end()) {
-        return MakeError(ErrorCode::kMalformed,
-                         "kernel " + k.path +
-                             " is declared by the manifest but not in the "
-                             "payload");
-      }
+  for (const KernelRecord& k : header_.keys->kernels) {
+    if (std::find(kernels_seen_.begin(), kernels_seen_.end(), k.path) ==
+        kernels_seen_.end()) {
+      return MakeError(ErrorCode::kMalformed,
+                       "kernel " + k.path +
+                           " is declared by the manifest but not in the "
+                           "payload");
     }
   }
   return OkStatus();

@@ -25,29 +25,25 @@ class BootFilesCheck {
   // `header` is borrowed and must outlive the check.
   explicit BootFilesCheck(const ManifestHeader& header) : header_(header) {}
 
-  // Notes `entry` when a bootloader could use it; starts capturing a
-  // declared kernel (a kFile of at most kMaxKernelBytes, else kMalformed /
+  // Refuses `entry` when a bootloader could use it and the manifest does
+  // not declare it (kBadSignature naming it); starts capturing a declared
+  // kernel (a kFile of at most kMaxKernelBytes, else kMalformed /
   // kLimitExceeded).
   Status Begin(const Entry& entry);
   void Feed(std::span<const uint8_t> data);
   // After the content matched its digest: scans a captured kernel.
-  // kBadSignature naming the kernel and the CA it lacks.
+  // kBadSignature naming the kernel and the CA it lacks, or a banner
+  // other than the declared version.
   Status End(const Entry& entry);
-  // After the last entry: every candidate declared, every declared kernel
-  // seen. kBadSignature naming the first undeclared candidate.
+  // After the last entry: every declared kernel was in the payload.
   Status Finish() const;
 
  private:
-  struct Candidate {
-    BootFileRole role;
-    std::string path;      // the entry as named
-    std::string resolved;  // the file a bootloader would read
-  };
+  Status CheckCandidate(const Entry& entry) const;
   const KernelRecord* FindKernel(const std::string& path) const;
   bool DeclaresInitramfs(const std::string& path) const;
 
   const ManifestHeader& header_;
-  std::vector<Candidate> candidates_;
   const KernelRecord* current_ = nullptr;
   std::vector<uint8_t> image_;
   std::vector<std::string> kernels_seen_;
