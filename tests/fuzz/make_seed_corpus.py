@@ -57,6 +57,12 @@ files = {
  "bad_ca_store_unsorted": with_ima(valid, ca_store.replace(
      "end-section", "anchor A.pem " + "ab" * 32 + " 1 CN=A\nend-section")),
  "bad_ca_store_before_ima": with_ima(valid, ca_store + ima),
+ # Section keys 2 (FORMAT.md §3.3.3): a kernel CA, the kernels carrying it.
+ "valid_keys_kernels": with_ima(valid, "section keys 2\nkey-generation 3\nkernel-ca " + cert +
+     "\nkernel boot/vmlinuz-6.1.0 6.1\nkernel vmlinuz 6.1\ninitramfs boot/initrd.img " + sha +
+     " -\nend-section keys\n" + ima),
+ "bad_keys_kernel_order": with_ima(valid, "section keys 2\nkey-generation 3\nkernel-ca " + cert +
+     "\nkernel vmlinuz 6.1\nkernel boot/vmlinuz 6.1\nend-section keys\n" + ima),
 }
 for name, text in files.items():
     open("manifest_reader/" + name, "wb").write(text.encode("latin-1"))
