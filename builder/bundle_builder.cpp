@@ -359,8 +359,8 @@ Status AdoptKeptInitramfs(const PayloadBuilder& payload,
     stats->initramfs.push_back(record);
   }
   for (const std::string& path : payload.unkeyed_initramfs()) {
-    reporter.Warn(path + " carries no etc/keys/x509_evm.der; devices will "
-                         "judge the update with the keys they have loaded");
+    reporter.Warn(path + " carries no etc/keys/x509_evm.der: a kernel "
+                         "booting it would load no key from it");
   }
   return CheckNamedInitramfsFound(options, *stats);
 }

@@ -462,8 +462,17 @@ TEST_F(BootChainTest, UndeclaredFallbackInitramfsIsRefused) {
 TEST_F(BootChainTest, EveryInitramfsRewrittenByDefaultIsAccepted) {
   WriteInitramfs(rootfs_ + "/boot/initrd.img-5.10.0", old_);
   fs::create_symlink("boot/initrd.img-5.10.0", rootfs_ + "/initrd.img");
+  WriteInitramfs(rootfs_ + "/boot/firmware/initramfs8", old_);  // a Pi's
   CommandResult build = Build(new_, "");
   ASSERT_EQ(build.exit_code, 0) << build.err;
+  std::string manifest =
+      RunShell("tar -xOf " + ShellQuote(dir_.Sub("b.imab")) + " manifest").out;
+  for (const char* path : {"boot/firmware/initramfs8", "boot/initramfs.img",
+                           "boot/initrd.img-5.10.0"}) {
+    EXPECT_NE(manifest.find(std::string("\ninitramfs ") + path + " "),
+              std::string::npos)
+        << path;
+  }
   CommandResult judged = Judge("b.imab");
   EXPECT_EQ(judged.exit_code, 0) << judged.err;
 }
