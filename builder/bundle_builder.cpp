@@ -496,6 +496,11 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
       boot_files.Finish(declared_initramfs,
                         header.keys.has_value() || header.ima.has_value(),
                         reporter));
+  std::vector<std::string> kernel_lines;
+  for (const KernelRecord& k : kernels) {
+    kernel_lines.push_back(k.path + " (" + std::to_string(k.major) + "." +
+                           std::to_string(k.minor) + ")");
+  }
   if (header.keys.has_value()) {
     header.keys->kernels = std::move(kernels);
   }
@@ -533,6 +538,7 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
   for (const InitramfsRewrite& r : stats.initramfs) {
     summary.initramfs.push_back(r.path);
   }
+  summary.kernels = std::move(kernel_lines);
   summary.signed_files = stats.signed_files;
   summary.excluded_files = stats.excluded_files;
   summary.replaced_keyids = stats.replaced;

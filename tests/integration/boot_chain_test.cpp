@@ -378,6 +378,9 @@ TEST_P(BootChainKernelWrapTest, KernelCarryingTheCaIsAccepted) {
   std::string manifest =
       RunShell("tar -xOf " + ShellQuote(dir_.Sub("b.imab")) + " manifest").out;
   EXPECT_NE(manifest.find("kernel boot/" + name + " 6.1\n"), std::string::npos);
+  EXPECT_NE(build.out.find("kernel boot/" + name + " (6.1): carries every"),
+            std::string::npos)
+      << build.out;
   CommandResult judged = Judge("b.imab");
   EXPECT_EQ(judged.exit_code, 0) << judged.err;
 }
