@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "builder/atomic_output.h"
+#include "builder/boot_files_scan.h"
 #include "builder/digest_signer.h"
 #include "builder/ima_setup.h"
 #include "builder/manifest_signer.h"
@@ -16,8 +17,8 @@
 #include "builder/rootfs_source.h"
 #include "builder/signing_identity.h"
 #include "builder/signing_pipeline.h"
-#include "common/bytes.h"
 #include "common/bundle_container.h"
+#include "common/bytes.h"
 #include "common/dev_keys.h"
 #include "common/digest.h"
 #include "common/ima_xattr.h"
@@ -358,8 +359,8 @@ Status AdoptKeptInitramfs(const PayloadBuilder& payload,
     stats->initramfs.push_back(record);
   }
   for (const std::string& path : payload.unkeyed_initramfs()) {
-    reporter.Warn(path + " carries no etc/keys/x509_evm.der; devices will "
-                         "judge the update with the keys they have loaded");
+    reporter.Warn(path + " carries no etc/keys/x509_evm.der: a kernel "
+                         "booting it would load no key from it");
   }
   return CheckNamedInitramfsFound(options, *stats);
 }
@@ -423,6 +424,14 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
     source = WrapWithCaStore(std::move(source), std::move(*ca_plan));
   }
 
+  std::vector<std::string> kernel_ca_ders;
+  for (const Ptr<X509>& ca : ima.kernel_cas) {
+    IMAB_ASSIGN_OR_RETURN(std::string der, CertificateDer(ca.get()));
+    kernel_ca_ders.push_back(std::move(der));
+  }
+  BootFilesScan boot_files(kernel_ca_ders);
+  source = boot_files.Wrap(std::move(source));
+
   std::optional<ImaChecker> kept;
   if (options.keep_signatures) {
     IMAB_ASSIGN_OR_RETURN(kept, ImaChecker::Create(ima.section));
@@ -465,10 +474,7 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
       options.key_generation > 0 || !stats.initramfs.empty()) {
     KeysSection section;
     section.key_generation = options.key_generation;
-    for (const Ptr<X509>& ca : ima.kernel_cas) {
-      IMAB_ASSIGN_OR_RETURN(std::string der, CertificateDer(ca.get()));
-      section.kernel_cas.push_back(std::move(der));
-    }
+    section.kernel_cas = kernel_ca_ders;
     for (const InitramfsRewrite& r : stats.initramfs) {
       section.initramfs.push_back(
           {r.path, r.evm_cert_sha256, r.ima_cert_sha256});
@@ -478,6 +484,25 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
                 return a.path < b.path;
               });
     header.keys = std::move(section);
+  }
+  // Every initramfs and kernel a bootloader could use is declared, or the
+  // devices would judge a boot chain other than the one they boot.
+  std::vector<std::string> declared_initramfs;
+  for (const InitramfsRewrite& r : stats.initramfs) {
+    declared_initramfs.push_back(r.path);
+  }
+  IMAB_ASSIGN_OR_RETURN(
+      std::vector<KernelRecord> kernels,
+      boot_files.Finish(declared_initramfs,
+                        header.keys.has_value() || header.ima.has_value(),
+                        reporter));
+  std::vector<std::string> kernel_lines;
+  for (const KernelRecord& k : kernels) {
+    kernel_lines.push_back(k.path + " (" + std::to_string(k.major) + "." +
+                           std::to_string(k.minor) + ")");
+  }
+  if (header.keys.has_value()) {
+    header.keys->kernels = std::move(kernels);
   }
   std::string manifest;
   manifest.reserve(payload.records().size() + 4096);
@@ -513,6 +538,7 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
   for (const InitramfsRewrite& r : stats.initramfs) {
     summary.initramfs.push_back(r.path);
   }
+  summary.kernels = std::move(kernel_lines);
   summary.signed_files = stats.signed_files;
   summary.excluded_files = stats.excluded_files;
   summary.replaced_keyids = stats.replaced;

@@ -47,10 +47,12 @@ struct BuildOptions {
   bool allow_dev_keys = false;
 
   // Boot chain keys (with ima_key). Each initramfs (these image paths, or
-  // when none are given every boot/initramfs* / boot/initrd*) gets this
-  // build's signing certificate(s) at etc/keys/x509_evm.der (and
-  // x509_ima.der). With kernel_cas, a signing certificate the kernel would
-  // refuse stops the build. key_generation is recorded in the manifest.
+  // when none are given every initramfs candidate, common/boot_files.h)
+  // gets this build's signing certificate(s) at etc/keys/x509_evm.der (and
+  // x509_ima.der); another candidate stops the build. With kernel_cas, a
+  // signing certificate the kernel would refuse stops the build, and so
+  // does a kernel of the image not carrying every CA (or a kernel without
+  // kernel_cas). key_generation is recorded in the manifest.
   std::vector<std::string> initramfs;
   std::vector<std::string> kernel_cas;  // PEM files of the kernel's CAs
   uint64_t key_generation = 0;
@@ -83,6 +85,7 @@ struct BuildSummary {
   std::vector<std::string> new_keyids;              // hex, IMA then EVM
   bool development = false;  // built with published development keys
   std::vector<std::string> initramfs;  // images given the new certificates
+  std::vector<std::string> kernels;    // "PATH (MAJOR.MINOR)", CAs found in them
   std::string ca_store;  // what the CA store stage did, empty when skipped
 };
 

@@ -75,6 +75,9 @@ int RunBuild(imab::builder::BuildOptions options) {
     std::cout << "initramfs " << path
               << ": etc/keys/x509_evm.der set to the signing certificate\n";
   }
+  for (const std::string& kernel : summary->kernels) {
+    std::cout << "kernel " << kernel << ": carries every --kernel-ca\n";
+  }
   if (!summary->ca_store.empty()) {
     std::cout << summary->ca_store << "\n";
   }
@@ -375,11 +378,12 @@ int main(int argc, char** argv) {
   cmd->add_option("--initramfs", build.initramfs,
                   "Initramfs in the image (path inside it) that gets the "
                   "signing certificate at etc/keys/x509_evm.der; default: "
-                  "every boot/initramfs* and boot/initrd* (repeatable)");
+                  "every initrd*/initramfs* at the top level or under boot/; "
+                  "another one stops the build (repeatable)");
   cmd->add_option("--kernel-ca", build.kernel_cas,
                   "CA certificate(s) built into the image's kernel (PEM); "
-                  "signing certificates it would refuse stop the build "
-                  "(repeatable)");
+                  "signing certificates it would refuse, and a kernel of the "
+                  "image not carrying it, stop the build (repeatable)");
   cmd->add_option("--trust-root", build.trust_root,
                   "Signed trust root to carry (devices adopt it after "
                   "installing)");

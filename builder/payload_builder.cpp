@@ -8,6 +8,7 @@
 #include <span>
 #include <string_view>
 
+#include "common/boot_files.h"
 #include "common/bytes.h"
 #include "common/content_hasher.h"
 #include "common/digest.h"
@@ -158,8 +159,7 @@ bool PayloadBuilder::IsKeptInitramfs(const Entry& entry) const {
     return std::find(initramfs_paths_.begin(), initramfs_paths_.end(),
                      entry.path) != initramfs_paths_.end();
   }
-  return entry.path.starts_with("boot/initramfs") ||
-         entry.path.starts_with("boot/initrd");
+  return BootFileRoleOf(entry.path) == BootFileRole::kInitramfs;
 }
 
 Status PayloadBuilder::RecordInitramfsKeys(const std::string& path) {

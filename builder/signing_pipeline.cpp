@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "builder/atomic_output.h"
+#include "common/boot_files.h"
 #include "common/bytes.h"
 #include "common/glob_match.h"
 #include "common/content_hasher.h"
@@ -113,8 +114,9 @@ bool IsInitramfs(const SigningConfig& config, const Entry& entry) {
                      config.initramfs_paths.end(),
                      entry.path) != config.initramfs_paths.end();
   }
-  return config.detect_initramfs && (entry.path.starts_with("boot/initramfs") ||
-                                     entry.path.starts_with("boot/initrd"));
+  // Every file a bootloader could load as an initramfs (common/boot_files).
+  return config.detect_initramfs &&
+         BootFileRoleOf(entry.path) == BootFileRole::kInitramfs;
 }
 
 // Reads an initramfs whole (bounded), puts this build's certificates into

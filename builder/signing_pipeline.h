@@ -31,7 +31,7 @@ struct SigningConfig {
   std::string scratch_folder;        // where large contents are spooled
   // Initramfs images whose etc/keys certificates are replaced before they
   // are signed: these paths, or (when empty and detect_initramfs) every
-  // regular file named boot/initramfs* or boot/initrd*.
+  // regular file a bootloader could load as an initramfs (common/boot_files).
   std::vector<std::string> initramfs_paths;
   bool detect_initramfs = false;
   std::string evm_cert_der;                 // for etc/keys/x509_evm.der

@@ -33,6 +33,7 @@ inline constexpr uint32_t kMaxOwnerId = 4294967294;
 inline constexpr size_t kMaxSigningCerts = 8;
 inline constexpr size_t kMaxCertificateBytes = 16u << 10;
 inline constexpr size_t kMaxInitramfsRecords = 16;
+inline constexpr size_t kMaxKernelRecords = 16;
 inline constexpr size_t kMaxTrustRootBytes = 256u << 10;
 inline constexpr size_t kMaxTrustRootEntries = 8;  // CAs, keys
 
@@ -43,6 +44,10 @@ inline constexpr size_t kStreamChunkBytes = 64u << 10;
 // Initramfs images (common/initramfs.h): the whole image and, separately, the
 // decompressed cpio bytes; and the members across all its archives.
 inline constexpr uint64_t kMaxInitramfsBytes = 256ull << 20;
+// A kernel file (common/kernel_image.h): held whole while it streams, and
+// each compressed stream in it decompressed at most this far.
+inline constexpr uint64_t kMaxKernelBytes = 256ull << 20;
+inline constexpr uint64_t kMaxKernelDecompressedBytes = 256ull << 20;
 inline constexpr size_t kMaxInitramfsMembers = 100000;
 // newc names (without the NUL); PATH_MAX like kMaxPathBytes.
 inline constexpr size_t kMaxCpioNameBytes = 4096;

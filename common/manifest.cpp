@@ -354,12 +354,16 @@ Result<KernelProfile> ParseKernelProfileToken(std::string_view token) {
 namespace {
 
 // Section `ima` 1, FORMAT.md §3.3.1.
-// Section `keys` 1, FORMAT.md §3.3.3.
+// Section `keys` 2, FORMAT.md §3.3.3.
 void AppendKeysSection(const KeysSection& keys, std::string* out) {
-  out->append("section keys 1\n");
+  out->append("section keys 2\n");
   out->append("key-generation " + std::to_string(keys.key_generation) + "\n");
   for (const std::string& ca : keys.kernel_cas) {
     out->append("kernel-ca " + HexEncode(ca) + "\n");
+  }
+  for (const KernelRecord& k : keys.kernels) {
+    out->append("kernel " + EncodeStrToken(k.path) + " " +
+                std::to_string(k.major) + "." + std::to_string(k.minor) + "\n");
   }
   for (const InitramfsRecord& r : keys.initramfs) {
     out->append("initramfs " + EncodeStrToken(r.path) + " " +

@@ -45,11 +45,25 @@ struct InitramfsRecord {
   bool operator==(const InitramfsRecord&) const = default;
 };
 
-// Section `keys` 1 (FORMAT.md §3.3.3): the key material the image's boot
+// A kernel file of the image that carries every kernel CA of the section
+// (FORMAT.md §3.3.3): the verifier finds each CA in it again while it
+// streams, and checks its version banner.
+struct KernelRecord {
+  std::string path;    // image path of the kernel file
+  uint32_t major = 0;  // "Linux version MAJOR.MINOR..."
+  uint32_t minor = 0;
+
+  bool operator==(const KernelRecord&) const = default;
+};
+
+// Section `keys` 2 (FORMAT.md §3.3.3): the key material the image's boot
 // chain carries, so the device can predict the keyring after the update.
+// The kernel CAs count only when `kernels` is not empty: then every kernel
+// the image ships is listed and carries them.
 struct KeysSection {
-  uint64_t key_generation = 0;           // monotonic across releases
-  std::vector<std::string> kernel_cas;   // DER, CAs built into the kernel
+  uint64_t key_generation = 0;          // monotonic across releases
+  std::vector<std::string> kernel_cas;  // DER, CAs built into the kernel
+  std::vector<KernelRecord> kernels;    // strictly increasing by path
   std::vector<InitramfsRecord> initramfs;
 
   bool operator==(const KeysSection&) const = default;

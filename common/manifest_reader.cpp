@@ -263,7 +263,7 @@ Status ManifestReader::ParseSections() {
       if (header_.keys.has_value() || header_.ima.has_value()) {
         return Bad("section 'keys' repeated or after section 'ima'");
       }
-      if (t.at[2] != "1") {
+      if (t.at[2] != "2") {
         return Bad("unsupported version of section 'keys'");
       }
       IMAB_ASSIGN_OR_RETURN(header_.keys, ParseKeysSection());
@@ -360,8 +360,32 @@ Status ManifestReader::ParseValiditySection(std::string_view version) {
   return OkStatus();
 }
 
-// FORMAT.md §3.3.3: key-generation, kernel-ca lines, initramfs lines,
-// end-section keys.
+namespace {
+
+// FORMAT.md §3.3.3: `kernel PATH MAJOR.MINOR`.
+Result<KernelRecord> ParseKernelLine(const ManifestTokens& t) {
+  IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 2));
+  KernelRecord kernel;
+  IMAB_ASSIGN_OR_RETURN(kernel.path, DecodeStrToken(t.at[1]));
+  const size_t dot = t.at[2].find('.');
+  if (dot == std::string_view::npos) {
+    return Bad("kernel version is not MAJOR.MINOR");
+  }
+  IMAB_ASSIGN_OR_RETURN(uint64_t major,
+                        ParseNumToken(t.at[2].substr(0, dot), "kernel major",
+                                      999999, ErrorCode::kMalformed));
+  IMAB_ASSIGN_OR_RETURN(uint64_t minor,
+                        ParseNumToken(t.at[2].substr(dot + 1), "kernel minor",
+                                      999999, ErrorCode::kMalformed));
+  kernel.major = static_cast<uint32_t>(major);
+  kernel.minor = static_cast<uint32_t>(minor);
+  return kernel;
+}
+
+}  // namespace
+
+// FORMAT.md §3.3.3: key-generation, kernel-ca lines, kernel lines,
+// initramfs lines, end-section keys.
 Result<KeysSection> ManifestReader::ParseKeysSection() {
   KeysSection keys;
   IMAB_ASSIGN_OR_RETURN(std::string_view line, ReadLine());
@@ -376,7 +400,8 @@ Result<KeysSection> ManifestReader::ParseKeysSection() {
   for (;;) {
     IMAB_ASSIGN_OR_RETURN(line, ReadLine());
     IMAB_ASSIGN_OR_RETURN(t, SplitManifestLine(line));
-    if (t.at[0] == "kernel-ca" && keys.initramfs.empty()) {
+    if (t.at[0] == "kernel-ca" && keys.kernels.empty() &&
+        keys.initramfs.empty()) {
       IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 1));
       if (keys.kernel_cas.size() == kMaxSigningCerts) {
         return MakeError(ErrorCode::kLimitExceeded,
@@ -384,6 +409,18 @@ Result<KeysSection> ManifestReader::ParseKeysSection() {
       }
       IMAB_ASSIGN_OR_RETURN(std::string der, ParseCertificateToken(t.at[1]));
       keys.kernel_cas.push_back(std::move(der));
+      continue;
+    }
+    if (t.at[0] == "kernel" && keys.initramfs.empty()) {
+      if (keys.kernels.size() == kMaxKernelRecords) {
+        return MakeError(ErrorCode::kLimitExceeded,
+                         "too many kernel lines in section 'keys'");
+      }
+      IMAB_ASSIGN_OR_RETURN(KernelRecord kernel, ParseKernelLine(t));
+      if (!keys.kernels.empty() && !(keys.kernels.back().path < kernel.path)) {
+        return Bad("kernel paths not strictly increasing");
+      }
+      keys.kernels.push_back(std::move(kernel));
       continue;
     }
     if (t.at[0] != "initramfs") {
@@ -409,8 +446,10 @@ Result<KeysSection> ManifestReader::ParseKeysSection() {
     keys.initramfs.push_back(std::move(record));
   }
   if (t.at[0] != "end-section") {
-    return Bad("expected 'kernel-ca', 'initramfs' or 'end-section', found " +
-               Quote(t.at[0]));
+    return Bad(
+        "expected 'kernel-ca', 'kernel', 'initramfs' or 'end-section', "
+        "found " +
+        Quote(t.at[0]));
   }
   IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 1));
   if (t.at[1] != "keys") {

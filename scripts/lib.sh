@@ -6,7 +6,7 @@ IMAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 IMAB_PACKAGES=(cmake ninja-build g++ pkg-config libssl-dev libarchive-dev
   libzstd-dev libcli11-dev libgtest-dev libgmock-dev zstd xz-utils gzip
   attr ima-evm-utils openssl tar cpio keyutils ca-certificates libp11-dev softhsm2
-  ccache)
+  ccache lz4 bzip2)
 
 imab_log() { printf '==> %s\n' "$*" >&2; }
 

@@ -280,7 +280,7 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
   PayloadStats stats;
   IntegrityPool pool(*integrity,
                      static_cast<int>(std::thread::hardware_concurrency()));
-  InitramfsCheck initramfs(header.keys);
+  InitramfsCheck initramfs(header);
   CaStoreCheck ca_store(header.ca_store);
   TrustContentSink observed(sink, device_run.decider.get());
   Status entries = CheckPayload(manifest, *payload, header.created, *integrity,

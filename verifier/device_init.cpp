@@ -7,7 +7,9 @@
 #include <optional>
 #include <vector>
 
+#include "common/handles.h"
 #include "common/input_file.h"
+#include "common/kernel_keyring.h"
 #include "common/manifest.h"
 #include "common/trust_root.h"
 #include "common/x509_util.h"
@@ -87,6 +89,31 @@ Result<Copy> PemCopy(const std::string& option, const std::string& path,
   return Copy{path, name, std::move(bytes)};
 }
 
+// The kernel loads into .ima/.evm only a certificate its built-in CA
+// issued (and, from 6.6, one fit for signing): any other would leave the
+// device trusting nothing after its first boot.
+Status CheckKernelLoads(const std::string& option, const std::string& path,
+                        const InitOptions& options,
+                        const KernelVersion& version) {
+  IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert, LoadCertificate(path));
+  IMAB_ASSIGN_OR_RETURN(std::vector<Ptr<X509>> cas,
+                        LoadPemCertificates(options.kernel_ca));
+  std::vector<X509*> ca_ptrs;
+  for (const Ptr<X509>& ca : cas) {
+    ca_ptrs.push_back(ca.get());
+  }
+  KernelKeyringRules rules;
+  rules.require_digital_signature = version >= KernelVersion{6, 6};
+  Status accepted = CheckKernelAcceptsCertificate(cert.get(), ca_ptrs, rules);
+  if (!accepted.ok()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     option + " " + path + ": the kernel (--kernel-ca " +
+                         options.kernel_ca +
+                         ") would refuse it: " + accepted.error().message);
+  }
+  return OkStatus();
+}
+
 Result<Copy> TrustRootCopy(const std::string& path) {
   IMAB_ASSIGN_OR_RETURN(std::string bytes, ReadInput("--trust-root", path));
   Result<SignedTrustRoot> root = ParseSignedTrustRoot(bytes);
@@ -164,12 +191,16 @@ Status Prepare(const InitOptions& options, DeviceConfig& config,
   }
   IMAB_ASSIGN_OR_RETURN(Copy ima,
                         CertificateCopy("--ima-cert", options.ima_cert, "ima"));
+  IMAB_RETURN_IF_ERROR(CheckKernelLoads("--ima-cert", options.ima_cert, options,
+                                        config.kernel_version));
   config.ima_certs = {dir + ima.name};
   config.evm_certs = config.ima_certs;
   copies.push_back(std::move(ima));
   if (!options.evm_cert.empty()) {
     IMAB_ASSIGN_OR_RETURN(
         Copy evm, CertificateCopy("--evm-cert", options.evm_cert, "evm"));
+    IMAB_RETURN_IF_ERROR(CheckKernelLoads("--evm-cert", options.evm_cert,
+                                          options, config.kernel_version));
     config.evm_certs = {dir + evm.name};
     copies.push_back(std::move(evm));
   }

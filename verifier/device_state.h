@@ -31,6 +31,11 @@ struct DeviceState {
   std::vector<std::string> kernel_cas;
   std::vector<std::string> ima_certs;
   std::vector<std::string> evm_certs;
+  // The kernel the installed image boots, when that image shipped one that
+  // counted (FORMAT.md §3.3.3): its EVM profile (KernelProfileName) and
+  // MAJOR.MINOR. Empty: device.conf's kernel-profile / kernel-version.
+  std::string kernel_profile;
+  std::string kernel_version;
 };
 
 }  // namespace imab::verifier

@@ -1,5 +1,6 @@
 // LoadDeviceTrust: the I/O half of the trust decision, kept apart so that
 // trust_decision.cpp stays a pure computation.
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -58,6 +59,32 @@ Status AddRecorded(const std::vector<std::string>& ders, const char* what,
   return OkStatus();
 }
 
+Status ApplyRecordedKernel(const DeviceState& state, DeviceTrust& trust) {
+  if (!state.kernel_profile.empty()) {
+    Result<KernelProfile> profile = ParseKernelProfile(state.kernel_profile);
+    if (!profile.has_value()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "recorded kernel-profile: " + profile.error().message);
+    }
+    trust.profile = *profile;
+  }
+  if (!state.kernel_version.empty()) {
+    const std::string& text = state.kernel_version;
+    KernelVersion version;
+    const char* end = text.data() + text.size();
+    auto major = std::from_chars(text.data(), end, version.major);
+    auto minor = major.ec == std::errc() && major.ptr != end && *major.ptr == '.'
+                     ? std::from_chars(major.ptr + 1, end, version.minor)
+                     : std::from_chars_result{end, std::errc::invalid_argument};
+    if (minor.ec != std::errc() || minor.ptr != end) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "recorded kernel-version " + text + ": not MAJOR.MINOR");
+    }
+    trust.kernel_version = version;
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<DeviceTrust> LoadDeviceTrust(const DeviceConfig& config,
@@ -80,6 +107,8 @@ Result<DeviceTrust> LoadDeviceTrust(const DeviceConfig& config,
   }
   trust.profile = config.kernel_profile;
   trust.kernel_version = config.kernel_version;
+  // The kernel the installed image shipped, when it counted.
+  IMAB_RETURN_IF_ERROR(ApplyRecordedKernel(state, trust));
   trust.critical = config.critical;
   trust.init = config.init;
   trust.in_place = config.layout == SlotLayout::kInPlace;

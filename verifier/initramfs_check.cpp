@@ -57,6 +57,7 @@ const InitramfsRecord* InitramfsCheck::Find(const std::string& path) const {
 }
 
 Status InitramfsCheck::Begin(const Entry& entry) {
+  IMAB_RETURN_IF_ERROR(boot_files_.Begin(entry));
   current_ = Find(entry.path);
   image_.clear();
   if (current_ == nullptr) {
@@ -79,12 +80,14 @@ Status InitramfsCheck::Begin(const Entry& entry) {
 }
 
 void InitramfsCheck::Feed(std::span<const uint8_t> data) {
+  boot_files_.Feed(data);
   if (current_ != nullptr) {
     image_.insert(image_.end(), data.begin(), data.end());
   }
 }
 
 Status InitramfsCheck::End(const Entry& entry) {
+  IMAB_RETURN_IF_ERROR(boot_files_.End(entry));
   if (current_ == nullptr) {
     return OkStatus();
   }
@@ -105,6 +108,7 @@ Status InitramfsCheck::End(const Entry& entry) {
 }
 
 Status InitramfsCheck::Finish() const {
+  IMAB_RETURN_IF_ERROR(boot_files_.Finish());
   if (!keys_.has_value()) {
     return OkStatus();
   }

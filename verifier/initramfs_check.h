@@ -1,7 +1,10 @@
 // InitramfsCheck: confirms, in the same streaming pass, that each initramfs
 // the manifest names carries exactly the certificates it declares at
 // etc/keys (FORMAT.md §3.3.3), so the keys the kernel will load after the
-// update are the ones the trust decision reasoned about.
+// update are the ones the trust decision reasoned about. It also runs the
+// boot-files check (boot_files_check.h: every initramfs and kernel a
+// bootloader could use is declared, each declared kernel carries the kernel
+// CAs), so the payload stream feeds one boot-chain check.
 #pragma once
 
 #include <cstdint>
@@ -13,14 +16,15 @@
 #include "common/entry.h"
 #include "common/manifest.h"
 #include "common/result.h"
+#include "verifier/boot_files_check.h"
 
 namespace imab::verifier {
 
 class InitramfsCheck {
  public:
-  // `keys` is borrowed and must outlive the check.
-  explicit InitramfsCheck(const std::optional<KeysSection>& keys)
-      : keys_(keys) {}
+  // `header` is borrowed and must outlive the check.
+  explicit InitramfsCheck(const ManifestHeader& header)
+      : keys_(header.keys), boot_files_(header) {}
 
   // Starts capturing `entry` when it is a declared initramfs: a kFile, at
   // most kMaxInitramfsBytes (kLimitExceeded otherwise). A declared path of
@@ -39,6 +43,7 @@ class InitramfsCheck {
   const InitramfsRecord* Find(const std::string& path) const;
 
   const std::optional<KeysSection>& keys_;
+  BootFilesCheck boot_files_;
   const InitramfsRecord* current_ = nullptr;
   std::vector<uint8_t> image_;
   std::vector<std::string> seen_;

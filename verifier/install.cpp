@@ -151,7 +151,18 @@ DeviceState NextDeviceState(const DeviceState& previous,
       next.trust_root_version = root->body.version;
     }
   }
-  // After the reboot the device runs with the keys the decision predicted.
+  // After the reboot the device runs with the keys the decision predicted,
+  // and with the kernel the image shipped, or the one it booted before.
+  next.kernel_profile = previous.kernel_profile;
+  next.kernel_version = previous.kernel_version;
+  if (verify.trust.has_value() && verify.trust->kernel_profile.has_value()) {
+    next.kernel_profile = KernelProfileName(*verify.trust->kernel_profile);
+  }
+  if (verify.trust.has_value() && verify.trust->kernel_version.has_value()) {
+    next.kernel_version = std::to_string(verify.trust->kernel_version->major) +
+                          "." +
+                          std::to_string(verify.trust->kernel_version->minor);
+  }
   if (verify.trust.has_value()) {
     next.kernel_cas = verify.trust->kernel_ca_ders;
     next.ima_certs = verify.trust->ima_cert_ders;

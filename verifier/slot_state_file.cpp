@@ -97,6 +97,12 @@ std::string EncodeSlotState(const DeviceState& state) {
   certs("kernel-ca", state.kernel_cas);
   certs("ima-cert", state.ima_certs);
   certs("evm-cert", state.evm_certs);
+  if (!state.kernel_profile.empty()) {
+    out += "kernel-profile " + state.kernel_profile + "\n";
+  }
+  if (!state.kernel_version.empty()) {
+    out += "kernel-version " + state.kernel_version + "\n";
+  }
   out += "end\n";
   return out;
 }
@@ -152,6 +158,18 @@ Result<DeviceState> ParseSlotState(std::string_view text,
     }
     size_t space = line.find(' ');
     std::string_view key = line.substr(0, space);
+    // The shipped kernel's profile and version close the list, each once.
+    if ((key == "kernel-profile" && state.kernel_profile.empty() &&
+         state.kernel_version.empty()) ||
+        (key == "kernel-version" && state.kernel_version.empty())) {
+      if (space == std::string_view::npos || space + 1 == line.size()) {
+        return lines.Fail(std::string(key) + " has no value");
+      }
+      (key == "kernel-profile" ? state.kernel_profile : state.kernel_version) =
+          std::string(line.substr(space + 1));
+      kind = std::size(kinds);
+      continue;
+    }
     while (kind < std::size(kinds) && kinds[kind].first != key) {
       ++kind;
     }

@@ -211,11 +211,27 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
     const ManifestHeader& header, const DeviceTrust& device) {
   std::unique_ptr<TrustDecider> d(new TrustDecider(header, device));
   std::vector<std::string>& problems = d->verdict_.keyring_problems;
-  const bool ships_kernel =
-      header.keys.has_value() && !header.keys->kernel_cas.empty();
+  // The bundle's kernel CAs, profile and version count only when the image
+  // ships the kernels that carry them (FORMAT.md §3.3.3): every kernel a
+  // bootloader could start is declared and carries every CA, which the
+  // streaming check confirms in their bytes. Otherwise the device keeps
+  // booting its own kernel.
+  const bool ships_kernel = header.keys.has_value() &&
+                            !header.keys->kernel_cas.empty() &&
+                            !header.keys->kernels.empty();
   // A new kernel computes EVM digests its own way: the bundle's profile.
   d->profile_ = ships_kernel && header.ima.has_value() ? header.ima->profile
                                                        : device.profile;
+  KernelVersion booted = device.kernel_version;
+  if (ships_kernel) {
+    // Any of them may boot: the strictest (newest) kernel's rules hold.
+    booted = KernelVersion{0, 0};
+    for (const KernelRecord& k : header.keys->kernels) {
+      booted = std::max(booted, KernelVersion{k.major, k.minor});
+    }
+    d->verdict_.kernel_profile = d->profile_;
+    d->verdict_.kernel_version = booted;
+  }
 
   // The CAs of the kernel that will boot.
   std::vector<Ptr<X509>> cas;
@@ -303,8 +319,7 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
   }
 
   KernelKeyringRules rules;
-  rules.require_digital_signature =
-      device.kernel_version >= KernelVersion{6, 6};
+  rules.require_digital_signature = booted >= KernelVersion{6, 6};
   auto build = [&](const std::string& name, std::vector<Ptr<X509>>& certs,
                    bool check_with_kernel) -> std::unique_ptr<Keyring> {
     auto ring = std::make_unique<Keyring>();

@@ -80,6 +80,10 @@ struct TrustVerdict {
   std::vector<std::string> kernel_ca_ders;
   std::vector<std::string> ima_cert_ders;
   std::vector<std::string> evm_cert_ders;
+  // Set when the bundle ships the kernel that boots (its CAs counted): its
+  // profile and the newest declared version, for the device state.
+  std::optional<KernelProfile> kernel_profile;
+  std::optional<KernelVersion> kernel_version;
   uint64_t appraised_files = 0;
   uint64_t critical_files = 0;
 

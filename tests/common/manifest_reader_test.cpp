@@ -1103,6 +1103,7 @@ TEST(ManifestReaderKeys, RoundTripsTheKeysSection) {
   InitramfsRecord b{"boot/initrd with space", {}, Sha256Digest{}};
   b.evm_cert_sha256.fill(0x22);
   keys.initramfs = {a, b};
+  keys.kernels = {{"boot/vmlinuz-5.10", 5, 10}, {"vmlinuz", 6, 1}};
   header.keys = keys;
   header.ima = OneCertSection();
   std::string text = Write(header, {});
@@ -1114,29 +1115,51 @@ TEST(ManifestReaderKeys, RoundTripsTheKeysSection) {
 TEST(ManifestReaderKeys, RejectsEachMisuse) {
   const std::string sha(64, 'a');
   const char* const bad[] = {
-      "section keys 1\nend-section keys\n",                  // no generation
-      "section keys 2\nkey-generation 1\nend-section keys\n",  // version
-      "section keys 1\nkey-generation 01\nend-section keys\n",  // NUM
-      "section keys 1\nkey-generation 1\nkernel-ca -\nend-section keys\n",
-      "section keys 1\nkey-generation 1\nfoo\nend-section keys\n",
-      "section keys 1\nkey-generation 1\nend-section ima\n",
-      "section keys 1\nkey-generation 1\nend-section keys\n"
-      "section keys 1\nkey-generation 1\nend-section keys\n",  // twice
+      "section keys 2\nend-section keys\n",                     // no generation
+      "section keys 1\nkey-generation 1\nend-section keys\n",   // version
+      "section keys 3\nkey-generation 1\nend-section keys\n",   // version
+      "section keys 2\nkey-generation 01\nend-section keys\n",  // NUM
+      "section keys 2\nkey-generation 1\nkernel-ca -\nend-section keys\n",
+      "section keys 2\nkey-generation 1\nfoo\nend-section keys\n",
+      "section keys 2\nkey-generation 1\nend-section ima\n",
+      "section keys 2\nkey-generation 1\nend-section keys\n"
+      "section keys 2\nkey-generation 1\nend-section keys\n",  // twice
   };
   for (const char* lines : bad) {
     EXPECT_FALSE(ParseAll(WithDevelopmentLines(lines)).has_value()) << lines;
   }
   // initramfs lines: path order, digest spelling, kernel-ca after them.
-  std::string unordered = "section keys 1\nkey-generation 1\ninitramfs b " +
+  std::string unordered = "section keys 2\nkey-generation 1\ninitramfs b " +
                           sha + " -\ninitramfs a " + sha +
                           " -\nend-section keys\n";
   EXPECT_FALSE(ParseAll(WithDevelopmentLines(unordered)).has_value());
-  std::string bad_sha = "section keys 1\nkey-generation 1\ninitramfs a " +
+  std::string bad_sha = "section keys 2\nkey-generation 1\ninitramfs a " +
                         sha.substr(1) + " -\nend-section keys\n";
   EXPECT_FALSE(ParseAll(WithDevelopmentLines(bad_sha)).has_value());
-  std::string ca_late = "section keys 1\nkey-generation 1\ninitramfs a " +
-                        sha + " -\nkernel-ca 30\nend-section keys\n";
+  std::string ca_late = "section keys 2\nkey-generation 1\ninitramfs a " + sha +
+                        " -\nkernel-ca 30\nend-section keys\n";
   EXPECT_FALSE(ParseAll(WithDevelopmentLines(ca_late)).has_value());
+  // kernel lines (FORMAT.md §3.3.3): MAJOR.MINOR, path order, between the
+  // kernel-ca and the initramfs lines.
+  const std::string head = "section keys 2\nkey-generation 1\nkernel-ca 30\n";
+  EXPECT_TRUE(
+      ParseAll(WithDevelopmentLines(
+                   head + "kernel boot/vmlinuz 6.1\nend-section keys\n"))
+          .has_value());
+  for (const std::string& tail :
+       {std::string("kernel boot/vmlinuz 6\n"),
+        std::string("kernel boot/vmlinuz 6.01\n"),
+        std::string("kernel boot/vmlinuz 6.1.2\n"),
+        std::string("kernel boot/vmlinuz\n"),
+        std::string("kernel b 6.1\nkernel a 6.1\n"),
+        std::string("kernel a 6.1\nkernel a 6.1\n"),
+        std::string("kernel a 6.1\nkernel-ca 30\n"),
+        "initramfs a " + sha + " -\nkernel b 6.1\n"}) {
+    EXPECT_FALSE(
+        ParseAll(WithDevelopmentLines(head + tail + "end-section keys\n"))
+            .has_value())
+        << tail;
+  }
 }
 
 // --- Section ca-store (FORMAT.md §3.3.6) -----------------------------------

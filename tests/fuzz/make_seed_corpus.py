@@ -40,7 +40,7 @@ files = {
  "valid_empty": header(0) + "end\n",
  "bad_trailing_bytes": valid + "x",
  "bad_count_more": header(1) + recs[0] + recs[3] + "end\n",
- "bad_section": header(0).replace("entries\n", "section keys 1\nend-section keys\nentries\n") + "end\n",
+ "bad_section": header(0).replace("entries\n", "section keys 2\nend-section keys\nentries\n") + "end\n",
  "bad_xattr_order": header(1) + "file a 0644 0 0 1 " + sha + "\nxattr user.b -\nxattr user.a -\nend\n",
  "bad_hardlink_xattr": header(1) + "hardlink a b\nxattr user.a -\nend\n",
  "bad_escape": header(1) + "symlink a%2f 0 0 b\nend\n",
@@ -58,6 +58,12 @@ files = {
  "bad_ca_store_unsorted": with_ima(valid, ca_store.replace(
      "end-section", "anchor A.pem " + "ab" * 32 + " 1 CN=A\nend-section")),
  "bad_ca_store_before_ima": with_ima(valid, ca_store + ima),
+ # Section keys 2 (FORMAT.md §3.3.3): a kernel CA, the kernels carrying it.
+ "valid_keys_kernels": with_ima(valid, "section keys 2\nkey-generation 3\nkernel-ca " + cert +
+     "\nkernel boot/vmlinuz-6.1.0 6.1\nkernel vmlinuz 6.1\ninitramfs boot/initrd.img " + sha +
+     " -\nend-section keys\n" + ima),
+ "bad_keys_kernel_order": with_ima(valid, "section keys 2\nkey-generation 3\nkernel-ca " + cert +
+     "\nkernel vmlinuz 6.1\nkernel boot/vmlinuz 6.1\nend-section keys\n" + ima),
 }
 for name, text in files.items():
     open("manifest_reader/" + name, "wb").write(text.encode("latin-1"))

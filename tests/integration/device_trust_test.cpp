@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "tests/testutil/bundle_fixture.h"
+#include "tests/testutil/fake_kernel.h"
 #include "tests/testutil/sample_tree.h"
 
 namespace imab::testing {
@@ -282,6 +283,10 @@ TEST_F(DeviceTrustTest, BundleShippingANewKernelCaIsAccepted) {
   TestIdentity new_ca = MakeRootCa(dir_.Sub(""), "new-kernel-ca");
   TestIdentity key = MakeIssued(dir_.Sub(""), "under-new", new_ca);
   EXPECT_EQ(Judge(Build(key, "", "plain.imab")).exit_code, 1);
+  // The new CA counts only with the kernel that carries it
+  // (boot_chain_test.cpp has the refusals).
+  WriteFakeKernel(rootfs_ + "/boot/vmlinuz-6.6.0", {new_ca.cert_path},
+                  KernelWrap::kBzImageZstd, "6.6.0");
   CommandResult judged = Judge(
       Build(key, "--kernel-ca " + ShellQuote(new_ca.cert_path), "k.imab"));
   EXPECT_EQ(judged.exit_code, 0) << judged.err;

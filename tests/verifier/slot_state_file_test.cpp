@@ -15,6 +15,9 @@ DeviceState FullState() {
   state.trust_root = std::string("imabundle-trust-root 1\n\0x", 25);
   state.installed_at = 1700000123;
   state.bundle_sha256 = std::string(64, 'a');
+  state.kernel_cas = {"ca-der"};
+  state.kernel_profile = "le32";
+  state.kernel_version = "6.6";
   return state;
 }
 
@@ -27,6 +30,9 @@ void ExpectSame(const DeviceState& a, const DeviceState& b) {
   EXPECT_EQ(a.trust_root, b.trust_root);
   EXPECT_EQ(a.installed_at, b.installed_at);
   EXPECT_EQ(a.bundle_sha256, b.bundle_sha256);
+  EXPECT_EQ(a.kernel_cas, b.kernel_cas);
+  EXPECT_EQ(a.kernel_profile, b.kernel_profile);
+  EXPECT_EQ(a.kernel_version, b.kernel_version);
 }
 
 TEST(SlotStateFileTest, RoundTripsEveryField) {
@@ -62,6 +68,10 @@ TEST(SlotStateFileTest, RefusesDamage) {
       {"trust-root-version 3", "trust-root-version 0"},
       {"end\n", "end\nextra\n"},
       {"imabundle-slot-state 1", "imabundle-slot-state 2"},
+      {"kernel-version 6.6\n", "kernel-version 6.6\nkernel-version 6.7\n"},
+      {"kernel-version 6.6\n", "kernel-version 6.6\nkernel-profile le64\n"},
+      {"kernel-profile le32\n", "kernel-profile le32\nkernel-ca 30\n"},
+      {"kernel-version 6.6", "kernel-version "},
   };
   for (const auto& [from, to] : damage) {
     std::string bad = text;

@@ -228,8 +228,18 @@ TEST_F(TrustDecisionTest, BundleShippingANewKernelCaIsJudgedByIt) {
   ManifestHeader header = BundleLoading(key);
   EXPECT_FALSE(Decide(header, Image(&key, &key)).accepted());
   header.keys->kernel_cas.push_back(Der(new_ca.cert.get()));
+  // Claimed only: no kernel shipped, the device's kernel (and CA) boots.
+  TrustVerdict claimed = Decide(header, Image(&key, &key));
+  EXPECT_FALSE(claimed.accepted());
+  EXPECT_NE(claimed.Summary().find("would be refused by the kernel"),
+            std::string::npos)
+      << claimed.Summary();
+  // Shipped: the kernel line (its bytes checked while streaming) counts.
+  header.keys->kernels.push_back({"boot/vmlinuz-6.1", 6, 1});
   TrustVerdict verdict = Decide(header, Image(&key, &key));
   EXPECT_TRUE(verdict.accepted()) << verdict.Summary();
+  EXPECT_EQ(verdict.kernel_ca_ders,
+            std::vector<std::string>{Der(new_ca.cert.get())});
 }
 
 TEST_F(TrustDecisionTest, UnsignedAppraisedFileIsRefusedExemptOneIsNot) {

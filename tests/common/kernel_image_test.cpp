@@ -1,0 +1,140 @@
+#include "common/kernel_image.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "tests/testutil/fake_kernel.h"
+#include "tests/testutil/pki.h"
+#include "tests/testutil/run.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace imab {
+namespace {
+
+using testing::KernelWrap;
+
+std::span<const uint8_t> Bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+class KernelImageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ca_ = testing::MakeRootCa(dir_.Sub(""), "ca");
+    other_ = testing::MakeRootCa(dir_.Sub(""), "other");
+    ca_der_ = Der(ca_);
+    other_der_ = Der(other_);
+  }
+  std::string Der(const testing::TestIdentity& id) {
+    std::string out = id.cert_path + ".der";
+    EXPECT_EQ(testing::RunShell(
+                  "openssl x509 -in " + testing::ShellQuote(id.cert_path) +
+                  " -outform DER -out " + testing::ShellQuote(out))
+                  .exit_code,
+              0);
+    return testing::ReadFile(out);
+  }
+  std::string Kernel(KernelWrap wrap) {
+    const std::string path = dir_.Sub("kernel");
+    testing::WriteFakeKernel(path, {ca_.cert_path}, wrap, "6.6.13");
+    return testing::ReadFile(path);
+  }
+
+  testing::TempDir dir_;
+  testing::TestIdentity ca_, other_;
+  std::string ca_der_, other_der_;
+};
+
+TEST_F(KernelImageTest, FindsTheCaAndVersionInEveryWrap) {
+  for (KernelWrap wrap : {KernelWrap::kBzImageGzip, KernelWrap::kBzImageXz,
+                          KernelWrap::kBzImageZstd, KernelWrap::kBzImageLz4,
+                          KernelWrap::kBzImageBzip2, KernelWrap::kArm64Image,
+                          KernelWrap::kArm64ImageGz}) {
+    SCOPED_TRACE(testing::KernelWrapName(wrap));
+    std::string kernel = Kernel(wrap);
+    Result<KernelImageScan> scan =
+        ScanKernelImage(Bytes(kernel), {ca_der_, other_der_}, 256u << 20);
+    ASSERT_TRUE(scan.has_value()) << scan.error().message;
+    EXPECT_TRUE(scan->found[0]);
+    EXPECT_FALSE(scan->found[1]);
+    ASSERT_TRUE(scan->version.has_value());
+    EXPECT_EQ(scan->version->first, 6u);
+    EXPECT_EQ(scan->version->second, 6u);
+  }
+}
+
+// The certificate must be in the kernel, not beside it: bytes appended to
+// a bzImage or an Image.gz are not loaded as the kernel.
+TEST_F(KernelImageTest, CertificateAppendedOutsideTheKernelDoesNotCount) {
+  for (KernelWrap wrap :
+       {KernelWrap::kBzImageGzip, KernelWrap::kArm64ImageGz}) {
+    SCOPED_TRACE(testing::KernelWrapName(wrap));
+    std::string kernel = Kernel(wrap) + other_der_;
+    Result<KernelImageScan> scan =
+        ScanKernelImage(Bytes(kernel), {other_der_}, 256u << 20);
+    ASSERT_TRUE(scan.has_value());
+    EXPECT_FALSE(scan->found[0]);
+  }
+}
+
+// Decompressed output arrives in 64 KiB chunks: a certificate straddling
+// two of them is still found.
+TEST_F(KernelImageTest, FindsACertificateAcrossChunks) {
+  std::string plain = "Linux version 6.1.0 " + std::string(65536 - 100, 'x') +
+                      ca_der_ + std::string(1000, 'y');
+  const std::string in = dir_.Sub("plain"), out = dir_.Sub("plain.gz");
+  testing::WriteFile(in, plain);
+  ASSERT_EQ(testing::RunShell("gzip -n -c " + testing::ShellQuote(in) + " > " +
+                              testing::ShellQuote(out))
+                .exit_code,
+            0);
+  std::string gz = testing::ReadFile(out);
+  Result<KernelImageScan> scan =
+      ScanKernelImage(Bytes(gz), {ca_der_}, 1u << 20);
+  ASSERT_TRUE(scan.has_value());
+  EXPECT_TRUE(scan->found[0]);
+}
+
+TEST_F(KernelImageTest, DecompressionIsBounded) {
+  std::string kernel = Kernel(KernelWrap::kBzImageGzip);
+  Result<KernelImageScan> scan =
+      ScanKernelImage(Bytes(kernel), {other_der_}, 1000);
+  ASSERT_FALSE(scan.has_value());
+  EXPECT_EQ(scan.error().code, ErrorCode::kLimitExceeded);
+}
+
+TEST_F(KernelImageTest, NoBannerNoVersion) {
+  std::string blob = "not a kernel " + ca_der_;
+  Result<KernelImageScan> scan = ScanKernelImage(Bytes(blob), {ca_der_}, 1000);
+  ASSERT_TRUE(scan.has_value());
+  EXPECT_TRUE(scan->found[0]);
+  EXPECT_FALSE(scan->version.has_value());
+}
+
+// A real kernel: $IMAB_TEST_KERNEL, else this machine's /boot/vmlinuz-*.
+// Its banner must be found through its real payload (Debian's cloud
+// kernels: a bzImage with an lz4 legacy payload, 53 MB decompressed).
+TEST_F(KernelImageTest, RealKernelHasAVersionBanner) {
+  const char* given = std::getenv("IMAB_TEST_KERNEL");
+  testing::CommandResult found =
+      testing::RunShell("ls /boot/vmlinuz-* 2>/dev/null | head -1");
+  std::string path = given != nullptr
+                         ? std::string(given)
+                         : found.out.substr(0, found.out.find('\n'));
+  if (path.empty()) {
+    GTEST_SKIP() << "no /boot/vmlinuz-* here and IMAB_TEST_KERNEL unset";
+  }
+  std::string kernel = testing::ReadFile(path);
+  Result<KernelImageScan> scan =
+      ScanKernelImage(Bytes(kernel), {other_der_}, 256u << 20);
+  ASSERT_TRUE(scan.has_value()) << scan.error().message;
+  EXPECT_FALSE(scan->found[0]);
+  ASSERT_TRUE(scan->version.has_value()) << path;
+  EXPECT_GE(scan->version->first, 2u) << path;
+}
+
+}  // namespace
+}  // namespace imab

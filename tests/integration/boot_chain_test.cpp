@@ -1,0 +1,537 @@
+// Issue 12, items 1 and 4, end to end: the boot chain a bundle claims is
+// the one the device will boot. Real bundles built by imab-build, judged by
+// `imab-verify verify --root DEVICE`; synthetic kernels (fake_kernel.h)
+// carry their built-in CAs as a real kernel does.
+//  1. The bundle's kernel CAs and kernel profile count only when the image
+//     ships every kernel a bootloader could start and each carries the CAs.
+//  4. Every initramfs a bootloader could load is declared and checked.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+
+#include "tests/testutil/bundle_fixture.h"
+#include "tests/testutil/bundle_forge.h"
+#include "tests/testutil/device_fixture.h"
+#include "tests/testutil/fake_kernel.h"
+#include "tests/testutil/sample_tree.h"
+
+namespace imab::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uint64_t kCreated = 1700000000;  // SOURCE_DATE_EPOCH of RunBuild
+
+class BootChainTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!HaveTool("cpio")) {
+      GTEST_SKIP() << "cpio not installed";
+    }
+    keys_ = std::make_unique<ReleaseKeys>(dir_.Sub(""));
+    kernel_ca_ = MakeRootCa(dir_.Sub(""), "kernel-ca");
+    old_ = MakeIssued(dir_.Sub(""), "old", kernel_ca_);
+    new_ = MakeIssued(dir_.Sub(""), "new", kernel_ca_);
+    other_ca_ = MakeRootCa(dir_.Sub(""), "other-ca");
+    under_other_ = MakeIssued(dir_.Sub(""), "under-other", other_ca_);
+    rootfs_ = dir_.Sub("rootfs");
+    SampleTreeOptions small;
+    small.big_file_bytes = 1000;
+    small.device_nodes = false;
+    MakeSampleTree(rootfs_, small);
+    for (const char* path :
+         {"usr/lib/x86_64-linux-gnu/libc.so.6", "lib64/ld-linux-x86-64.so.2",
+          "usr/lib/systemd/systemd", "usr/bin/imab-verify"}) {
+      fs::create_directories(fs::path(rootfs_ + "/" + path).parent_path());
+      WriteFile(rootfs_ + "/" + path, std::string("ELF ") + path);
+      fs::permissions(rootfs_ + "/" + path, fs::perms(0755));
+    }
+    fs::create_directories(rootfs_ + "/sbin");
+    fs::create_symlink("../usr/lib/systemd/systemd", rootfs_ + "/sbin/init");
+    WriteInitramfs(rootfs_ + "/boot/initramfs.img", old_);
+    device_ = dir_.Sub("device");
+    WriteDevice();
+  }
+
+  std::string Der(const TestIdentity& id) {
+    std::string out = id.cert_path + ".der";
+    if (!fs::exists(out)) {
+      EXPECT_EQ(RunShell("openssl x509 -in " + ShellQuote(id.cert_path) +
+                         " -outform DER -out " + ShellQuote(out))
+                    .exit_code,
+                0);
+    }
+    return out;
+  }
+
+  // A gzip newc initramfs loading `cert` into .ima and .evm.
+  void WriteInitramfs(const std::string& path, const TestIdentity& cert) {
+    std::string tree = dir_.Sub("initrd-" + fs::path(path).filename().string());
+    fs::create_directories(tree + "/etc/keys");
+    WriteFile(tree + "/init", "#!/bin/sh\n");
+    WriteFile(tree + "/etc/keys/x509_evm.der", ReadFile(Der(cert)));
+    fs::create_directories(fs::path(path).parent_path());
+    ASSERT_EQ(RunShell("cd " + ShellQuote(tree) +
+                       " && find . | LC_ALL=C sort | cpio -o -H newc --quiet"
+                       " | gzip -n > " +
+                       ShellQuote(path))
+                  .exit_code,
+              0);
+  }
+
+  // The device boots a kernel with kernel_ca_ built in, old_ loaded,
+  // profile le64 (the default).
+  void WriteDevice() {
+    fs::create_directories(device_ + "/etc/imabundle");
+    fs::copy_file(kernel_ca_.cert_path,
+                  device_ + "/etc/imabundle/kernel-ca.pem",
+                  fs::copy_options::overwrite_existing);
+    fs::copy_file(Der(old_), device_ + "/etc/imabundle/ima.der",
+                  fs::copy_options::overwrite_existing);
+    fs::copy_file(keys_->ca().cert_path,
+                  device_ + "/etc/imabundle/release-ca.pem",
+                  fs::copy_options::overwrite_existing);
+    WriteFile(device_ + "/etc/imabundle/device.conf",
+              "compatible = test-board\n"
+              "kernel-ca = /etc/imabundle/kernel-ca.pem\n"
+              "ima-cert = /etc/imabundle/ima.der\n"
+              "release-ca = /etc/imabundle/release-ca.pem\n");
+  }
+
+  // Builds with `signer` as the IMA/EVM key; `extra` appended.
+  CommandResult Build(const TestIdentity& signer, const std::string& extra,
+                      const std::string& name = "b.imab") {
+    return RunBuild(rootfs_, dir_.Sub(name), *keys_,
+                    "--ima-key " + ShellQuote(signer.key_path) +
+                        " --ima-cert " + ShellQuote(Der(signer)) + " " + extra);
+  }
+
+  std::string KernelCa(const TestIdentity& ca) {
+    return "--kernel-ca " + ShellQuote(ca.cert_path);
+  }
+
+  CommandResult Judge(const std::string& name) {
+    return RunShell(ShellQuote(VerifyBin()) + " verify " +
+                    ShellQuote(dir_.Sub(name)) + " --root " +
+                    ShellQuote(device_));
+  }
+
+  // The bundle `name` with its manifest edited by `edit` and signed again
+  // by the release signer: what a buggy or hostile builder holding the
+  // release key could ship. Written as `out`.
+  void Resign(const std::string& name, const std::string& out,
+              const std::function<void(std::string&)>& edit) {
+    const std::string bundle = dir_.Sub(name);
+    ForgedBundle forged;
+    forged.manifest =
+        RunShell("tar -xOf " + ShellQuote(bundle) + " manifest").out;
+    forged.payload =
+        RunShell("tar -xOf " + ShellQuote(bundle) + " payload.tar.zst").out;
+    ASSERT_FALSE(forged.manifest.empty());
+    edit(forged.manifest);
+    forged.signature = SignWith(forged.manifest, keys_->signer());
+    WriteFile(dir_.Sub(out), Assemble(forged, kCreated));
+  }
+
+  // A builder that lets the bundle through (056fc7e did) must at least
+  // leave the device refusing it.
+  void ExpectRefusedIfBuilt(const CommandResult& build,
+                            const std::string& name = "b.imab") {
+    if (build.exit_code == 0) {
+      CommandResult judged = Judge(name);
+      EXPECT_EQ(judged.exit_code, 1) << "built, and the device accepts it";
+    }
+  }
+
+  std::string DerHex(const TestIdentity& id) {
+    return RunShell("xxd -p " + ShellQuote(Der(id)) + " | tr -d '\\n'").out;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ReleaseKeys> keys_;
+  TestIdentity kernel_ca_, old_, new_, other_ca_, under_other_;
+  std::string rootfs_, device_;
+};
+
+void Insert(std::string& text, const std::string& after,
+            const std::string& lines) {
+  size_t at = text.find(after);
+  ASSERT_NE(at, std::string::npos) << after;
+  at = text.find('\n', at) + 1;
+  text.insert(at, lines);
+}
+
+void Erase(std::string& text, const std::string& line_start) {
+  size_t at = text.find(line_start);
+  ASSERT_NE(at, std::string::npos) << line_start;
+  text.erase(at, text.find('\n', at) + 1 - at);
+}
+
+// --- Item 1: kernel CA claimed, not shipped ------------------------------
+
+// The issue's example: --kernel-ca OTHER, a certificate from OTHER in the
+// initramfs, no kernel in the image. The device keeps booting its kernel,
+// which refuses that certificate.
+TEST_F(BootChainTest, KernelCaClaimedWithoutKernelIsRefused) {
+  CommandResult build = Build(
+      under_other_, KernelCa(other_ca_) + " --initramfs boot/initramfs.img");
+  ASSERT_EQ(build.exit_code, 0) << build.err;
+  EXPECT_NE(build.err.find("ships no kernel carrying the --kernel-ca"),
+            std::string::npos)
+      << build.err;
+  CommandResult judged = Judge("b.imab");
+  EXPECT_EQ(judged.exit_code, 1) << judged.err;
+  EXPECT_NE(judged.err.find("would be refused by the kernel"),
+            std::string::npos)
+      << judged.err;
+}
+
+// A kernel is shipped, but it carries the device's CA, not OTHER.
+TEST_F(BootChainTest, KernelCaClaimedButShippedKernelLacksItIsRefused) {
+  WriteFakeKernel(rootfs_ + "/boot/vmlinuz-6.1.0", {kernel_ca_.cert_path},
+                  KernelWrap::kBzImageZstd);
+  CommandResult build = Build(
+      under_other_, KernelCa(other_ca_) + " --initramfs boot/initramfs.img");
+  EXPECT_NE(build.exit_code, 0);
+  EXPECT_NE(build.err.find("boot/vmlinuz-6.1.0: this kernel does not carry "
+                           "--kernel-ca \""),
+            std::string::npos)
+      << build.err;
+  EXPECT_FALSE(fs::exists(dir_.Sub("b.imab")));
+  ExpectRefusedIfBuilt(build);
+}
+
+// Two kernels a bootloader could start; the fallback lacks OTHER.
+TEST_F(BootChainTest, TwoKernelsOneLackingTheCaIsRefused) {
+  WriteFakeKernel(rootfs_ + "/boot/vmlinuz-6.1.0", {other_ca_.cert_path},
+                  KernelWrap::kBzImageGzip);
+  WriteFakeKernel(rootfs_ + "/boot/vmlinuz-5.10.0", {kernel_ca_.cert_path},
+                  KernelWrap::kBzImageXz, "5.10.0");
+  CommandResult build = Build(
+      under_other_, KernelCa(other_ca_) + " --initramfs boot/initramfs.img");
+  EXPECT_NE(build.exit_code, 0);
+  EXPECT_NE(build.err.find("boot/vmlinuz-5.10.0: this kernel does not carry"),
+            std::string::npos)
+      << build.err;
+  ExpectRefusedIfBuilt(build);
+}
+
+// The verifier does not take the builder's word: a manifest claiming the
+// kernel also carries OTHER, signed with the release key, is refused when
+// the kernel's bytes do not hold it.
+TEST_F(BootChainTest, ForgedKernelClaimIsRefusedByTheVerifier) {
+  WriteFakeKernel(rootfs_ + "/boot/vmlinuz-6.1.0", {kernel_ca_.cert_path},
+                  KernelWrap::kBzImageGzip);
+  CommandResult build =
+      Build(new_, KernelCa(kernel_ca_) + " --initramfs boot/initramfs.img");
+  ASSERT_EQ(build.exit_code, 0) << build.err;
+  ASSERT_EQ(Judge("b.imab").exit_code, 0);
+  Resign("b.imab", "forged.imab", [&](std::string& m) {
+    Insert(m, "key-generation ", "kernel-ca " + DerHex(other_ca_) + "\n");
+  });
+  CommandResult judged = Judge("forged.imab");
+  EXPECT_EQ(judged.exit_code, 1) << judged.err;
+  EXPECT_NE(judged.err.find("kernel boot/vmlinuz-6.1.0: does not carry the "
+                            "kernel CA \""),
+            std::string::npos)
+      << judged.err;
+}
+
+// A kernel shipped without --kernel-ca: the device would boot it with CAs
+// nobody declared (here only OTHER, which did not issue the signing key).
+TEST_F(BootChainTest, KernelShippedWithoutKernelCaIsRefused) {
+  WriteFakeKernel(rootfs_ + "/boot/vmlinuz-6.1.0", {other_ca_.cert_path},
+                  KernelWrap::kBzImageXz);
+  CommandResult build = Build(new_, "--initramfs boot/initramfs.img");
+  EXPECT_NE(build.exit_code, 0);
+  EXPECT_NE(build.err.find("boot/vmlinuz-6.1.0: the image ships a kernel"),
+            std::string::npos)
+      << build.err;
+  ExpectRefusedIfBuilt(build);
+}
+
+// The same, forged: a manifest from which the kernel's declaration (and
+// the kernel CA) were removed.
+TEST_F(BootChainTest, KernelWithoutDeclarationIsRefusedByTheVerifier) {
+  WriteFakeKernel(rootfs_ + "/boot/vmlinuz-6.1.0", {kernel_ca_.cert_path},
+                  KernelWrap::kBzImageGzip);
+  CommandResult build =
+      Build(new_, KernelCa(kernel_ca_) + " --initramfs boot/initramfs.img");
+  ASSERT_EQ(build.exit_code, 0) << build.err;
+  Resign("b.imab", "forged.imab", [&](std::string& m) {
+    Erase(m, "kernel-ca ");
+    Erase(m, "kernel boot/vmlinuz-6.1.0 ");
+  });
+  CommandResult judged = Judge("forged.imab");
+  EXPECT_EQ(judged.exit_code, 1) << judged.err;
+  EXPECT_NE(judged.err.find("kernel boot/vmlinuz-6.1.0: a bootloader could "
+                            "start it"),
+            std::string::npos)
+      << judged.err;
+}
+
+// The declared version decides the kernel's keyring rules (digitalSignature
+// from 6.6): a re-signed manifest lowering it is refused by the banner.
+TEST_F(BootChainTest, ForgedKernelVersionIsRefusedByTheVerifier) {
+  WriteFakeKernel(rootfs_ + "/boot/vmlinuz-6.6.0", {kernel_ca_.cert_path},
+                  KernelWrap::kBzImageXz, "6.6.0");
+  CommandResult build =
+      Build(new_, KernelCa(kernel_ca_) + " --initramfs boot/initramfs.img");
+  ASSERT_EQ(build.exit_code, 0) << build.err;
+  Resign("b.imab", "forged.imab", [&](std::string& m) {
+    Erase(m, "kernel boot/vmlinuz-6.6.0 6.6");
+    Insert(m, "kernel-ca ", "kernel boot/vmlinuz-6.6.0 6.1\n");
+  });
+  CommandResult judged = Judge("forged.imab");
+  EXPECT_EQ(judged.exit_code, 1) << judged.err;
+  EXPECT_NE(judged.err.find("kernel boot/vmlinuz-6.6.0: its \"Linux version\" "
+                            "banner is not the declared 6.1"),
+            std::string::npos)
+      << judged.err;
+}
+
+// A kernel link leading to a file the build cannot check as a kernel.
+TEST_F(BootChainTest, KernelLinkToAnUncheckedFileIsRefused) {
+  WriteFakeKernel(rootfs_ + "/opt/k/bz", {other_ca_.cert_path},
+                  KernelWrap::kBzImageGzip);
+  fs::create_symlink("opt/k/bz", rootfs_ + "/vmlinuz");
+  CommandResult build = Build(
+      under_other_, KernelCa(other_ca_) + " --initramfs boot/initramfs.img");
+  EXPECT_NE(build.exit_code, 0);
+  EXPECT_NE(build.err.find("vmlinuz: a bootloader could start it, but it "
+                           "leads to opt/k/bz"),
+            std::string::npos)
+      << build.err;
+}
+
+// Two kernels carry OTHER, but the manifest declares only one.
+TEST_F(BootChainTest, UndeclaredKernelIsRefusedByTheVerifier) {
+  WriteFakeKernel(rootfs_ + "/boot/vmlinuz-6.1.0", {other_ca_.cert_path},
+                  KernelWrap::kBzImageGzip);
+  WriteFakeKernel(rootfs_ + "/boot/vmlinuz-5.10.0", {other_ca_.cert_path},
+                  KernelWrap::kBzImageGzip, "5.10.0");
+  CommandResult build = Build(
+      under_other_, KernelCa(other_ca_) + " --initramfs boot/initramfs.img");
+  ASSERT_EQ(build.exit_code, 0) << build.err;
+  ASSERT_EQ(Judge("b.imab").exit_code, 0);
+  Resign("b.imab", "forged.imab",
+         [&](std::string& m) { Erase(m, "kernel boot/vmlinuz-5.10.0 "); });
+  CommandResult judged = Judge("forged.imab");
+  EXPECT_EQ(judged.exit_code, 1) << judged.err;
+  EXPECT_NE(judged.err.find("kernel boot/vmlinuz-5.10.0: a bootloader could "
+                            "start it"),
+            std::string::npos)
+      << judged.err;
+}
+
+// The issue's second example: --kernel-profile le32 for an le64 device
+// without a kernel: judged with the device's le64, the EVM signatures
+// made for le32 do not verify.
+TEST_F(BootChainTest, KernelProfileOfABundleWithoutKernelIsNotUsed) {
+  for (const char* profile : {"le32", "be64"}) {
+    SCOPED_TRACE(profile);
+    CommandResult build =
+        Build(new_, KernelCa(kernel_ca_) + " --kernel-profile " + profile +
+                        " --initramfs boot/initramfs.img");
+    ASSERT_EQ(build.exit_code, 0) << build.err;
+    CommandResult judged = Judge("b.imab");
+    EXPECT_EQ(judged.exit_code, 1) << judged.err;
+    EXPECT_NE(judged.err.find("security.evm signature by keyid"),
+              std::string::npos)
+        << judged.err;
+  }
+}
+
+// With the kernel shipped (carrying the CA), the bundle's profile counts.
+TEST_F(BootChainTest, KernelProfileOfAShippedKernelIsUsed) {
+  WriteFakeKernel(rootfs_ + "/boot/vmlinuz-6.1.0", {kernel_ca_.cert_path},
+                  KernelWrap::kBzImageGzip);
+  CommandResult build =
+      Build(new_, KernelCa(kernel_ca_) +
+                      " --kernel-profile le32 --initramfs boot/initramfs.img");
+  ASSERT_EQ(build.exit_code, 0) << build.err;
+  CommandResult judged = Judge("b.imab");
+  EXPECT_EQ(judged.exit_code, 0) << judged.err;
+}
+
+// A shipped kernel carrying OTHER, in every layout and compression.
+class BootChainKernelWrapTest
+    : public BootChainTest,
+      public ::testing::WithParamInterface<KernelWrap> {};
+
+TEST_P(BootChainKernelWrapTest, KernelCarryingTheCaIsAccepted) {
+  const bool arm = GetParam() == KernelWrap::kArm64Image ||
+                   GetParam() == KernelWrap::kArm64ImageGz;
+  const std::string name = GetParam() == KernelWrap::kArm64Image ? "Image"
+                           : arm                                 ? "Image.gz"
+                                 : "vmlinuz-6.1.0";
+  if (GetParam() == KernelWrap::kBzImageLz4 && !HaveTool("lz4")) {
+    GTEST_SKIP() << "lz4 not installed";
+  }
+  WriteFakeKernel(rootfs_ + "/boot/" + name, {other_ca_.cert_path}, GetParam());
+  // A top-level link to it, as Debian's linux-image packages make.
+  fs::create_symlink("boot/" + name, rootfs_ + "/vmlinuz");
+  CommandResult build = Build(
+      under_other_, KernelCa(other_ca_) + " --initramfs boot/initramfs.img");
+  ASSERT_EQ(build.exit_code, 0) << build.err;
+  std::string manifest =
+      RunShell("tar -xOf " + ShellQuote(dir_.Sub("b.imab")) + " manifest").out;
+  EXPECT_NE(manifest.find("kernel boot/" + name + " 6.1\n"), std::string::npos);
+  EXPECT_NE(build.out.find("kernel boot/" + name + " (6.1): carries every"),
+            std::string::npos)
+      << build.out;
+  CommandResult judged = Judge("b.imab");
+  EXPECT_EQ(judged.exit_code, 0) << judged.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Wraps, BootChainKernelWrapTest,
+    ::testing::Values(KernelWrap::kBzImageGzip, KernelWrap::kBzImageXz,
+                      KernelWrap::kBzImageZstd, KernelWrap::kBzImageLz4,
+                      KernelWrap::kBzImageBzip2, KernelWrap::kArm64Image,
+                      KernelWrap::kArm64ImageGz),
+    [](const ::testing::TestParamInfo<KernelWrap>& wrap) {
+      return KernelWrapName(wrap.param);
+    });
+
+// After installing an image whose kernel counted, the device judges the
+// next update with that kernel's profile, not the factory one: a le32
+// kernel installed, a later kernel-less bundle signed for le64 is refused
+// and one signed for le32 accepted.
+TEST_F(BootChainTest, InstalledKernelsProfileJudgesTheNextUpdate) {
+  fs::create_directories(dir_.Sub("device-keys"));
+  TestDevice device(dir_.Sub("ab-device"), *keys_, dir_.Sub("device-keys"));
+  ASSERT_EQ(device.Init().exit_code, 0);
+  fs::remove(rootfs_ + "/boot/initramfs.img");
+  WriteFakeKernel(rootfs_ + "/boot/vmlinuz-6.6.0",
+                  {device.kernel_ca().cert_path}, KernelWrap::kBzImageZstd,
+                  "6.6.0");
+  const std::string ca =
+      " --kernel-ca " + ShellQuote(device.kernel_ca().cert_path);
+  BuildVersion(rootfs_, dir_.Sub("v2.imab"), *keys_, "2.0",
+               device.ImaBuildFlags() + ca + " --kernel-profile le32");
+  CommandResult v2 = device.Install(dir_.Sub("v2.imab"));
+  ASSERT_EQ(v2.exit_code, 0) << v2.err;
+  fs::remove(rootfs_ + "/boot/vmlinuz-6.6.0");
+  BuildVersion(rootfs_, dir_.Sub("v3-le64.imab"), *keys_, "3.0",
+               device.ImaBuildFlags());
+  CommandResult le64 = device.Install(dir_.Sub("v3-le64.imab"));
+  EXPECT_EQ(le64.exit_code, 1) << le64.err;
+  EXPECT_NE(le64.err.find("security.evm signature by keyid"), std::string::npos)
+      << le64.err;
+  BuildVersion(rootfs_, dir_.Sub("v3-le32.imab"), *keys_, "3.0",
+               device.ImaBuildFlags() + " --kernel-profile le32");
+  CommandResult le32 = device.Install(dir_.Sub("v3-le32.imab"));
+  EXPECT_EQ(le32.exit_code, 0) << le32.err;
+}
+
+// --- Item 4: an initramfs the manifest does not declare -----------------
+
+// The issue's example and its variants: a fallback initramfs still holding
+// the old certificate, which a bootloader could load instead.
+TEST_F(BootChainTest, UndeclaredFallbackInitramfsIsRefused) {
+  struct Case {
+    std::string file;  // the fallback initramfs
+    std::string link;  // a link to it, or ""
+    std::string named;
+  };
+  const std::vector<Case> cases = {
+      {"boot/initrd.img-5.10.0", "", "boot/initrd.img-5.10.0"},
+      {"boot/initramfs-5.10.0.img", "", "boot/initramfs-5.10.0.img"},
+      {"opt/fallback/rd.img", "initrd.img", "initrd.img"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.named);
+    WriteInitramfs(rootfs_ + "/" + c.file, old_);
+    if (!c.link.empty()) {
+      fs::create_symlink(c.file, rootfs_ + "/" + c.link);
+    }
+    CommandResult build = Build(new_, "--initramfs boot/initramfs.img");
+    EXPECT_NE(build.exit_code, 0);
+    EXPECT_NE(build.err.find(c.named + ": a bootloader could load this "
+                                       "initramfs"),
+              std::string::npos)
+        << build.err;
+    ExpectRefusedIfBuilt(build);
+    fs::remove(rootfs_ + "/" + c.file);
+    if (!c.link.empty()) {
+      fs::remove(rootfs_ + "/" + c.link);
+    }
+  }
+}
+
+// Without --initramfs every candidate is rewritten and declared: accepted.
+TEST_F(BootChainTest, EveryInitramfsRewrittenByDefaultIsAccepted) {
+  WriteInitramfs(rootfs_ + "/boot/initrd.img-5.10.0", old_);
+  fs::create_symlink("boot/initrd.img-5.10.0", rootfs_ + "/initrd.img");
+  WriteInitramfs(rootfs_ + "/boot/firmware/initramfs8", old_);  // a Pi's
+  CommandResult build = Build(new_, "");
+  ASSERT_EQ(build.exit_code, 0) << build.err;
+  std::string manifest =
+      RunShell("tar -xOf " + ShellQuote(dir_.Sub("b.imab")) + " manifest").out;
+  for (const char* path : {"boot/firmware/initramfs8", "boot/initramfs.img",
+                           "boot/initrd.img-5.10.0"}) {
+    EXPECT_NE(manifest.find(std::string("\ninitramfs ") + path + " "),
+              std::string::npos)
+        << path;
+  }
+  CommandResult judged = Judge("b.imab");
+  EXPECT_EQ(judged.exit_code, 0) << judged.err;
+}
+
+// The verifier's own check: a re-signed manifest that drops the fallback's
+// declaration is refused.
+TEST_F(BootChainTest, UndeclaredInitramfsIsRefusedByTheVerifier) {
+  WriteInitramfs(rootfs_ + "/boot/initrd.img-5.10.0", old_);
+  CommandResult build = Build(new_, "");
+  ASSERT_EQ(build.exit_code, 0) << build.err;
+  Resign("b.imab", "forged.imab", [&](std::string& m) {
+    Erase(m, "initramfs boot/initrd.img-5.10.0 ");
+  });
+  CommandResult judged = Judge("forged.imab");
+  EXPECT_EQ(judged.exit_code, 1) << judged.err;
+  EXPECT_NE(judged.err.find("initramfs boot/initrd.img-5.10.0: a bootloader "
+                            "could load it"),
+            std::string::npos)
+      << judged.err;
+}
+
+// --- device init: the kernel CA must issue the loaded certificates --------
+
+TEST_F(BootChainTest, DeviceInitRefusesCertificatesItsKernelCaDidNotIssue) {
+  const std::string base =
+      ShellQuote(VerifyBin()) + " device init --compatible test-board" +
+      " --release-ca " + ShellQuote(keys_->ca().cert_path) + " --kernel-ca " +
+      ShellQuote(kernel_ca_.cert_path);
+  struct Case {
+    std::string flags;
+    std::string named;
+  };
+  const std::vector<Case> cases = {
+      {"--ima-cert " + ShellQuote(Der(under_other_)),
+       "--ima-cert " + Der(under_other_)},
+      {"--ima-cert " + ShellQuote(Der(old_)) + " --evm-cert " +
+           ShellQuote(Der(under_other_)),
+       "--evm-cert " + Der(under_other_)},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.named);
+    const std::string root = dir_.Sub("init-root");
+    CommandResult init =
+        RunShell(base + " --root " + ShellQuote(root) + " " + c.flags);
+    EXPECT_EQ(init.exit_code, 2) << init.err;
+    EXPECT_NE(init.err.find(c.named + ": the kernel (--kernel-ca"),
+              std::string::npos)
+        << init.err;
+    EXPECT_FALSE(fs::exists(root + "/etc/imabundle"))
+        << "something was written";
+  }
+  CommandResult good =
+      RunShell(base + " --root " + ShellQuote(dir_.Sub("good-root")) +
+               " --ima-cert " + ShellQuote(Der(old_)));
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+}
+
+}  // namespace
+}  // namespace imab::testing

@@ -1,0 +1,35 @@
+// Synthetic kernel files for boot-chain tests: the bytes a real kernel
+// build would give where it matters to the scan (common/kernel_image.h):
+// a "Linux version" banner and the built-in CA certificates as DER inside
+// the decompressed image, wrapped as an x86 bzImage (setup header with
+// payload_offset/payload_length, payload compressed by the command-line
+// tool), an arm64 Image (raw), or an Image.gz.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace imab::testing {
+
+// How the kernel file is laid out.
+enum class KernelWrap {
+  kBzImageGzip,
+  kBzImageXz,
+  kBzImageZstd,
+  kBzImageLz4,
+  kBzImageBzip2,
+  kArm64Image,    // uncompressed
+  kArm64ImageGz,  // Image.gz
+};
+
+// Short name for test names ("bzimage_xz").
+std::string KernelWrapName(KernelWrap wrap);
+
+// Writes a kernel file to `path` whose decompressed image holds the banner
+// "Linux version VERSION ..." and each certificate of `ca_pem_paths` (PEM
+// files) as DER, between filler bytes. Fails the test on a tool error.
+void WriteFakeKernel(const std::string& path,
+                     const std::vector<std::string>& ca_pem_paths,
+                     KernelWrap wrap, const std::string& version = "6.1.0");
+
+}  // namespace imab::testing
