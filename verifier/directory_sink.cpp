@@ -160,6 +160,18 @@ Result<std::unique_ptr<DirectorySink>> DirectorySink::Create(
   return std::unique_ptr<DirectorySink>(new DirectorySink(stripped, reporter));
 }
 
+Result<std::unique_ptr<DirectorySink>> DirectorySink::CreateReplacing(
+    const std::string& target, Reporter& reporter,
+    std::function<Status()> clear_target) {
+  std::string stripped = target;
+  while (stripped.size() > 1 && stripped.back() == '/') {
+    stripped.pop_back();
+  }
+  std::unique_ptr<DirectorySink> sink(new DirectorySink(stripped, reporter));
+  sink->clear_target_ = std::move(clear_target);
+  return sink;
+}
+
 Status DirectorySink::Start(const ManifestHeader& header) {
   mtime_ = header.created;
   std::string pattern = target_;
@@ -332,6 +344,9 @@ Status DirectorySink::Commit() {
   if (!staging_fd.valid() || ::fsync(staging_fd.get()) != 0 ||
       ::syncfs(staging_fd.get()) != 0) {
     return IoError(staging_);
+  }
+  if (clear_target_) {
+    IMAB_RETURN_IF_ERROR(clear_target_());
   }
   if (::rename(staging_.c_str(), target_.c_str()) != 0) {
     return IoError("cannot move the extracted tree to " + target_);

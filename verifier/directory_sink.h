@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -37,6 +38,14 @@ class DirectorySink : public EntrySink {
   // the manifest: ..." and nothing is committed.
   static Result<std::unique_ptr<DirectorySink>> Create(
       const std::string& target, Reporter& reporter);
+  // As Create(), for a `target` that may hold an older tree: it stays
+  // untouched until Commit() has synced the new tree, then
+  // `clear_target` runs (it must leave `target` missing or an empty
+  // folder) just before the rename. A refused or aborted write therefore
+  // leaves the older tree as it was.
+  static Result<std::unique_ptr<DirectorySink>> CreateReplacing(
+      const std::string& target, Reporter& reporter,
+      std::function<Status()> clear_target);
   ~DirectorySink() override;
   // Bytes this sink puts before each image path when writing below
   // `target`: the staging folder's path and '/' (writable_entries.h).
@@ -58,6 +67,7 @@ class DirectorySink : public EntrySink {
   Status SetXattrs(const Entry& entry, const std::string& path);
 
   std::string target_;
+  std::function<Status()> clear_target_;  // CreateReplacing() only
   std::string staging_;  // empty before Start() and once done
   uint64_t mtime_ = 0;
   Reporter& reporter_;

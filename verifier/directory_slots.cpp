@@ -178,18 +178,21 @@ Status DirectorySlots::CleanUp() {
 
 namespace {
 
-// Writes into the inactive slot, but only erases it once the verifier calls
-// Start(): by then the signature and the manifest header were checked, so
-// a refused bundle leaves the old inactive image (the fallback) in place.
+// Writes the new image beside the inactive slot and replaces the slot only
+// at Commit(), once every byte of the bundle verified and the new tree is
+// on disk: a bundle refused at any point, even one changed while it is
+// being installed, leaves the old inactive image (the fallback) and its
+// state as they were.
 class InactiveSlotSink : public EntrySink {
  public:
   InactiveSlotSink(DirectorySlots& slots, SlotId slot, Reporter& reporter)
       : slots_(slots), slot_(slot), reporter_(reporter) {}
 
   Status Start(const ManifestHeader& header) override {
-    IMAB_RETURN_IF_ERROR(slots_.PrepareForWrite(slot_));
     IMAB_ASSIGN_OR_RETURN(
-        inner_, DirectorySink::Create(slots_.SlotPath(slot_), reporter_));
+        inner_, DirectorySink::CreateReplacing(
+                    slots_.SlotPath(slot_), reporter_,
+                    [this] { return slots_.PrepareForWrite(slot_); }));
     return inner_->Start(header);
   }
   Status Begin(const Entry& entry) override { return inner_->Begin(entry); }

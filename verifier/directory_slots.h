@@ -50,8 +50,9 @@ class DirectorySlots : public SlotBackend {
   std::string StatePath(SlotId slot) const;
   // True when the slot folder exists and holds nothing.
   bool SlotIsEmpty(SlotId slot) const;
-  // Drops the record of the inactive `slot` and erases its folder, the
-  // first step of writing a new image there. kInternal if `slot` is active.
+  // Drops the record of the inactive `slot` and erases its folder, just
+  // before a new image, complete and synced beside it, is renamed into its
+  // place. kInternal if `slot` is active.
   Status PrepareForWrite(SlotId slot);
 
  private:

@@ -351,6 +351,62 @@ TEST_F(ReadOnceTest, ManifestChangedWhilePayloadStreamsLosesNoSlot) {
       << "each manifest byte of the bundle is read exactly once";
 }
 
+// The payload changes in place once the installer streams it (the image
+// is being written): the bundle is refused at the end, and the old inactive
+// image stays, since the slot is replaced only after the last check.
+// 056fc7e had erased slot-b before the first entry.
+TEST_F(ReadOnceTest, PayloadChangedWhileItStreamsLosesNoSlot) {
+  ASSERT_EQ(device_->Init().exit_code, 0);
+  InstallTwoVersions();
+  std::string v3 = Build("3.0", *keys_);
+  std::string v3_tree = Extracted(v3);
+  const BundleLayout layout = LayoutOf(v3);
+  // Near the payload's end, so nearly the whole image is written first.
+  const uint64_t late = layout.payload_offset + layout.payload_size - 64;
+  bool tampered = false;
+  Watched run =
+      RunWatched(device_->InstallCommand(v3), v3, [&](const ReadAt& read) {
+        if (!tampered && read.known && read.offset == layout.payload_offset) {
+          UniqueFd fd(open(v3.c_str(), O_WRONLY | O_CLOEXEC));
+          ASSERT_TRUE(fd.valid());
+          const char junk = 0x5a;
+          ASSERT_EQ(pwrite(fd.get(), &junk, 1, static_cast<off_t>(late)), 1);
+          tampered = true;
+        }
+      });
+  if (!run.supported) {
+    GTEST_SKIP() << "fanotify permission events need CAP_SYS_ADMIN";
+  }
+  ASSERT_TRUE(tampered) << run.result.err;
+  EXPECT_NE(run.result.exit_code, 0) << "a changed payload was installed";
+  ExpectNoSlotLost(run.result, v3_tree);
+  EXPECT_TRUE(device_->Status().out.find("consistent: yes") !=
+              std::string::npos);
+}
+
+// Variant without a race: a validly signed bundle whose payload is damaged
+// at its start or its end, refused while it streams, keeps the fallback.
+TEST_F(ReadOnceTest, DamagedPayloadLosesNoSlot) {
+  ASSERT_EQ(device_->Init().exit_code, 0);
+  InstallTwoVersions();
+  std::string v3 = Build("3.0", *keys_);
+  std::string v3_tree = Extracted(v3);
+  const BundleLayout layout = LayoutOf(v3);
+  const std::string original = ReadFile(v3);
+  for (uint64_t at : {layout.payload_offset + 600,
+                      layout.payload_offset + layout.payload_size - 64}) {
+    std::string damaged = original;
+    damaged[at] = static_cast<char>(damaged[at] ^ 0x20);
+    WriteFile(v3, damaged);
+    CommandResult install = device_->Install(v3);
+    EXPECT_NE(install.exit_code, 0) << "payload byte " << at;
+    ExpectNoSlotLost(install, v3_tree);
+  }
+  // The fallback is still a whole image: a later good install works.
+  WriteFile(v3, original);
+  EXPECT_EQ(device_->Install(v3).exit_code, 0);
+}
+
 // Variant: the signed trust root the bundle carries changes right after
 // the verifier first read the manifest. 056fc7e took the root from one
 // read and the signed bytes from another, and refused a valid rotation.

@@ -141,10 +141,11 @@ TEST_F(DirectorySlotsTest, AbortLeavesNothingAndKeepsTheOldInactiveImage) {
   // must not touch the inactive image.
   ASSERT_TRUE(slots_->OpenInactiveForWrite(reporter_).has_value());
   EXPECT_EQ(testing::ReadFile(dir() + "/slot-b/etc/version"), "1.0");
-  // Aborted mid-image: the inactive slot is empty, no staging remains.
+  // Aborted mid-image: the old inactive image and its state stay (it is
+  // replaced only at Commit), and no staging remains.
   ASSERT_TRUE(WriteImage("3.0", /*commit=*/false).ok());
-  EXPECT_TRUE(slots_->SlotIsEmpty(SlotId::kB));
-  EXPECT_FALSE(slots_->ReadState(SlotId::kB)->has_value());
+  EXPECT_EQ(testing::ReadFile(dir() + "/slot-b/etc/version"), "1.0");
+  EXPECT_EQ(slots_->ReadState(SlotId::kB)->value().image_version, "1.0");
   EXPECT_TRUE(slots_->PendingCleanUp().empty());
   EXPECT_EQ(slots_->ActiveState()->image_version, "2.0");
 }
