@@ -167,6 +167,7 @@ Status Prepare(const InitOptions& options, DeviceConfig& config,
   config.layout =
       options.layout == "ab" ? SlotLayout::kAb : SlotLayout::kInPlace;
   config.allow_development = options.allow_development;
+  config.release_require_eku = options.release_require_eku;
   config.critical = DefaultCriticalFiles();
   if (options.release_ca.empty() == options.trust_root.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,

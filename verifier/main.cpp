@@ -244,6 +244,8 @@ void AddInit(CLI::App* cmd, Options& options) {
                   "Install this bundle as the factory image");
   cmd->add_flag("--allow-development", init.allow_development,
                 "Accept bundles built with published development keys");
+  cmd->add_flag("--release-require-eku", init.release_require_eku,
+                "Bundle signers must carry extendedKeyUsage codeSigning");
   cmd->add_flag("--force", init.force, "Replace an existing device.conf");
   cmd->add_flag("--json", options.json,
                 "With --from-bundle: print a JSON report on stdout");

@@ -179,6 +179,22 @@ TEST_F(ReleaseSignerTest, RequireEkuRefusesASignerWithoutOne) {
             0);
 }
 
+TEST_F(ReleaseSignerTest, DeviceInitRequireEkuWritesTheKey) {
+  TestDevice device(dir_.Sub("device"), *keys_, dir_.Sub(""));
+  CommandResult init = device.Init("--release-require-eku");
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  EXPECT_NE(ReadFile(device.root() + "/etc/imabundle/device.conf")
+                .find("release-require-eku = yes\n"),
+            std::string::npos);
+  TestIdentity plain = Issued("no-eku", CertOptions{});
+  CommandResult install =
+      device.Install(Built(plain, "no-eku", device.ImaBuildFlags()));
+  EXPECT_EQ(install.exit_code, 1) << install.err;
+  EXPECT_NE(install.err.find("signer certificate has no extendedKeyUsage"),
+            std::string::npos)
+      << install.err;
+}
+
 TEST_F(ReleaseSignerTest, DeviceConfigRequireEkuAppliesToVerifyAndInstall) {
   TestDevice device(dir_.Sub("device"), *keys_, dir_.Sub(""));
   CommandResult init = device.Init();
