@@ -96,13 +96,8 @@ size_t RecordFields(EntryType type) {
 
 }  // namespace
 
-ManifestReader::ManifestReader(ByteSource& source, uint64_t offset,
-                               uint64_t size, Sha256 hash)
-    : source_(source), offset_(offset), size_(size), hash_(std::move(hash)) {}
-
-Result<std::unique_ptr<ManifestReader>> ManifestReader::Open(ByteSource& source,
-                                                             uint64_t offset,
-                                                             uint64_t size) {
+Status CheckManifestRegion(const ByteSource& source, uint64_t offset,
+                           uint64_t size, std::string_view source_name) {
   if (size > kMaxManifestBytes) {
     return MakeError(ErrorCode::kLimitExceeded,
                      "manifest: " + std::to_string(size) +
@@ -111,8 +106,20 @@ Result<std::unique_ptr<ManifestReader>> ManifestReader::Open(ByteSource& source,
   }
   // Written to avoid overflow in offset + size.
   if (offset > source.size() || size > source.size() - offset) {
-    return Bad("manifest: region runs past the end of the source");
+    return Bad("manifest: region runs past the end of the " +
+               std::string(source_name));
   }
+  return OkStatus();
+}
+
+ManifestReader::ManifestReader(ByteSource& source, uint64_t offset,
+                               uint64_t size, Sha256 hash)
+    : source_(source), offset_(offset), size_(size), hash_(std::move(hash)) {}
+
+Result<std::unique_ptr<ManifestReader>> ManifestReader::Open(ByteSource& source,
+                                                             uint64_t offset,
+                                                             uint64_t size) {
+  IMAB_RETURN_IF_ERROR(CheckManifestRegion(source, offset, size, "source"));
   IMAB_ASSIGN_OR_RETURN(Sha256 hash, Sha256::Create());
   std::unique_ptr<ManifestReader> reader(
       new ManifestReader(source, offset, size, std::move(hash)));
@@ -350,9 +357,9 @@ Status ManifestReader::ParseValiditySection(std::string_view version) {
     return Bad("expected 'expires', found " + Quote(t.at[0]));
   }
   IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 1));
-  IMAB_ASSIGN_OR_RETURN(header_.expires,
-                        ParseNumToken(t.at[1], "expires", kMaxCreated,
-                                      ErrorCode::kMalformed));
+  IMAB_ASSIGN_OR_RETURN(
+      header_.expires,
+      ParseNumToken(t.at[1], "expires", kMaxCreated, ErrorCode::kMalformed));
   IMAB_ASSIGN_OR_RETURN(line, ReadLine());
   if (line != "end-section validity") {
     return Bad("expected 'end-section validity'");
@@ -440,7 +447,8 @@ Result<KeysSection> ManifestReader::ParseKeysSection() {
                             ParseShaToken(t.at[3], "initramfs ima cert"));
     }
     // One line per initramfs, in byte order of the path: canonical.
-    if (!keys.initramfs.empty() && !(keys.initramfs.back().path < record.path)) {
+    if (!keys.initramfs.empty() &&
+        !(keys.initramfs.back().path < record.path)) {
       return Bad("initramfs paths not strictly increasing");
     }
     keys.initramfs.push_back(std::move(record));
