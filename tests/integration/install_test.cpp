@@ -17,13 +17,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class InstallTest : public ::testing::Test {
+class InstallTest : public DeviceTest {
  protected:
   void SetUp() override {
-    keys_ = std::make_unique<ReleaseKeys>(dir_.Sub(""));
-    device_ =
-        std::make_unique<TestDevice>(dir_.Sub("device"), *keys_, dir_.Sub(""));
-    rootfs_ = dir_.Sub("rootfs");
     SampleTreeOptions small;
     small.big_file_bytes = 1u << 20;
     MakeSampleTree(rootfs_, small);
@@ -56,11 +52,6 @@ class InstallTest : public ::testing::Test {
     EXPECT_NE(status.out.find("consistent: yes"), std::string::npos)
         << status.out;
   }
-
-  TempDir dir_;
-  std::unique_ptr<ReleaseKeys> keys_;
-  std::unique_ptr<TestDevice> device_;
-  std::string rootfs_;
 };
 
 TEST_F(InstallTest, InitCreatesAnEmptyDevice) {
@@ -101,13 +92,15 @@ TEST_F(InstallTest, InitRefusesToOverwriteAndBadInputWritesNothing) {
   EXPECT_FALSE(fs::exists(device_->root() + "/etc/imabundle"));
 
   // The example policies of manifests/ are accepted as they are.
-  ASSERT_EQ(device_->Init("--ima-policy " +
-                          ShellQuote(SourceDir() +
-                                     "/manifests/ima-policy/signed-rootfs.policy"))
+  ASSERT_EQ(device_
+                ->Init("--ima-policy " +
+                       ShellQuote(SourceDir() +
+                                  "/manifests/ima-policy/signed-rootfs.policy"))
                 .exit_code,
             0);
-  EXPECT_EQ(ReadFile(device_->root() + "/etc/imabundle/ima-policy"),
-            ReadFile(SourceDir() + "/manifests/ima-policy/signed-rootfs.policy"));
+  EXPECT_EQ(
+      ReadFile(device_->root() + "/etc/imabundle/ima-policy"),
+      ReadFile(SourceDir() + "/manifests/ima-policy/signed-rootfs.policy"));
   CommandResult again = device_->Init();
   EXPECT_EQ(again.exit_code, 2);
   EXPECT_NE(again.err.find("use --force"), std::string::npos) << again.err;
@@ -348,8 +341,8 @@ TEST_F(InstallTest, InPlaceLayoutIsRefusedUntilImplemented) {
       << install.err;
   EXPECT_TRUE(fs::is_empty(device_->SlotPath("slot-b")));
   // An update the device could not trust is refused as such first.
-  TestIdentity rotated = MakeIssued(dir_.Sub(""), "rotated-in-place",
-                                    device_->kernel_ca());
+  TestIdentity rotated =
+      MakeIssued(dir_.Sub(""), "rotated-in-place", device_->kernel_ca());
   std::string bundle = dir_.Sub("rotated.imab");
   BuildVersion(rootfs_, bundle, *keys_, "1.1",
                "--ima-key " + ShellQuote(rotated.key_path) + " --ima-cert " +
@@ -404,9 +397,9 @@ TEST_F(InstallTest, KeyGenerationFloorRisesAndRefusesOlderKeys) {
 TEST_F(InstallTest, ExpiredManifestIsRefusedBeforeWriting) {
   ASSERT_EQ(device_->Init().exit_code, 0);
   std::string bundle = Build("1.0", "--expires 1000000000");
-  CommandResult install = RunShell(
-      ShellQuote(VerifyBin()) + " install " + ShellQuote(bundle) +
-      " --root " + ShellQuote(device_->root()));
+  CommandResult install =
+      RunShell(ShellQuote(VerifyBin()) + " install " + ShellQuote(bundle) +
+               " --root " + ShellQuote(device_->root()));
   EXPECT_EQ(install.exit_code, 1);
   EXPECT_NE(install.err.find("manifest expired"), std::string::npos)
       << install.err;
@@ -421,8 +414,8 @@ TEST_F(InstallTest, AfterARotationTheDeviceJudgesWithTheNewKeys) {
   }
   ASSERT_EQ(device_->Init().exit_code, 0);
   ASSERT_EQ(device_->Install(Build("1.0")).exit_code, 0);
-  TestIdentity rotated = MakeIssued(dir_.Sub(""), "rotated",
-                                    device_->kernel_ca());
+  TestIdentity rotated =
+      MakeIssued(dir_.Sub(""), "rotated", device_->kernel_ca());
   std::string rotated_der = dir_.Sub("rotated.der");
   ASSERT_EQ(RunShell("openssl x509 -in " + ShellQuote(rotated.cert_path) +
                      " -outform DER -out " + ShellQuote(rotated_der))

@@ -195,13 +195,9 @@ std::string Changed(const std::string& before, const std::string& after) {
   return out;
 }
 
-class ReadOnceTest : public ::testing::Test {
+class ReadOnceTest : public DeviceTest {
  protected:
   void SetUp() override {
-    keys_ = std::make_unique<ReleaseKeys>(dir_.Sub(""));
-    device_ =
-        std::make_unique<TestDevice>(dir_.Sub("device"), *keys_, dir_.Sub(""));
-    rootfs_ = dir_.Sub("rootfs");
     SampleTreeOptions small;
     small.big_file_bytes = 1u << 20;
     MakeSampleTree(rootfs_, small);
@@ -303,10 +299,6 @@ class ReadOnceTest : public ::testing::Test {
                         {"a", "b", "d"});
   }
 
-  TempDir dir_;
-  std::unique_ptr<ReleaseKeys> keys_;
-  std::unique_ptr<TestDevice> device_;
-  std::string rootfs_;
   std::string fallback_;
   std::unique_ptr<ReleaseKeys> release2_;
   std::string root1_, root2_;

@@ -85,4 +85,32 @@ void BuildVersion(const std::string& rootfs, const std::string& output,
   ASSERT_EQ(build.exit_code, 0) << build.err;
 }
 
+DeviceTest::DeviceTest()
+    : keys_(std::make_unique<ReleaseKeys>(dir_.Sub(""))),
+      device_(std::make_unique<TestDevice>(dir_.Sub("device"), *keys_,
+                                           dir_.Sub(""))),
+      rootfs_(dir_.Sub("rootfs")) {}
+
+void WriteDeviceFolder(const std::string& root,
+                       const std::string& kernel_ca_pem,
+                       const std::string& ima_der,
+                       const std::string& release_ca_pem,
+                       const std::string& extra_conf) {
+  namespace fs = std::filesystem;
+  const std::string etc = root + "/etc/imabundle";
+  fs::create_directories(etc);
+  fs::copy_file(kernel_ca_pem, etc + "/kernel-ca.pem",
+                fs::copy_options::overwrite_existing);
+  fs::copy_file(ima_der, etc + "/ima.der",
+                fs::copy_options::overwrite_existing);
+  fs::copy_file(release_ca_pem, etc + "/release-ca.pem",
+                fs::copy_options::overwrite_existing);
+  WriteFile(etc + "/device.conf",
+            "compatible = test-board\n"
+            "kernel-ca = /etc/imabundle/kernel-ca.pem\n"
+            "ima-cert = /etc/imabundle/ima.der\n"
+            "release-ca = /etc/imabundle/release-ca.pem\n" +
+                extra_conf);
+}
+
 }  // namespace imab::testing

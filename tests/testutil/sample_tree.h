@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 
 namespace imab::testing {
@@ -17,5 +18,10 @@ struct SampleTreeOptions {
 // a file with user.* and security.capability xattrs, and files owned by
 // uid/gid other than 0.
 void MakeSampleTree(const std::string& root, SampleTreeOptions options = {});
+
+// Writes ROOT/PATH (making its folders) with `content` and `mode`, for the
+// few hand-placed files a test image needs (an init, a libc, a tool).
+void PutFile(const std::string& root, const std::string& path,
+             const std::string& content, std::filesystem::perms mode);
 
 }  // namespace imab::testing
