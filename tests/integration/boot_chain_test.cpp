@@ -36,17 +36,7 @@ class BootChainTest : public ::testing::Test {
     other_ca_ = MakeRootCa(dir_.Sub(""), "other-ca");
     under_other_ = MakeIssued(dir_.Sub(""), "under-other", other_ca_);
     rootfs_ = dir_.Sub("rootfs");
-    SampleTreeOptions small;
-    small.big_file_bytes = 1000;
-    small.device_nodes = false;
-    MakeSampleTree(rootfs_, small);
-    for (const char* path :
-         {"usr/lib/x86_64-linux-gnu/libc.so.6", "lib64/ld-linux-x86-64.so.2",
-          "usr/lib/systemd/systemd", "usr/bin/imab-verify"}) {
-      PutFile(rootfs_, path, std::string("ELF ") + path, fs::perms(0755));
-    }
-    fs::create_directories(rootfs_ + "/sbin");
-    fs::create_symlink("../usr/lib/systemd/systemd", rootfs_ + "/sbin/init");
+    MakeBootableSampleTree(rootfs_);
     WriteInitramfs(rootfs_ + "/boot/initramfs.img", old_);
     device_ = dir_.Sub("device");
     WriteDevice();

@@ -27,18 +27,8 @@ class DeviceTrustTest : public ::testing::Test {
     old_ = MakeIssued(dir_.Sub(""), "old", kernel_ca_);
     new_ = MakeIssued(dir_.Sub(""), "new", kernel_ca_);
     rootfs_ = dir_.Sub("rootfs");
-    SampleTreeOptions small;
-    small.big_file_bytes = 1000;
-    small.device_nodes = false;
-    MakeSampleTree(rootfs_, small);
-    // The files every device needs to run anything.
-    for (const char* path :
-         {"usr/lib/x86_64-linux-gnu/libc.so.6", "lib64/ld-linux-x86-64.so.2",
-          "usr/lib/systemd/systemd", "usr/bin/imab-verify", "bin/tool"}) {
-      PutFile(rootfs_, path, std::string("ELF ") + path, fs::perms(0755));
-    }
-    fs::create_directories(rootfs_ + "/sbin");
-    fs::create_symlink("../usr/lib/systemd/systemd", rootfs_ + "/sbin/init");
+    // The files every device needs to run anything, and a tool.
+    MakeBootableSampleTree(rootfs_, {"bin/tool"});
     // The image's initramfs; the builder puts the signing certificate in.
     std::string initrd = dir_.Sub("initrd-tree");
     fs::create_directories(initrd + "/etc/keys");

@@ -80,4 +80,22 @@ void PutFile(const std::string& root, const std::string& path,
   fs::permissions(full, mode);
 }
 
+void MakeBootableSampleTree(const std::string& root,
+                            const std::vector<std::string>& extra_executables) {
+  SampleTreeOptions small;
+  small.big_file_bytes = 1000;
+  small.device_nodes = false;
+  MakeSampleTree(root, small);
+  std::vector<std::string> executables = {
+      "usr/lib/x86_64-linux-gnu/libc.so.6", "lib64/ld-linux-x86-64.so.2",
+      "usr/lib/systemd/systemd", "usr/bin/imab-verify"};
+  executables.insert(executables.end(), extra_executables.begin(),
+                     extra_executables.end());
+  for (const std::string& path : executables) {
+    PutFile(root, path, "ELF " + path, fs::perms(0755));
+  }
+  fs::create_directories(root + "/sbin");
+  fs::create_symlink("../usr/lib/systemd/systemd", root + "/sbin/init");
+}
+
 }  // namespace imab::testing
