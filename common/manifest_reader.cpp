@@ -389,6 +389,31 @@ Result<KernelRecord> ParseKernelLine(const ManifestTokens& t) {
   return kernel;
 }
 
+// "initramfs PATH EVM-CERT-SHA IMA-CERT-SHA|-" (FORMAT.md §3.3.3), appended
+// to `records` after the count limit and the path order are checked.
+Status AddInitramfsLine(const ManifestTokens& t,
+                        std::vector<InitramfsRecord>& records) {
+  IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 3));
+  if (records.size() == kMaxInitramfsRecords) {
+    return MakeError(ErrorCode::kLimitExceeded,
+                     "too many initramfs lines in section 'keys'");
+  }
+  InitramfsRecord record;
+  IMAB_ASSIGN_OR_RETURN(record.path, DecodeStrToken(t.at[1]));
+  IMAB_ASSIGN_OR_RETURN(record.evm_cert_sha256,
+                        ParseShaToken(t.at[2], "initramfs evm cert"));
+  if (t.at[3] != "-") {
+    IMAB_ASSIGN_OR_RETURN(record.ima_cert_sha256,
+                          ParseShaToken(t.at[3], "initramfs ima cert"));
+  }
+  // One line per initramfs, in byte order of the path: canonical.
+  if (!records.empty() && !(records.back().path < record.path)) {
+    return Bad("initramfs paths not strictly increasing");
+  }
+  records.push_back(std::move(record));
+  return OkStatus();
+}
+
 }  // namespace
 
 // FORMAT.md §3.3.3: key-generation, kernel-ca lines, kernel lines,
@@ -433,25 +458,7 @@ Result<KeysSection> ManifestReader::ParseKeysSection() {
     if (t.at[0] != "initramfs") {
       break;
     }
-    IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 3));
-    if (keys.initramfs.size() == kMaxInitramfsRecords) {
-      return MakeError(ErrorCode::kLimitExceeded,
-                       "too many initramfs lines in section 'keys'");
-    }
-    InitramfsRecord record;
-    IMAB_ASSIGN_OR_RETURN(record.path, DecodeStrToken(t.at[1]));
-    IMAB_ASSIGN_OR_RETURN(record.evm_cert_sha256,
-                          ParseShaToken(t.at[2], "initramfs evm cert"));
-    if (t.at[3] != "-") {
-      IMAB_ASSIGN_OR_RETURN(record.ima_cert_sha256,
-                            ParseShaToken(t.at[3], "initramfs ima cert"));
-    }
-    // One line per initramfs, in byte order of the path: canonical.
-    if (!keys.initramfs.empty() &&
-        !(keys.initramfs.back().path < record.path)) {
-      return Bad("initramfs paths not strictly increasing");
-    }
-    keys.initramfs.push_back(std::move(record));
+    IMAB_RETURN_IF_ERROR(AddInitramfsLine(t, keys.initramfs));
   }
   if (t.at[0] != "end-section") {
     return Bad(
