@@ -261,46 +261,11 @@ TEST_F(InstallTest, StatusReportsADamagedState) {
 // device adopt it, and later bundles are checked against the adopted root,
 // not the one device init copied.
 TEST_F(InstallTest, AdoptedTrustRootIsRecordedAndUsedNextTime) {
-  std::string keys_dir = dir_.Sub("");
-  for (const char* k : {"a", "b", "c", "d"}) {
-    ASSERT_EQ(RunShell("openssl genpkey -algorithm EC -pkeyopt "
-                       "ec_paramgen_curve:P-256 -out " +
-                       ShellQuote(keys_dir + "/root-" + k + ".key"))
-                  .exit_code,
-              0);
-  }
-  auto trust_root = [&](const std::string& name, const std::string& args,
-                        std::vector<std::string> signers) {
-    std::string out = dir_.Sub(name);
-    CommandResult create =
-        RunShell(ShellQuote(BuildBin()) + " trust-root create " + args +
-                 " --out " + ShellQuote(out));
-    EXPECT_EQ(create.exit_code, 0) << create.err;
-    for (const std::string& k : signers) {
-      CommandResult sign =
-          RunShell(ShellQuote(BuildBin()) + " trust-root sign --root " +
-                   ShellQuote(out) + " --key " +
-                   ShellQuote(keys_dir + "/root-" + k + ".key") + " --out " +
-                   ShellQuote(out));
-      EXPECT_EQ(sign.exit_code, 0) << sign.err;
-    }
-    return out;
-  };
-  auto key = [&](const char* k) {
-    return " --key " + ShellQuote(keys_dir + "/root-" + k + ".key");
-  };
-  std::string root1 = trust_root("root-1.trust",
-                                 "--version 1 --threshold 2 --release-ca " +
-                                     ShellQuote(keys_->ca().cert_path) +
-                                     key("a") + key("b") + key("c"),
-                                 {"a", "b"});
   fs::create_directories(dir_.Sub("second"));
   ReleaseKeys release2(dir_.Sub("second"));
-  std::string root2 = trust_root("root-2.trust",
-                                 "--version 2 --threshold 2 --release-ca " +
-                                     ShellQuote(release2.ca().cert_path) +
-                                     key("b") + key("c") + key("d"),
-                                 {"a", "b", "d"});
+  const TrustRootPair roots = MakeTrustRootPair(dir_.Sub(""), *keys_, release2);
+  const std::string& root1 = roots.first;
+  const std::string& root2 = roots.second;
 
   ASSERT_EQ(device_->InitWithTrustRoot(root1).exit_code, 0);
   ASSERT_EQ(device_->Install(Build("1.0")).exit_code, 0);

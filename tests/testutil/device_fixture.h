@@ -78,6 +78,19 @@ void WriteDeviceFolder(const std::string& root,
                        const std::string& release_ca_pem,
                        const std::string& extra_conf = "");
 
+// Two signed trust roots made with `imab-build trust-root`, root keys
+// root-{a,b,c,d}.key generated in `dir`: version 1 for the release CA of
+// `first` (keys a b c, threshold 2, signed by a and b) and its successor,
+// version 2 for the release CA of `second` (keys b c d, threshold 2, signed
+// by a, b and d). The files are DIR/root-1.trust and DIR/root-2.trust.
+struct TrustRootPair {
+  std::string first;
+  std::string second;
+};
+TrustRootPair MakeTrustRootPair(const std::string& dir,
+                                const ReleaseKeys& first,
+                                const ReleaseKeys& second);
+
 // `imab-build build` of `rootfs` as version `version` for test-board, with
 // SOURCE_DATE_EPOCH fixed; `extra` is appended. Fails the test on error.
 void BuildVersion(const std::string& rootfs, const std::string& output,
