@@ -50,9 +50,8 @@ Status CheckOptions(const BuildOptions& options) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "--expires and --expires-in exclude each other");
   }
-  const uint64_t expires =
-      options.expires.value_or(options.created +
-                               options.expires_in_days.value_or(0) * 86400);
+  const uint64_t expires = options.expires.value_or(
+      options.created + options.expires_in_days.value_or(0) * 86400);
   if ((options.expires.has_value() || options.expires_in_days.has_value()) &&
       (expires > kTarMaxOctal11 ||
        options.expires_in_days.value_or(0) > 100000)) {
@@ -122,13 +121,14 @@ Status RefuseUnmanagedSignatures(const Entry& entry) {
 Status CheckNamedInitramfsFound(const BuildOptions& options,
                                 const SigningStats& stats) {
   for (const std::string& path : options.initramfs) {
-    bool found = std::any_of(
-        stats.initramfs.begin(), stats.initramfs.end(),
-        [&](const InitramfsRewrite& r) { return r.path == path; });
+    bool found =
+        std::any_of(stats.initramfs.begin(), stats.initramfs.end(),
+                    [&](const InitramfsRewrite& r) { return r.path == path; });
     if (!found) {
       return MakeError(ErrorCode::kInvalidArgument,
-                       path + ": no such initramfs (regular file) in the "
-                              "image");
+                       path +
+                           ": no such initramfs (regular file) in the "
+                           "image");
     }
   }
   return OkStatus();
@@ -141,8 +141,8 @@ Status FillPayload(RootfsSource& source, PayloadBuilder& payload,
   if (ima.ima_signer != nullptr) {
     SigningConfig config;
     config.ima_signer = ima.ima_signer.get();
-    config.evm_signer = ima.evm_signer != nullptr ? ima.evm_signer.get()
-                                                  : ima.ima_signer.get();
+    config.evm_signer =
+        ima.evm_signer != nullptr ? ima.evm_signer.get() : ima.ima_signer.get();
     config.algo = ima.algo;
     config.profile = ima.section->profile;
     config.exclude = options.ima_exclude;
@@ -159,7 +159,8 @@ Status FillPayload(RootfsSource& source, PayloadBuilder& payload,
                             CertificateDer(ima.ima_signer->certificate()));
     }
     pipeline = std::make_unique<SigningPipeline>(
-        config, [&payload](PreparedEntry& p) { return payload.AddPrepared(p); });
+        config,
+        [&payload](PreparedEntry& p) { return payload.AddPrepared(p); });
   }
   while (true) {
     IMAB_ASSIGN_OR_RETURN(std::optional<SourceEntry> next, source.Next());
@@ -225,8 +226,7 @@ Result<bool> CheckKeyPolicy(const std::vector<UsedKey>& keys,
   if (!options.dev_keys_list.empty()) {
     std::FILE* f = std::fopen(options.dev_keys_list.c_str(), "rb");
     if (f == nullptr) {
-      return MakeError(ErrorCode::kIo,
-                       options.dev_keys_list + ": cannot read");
+      return MakeError(ErrorCode::kIo, options.dev_keys_list + ": cannot read");
     }
     char buf[4096];
     size_t n = 0;
@@ -314,8 +314,8 @@ Status JudgeKeptSignatures(const std::vector<IntegrityFailure>& failures,
   std::string list;
   constexpr size_t kListed = 10;
   for (size_t i = 0; i < failures.size() && i < kListed; ++i) {
-    list += (i == 0 ? "" : "; ") + failures[i].path + ": " +
-            failures[i].xattr + ": " + failures[i].reason;
+    list += (i == 0 ? "" : "; ") + failures[i].path + ": " + failures[i].xattr +
+            ": " + failures[i].reason;
   }
   if (failures.size() > kListed) {
     list += "; and " + std::to_string(failures.size() - kListed) + " more";
@@ -343,26 +343,69 @@ Status AdoptKeptInitramfs(const PayloadBuilder& payload,
     }
   }
   auto is_declared = [&](const Sha256Digest& digest) {
-    return std::any_of(declared.begin(), declared.end(),
-                       [&](const Sha256Digest& d) {
-                         return DigestEquals(d, digest);
-                       });
+    return std::any_of(
+        declared.begin(), declared.end(),
+        [&](const Sha256Digest& d) { return DigestEquals(d, digest); });
   };
   for (const InitramfsRewrite& record : payload.kept_initramfs()) {
     if (!is_declared(record.evm_cert_sha256) ||
         (record.ima_cert_sha256.has_value() &&
          !is_declared(*record.ima_cert_sha256))) {
       return MakeError(ErrorCode::kInvalidArgument,
-                       record.path + ": a certificate in etc/keys is not "
-                                     "one of the --ima-cert certificates");
+                       record.path +
+                           ": a certificate in etc/keys is not "
+                           "one of the --ima-cert certificates");
     }
     stats->initramfs.push_back(record);
   }
   for (const std::string& path : payload.unkeyed_initramfs()) {
-    reporter.Warn(path + " carries no etc/keys/x509_evm.der: a kernel "
-                         "booting it would load no key from it");
+    reporter.Warn(path +
+                  " carries no etc/keys/x509_evm.der: a kernel "
+                  "booting it would load no key from it");
   }
   return CheckNamedInitramfsFound(options, *stats);
+}
+
+// The kernel CAs the image's kernels must carry, as DER.
+Result<std::vector<std::string>> KernelCaDers(const ImaSetup& ima) {
+  std::vector<std::string> ders;
+  for (const Ptr<X509>& ca : ima.kernel_cas) {
+    IMAB_ASSIGN_OR_RETURN(std::string der, CertificateDer(ca.get()));
+    ders.push_back(std::move(der));
+  }
+  return ders;
+}
+
+// The manifest's keys section (FORMAT.md §3.3.3) without its kernel lines,
+// or nullopt when the build has no keys to declare.
+std::optional<KeysSection> MakeKeysSection(
+    const BuildOptions& options, const ImaSetup& ima,
+    const std::vector<std::string>& kernel_ca_ders, const SigningStats& stats) {
+  if (ima.ima_signer == nullptr && ima.kernel_cas.empty() &&
+      options.key_generation == 0 && stats.initramfs.empty()) {
+    return std::nullopt;
+  }
+  KeysSection section;
+  section.key_generation = options.key_generation;
+  section.kernel_cas = kernel_ca_ders;
+  for (const InitramfsRewrite& r : stats.initramfs) {
+    section.initramfs.push_back({r.path, r.evm_cert_sha256, r.ima_cert_sha256});
+  }
+  std::sort(section.initramfs.begin(), section.initramfs.end(),
+            [](const InitramfsRecord& a, const InitramfsRecord& b) {
+              return a.path < b.path;
+            });
+  return section;
+}
+
+// "PATH (MAJOR.MINOR)" for each kernel, for the build summary.
+std::vector<std::string> KernelLines(const std::vector<KernelRecord>& kernels) {
+  std::vector<std::string> lines;
+  for (const KernelRecord& k : kernels) {
+    lines.push_back(k.path + " (" + std::to_string(k.major) + "." +
+                    std::to_string(k.minor) + ")");
+  }
+  return lines;
 }
 
 }  // namespace
@@ -372,10 +415,9 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
   IMAB_RETURN_IF_ERROR(CheckOptions(options));
   // Declared first so token sessions outlive every key that uses them.
   PrivateKeys keys(options.pkcs11_module);
-  IMAB_ASSIGN_OR_RETURN(
-      SigningIdentity identity,
-      keys.LoadIdentity(options.signing_key, options.signing_cert,
-                        options.chain));
+  IMAB_ASSIGN_OR_RETURN(SigningIdentity identity,
+                        keys.LoadIdentity(options.signing_key,
+                                          options.signing_cert, options.chain));
   IMAB_ASSIGN_OR_RETURN(ImaSetup ima, LoadImaSetup(options, keys));
   std::string carried_root;
   if (!options.trust_root.empty()) {
@@ -411,10 +453,9 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
                         AtomicOutput::Create(options.output));
   IMAB_ASSIGN_OR_RETURN(UniqueFd payload_fd,
                         CreateScratchFile(OutputFolder(options.output)));
-  IMAB_ASSIGN_OR_RETURN(auto writer,
-                        ZstdFileWriter::Create(payload_fd.get(),
-                                               options.zstd_level,
-                                               options.workers));
+  IMAB_ASSIGN_OR_RETURN(
+      auto writer, ZstdFileWriter::Create(payload_fd.get(), options.zstd_level,
+                                          options.workers));
   IMAB_ASSIGN_OR_RETURN(auto source, OpenRootfs(options.rootfs, reporter));
   std::optional<CaStoreSection> ca_section;
   std::string ca_summary;
@@ -424,11 +465,8 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
     source = WrapWithCaStore(std::move(source), std::move(*ca_plan));
   }
 
-  std::vector<std::string> kernel_ca_ders;
-  for (const Ptr<X509>& ca : ima.kernel_cas) {
-    IMAB_ASSIGN_OR_RETURN(std::string der, CertificateDer(ca.get()));
-    kernel_ca_ders.push_back(std::move(der));
-  }
+  IMAB_ASSIGN_OR_RETURN(std::vector<std::string> kernel_ca_ders,
+                        KernelCaDers(ima));
   BootFilesScan boot_files(kernel_ca_ders);
   source = boot_files.Wrap(std::move(source));
 
@@ -444,8 +482,8 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
   SigningStats stats;
   IMAB_RETURN_IF_ERROR(FillPayload(*source, payload, options, ima, &stats));
   if (options.keep_signatures) {
-    IMAB_RETURN_IF_ERROR(AdoptKeptInitramfs(payload, options, ima, reporter,
-                                            &stats));
+    IMAB_RETURN_IF_ERROR(
+        AdoptKeptInitramfs(payload, options, ima, reporter, &stats));
   }
   IMAB_RETURN_IF_ERROR(
       JudgeKeptSignatures(payload.failures(), options, reporter));
@@ -470,21 +508,7 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
     header.expires = options.created + *options.expires_in_days * 86400;
   }
   header.ca_store = std::move(ca_section);
-  if (ima.ima_signer != nullptr || !ima.kernel_cas.empty() ||
-      options.key_generation > 0 || !stats.initramfs.empty()) {
-    KeysSection section;
-    section.key_generation = options.key_generation;
-    section.kernel_cas = kernel_ca_ders;
-    for (const InitramfsRewrite& r : stats.initramfs) {
-      section.initramfs.push_back(
-          {r.path, r.evm_cert_sha256, r.ima_cert_sha256});
-    }
-    std::sort(section.initramfs.begin(), section.initramfs.end(),
-              [](const InitramfsRecord& a, const InitramfsRecord& b) {
-                return a.path < b.path;
-              });
-    header.keys = std::move(section);
-  }
+  header.keys = MakeKeysSection(options, ima, kernel_ca_ders, stats);
   // Every initramfs and kernel a bootloader could use is declared, or the
   // devices would judge a boot chain other than the one they boot.
   std::vector<std::string> declared_initramfs;
@@ -496,11 +520,7 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
       boot_files.Finish(declared_initramfs,
                         header.keys.has_value() || header.ima.has_value(),
                         reporter));
-  std::vector<std::string> kernel_lines;
-  for (const KernelRecord& k : kernels) {
-    kernel_lines.push_back(k.path + " (" + std::to_string(k.major) + "." +
-                           std::to_string(k.minor) + ")");
-  }
+  std::vector<std::string> kernel_lines = KernelLines(kernels);
   if (header.keys.has_value()) {
     header.keys->kernels = std::move(kernels);
   }

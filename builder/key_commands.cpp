@@ -338,8 +338,8 @@ Result<Ptr<X509>> BuildCertificate(const CertRequest& request) {
 // returned identity.
 // Refuses a CA key that example layers publish (its SPKI SHA-256 is in the
 // built-in list or in `list_path`) unless `allow`.
-Status RefuseDevKey(const EVP_PKEY* key, const std::string& label,
-                    bool allow, const std::string& list_path) {
+Status RefuseDevKey(const EVP_PKEY* key, const std::string& label, bool allow,
+                    const std::string& list_path) {
   std::string extra;
   if (!list_path.empty()) {
     std::ifstream in(list_path, std::ios::binary);
@@ -388,6 +388,16 @@ Result<SigningIdentity> LoadIssuer(PrivateKeys& keys,
   IMAB_RETURN_IF_ERROR(RefuseDevKey(X509_get0_pubkey(cert), cert_path,
                                     allow_dev_keys, dev_keys_list));
   return ca;
+}
+
+// What a release CA certificate may do: issue certificates and CRLs.
+std::vector<Extension> CaExtensions() {
+  return {
+      {NID_basic_constraints, "critical,CA:TRUE"},
+      {NID_key_usage, "critical,keyCertSign,cRLSign"},
+      {NID_subject_key_identifier, "hash"},
+      {NID_authority_key_identifier, "keyid:always"},
+  };
 }
 
 std::vector<Extension> SigningExtensions(bool code_signing) {
@@ -537,12 +547,7 @@ Result<CreatedKey> CreateReleaseAndCa(const CreateReleaseOptions& o,
   CertRequest ca_request{.key = ca_key.get(),
                          .subject = ca_subject,
                          .days = std::max(o.days, kReleaseCaDays),
-                         .extensions = {
-                             {NID_basic_constraints, "critical,CA:TRUE"},
-                             {NID_key_usage, "critical,keyCertSign,cRLSign"},
-                             {NID_subject_key_identifier, "hash"},
-                             {NID_authority_key_identifier, "keyid:always"},
-                         }};
+                         .extensions = CaExtensions()};
   IMAB_ASSIGN_OR_RETURN(Ptr<X509> ca_cert, BuildCertificate(ca_request));
   IMAB_ASSIGN_OR_RETURN(Ptr<EVP_PKEY> key, GenerateKey(algorithm));
   CertRequest request{.key = key.get(),
@@ -667,12 +672,7 @@ Result<CreatedKey> CreateCa(const CreateCaOptions& o) {
   CertRequest request{.key = key.get(),
                       .subject = o.subject,
                       .days = o.days,
-                      .extensions = {
-                          {NID_basic_constraints, "critical,CA:TRUE"},
-                          {NID_key_usage, "critical,keyCertSign,cRLSign"},
-                          {NID_subject_key_identifier, "hash"},
-                          {NID_authority_key_identifier, "keyid:always"},
-                      }};
+                      .extensions = CaExtensions()};
   IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert, BuildCertificate(request));
   IMAB_RETURN_IF_ERROR(
       WriteOutputs(o.out_key, key.get(), o.out_cert, cert.get()));
@@ -681,9 +681,9 @@ Result<CreatedKey> CreateCa(const CreateCaOptions& o) {
 
 Result<CreatedKey> CreateSigning(const CreateSigningOptions& o) {
   PrivateKeys keys(o.pkcs11_module);
-  IMAB_ASSIGN_OR_RETURN(SigningIdentity ca,
-                        LoadIssuer(keys, o.ca_key, o.ca_cert,
-                                   o.allow_dev_keys, o.dev_keys_list));
+  IMAB_ASSIGN_OR_RETURN(
+      SigningIdentity ca,
+      LoadIssuer(keys, o.ca_key, o.ca_cert, o.allow_dev_keys, o.dev_keys_list));
   const std::vector<uint32_t> avoid;
   return IssueSigning(IssueArgs{o, avoid}, ca);
 }
@@ -693,10 +693,10 @@ Result<CreatedKey> RotateSigning(const RotateSigningOptions& o) {
     return Invalid("rotate-signing needs at least one current certificate");
   }
   PrivateKeys keys(o.signing.pkcs11_module);
-  IMAB_ASSIGN_OR_RETURN(SigningIdentity ca,
-                        LoadIssuer(keys, o.signing.ca_key, o.signing.ca_cert,
-                                   o.signing.allow_dev_keys,
-                                   o.signing.dev_keys_list));
+  IMAB_ASSIGN_OR_RETURN(
+      SigningIdentity ca,
+      LoadIssuer(keys, o.signing.ca_key, o.signing.ca_cert,
+                 o.signing.allow_dev_keys, o.signing.dev_keys_list));
   std::vector<uint32_t> avoid;
   std::string notes;
   for (const std::string& path : o.current) {

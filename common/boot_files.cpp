@@ -4,6 +4,8 @@
 #include <span>
 #include <vector>
 
+#include "common/path_parts.h"
+
 namespace imab {
 namespace {
 
@@ -55,28 +57,16 @@ std::string ResolveImageLink(std::string_view link_path,
            std::string(target);
   }
   std::vector<std::string> parts;
-  size_t start = 0;
-  while (start <= base.size()) {
-    size_t slash = base.find('/', start);
-    std::string part = base.substr(
-        start, slash == std::string::npos ? std::string::npos : slash - start);
+  for (std::string& part : SplitOn(base, '/')) {
     if (part == "..") {
       if (!parts.empty()) {
         parts.pop_back();
       }
     } else if (!part.empty() && part != ".") {
-      parts.push_back(part);
+      parts.push_back(std::move(part));
     }
-    if (slash == std::string::npos) {
-      break;
-    }
-    start = slash + 1;
   }
-  std::string out;
-  for (const std::string& part : parts) {
-    out += (out.empty() ? "" : "/") + part;
-  }
-  return out;
+  return JoinPath(parts);
 }
 
 }  // namespace imab

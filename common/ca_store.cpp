@@ -14,6 +14,7 @@
 #include "common/digest.h"
 #include "common/handles.h"
 #include "common/limits.h"
+#include "common/path_parts.h"
 
 namespace imab {
 namespace {
@@ -23,14 +24,6 @@ constexpr int kMaxSymlinkHops = 40;
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
-}
-
-std::string Join(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const std::string& p : parts) {
-    out += (out.empty() ? "" : "/") + p;
-  }
-  return out;
 }
 
 // True for the input roots and their ancestors ("usr", "usr/local", ...):
@@ -67,13 +60,7 @@ struct Resolution {
 Resolution Resolve(const CaInputs& inputs, std::string_view path) {
   std::vector<std::string> todo;  // components left, last one next
   auto push_components = [&todo](std::string_view p) {
-    std::vector<std::string> parts;
-    size_t start = 0;
-    while (start <= p.size()) {
-      size_t end = std::min(p.find('/', start), p.size());
-      parts.emplace_back(p.substr(start, end - start));
-      start = end + 1;
-    }
+    std::vector<std::string> parts = SplitOn(p, '/');
     todo.insert(todo.end(), parts.rbegin(), parts.rend());
   };
   push_components(path);
@@ -92,7 +79,7 @@ Resolution Resolve(const CaInputs& inputs, std::string_view path) {
       continue;
     }
     current.push_back(std::move(part));
-    std::string joined = Join(current);
+    std::string joined = JoinPath(current);
     auto link = inputs.symlinks.find(joined);
     if (link != inputs.symlinks.end()) {
       if (++hops > kMaxSymlinkHops) {
@@ -115,7 +102,7 @@ Resolution Resolve(const CaInputs& inputs, std::string_view path) {
     }
     return {InsideRoots(joined) ? Found::kMissing : Found::kOutside, joined};
   }
-  return {Found::kDir, Join(current)};
+  return {Found::kDir, JoinPath(current)};
 }
 
 class StoreMaker {

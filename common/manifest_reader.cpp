@@ -96,13 +96,8 @@ size_t RecordFields(EntryType type) {
 
 }  // namespace
 
-ManifestReader::ManifestReader(ByteSource& source, uint64_t offset,
-                               uint64_t size, Sha256 hash)
-    : source_(source), offset_(offset), size_(size), hash_(std::move(hash)) {}
-
-Result<std::unique_ptr<ManifestReader>> ManifestReader::Open(ByteSource& source,
-                                                             uint64_t offset,
-                                                             uint64_t size) {
+Status CheckManifestRegion(const ByteSource& source, uint64_t offset,
+                           uint64_t size, std::string_view source_name) {
   if (size > kMaxManifestBytes) {
     return MakeError(ErrorCode::kLimitExceeded,
                      "manifest: " + std::to_string(size) +
@@ -111,8 +106,20 @@ Result<std::unique_ptr<ManifestReader>> ManifestReader::Open(ByteSource& source,
   }
   // Written to avoid overflow in offset + size.
   if (offset > source.size() || size > source.size() - offset) {
-    return Bad("manifest: region runs past the end of the source");
+    return Bad("manifest: region runs past the end of the " +
+               std::string(source_name));
   }
+  return OkStatus();
+}
+
+ManifestReader::ManifestReader(ByteSource& source, uint64_t offset,
+                               uint64_t size, Sha256 hash)
+    : source_(source), offset_(offset), size_(size), hash_(std::move(hash)) {}
+
+Result<std::unique_ptr<ManifestReader>> ManifestReader::Open(ByteSource& source,
+                                                             uint64_t offset,
+                                                             uint64_t size) {
+  IMAB_RETURN_IF_ERROR(CheckManifestRegion(source, offset, size, "source"));
   IMAB_ASSIGN_OR_RETURN(Sha256 hash, Sha256::Create());
   std::unique_ptr<ManifestReader> reader(
       new ManifestReader(source, offset, size, std::move(hash)));
@@ -350,9 +357,9 @@ Status ManifestReader::ParseValiditySection(std::string_view version) {
     return Bad("expected 'expires', found " + Quote(t.at[0]));
   }
   IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 1));
-  IMAB_ASSIGN_OR_RETURN(header_.expires,
-                        ParseNumToken(t.at[1], "expires", kMaxCreated,
-                                      ErrorCode::kMalformed));
+  IMAB_ASSIGN_OR_RETURN(
+      header_.expires,
+      ParseNumToken(t.at[1], "expires", kMaxCreated, ErrorCode::kMalformed));
   IMAB_ASSIGN_OR_RETURN(line, ReadLine());
   if (line != "end-section validity") {
     return Bad("expected 'end-section validity'");
@@ -380,6 +387,31 @@ Result<KernelRecord> ParseKernelLine(const ManifestTokens& t) {
   kernel.major = static_cast<uint32_t>(major);
   kernel.minor = static_cast<uint32_t>(minor);
   return kernel;
+}
+
+// "initramfs PATH EVM-CERT-SHA IMA-CERT-SHA|-" (FORMAT.md §3.3.3), appended
+// to `records` after the count limit and the path order are checked.
+Status AddInitramfsLine(const ManifestTokens& t,
+                        std::vector<InitramfsRecord>& records) {
+  IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 3));
+  if (records.size() == kMaxInitramfsRecords) {
+    return MakeError(ErrorCode::kLimitExceeded,
+                     "too many initramfs lines in section 'keys'");
+  }
+  InitramfsRecord record;
+  IMAB_ASSIGN_OR_RETURN(record.path, DecodeStrToken(t.at[1]));
+  IMAB_ASSIGN_OR_RETURN(record.evm_cert_sha256,
+                        ParseShaToken(t.at[2], "initramfs evm cert"));
+  if (t.at[3] != "-") {
+    IMAB_ASSIGN_OR_RETURN(record.ima_cert_sha256,
+                          ParseShaToken(t.at[3], "initramfs ima cert"));
+  }
+  // One line per initramfs, in byte order of the path: canonical.
+  if (!records.empty() && !(records.back().path < record.path)) {
+    return Bad("initramfs paths not strictly increasing");
+  }
+  records.push_back(std::move(record));
+  return OkStatus();
 }
 
 }  // namespace
@@ -426,24 +458,7 @@ Result<KeysSection> ManifestReader::ParseKeysSection() {
     if (t.at[0] != "initramfs") {
       break;
     }
-    IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 3));
-    if (keys.initramfs.size() == kMaxInitramfsRecords) {
-      return MakeError(ErrorCode::kLimitExceeded,
-                       "too many initramfs lines in section 'keys'");
-    }
-    InitramfsRecord record;
-    IMAB_ASSIGN_OR_RETURN(record.path, DecodeStrToken(t.at[1]));
-    IMAB_ASSIGN_OR_RETURN(record.evm_cert_sha256,
-                          ParseShaToken(t.at[2], "initramfs evm cert"));
-    if (t.at[3] != "-") {
-      IMAB_ASSIGN_OR_RETURN(record.ima_cert_sha256,
-                            ParseShaToken(t.at[3], "initramfs ima cert"));
-    }
-    // One line per initramfs, in byte order of the path: canonical.
-    if (!keys.initramfs.empty() && !(keys.initramfs.back().path < record.path)) {
-      return Bad("initramfs paths not strictly increasing");
-    }
-    keys.initramfs.push_back(std::move(record));
+    IMAB_RETURN_IF_ERROR(AddInitramfsLine(t, keys.initramfs));
   }
   if (t.at[0] != "end-section") {
     return Bad(

@@ -21,6 +21,13 @@
 
 namespace imab {
 
+// The bounds checked before any byte of a manifest region is read:
+// kLimitExceeded if size > kMaxManifestBytes, kMalformed if
+// [offset, offset+size) runs past `source`, which the message calls
+// `source_name` ("bundle", "source").
+Status CheckManifestRegion(const ByteSource& source, uint64_t offset,
+                           uint64_t size, std::string_view source_name);
+
 class ManifestReader {
  public:
   // Reads and parses the header lines up to and including `entries`.

@@ -4,35 +4,13 @@
 #include <set>
 
 #include "common/glob_match.h"
+#include "common/path_parts.h"
 
 namespace imab::verifier {
 namespace {
 
 // The kernel's path walk gives up after this many symlinks (MAXSYMLINKS).
 constexpr int kMaxSymlinks = 40;
-
-std::vector<std::string> SplitPath(const std::string& path) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t slash = path.find('/', start);
-    parts.push_back(path.substr(
-        start, slash == std::string::npos ? std::string::npos : slash - start));
-    if (slash == std::string::npos) {
-      break;
-    }
-    start = slash + 1;
-  }
-  return parts;
-}
-
-std::string JoinPath(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const std::string& part : parts) {
-    out += (out.empty() ? "" : "/") + part;
-  }
-  return out;
-}
 
 std::string Folder(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -98,7 +76,7 @@ bool CriticalClosure::IsFolder(const std::string& path) const {
 }
 
 CriticalClosure::Walked CriticalClosure::Walk(const std::string& start) const {
-  std::vector<std::string> split = SplitPath(ImagePath(start));
+  std::vector<std::string> split = SplitOn(ImagePath(start), '/');
   std::deque<std::string> todo(split.begin(), split.end());
   std::vector<std::string> done;
   int hops = 0;
@@ -137,7 +115,7 @@ CriticalClosure::Walked CriticalClosure::Walk(const std::string& start) const {
     if (!target.empty() && target.front() == '/') {
       done.clear();
     }
-    std::vector<std::string> parts = SplitPath(target);
+    std::vector<std::string> parts = SplitOn(target, '/');
     todo.insert(todo.begin(), parts.begin(), parts.end());
   }
   const std::string final_path = JoinPath(done);

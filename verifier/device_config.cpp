@@ -370,6 +370,19 @@ Result<DeviceConfig> LoadDeviceConfigFrom(const DeviceRoot& device) {
   return config;
 }
 
+// The rootfs-magic/-type/-uuid lines, each only when set.
+void RenderRootfs(const RootFileSystem& rootfs, std::ostream& out) {
+  if (rootfs.magic.has_value()) {
+    out << "rootfs-magic = 0x" << std::hex << *rootfs.magic << std::dec << "\n";
+  }
+  if (!rootfs.type.empty()) {
+    out << "rootfs-type = " << rootfs.type << "\n";
+  }
+  if (!rootfs.uuid.empty()) {
+    out << "rootfs-uuid = " << rootfs.uuid << "\n";
+  }
+}
+
 }  // namespace
 
 Result<DeviceConfig> LoadDeviceConfig(const std::string& root) {
@@ -405,16 +418,7 @@ std::string RenderDeviceConfig(const DeviceConfig& config) {
   if (!config.ima_policy.empty()) {
     out << "ima-policy = /" << config.ima_policy << "\n";
   }
-  if (config.rootfs.magic.has_value()) {
-    out << "rootfs-magic = 0x" << std::hex << *config.rootfs.magic << std::dec
-        << "\n";
-  }
-  if (!config.rootfs.type.empty()) {
-    out << "rootfs-type = " << config.rootfs.type << "\n";
-  }
-  if (!config.rootfs.uuid.empty()) {
-    out << "rootfs-uuid = " << config.rootfs.uuid << "\n";
-  }
+  RenderRootfs(config.rootfs, out);
   if (config.ima_appraise_modsig) {
     out << "ima-appraise-modsig = yes\n";
   }

@@ -149,6 +149,49 @@ Status PrepareRootFs(const InitOptions& options, DeviceConfig& config) {
   return OkStatus();
 }
 
+// The IMA certificate (also the EVM one unless --evm-cert names another),
+// each checked to load under the device's kernel.
+Status PrepareImaEvmCerts(const InitOptions& options, DeviceConfig& config,
+                          std::vector<Copy>& copies) {
+  const std::string dir = std::string(kConfigDir) + "/";
+  IMAB_ASSIGN_OR_RETURN(Copy ima,
+                        CertificateCopy("--ima-cert", options.ima_cert, "ima"));
+  IMAB_RETURN_IF_ERROR(CheckKernelLoads("--ima-cert", options.ima_cert, options,
+                                        config.kernel_version));
+  config.ima_certs = {dir + ima.name};
+  config.evm_certs = config.ima_certs;
+  copies.push_back(std::move(ima));
+  if (!options.evm_cert.empty()) {
+    IMAB_ASSIGN_OR_RETURN(
+        Copy evm, CertificateCopy("--evm-cert", options.evm_cert, "evm"));
+    IMAB_RETURN_IF_ERROR(CheckKernelLoads("--evm-cert", options.evm_cert,
+                                          options, config.kernel_version));
+    config.evm_certs = {dir + evm.name};
+    copies.push_back(std::move(evm));
+  }
+  return OkStatus();
+}
+
+// The --ima-policy, if any, parsed as the kernel would before it is copied.
+Status PreparePolicy(const InitOptions& options, DeviceConfig& config,
+                     std::vector<Copy>& copies) {
+  if (options.ima_policy.empty()) {
+    return OkStatus();
+  }
+  IMAB_ASSIGN_OR_RETURN(std::string policy,
+                        ReadInput("--ima-policy", options.ima_policy));
+  // A policy the verifier cannot read, or the kernel would refuse, would
+  // refuse every later update: refuse it now, while nothing is written.
+  Result<ImaPolicy> parsed = ImaPolicy::Parse(
+      policy, "--ima-policy " + options.ima_policy, PolicyContextOf(config));
+  if (!parsed.has_value()) {
+    return parsed.error();
+  }
+  config.ima_policy = std::string(kConfigDir) + "/ima-policy";
+  copies.push_back(Copy{options.ima_policy, "ima-policy", std::move(policy)});
+  return OkStatus();
+}
+
 // Checks every option and input, filling `config` and `copies`; writes
 // nothing.
 Status Prepare(const InitOptions& options, DeviceConfig& config,
@@ -190,35 +233,9 @@ Status Prepare(const InitOptions& options, DeviceConfig& config,
     config.trust_root = dir + root.name;
     copies.push_back(std::move(root));
   }
-  IMAB_ASSIGN_OR_RETURN(Copy ima,
-                        CertificateCopy("--ima-cert", options.ima_cert, "ima"));
-  IMAB_RETURN_IF_ERROR(CheckKernelLoads("--ima-cert", options.ima_cert, options,
-                                        config.kernel_version));
-  config.ima_certs = {dir + ima.name};
-  config.evm_certs = config.ima_certs;
-  copies.push_back(std::move(ima));
-  if (!options.evm_cert.empty()) {
-    IMAB_ASSIGN_OR_RETURN(
-        Copy evm, CertificateCopy("--evm-cert", options.evm_cert, "evm"));
-    IMAB_RETURN_IF_ERROR(CheckKernelLoads("--evm-cert", options.evm_cert,
-                                          options, config.kernel_version));
-    config.evm_certs = {dir + evm.name};
-    copies.push_back(std::move(evm));
-  }
+  IMAB_RETURN_IF_ERROR(PrepareImaEvmCerts(options, config, copies));
   IMAB_RETURN_IF_ERROR(PrepareRootFs(options, config));
-  if (!options.ima_policy.empty()) {
-    IMAB_ASSIGN_OR_RETURN(std::string policy,
-                          ReadInput("--ima-policy", options.ima_policy));
-    // A policy the verifier cannot read, or the kernel would refuse, would
-    // refuse every later update: refuse it now, while nothing is written.
-    Result<ImaPolicy> parsed = ImaPolicy::Parse(
-        policy, "--ima-policy " + options.ima_policy, PolicyContextOf(config));
-    if (!parsed.has_value()) {
-      return parsed.error();
-    }
-    config.ima_policy = dir + "ima-policy";
-    copies.push_back(Copy{options.ima_policy, "ima-policy", std::move(policy)});
-  }
+  IMAB_RETURN_IF_ERROR(PreparePolicy(options, config, copies));
   return OkStatus();
 }
 

@@ -12,6 +12,8 @@
 #include <deque>
 #include <vector>
 
+#include "common/path_parts.h"
+
 namespace imab::verifier {
 namespace {
 
@@ -25,14 +27,10 @@ std::string Relative(const std::string& path) {
 
 std::vector<std::string> Components(const std::string& path) {
   std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t slash = path.find('/', start);
-    size_t end = slash == std::string::npos ? path.size() : slash;
-    if (end > start) {
-      out.push_back(path.substr(start, end - start));
+  for (std::string& part : SplitOn(path, '/')) {
+    if (!part.empty()) {
+      out.push_back(std::move(part));
     }
-    start = end + 1;
   }
   return out;
 }

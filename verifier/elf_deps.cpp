@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/path_parts.h"
+
 namespace imab::verifier {
 namespace {
 
@@ -116,20 +118,13 @@ std::optional<std::string> StringAt(std::span<const uint8_t> bytes,
       static_cast<size_t>(static_cast<const uint8_t*>(nul) - start));
 }
 
+// The folders of a DT_RUNPATH / DT_RPATH list; empty ones are dropped.
 std::vector<std::string> SplitColons(const std::string& text) {
   std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t colon = text.find(':', start);
-    std::string part = text.substr(
-        start, colon == std::string::npos ? std::string::npos : colon - start);
+  for (std::string& part : SplitOn(text, ':')) {
     if (!part.empty()) {
-      out.push_back(part);
+      out.push_back(std::move(part));
     }
-    if (colon == std::string::npos) {
-      break;
-    }
-    start = colon + 1;
   }
   return out;
 }

@@ -11,6 +11,7 @@
 
 #include "common/handles.h"
 #include "common/limits.h"
+#include "common/manifest_reader.h"
 
 namespace imab::verifier {
 namespace {
@@ -79,17 +80,7 @@ Status WriteAll(int fd, std::span<const uint8_t> bytes, uint64_t at,
 
 Result<ManifestCopy> CopyManifest(ByteSource& source, uint64_t offset,
                                   uint64_t size, const std::string& temp_dir) {
-  if (size > kMaxManifestBytes) {
-    return MakeError(ErrorCode::kLimitExceeded,
-                     "manifest: " + std::to_string(size) +
-                         " bytes exceeds the limit of " +
-                         std::to_string(kMaxManifestBytes));
-  }
-  // Written to avoid overflow in offset + size.
-  if (offset > source.size() || size > source.size() - offset) {
-    return MakeError(ErrorCode::kMalformed,
-                     "manifest: region runs past the end of the bundle");
-  }
+  IMAB_RETURN_IF_ERROR(CheckManifestRegion(source, offset, size, "bundle"));
   IMAB_ASSIGN_OR_RETURN(UniqueFd fd, PrivateTemporary(temp_dir));
   IMAB_ASSIGN_OR_RETURN(Sha256 hash, Sha256::Create());
   std::vector<uint8_t> chunk(kStreamChunkBytes);

@@ -73,6 +73,48 @@ std::string FromToken(std::string_view token) {
   return token == "-" ? "" : std::string(token);
 }
 
+// The boot key lines after bundle-sha256, up to and including "end":
+// kernel-ca, ima-cert and evm-cert lines grouped in that order, then the
+// shipped kernel's profile and version, each at most once.
+Status ParseBootKeys(LineReader& lines, DeviceState& state) {
+  const std::pair<std::string_view, std::vector<std::string>*> kinds[] = {
+      {"kernel-ca", &state.kernel_cas},
+      {"ima-cert", &state.ima_certs},
+      {"evm-cert", &state.evm_certs}};
+  size_t kind = 0;
+  while (true) {
+    IMAB_ASSIGN_OR_RETURN(std::string_view line, lines.Next());
+    if (line == "end") {
+      return OkStatus();
+    }
+    size_t space = line.find(' ');
+    std::string_view key = line.substr(0, space);
+    // The shipped kernel's profile and version close the list, each once.
+    if ((key == "kernel-profile" && state.kernel_profile.empty() &&
+         state.kernel_version.empty()) ||
+        (key == "kernel-version" && state.kernel_version.empty())) {
+      if (space == std::string_view::npos || space + 1 == line.size()) {
+        return lines.Fail(std::string(key) + " has no value");
+      }
+      (key == "kernel-profile" ? state.kernel_profile : state.kernel_version) =
+          std::string(line.substr(space + 1));
+      kind = std::size(kinds);
+      continue;
+    }
+    while (kind < std::size(kinds) && kinds[kind].first != key) {
+      ++kind;
+    }
+    if (kind == std::size(kinds) || space == std::string_view::npos) {
+      return lines.Fail("expected 'end' or a boot key line in order");
+    }
+    Result<std::string> der = HexDecode(line.substr(space + 1));
+    if (!der.has_value() || der->empty()) {
+      return lines.Fail(std::string(key) + " is not hex");
+    }
+    kinds[kind].second->push_back(std::move(*der));
+  }
+}
+
 }  // namespace
 
 std::string EncodeSlotState(const DeviceState& state) {
@@ -145,43 +187,7 @@ Result<DeviceState> ParseSlotState(std::string_view text,
   IMAB_ASSIGN_OR_RETURN(state.installed_at, lines.Number("installed-at"));
   IMAB_ASSIGN_OR_RETURN(std::string_view digest, lines.Value("bundle-sha256"));
   state.bundle_sha256 = FromToken(digest);
-  // Then the boot keys, grouped in a fixed order, then "end".
-  const std::pair<std::string_view, std::vector<std::string>*> kinds[] = {
-      {"kernel-ca", &state.kernel_cas},
-      {"ima-cert", &state.ima_certs},
-      {"evm-cert", &state.evm_certs}};
-  size_t kind = 0;
-  while (true) {
-    IMAB_ASSIGN_OR_RETURN(std::string_view line, lines.Next());
-    if (line == "end") {
-      break;
-    }
-    size_t space = line.find(' ');
-    std::string_view key = line.substr(0, space);
-    // The shipped kernel's profile and version close the list, each once.
-    if ((key == "kernel-profile" && state.kernel_profile.empty() &&
-         state.kernel_version.empty()) ||
-        (key == "kernel-version" && state.kernel_version.empty())) {
-      if (space == std::string_view::npos || space + 1 == line.size()) {
-        return lines.Fail(std::string(key) + " has no value");
-      }
-      (key == "kernel-profile" ? state.kernel_profile : state.kernel_version) =
-          std::string(line.substr(space + 1));
-      kind = std::size(kinds);
-      continue;
-    }
-    while (kind < std::size(kinds) && kinds[kind].first != key) {
-      ++kind;
-    }
-    if (kind == std::size(kinds) || space == std::string_view::npos) {
-      return lines.Fail("expected 'end' or a boot key line in order");
-    }
-    Result<std::string> der = HexDecode(line.substr(space + 1));
-    if (!der.has_value() || der->empty()) {
-      return lines.Fail(std::string(key) + " is not hex");
-    }
-    kinds[kind].second->push_back(std::move(*der));
-  }
+  IMAB_RETURN_IF_ERROR(ParseBootKeys(lines, state));
   if (!lines.AtEnd()) {
     return lines.Fail("expected 'end' as the last line");
   }

@@ -96,9 +96,7 @@ std::string CertificateDerOf(const X509* cert) {
   return der.has_value() ? std::move(der).value() : std::string();
 }
 
-Ptr<X509> Copy(const X509* cert) {
-  return Ptr<X509>(X509_dup(cert));
-}
+Ptr<X509> Copy(const X509* cert) { return Ptr<X509>(X509_dup(cert)); }
 
 std::string Basename(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -107,16 +105,15 @@ std::string Basename(const std::string& path) {
 
 // What the device would visibly suffer if this file failed appraisal
 // (ima-evm-formats.md §5.3; the behaviour seen on Linux 6.1 under QEMU).
-std::string Consequence(const std::string& path, uint32_t mode,
-                        bool critical) {
+std::string Consequence(const std::string& path, uint32_t mode, bool critical) {
   const std::string base = Basename(path);
-  if (critical && (base.rfind("ld-linux", 0) == 0 ||
-                   base.rfind("ld-musl", 0) == 0)) {
+  if (critical &&
+      (base.rfind("ld-linux", 0) == 0 || base.rfind("ld-musl", 0) == 0)) {
     return "the ELF interpreter: every dynamically linked program would be "
            "killed (SIGSEGV) at exec";
   }
-  if (critical && (base.rfind("libc.so", 0) == 0 ||
-                   base.rfind("libc-", 0) == 0)) {
+  if (critical &&
+      (base.rfind("libc.so", 0) == 0 || base.rfind("libc-", 0) == 0)) {
     return "every dynamically linked program, init included, would fail to "
            "map libc (ld.so exit 127, \"failed to map segment\")";
   }
@@ -165,6 +162,83 @@ bool AnyMatch(const std::vector<std::string>& patterns,
   return false;
 }
 
+// The certificates every initramfs the image ships loads into .ima and
+// .evm (any of them may be the one that boots), each found among the
+// manifest's declared signing certificates by its SHA-256. Needs
+// header.keys.
+void KeysAfterReboot(const ManifestHeader& header,
+                     std::vector<std::string>& problems,
+                     std::vector<Ptr<X509>>& next_ima,
+                     std::vector<Ptr<X509>>& next_evm) {
+  auto declared = [&](const Sha256Digest& digest,
+                      const std::string& where) -> Ptr<X509> {
+    if (header.ima.has_value()) {
+      for (const SigningCertificate& c : header.ima->certificates) {
+        Result<Ptr<X509>> cert = ParseDerCertificate(c.der);
+        if (!cert.has_value()) {
+          continue;
+        }
+        Result<Sha256Digest> sha = DerSha256(cert->get());
+        if (sha.has_value() && DigestEquals(*sha, digest)) {
+          return std::move(*cert);
+        }
+      }
+    }
+    problems.push_back(where + " holds a certificate (sha256 " +
+                       HexEncode(digest) + ") the manifest does not declare");
+    return nullptr;
+  };
+  // Each initramfs the image ships may be the one that boots: a key
+  // counts only if every one of them loads it.
+  bool first = true;
+  for (const InitramfsRecord& record : header.keys->initramfs) {
+    Ptr<X509> evm =
+        declared(record.evm_cert_sha256,
+                 "/" + Printable(record.path) + " etc/keys/x509_evm.der");
+    Ptr<X509> ima;
+    if (record.ima_cert_sha256.has_value()) {
+      ima = declared(*record.ima_cert_sha256,
+                     "/" + Printable(record.path) + " etc/keys/x509_ima.der");
+    }
+    auto keep = [&](std::vector<Ptr<X509>>& ring, Ptr<X509> cert) {
+      if (first) {
+        if (cert != nullptr) {
+          ring.push_back(std::move(cert));
+        }
+        return;
+      }
+      ring.erase(std::remove_if(ring.begin(), ring.end(),
+                                [&](const Ptr<X509>& have) {
+                                  return cert == nullptr ||
+                                         X509_cmp(have.get(), cert.get()) != 0;
+                                }),
+                 ring.end());
+    };
+    keep(next_evm, std::move(evm));
+    keep(next_ima, std::move(ima));
+    first = false;
+  }
+}
+
+// True when `seen` already holds `keyid`. The same certificate twice is
+// harmless; another one with that keyid in the ring `ring` is a problem.
+bool KeyIdSeen(const std::vector<std::pair<uint32_t, const X509*>>& seen,
+               uint32_t keyid, const X509* cert, const std::string& ring,
+               std::vector<std::string>& problems) {
+  bool duplicate = false;
+  for (const auto& [id, other] : seen) {
+    if (id == keyid && X509_cmp(other, cert) != 0) {
+      problems.push_back(
+          "two certificates in " + ring + " share keyid " + KeyIdHex(keyid) +
+          ": which one checks a file would depend on load order");
+      duplicate = true;
+    } else if (id == keyid) {
+      duplicate = true;
+    }
+  }
+  return duplicate;
+}
+
 }  // namespace
 
 std::string TrustVerdict::Summary() const {
@@ -206,6 +280,59 @@ TrustDecider::TrustDecider(const ManifestHeader& header,
       closure_(device.critical, device.init) {}
 
 TrustDecider::~TrustDecider() = default;
+
+std::unique_ptr<TrustDecider::Keyring> TrustDecider::MakeKeyring(
+    const std::string& name, const std::vector<Ptr<X509>>& certs,
+    bool check_with_kernel, const std::vector<X509*>& kernel_cas,
+    const KernelKeyringRules& rules, std::vector<std::string>& problems) {
+  auto ring = std::make_unique<Keyring>();
+  ring->name = name;
+  std::vector<std::pair<uint32_t, const X509*>> seen;
+  for (const Ptr<X509>& cert : certs) {
+    Result<uint32_t> keyid = KeyIdFromCertificate(cert.get());
+    std::string who = "certificate \"" + SubjectLine(cert.get()) + "\"";
+    if (!keyid.has_value()) {
+      problems.push_back(who + " for " + name + ": " + keyid.error().message);
+      continue;
+    }
+    who = "certificate " + KeyIdHex(*keyid) + " (" + SubjectLine(cert.get()) +
+          ")";
+    if (check_with_kernel) {
+      Status accepted =
+          CheckKernelAcceptsCertificate(cert.get(), kernel_cas, rules);
+      if (!accepted.ok()) {
+        problems.push_back(
+            who + " would be refused by the kernel when the " + name +
+            " keys load (\"Problem loading X.509 certificate -126\"): " +
+            accepted.error().message);
+        continue;
+      }
+    }
+    const bool duplicate = KeyIdSeen(seen, *keyid, cert.get(), name, problems);
+    seen.emplace_back(*keyid, cert.get());
+    if (duplicate) {
+      continue;
+    }
+    Keyring::Key key;
+    key.keyid = *keyid;
+    key.der = CertificateDerOf(cert.get());
+    Ptr<EVP_PKEY> pub(X509_get_pubkey(cert.get()));
+    for (HashAlgo algo :
+         {HashAlgo::kSha256, HashAlgo::kSha384, HashAlgo::kSha512}) {
+      Result<PreparedVerifyKey> prepared =
+          PreparedVerifyKey::Create(pub.get(), algo);
+      if (prepared.has_value()) {
+        key.prepared.push_back(std::move(*prepared));
+      }
+    }
+    if (key.prepared.empty()) {
+      problems.push_back(who + ": the kernel cannot verify with its key");
+      continue;
+    }
+    ring->keys.push_back(std::move(key));
+  }
+  return ring;
+}
 
 Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
     const ManifestHeader& header, const DeviceTrust& device) {
@@ -259,56 +386,7 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
   const bool ships_initramfs =
       header.keys.has_value() && !header.keys->initramfs.empty();
   if (ships_initramfs) {
-    auto declared = [&](const Sha256Digest& digest,
-                        const std::string& where) -> Ptr<X509> {
-      if (header.ima.has_value()) {
-        for (const SigningCertificate& c : header.ima->certificates) {
-          Result<Ptr<X509>> cert = ParseDerCertificate(c.der);
-          if (!cert.has_value()) {
-            continue;
-          }
-          Result<Sha256Digest> sha = DerSha256(cert->get());
-          if (sha.has_value() && DigestEquals(*sha, digest)) {
-            return std::move(*cert);
-          }
-        }
-      }
-      problems.push_back(where + " holds a certificate (sha256 " +
-                         HexEncode(digest) +
-                         ") the manifest does not declare");
-      return nullptr;
-    };
-    // Each initramfs the image ships may be the one that boots: a key
-    // counts only if every one of them loads it.
-    bool first = true;
-    for (const InitramfsRecord& record : header.keys->initramfs) {
-      Ptr<X509> evm =
-          declared(record.evm_cert_sha256,
-                   "/" + Printable(record.path) + " etc/keys/x509_evm.der");
-      Ptr<X509> ima;
-      if (record.ima_cert_sha256.has_value()) {
-        ima = declared(*record.ima_cert_sha256,
-                       "/" + Printable(record.path) + " etc/keys/x509_ima.der");
-      }
-      auto keep = [&](std::vector<Ptr<X509>>& ring, Ptr<X509> cert) {
-        if (first) {
-          if (cert != nullptr) {
-            ring.push_back(std::move(cert));
-          }
-          return;
-        }
-        ring.erase(std::remove_if(ring.begin(), ring.end(),
-                                  [&](const Ptr<X509>& have) {
-                                    return cert == nullptr ||
-                                           X509_cmp(have.get(),
-                                                    cert.get()) != 0;
-                                  }),
-                   ring.end());
-      };
-      keep(next_evm, std::move(evm));
-      keep(next_ima, std::move(ima));
-      first = false;
-    }
+    KeysAfterReboot(header, problems, next_ima, next_evm);
   } else {
     for (const Ptr<X509>& c : device.ima_certs) {
       next_ima.push_back(Copy(c.get()));
@@ -321,66 +399,9 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
   KernelKeyringRules rules;
   rules.require_digital_signature = booted >= KernelVersion{6, 6};
   auto build = [&](const std::string& name, std::vector<Ptr<X509>>& certs,
-                   bool check_with_kernel) -> std::unique_ptr<Keyring> {
-    auto ring = std::make_unique<Keyring>();
-    ring->name = name;
-    std::vector<std::pair<uint32_t, const X509*>> seen;
-    for (const Ptr<X509>& cert : certs) {
-      Result<uint32_t> keyid = KeyIdFromCertificate(cert.get());
-      std::string who = "certificate \"" + SubjectLine(cert.get()) + "\"";
-      if (!keyid.has_value()) {
-        problems.push_back(who + " for " + name + ": " +
-                           keyid.error().message);
-        continue;
-      }
-      who = "certificate " + KeyIdHex(*keyid) + " (" +
-            SubjectLine(cert.get()) + ")";
-      if (check_with_kernel) {
-        Status accepted = CheckKernelAcceptsCertificate(
-            cert.get(), ca_ptrs, rules);
-        if (!accepted.ok()) {
-          problems.push_back(
-              who + " would be refused by the kernel when the " + name +
-              " keys load (\"Problem loading X.509 certificate -126\"): " +
-              accepted.error().message);
-          continue;
-        }
-      }
-      bool duplicate = false;
-      for (const auto& [id, other] : seen) {
-        if (id == *keyid && X509_cmp(other, cert.get()) != 0) {
-          problems.push_back(
-              "two certificates in " + name + " share keyid " +
-              KeyIdHex(*keyid) +
-              ": which one checks a file would depend on load order");
-          duplicate = true;
-        } else if (id == *keyid) {
-          duplicate = true;  // the same certificate twice is harmless
-        }
-      }
-      seen.emplace_back(*keyid, cert.get());
-      if (duplicate) {
-        continue;
-      }
-      Keyring::Key key;
-      key.keyid = *keyid;
-      key.der = CertificateDerOf(cert.get());
-      Ptr<EVP_PKEY> pub(X509_get_pubkey(cert.get()));
-      for (HashAlgo algo :
-           {HashAlgo::kSha256, HashAlgo::kSha384, HashAlgo::kSha512}) {
-        Result<PreparedVerifyKey> prepared =
-            PreparedVerifyKey::Create(pub.get(), algo);
-        if (prepared.has_value()) {
-          key.prepared.push_back(std::move(*prepared));
-        }
-      }
-      if (key.prepared.empty()) {
-        problems.push_back(who + ": the kernel cannot verify with its key");
-        continue;
-      }
-      ring->keys.push_back(std::move(key));
-    }
-    return ring;
+                   bool check_with_kernel) {
+    return MakeKeyring(name, certs, check_with_kernel, ca_ptrs, rules,
+                       problems);
   };
   d->next_ima_ = build(".ima", next_ima, true);
   d->next_evm_ = build(".evm", next_evm, true);
@@ -435,8 +456,7 @@ std::optional<std::pair<std::string, std::string>> TrustDecider::CheckUnder(
   }
   Result<ImaXattr> parsed = ParseImaXattr(ima->value);
   if (!parsed.has_value()) {
-    return std::make_pair("security.ima malformed: " +
-                              parsed.error().message,
+    return std::make_pair("security.ima malformed: " + parsed.error().message,
                           std::string("invalid-signature-version"));
   }
   if (!parsed->is_signature) {
@@ -484,9 +504,9 @@ std::optional<std::pair<std::string, std::string>> TrustDecider::CheckUnder(
   Result<SignatureV2> sig =
       ParseSignatureV2(evm->value, XattrType::kEvmPortableDigsig);
   if (!sig.has_value()) {
-    return std::make_pair("security.evm is not a portable signature: " +
-                              sig.error().message,
-                          std::string("invalid-HMAC"));
+    return std::make_pair(
+        "security.evm is not a portable signature: " + sig.error().message,
+        std::string("invalid-HMAC"));
   }
   Result<std::vector<uint8_t>> digest =
       EvmPortableDigest(entry, profile_, sig->algo);
@@ -497,8 +517,9 @@ std::optional<std::pair<std::string, std::string>> TrustDecider::CheckUnder(
   if (std::optional<std::string> why =
           evm_ring.Check(*sig, *digest, "security.evm", role)) {
     if (evm_ring.Find(sig->keyid) != nullptr) {
-      *why += " over the file's metadata (mode, owner or labels changed "
-              "after signing)";
+      *why +=
+          " over the file's metadata (mode, owner or labels changed "
+          "after signing)";
     }
     return std::make_pair(*why, std::string("invalid-fail-immutable"));
   }

@@ -22,6 +22,7 @@
 #include "common/digest_signature.h"
 #include "common/entry.h"
 #include "common/handles.h"
+#include "common/kernel_keyring.h"
 #include "common/kernel_profile.h"
 #include "common/manifest.h"
 #include "common/result.h"
@@ -58,9 +59,9 @@ Result<DeviceTrust> LoadDeviceTrust(const DeviceConfig& config,
 
 // One file the device could not trust after the update.
 struct TrustFinding {
-  std::string path;      // "/usr/lib/libc.so.6"
+  std::string path;  // "/usr/lib/libc.so.6"
   bool critical = false;
-  std::string reason;    // "signed by keyid 1a2b3c4d, not in the ..."
+  std::string reason;  // "signed by keyid 1a2b3c4d, not in the ..."
   // The kernel's audit cause, "invalid-signature"; for a critical path
   // that leads nowhere (no audit record) a tag: "missing-file", "no-init".
   std::string cause;
@@ -72,7 +73,7 @@ struct TrustVerdict {
   // Certificates the kernel would refuse, an empty keyring, duplicate
   // keyids: each one line.
   std::vector<std::string> keyring_problems;
-  std::vector<TrustFinding> files;  // critical first, then manifest order
+  std::vector<TrustFinding> files;   // critical first, then manifest order
   std::vector<uint32_t> ima_keyids;  // post-update .ima keyring
   std::vector<uint32_t> evm_keyids;  // post-update .evm keyring
   // The same keyrings and the kernel CAs as certificate DERs, for the
@@ -129,6 +130,15 @@ class TrustDecider {
  private:
   struct Keyring;
   TrustDecider(const ManifestHeader& header, const DeviceTrust& device);
+  // The keyring `name` as the kernel would hold it with `certs` loaded:
+  // certificates without a keyid, sharing one with another, or with a key
+  // the kernel cannot verify with, and (with `check_with_kernel`) ones the
+  // kernel refuses under `kernel_cas` and `rules`, are left out, each
+  // with a line in `problems`.
+  static std::unique_ptr<Keyring> MakeKeyring(
+      const std::string& name, const std::vector<Ptr<X509>>& certs,
+      bool check_with_kernel, const std::vector<X509*>& kernel_cas,
+      const KernelKeyringRules& rules, std::vector<std::string>& problems);
 
   // Why a file the policy does not require signed would fail if it turned
   // out critical, kept until the closure is known.

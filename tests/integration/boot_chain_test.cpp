@@ -36,33 +36,10 @@ class BootChainTest : public ::testing::Test {
     other_ca_ = MakeRootCa(dir_.Sub(""), "other-ca");
     under_other_ = MakeIssued(dir_.Sub(""), "under-other", other_ca_);
     rootfs_ = dir_.Sub("rootfs");
-    SampleTreeOptions small;
-    small.big_file_bytes = 1000;
-    small.device_nodes = false;
-    MakeSampleTree(rootfs_, small);
-    for (const char* path :
-         {"usr/lib/x86_64-linux-gnu/libc.so.6", "lib64/ld-linux-x86-64.so.2",
-          "usr/lib/systemd/systemd", "usr/bin/imab-verify"}) {
-      fs::create_directories(fs::path(rootfs_ + "/" + path).parent_path());
-      WriteFile(rootfs_ + "/" + path, std::string("ELF ") + path);
-      fs::permissions(rootfs_ + "/" + path, fs::perms(0755));
-    }
-    fs::create_directories(rootfs_ + "/sbin");
-    fs::create_symlink("../usr/lib/systemd/systemd", rootfs_ + "/sbin/init");
+    MakeBootableSampleTree(rootfs_);
     WriteInitramfs(rootfs_ + "/boot/initramfs.img", old_);
     device_ = dir_.Sub("device");
     WriteDevice();
-  }
-
-  std::string Der(const TestIdentity& id) {
-    std::string out = id.cert_path + ".der";
-    if (!fs::exists(out)) {
-      EXPECT_EQ(RunShell("openssl x509 -in " + ShellQuote(id.cert_path) +
-                         " -outform DER -out " + ShellQuote(out))
-                    .exit_code,
-                0);
-    }
-    return out;
   }
 
   // A gzip newc initramfs loading `cert` into .ima and .evm.
@@ -70,33 +47,15 @@ class BootChainTest : public ::testing::Test {
     std::string tree = dir_.Sub("initrd-" + fs::path(path).filename().string());
     fs::create_directories(tree + "/etc/keys");
     WriteFile(tree + "/init", "#!/bin/sh\n");
-    WriteFile(tree + "/etc/keys/x509_evm.der", ReadFile(Der(cert)));
-    fs::create_directories(fs::path(path).parent_path());
-    ASSERT_EQ(RunShell("cd " + ShellQuote(tree) +
-                       " && find . | LC_ALL=C sort | cpio -o -H newc --quiet"
-                       " | gzip -n > " +
-                       ShellQuote(path))
-                  .exit_code,
-              0);
+    WriteFile(tree + "/etc/keys/x509_evm.der", ReadFile(DerCopy(cert)));
+    ASSERT_NO_FATAL_FAILURE(WriteGzipInitramfs(tree, path));
   }
 
   // The device boots a kernel with kernel_ca_ built in, old_ loaded,
   // profile le64 (the default).
   void WriteDevice() {
-    fs::create_directories(device_ + "/etc/imabundle");
-    fs::copy_file(kernel_ca_.cert_path,
-                  device_ + "/etc/imabundle/kernel-ca.pem",
-                  fs::copy_options::overwrite_existing);
-    fs::copy_file(Der(old_), device_ + "/etc/imabundle/ima.der",
-                  fs::copy_options::overwrite_existing);
-    fs::copy_file(keys_->ca().cert_path,
-                  device_ + "/etc/imabundle/release-ca.pem",
-                  fs::copy_options::overwrite_existing);
-    WriteFile(device_ + "/etc/imabundle/device.conf",
-              "compatible = test-board\n"
-              "kernel-ca = /etc/imabundle/kernel-ca.pem\n"
-              "ima-cert = /etc/imabundle/ima.der\n"
-              "release-ca = /etc/imabundle/release-ca.pem\n");
+    WriteDeviceFolder(device_, kernel_ca_.cert_path, DerCopy(old_),
+                      keys_->ca().cert_path);
   }
 
   // Builds with `signer` as the IMA/EVM key; `extra` appended.
@@ -104,7 +63,8 @@ class BootChainTest : public ::testing::Test {
                       const std::string& name = "b.imab") {
     return RunBuild(rootfs_, dir_.Sub(name), *keys_,
                     "--ima-key " + ShellQuote(signer.key_path) +
-                        " --ima-cert " + ShellQuote(Der(signer)) + " " + extra);
+                        " --ima-cert " + ShellQuote(DerCopy(signer)) + " " +
+                        extra);
   }
 
   std::string KernelCa(const TestIdentity& ca) {
@@ -145,7 +105,7 @@ class BootChainTest : public ::testing::Test {
   }
 
   std::string DerHex(const TestIdentity& id) {
-    return RunShell("xxd -p " + ShellQuote(Der(id)) + " | tr -d '\\n'").out;
+    return RunShell("xxd -p " + ShellQuote(DerCopy(id)) + " | tr -d '\\n'").out;
   }
 
   TempDir dir_;
@@ -509,11 +469,11 @@ TEST_F(BootChainTest, DeviceInitRefusesCertificatesItsKernelCaDidNotIssue) {
     std::string named;
   };
   const std::vector<Case> cases = {
-      {"--ima-cert " + ShellQuote(Der(under_other_)),
-       "--ima-cert " + Der(under_other_)},
-      {"--ima-cert " + ShellQuote(Der(old_)) + " --evm-cert " +
-           ShellQuote(Der(under_other_)),
-       "--evm-cert " + Der(under_other_)},
+      {"--ima-cert " + ShellQuote(DerCopy(under_other_)),
+       "--ima-cert " + DerCopy(under_other_)},
+      {"--ima-cert " + ShellQuote(DerCopy(old_)) + " --evm-cert " +
+           ShellQuote(DerCopy(under_other_)),
+       "--evm-cert " + DerCopy(under_other_)},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.named);
@@ -529,7 +489,7 @@ TEST_F(BootChainTest, DeviceInitRefusesCertificatesItsKernelCaDidNotIssue) {
   }
   CommandResult good =
       RunShell(base + " --root " + ShellQuote(dir_.Sub("good-root")) +
-               " --ima-cert " + ShellQuote(Der(old_)));
+               " --ima-cert " + ShellQuote(DerCopy(old_)));
   EXPECT_EQ(good.exit_code, 0) << good.err;
 }
 

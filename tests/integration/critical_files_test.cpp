@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "tests/testutil/device_fixture.h"
+#include "tests/testutil/sample_tree.h"
 
 namespace imab::testing {
 namespace {
@@ -18,15 +19,11 @@ namespace fs = std::filesystem;
 constexpr const char* kLibc = "usr/lib/x86_64-linux-gnu/libc.so.6";
 constexpr const char* kLdSo = "lib64/ld-linux-x86-64.so.2";
 
-class CriticalFilesTest : public ::testing::Test {
+class CriticalFilesTest : public DeviceTest {
  protected:
   void SetUp() override {
-    keys_ = std::make_unique<ReleaseKeys>(dir_.Sub(""));
-    device_ =
-        std::make_unique<TestDevice>(dir_.Sub("device"), *keys_, dir_.Sub(""));
     CommandResult init = device_->Init();
     ASSERT_EQ(init.exit_code, 0) << init.err;
-    rootfs_ = dir_.Sub("rootfs");
     Put("etc/hostname", "device\n", 0644);
     Put(kLibc, "stand-in libc\n", 0755);
     Put(kLdSo, "stand-in ld.so\n", 0755);
@@ -35,9 +32,7 @@ class CriticalFilesTest : public ::testing::Test {
   }
 
   void Put(const std::string& path, const std::string& content, unsigned mode) {
-    fs::create_directories(fs::path(rootfs_ + "/" + path).parent_path());
-    WriteFile(rootfs_ + "/" + path, content);
-    fs::permissions(rootfs_ + "/" + path, static_cast<fs::perms>(mode));
+    PutFile(rootfs_, path, content, static_cast<fs::perms>(mode));
   }
 
   // A file of uid 1000 that the build leaves unsigned (its owner's files
@@ -111,10 +106,6 @@ class CriticalFilesTest : public ::testing::Test {
     EXPECT_NE(device_->ActiveSlotName(), active);  // switched
   }
 
-  TempDir dir_;
-  std::unique_ptr<ReleaseKeys> keys_;
-  std::unique_ptr<TestDevice> device_;
-  std::string rootfs_;
   std::string extra_build_;
 };
 

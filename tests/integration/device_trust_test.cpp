@@ -2,12 +2,12 @@
 // judged by `imab-verify verify --root DEVICE` against a device folder whose
 // kernel CA and loaded certificates are known (issue "On the device").
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "tests/testutil/bundle_fixture.h"
+#include "tests/testutil/device_fixture.h"
 #include "tests/testutil/fake_kernel.h"
 #include "tests/testutil/sample_tree.h"
 
@@ -27,66 +27,24 @@ class DeviceTrustTest : public ::testing::Test {
     old_ = MakeIssued(dir_.Sub(""), "old", kernel_ca_);
     new_ = MakeIssued(dir_.Sub(""), "new", kernel_ca_);
     rootfs_ = dir_.Sub("rootfs");
-    SampleTreeOptions small;
-    small.big_file_bytes = 1000;
-    small.device_nodes = false;
-    MakeSampleTree(rootfs_, small);
-    // The files every device needs to run anything.
-    for (const char* path :
-         {"usr/lib/x86_64-linux-gnu/libc.so.6", "lib64/ld-linux-x86-64.so.2",
-          "usr/lib/systemd/systemd", "usr/bin/imab-verify", "bin/tool"}) {
-      fs::create_directories(fs::path(rootfs_ + "/" + path).parent_path());
-      WriteFile(rootfs_ + "/" + path, std::string("ELF ") + path);
-      fs::permissions(rootfs_ + "/" + path, fs::perms(0755));
-    }
-    fs::create_directories(rootfs_ + "/sbin");
-    fs::create_symlink("../usr/lib/systemd/systemd", rootfs_ + "/sbin/init");
+    // The files every device needs to run anything, and a tool.
+    MakeBootableSampleTree(rootfs_, {"bin/tool"});
     // The image's initramfs; the builder puts the signing certificate in.
     std::string initrd = dir_.Sub("initrd-tree");
     fs::create_directories(initrd + "/etc/keys");
     WriteFile(initrd + "/init", "#!/bin/sh\n");
-    WriteFile(initrd + "/etc/keys/x509_evm.der", ReadFile(Der(old_)));
+    WriteFile(initrd + "/etc/keys/x509_evm.der", ReadFile(DerCopy(old_)));
     fs::create_symlink("x509_evm.der", initrd + "/etc/keys/x509_ima.der");
-    fs::create_directories(rootfs_ + "/boot");
-    ASSERT_EQ(RunShell("cd " + ShellQuote(initrd) +
-                       " && find . | LC_ALL=C sort | cpio -o -H newc --quiet"
-                       " | gzip -n > " +
-                       ShellQuote(rootfs_ + "/boot/initramfs.img"))
-                  .exit_code,
-              0);
+    ASSERT_NO_FATAL_FAILURE(
+        WriteGzipInitramfs(initrd, rootfs_ + "/boot/initramfs.img"));
     device_ = dir_.Sub("device");
     WriteDevice("");
   }
 
-  // DER copy of a test certificate.
-  std::string Der(const TestIdentity& id) {
-    std::string out = id.cert_path + ".der";
-    if (!fs::exists(out)) {
-      EXPECT_EQ(RunShell("openssl x509 -in " + ShellQuote(id.cert_path) +
-                         " -outform DER -out " + ShellQuote(out))
-                    .exit_code,
-                0);
-    }
-    return out;
-  }
-
   // The device runs a kernel with kernel_ca_ built in and old_ loaded.
   void WriteDevice(const std::string& extra) {
-    fs::create_directories(device_ + "/etc/imabundle");
-    fs::copy_file(kernel_ca_.cert_path,
-                  device_ + "/etc/imabundle/kernel-ca.pem",
-                  fs::copy_options::overwrite_existing);
-    fs::copy_file(Der(old_), device_ + "/etc/imabundle/ima.der",
-                  fs::copy_options::overwrite_existing);
-    fs::copy_file(keys_->ca().cert_path,
-                  device_ + "/etc/imabundle/release-ca.pem",
-                  fs::copy_options::overwrite_existing);
-    WriteFile(device_ + "/etc/imabundle/device.conf",
-              "compatible = test-board\n"
-              "kernel-ca = /etc/imabundle/kernel-ca.pem\n"
-              "ima-cert = /etc/imabundle/ima.der\n"
-              "release-ca = /etc/imabundle/release-ca.pem\n" +
-                  extra);
+    WriteDeviceFolder(device_, kernel_ca_.cert_path, DerCopy(old_),
+                      keys_->ca().cert_path, extra);
   }
 
   // Builds with `signer` as the IMA/EVM key, its certificate put into the
@@ -94,11 +52,11 @@ class DeviceTrustTest : public ::testing::Test {
   std::string Build(const TestIdentity& signer, const std::string& extra = "",
                     const std::string& name = "b.imab") {
     std::string bundle = dir_.Sub(name);
-    CommandResult build = RunBuild(
-        rootfs_, bundle, *keys_,
-        "--ima-key " + ShellQuote(signer.key_path) + " --ima-cert " +
-            ShellQuote(Der(signer)) + " --initramfs boot/initramfs.img " +
-            extra);
+    CommandResult build =
+        RunBuild(rootfs_, bundle, *keys_,
+                 "--ima-key " + ShellQuote(signer.key_path) + " --ima-cert " +
+                     ShellQuote(DerCopy(signer)) +
+                     " --initramfs boot/initramfs.img " + extra);
     EXPECT_EQ(build.exit_code, 0) << build.err;
     return bundle;
   }
@@ -114,9 +72,8 @@ class DeviceTrustTest : public ::testing::Test {
 
   CommandResult Judge(const std::string& bundle,
                       const std::string& extra = "") {
-    return RunShell(ShellQuote(VerifyBin()) + " verify " +
-                    ShellQuote(bundle) + " --root " + ShellQuote(device_) +
-                    " " + extra);
+    return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
+                    " --root " + ShellQuote(device_) + " " + extra);
   }
 
   TempDir dir_;
@@ -126,8 +83,8 @@ class DeviceTrustTest : public ::testing::Test {
 };
 
 TEST_F(DeviceTrustTest, RotatedAndFullyResignedIsAccepted) {
-  std::string bundle = Build(new_, "--kernel-ca " +
-                                       ShellQuote(kernel_ca_.cert_path));
+  std::string bundle =
+      Build(new_, "--kernel-ca " + ShellQuote(kernel_ca_.cert_path));
   CommandResult judged = Judge(bundle, "--json");
   EXPECT_EQ(judged.exit_code, 0) << judged.err;
   EXPECT_NE(judged.out.find("\"trust_decision\": {\"accepted\": true"),
@@ -137,12 +94,13 @@ TEST_F(DeviceTrustTest, RotatedAndFullyResignedIsAccepted) {
 
 TEST_F(DeviceTrustTest, LibcLeftUnsignedIsRejectedAndNamedFirst) {
   std::string bundle =
-      Build(new_, "--ima-exclude 'usr/lib/**/libc.so.6' --ima-exclude "
-                  "bin/tool");
+      Build(new_,
+            "--ima-exclude 'usr/lib/**/libc.so.6' --ima-exclude "
+            "bin/tool");
   CommandResult judged = Judge(bundle);
   EXPECT_EQ(judged.exit_code, 1);
-  size_t libc = judged.err.find(
-      "/usr/lib/x86_64-linux-gnu/libc.so.6: no security.ima");
+  size_t libc =
+      judged.err.find("/usr/lib/x86_64-linux-gnu/libc.so.6: no security.ima");
   // bin/tool comes first in the image, but libc is critical.
   size_t other = judged.err.find("/bin/tool: no security.ima");
   ASSERT_NE(libc, std::string::npos) << judged.err;
@@ -162,14 +120,14 @@ TEST_F(DeviceTrustTest, RotationWithLibcStillUnderTheOldKeyIsRejected) {
   const std::string libc = "/usr/lib/x86_64-linux-gnu/libc.so.6";
   std::string under_old = dir_.Sub("under-old");
   std::string mixed = dir_.Sub("mixed");
-  ASSERT_EQ(RunExtract(Build(old_, "", "old.imab"), keys_->ca().cert_path,
-                       under_old)
-                .exit_code,
-            0);
-  ASSERT_EQ(RunExtract(Build(new_, "", "new.imab"), keys_->ca().cert_path,
-                       mixed)
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      RunExtract(Build(old_, "", "old.imab"), keys_->ca().cert_path, under_old)
+          .exit_code,
+      0);
+  ASSERT_EQ(
+      RunExtract(Build(new_, "", "new.imab"), keys_->ca().cert_path, mixed)
+          .exit_code,
+      0);
   // cp skips security.evm (libattr's xattr.conf), so copy both by hand.
   for (const char* name : {"security.ima", "security.evm"}) {
     ASSERT_EQ(RunShell(std::string("v=$(getfattr --absolute-names -e hex -n ") +
@@ -180,10 +138,10 @@ TEST_F(DeviceTrustTest, RotationWithLibcStillUnderTheOldKeyIsRejected) {
               0);
   }
   std::string bundle = dir_.Sub("mixed.imab");
-  CommandResult build = RunBuild(
-      mixed, bundle, *keys_,
-      "--keep-signatures --ima-cert " + ShellQuote(Der(new_)) +
-          " --ima-cert " + ShellQuote(Der(old_)));
+  CommandResult build =
+      RunBuild(mixed, bundle, *keys_,
+               "--keep-signatures --ima-cert " + ShellQuote(DerCopy(new_)) +
+                   " --ima-cert " + ShellQuote(DerCopy(old_)));
   ASSERT_EQ(build.exit_code, 0) << build.err;
   // The device loads the old key today; the image's initramfs loads the new
   // one, so after reboot libc's old keyid is unknown.
@@ -236,11 +194,11 @@ TEST_F(DeviceTrustTest, TwoCertificatesWithOneKeyidAreRejected) {
   TestIdentity ka = MakeIssued(dir_.Sub(""), "same-a", kernel_ca_, a);
   TestIdentity kb = MakeIssued(dir_.Sub(""), "same-b", kernel_ca_, b);
   // The builder refuses to sign with such a pair...
-  CommandResult both = RunBuild(
-      rootfs_, dir_.Sub("both.imab"), *keys_,
-      "--ima-key " + ShellQuote(ka.key_path) + " --ima-cert " +
-          ShellQuote(Der(ka)) + " --evm-key " + ShellQuote(kb.key_path) +
-          " --evm-cert " + ShellQuote(Der(kb)));
+  CommandResult both = RunBuild(rootfs_, dir_.Sub("both.imab"), *keys_,
+                                "--ima-key " + ShellQuote(ka.key_path) +
+                                    " --ima-cert " + ShellQuote(DerCopy(ka)) +
+                                    " --evm-key " + ShellQuote(kb.key_path) +
+                                    " --evm-cert " + ShellQuote(DerCopy(kb)));
   EXPECT_EQ(both.exit_code, 2);
   EXPECT_NE(both.err.find("two signing certificates share keyid 11121314"),
             std::string::npos)
@@ -251,10 +209,10 @@ TEST_F(DeviceTrustTest, TwoCertificatesWithOneKeyidAreRejected) {
   std::string bundle = dir_.Sub("same.imab");
   CommandResult build = RunBuild(rootfs_, bundle, *keys_,
                                  "--ima-key " + ShellQuote(ka.key_path) +
-                                     " --ima-cert " + ShellQuote(Der(ka)));
+                                     " --ima-cert " + ShellQuote(DerCopy(ka)));
   ASSERT_EQ(build.exit_code, 0) << build.err;
-  fs::copy_file(Der(ka), device_ + "/etc/imabundle/a.der");
-  fs::copy_file(Der(kb), device_ + "/etc/imabundle/b.der");
+  fs::copy_file(DerCopy(ka), device_ + "/etc/imabundle/a.der");
+  fs::copy_file(DerCopy(kb), device_ + "/etc/imabundle/b.der");
   std::string conf = ReadFile(device_ + "/etc/imabundle/device.conf");
   conf.replace(conf.find("ima-cert = /etc/imabundle/ima.der"), 33,
                "ima-cert = /etc/imabundle/a.der\nima-cert = "
@@ -329,8 +287,9 @@ TEST_F(DeviceTrustTest, BundleForAnotherDeviceIsRejected) {
   WriteFile(device_ + "/etc/imabundle/device.conf", conf);
   CommandResult judged = Judge(Build(new_));
   EXPECT_EQ(judged.exit_code, 1);
-  EXPECT_NE(judged.err.find("bundle is for 'test-board', this device is 'other'"),
-            std::string::npos)
+  EXPECT_NE(
+      judged.err.find("bundle is for 'test-board', this device is 'other'"),
+      std::string::npos)
       << judged.err;
 }
 
@@ -356,15 +315,13 @@ TEST_F(DeviceTrustTest, RequiredAnchorFromTheDeviceConfiguration) {
   // Without it the device could never update again.
   CommandResult judged = Judge(dropped);
   EXPECT_EQ(judged.exit_code, 1);
-  EXPECT_NE(judged.err.find("update-ca.pem"), std::string::npos)
-      << judged.err;
+  EXPECT_NE(judged.err.find("update-ca.pem"), std::string::npos) << judged.err;
   // An anchor expiring within the device's horizon counts as lost.
   WriteDevice(
       "required-anchor = update-ca.pem\nca-expiry-horizon-days = 4000\n");
   CommandResult expiring = Judge(with);
   EXPECT_EQ(expiring.exit_code, 1);
-  EXPECT_NE(expiring.err.find("within the 4000-day horizon"),
-            std::string::npos)
+  EXPECT_NE(expiring.err.find("within the 4000-day horizon"), std::string::npos)
       << expiring.err;
 }
 

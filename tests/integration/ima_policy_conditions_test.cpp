@@ -12,28 +12,23 @@
 
 #include "tests/testutil/bundle_fixture.h"
 #include "tests/testutil/device_fixture.h"
+#include "tests/testutil/sample_tree.h"
 
 namespace imab::testing {
 namespace {
 
 namespace fs = std::filesystem;
 
-class ImaPolicyConditionsTest : public ::testing::Test {
+class ImaPolicyConditionsTest : public DeviceTest {
  protected:
   void SetUp() override {
-    keys_ = std::make_unique<ReleaseKeys>(dir_.Sub(""));
-    device_ =
-        std::make_unique<TestDevice>(dir_.Sub("device"), *keys_, dir_.Sub(""));
-    rootfs_ = dir_.Sub("rootfs");
     for (const auto& [path, mode] :
          {std::pair<std::string, fs::perms>{"sbin/init", fs::perms(0755)},
           {"bin/tool", fs::perms(0755)},
           {"etc/motd", fs::perms(0644)},
           {"usr/lib/libz.so.1", fs::perms(0644)},
           {"home/app/data", fs::perms(0644)}}) {
-      fs::create_directories(fs::path(rootfs_ + "/" + path).parent_path());
-      WriteFile(rootfs_ + "/" + path, "content of " + path);
-      fs::permissions(rootfs_ + "/" + path, mode);
+      PutFile(rootfs_, path, "content of " + path, mode);
     }
   }
 
@@ -82,11 +77,6 @@ class ImaPolicyConditionsTest : public ::testing::Test {
   }
 
   bool Root() const { return geteuid() == 0; }
-
-  TempDir dir_;
-  std::unique_ptr<ReleaseKeys> keys_;
-  std::unique_ptr<TestDevice> device_;
-  std::string rootfs_;
 };
 
 // --- policies the kernel refuses: refused by device init, naming the line

@@ -17,13 +17,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class InstallTest : public ::testing::Test {
+class InstallTest : public DeviceTest {
  protected:
   void SetUp() override {
-    keys_ = std::make_unique<ReleaseKeys>(dir_.Sub(""));
-    device_ =
-        std::make_unique<TestDevice>(dir_.Sub("device"), *keys_, dir_.Sub(""));
-    rootfs_ = dir_.Sub("rootfs");
     SampleTreeOptions small;
     small.big_file_bytes = 1u << 20;
     MakeSampleTree(rootfs_, small);
@@ -56,11 +52,6 @@ class InstallTest : public ::testing::Test {
     EXPECT_NE(status.out.find("consistent: yes"), std::string::npos)
         << status.out;
   }
-
-  TempDir dir_;
-  std::unique_ptr<ReleaseKeys> keys_;
-  std::unique_ptr<TestDevice> device_;
-  std::string rootfs_;
 };
 
 TEST_F(InstallTest, InitCreatesAnEmptyDevice) {
@@ -101,13 +92,15 @@ TEST_F(InstallTest, InitRefusesToOverwriteAndBadInputWritesNothing) {
   EXPECT_FALSE(fs::exists(device_->root() + "/etc/imabundle"));
 
   // The example policies of manifests/ are accepted as they are.
-  ASSERT_EQ(device_->Init("--ima-policy " +
-                          ShellQuote(SourceDir() +
-                                     "/manifests/ima-policy/signed-rootfs.policy"))
+  ASSERT_EQ(device_
+                ->Init("--ima-policy " +
+                       ShellQuote(SourceDir() +
+                                  "/manifests/ima-policy/signed-rootfs.policy"))
                 .exit_code,
             0);
-  EXPECT_EQ(ReadFile(device_->root() + "/etc/imabundle/ima-policy"),
-            ReadFile(SourceDir() + "/manifests/ima-policy/signed-rootfs.policy"));
+  EXPECT_EQ(
+      ReadFile(device_->root() + "/etc/imabundle/ima-policy"),
+      ReadFile(SourceDir() + "/manifests/ima-policy/signed-rootfs.policy"));
   CommandResult again = device_->Init();
   EXPECT_EQ(again.exit_code, 2);
   EXPECT_NE(again.err.find("use --force"), std::string::npos) << again.err;
@@ -268,46 +261,11 @@ TEST_F(InstallTest, StatusReportsADamagedState) {
 // device adopt it, and later bundles are checked against the adopted root,
 // not the one device init copied.
 TEST_F(InstallTest, AdoptedTrustRootIsRecordedAndUsedNextTime) {
-  std::string keys_dir = dir_.Sub("");
-  for (const char* k : {"a", "b", "c", "d"}) {
-    ASSERT_EQ(RunShell("openssl genpkey -algorithm EC -pkeyopt "
-                       "ec_paramgen_curve:P-256 -out " +
-                       ShellQuote(keys_dir + "/root-" + k + ".key"))
-                  .exit_code,
-              0);
-  }
-  auto trust_root = [&](const std::string& name, const std::string& args,
-                        std::vector<std::string> signers) {
-    std::string out = dir_.Sub(name);
-    CommandResult create =
-        RunShell(ShellQuote(BuildBin()) + " trust-root create " + args +
-                 " --out " + ShellQuote(out));
-    EXPECT_EQ(create.exit_code, 0) << create.err;
-    for (const std::string& k : signers) {
-      CommandResult sign =
-          RunShell(ShellQuote(BuildBin()) + " trust-root sign --root " +
-                   ShellQuote(out) + " --key " +
-                   ShellQuote(keys_dir + "/root-" + k + ".key") + " --out " +
-                   ShellQuote(out));
-      EXPECT_EQ(sign.exit_code, 0) << sign.err;
-    }
-    return out;
-  };
-  auto key = [&](const char* k) {
-    return " --key " + ShellQuote(keys_dir + "/root-" + k + ".key");
-  };
-  std::string root1 = trust_root("root-1.trust",
-                                 "--version 1 --threshold 2 --release-ca " +
-                                     ShellQuote(keys_->ca().cert_path) +
-                                     key("a") + key("b") + key("c"),
-                                 {"a", "b"});
   fs::create_directories(dir_.Sub("second"));
   ReleaseKeys release2(dir_.Sub("second"));
-  std::string root2 = trust_root("root-2.trust",
-                                 "--version 2 --threshold 2 --release-ca " +
-                                     ShellQuote(release2.ca().cert_path) +
-                                     key("b") + key("c") + key("d"),
-                                 {"a", "b", "d"});
+  const TrustRootPair roots = MakeTrustRootPair(dir_.Sub(""), *keys_, release2);
+  const std::string& root1 = roots.first;
+  const std::string& root2 = roots.second;
 
   ASSERT_EQ(device_->InitWithTrustRoot(root1).exit_code, 0);
   ASSERT_EQ(device_->Install(Build("1.0")).exit_code, 0);
@@ -348,8 +306,8 @@ TEST_F(InstallTest, InPlaceLayoutIsRefusedUntilImplemented) {
       << install.err;
   EXPECT_TRUE(fs::is_empty(device_->SlotPath("slot-b")));
   // An update the device could not trust is refused as such first.
-  TestIdentity rotated = MakeIssued(dir_.Sub(""), "rotated-in-place",
-                                    device_->kernel_ca());
+  TestIdentity rotated =
+      MakeIssued(dir_.Sub(""), "rotated-in-place", device_->kernel_ca());
   std::string bundle = dir_.Sub("rotated.imab");
   BuildVersion(rootfs_, bundle, *keys_, "1.1",
                "--ima-key " + ShellQuote(rotated.key_path) + " --ima-cert " +
@@ -404,9 +362,9 @@ TEST_F(InstallTest, KeyGenerationFloorRisesAndRefusesOlderKeys) {
 TEST_F(InstallTest, ExpiredManifestIsRefusedBeforeWriting) {
   ASSERT_EQ(device_->Init().exit_code, 0);
   std::string bundle = Build("1.0", "--expires 1000000000");
-  CommandResult install = RunShell(
-      ShellQuote(VerifyBin()) + " install " + ShellQuote(bundle) +
-      " --root " + ShellQuote(device_->root()));
+  CommandResult install =
+      RunShell(ShellQuote(VerifyBin()) + " install " + ShellQuote(bundle) +
+               " --root " + ShellQuote(device_->root()));
   EXPECT_EQ(install.exit_code, 1);
   EXPECT_NE(install.err.find("manifest expired"), std::string::npos)
       << install.err;
@@ -421,8 +379,8 @@ TEST_F(InstallTest, AfterARotationTheDeviceJudgesWithTheNewKeys) {
   }
   ASSERT_EQ(device_->Init().exit_code, 0);
   ASSERT_EQ(device_->Install(Build("1.0")).exit_code, 0);
-  TestIdentity rotated = MakeIssued(dir_.Sub(""), "rotated",
-                                    device_->kernel_ca());
+  TestIdentity rotated =
+      MakeIssued(dir_.Sub(""), "rotated", device_->kernel_ca());
   std::string rotated_der = dir_.Sub("rotated.der");
   ASSERT_EQ(RunShell("openssl x509 -in " + ShellQuote(rotated.cert_path) +
                      " -outform DER -out " + ShellQuote(rotated_der))

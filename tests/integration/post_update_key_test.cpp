@@ -9,6 +9,8 @@
 #include <filesystem>
 
 #include "tests/testutil/device_fixture.h"
+#include "tests/testutil/fake_kernel.h"
+#include "tests/testutil/sample_tree.h"
 
 namespace imab::testing {
 namespace {
@@ -44,9 +46,7 @@ class PostUpdateKeyTest : public ::testing::Test {
     rootfs_ = dir_.Sub("rootfs");
     for (const char* path : {"sbin/init", "usr/lib/x86_64-linux-gnu/libc.so.6",
                              "lib64/ld-linux-x86-64.so.2", "usr/bin/app"}) {
-      fs::create_directories(fs::path(rootfs_ + "/" + path).parent_path());
-      WriteFile(rootfs_ + "/" + path, std::string("stand-in ") + path);
-      fs::permissions(rootfs_ + "/" + path, fs::perms(0755));
+      PutFile(rootfs_, path, std::string("stand-in ") + path, fs::perms(0755));
     }
   }
 
@@ -71,13 +71,8 @@ class PostUpdateKeyTest : public ::testing::Test {
     WriteFile(tree + "/init", "#!/bin/sh\n");
     WriteFile(tree + "/etc/keys/x509_evm.der", "placeholder");
     WriteFile(tree + "/etc/keys/x509_ima.der", "placeholder");
-    fs::create_directories(rootfs_ + "/boot");
-    ASSERT_EQ(RunShell("cd " + ShellQuote(tree) +
-                       " && find . | LC_ALL=C sort | cpio -o -H newc --quiet"
-                       " | gzip -n > " +
-                       ShellQuote(rootfs_ + "/boot/initramfs.img"))
-                  .exit_code,
-              0);
+    ASSERT_NO_FATAL_FAILURE(
+        WriteGzipInitramfs(tree, rootfs_ + "/boot/initramfs.img"));
   }
 
   CommandResult Judge(const std::string& bundle,

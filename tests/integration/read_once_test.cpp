@@ -195,13 +195,9 @@ std::string Changed(const std::string& before, const std::string& after) {
   return out;
 }
 
-class ReadOnceTest : public ::testing::Test {
+class ReadOnceTest : public DeviceTest {
  protected:
   void SetUp() override {
-    keys_ = std::make_unique<ReleaseKeys>(dir_.Sub(""));
-    device_ =
-        std::make_unique<TestDevice>(dir_.Sub("device"), *keys_, dir_.Sub(""));
-    rootfs_ = dir_.Sub("rootfs");
     SampleTreeOptions small;
     small.big_file_bytes = 1u << 20;
     MakeSampleTree(rootfs_, small);
@@ -262,51 +258,13 @@ class ReadOnceTest : public ::testing::Test {
   // Trust root 1 (release CA keys_) and its successor 2 (release CA
   // release2_), each signed by a threshold of root keys.
   void MakeTrustRoots() {
-    std::string keys_dir = dir_.Sub("");
-    for (const char* k : {"a", "b", "c", "d"}) {
-      ASSERT_EQ(RunShell("openssl genpkey -algorithm EC -pkeyopt "
-                         "ec_paramgen_curve:P-256 -out " +
-                         ShellQuote(keys_dir + "/root-" + k + ".key"))
-                    .exit_code,
-                0);
-    }
-    auto key = [&](const char* k) {
-      return " --key " + ShellQuote(keys_dir + "/root-" + k + ".key");
-    };
-    auto trust_root = [&](const std::string& name, const std::string& args,
-                          std::vector<std::string> signers) {
-      std::string out = dir_.Sub(name);
-      EXPECT_EQ(RunShell(ShellQuote(BuildBin()) + " trust-root create " + args +
-                         " --out " + ShellQuote(out))
-                    .exit_code,
-                0);
-      for (const std::string& k : signers) {
-        EXPECT_EQ(RunShell(ShellQuote(BuildBin()) + " trust-root sign --root " +
-                           ShellQuote(out) + key(k.c_str()) + " --out " +
-                           ShellQuote(out))
-                      .exit_code,
-                  0);
-      }
-      return out;
-    };
-    root1_ = trust_root("root-1.trust",
-                        "--version 1 --threshold 2 --release-ca " +
-                            ShellQuote(keys_->ca().cert_path) + key("a") +
-                            key("b") + key("c"),
-                        {"a", "b"});
     fs::create_directories(dir_.Sub("second"));
     release2_ = std::make_unique<ReleaseKeys>(dir_.Sub("second"));
-    root2_ = trust_root("root-2.trust",
-                        "--version 2 --threshold 2 --release-ca " +
-                            ShellQuote(release2_->ca().cert_path) + key("b") +
-                            key("c") + key("d"),
-                        {"a", "b", "d"});
+    TrustRootPair roots = MakeTrustRootPair(dir_.Sub(""), *keys_, *release2_);
+    root1_ = roots.first;
+    root2_ = roots.second;
   }
 
-  TempDir dir_;
-  std::unique_ptr<ReleaseKeys> keys_;
-  std::unique_ptr<TestDevice> device_;
-  std::string rootfs_;
   std::string fallback_;
   std::unique_ptr<ReleaseKeys> release2_;
   std::string root1_, root2_;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <vector>
 
 namespace imab::testing {
 
@@ -83,6 +84,76 @@ void BuildVersion(const std::string& rootfs, const std::string& output,
                ShellQuote(keys.signer().cert_path) + " --output " +
                ShellQuote(output) + " " + extra);
   ASSERT_EQ(build.exit_code, 0) << build.err;
+}
+
+DeviceTest::DeviceTest()
+    : keys_(std::make_unique<ReleaseKeys>(dir_.Sub(""))),
+      device_(std::make_unique<TestDevice>(dir_.Sub("device"), *keys_,
+                                           dir_.Sub(""))),
+      rootfs_(dir_.Sub("rootfs")) {}
+
+void WriteDeviceFolder(const std::string& root,
+                       const std::string& kernel_ca_pem,
+                       const std::string& ima_der,
+                       const std::string& release_ca_pem,
+                       const std::string& extra_conf) {
+  namespace fs = std::filesystem;
+  const std::string etc = root + "/etc/imabundle";
+  fs::create_directories(etc);
+  fs::copy_file(kernel_ca_pem, etc + "/kernel-ca.pem",
+                fs::copy_options::overwrite_existing);
+  fs::copy_file(ima_der, etc + "/ima.der",
+                fs::copy_options::overwrite_existing);
+  fs::copy_file(release_ca_pem, etc + "/release-ca.pem",
+                fs::copy_options::overwrite_existing);
+  WriteFile(etc + "/device.conf",
+            "compatible = test-board\n"
+            "kernel-ca = /etc/imabundle/kernel-ca.pem\n"
+            "ima-cert = /etc/imabundle/ima.der\n"
+            "release-ca = /etc/imabundle/release-ca.pem\n" +
+                extra_conf);
+}
+
+TrustRootPair MakeTrustRootPair(const std::string& dir,
+                                const ReleaseKeys& first,
+                                const ReleaseKeys& second) {
+  for (const char* k : {"a", "b", "c", "d"}) {
+    EXPECT_EQ(RunShell("openssl genpkey -algorithm EC -pkeyopt "
+                       "ec_paramgen_curve:P-256 -out " +
+                       ShellQuote(dir + "/root-" + k + ".key"))
+                  .exit_code,
+              0);
+  }
+  auto key = [&](const std::string& k) {
+    return " --key " + ShellQuote(dir + "/root-" + k + ".key");
+  };
+  auto trust_root = [&](const std::string& name, const std::string& args,
+                        const std::vector<std::string>& signers) {
+    std::string out = dir + "/" + name;
+    CommandResult create =
+        RunShell(ShellQuote(BuildBin()) + " trust-root create " + args +
+                 " --out " + ShellQuote(out));
+    EXPECT_EQ(create.exit_code, 0) << create.err;
+    for (const std::string& k : signers) {
+      CommandResult sign =
+          RunShell(ShellQuote(BuildBin()) + " trust-root sign --root " +
+                   ShellQuote(out) + key(k) + " --out " + ShellQuote(out));
+      EXPECT_EQ(sign.exit_code, 0) << sign.err;
+    }
+    return out;
+  };
+  TrustRootPair pair;
+  pair.first = trust_root("root-1.trust",
+                          "--version 1 --threshold 2 --release-ca " +
+                              ShellQuote(first.ca().cert_path) + key("a") +
+                              key("b") + key("c"),
+                          {"a", "b"});
+  pair.second = trust_root("root-2.trust",
+                           "--version 2 --threshold 2 --release-ca " +
+                               ShellQuote(second.ca().cert_path) + key("b") +
+                               key("c") + key("d"),
+                           {"a", "b", "d"});
+  return pair;
 }
 
 }  // namespace imab::testing

@@ -3,9 +3,13 @@
 // wrappers around install and status.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <memory>
 #include <string>
 
 #include "tests/testutil/bundle_fixture.h"
+#include "tests/testutil/temp_dir.h"
 
 namespace imab::testing {
 
@@ -51,6 +55,41 @@ class TestDevice {
   TestIdentity ima_;
   std::string ima_der_;
 };
+
+// The start most device tests share: a fresh folder, release keys and a
+// TestDevice (not yet initialised) in it, and where the image tree goes.
+class DeviceTest : public ::testing::Test {
+ protected:
+  DeviceTest();
+
+  TempDir dir_;
+  std::unique_ptr<ReleaseKeys> keys_;
+  std::unique_ptr<TestDevice> device_;
+  std::string rootfs_;
+};
+
+// A device folder written by hand instead of by `device init`: the kernel
+// CA (PEM), the loaded IMA certificate (DER) and the release CA (PEM)
+// copied into ROOT/etc/imabundle and named in its device.conf for
+// test-board, followed by the lines `extra_conf`.
+void WriteDeviceFolder(const std::string& root,
+                       const std::string& kernel_ca_pem,
+                       const std::string& ima_der,
+                       const std::string& release_ca_pem,
+                       const std::string& extra_conf = "");
+
+// Two signed trust roots made with `imab-build trust-root`, root keys
+// root-{a,b,c,d}.key generated in `dir`: version 1 for the release CA of
+// `first` (keys a b c, threshold 2, signed by a and b) and its successor,
+// version 2 for the release CA of `second` (keys b c d, threshold 2, signed
+// by a, b and d). The files are DIR/root-1.trust and DIR/root-2.trust.
+struct TrustRootPair {
+  std::string first;
+  std::string second;
+};
+TrustRootPair MakeTrustRootPair(const std::string& dir,
+                                const ReleaseKeys& first,
+                                const ReleaseKeys& second);
 
 // `imab-build build` of `rootfs` as version `version` for test-board, with
 // SOURCE_DATE_EPOCH fixed; `extra` is appended. Fails the test on error.

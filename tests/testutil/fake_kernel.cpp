@@ -153,4 +153,14 @@ void WriteFakeKernel(const std::string& path,
   WriteFile(path, out);
 }
 
+void WriteGzipInitramfs(const std::string& tree, const std::string& path) {
+  std::filesystem::create_directories(
+      std::filesystem::path(path).parent_path());
+  CommandResult packed = RunShell(
+      "cd " + ShellQuote(tree) +
+      " && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -n > " +
+      ShellQuote(path));
+  ASSERT_EQ(packed.exit_code, 0) << packed.err;
+}
+
 }  // namespace imab::testing

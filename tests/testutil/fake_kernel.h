@@ -3,7 +3,8 @@
 // a "Linux version" banner and the built-in CA certificates as DER inside
 // the decompressed image, wrapped as an x86 bzImage (setup header with
 // payload_offset/payload_length, payload compressed by the command-line
-// tool), an arm64 Image (raw), or an Image.gz.
+// tool), an arm64 Image (raw), or an Image.gz. Also the initramfs images
+// that go beside them, packed from a folder.
 #pragma once
 
 #include <string>
@@ -31,5 +32,10 @@ std::string KernelWrapName(KernelWrap wrap);
 void WriteFakeKernel(const std::string& path,
                      const std::vector<std::string>& ca_pem_paths,
                      KernelWrap wrap, const std::string& version = "6.1.0");
+
+// Packs the folder `tree` as a gzip-compressed newc initramfs at `path`
+// (making its folder), names sorted as a reproducible build would. Fails
+// the test (fatally) on a tool error.
+void WriteGzipInitramfs(const std::string& tree, const std::string& path);
 
 }  // namespace imab::testing

@@ -241,4 +241,23 @@ void AppendCertPem(const std::string& path, const X509* cert) {
   WriteWithMode(path, CertPem(cert), 0644, true);
 }
 
+std::string DerCopy(const TestIdentity& id) {
+  const std::string path = id.cert_path + ".der";
+  if (::access(path.c_str(), F_OK) == 0) {
+    return path;
+  }
+  unsigned char* der = nullptr;
+  const int length = i2d_X509(id.cert.get(), &der);
+  if (length <= 0) {
+    ADD_FAILURE() << "DerCopy(" << id.cert_path << "): i2d_X509 failed";
+    return path;
+  }
+  WriteWithMode(path,
+                std::string(reinterpret_cast<const char*>(der),
+                            static_cast<size_t>(length)),
+                0644, false);
+  OPENSSL_free(der);
+  return path;
+}
+
 }  // namespace imab::testing

@@ -48,4 +48,9 @@ TestIdentity MakeIssued(const std::string& dir, const std::string& name,
 // Appends the PEM of `cert` to the file at `path` (to build chain files).
 void AppendCertPem(const std::string& path, const X509* cert);
 
+// The certificate of `id` as DER (what a device's /etc/keys files and
+// imab-build --ima-cert take), written beside its PEM as CERT_PATH.der the
+// first time it is asked for; returns that path.
+std::string DerCopy(const TestIdentity& id);
+
 }  // namespace imab::testing

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 namespace imab::testing {
 
@@ -17,5 +19,18 @@ struct SampleTreeOptions {
 // a file with user.* and security.capability xattrs, and files owned by
 // uid/gid other than 0.
 void MakeSampleTree(const std::string& root, SampleTreeOptions options = {});
+
+// A small sample tree (1000-byte big file, no device nodes, so no root
+// needed) that a device could boot: stand-in executables ("ELF PATH",
+// 0755) for libc, ld.so, systemd, imab-verify and each of
+// `extra_executables`, and sbin/init -> ../usr/lib/systemd/systemd.
+void MakeBootableSampleTree(
+    const std::string& root,
+    const std::vector<std::string>& extra_executables = {});
+
+// Writes ROOT/PATH (making its folders) with `content` and `mode`, for the
+// few hand-placed files a test image needs (an init, a libc, a tool).
+void PutFile(const std::string& root, const std::string& path,
+             const std::string& content, std::filesystem::perms mode);
 
 }  // namespace imab::testing
