@@ -460,6 +460,43 @@ TEST(InitramfsSegmentsTest, GzipHeaderFieldsTheKernelCannotSkipAreRefused) {
                         "skip"));
 }
 
+// lib/xz in Linux 6.1 is built without XZ_DEC_ANY_CHECK: a CRC64 or
+// SHA-256 check is XZ_OPTIONS_ERROR, so the kernel would unpack nothing.
+TEST(InitramfsSegmentsTest, XzChecksTheKernelCannotVerifyAreRefused) {
+  TempDir dir;
+  fs::path tree = KeyTree(dir, "a", kOldCert);
+  std::string out = dir.Sub("crc64.img");
+  ASSERT_EQ(RunShell("cd " + ShellQuote(tree.string()) +
+                     " && find . | cpio -o --quiet -H newc | xz -c "
+                     "--check=crc64 > " +
+                     ShellQuote(out))
+                .exit_code,
+            0);
+  auto r = ParseInitramfs(Bytes(ReadFile(out)));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_THAT(r.error().message,
+              HasSubstr("initramfs: corrupt xz stream: integrity check other "
+                        "than none or CRC32"));
+}
+
+// Each stream ends exactly where its own trailer says: a damaged gzip
+// trailer or a cut zstd frame is refused, not read past.
+TEST(InitramfsSegmentsTest, DamagedStreamEndsAreRefused) {
+  TempDir dir;
+  fs::path tree = KeyTree(dir, "a", kOldCert);
+  std::vector<uint8_t> gz = Pack(dir, tree, InitramfsCompression::kGzip);
+  gz[gz.size() - 8] ^= 0x01;  // CRC32 of the trailer
+  auto bad_crc = ParseInitramfs(gz);
+  ASSERT_FALSE(bad_crc.has_value());
+  EXPECT_THAT(bad_crc.error().message,
+              HasSubstr("CRC32 or size in the trailer does not match"));
+  std::vector<uint8_t> zst = Pack(dir, tree, InitramfsCompression::kZstd);
+  zst.resize(zst.size() - 3);
+  auto cut = ParseInitramfs(zst);
+  ASSERT_FALSE(cut.has_value());
+  EXPECT_THAT(cut.error().message, HasSubstr("initramfs: corrupt zstd stream"));
+}
+
 TEST(InitramfsTest, RefusesBadCertificates) {
   TempDir dir;
   MakeTree(dir.path() / "tree", Keys::kEvmOnly);
