@@ -333,6 +333,33 @@ void PadForNext(const InitramfsSegment& next, std::vector<uint8_t>& out) {
   }
 }
 
+// The image again: untouched segments verbatim, `touched` ones re-encoded.
+Result<std::vector<uint8_t>> WriteSegments(
+    const std::vector<InitramfsSegment>& segments,
+    const std::set<size_t>& touched, const InitramfsLimits& limits) {
+  std::vector<uint8_t> out;
+  for (size_t s = 0; s < segments.size(); ++s) {
+    if (!touched.contains(s)) {
+      out.insert(out.end(), segments[s].original.begin(),
+                 segments[s].original.end());
+      continue;
+    }
+    IMAB_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
+                          EncodeInitramfsSegment(segments[s]));
+    out.insert(out.end(), bytes.begin(), bytes.end());
+    if (s + 1 < segments.size()) {
+      PadForNext(segments[s + 1], out);
+    }
+  }
+  if (out.size() > limits.max_image_bytes) {
+    return InitramfsError(ErrorCode::kLimitExceeded,
+                          "new image larger than " +
+                              std::to_string(limits.max_image_bytes) +
+                              " bytes");
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::vector<InitramfsSegment>> ParseInitramfs(
@@ -457,27 +484,7 @@ Result<std::vector<uint8_t>> SetInitramfsKeys(
                               " is a symlink that would not yield the "
                               "requested IMA certificate");
   }
-  std::vector<uint8_t> out;
-  for (size_t s = 0; s < segments.size(); ++s) {
-    if (!touched.contains(s)) {
-      out.insert(out.end(), segments[s].original.begin(),
-                 segments[s].original.end());
-      continue;
-    }
-    IMAB_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
-                          EncodeInitramfsSegment(segments[s]));
-    out.insert(out.end(), bytes.begin(), bytes.end());
-    if (s + 1 < segments.size()) {
-      PadForNext(segments[s + 1], out);
-    }
-  }
-  if (out.size() > limits.max_image_bytes) {
-    return InitramfsError(ErrorCode::kLimitExceeded,
-                          "new image larger than " +
-                              std::to_string(limits.max_image_bytes) +
-                              " bytes");
-  }
-  return out;
+  return WriteSegments(segments, touched, limits);
 }
 
 }  // namespace imab
