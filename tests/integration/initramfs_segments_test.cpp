@@ -145,6 +145,23 @@ class InitramfsSegmentsTest : public ::testing::Test {
     return signed_tree;
   }
 
+  // `install` of bundle `name` on a device made by `device init` with the
+  // same keys as device_ (old_ loaded).
+  CommandResult InstallOnFreshDevice(const std::string& name) {
+    std::string root = dir_.Sub("installed-device");
+    fs::remove_all(root);
+    CommandResult init =
+        RunShell(ShellQuote(VerifyBin()) + " device init --root " +
+                 ShellQuote(root) + " --compatible test-board --release-ca " +
+                 ShellQuote(keys_->ca().cert_path) + " --kernel-ca " +
+                 ShellQuote(kernel_ca_.cert_path) + " --ima-cert " +
+                 ShellQuote(Der(old_)));
+    EXPECT_EQ(init.exit_code, 0) << init.err;
+    return RunShell(ShellQuote(VerifyBin()) + " install " +
+                    ShellQuote(dir_.Sub(name)) + " --root " + ShellQuote(root) +
+                    " --no-time-check");
+  }
+
   std::string Keep(const std::string& certs) {
     return "--keep-signatures " + certs;
   }
@@ -246,6 +263,12 @@ TEST_F(InitramfsSegmentsTest, ForgedDeclarationOfTheEarlierKeyIsRefused) {
                               "declares"),
               std::string::npos)
         << judged.err;
+    CommandResult installed = InstallOnFreshDevice("forged.imab");
+    EXPECT_EQ(installed.exit_code, 1) << installed.err;
+    EXPECT_NE(installed.err.find("etc/keys/x509_evm.der (SHA-256 " +
+                                 DerSha(old_).substr(0, 16) + "...)"),
+              std::string::npos)
+        << installed.err;
     fs::remove_all(tree);
   }
 }
