@@ -7,7 +7,6 @@
 #include <string>
 #include <string_view>
 
-
 namespace imab {
 namespace {
 
@@ -201,6 +200,166 @@ Status EnsureMember(const MemberIndex& index, CpioArchive& archive,
   return OkStatus();
 }
 
+// What the segments parsed so far used of the limits.
+struct ParseBudget {
+  size_t members_seen = 0;
+  uint64_t decompressed = 0;
+};
+
+size_t CountZeros(std::span<const uint8_t> image, size_t pos) {
+  size_t zeros = 0;
+  while (pos + zeros < image.size() && image[pos + zeros] == 0) {
+    ++zeros;
+  }
+  return zeros;
+}
+
+// `error` placed in the segment: "initramfs: gzip segment at offset N:
+// ...", or plain "initramfs: ..." for a segment at the start.
+Error AtSegment(Error error, const InitramfsSegment& segment) {
+  constexpr std::string_view kPrefix = "initramfs: ";
+  std::string_view rest = error.message;
+  if (rest.starts_with(kPrefix)) {
+    rest.remove_prefix(kPrefix.size());
+  }
+  std::string where =
+      segment.offset == 0
+          ? std::string()
+          : std::string(InitramfsCompressionName(segment.compression)) +
+                " segment at offset " + std::to_string(segment.offset) + ": ";
+  error.message = std::string(kPrefix) + where + std::string(rest);
+  return error;
+}
+
+// One compressed stream at `*pos` and the zero padding after it; `*pos`
+// moves past both, to where the kernel looks for the next segment.
+Status ReadCompressedSegment(std::span<const uint8_t> image,
+                             const InitramfsLimits& limits, ParseBudget& budget,
+                             size_t* pos, InitramfsSegment& segment) {
+  auto decoded = DecodeInitramfsStream(
+      image.subspan(*pos), segment.compression,
+      limits.max_decompressed_bytes - budget.decompressed);
+  if (!decoded.has_value()) {
+    return AtSegment(std::move(decoded).error(), segment);
+  }
+  budget.decompressed += decoded->plain.size();
+  CpioLimits cpio = limits.cpio;
+  cpio.max_members = limits.cpio.max_members - budget.members_seen;
+  auto archives = ParseCpioStream(decoded->plain, cpio);
+  if (!archives.has_value()) {
+    return AtSegment(std::move(archives).error(), segment);
+  }
+  for (const CpioArchive& a : *archives) {
+    budget.members_seen += a.members.size();
+  }
+  segment.archives = std::move(archives).value();
+  size_t end = *pos + decoded->consumed;
+  end += CountZeros(image, end);
+  segment.original.assign(image.begin() + static_cast<std::ptrdiff_t>(*pos),
+                          image.begin() + static_cast<std::ptrdiff_t>(end));
+  *pos = end;
+  return OkStatus();
+}
+
+// Uncompressed archives at `*pos`, each with its zero padding, while
+// "0707" comes next; `*pos` moves past them.
+Status ReadPlainSegment(std::span<const uint8_t> image,
+                        const InitramfsLimits& limits, ParseBudget& budget,
+                        size_t* pos, InitramfsSegment& segment) {
+  size_t start = *pos;
+  while (*pos < image.size() && DetectInitramfsCompression(image.subspan(
+                                    *pos)) == InitramfsCompression::kNone) {
+    size_t used = 0;
+    auto archive = ParseCpioArchive(image.subspan(*pos), limits.cpio,
+                                    &budget.members_seen, &used);
+    if (!archive.has_value()) {
+      return WithContext(
+          std::move(archive).error(),
+          *pos == 0 ? std::string("initramfs")
+                    : "initramfs: archive at offset " + std::to_string(*pos));
+    }
+    *pos += used;
+    size_t zeros = CountZeros(image, *pos);
+    *pos += zeros;
+    archive->trailing_zeros = zeros;
+    segment.archives.push_back(std::move(archive).value());
+    // The kernel looks for the next archive or stream 4-aligned only.
+    if (*pos < image.size() && *pos % 4 != 0) {
+      return InitramfsError(ErrorCode::kMalformed,
+                            "data after TRAILER!!! not 4-aligned at offset " +
+                                std::to_string(*pos));
+    }
+  }
+  segment.original.assign(image.begin() + static_cast<std::ptrdiff_t>(start),
+                          image.begin() + static_cast<std::ptrdiff_t>(*pos));
+  return OkStatus();
+}
+
+// The rewrite edits the last member of each key name; with key files in
+// two segments an earlier copy could mislead a reader that stops early, and
+// one edit would not make the image's meaning obvious: refused, naming the
+// segments, so the image is fixed at its source.
+Status CheckKeysInOneSegment(const std::vector<InitramfsSegment>& segments) {
+  std::optional<size_t> first;
+  for (const InitramfsSegment& segment : segments) {
+    bool has_key = false;
+    for (const CpioArchive& archive : segment.archives) {
+      for (const CpioMember& m : archive.members) {
+        std::string name = NormalizeName(m.name);
+        has_key = has_key || name == kEvmPath || name == kImaPath;
+      }
+    }
+    if (!has_key) {
+      continue;
+    }
+    if (first.has_value()) {
+      return InitramfsError(
+          ErrorCode::kInvalidArgument,
+          "etc/keys certificates in the segment at offset " +
+              std::to_string(*first) + " and again in the segment at offset " +
+              std::to_string(segment.offset) +
+              "; refusing to rewrite keys defined by more than one segment");
+    }
+    first = segment.offset;
+  }
+  return OkStatus();
+}
+
+// Zeros that bring `out` to the residue mod 4 the next segment had in the
+// original image, so a following cpio stays 4-aligned as the kernel needs.
+void PadForNext(const InitramfsSegment& next, std::vector<uint8_t>& out) {
+  while (out.size() % 4 != next.offset % 4) {
+    out.push_back(0);
+  }
+}
+
+// The image again: untouched segments verbatim, `touched` ones re-encoded.
+Result<std::vector<uint8_t>> WriteSegments(
+    const std::vector<InitramfsSegment>& segments,
+    const std::set<size_t>& touched, const InitramfsLimits& limits) {
+  std::vector<uint8_t> out;
+  for (size_t s = 0; s < segments.size(); ++s) {
+    if (!touched.contains(s)) {
+      out.insert(out.end(), segments[s].original.begin(),
+                 segments[s].original.end());
+      continue;
+    }
+    IMAB_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
+                          EncodeInitramfsSegment(segments[s]));
+    out.insert(out.end(), bytes.begin(), bytes.end());
+    if (s + 1 < segments.size()) {
+      PadForNext(segments[s + 1], out);
+    }
+  }
+  if (out.size() > limits.max_image_bytes) {
+    return InitramfsError(ErrorCode::kLimitExceeded,
+                          "new image larger than " +
+                              std::to_string(limits.max_image_bytes) +
+                              " bytes");
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::vector<InitramfsSegment>> ParseInitramfs(
@@ -215,12 +374,13 @@ Result<std::vector<InitramfsSegment>> ParseInitramfs(
     return InitramfsError(ErrorCode::kMalformed, "empty image");
   }
   std::vector<InitramfsSegment> segments;
-  size_t members_seen = 0;
-  uint64_t decompressed = 0;
+  ParseBudget budget;
   size_t pos = 0;
+  // unpack_to_rootfs: a cpio where a 4-aligned "0" begins, else one
+  // compressed stream; zeros between are skipped; on to the end.
   while (pos < image.size()) {
-    std::span<const uint8_t> rest = image.subspan(pos);
-    std::optional<InitramfsCompression> kind = DetectInitramfsCompression(rest);
+    std::optional<InitramfsCompression> kind =
+        DetectInitramfsCompression(image.subspan(pos));
     if (!kind.has_value()) {
       return InitramfsError(
           ErrorCode::kMalformed,
@@ -228,57 +388,18 @@ Result<std::vector<InitramfsSegment>> ParseInitramfs(
     }
     InitramfsSegment segment;
     segment.compression = *kind;
+    segment.offset = pos;
     if (*kind != InitramfsCompression::kNone) {
-      // A compressed segment is the rest of the image (see the header).
-      IMAB_ASSIGN_OR_RETURN(
-          std::vector<uint8_t> plain,
-          DecompressInitramfsSegment(
-              rest, *kind, limits.max_decompressed_bytes - decompressed));
-      decompressed += plain.size();
-      CpioLimits cpio = limits.cpio;
-      cpio.max_members = limits.cpio.max_members - members_seen;
-      auto archives = ParseCpioStream(plain, cpio);
-      if (!archives.has_value()) {
-        return WithContext(std::move(archives).error(), "initramfs");
-      }
-      for (const CpioArchive& a : *archives) {
-        members_seen += a.members.size();
-      }
-      segment.archives = std::move(archives).value();
-      segment.original.assign(rest.begin(), rest.end());
-      segments.push_back(std::move(segment));
-      break;
+      IMAB_RETURN_IF_ERROR(
+          ReadCompressedSegment(image, limits, budget, &pos, segment));
+    } else if (pos % 4 != 0) {
+      return InitramfsError(
+          ErrorCode::kMalformed,
+          "cpio archive not 4-aligned at offset " + std::to_string(pos));
+    } else {
+      IMAB_RETURN_IF_ERROR(
+          ReadPlainSegment(image, limits, budget, &pos, segment));
     }
-    size_t start = pos;
-    // Uncompressed archives follow one another while "0707" comes next.
-    while (pos < image.size() && DetectInitramfsCompression(image.subspan(pos)) ==
-                                     InitramfsCompression::kNone) {
-      size_t used = 0;
-      auto archive = ParseCpioArchive(image.subspan(pos), limits.cpio,
-                                      &members_seen, &used);
-      if (!archive.has_value()) {
-        return WithContext(
-            std::move(archive).error(),
-            pos == 0 ? std::string("initramfs")
-                     : "initramfs: archive at offset " + std::to_string(pos));
-      }
-      pos += used;
-      size_t zeros = 0;
-      while (pos + zeros < image.size() && image[pos + zeros] == 0) {
-        ++zeros;
-      }
-      pos += zeros;
-      archive->trailing_zeros = zeros;
-      segment.archives.push_back(std::move(archive).value());
-      // The kernel looks for the next archive or stream 4-aligned only.
-      if (pos < image.size() && pos % 4 != 0) {
-        return InitramfsError(ErrorCode::kMalformed,
-                              "data after TRAILER!!! not 4-aligned at offset " +
-                                  std::to_string(pos));
-      }
-    }
-    segment.original.assign(image.begin() + static_cast<std::ptrdiff_t>(start),
-                            image.begin() + static_cast<std::ptrdiff_t>(pos));
     segments.push_back(std::move(segment));
   }
   return segments;
@@ -316,6 +437,7 @@ Result<std::vector<uint8_t>> SetInitramfsKeys(
   }
   IMAB_ASSIGN_OR_RETURN(std::vector<InitramfsSegment> segments,
                         ParseInitramfs(image, limits));
+  IMAB_RETURN_IF_ERROR(CheckKeysInOneSegment(segments));
   std::set<size_t> touched;
   std::span<const uint8_t> ima_want = ima_der.value_or(evm_der);
   {
@@ -362,24 +484,7 @@ Result<std::vector<uint8_t>> SetInitramfsKeys(
                               " is a symlink that would not yield the "
                               "requested IMA certificate");
   }
-  std::vector<uint8_t> out;
-  for (size_t s = 0; s < segments.size(); ++s) {
-    if (!touched.contains(s)) {
-      out.insert(out.end(), segments[s].original.begin(),
-                 segments[s].original.end());
-      continue;
-    }
-    IMAB_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
-                          EncodeInitramfsSegment(segments[s]));
-    out.insert(out.end(), bytes.begin(), bytes.end());
-  }
-  if (out.size() > limits.max_image_bytes) {
-    return InitramfsError(ErrorCode::kLimitExceeded,
-                          "new image larger than " +
-                              std::to_string(limits.max_image_bytes) +
-                              " bytes");
-  }
-  return out;
+  return WriteSegments(segments, touched, limits);
 }
 
 }  // namespace imab

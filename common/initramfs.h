@@ -20,7 +20,8 @@ namespace imab {
 // untouched segments are written back verbatim.
 struct InitramfsSegment {
   InitramfsCompression compression = InitramfsCompression::kNone;
-  std::vector<uint8_t> original;
+  size_t offset = 0;                  // where it begins in the image
+  std::vector<uint8_t> original;      // a stream's zero padding included
   std::vector<CpioArchive> archives;  // decoded content
 };
 
@@ -32,16 +33,19 @@ struct InitramfsLimits {
   CpioLimits cpio;
 };
 
-// Splits `image` into segments. An uncompressed segment runs through its
-// archives and the zero padding after each; it ends where a non-zero byte
-// other than "0707" begins the next segment. A compressed segment runs to the
-// end of the image (what dracut, mkinitramfs and the kernel build produce);
-// concatenated gzip members are decoded as one stream. `image` is borrowed
-// for the call only.
+// Splits `image` into segments the way the kernel's unpack_to_rootfs
+// (init/initramfs.c, Linux 6.1) walks it: a 4-aligned "0707" begins an
+// uncompressed segment, which runs through its archives and the zero padding
+// after each; any other non-zero byte begins one compressed stream (one gzip
+// member, one xz stream, one zstd frame), which ends exactly where its
+// decoder stops, followed by optional zero padding; then the next segment,
+// to the end of the image. Later members replace earlier ones of the same
+// name, as the kernel extracts in order. `image` is borrowed for the call.
 // On failure: kMalformed with a message starting "initramfs: " ("unknown
-// compression", "not a newc cpio (magic 070707)", "truncated member
-// 'etc/foo'", "no TRAILER!!!", a corrupt compressed stream), kLimitExceeded
-// when the image, the decompressed bytes or the member count pass `limits`.
+// compression at offset N", "cpio archive not 4-aligned at offset N", "not a
+// newc cpio (magic 070707)", "truncated member 'etc/foo'", "no TRAILER!!!",
+// "gzip segment at offset N: ... corrupt gzip stream"), kLimitExceeded when
+// the image, the decompressed bytes or the member count pass `limits`.
 Result<std::vector<InitramfsSegment>> ParseInitramfs(
     std::span<const uint8_t> image, const InitramfsLimits& limits = {});
 
@@ -75,8 +79,11 @@ Result<InitramfsKeys> ReadInitramfsKeys(std::span<const uint8_t> image,
 // a fixed setting (gzip level 9 with no name and mtime 0, xz preset 6 with a
 // CRC32 check as the kernel requires, zstd level 19 with a checksum), so
 // equal inputs give equal outputs. All other segments are copied verbatim.
-// `evm_der` and `ima_der` are borrowed for the call.
-// On failure: ParseInitramfs errors; kMalformed when a key path exists but
+// A re-encoded segment is followed by zeros that keep the next segment's
+// offset mod 4. `evm_der` and `ima_der` are borrowed for the call.
+// On failure: ParseInitramfs errors; kInvalidArgument "etc/keys certificates
+// in the segment at offset N and again in the segment at offset M" when key
+// files occur in more than one segment; kMalformed when a key path exists but
 // is not a regular file or symlink, or is hard linked; kInvalidArgument when
 // a kept symlink would not yield the requested IMA certificate, or a
 // certificate is empty or over kMaxCertificateBytes; kLimitExceeded when the

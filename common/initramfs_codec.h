@@ -24,11 +24,21 @@ const char* InitramfsCompressionName(InitramfsCompression compression);
 std::optional<InitramfsCompression> DetectInitramfsCompression(
     std::span<const uint8_t> bytes);
 
-// Decompresses one stream of `compression` (not kNone); concatenated gzip
-// members are one stream. kMalformed "initramfs: corrupt gzip stream: ..."
-// for a damaged stream, kLimitExceeded when the output would pass
-// `max_output` bytes (checked before it does).
-Result<std::vector<uint8_t>> DecompressInitramfsSegment(
+// One decoded compressed stream and how many input bytes it occupied.
+struct DecodedInitramfsStream {
+  std::vector<uint8_t> plain;
+  size_t consumed = 0;  // bytes of `input` the stream used, trailer included
+};
+
+// Decodes exactly one stream of `compression` (not kNone) at the start of
+// `input`, as the kernel's decompressor for it would (lib/decompress_*.c in
+// Linux 6.1), and stops at its end: a gzip member (header flags FTEXT and
+// FNAME only, CRC32 and size trailer checked), an xz stream (check none or
+// CRC32), a zstd frame. Bytes after the stream are left for the caller.
+// kMalformed "initramfs: corrupt gzip stream: ..." for a damaged or
+// truncated stream or one the kernel cannot read, kLimitExceeded when the
+// output would pass `max_output` bytes (checked before it does).
+Result<DecodedInitramfsStream> DecodeInitramfsStream(
     std::span<const uint8_t> input, InitramfsCompression compression,
     uint64_t max_output);
 

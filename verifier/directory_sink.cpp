@@ -128,6 +128,33 @@ Status CheckWritten(const Entry& entry, const std::string& path,
   return OkStatus();
 }
 
+// An installed image without its owners or security.* / trusted.* xattrs
+// would not boot (EVM and IMA appraise exactly those), so an install that
+// cannot write them stops at the first entry that carries them, before
+// anything is activated.
+Status CheckWritableUnprivileged(const Entry& entry) {
+  std::string needs;
+  if (entry.uid != ::geteuid() || entry.gid != ::getegid()) {
+    needs =
+        "owner " + std::to_string(entry.uid) + ":" + std::to_string(entry.gid);
+  }
+  for (const Xattr& x : entry.xattrs) {
+    if (NeedsPrivilege(x.name)) {
+      needs += (needs.empty() ? "" : " and ") + x.name;
+      break;
+    }
+  }
+  if (needs.empty()) {
+    return OkStatus();
+  }
+  return MakeError(
+      ErrorCode::kInvalidArgument,
+      "install must run as root: " +
+          (entry.path.empty() ? std::string(".") : Printable(entry.path)) +
+          " needs " + needs + ", which euid " + std::to_string(::geteuid()) +
+          " cannot set; nothing was installed");
+}
+
 }  // namespace
 
 DirectorySink::DirectorySink(std::string target, Reporter& reporter)
@@ -169,6 +196,7 @@ Result<std::unique_ptr<DirectorySink>> DirectorySink::CreateReplacing(
   }
   std::unique_ptr<DirectorySink> sink(new DirectorySink(stripped, reporter));
   sink->clear_target_ = std::move(clear_target);
+  sink->require_full_metadata_ = true;
   return sink;
 }
 
@@ -192,6 +220,9 @@ std::string DirectorySink::PathOf(const Entry& entry) const {
 }
 
 Status DirectorySink::Begin(const Entry& entry) {
+  if (require_full_metadata_ && !privileged_) {
+    IMAB_RETURN_IF_ERROR(CheckWritableUnprivileged(entry));
+  }
   std::string path = PathOf(entry);
   switch (entry.type) {
     case EntryType::kFile:
@@ -213,8 +244,8 @@ Status DirectorySink::Begin(const Entry& entry) {
       }
       return OkStatus();
     case EntryType::kHardlink:
-      if (::link((staging_ + "/" + entry.link_target).c_str(),
-                 path.c_str()) != 0) {
+      if (::link((staging_ + "/" + entry.link_target).c_str(), path.c_str()) !=
+          0) {
         return IoError(path);
       }
       return OkStatus();
@@ -274,8 +305,7 @@ Status DirectorySink::ApplyMetadata(const Entry& entry,
                                     const std::string& path) {
   // Owner, then mode (chown clears setuid bits), then xattrs: the order the
   // kernel's EVM needs to see a consistent file (ima-evm-formats.md §4.5).
-  if (privileged_ &&
-      ::lchown(path.c_str(), entry.uid, entry.gid) != 0) {
+  if (privileged_ && ::lchown(path.c_str(), entry.uid, entry.gid) != 0) {
     return IoError(path);
   }
   if (entry.type != EntryType::kSymlink && entry.type != EntryType::kDir &&
@@ -339,8 +369,8 @@ Status DirectorySink::Commit() {
   // Files and folders were fsynced one by one; syncfs also covers what
   // cannot be opened to fsync (symlinks and device nodes, their owners and
   // xattrs).
-  UniqueFd staging_fd(::open(staging_.c_str(),
-                             O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd staging_fd(
+      ::open(staging_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!staging_fd.valid() || ::fsync(staging_fd.get()) != 0 ||
       ::syncfs(staging_fd.get()) != 0) {
     return IoError(staging_);

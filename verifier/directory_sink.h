@@ -42,7 +42,11 @@ class DirectorySink : public EntrySink {
   // untouched until Commit() has synced the new tree, then
   // `clear_target` runs (it must leave `target` missing or an empty
   // folder) just before the rename. A refused or aborted write therefore
-  // leaves the older tree as it was.
+  // leaves the older tree as it was. Used by install: when not running as
+  // root, Begin() refuses (kInvalidArgument "install must run as root: PATH
+  // needs owner 0:0 and security.ima ...") the first entry whose owner is
+  // not the caller's or that carries a security.* / trusted.* xattr, rather
+  // than installing an image that would not boot.
   static Result<std::unique_ptr<DirectorySink>> CreateReplacing(
       const std::string& target, Reporter& reporter,
       std::function<Status()> clear_target);
@@ -68,12 +72,13 @@ class DirectorySink : public EntrySink {
 
   std::string target_;
   std::function<Status()> clear_target_;  // CreateReplacing() only
-  std::string staging_;  // empty before Start() and once done
+  std::string staging_;                   // empty before Start() and once done
   uint64_t mtime_ = 0;
   Reporter& reporter_;
   bool privileged_;
   bool warned_unprivileged_ = false;
-  UniqueFd file_;  // the kFile being written
+  bool require_full_metadata_ = false;  // CreateReplacing() only
+  UniqueFd file_;                       // the kFile being written
   struct DirMeta {
     std::string path;
     uint32_t mode;

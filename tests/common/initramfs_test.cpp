@@ -327,6 +327,176 @@ TEST(InitramfsTest, MicrocodeSegmentKeptVerbatim) {
   EXPECT_EQ(keys->compression, InitramfsCompression::kGzip);
 }
 
+// ---- Segments after a compressed stream (the kernel reads on) ----
+
+const std::string kForeignCert = "foreign-evm-certificate";
+
+// A tree whose only content is etc/keys/x509_evm.der = `cert`.
+fs::path KeyTree(const TempDir& dir, const std::string& name,
+                 const std::string& cert) {
+  fs::path root = dir.path() / name;
+  fs::create_directories(root / "etc/keys");
+  WriteFile(root / "etc/keys/x509_evm.der", cert);
+  return root;
+}
+
+std::vector<uint8_t> Concat(std::vector<uint8_t> a,
+                            const std::vector<uint8_t>& b, size_t zeros = 0) {
+  a.insert(a.end(), zeros, uint8_t{0});
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// The reviewer's attack: the declared key in a gzip stream, a foreign one
+// in whatever follows it; the kernel extracts both and keeps the later.
+TEST(InitramfsSegmentsTest, LaterSegmentAfterCompressedStreamWins) {
+  struct Case {
+    InitramfsCompression first, second;
+    size_t zeros;
+  };
+  using C = InitramfsCompression;
+  for (const Case& c :
+       {Case{C::kGzip, C::kNone, 0}, Case{C::kGzip, C::kNone, 512},
+        Case{C::kGzip, C::kXz, 0}, Case{C::kGzip, C::kGzip, 4},
+        Case{C::kXz, C::kNone, 4}, Case{C::kZstd, C::kGzip, 0},
+        Case{C::kZstd, C::kNone, 8}}) {
+    SCOPED_TRACE(std::string(InitramfsCompressionName(c.first)) + "+" +
+                 std::to_string(c.zeros) + "+" +
+                 InitramfsCompressionName(c.second));
+    TempDir dir;
+    std::vector<uint8_t> a = Pack(dir, KeyTree(dir, "a", kOldCert), c.first);
+    std::vector<uint8_t> b =
+        Pack(dir, KeyTree(dir, "b", kForeignCert), c.second);
+    // Keep a following cpio 4-aligned, as the kernel requires.
+    size_t zeros = c.zeros;
+    if (c.second == C::kNone) {
+      zeros += (4 - (a.size() + zeros) % 4) % 4;
+    }
+    std::vector<uint8_t> image = Concat(a, b, zeros);
+    auto segments = ParseInitramfs(image);
+    ASSERT_TRUE(segments.has_value()) << segments.error().message;
+    ASSERT_EQ(segments->size(), 2u);
+    EXPECT_EQ((*segments)[1].offset, a.size() + zeros);
+    EXPECT_EQ((*segments)[0].original.size(), a.size() + zeros);
+    auto keys = ReadInitramfsKeys(image);
+    ASSERT_TRUE(keys.has_value()) << keys.error().message;
+    EXPECT_EQ(Str(keys->evm_der.value()), kForeignCert);
+    // Two segments with keys: the builder will not guess which to edit.
+    auto rewritten = SetInitramfsKeys(image, Bytes(kNewCert), std::nullopt);
+    ASSERT_FALSE(rewritten.has_value());
+    EXPECT_EQ(rewritten.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_THAT(rewritten.error().message,
+                HasSubstr("etc/keys certificates in the segment at offset 0 "
+                          "and again in the segment at offset " +
+                          std::to_string(a.size() + zeros)));
+  }
+}
+
+// xz and zstd streams padded with zeros, as the kernel accepts them.
+TEST(InitramfsSegmentsTest, ZeroPaddingAfterAStreamIsAccepted) {
+  for (InitramfsCompression c :
+       {InitramfsCompression::kXz, InitramfsCompression::kZstd,
+        InitramfsCompression::kGzip}) {
+    SCOPED_TRACE(InitramfsCompressionName(c));
+    TempDir dir;
+    MakeTree(dir.path() / "main", Keys::kEvmOnly);
+    std::vector<uint8_t> image = Pack(dir, dir.path() / "main", c);
+    image.insert(image.end(), 509, uint8_t{0});
+    auto keys = ReadInitramfsKeys(image);
+    ASSERT_TRUE(keys.has_value()) << keys.error().message;
+    EXPECT_EQ(Str(keys->evm_der.value()), kOldCert);
+    auto out = SetInitramfsKeys(image, Bytes(kNewCert), std::nullopt);
+    ASSERT_TRUE(out.has_value()) << out.error().message;
+    EXPECT_EQ(Str(ReadInitramfsKeys(*out)->evm_der.value()), kNewCert);
+  }
+}
+
+// Keys in the compressed stream, a plain cpio without keys after it: the
+// stream is re-encoded, and the cpio after it stays 4-aligned and intact.
+TEST(InitramfsSegmentsTest, RewriteKeepsAFollowingCpioAligned) {
+  TempDir dir;
+  MakeTree(dir.path() / "main", Keys::kEvmOnly);
+  fs::create_directories(dir.path() / "extra");
+  WriteFile(dir.path() / "extra/late-file", "late");
+  std::vector<uint8_t> a =
+      Pack(dir, dir.path() / "main", InitramfsCompression::kGzip);
+  std::vector<uint8_t> b =
+      Pack(dir, dir.path() / "extra", InitramfsCompression::kNone);
+  std::vector<uint8_t> image = Concat(a, b, (4 - a.size() % 4) % 4);
+  auto out = SetInitramfsKeys(image, Bytes(kNewCert), std::nullopt);
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  auto segments = ParseInitramfs(*out);
+  ASSERT_TRUE(segments.has_value()) << segments.error().message;
+  ASSERT_EQ(segments->size(), 2u);
+  EXPECT_EQ((*segments)[1].original, b);
+  EXPECT_EQ(Str(ReadInitramfsKeys(*out)->evm_der.value()), kNewCert);
+}
+
+TEST(InitramfsSegmentsTest, UnalignedCpioAfterAStreamIsRefused) {
+  TempDir dir;
+  std::vector<uint8_t> a =
+      Pack(dir, KeyTree(dir, "a", kOldCert), InitramfsCompression::kGzip);
+  std::vector<uint8_t> b =
+      Pack(dir, KeyTree(dir, "b", kForeignCert), InitramfsCompression::kNone);
+  size_t zeros = (4 - a.size() % 4) % 4 + 1;  // one past alignment
+  auto r = ParseInitramfs(Concat(a, b, zeros));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_THAT(r.error().message,
+              HasSubstr("initramfs: cpio archive not 4-aligned at offset " +
+                        std::to_string(a.size() + zeros)));
+}
+
+// lib/decompress_inflate.c skips FNAME only; other optional fields would
+// be misread by the kernel, so such a member is refused.
+TEST(InitramfsSegmentsTest, GzipHeaderFieldsTheKernelCannotSkipAreRefused) {
+  TempDir dir;
+  std::vector<uint8_t> gz =
+      Pack(dir, KeyTree(dir, "a", kOldCert), InitramfsCompression::kGzip);
+  gz[3] |= 0x10;  // FCOMMENT
+  auto r = ParseInitramfs(gz);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_THAT(r.error().message,
+              HasSubstr("corrupt gzip stream: header flags the kernel cannot "
+                        "skip"));
+}
+
+// lib/xz in Linux 6.1 is built without XZ_DEC_ANY_CHECK: a CRC64 or
+// SHA-256 check is XZ_OPTIONS_ERROR, so the kernel would unpack nothing.
+TEST(InitramfsSegmentsTest, XzChecksTheKernelCannotVerifyAreRefused) {
+  TempDir dir;
+  fs::path tree = KeyTree(dir, "a", kOldCert);
+  std::string out = dir.Sub("crc64.img");
+  ASSERT_EQ(RunShell("cd " + ShellQuote(tree.string()) +
+                     " && find . | cpio -o --quiet -H newc | xz -c "
+                     "--check=crc64 > " +
+                     ShellQuote(out))
+                .exit_code,
+            0);
+  auto r = ParseInitramfs(Bytes(ReadFile(out)));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_THAT(r.error().message,
+              HasSubstr("initramfs: corrupt xz stream: integrity check other "
+                        "than none or CRC32"));
+}
+
+// Each stream ends exactly where its own trailer says: a damaged gzip
+// trailer or a cut zstd frame is refused, not read past.
+TEST(InitramfsSegmentsTest, DamagedStreamEndsAreRefused) {
+  TempDir dir;
+  fs::path tree = KeyTree(dir, "a", kOldCert);
+  std::vector<uint8_t> gz = Pack(dir, tree, InitramfsCompression::kGzip);
+  gz[gz.size() - 8] ^= 0x01;  // CRC32 of the trailer
+  auto bad_crc = ParseInitramfs(gz);
+  ASSERT_FALSE(bad_crc.has_value());
+  EXPECT_THAT(bad_crc.error().message,
+              HasSubstr("CRC32 or size in the trailer does not match"));
+  std::vector<uint8_t> zst = Pack(dir, tree, InitramfsCompression::kZstd);
+  zst.resize(zst.size() - 3);
+  auto cut = ParseInitramfs(zst);
+  ASSERT_FALSE(cut.has_value());
+  EXPECT_THAT(cut.error().message, HasSubstr("initramfs: corrupt zstd stream"));
+}
+
 TEST(InitramfsTest, RefusesBadCertificates) {
   TempDir dir;
   MakeTree(dir.path() / "tree", Keys::kEvmOnly);
