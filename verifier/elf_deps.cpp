@@ -274,6 +274,11 @@ std::optional<ProgramDeps> ParseProgramDeps(std::span<const uint8_t> bytes,
 void ElfDepsScanner::Begin(uint64_t size) {
   head_.clear();
   dynamic_.clear();
+  // Both buffers keep their full capacity from file to file: they never
+  // reallocate (a growing vector briefly holds two copies, and glibc keeps
+  // freed large blocks), and only the bytes a file fills become resident.
+  head_.reserve(kHeadCap);
+  dynamic_.reserve(kDynamicCap);
   size_ = size;
   offset_ = 0;
   candidate_ = true;
@@ -338,7 +343,6 @@ std::optional<ProgramDeps> ElfDepsScanner::Finish() {
   }
   std::optional<ProgramDeps> deps = ParseProgramDeps(head_, size_, dynamic_);
   head_.clear();
-  head_.shrink_to_fit();
   dynamic_.clear();
   return deps;
 }
