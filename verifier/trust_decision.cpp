@@ -440,14 +440,12 @@ std::optional<std::pair<std::string, std::string>> TrustDecider::CheckUnder(
                           std::string("invalid-signature-version"));
   }
   if (!parsed->is_signature) {
-    if (signature_required) {
-      return std::make_pair(
-          std::string("security.ima holds a digest, the policy requires a "
-                      "signature"),
-          std::string("IMA-signature-required"));
-    }
     // A digest is protected by the EVM signature; it must match the
-    // content (SHA-256 is the one the manifest pins).
+    // content (SHA-256 is the one the manifest pins, the streaming
+    // ImaChecker compares the others). Even where a signature is required
+    // the kernel takes it when EVM verified a portable signature
+    // (xattr_verify: INTEGRITY_PASS_IMMUTABLE), which the EVM check below
+    // demands of every file.
     if (parsed->digest_algo == HashAlgo::kSha256 &&
         (parsed->digest.size() != entry.sha256.size() ||
          CRYPTO_memcmp(parsed->digest.data(), entry.sha256.data(),
@@ -484,6 +482,13 @@ std::optional<std::pair<std::string, std::string>> TrustDecider::CheckUnder(
   Result<SignatureV2> sig =
       ParseSignatureV2(evm->value, XattrType::kEvmPortableDigsig);
   if (!sig.has_value()) {
+    if (signature_required && !parsed->is_signature) {
+      return std::make_pair(
+          "security.ima holds a digest and security.evm is not a portable "
+          "signature (" +
+              sig.error().message + "); the policy requires a signature",
+          std::string("IMA-signature-required"));
+    }
     return std::make_pair("security.evm is not a portable signature: " +
                               sig.error().message,
                           std::string("invalid-HMAC"));

@@ -76,6 +76,24 @@ Entry SignedFile(const std::string& path, const TestIdentity* id,
   return entry;
 }
 
+// A regular file whose security.ima is the digest form `ima` and whose
+// security.evm is a portable signature by `id` over its metadata.
+Entry DigestFile(const std::string& path, const TestIdentity& id,
+                 const std::string& ima) {
+  Entry entry = SignedFile(path, nullptr);
+  SetXattr(entry, kImaXattr, ima);
+  std::vector<uint8_t> evm =
+      EvmPortableDigest(entry, KernelProfile{}, HashAlgo::kSha256).value();
+  SetXattr(entry, kEvmXattr,
+           EncodeSignatureV2(XattrType::kEvmPortableDigsig, HashAlgo::kSha256,
+                             KeyIdOf(id), Sign(id, evm)));
+  return entry;
+}
+
+std::string Sha256DigestXattr(const Entry& entry) {
+  return EncodeImaDigest(HashAlgo::kSha256, entry.sha256);
+}
+
 class TrustDecisionTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -690,6 +708,49 @@ TEST_F(TrustDecisionTest, InPlaceSha512SignatureMustVerifyUnderTheRunningKey) {
   EXPECT_NE(app->reason.find("running .ima"), std::string::npos) << app->reason;
 }
 
+
+// ima_appraise.c xattr_verify: a digest passes IMA_DIGSIG_REQUIRED when
+// EVM returned INTEGRITY_PASS_IMMUTABLE (a verified portable signature).
+TEST_F(TrustDecisionTest, DigestWithPortableEvmSignaturePassesImasig) {
+  device_.policy =
+      ImaPolicy::Parse("appraise fowner=0 appraise_type=imasig\n", "p").value();
+  std::vector<Entry> image = Image(&new_key_, &new_key_);
+  Entry libc = SignedFile("usr/lib/x86_64-linux-gnu/libc.so.6", nullptr);
+  image[1] = DigestFile("usr/bin/ls", new_key_,
+                        Sha256DigestXattr(SignedFile("usr/bin/ls", nullptr)));
+  image[2] = DigestFile(libc.path, new_key_, Sha256DigestXattr(libc));
+  TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
+  EXPECT_TRUE(verdict.accepted()) << verdict.Summary();
+
+  // The portable signature must verify under the post-update .evm ring.
+  image[2] = DigestFile(libc.path, old_key_, Sha256DigestXattr(libc));
+  verdict = Decide(BundleLoading(new_key_), image);
+  ASSERT_EQ(verdict.files.size(), 1u) << verdict.Summary();
+  EXPECT_TRUE(verdict.files[0].critical);
+  EXPECT_EQ(verdict.files[0].cause, "invalid-fail-immutable");
+}
+
+TEST_F(TrustDecisionTest, DigestUnderImasigNeedsContentAndPortableEvm) {
+  device_.policy =
+      ImaPolicy::Parse("appraise fowner=0 appraise_type=imasig\n", "p").value();
+  std::vector<Entry> image = Image(&new_key_, &new_key_);
+  Entry other = SignedFile("usr/bin/other", nullptr);
+  image[1] = DigestFile("usr/bin/ls", new_key_, Sha256DigestXattr(other));
+  TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
+  ASSERT_EQ(verdict.files.size(), 1u) << verdict.Summary();
+  EXPECT_EQ(verdict.files[0].cause, "invalid-hash");
+
+  // An EVM signature that is not portable (type 0x03) leaves the kernel at
+  // INTEGRITY_PASS at best: the digest does not satisfy imasig.
+  Entry ls = SignedFile("usr/bin/ls", nullptr);
+  image[1] = DigestFile("usr/bin/ls", new_key_, Sha256DigestXattr(ls));
+  SetXattr(image[1], kEvmXattr,
+           EncodeSignatureV2(XattrType::kDigsig, HashAlgo::kSha256,
+                             KeyIdOf(new_key_), Sign(new_key_, ls.sha256)));
+  verdict = Decide(BundleLoading(new_key_), image);
+  ASSERT_EQ(verdict.files.size(), 1u) << verdict.Summary();
+  EXPECT_EQ(verdict.files[0].cause, "IMA-signature-required");
+}
 
 }  // namespace
 }  // namespace imab::verifier
