@@ -446,6 +446,13 @@ std::optional<std::pair<std::string, std::string>> TrustDecider::CheckUnder(
     // the kernel takes it when EVM verified a portable signature
     // (xattr_verify: INTEGRITY_PASS_IMMUTABLE), which the EVM check below
     // demands of every file.
+    if (parsed->kernel_reads_md5) {
+      return std::make_pair(
+          std::string("security.ima is a 0x01 SHA-1 digest ending in four "
+                      "zero bytes, which the kernel reads as an MD5 digest "
+                      "(ima_get_hash_algo) that the content does not match"),
+          std::string("invalid-hash"));
+    }
     if (parsed->digest_algo == HashAlgo::kSha256 &&
         (parsed->digest.size() != entry.sha256.size() ||
          CRYPTO_memcmp(parsed->digest.data(), entry.sha256.data(),

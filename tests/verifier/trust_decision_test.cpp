@@ -752,5 +752,23 @@ TEST_F(TrustDecisionTest, DigestUnderImasigNeedsContentAndPortableEvm) {
   EXPECT_EQ(verdict.files[0].cause, "IMA-signature-required");
 }
 
+// ima_get_hash_algo takes a 0x01 value whose bytes 16..19 are zero for
+// MD5: the kernel compares the content's MD5 and fails with invalid-hash.
+TEST_F(TrustDecisionTest, LegacySha1DigestEndingInZerosIsInvalidHash) {
+  std::vector<Entry> image = Image(&new_key_, &new_key_);
+  std::vector<uint8_t> sha1(20, 0x5a);
+  image[1] = DigestFile("usr/bin/ls", new_key_,
+                        EncodeImaDigest(HashAlgo::kSha1, sha1));
+  EXPECT_TRUE(Decide(BundleLoading(new_key_), image).accepted());
+  std::fill(sha1.begin() + 16, sha1.end(), 0);
+  image[1] = DigestFile("usr/bin/ls", new_key_,
+                        EncodeImaDigest(HashAlgo::kSha1, sha1));
+  TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
+  ASSERT_EQ(verdict.files.size(), 1u) << verdict.Summary();
+  EXPECT_EQ(verdict.files[0].path, "usr/bin/ls");
+  EXPECT_EQ(verdict.files[0].cause, "invalid-hash");
+  EXPECT_NE(verdict.files[0].reason.find("MD5"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace imab::verifier
