@@ -4,6 +4,7 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <set>
 
 #include "common/bytes.h"
 #include "common/digest.h"
@@ -199,6 +200,35 @@ std::string TrustVerdict::Summary() const {
   return out;
 }
 
+namespace {
+
+// The kernel that boots after the update loads the device's IMA policy;
+// one that refuses it keeps its boot policy, and nothing decided from the
+// policy would hold. Each kernel that may boot parses it with its grammar.
+void CheckPolicyForKernels(const DeviceTrust& device,
+                           const std::set<KernelVersion>& versions,
+                           std::vector<std::string>& problems) {
+  if (device.policy_text.empty()) {
+    return;  // the built-in policy
+  }
+  for (const KernelVersion& version : versions) {
+    PolicyContext context = device.policy_context;
+    context.grammar.version = version;
+    Result<ImaPolicy> parsed =
+        ImaPolicy::Parse(device.policy_text, device.policy_where, context);
+    if (!parsed.has_value()) {
+      problems.push_back(
+          "the Linux " + std::to_string(version.major) + "." +
+          std::to_string(version.minor) +
+          " kernel that may boot after the update refuses the IMA policy "
+          "and keeps its boot policy: " +
+          parsed.error().message);
+    }
+  }
+}
+
+}  // namespace
+
 TrustDecider::TrustDecider(const ManifestHeader& header,
                            const DeviceTrust& device)
     : header_(header),
@@ -232,6 +262,14 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
     d->verdict_.kernel_profile = d->profile_;
     d->verdict_.kernel_version = booted;
   }
+  std::set<KernelVersion> may_boot = {device.kernel_version};
+  if (ships_kernel) {
+    may_boot.clear();
+    for (const KernelRecord& k : header.keys->kernels) {
+      may_boot.insert(KernelVersion{k.major, k.minor});
+    }
+  }
+  CheckPolicyForKernels(device, may_boot, problems);
 
   // The CAs of the kernel that will boot.
   std::vector<Ptr<X509>> cas;

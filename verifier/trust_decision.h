@@ -41,6 +41,12 @@ struct DeviceTrust {
   KernelProfile profile;
   KernelVersion kernel_version;
   ImaPolicy policy = ImaPolicy::AppraiseTcb();
+  // The policy file as read ("" for the built-in one), where it came from
+  // and how it was parsed: each kernel that may boot after the update
+  // parses it again with its own grammar.
+  std::string policy_text;
+  std::string policy_where;
+  PolicyContext policy_context;
   std::vector<std::string> critical = DefaultCriticalFiles();
   // The init the device boots (device.conf `init`), or "" for the kernel's
   // search (KernelInitSearch()).

@@ -770,5 +770,43 @@ TEST_F(TrustDecisionTest, LegacySha1DigestEndingInZerosIsInvalidHash) {
   EXPECT_NE(verdict.files[0].reason.find("MD5"), std::string::npos);
 }
 
+// The device's policy is loaded by whichever kernel boots after the update:
+// a 6.12 policy using MMAP_CHECK_REQPROT, which 6.1's table lacks, makes a
+// shipped 6.1 kernel refuse the whole policy and keep its boot policy.
+TEST_F(TrustDecisionTest, PolicyTheShippedKernelRefusesIsAProblem) {
+  const std::string text =
+      "appraise func=MMAP_CHECK_REQPROT appraise_type=imasig\n"
+      "appraise fowner=0\n";
+  device_.kernel_version = KernelVersion{6, 12};
+  device_.policy_context.grammar.version = device_.kernel_version;
+  device_.policy =
+      ImaPolicy::Parse(text, "ima.policy", device_.policy_context).value();
+  device_.policy_text = text;
+  device_.policy_where = "ima.policy";
+  ManifestHeader header = BundleLoading(new_key_);
+  EXPECT_TRUE(Decide(header, Image(&new_key_, &new_key_)).accepted());
+
+  header.keys->kernel_cas.push_back(Der(ca_.cert.get()));
+  header.keys->kernels.push_back({"boot/vmlinuz-6.12", 6, 12});
+  EXPECT_TRUE(Decide(header, Image(&new_key_, &new_key_)).accepted());
+  header.keys->kernels.push_back({"boot/vmlinuz-6.1", 6, 1});
+  TrustVerdict verdict = Decide(header, Image(&new_key_, &new_key_));
+  EXPECT_FALSE(verdict.accepted());
+  ASSERT_EQ(verdict.keyring_problems.size(), 1u) << verdict.Summary();
+  EXPECT_NE(verdict.keyring_problems[0].find("the Linux 6.1 kernel"),
+            std::string::npos)
+      << verdict.keyring_problems[0];
+  EXPECT_NE(verdict.keyring_problems[0].find("ima.policy:1"),
+            std::string::npos)
+      << verdict.keyring_problems[0];
+
+  // The installed kernel recorded as 6.1 (no kernel shipped): the same.
+  device_.kernel_version = KernelVersion{6, 1};
+  verdict = Decide(BundleLoading(new_key_), Image(&new_key_, &new_key_));
+  ASSERT_EQ(verdict.keyring_problems.size(), 1u) << verdict.Summary();
+  EXPECT_NE(verdict.keyring_problems[0].find("the Linux 6.1 kernel"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace imab::verifier
