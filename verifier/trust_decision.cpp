@@ -296,6 +296,7 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
   std::vector<Ptr<X509>> next_ima, next_evm;
   const bool ships_initramfs =
       header.keys.has_value() && !header.keys->initramfs.empty();
+  d->rootfs_keys_load_ = !ships_initramfs;
   if (ships_initramfs) {
     auto declared = [&](const Sha256Digest& digest,
                         const std::string& where) -> Ptr<X509> {
@@ -657,10 +658,50 @@ void TrustDecider::ConsiderProgram(const std::string& path, ProgramDeps deps) {
   closure_.AddProgramDeps(path, std::move(deps));
 }
 
+// Without an initramfs the kernel loads these from the root file system
+// (init/main.c: integrity_load_keys() after prepare_namespace()).
+void TrustDecider::CheckRootfsKeyFiles(std::vector<std::string>& problems) const {
+  if (!rootfs_keys_load_) {
+    return;
+  }
+  for (const char* key_file : kRootfsKeyFiles) {
+    const Keyring& ring = std::string_view(key_file).find("evm") !=
+                                  std::string_view::npos
+                              ? *next_evm_
+                              : *next_ima_;
+    const std::string where = "the image's /" + std::string(key_file);
+    const CriticalClosure::Walked walked = closure_.Walk(key_file);
+    auto digest = file_sha256_.find(walked.path);
+    if (!walked.error.empty() || walked.is_dir ||
+        digest == file_sha256_.end()) {
+      if (rootfs_key_entries_.count(key_file) != 0) {
+        problems.push_back(where + " leads to no regular file (" +
+                           (walked.error.empty() ? "a folder" : walked.error) +
+                           "); a device booting without an initramfs would "
+                           "load no certificate from it");
+      }
+      continue;
+    }
+    bool held = false;
+    for (const Keyring::Key& key : ring.keys) {
+      Result<Sha256Digest> der = Sha256Of(AsBytes(key.der));
+      held = held || (der.has_value() && DigestEquals(*der, digest->second));
+    }
+    if (!held) {
+      problems.push_back(where + " (sha256 " + HexEncode(digest->second) +
+                         ") is not the certificate the device will load into " +
+                         ring.name + " " + ring.Describe() +
+                         "; a device booting without an initramfs would "
+                         "load it");
+    }
+  }
+}
+
 // The findings so far plus the files the closure makes critical; with
 // `after_stream`, also what the content showed.
 TrustVerdict TrustDecider::Verdict(bool after_stream) const {
   TrustVerdict verdict = verdict_;
+  CheckRootfsKeyFiles(verdict.keyring_problems);
   std::vector<FindingExtra> extra;
   const CriticalClosure::Outcome closure = closure_.Resolve(after_stream);
   std::set<std::string> named;
@@ -710,6 +751,14 @@ TrustVerdict TrustDecider::Verdict(bool after_stream) const {
 
 void TrustDecider::Consider(const Entry& entry) {
   closure_.Add(entry);
+  if (rootfs_keys_load_ && entry.type == EntryType::kFile) {
+    file_sha256_[entry.path] = entry.sha256;
+  }
+  for (const char* key_file : kRootfsKeyFiles) {
+    if (entry.path == key_file) {
+      rootfs_key_entries_.insert(entry.path);
+    }
+  }
   const bool critical = AnyMatch(device_.critical, entry.path);
   if (entry.type != EntryType::kFile) {
     return;

@@ -110,6 +110,19 @@ class PostUpdateBootTest : public ::testing::Test {
                          " --initramfs boot/initramfs.img");
   }
 
+  // An image without initramfs whose etc/keys/x509_evm.der is a copy of
+  // `der_file` (and x509_ima.der a symlink to it, with `ima_as_symlink`).
+  CommandResult RootfsKeys(const std::string& der_file,
+                           bool ima_as_symlink = false) {
+    WriteDevice("");
+    fs::create_directories(rootfs_ + "/etc/keys");
+    fs::copy_file(der_file, rootfs_ + "/etc/keys/x509_evm.der");
+    if (ima_as_symlink) {
+      fs::create_symlink("x509_evm.der", rootfs_ + "/etc/keys/x509_ima.der");
+    }
+    return BuildAndJudge("");
+  }
+
   TempDir dir_;
   std::unique_ptr<ReleaseKeys> keys_;
   TestIdentity kernel_ca_, device_key_, foreign_;
@@ -130,6 +143,34 @@ TEST_F(PostUpdateBootTest, PolicyTheShippedKernelRefusesIsRefused) {
 
 TEST_F(PostUpdateBootTest, PolicyTheShippedKernelAcceptsIsAccepted) {
   CommandResult judged = ShippingKernel("6.12.0");
+  EXPECT_EQ(judged.exit_code, 0) << judged.out << judged.err;
+}
+
+// The example: without an initramfs the kernel loads the image's
+// /etc/keys/x509_evm.der, here a certificate the device does not hold.
+TEST_F(PostUpdateBootTest, RootfsKeyFileOfAForeignCertificateIsRefused) {
+  CommandResult judged = RootfsKeys(Der(foreign_));
+  EXPECT_EQ(judged.exit_code, 1) << judged.out << judged.err;
+  EXPECT_NE(judged.err.find("the image's /etc/keys/x509_evm.der (sha256 "),
+            std::string::npos)
+      << judged.err;
+  EXPECT_NE(judged.err.find("a device booting without an initramfs would "
+                            "load it"),
+            std::string::npos)
+      << judged.err;
+}
+
+// Variant: x509_ima.der a symlink to the foreign certificate as well.
+TEST_F(PostUpdateBootTest, RootfsKeySymlinkToAForeignCertificateIsRefused) {
+  CommandResult judged = RootfsKeys(Der(foreign_), true);
+  EXPECT_EQ(judged.exit_code, 1) << judged.out << judged.err;
+  EXPECT_NE(judged.err.find("the image's /etc/keys/x509_ima.der (sha256 "),
+            std::string::npos)
+      << judged.err;
+}
+
+TEST_F(PostUpdateBootTest, RootfsKeyFileOfTheDevicesCertificateIsAccepted) {
+  CommandResult judged = RootfsKeys(Der(device_key_), true);
   EXPECT_EQ(judged.exit_code, 0) << judged.out << judged.err;
 }
 

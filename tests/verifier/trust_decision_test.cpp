@@ -12,6 +12,7 @@
 #include "common/digest.h"
 #include "common/evm_digest.h"
 #include "common/hash_algo.h"
+#include "common/hex.h"
 #include "common/ima_xattr.h"
 #include "common/keyid.h"
 #include "common/x509_util.h"
@@ -805,6 +806,63 @@ TEST_F(TrustDecisionTest, PolicyTheShippedKernelRefusesIsAProblem) {
   verdict = Decide(BundleLoading(new_key_), Image(&new_key_, &new_key_));
   ASSERT_EQ(verdict.keyring_problems.size(), 1u) << verdict.Summary();
   EXPECT_NE(verdict.keyring_problems[0].find("the Linux 6.1 kernel"),
+            std::string::npos);
+}
+
+// Without an initramfs the kernel loads etc/keys/x509_{ima,evm}.der from
+// the image's root (init/main.c: integrity_load_keys after
+// prepare_namespace): they must be certificates of the predicted rings.
+TEST_F(TrustDecisionTest, RootfsKeyFilesMustBeThePredictedCertificates) {
+  auto key_file = [&](const std::string& path, const TestIdentity& cert) {
+    Entry entry = SignedFile(path, nullptr, 0644);
+    entry.sha256 = Sha(Der(cert.cert.get()));
+    SetXattr(entry, kImaXattr,
+             EncodeSignatureV2(XattrType::kDigsig, HashAlgo::kSha256,
+                               KeyIdOf(old_key_),
+                               Sign(old_key_, entry.sha256)));
+    std::vector<uint8_t> evm =
+        EvmPortableDigest(entry, KernelProfile{}, HashAlgo::kSha256).value();
+    SetXattr(entry, kEvmXattr,
+             EncodeSignatureV2(XattrType::kEvmPortableDigsig,
+                               HashAlgo::kSha256, KeyIdOf(old_key_),
+                               Sign(old_key_, evm)));
+    return entry;
+  };
+  Entry link;
+  link.type = EntryType::kSymlink;
+  link.path = "etc/keys/x509_ima.der";
+  link.link_target = "x509_evm.der";
+  const ManifestHeader no_initramfs;
+  std::vector<Entry> image = Image(&old_key_, &old_key_);
+  image.push_back(key_file("etc/keys/x509_evm.der", old_key_));
+  image.push_back(link);
+  TrustVerdict verdict = Decide(no_initramfs, image);
+  EXPECT_TRUE(verdict.accepted()) << verdict.Summary();
+
+  image[image.size() - 2] = key_file("etc/keys/x509_evm.der", new_key_);
+  verdict = Decide(no_initramfs, image);
+  ASSERT_EQ(verdict.keyring_problems.size(), 2u) << verdict.Summary();
+  EXPECT_EQ(verdict.keyring_problems[0].rfind(
+                "the image's /etc/keys/x509_ima.der (sha256 " +
+                    HexEncode(Sha(Der(new_key_.cert.get()))) +
+                    ") is not the certificate the device will load into .ima",
+                0),
+            0u)
+      << verdict.keyring_problems[0];
+  EXPECT_NE(verdict.keyring_problems[1].find("/etc/keys/x509_evm.der"),
+            std::string::npos);
+  // A declared initramfs is what loads the keys: the root's files are
+  // not read.
+  EXPECT_TRUE(Decide(BundleLoading(old_key_), image).accepted());
+
+  // A link that leads nowhere: no certificate at all.
+  image.pop_back();
+  image.pop_back();
+  link.link_target = "missing.der";
+  image.push_back(link);
+  verdict = Decide(no_initramfs, image);
+  ASSERT_EQ(verdict.keyring_problems.size(), 1u) << verdict.Summary();
+  EXPECT_NE(verdict.keyring_problems[0].find("leads to no regular file"),
             std::string::npos);
 }
 
