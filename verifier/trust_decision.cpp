@@ -660,15 +660,16 @@ void TrustDecider::ConsiderProgram(const std::string& path, ProgramDeps deps) {
 
 // Without an initramfs the kernel loads these from the root file system
 // (init/main.c: integrity_load_keys() after prepare_namespace()).
-void TrustDecider::CheckRootfsKeyFiles(std::vector<std::string>& problems) const {
+void TrustDecider::CheckRootfsKeyFiles(
+    std::vector<std::string>& problems) const {
   if (!rootfs_keys_load_) {
     return;
   }
   for (const char* key_file : kRootfsKeyFiles) {
-    const Keyring& ring = std::string_view(key_file).find("evm") !=
-                                  std::string_view::npos
-                              ? *next_evm_
-                              : *next_ima_;
+    const Keyring& ring =
+        std::string_view(key_file).find("evm") != std::string_view::npos
+            ? *next_evm_
+            : *next_ima_;
     const std::string where = "the image's /" + std::string(key_file);
     const CriticalClosure::Walked walked = closure_.Walk(key_file);
     auto digest = file_sha256_.find(walked.path);

@@ -246,14 +246,16 @@ std::string ElfWithInterpreters(const std::vector<std::string>& interpreters) {
       elf[at + i] = static_cast<char>(value >> (8 * i));
     }
   };
-  elf.replace(0, 7, "\x7f" "ELF\x02\x01\x01");
-  put(16, 2, 2);      // ET_EXEC
-  put(18, 0x3e, 2);   // EM_X86_64
-  put(20, 1, 4);      // EV_CURRENT
+  elf.replace(0, 7,
+              "\x7f"
+              "ELF\x02\x01\x01");
+  put(16, 2, 2);     // ET_EXEC
+  put(18, 0x3e, 2);  // EM_X86_64
+  put(20, 1, 4);     // EV_CURRENT
   put(24, 0x400000, 8);
-  put(32, 64, 8);     // e_phoff
-  put(52, 64, 2);     // e_ehsize
-  put(54, 56, 2);     // e_phentsize
+  put(32, 64, 8);  // e_phoff
+  put(52, 64, 2);  // e_ehsize
+  put(54, 56, 2);  // e_phentsize
   put(56, 1 + interpreters.size(), 2);
   auto phdr = [&](size_t i, uint32_t type, uint64_t offset, uint64_t size) {
     const size_t at = 64 + 56 * i;

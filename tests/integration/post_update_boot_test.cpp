@@ -67,7 +67,8 @@ class PostUpdateBootTest : public ::testing::Test {
   // loaded; `extra` is appended to device.conf.
   void WriteDevice(const std::string& extra) {
     fs::create_directories(device_ + "/etc/imabundle");
-    fs::copy_file(kernel_ca_.cert_path, device_ + "/etc/imabundle/kernel-ca.pem",
+    fs::copy_file(kernel_ca_.cert_path,
+                  device_ + "/etc/imabundle/kernel-ca.pem",
                   fs::copy_options::overwrite_existing);
     fs::copy_file(Der(device_key_), device_ + "/etc/imabundle/ima.der",
                   fs::copy_options::overwrite_existing);

@@ -709,7 +709,6 @@ TEST_F(TrustDecisionTest, InPlaceSha512SignatureMustVerifyUnderTheRunningKey) {
   EXPECT_NE(app->reason.find("running .ima"), std::string::npos) << app->reason;
 }
 
-
 // ima_appraise.c xattr_verify: a digest passes IMA_DIGSIG_REQUIRED when
 // EVM returned INTEGRITY_PASS_IMMUTABLE (a verified portable signature).
 TEST_F(TrustDecisionTest, DigestWithPortableEvmSignaturePassesImasig) {
@@ -797,8 +796,7 @@ TEST_F(TrustDecisionTest, PolicyTheShippedKernelRefusesIsAProblem) {
   EXPECT_NE(verdict.keyring_problems[0].find("the Linux 6.1 kernel"),
             std::string::npos)
       << verdict.keyring_problems[0];
-  EXPECT_NE(verdict.keyring_problems[0].find("ima.policy:1"),
-            std::string::npos)
+  EXPECT_NE(verdict.keyring_problems[0].find("ima.policy:1"), std::string::npos)
       << verdict.keyring_problems[0];
 
   // The installed kernel recorded as 6.1 (no kernel shipped): the same.
@@ -816,16 +814,15 @@ TEST_F(TrustDecisionTest, RootfsKeyFilesMustBeThePredictedCertificates) {
   auto key_file = [&](const std::string& path, const TestIdentity& cert) {
     Entry entry = SignedFile(path, nullptr, 0644);
     entry.sha256 = Sha(Der(cert.cert.get()));
-    SetXattr(entry, kImaXattr,
-             EncodeSignatureV2(XattrType::kDigsig, HashAlgo::kSha256,
-                               KeyIdOf(old_key_),
-                               Sign(old_key_, entry.sha256)));
+    SetXattr(
+        entry, kImaXattr,
+        EncodeSignatureV2(XattrType::kDigsig, HashAlgo::kSha256,
+                          KeyIdOf(old_key_), Sign(old_key_, entry.sha256)));
     std::vector<uint8_t> evm =
         EvmPortableDigest(entry, KernelProfile{}, HashAlgo::kSha256).value();
     SetXattr(entry, kEvmXattr,
-             EncodeSignatureV2(XattrType::kEvmPortableDigsig,
-                               HashAlgo::kSha256, KeyIdOf(old_key_),
-                               Sign(old_key_, evm)));
+             EncodeSignatureV2(XattrType::kEvmPortableDigsig, HashAlgo::kSha256,
+                               KeyIdOf(old_key_), Sign(old_key_, evm)));
     return entry;
   };
   Entry link;
