@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "tests/testutil/bundle_fixture.h"
+#include "tests/testutil/device_fixture.h"
 #include "tests/testutil/fake_kernel.h"
 
 namespace imab::testing {
@@ -173,6 +174,55 @@ TEST_F(PostUpdateBootTest, RootfsKeySymlinkToAForeignCertificateIsRefused) {
 TEST_F(PostUpdateBootTest, RootfsKeyFileOfTheDevicesCertificateIsAccepted) {
   CommandResult judged = RootfsKeys(Der(device_key_), true);
   EXPECT_EQ(judged.exit_code, 0) << judged.out << judged.err;
+}
+
+// Variant: the kernel an earlier update installed (recorded as 6.1 in the
+// device state) boots after a bundle that ships none; the device.conf
+// says 6.12 and its policy uses MMAP_CHECK_REQPROT.
+TEST(PostUpdateBootInstalledTest, PolicyTheRecordedKernelRefusesIsRefused) {
+  TempDir dir;
+  ReleaseKeys keys(dir.Sub(""));
+  TestDevice device(dir.Sub("device"), keys, dir.Sub(""));
+  CommandResult init = device.Init("--kernel-version 6.12");
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  const std::string rootfs = dir.Sub("rootfs");
+  for (const char* path :
+       {"usr/lib/x86_64-linux-gnu/libc.so.6", "lib64/ld-linux-x86-64.so.2",
+        "sbin/init"}) {
+    fs::create_directories(fs::path(rootfs + "/" + path).parent_path());
+    WriteFile(rootfs + "/" + path, std::string("stand-in ") + path);
+    fs::permissions(rootfs + "/" + path, fs::perms(0755));
+  }
+  fs::create_directories(rootfs + "/boot");
+  WriteFakeKernel(rootfs + "/boot/vmlinuz-6.1.0",
+                  {device.kernel_ca().cert_path}, KernelWrap::kBzImageZstd,
+                  "6.1.0");
+  const std::string with_kernel = dir.Sub("with-kernel.imab");
+  BuildVersion(rootfs, with_kernel, keys, "1.0",
+               device.ImaBuildFlags() + " --kernel-ca " +
+                   ShellQuote(device.kernel_ca().cert_path));
+  CommandResult installed = device.Install(with_kernel);
+  ASSERT_EQ(installed.exit_code, 0) << installed.err;
+
+  // Now the device takes a policy 6.12 accepts, and an update without a
+  // kernel comes: the recorded 6.1 kernel boots and refuses the policy.
+  WriteFile(device.root() + "/etc/imabundle/ima.policy",
+            "appraise func=MMAP_CHECK_REQPROT appraise_type=imasig\n"
+            "appraise fowner=0\n");
+  const std::string conf = device.root() + "/etc/imabundle/device.conf";
+  WriteFile(conf,
+            ReadFile(conf) + "ima-policy = /etc/imabundle/ima.policy\n");
+  fs::remove(rootfs + "/boot/vmlinuz-6.1.0");
+  const std::string without_kernel = dir.Sub("without-kernel.imab");
+  BuildVersion(rootfs, without_kernel, keys, "2.0", device.ImaBuildFlags());
+  CommandResult judged = RunShell(
+      ShellQuote(VerifyBin()) + " verify " + ShellQuote(without_kernel) +
+      " --root " + ShellQuote(device.root()) + " --no-time-check");
+  EXPECT_EQ(judged.exit_code, 1) << judged.out << judged.err;
+  EXPECT_NE(judged.err.find("the Linux 6.1 kernel that may boot after the "
+                            "update refuses the IMA policy"),
+            std::string::npos)
+      << judged.err;
 }
 
 }  // namespace
