@@ -1,5 +1,7 @@
 #include "common/ima_xattr.h"
 
+#include <algorithm>
+
 #include "common/byte_reader.h"
 #include "common/hex.h"
 
@@ -137,6 +139,9 @@ Result<ImaXattr> ParseImaXattr(std::string_view value) {
   }
   std::span<const uint8_t> digest = reader.ReadRest();
   out.digest.assign(digest.begin(), digest.end());
+  out.kernel_reads_md5 = type == static_cast<uint8_t>(XattrType::kImaDigest) &&
+                         std::all_of(out.digest.begin() + 16, out.digest.end(),
+                                     [](uint8_t b) { return b == 0; });
   return out;
 }
 

@@ -59,6 +59,10 @@ struct ImaXattr {
   SignatureV2 signature;       // when is_signature
   HashAlgo digest_algo = HashAlgo::kSha256;  // when !is_signature
   std::vector<uint8_t> digest;               // when !is_signature
+  // A 0x01 digest whose bytes 16..19 are zero: the kernel
+  // (ima_appraise.c ima_get_hash_algo) takes it for an old 20-byte MD5
+  // value and compares the content's MD5 with its first 16 bytes.
+  bool kernel_reads_md5 = false;
 };
 
 // Parses a security.ima value: 0x03 (signature, as ParseSignatureV2), 0x04

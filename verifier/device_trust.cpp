@@ -120,8 +120,11 @@ Result<DeviceTrust> LoadDeviceTrust(const DeviceConfig& config,
       return MakeError(ErrorCode::kInvalidArgument,
                        "IMA policy " + text.error().message);
     }
-    IMAB_ASSIGN_OR_RETURN(
-        trust.policy, ImaPolicy::Parse(*text, path, PolicyContextOf(config)));
+    trust.policy_context = PolicyContextOf(config);
+    IMAB_ASSIGN_OR_RETURN(trust.policy,
+                          ImaPolicy::Parse(*text, path, trust.policy_context));
+    trust.policy_text = std::move(*text);
+    trust.policy_where = path;
   }
   return trust;
 }

@@ -93,8 +93,15 @@ std::optional<Layout> ReadLayout(const ElfView& elf, std::string* error) {
     if (*type == 1) {
       layout.loads.push_back(segment);
     } else if (*type == 2) {
+      // The kernel ignores PT_DYNAMIC; which one ld.so would use is not
+      // ours to guess, so a second one makes the dependencies unknown.
+      if (layout.dynamic) {
+        *error = "more than one PT_DYNAMIC program header";
+        return std::nullopt;
+      }
       layout.dynamic = segment;
-    } else if (*type == 3) {
+    } else if (*type == 3 && !layout.interp) {
+      // fs/binfmt_elf.c load_elf_binary stops at the first PT_INTERP.
       layout.interp = segment;
     }
   }

@@ -4,6 +4,7 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <set>
 
 #include "common/bytes.h"
 #include "common/digest.h"
@@ -273,6 +274,35 @@ std::string TrustVerdict::Summary() const {
   return out;
 }
 
+namespace {
+
+// The kernel that boots after the update loads the device's IMA policy;
+// one that refuses it keeps its boot policy, and nothing decided from the
+// policy would hold. Each kernel that may boot parses it with its grammar.
+void CheckPolicyForKernels(const DeviceTrust& device,
+                           const std::set<KernelVersion>& versions,
+                           std::vector<std::string>& problems) {
+  if (device.policy_text.empty()) {
+    return;  // the built-in policy
+  }
+  for (const KernelVersion& version : versions) {
+    PolicyContext context = device.policy_context;
+    context.grammar.version = version;
+    Result<ImaPolicy> parsed =
+        ImaPolicy::Parse(device.policy_text, device.policy_where, context);
+    if (!parsed.has_value()) {
+      problems.push_back(
+          "the Linux " + std::to_string(version.major) + "." +
+          std::to_string(version.minor) +
+          " kernel that may boot after the update refuses the IMA policy "
+          "and keeps its boot policy: " +
+          parsed.error().message);
+    }
+  }
+}
+
+}  // namespace
+
 TrustDecider::TrustDecider(const ManifestHeader& header,
                            const DeviceTrust& device)
     : header_(header),
@@ -359,6 +389,14 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
     d->verdict_.kernel_profile = d->profile_;
     d->verdict_.kernel_version = booted;
   }
+  std::set<KernelVersion> may_boot = {device.kernel_version};
+  if (ships_kernel) {
+    may_boot.clear();
+    for (const KernelRecord& k : header.keys->kernels) {
+      may_boot.insert(KernelVersion{k.major, k.minor});
+    }
+  }
+  CheckPolicyForKernels(device, may_boot, problems);
 
   // The CAs of the kernel that will boot.
   std::vector<Ptr<X509>> cas;
@@ -385,6 +423,7 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
   std::vector<Ptr<X509>> next_ima, next_evm;
   const bool ships_initramfs =
       header.keys.has_value() && !header.keys->initramfs.empty();
+  d->rootfs_keys_load_ = !ships_initramfs;
   if (ships_initramfs) {
     KeysAfterReboot(header, problems, next_ima, next_evm);
   } else {
@@ -460,14 +499,19 @@ std::optional<std::pair<std::string, std::string>> TrustDecider::CheckUnder(
                           std::string("invalid-signature-version"));
   }
   if (!parsed->is_signature) {
-    if (signature_required) {
-      return std::make_pair(
-          std::string("security.ima holds a digest, the policy requires a "
-                      "signature"),
-          std::string("IMA-signature-required"));
-    }
     // A digest is protected by the EVM signature; it must match the
-    // content (SHA-256 is the one the manifest pins).
+    // content (SHA-256 is the one the manifest pins, the streaming
+    // ImaChecker compares the others). Even where a signature is required
+    // the kernel takes it when EVM verified a portable signature
+    // (xattr_verify: INTEGRITY_PASS_IMMUTABLE), which the EVM check below
+    // demands of every file.
+    if (parsed->kernel_reads_md5) {
+      return std::make_pair(
+          std::string("security.ima is a 0x01 SHA-1 digest ending in four "
+                      "zero bytes, which the kernel reads as an MD5 digest "
+                      "(ima_get_hash_algo) that the content does not match"),
+          std::string("invalid-hash"));
+    }
     if (parsed->digest_algo == HashAlgo::kSha256 &&
         (parsed->digest.size() != entry.sha256.size() ||
          CRYPTO_memcmp(parsed->digest.data(), entry.sha256.data(),
@@ -504,9 +548,16 @@ std::optional<std::pair<std::string, std::string>> TrustDecider::CheckUnder(
   Result<SignatureV2> sig =
       ParseSignatureV2(evm->value, XattrType::kEvmPortableDigsig);
   if (!sig.has_value()) {
-    return std::make_pair(
-        "security.evm is not a portable signature: " + sig.error().message,
-        std::string("invalid-HMAC"));
+    if (signature_required && !parsed->is_signature) {
+      return std::make_pair(
+          "security.ima holds a digest and security.evm is not a portable "
+          "signature (" +
+              sig.error().message + "); the policy requires a signature",
+          std::string("IMA-signature-required"));
+    }
+    return std::make_pair("security.evm is not a portable signature: " +
+                              sig.error().message,
+                          std::string("invalid-HMAC"));
   }
   Result<std::vector<uint8_t>> digest =
       EvmPortableDigest(entry, profile_, sig->algo);
@@ -628,10 +679,51 @@ void TrustDecider::ConsiderProgram(const std::string& path, ProgramDeps deps) {
   closure_.AddProgramDeps(path, std::move(deps));
 }
 
+// Without an initramfs the kernel loads these from the root file system
+// (init/main.c: integrity_load_keys() after prepare_namespace()).
+void TrustDecider::CheckRootfsKeyFiles(
+    std::vector<std::string>& problems) const {
+  if (!rootfs_keys_load_) {
+    return;
+  }
+  for (const char* key_file : kRootfsKeyFiles) {
+    const Keyring& ring =
+        std::string_view(key_file).find("evm") != std::string_view::npos
+            ? *next_evm_
+            : *next_ima_;
+    const std::string where = "the image's /" + std::string(key_file);
+    const CriticalClosure::Walked walked = closure_.Walk(key_file);
+    auto digest = file_sha256_.find(walked.path);
+    if (!walked.error.empty() || walked.is_dir ||
+        digest == file_sha256_.end()) {
+      if (rootfs_key_entries_.count(key_file) != 0) {
+        problems.push_back(where + " leads to no regular file (" +
+                           (walked.error.empty() ? "a folder" : walked.error) +
+                           "); a device booting without an initramfs would "
+                           "load no certificate from it");
+      }
+      continue;
+    }
+    bool held = false;
+    for (const Keyring::Key& key : ring.keys) {
+      Result<Sha256Digest> der = Sha256Of(AsBytes(key.der));
+      held = held || (der.has_value() && DigestEquals(*der, digest->second));
+    }
+    if (!held) {
+      problems.push_back(where + " (sha256 " + HexEncode(digest->second) +
+                         ") is not the certificate the device will load into " +
+                         ring.name + " " + ring.Describe() +
+                         "; a device booting without an initramfs would "
+                         "load it");
+    }
+  }
+}
+
 // The findings so far plus the files the closure makes critical; with
 // `after_stream`, also what the content showed.
 TrustVerdict TrustDecider::Verdict(bool after_stream) const {
   TrustVerdict verdict = verdict_;
+  CheckRootfsKeyFiles(verdict.keyring_problems);
   std::vector<FindingExtra> extra;
   const CriticalClosure::Outcome closure = closure_.Resolve(after_stream);
   std::set<std::string> named;
@@ -681,6 +773,14 @@ TrustVerdict TrustDecider::Verdict(bool after_stream) const {
 
 void TrustDecider::Consider(const Entry& entry) {
   closure_.Add(entry);
+  if (rootfs_keys_load_ && entry.type == EntryType::kFile) {
+    file_sha256_[entry.path] = entry.sha256;
+  }
+  for (const char* key_file : kRootfsKeyFiles) {
+    if (entry.path == key_file) {
+      rootfs_key_entries_.insert(entry.path);
+    }
+  }
   const bool critical = AnyMatch(device_.critical, entry.path);
   if (entry.type != EntryType::kFile) {
     return;

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "common/digest.h"
 #include "common/digest_signature.h"
 #include "common/entry.h"
 #include "common/handles.h"
@@ -42,6 +43,12 @@ struct DeviceTrust {
   KernelProfile profile;
   KernelVersion kernel_version;
   ImaPolicy policy = ImaPolicy::AppraiseTcb();
+  // The policy file as read ("" for the built-in one), where it came from
+  // and how it was parsed: each kernel that may boot after the update
+  // parses it again with its own grammar.
+  std::string policy_text;
+  std::string policy_where;
+  PolicyContext policy_context;
   std::vector<std::string> critical = DefaultCriticalFiles();
   // The init the device boots (device.conf `init`), or "" for the kernel's
   // search (KernelInitSearch()).
@@ -153,6 +160,7 @@ class TrustDecider {
   void RememberIfUntrusted(const Entry& entry);
   bool DeclaredKeyIs(const Keyring& ring, uint32_t keyid);
   TrustVerdict Verdict(bool after_stream) const;
+  void CheckRootfsKeyFiles(std::vector<std::string>& problems) const;
   // The first reason the file would fail under `ring`, or nullopt.
   std::optional<std::pair<std::string, std::string>> CheckUnder(
       const Keyring& ima, const Keyring& evm, const Entry& entry,
@@ -172,6 +180,13 @@ class TrustDecider {
   // ones that failed there.
   std::set<std::string> content_checked_;
   std::map<std::string, Untrusted> content_failures_;
+  // No initramfs declared: the kernel loads the image's etc/keys files,
+  // which must then be certificates of the predicted keyrings.
+  static constexpr const char* kRootfsKeyFiles[] = {"etc/keys/x509_ima.der",
+                                                    "etc/keys/x509_evm.der"};
+  bool rootfs_keys_load_ = false;
+  std::map<std::string, Sha256Digest> file_sha256_;
+  std::set<std::string> rootfs_key_entries_;
   // DeclaredKeyIs() per keyring and keyid.
   std::map<std::pair<const Keyring*, uint32_t>, bool> same_key_;
 };

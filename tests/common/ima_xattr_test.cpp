@@ -181,6 +181,24 @@ TEST(ImaXattrTest, ParseImaXattrForms) {
   EXPECT_EQ(legacy->digest, d1);
 }
 
+// ima_get_hash_algo: a 21-byte 0x01 value with data[16..19] zero is MD5.
+TEST(ImaXattrTest, LegacySha1EndingInFourZerosReadsAsMd5ToTheKernel) {
+  std::vector<uint8_t> d1(20, 0x55);
+  d1[16] = d1[17] = d1[18] = 0;
+  Result<ImaXattr> legacy = ParseImaXattr(EncodeImaDigest(HashAlgo::kSha1, d1));
+  ASSERT_TRUE(legacy.has_value()) << legacy.error().message;
+  EXPECT_FALSE(legacy->kernel_reads_md5);  // byte 19 is not zero
+  d1[19] = 0;
+  legacy = ParseImaXattr(EncodeImaDigest(HashAlgo::kSha1, d1));
+  ASSERT_TRUE(legacy.has_value()) << legacy.error().message;
+  EXPECT_TRUE(legacy->kernel_reads_md5);
+  // The 0x04 form names its algorithm: never MD5.
+  Result<ImaXattr> ng = ParseImaXattr(
+      Bytes({0x04, 0x02}) + std::string(16, 0x55) + std::string(4, '\0'));
+  ASSERT_TRUE(ng.has_value()) << ng.error().message;
+  EXPECT_FALSE(ng->kernel_reads_md5);
+}
+
 TEST(ImaXattrTest, ParseImaXattrRejectsEmpty) {
   ExpectMalformed(ParseImaXattr(""), "empty");
 }

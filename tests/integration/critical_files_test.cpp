@@ -228,5 +228,62 @@ TEST_F(CriticalFilesTest, DynamicInitWithSignedDependenciesIsAccepted) {
   ExpectAccepted(Build("dynamic"));
 }
 
+// An x86-64 ELF executable with one PT_LOAD and a PT_INTERP for each of
+// `interpreters`, in that order (fs/binfmt_elf.c uses the first).
+std::string ElfWithInterpreters(const std::vector<std::string>& interpreters) {
+  std::string elf(0x200 + 0x100 * interpreters.size(), '\0');
+  auto put = [&](size_t at, uint64_t value, size_t width) {
+    for (size_t i = 0; i < width; ++i) {
+      elf[at + i] = static_cast<char>(value >> (8 * i));
+    }
+  };
+  elf.replace(0, 7,
+              "\x7f"
+              "ELF\x02\x01\x01");
+  put(16, 2, 2);     // ET_EXEC
+  put(18, 0x3e, 2);  // EM_X86_64
+  put(20, 1, 4);     // EV_CURRENT
+  put(24, 0x400000, 8);
+  put(32, 64, 8);  // e_phoff
+  put(52, 64, 2);  // e_ehsize
+  put(54, 56, 2);  // e_phentsize
+  put(56, 1 + interpreters.size(), 2);
+  auto phdr = [&](size_t i, uint32_t type, uint64_t offset, uint64_t size) {
+    const size_t at = 64 + 56 * i;
+    put(at, type, 4);
+    put(at + 4, 4, 4);  // PF_R
+    put(at + 8, offset, 8);
+    put(at + 16, 0x400000 + offset, 8);
+    put(at + 24, 0x400000 + offset, 8);
+    put(at + 32, size, 8);
+    put(at + 40, size, 8);
+  };
+  phdr(0, 1, 0, elf.size());
+  for (size_t i = 0; i < interpreters.size(); ++i) {
+    const size_t at = 0x200 + 0x100 * i;
+    elf.replace(at, interpreters[i].size(), interpreters[i]);
+    phdr(1 + i, 3, at, interpreters[i].size() + 1);
+  }
+  return elf;
+}
+
+// The kernel starts the first PT_INTERP: an unsigned one before the signed
+// ld.so is the interpreter of init.
+TEST_F(CriticalFilesTest, InitWhoseFirstOfTwoInterpretersIsUnsignedIsRefused) {
+  PutUserFile("home/user/ld.so", "not an interpreter\n");
+  Put("sbin/init",
+      ElfWithInterpreters({"/home/user/ld.so", "/" + std::string(kLdSo)}),
+      0755);
+  ExpectRefused(Build("first-interp"), "home/user/ld.so", kInitFails);
+}
+
+TEST_F(CriticalFilesTest, InitWhoseFirstOfTwoInterpretersIsSignedIsAccepted) {
+  PutUserFile("home/user/ld.so", "not an interpreter\n");
+  Put("sbin/init",
+      ElfWithInterpreters({"/" + std::string(kLdSo), "/home/user/ld.so"}),
+      0755);
+  ExpectAccepted(Build("second-interp"));
+}
+
 }  // namespace
 }  // namespace imab::testing

@@ -135,6 +135,42 @@ TEST(ElfDepsTest, TruncatedOrMalformedElfIsAnError) {
   EXPECT_NE(deps->error, "");
 }
 
+// A second program header of type `type` (PT_INTERP 3, PT_DYNAMIC 2)
+// after the three CraftElf writes.
+std::vector<uint8_t> WithSecondHeader(uint32_t type) {
+  std::vector<uint8_t> elf = CraftElf(0x2000, 0x400, 0x1000);
+  Put(elf, 56, 4, 2);  // e_phnum
+  const uint64_t at = 64 + 56 * 3;
+  const uint64_t offset = type == 3 ? 0x300 : 0x1800;
+  Put(elf, at, type, 4);
+  Put(elf, at + 8, offset, 8);
+  Put(elf, at + 16, 0x400000 + offset, 8);
+  Put(elf, at + 32, 16, 8);
+  PutString(elf, 0x300, "/home/u/ld.so");
+  return elf;
+}
+
+// fs/binfmt_elf.c load_elf_binary breaks after the first PT_INTERP.
+TEST(ElfDepsTest, TheFirstPtInterpIsTheInterpreter) {
+  std::vector<uint8_t> elf = WithSecondHeader(3);
+  std::optional<ProgramDeps> deps = ParseProgramDeps(elf, elf.size());
+  ASSERT_TRUE(deps.has_value());
+  EXPECT_EQ(deps->error, "");
+  EXPECT_EQ(deps->interpreter, "/lib/ld.so");
+  deps = Stream(elf, 7);
+  ASSERT_TRUE(deps.has_value());
+  EXPECT_EQ(deps->interpreter, "/lib/ld.so");
+}
+
+TEST(ElfDepsTest, TwoPtDynamicMakeTheDependenciesUnknown) {
+  std::vector<uint8_t> elf = WithSecondHeader(2);
+  for (const std::optional<ProgramDeps>& deps :
+       {ParseProgramDeps(elf, elf.size()), Stream(elf, 4096)}) {
+    ASSERT_TRUE(deps.has_value());
+    EXPECT_EQ(deps->error, "more than one PT_DYNAMIC program header");
+  }
+}
+
 TEST(ElfDepsTest, ScriptsNameTheirInterpreterOthersNothing) {
   const std::string script = "#! /bin/busybox sh\necho hi\n";
   std::vector<uint8_t> bytes(script.begin(), script.end());

@@ -12,6 +12,7 @@
 #include "common/digest.h"
 #include "common/evm_digest.h"
 #include "common/hash_algo.h"
+#include "common/hex.h"
 #include "common/ima_xattr.h"
 #include "common/keyid.h"
 #include "common/x509_util.h"
@@ -74,6 +75,24 @@ Entry SignedFile(const std::string& path, const TestIdentity* id,
                                Sign(*id, evm)));
   }
   return entry;
+}
+
+// A regular file whose security.ima is the digest form `ima` and whose
+// security.evm is a portable signature by `id` over its metadata.
+Entry DigestFile(const std::string& path, const TestIdentity& id,
+                 const std::string& ima) {
+  Entry entry = SignedFile(path, nullptr);
+  SetXattr(entry, kImaXattr, ima);
+  std::vector<uint8_t> evm =
+      EvmPortableDigest(entry, KernelProfile{}, HashAlgo::kSha256).value();
+  SetXattr(entry, kEvmXattr,
+           EncodeSignatureV2(XattrType::kEvmPortableDigsig, HashAlgo::kSha256,
+                             KeyIdOf(id), Sign(id, evm)));
+  return entry;
+}
+
+std::string Sha256DigestXattr(const Entry& entry) {
+  return EncodeImaDigest(HashAlgo::kSha256, entry.sha256);
 }
 
 class TrustDecisionTest : public ::testing::Test {
@@ -690,6 +709,159 @@ TEST_F(TrustDecisionTest, InPlaceSha512SignatureMustVerifyUnderTheRunningKey) {
   EXPECT_NE(app->reason.find("running .ima"), std::string::npos) << app->reason;
 }
 
+// ima_appraise.c xattr_verify: a digest passes IMA_DIGSIG_REQUIRED when
+// EVM returned INTEGRITY_PASS_IMMUTABLE (a verified portable signature).
+TEST_F(TrustDecisionTest, DigestWithPortableEvmSignaturePassesImasig) {
+  device_.policy =
+      ImaPolicy::Parse("appraise fowner=0 appraise_type=imasig\n", "p").value();
+  std::vector<Entry> image = Image(&new_key_, &new_key_);
+  Entry libc = SignedFile("usr/lib/x86_64-linux-gnu/libc.so.6", nullptr);
+  image[1] = DigestFile("usr/bin/ls", new_key_,
+                        Sha256DigestXattr(SignedFile("usr/bin/ls", nullptr)));
+  image[2] = DigestFile(libc.path, new_key_, Sha256DigestXattr(libc));
+  TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
+  EXPECT_TRUE(verdict.accepted()) << verdict.Summary();
+
+  // The portable signature must verify under the post-update .evm ring.
+  image[2] = DigestFile(libc.path, old_key_, Sha256DigestXattr(libc));
+  verdict = Decide(BundleLoading(new_key_), image);
+  ASSERT_EQ(verdict.files.size(), 1u) << verdict.Summary();
+  EXPECT_TRUE(verdict.files[0].critical);
+  EXPECT_EQ(verdict.files[0].cause, "invalid-fail-immutable");
+}
+
+TEST_F(TrustDecisionTest, DigestUnderImasigNeedsContentAndPortableEvm) {
+  device_.policy =
+      ImaPolicy::Parse("appraise fowner=0 appraise_type=imasig\n", "p").value();
+  std::vector<Entry> image = Image(&new_key_, &new_key_);
+  Entry other = SignedFile("usr/bin/other", nullptr);
+  image[1] = DigestFile("usr/bin/ls", new_key_, Sha256DigestXattr(other));
+  TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
+  ASSERT_EQ(verdict.files.size(), 1u) << verdict.Summary();
+  EXPECT_EQ(verdict.files[0].cause, "invalid-hash");
+
+  // An EVM signature that is not portable (type 0x03) leaves the kernel at
+  // INTEGRITY_PASS at best: the digest does not satisfy imasig.
+  Entry ls = SignedFile("usr/bin/ls", nullptr);
+  image[1] = DigestFile("usr/bin/ls", new_key_, Sha256DigestXattr(ls));
+  SetXattr(image[1], kEvmXattr,
+           EncodeSignatureV2(XattrType::kDigsig, HashAlgo::kSha256,
+                             KeyIdOf(new_key_), Sign(new_key_, ls.sha256)));
+  verdict = Decide(BundleLoading(new_key_), image);
+  ASSERT_EQ(verdict.files.size(), 1u) << verdict.Summary();
+  EXPECT_EQ(verdict.files[0].cause, "IMA-signature-required");
+}
+
+// ima_get_hash_algo takes a 0x01 value whose bytes 16..19 are zero for
+// MD5: the kernel compares the content's MD5 and fails with invalid-hash.
+TEST_F(TrustDecisionTest, LegacySha1DigestEndingInZerosIsInvalidHash) {
+  std::vector<Entry> image = Image(&new_key_, &new_key_);
+  std::vector<uint8_t> sha1(20, 0x5a);
+  image[1] = DigestFile("usr/bin/ls", new_key_,
+                        EncodeImaDigest(HashAlgo::kSha1, sha1));
+  EXPECT_TRUE(Decide(BundleLoading(new_key_), image).accepted());
+  std::fill(sha1.begin() + 16, sha1.end(), 0);
+  image[1] = DigestFile("usr/bin/ls", new_key_,
+                        EncodeImaDigest(HashAlgo::kSha1, sha1));
+  TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
+  ASSERT_EQ(verdict.files.size(), 1u) << verdict.Summary();
+  EXPECT_EQ(verdict.files[0].path, "usr/bin/ls");
+  EXPECT_EQ(verdict.files[0].cause, "invalid-hash");
+  EXPECT_NE(verdict.files[0].reason.find("MD5"), std::string::npos);
+}
+
+// The device's policy is loaded by whichever kernel boots after the update:
+// a 6.12 policy using MMAP_CHECK_REQPROT, which 6.1's table lacks, makes a
+// shipped 6.1 kernel refuse the whole policy and keep its boot policy.
+TEST_F(TrustDecisionTest, PolicyTheShippedKernelRefusesIsAProblem) {
+  const std::string text =
+      "appraise func=MMAP_CHECK_REQPROT appraise_type=imasig\n"
+      "appraise fowner=0\n";
+  device_.kernel_version = KernelVersion{6, 12};
+  device_.policy_context.grammar.version = device_.kernel_version;
+  device_.policy =
+      ImaPolicy::Parse(text, "ima.policy", device_.policy_context).value();
+  device_.policy_text = text;
+  device_.policy_where = "ima.policy";
+  ManifestHeader header = BundleLoading(new_key_);
+  EXPECT_TRUE(Decide(header, Image(&new_key_, &new_key_)).accepted());
+
+  header.keys->kernel_cas.push_back(Der(ca_.cert.get()));
+  header.keys->kernels.push_back({"boot/vmlinuz-6.12", 6, 12});
+  EXPECT_TRUE(Decide(header, Image(&new_key_, &new_key_)).accepted());
+  header.keys->kernels.push_back({"boot/vmlinuz-6.1", 6, 1});
+  TrustVerdict verdict = Decide(header, Image(&new_key_, &new_key_));
+  EXPECT_FALSE(verdict.accepted());
+  ASSERT_EQ(verdict.keyring_problems.size(), 1u) << verdict.Summary();
+  EXPECT_NE(verdict.keyring_problems[0].find("the Linux 6.1 kernel"),
+            std::string::npos)
+      << verdict.keyring_problems[0];
+  EXPECT_NE(verdict.keyring_problems[0].find("ima.policy:1"), std::string::npos)
+      << verdict.keyring_problems[0];
+
+  // The installed kernel recorded as 6.1 (no kernel shipped): the same.
+  device_.kernel_version = KernelVersion{6, 1};
+  verdict = Decide(BundleLoading(new_key_), Image(&new_key_, &new_key_));
+  ASSERT_EQ(verdict.keyring_problems.size(), 1u) << verdict.Summary();
+  EXPECT_NE(verdict.keyring_problems[0].find("the Linux 6.1 kernel"),
+            std::string::npos);
+}
+
+// Without an initramfs the kernel loads etc/keys/x509_{ima,evm}.der from
+// the image's root (init/main.c: integrity_load_keys after
+// prepare_namespace): they must be certificates of the predicted rings.
+TEST_F(TrustDecisionTest, RootfsKeyFilesMustBeThePredictedCertificates) {
+  auto key_file = [&](const std::string& path, const TestIdentity& cert) {
+    Entry entry = SignedFile(path, nullptr, 0644);
+    entry.sha256 = Sha(Der(cert.cert.get()));
+    SetXattr(
+        entry, kImaXattr,
+        EncodeSignatureV2(XattrType::kDigsig, HashAlgo::kSha256,
+                          KeyIdOf(old_key_), Sign(old_key_, entry.sha256)));
+    std::vector<uint8_t> evm =
+        EvmPortableDigest(entry, KernelProfile{}, HashAlgo::kSha256).value();
+    SetXattr(entry, kEvmXattr,
+             EncodeSignatureV2(XattrType::kEvmPortableDigsig, HashAlgo::kSha256,
+                               KeyIdOf(old_key_), Sign(old_key_, evm)));
+    return entry;
+  };
+  Entry link;
+  link.type = EntryType::kSymlink;
+  link.path = "etc/keys/x509_ima.der";
+  link.link_target = "x509_evm.der";
+  const ManifestHeader no_initramfs;
+  std::vector<Entry> image = Image(&old_key_, &old_key_);
+  image.push_back(key_file("etc/keys/x509_evm.der", old_key_));
+  image.push_back(link);
+  TrustVerdict verdict = Decide(no_initramfs, image);
+  EXPECT_TRUE(verdict.accepted()) << verdict.Summary();
+
+  image[image.size() - 2] = key_file("etc/keys/x509_evm.der", new_key_);
+  verdict = Decide(no_initramfs, image);
+  ASSERT_EQ(verdict.keyring_problems.size(), 2u) << verdict.Summary();
+  EXPECT_EQ(verdict.keyring_problems[0].rfind(
+                "the image's /etc/keys/x509_ima.der (sha256 " +
+                    HexEncode(Sha(Der(new_key_.cert.get()))) +
+                    ") is not the certificate the device will load into .ima",
+                0),
+            0u)
+      << verdict.keyring_problems[0];
+  EXPECT_NE(verdict.keyring_problems[1].find("/etc/keys/x509_evm.der"),
+            std::string::npos);
+  // A declared initramfs is what loads the keys: the root's files are
+  // not read.
+  EXPECT_TRUE(Decide(BundleLoading(old_key_), image).accepted());
+
+  // A link that leads nowhere: no certificate at all.
+  image.pop_back();
+  image.pop_back();
+  link.link_target = "missing.der";
+  image.push_back(link);
+  verdict = Decide(no_initramfs, image);
+  ASSERT_EQ(verdict.keyring_problems.size(), 1u) << verdict.Summary();
+  EXPECT_NE(verdict.keyring_problems[0].find("leads to no regular file"),
+            std::string::npos);
+}
 
 }  // namespace
 }  // namespace imab::verifier
