@@ -120,6 +120,14 @@ Status BootFilesCheck::End(const Entry& entry) {
   const KernelRecord& record = *current_;
   current_ = nullptr;
   const std::vector<std::string>& cas = header_.keys->kernel_cas;
+  // The reader refuses this too: with no CA to find, any kernel would
+  // pass, and the device would judge it with its own CAs.
+  if (cas.empty()) {
+    image_.clear();
+    return KernelProblem(entry.path,
+                         "declared without any kernel-ca line, so the CAs "
+                         "the booted kernel carries are unknown");
+  }
   Result<KernelImageScan> scan =
       ScanKernelImage(image_, cas, kMaxKernelDecompressedBytes);
   image_.clear();

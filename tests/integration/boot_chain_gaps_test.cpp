@@ -1,0 +1,123 @@
+// Boot-chain false accepts found in review of issue 12, items 1 and 4, end
+// to end (real imab-build where it can build the bundle, else a manifest
+// re-signed with the release key, as a hostile or buggy builder could):
+//  - a `kernel` line without any `kernel-ca` line;
+//  - kernels and initramfs reached through symlinked folders, and the Boot
+//    Loader Spec layout boot/<token>/<kver>/linux;
+//  - a CA appended to a kernel file, outside what the bootloader loads.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "tests/integration/boot_chain_fixture.h"
+
+namespace imab::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+void ReplaceAll(std::string& text, const std::string& from,
+                const std::string& to) {
+  for (size_t at = text.find(from); at != std::string::npos;
+       at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+}
+
+class BootChainGapsTest : public BootChainTest {
+ protected:
+  std::string Sha256Hex(const std::string& bytes) {
+    const std::string file = dir_.Sub("sha-input");
+    WriteFile(file, bytes);
+    return RunShell("sha256sum " + ShellQuote(file) + " | cut -c1-64")
+        .out.substr(0, 64);
+  }
+
+  // The bundle `name` with the bytes `from` replaced by `to` (same length)
+  // inside the image file `path` (in the payload and its manifest digest),
+  // the manifest further edited by `edit`, signed again by the release
+  // signer: a kernel different from the one the builder checked.
+  void ResignWithFileEdit(const std::string& name, const std::string& out,
+                          const std::string& path, const std::string& from,
+                          const std::string& to,
+                          const std::function<void(std::string&)>& edit) {
+    ASSERT_EQ(from.size(), to.size());
+    const std::string bundle = dir_.Sub(name);
+    ForgedBundle forged;
+    forged.manifest =
+        RunShell("tar -xOf " + ShellQuote(bundle) + " manifest").out;
+    const std::string old_payload =
+        RunShell("tar -xOf " + ShellQuote(bundle) + " payload.tar.zst").out;
+    std::string tar = RunShell("tar -xOf " + ShellQuote(bundle) +
+                               " payload.tar.zst | zstd -dc")
+                          .out;
+    std::string content = ReadFile(rootfs_ + "/" + path);
+    const std::string old_sha = Sha256Hex(content);
+    ASSERT_NE(content.find(from), std::string::npos);
+    ReplaceAll(content, from, to);
+    ASSERT_NE(tar.find(from), std::string::npos);
+    ReplaceAll(tar, from, to);
+    forged.payload = Compress(tar);
+    ReplaceAll(forged.manifest, old_sha, Sha256Hex(content));
+    ReplaceAll(forged.manifest, Sha256Hex(old_payload),
+               Sha256Hex(forged.payload));
+    ReplaceAll(forged.manifest,
+               "payload-size " + std::to_string(old_payload.size()) + "\n",
+               "payload-size " + std::to_string(forged.payload.size()) + "\n");
+    edit(forged.manifest);
+    forged.signature = SignWith(forged.manifest, keys_->signer());
+    WriteFile(dir_.Sub(out), Assemble(forged, kCreated));
+  }
+};
+
+// The review's example: a `kernel` line, no `kernel-ca` line, and a kernel
+// carrying only OTHER. Judged with the device's CA, the signer (under the
+// device's CA) looks fine; the booted kernel would trust only OTHER. Built
+// with a kernel carrying both CAs, then the device's CA blanked out of the
+// kernel and both kernel-ca lines dropped. Variant: a bzImage and an arm64
+// Image (for the bzImage the re-signed manifest keeps the kernel as built,
+// which still carries the device CA: the line alone is refused).
+TEST_F(BootChainGapsTest, KernelLineWithoutKernelCaIsRefused) {
+  const std::string device_ca = ReadFile(Der(kernel_ca_));
+  const std::vector<std::pair<KernelWrap, std::string>> cases = {
+      {KernelWrap::kArm64Image, "Image"},
+      {KernelWrap::kBzImageGzip, "vmlinuz-6.1.0"},
+  };
+  for (const auto& [wrap, name] : cases) {
+    SCOPED_TRACE(name);
+    const std::string kernel = "boot/" + name;
+    WriteFakeKernel(rootfs_ + "/" + kernel,
+                    {kernel_ca_.cert_path, other_ca_.cert_path}, wrap);
+    // Unsigned and owned by 1000, so the policy (appraise_tcb) does not
+    // appraise it and no IMA signature needs forging; a bootloader does not
+    // look at them anyway.
+    ASSERT_EQ(::chown((rootfs_ + "/" + kernel).c_str(), 1000, 1000), 0);
+    CommandResult build = Build(
+        new_,
+        KernelCa(kernel_ca_) + " " + KernelCa(other_ca_) +
+            " --initramfs boot/initramfs.img" + " --ima-exclude " + kernel,
+        name + ".imab");
+    ASSERT_EQ(build.exit_code, 0) << build.err;
+    auto drop_cas = [&](std::string& m) {
+      Erase(m, "kernel-ca ");
+      Erase(m, "kernel-ca ");
+    };
+    if (wrap == KernelWrap::kArm64Image) {
+      ResignWithFileEdit(name + ".imab", name + "-forged.imab", kernel,
+                         device_ca, std::string(device_ca.size(), 'X'),
+                         drop_cas);
+    } else {
+      Resign(name + ".imab", name + "-forged.imab", drop_cas);
+    }
+    CommandResult judged = Judge(name + "-forged.imab");
+    EXPECT_EQ(judged.exit_code, 1) << judged.err;
+    EXPECT_NE(judged.err.find("a kernel line needs the kernel-ca lines"),
+              std::string::npos)
+        << judged.err;
+    fs::remove(rootfs_ + "/" + kernel);
+  }
+}
+
+}  // namespace
+}  // namespace imab::testing
