@@ -119,5 +119,37 @@ TEST_F(BootChainGapsTest, KernelLineWithoutKernelCaIsRefused) {
   }
 }
 
+// The review's example: `cat Image other-ca.der > boot/Image`. The builder
+// and the verifier found the CA, the booted kernel does not have it (the
+// kernel is its first image_size bytes). Variant: the same inside an
+// Image.gz.
+TEST_F(BootChainGapsTest, CaAppendedToTheKernelDoesNotCount) {
+  const std::string other = ReadFile(Der(other_ca_));
+  for (const std::string name : {"Image", "Image.gz"}) {
+    SCOPED_TRACE(name);
+    const std::string kernel = rootfs_ + "/boot/" + name;
+    WriteFakeKernel(dir_.Sub("") + "/plain-Image", {kernel_ca_.cert_path},
+                    KernelWrap::kArm64Image);
+    WriteFile(kernel, ReadFile(dir_.Sub("") + "/plain-Image") + other);
+    if (name == "Image.gz") {
+      ASSERT_EQ(RunShell("gzip -n -c < " + ShellQuote(kernel) + " > " +
+                         ShellQuote(kernel + ".tmp") + " && mv " +
+                         ShellQuote(kernel + ".tmp") + " " + ShellQuote(kernel))
+                    .exit_code,
+                0);
+    }
+    CommandResult build = Build(
+        under_other_, KernelCa(other_ca_) + " --initramfs boot/initramfs.img",
+        name + ".imab");
+    EXPECT_NE(build.exit_code, 0);
+    EXPECT_NE(build.err.find("boot/" + name +
+                             ": this kernel does not carry --kernel-ca"),
+              std::string::npos)
+        << build.err;
+    ExpectRefusedIfBuilt(build, name + ".imab");
+    fs::remove(kernel);
+  }
+}
+
 }  // namespace
 }  // namespace imab::testing
