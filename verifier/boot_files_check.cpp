@@ -89,6 +89,13 @@ Status BootFilesCheck::CheckCandidate(const Entry& entry) const {
 
 Status BootFilesCheck::Begin(const Entry& entry) {
   IMAB_RETURN_IF_ERROR(CheckCandidate(entry));
+  if (entry.type == EntryType::kDir || entry.type == EntryType::kSymlink) {
+    tree_.Add(entry);
+    if (entry.type == EntryType::kSymlink &&
+        (entry.path == "boot" || entry.path.starts_with("boot/"))) {
+      boot_links_.push_back(entry.path);
+    }
+  }
   current_ = FindKernel(entry.path);
   image_.clear();
   if (current_ == nullptr) {
@@ -155,6 +162,19 @@ Status BootFilesCheck::End(const Entry& entry) {
 }
 
 Status BootFilesCheck::Finish() const {
+  if (header_.keys.has_value() || header_.ima.has_value()) {
+    for (const std::string& link : boot_links_) {
+      const CriticalClosure::Walked walked = tree_.Walk(link);
+      if (walked.is_dir) {
+        return MakeError(ErrorCode::kBadSignature,
+                         "boot folder " + link +
+                             " is a symlink to the folder " + walked.path +
+                             ": a bootloader follows it, so the kernels and "
+                             "initramfs there would escape the boot-file "
+                             "checks");
+      }
+    }
+  }
   if (!header_.keys.has_value()) {
     return OkStatus();
   }

@@ -151,5 +151,68 @@ TEST_F(BootChainGapsTest, CaAppendedToTheKernelDoesNotCount) {
   }
 }
 
+// The review's example: `boot -> usr/lib/boot`, the kernel (carrying only
+// OTHER) inside, no --kernel-ca, the signer under the device's CA: judged
+// with the device's CA, yet GRUB boots the kernel with OTHER. Variant:
+// `boot/k -> ../opt/k`.
+TEST_F(BootChainGapsTest, SymlinkedBootFolderIsRefused) {
+  struct Case {
+    std::string link, target, folder, initramfs;
+  };
+  const std::vector<Case> cases = {
+      {"boot", "usr/lib/boot", "usr/lib/boot", "usr/lib/boot/initramfs.img"},
+      {"boot/k", "../opt/k", "opt/k", "boot/initramfs.img"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.link);
+    const std::string name = fs::path(c.folder).filename().string() + ".imab";
+    if (c.link == "boot") {
+      fs::create_directories(rootfs_ + "/usr/lib");
+      fs::rename(rootfs_ + "/boot", rootfs_ + "/" + c.folder);
+    }
+    WriteFakeKernel(rootfs_ + "/" + c.folder + "/vmlinuz-6.1.0",
+                    {other_ca_.cert_path}, KernelWrap::kBzImageGzip);
+    fs::create_symlink(c.target, rootfs_ + "/" + c.link);
+    CommandResult build = Build(new_, "--initramfs " + c.initramfs, name);
+    EXPECT_NE(build.exit_code, 0);
+    EXPECT_NE(build.err.find(c.link + ": a symlink to the folder " + c.folder),
+              std::string::npos)
+        << build.err;
+    if (build.exit_code == 0) {
+      CommandResult judged = Judge(name);
+      EXPECT_EQ(judged.exit_code, 1) << "built, and the device accepts it";
+      EXPECT_NE(judged.err.find("boot folder " + c.link +
+                                " is a symlink to the folder " + c.folder),
+                std::string::npos)
+          << judged.err;
+    }
+    fs::remove(rootfs_ + "/" + c.link);
+    fs::remove(rootfs_ + "/" + c.folder + "/vmlinuz-6.1.0");
+    if (c.link == "boot") {
+      fs::rename(rootfs_ + "/" + c.folder, rootfs_ + "/boot");
+    }
+  }
+}
+
+// Boot Loader Spec type 1: boot/<token>/<kver>/linux is a kernel. Here it
+// carries only OTHER and no --kernel-ca is given: the device would boot it
+// with OTHER. (Its .../initrd already matched the initramfs rule.)
+TEST_F(BootChainGapsTest, BootLoaderSpecKernelIsACandidate) {
+  for (const std::string kver : {"6.1.0-13-amd64", "6.6.0"}) {
+    SCOPED_TRACE(kver);
+    const std::string kernel = "boot/4a1f0c/" + kver + "/linux";
+    WriteFakeKernel(rootfs_ + "/" + kernel, {other_ca_.cert_path},
+                    KernelWrap::kBzImageZstd);
+    CommandResult build =
+        Build(new_, "--initramfs boot/initramfs.img", kver + ".imab");
+    EXPECT_NE(build.exit_code, 0);
+    EXPECT_NE(build.err.find(kernel + ": the image ships a kernel"),
+              std::string::npos)
+        << build.err;
+    ExpectRefusedIfBuilt(build, kver + ".imab");
+    fs::remove_all(rootfs_ + "/boot/4a1f0c");
+  }
+}
+
 }  // namespace
 }  // namespace imab::testing
