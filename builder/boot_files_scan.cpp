@@ -3,7 +3,9 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
+#include <set>
 
 #include "common/boot_files.h"
 #include "common/handles.h"
@@ -25,6 +27,9 @@ struct BootFilesScan::State {
   };
   std::vector<std::string> cas;
   std::vector<Candidate> candidates;
+  // Folders and symlinks of the image, to find symlinked boot folders.
+  std::set<std::string> dirs;
+  std::map<std::string, std::string> links;
   std::vector<Kernel> kernels;
   // The kernel being read, captured until the next entry.
   std::optional<std::string> capturing;
@@ -90,6 +95,11 @@ class BootScanSource : public RootfsSource {
       return next;
     }
     const Entry& e = next->entry;
+    if (e.type == EntryType::kDir) {
+      state_->dirs.insert(e.path);
+    } else if (e.type == EntryType::kSymlink) {
+      state_->links[e.path] = e.link_target;
+    }
     const BootFileRole role = BootFileRoleOf(e.path);
     if (role == BootFileRole::kNone) {
       return next;
@@ -160,6 +170,47 @@ Status CheckInitramfsDeclared(const BootFilesScan::State& s,
   return OkStatus();
 }
 
+// Where `path` leads inside the image, every symlinked component (and the
+// last) followed; "" after too many links.
+std::string WalkImagePath(const BootFilesScan::State& s, std::string path) {
+  for (int hops = 0; hops <= 40; ++hops) {
+    bool followed = false;
+    for (size_t end = 0; end != std::string::npos && !followed;) {
+      end = path.find('/', end + 1);
+      const std::string prefix = path.substr(0, end);
+      auto link = s.links.find(prefix);
+      if (link != s.links.end()) {
+        const std::string rest =
+            end == std::string::npos ? std::string() : path.substr(end);
+        path = ResolveImageLink(prefix, link->second) + rest;
+        followed = true;
+      }
+    }
+    if (!followed) {
+      return path;
+    }
+  }
+  return "";
+}
+
+// A bootloader follows a symlinked `boot` or folder below it; the files
+// there would escape the name rule, so such an image is refused.
+Status CheckNoSymlinkedBootFolder(const BootFilesScan::State& s) {
+  for (const auto& [path, target] : s.links) {
+    if (path != "boot" && !path.starts_with("boot/")) {
+      continue;
+    }
+    const std::string leads_to = WalkImagePath(s, path);
+    if (s.dirs.count(leads_to) != 0) {
+      return Refuse(path + ": a symlink to the folder " + leads_to +
+                    "; a bootloader follows it, so the kernels and initramfs "
+                    "there would escape the boot-file checks (make it a real "
+                    "folder)");
+    }
+  }
+  return OkStatus();
+}
+
 // One kernel candidate: a checked kernel file carrying every CA.
 Status CheckKernelCarriesCas(const BootFilesScan::State& s,
                              const BootFilesScan::State::Candidate& c) {
@@ -199,6 +250,7 @@ Result<std::vector<KernelRecord>> BootFilesScan::Finish(
     return records;
   }
   const State& s = *state_;
+  IMAB_RETURN_IF_ERROR(CheckNoSymlinkedBootFolder(s));
   IMAB_RETURN_IF_ERROR(CheckInitramfsDeclared(s, declared_initramfs));
   for (const State::Candidate& c : s.candidates) {
     if (c.role == BootFileRole::kKernel) {

@@ -35,7 +35,9 @@ BootFileRole BootFileRoleOf(std::string_view path) {
     return BootFileRole::kNone;
   }
   const std::string_view name = top_level ? path : path.substr(slash + 1);
-  if (StartsWithAny(name, kKernelPrefixes)) {
+  // The Boot Loader Spec type 1 layout names the kernel
+  // boot/<token>/<kver>/linux (and the initramfs .../initrd).
+  if (StartsWithAny(name, kKernelPrefixes) || name == "linux") {
     return BootFileRole::kKernel;
   }
   if (StartsWithAny(name, kInitramfsPrefixes)) {

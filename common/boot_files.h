@@ -13,7 +13,9 @@ enum class BootFileRole { kNone, kKernel, kInitramfs };
 
 // The role of `path` (canonical image path, no leading '/') by name alone:
 // a file whose name starts with vmlinuz, vmlinux, bzImage, Image, zImage,
-// uImage or kernel is a kernel, one starting with initrd or initramfs an
+// uImage or kernel, or that is exactly linux (Boot Loader Spec type 1,
+// boot/<token>/<kver>/linux), is a kernel, one starting with initrd or
+// initramfs an
 // initramfs, when it sits at the top level or anywhere under boot/.
 // Deliberately wide (fail closed): a bootloader configuration can name any
 // such file.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <optional>
 #include <string_view>
 
 #include "common/handles.h"
@@ -121,10 +122,12 @@ class StreamSearch {
   std::vector<uint8_t> window_;
 };
 
-// Decompresses the stream starting at `input` into `search`. Not a stream
-// the filters recognise, or broken part way: what came out counts.
-Status SearchCompressed(std::span<const uint8_t> input, StreamSearch& search,
-                        uint64_t max_output) {
+// Decompresses the stream starting at `input` (bounded by `max_output`).
+// Not a stream the filters recognise, or broken part way: what came out
+// (possibly nothing) is the result.
+Result<std::vector<uint8_t>> Decompress(std::span<const uint8_t> input,
+                                        uint64_t max_output) {
+  std::vector<uint8_t> out;
   ArchiveReadPtr a(archive_read_new());
   if (a == nullptr) {
     return MakeError(ErrorCode::kInternal, "kernel scan: libarchive");
@@ -144,24 +147,22 @@ Status SearchCompressed(std::span<const uint8_t> input, StreamSearch& search,
           ARCHIVE_OK ||
       archive_read_next_header(a.get(), &entry) != ARCHIVE_OK ||
       archive_filter_count(a.get()) < 2) {
-    return OkStatus();  // not a stream after all: a chance byte pattern
+    return out;  // not a stream after all: a chance byte pattern
   }
   std::vector<uint8_t> chunk(kStreamChunkBytes);
-  uint64_t total = 0;
-  while (!search.Done()) {
+  for (;;) {
     la_ssize_t n = archive_read_data(a.get(), chunk.data(), chunk.size());
     if (n <= 0) {
       break;
     }
-    total += static_cast<uint64_t>(n);
-    if (total > max_output) {
+    if (out.size() + static_cast<uint64_t>(n) > max_output) {
       return MakeError(ErrorCode::kLimitExceeded,
                        "a compressed stream in it decompresses to more than " +
                            std::to_string(max_output) + " bytes");
     }
-    search.Feed(std::span<const uint8_t>(chunk.data(), static_cast<size_t>(n)));
+    out.insert(out.end(), chunk.begin(), chunk.begin() + n);
   }
-  return OkStatus();
+  return out;
 }
 
 uint32_t Le(std::span<const uint8_t> image, size_t at, int bytes) {
@@ -193,6 +194,127 @@ std::span<const uint8_t> BzImagePayload(std::span<const uint8_t> image) {
   return image.subspan(static_cast<size_t>(start), static_cast<size_t>(length));
 }
 
+uint64_t Le64(std::span<const uint8_t> image, size_t at) {
+  return (static_cast<uint64_t>(Le(image, at + 4, 4)) << 32) | Le(image, at, 4);
+}
+
+// An arm64 or RISC-V Image (Documentation/arch/arm64/booting.rst,
+// Documentation/arch/riscv/boot-image-header.rst): magic "ARM\x64" or
+// "RSC\x05" at 0x38, little-endian image_size at 0x10. The kernel is the
+// first image_size bytes; what lies beyond is not loaded as the kernel.
+// nullopt: not such an Image; an empty span: image_size 0 (an old kernel
+// that does not say its size): nothing can be trusted to be its own.
+std::optional<std::span<const uint8_t>> ImageExtent(
+    std::span<const uint8_t> image) {
+  if (image.size() < 0x40 ||
+      !(BytesAt(image, 0x38, "ARM\x64") || BytesAt(image, 0x38, "RSC\x05"))) {
+    return std::nullopt;
+  }
+  const uint64_t size = Le64(image, 0x10);
+  return image.first(
+      static_cast<size_t>(std::min<uint64_t>(size, image.size())));
+}
+
+// A vmlinux ELF (include/uapi/linux/elf.h): the file ranges of its PT_LOAD
+// segments, which is what a loader maps. nullopt: not an ELF file; an
+// empty list: a header or segment outside the file (nothing counts).
+std::optional<std::vector<std::span<const uint8_t>>> ElfLoadRanges(
+    std::span<const uint8_t> f) {
+  if (f.size() < 0x34 || !BytesAt(f, 0,
+                                  "\x7f"
+                                  "ELF")) {
+    return std::nullopt;
+  }
+  const bool is64 = f[4] == 2;
+  const bool big = f[5] == 2;
+  auto num = [&](uint64_t at, int bytes) -> uint64_t {
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i) {
+      const uint8_t b = f[static_cast<size_t>(at) +
+                          static_cast<size_t>(big ? i : bytes - 1 - i)];
+      v = (v << 8) | b;
+    }
+    return v;
+  };
+  std::vector<std::span<const uint8_t>> ranges;
+  if ((is64 && f.size() < 0x40) || (f[4] != 1 && f[4] != 2)) {
+    return ranges;
+  }
+  const uint64_t phoff = is64 ? num(0x20, 8) : num(0x1c, 4);
+  const uint64_t phentsize = is64 ? num(0x36, 2) : num(0x2a, 2);
+  const uint64_t phnum = is64 ? num(0x38, 2) : num(0x2c, 2);
+  if (phentsize < (is64 ? 0x38u : 0x20u) || phoff > f.size() ||
+      phnum * phentsize > f.size() - phoff) {
+    return ranges;
+  }
+  for (uint64_t i = 0; i < phnum; ++i) {
+    const uint64_t ph = phoff + i * phentsize;
+    if (num(ph, 4) != 1) {  // PT_LOAD
+      continue;
+    }
+    const uint64_t offset = is64 ? num(ph + 8, 8) : num(ph + 4, 4);
+    const uint64_t filesz = is64 ? num(ph + 0x20, 8) : num(ph + 0x10, 4);
+    if (offset > f.size() || filesz > f.size() - offset) {
+      return std::vector<std::span<const uint8_t>>{};
+    }
+    ranges.push_back(
+        f.subspan(static_cast<size_t>(offset), static_cast<size_t>(filesz)));
+  }
+  return ranges;
+}
+
+// `range` raw, and every compressed stream starting inside it, bounded to
+// it.
+Status SearchWithStreams(std::span<const uint8_t> range,
+                         const std::vector<std::string>& needles,
+                         KernelImageScan& scan, uint64_t max_output) {
+  {
+    StreamSearch raw(needles, scan);
+    raw.Feed(range);
+    if (raw.Done()) {
+      return OkStatus();
+    }
+  }
+  for (size_t pos = 0; pos < range.size(); ++pos) {
+    if (!MagicAt(range, pos)) {
+      continue;
+    }
+    IMAB_ASSIGN_OR_RETURN(std::vector<uint8_t> plain,
+                          Decompress(range.subspan(pos), max_output));
+    StreamSearch stream(needles, scan);
+    stream.Feed(plain);
+    if (stream.Done()) {
+      break;
+    }
+  }
+  return OkStatus();
+}
+
+// The bytes of a recognised kernel layout that its loader takes as the
+// kernel. `whole_if_unknown`: bytes that are already exactly what gets
+// loaded (a decompressed payload) count whole when no layout is known;
+// a raw file of unknown layout counts nothing (fail closed).
+Status SearchLoaded(std::span<const uint8_t> bytes,
+                    const std::vector<std::string>& needles,
+                    KernelImageScan& scan, uint64_t max_output,
+                    bool whole_if_unknown) {
+  if (std::optional<std::span<const uint8_t>> extent = ImageExtent(bytes)) {
+    return SearchWithStreams(*extent, needles, scan, max_output);
+  }
+  if (auto ranges = ElfLoadRanges(bytes)) {
+    for (std::span<const uint8_t> range : *ranges) {
+      StreamSearch raw(needles, scan);
+      raw.Feed(range);
+    }
+    return OkStatus();
+  }
+  if (whole_if_unknown) {
+    StreamSearch raw(needles, scan);
+    raw.Feed(bytes);
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<KernelImageScan> ScanKernelImage(std::span<const uint8_t> image,
@@ -202,33 +324,26 @@ Result<KernelImageScan> ScanKernelImage(std::span<const uint8_t> image,
   scan.found.assign(needles.size(), false);
   // A bzImage's kernel is its payload; a file that is one compressed
   // stream (Image.gz) is that stream: bytes beside them are not loaded as
-  // the kernel, so a certificate appended there does not count.
+  // the kernel, so a certificate appended there does not count. Inside,
+  // an Image or ELF counts only as far as its own layout says.
+  // A bzImage's decompressed payload is exactly what its decompressor
+  // makes the kernel from, so it counts whole; an Image.gz must hold a
+  // recognised Image or ELF.
   std::span<const uint8_t> whole = BzImagePayload(image);
-  if (whole.empty() && !image.empty() && MagicAt(image, 0)) {
+  const bool bzimage = !whole.empty();
+  if (!bzimage && !image.empty() && MagicAt(image, 0)) {
     whole = image;
   }
   if (!whole.empty()) {
-    StreamSearch stream(needles, scan);
-    IMAB_RETURN_IF_ERROR(SearchCompressed(whole, stream, max_output));
+    IMAB_ASSIGN_OR_RETURN(std::vector<uint8_t> plain,
+                          Decompress(whole, max_output));
+    IMAB_RETURN_IF_ERROR(
+        SearchLoaded(plain, needles, scan, max_output, bzimage));
     return scan;
   }
-  {
-    StreamSearch raw(needles, scan);  // an arm64 Image, a vmlinux
-    raw.Feed(image);
-  }
-  // And every stream wherever it starts: a self-decompressing zImage or
-  // vmlinuz of another architecture.
-  for (size_t pos = 0; pos < image.size(); ++pos) {
-    if (!MagicAt(image, pos)) {
-      continue;
-    }
-    StreamSearch stream(needles, scan);
-    if (stream.Done()) {
-      break;
-    }
-    IMAB_RETURN_IF_ERROR(
-        SearchCompressed(image.subspan(pos), stream, max_output));
-  }
+  // An arm64/RISC-V Image, a vmlinux; anything else counts nothing.
+  IMAB_RETURN_IF_ERROR(SearchLoaded(image, needles, scan, max_output,
+                                    /*whole_if_unknown=*/false));
   return scan;
 }
 

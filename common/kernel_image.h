@@ -1,13 +1,14 @@
 // Finds byte strings (the DER of the CAs a kernel is built with) and the
 // version banner inside a kernel file as a bootloader would start it: an x86
-// bzImage (its payload compressed), an arm64 Image (raw), an Image.gz, a
-// vmlinuz. The kernel keeps its built-in certificates
+// bzImage (its payload, decompressed), an arm64 or RISC-V Image (its first
+// image_size bytes), an Image.gz (the Image inside), a vmlinux ELF (its
+// PT_LOAD ranges). The kernel keeps its built-in certificates
 // (CONFIG_SYSTEM_TRUSTED_KEYS, certs/system_certificates.S) as plain DER in
-// its data, so a CA the kernel carries appears verbatim either in the file
-// itself or in a stream the file holds compressed with one of the kernel's
-// compressors: gzip, xz, zstd, lz4 (legacy and frame), bzip2. Every such
-// stream is found by its magic and decompressed (libarchive, in memory,
-// bounded), wherever it starts, so no header layout is trusted.
+// its data, so a CA the kernel carries appears verbatim in those bytes or in
+// a stream inside them compressed with one of the kernel's compressors:
+// gzip, xz, zstd, lz4 (legacy and frame), bzip2 (libarchive, in memory,
+// bounded). Bytes outside a recognised layout never count: a file of no
+// known layout carries nothing (fail closed).
 #pragma once
 
 #include <cstdint>

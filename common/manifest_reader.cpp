@@ -444,6 +444,14 @@ Result<KeysSection> ManifestReader::ParseKeysSection() {
       continue;
     }
     if (t.at[0] == "kernel" && keys.initramfs.empty()) {
+      // The kernel-ca lines come first and are complete here. A kernel
+      // whose CAs nobody declared would be judged with the device's own
+      // CAs, yet boot with whatever it carries (FORMAT.md §3.3.7).
+      if (keys.kernel_cas.empty()) {
+        return Bad(
+            "a kernel line needs the kernel-ca lines of the CAs built into "
+            "that kernel; this section has none");
+      }
       if (keys.kernels.size() == kMaxKernelRecords) {
         return MakeError(ErrorCode::kLimitExceeded,
                          "too many kernel lines in section 'keys'");

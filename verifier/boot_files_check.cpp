@@ -89,6 +89,13 @@ Status BootFilesCheck::CheckCandidate(const Entry& entry) const {
 
 Status BootFilesCheck::Begin(const Entry& entry) {
   IMAB_RETURN_IF_ERROR(CheckCandidate(entry));
+  if (entry.type == EntryType::kDir || entry.type == EntryType::kSymlink) {
+    tree_.Add(entry);
+    if (entry.type == EntryType::kSymlink &&
+        (entry.path == "boot" || entry.path.starts_with("boot/"))) {
+      boot_links_.push_back(entry.path);
+    }
+  }
   current_ = FindKernel(entry.path);
   image_.clear();
   if (current_ == nullptr) {
@@ -120,6 +127,14 @@ Status BootFilesCheck::End(const Entry& entry) {
   const KernelRecord& record = *current_;
   current_ = nullptr;
   const std::vector<std::string>& cas = header_.keys->kernel_cas;
+  // The reader refuses this too: with no CA to find, any kernel would
+  // pass, and the device would judge it with its own CAs.
+  if (cas.empty()) {
+    image_.clear();
+    return KernelProblem(entry.path,
+                         "declared without any kernel-ca line, so the CAs "
+                         "the booted kernel carries are unknown");
+  }
   Result<KernelImageScan> scan =
       ScanKernelImage(image_, cas, kMaxKernelDecompressedBytes);
   image_.clear();
@@ -147,6 +162,19 @@ Status BootFilesCheck::End(const Entry& entry) {
 }
 
 Status BootFilesCheck::Finish() const {
+  if (header_.keys.has_value() || header_.ima.has_value()) {
+    for (const std::string& link : boot_links_) {
+      const CriticalClosure::Walked walked = tree_.Walk(link);
+      if (walked.is_dir) {
+        return MakeError(ErrorCode::kBadSignature,
+                         "boot folder " + link +
+                             " is a symlink to the folder " + walked.path +
+                             ": a bootloader follows it, so the kernels and "
+                             "initramfs there would escape the boot-file "
+                             "checks");
+      }
+    }
+  }
   if (!header_.keys.has_value()) {
     return OkStatus();
   }

@@ -17,6 +17,7 @@
 #include "common/entry.h"
 #include "common/manifest.h"
 #include "common/result.h"
+#include "verifier/critical_closure.h"
 
 namespace imab::verifier {
 
@@ -35,7 +36,8 @@ class BootFilesCheck {
   // kBadSignature naming the kernel and the CA it lacks, or a banner
   // other than the declared version.
   Status End(const Entry& entry);
-  // After the last entry: every declared kernel was in the payload.
+  // After the last entry: every declared kernel was in the payload, and
+  // no `boot` folder or folder below boot/ is a symlink to a folder.
   Status Finish() const;
 
  private:
@@ -47,6 +49,11 @@ class BootFilesCheck {
   const KernelRecord* current_ = nullptr;
   std::vector<uint8_t> image_;
   std::vector<std::string> kernels_seen_;
+  // Folders and symlinks, to see where the symlinks at or below boot/
+  // lead: a bootloader follows a symlinked folder, and the files it holds
+  // would escape the name rule (FORMAT.md §3.3.7).
+  CriticalClosure tree_{{}, ""};
+  std::vector<std::string> boot_links_;
 };
 
 }  // namespace imab::verifier

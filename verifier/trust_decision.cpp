@@ -373,9 +373,15 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
   // bootloader could start is declared and carries every CA, which the
   // streaming check confirms in their bytes. Otherwise the device keeps
   // booting its own kernel.
-  const bool ships_kernel = header.keys.has_value() &&
-                            !header.keys->kernel_cas.empty() &&
-                            !header.keys->kernels.empty();
+  const bool ships_kernel =
+      header.keys.has_value() && !header.keys->kernels.empty();
+  // A shipped kernel boots with the CAs it carries: with none declared
+  // they are unknown, and the device's own CAs would be a guess.
+  if (ships_kernel && header.keys->kernel_cas.empty()) {
+    problems.push_back(
+        "the image ships a kernel but declares none of the CAs built into "
+        "it (no kernel-ca line)");
+  }
   // A new kernel computes EVM digests its own way: the bundle's profile.
   d->profile_ = ships_kernel && header.ima.has_value() ? header.ima->profile
                                                        : device.profile;

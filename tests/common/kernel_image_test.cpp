@@ -83,8 +83,9 @@ TEST_F(KernelImageTest, CertificateAppendedOutsideTheKernelDoesNotCount) {
 // Decompressed output arrives in 64 KiB chunks: a certificate straddling
 // two of them is still found.
 TEST_F(KernelImageTest, FindsACertificateAcrossChunks) {
-  std::string plain = "Linux version 6.1.0 " + std::string(65536 - 100, 'x') +
-                      ca_der_ + std::string(1000, 'y');
+  std::string plain = testing::Arm64Image("Linux version 6.1.0 " +
+                                          std::string(65536 - 100, 'x') +
+                                          ca_der_ + std::string(1000, 'y'));
   const std::string in = dir_.Sub("plain"), out = dir_.Sub("plain.gz");
   testing::WriteFile(in, plain);
   ASSERT_EQ(testing::RunShell("gzip -n -c " + testing::ShellQuote(in) + " > " +
@@ -107,11 +108,95 @@ TEST_F(KernelImageTest, DecompressionIsBounded) {
 }
 
 TEST_F(KernelImageTest, NoBannerNoVersion) {
-  std::string blob = "not a kernel " + ca_der_;
+  std::string blob = testing::Arm64Image("not a kernel " + ca_der_);
   Result<KernelImageScan> scan = ScanKernelImage(Bytes(blob), {ca_der_}, 1000);
   ASSERT_TRUE(scan.has_value());
   EXPECT_TRUE(scan->found[0]);
   EXPECT_FALSE(scan->version.has_value());
+}
+
+// A CA appended to a raw Image, or inside an Image.gz after the Image, is
+// beyond image_size: the booted kernel does not have it. A RISC-V Image
+// ("RSC\x05" at 0x38) the same.
+TEST_F(KernelImageTest, CaBeyondImageSizeDoesNotCount) {
+  std::string arm = Kernel(KernelWrap::kArm64Image);
+  std::string riscv = arm;
+  riscv.replace(0x38, 4, std::string("RSC\x05", 4));
+  for (const std::string& kernel : {arm, riscv}) {
+    Result<KernelImageScan> scan = ScanKernelImage(
+        Bytes(kernel + other_der_), {ca_der_, other_der_}, 256u << 20);
+    ASSERT_TRUE(scan.has_value());
+    EXPECT_TRUE(scan->found[0]);
+    EXPECT_FALSE(scan->found[1]);
+  }
+  const std::string in = dir_.Sub("appended"), gz = dir_.Sub("appended.gz");
+  testing::WriteFile(in, arm + other_der_);
+  ASSERT_EQ(testing::RunShell("gzip -n -c " + testing::ShellQuote(in) + " > " +
+                              testing::ShellQuote(gz))
+                .exit_code,
+            0);
+  Result<KernelImageScan> scan = ScanKernelImage(
+      Bytes(testing::ReadFile(gz)), {ca_der_, other_der_}, 256u << 20);
+  ASSERT_TRUE(scan.has_value());
+  EXPECT_TRUE(scan->found[0]);
+  EXPECT_FALSE(scan->found[1]);
+}
+
+// image_size 0 (an Image that does not say its size): nothing counts.
+TEST_F(KernelImageTest, ImageWithoutImageSizeCountsNothing) {
+  std::string kernel = Kernel(KernelWrap::kArm64Image);
+  kernel.replace(0x10, 8, std::string(8, '\0'));
+  Result<KernelImageScan> scan =
+      ScanKernelImage(Bytes(kernel), {ca_der_}, 256u << 20);
+  ASSERT_TRUE(scan.has_value());
+  EXPECT_FALSE(scan->found[0]);
+}
+
+// A file of no recognised layout: the CA is not inside a kernel structure.
+TEST_F(KernelImageTest, UnrecognisedFileCountsNothing) {
+  std::string blob = "Linux version 6.1.0 not a kernel " + ca_der_;
+  Result<KernelImageScan> scan = ScanKernelImage(Bytes(blob), {ca_der_}, 1000);
+  ASSERT_TRUE(scan.has_value());
+  EXPECT_FALSE(scan->found[0]);
+}
+
+// A minimal little-endian ELF64 with one PT_LOAD segment over `segment`,
+// followed by `after` outside every segment.
+std::string Elf64(const std::string& segment, const std::string& after) {
+  std::string f(0x40 + 0x38, '\0');
+  f.replace(0, 4,
+            "\x7f"
+            "ELF");
+  f[4] = 2;  // ELFCLASS64
+  f[5] = 1;  // little-endian
+  auto put = [&](size_t at, uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) {
+      f[at + static_cast<size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
+    }
+  };
+  put(0x20, 0x40, 8);            // e_phoff
+  put(0x36, 0x38, 2);            // e_phentsize
+  put(0x38, 1, 2);               // e_phnum
+  put(0x40, 1, 4);               // PT_LOAD
+  put(0x48, f.size(), 8);        // p_offset
+  put(0x60, segment.size(), 8);  // p_filesz
+  return f + segment + after;
+}
+
+// A vmlinux: only its PT_LOAD file ranges are loaded.
+TEST_F(KernelImageTest, ElfCountsOnlyLoadedSegments) {
+  std::string elf = Elf64("Linux version 6.1.0 x " + ca_der_, other_der_);
+  Result<KernelImageScan> scan =
+      ScanKernelImage(Bytes(elf), {ca_der_, other_der_}, 1000);
+  ASSERT_TRUE(scan.has_value());
+  EXPECT_TRUE(scan->found[0]);
+  EXPECT_FALSE(scan->found[1]);
+  ASSERT_TRUE(scan->version.has_value());
+  // A segment reaching past the end of the file: nothing counts.
+  std::string broken = elf.substr(0, elf.size() - other_der_.size() - 10);
+  scan = ScanKernelImage(Bytes(broken), {ca_der_}, 1000);
+  ASSERT_TRUE(scan.has_value());
+  EXPECT_FALSE(scan->found[0]);
 }
 
 // A real kernel: $IMAB_TEST_KERNEL, else this machine's /boot/vmlinuz-*.

@@ -1160,6 +1160,14 @@ TEST(ManifestReaderKeys, RejectsEachMisuse) {
             .has_value())
         << tail;
   }
+  // A kernel line without any kernel-ca line: its CAs are unknown.
+  Result<Parsed> no_ca = ParseAll(WithDevelopmentLines(
+      "section keys 2\nkey-generation 1\nkernel boot/vmlinuz 6.1\n"
+      "end-section keys\n"));
+  ASSERT_FALSE(no_ca.has_value());
+  EXPECT_NE(no_ca.error().message.find("a kernel line needs the kernel-ca"),
+            std::string::npos)
+      << no_ca.error().message;
 }
 
 // --- Section ca-store (FORMAT.md §3.3.6) -----------------------------------

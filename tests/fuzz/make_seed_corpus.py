@@ -62,6 +62,10 @@ files = {
  "valid_keys_kernels": with_ima(valid, "section keys 2\nkey-generation 3\nkernel-ca " + cert +
      "\nkernel boot/vmlinuz-6.1.0 6.1\nkernel vmlinuz 6.1\ninitramfs boot/initrd.img " + sha +
      " -\nend-section keys\n" + ima),
+ # A kernel line needs the kernel-ca lines of its CAs.
+ "bad_keys_kernel_without_ca": with_ima(valid, "section keys 2\nkey-generation 3" +
+     "\nkernel boot/vmlinuz-6.1.0 6.1\nkernel vmlinuz 6.1\ninitramfs boot/initrd.img " + sha +
+     " -\nend-section keys\n" + ima),
  "bad_keys_kernel_order": with_ima(valid, "section keys 2\nkey-generation 3\nkernel-ca " + cert +
      "\nkernel vmlinuz 6.1\nkernel boot/vmlinuz 6.1\nend-section keys\n" + ima),
 }

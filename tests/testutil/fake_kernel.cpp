@@ -85,6 +85,16 @@ std::string BzImage(const std::string& payload, const std::string& version,
 
 }  // namespace
 
+// Documentation/arch/arm64/booting.rst: "ARM\x64" magic at 0x38, the
+// little-endian image_size at 0x10 (no bss here, so the file's size).
+std::string Arm64Image(const std::string& vmlinux) {
+  std::string header(64, '\0');
+  header.replace(0, 2, "MZ");
+  header.replace(0x38, 4, std::string("ARM\x64", 4));
+  PutLe(header, 0x10, header.size() + vmlinux.size(), 8);
+  return header + vmlinux;
+}
+
 std::string KernelWrapName(KernelWrap wrap) {
   switch (wrap) {
     case KernelWrap::kBzImageGzip:
@@ -135,16 +145,11 @@ void WriteFakeKernel(const std::string& path,
       break;
     case KernelWrap::kArm64Image: {
       // Documentation/arch/arm64/booting.rst: "ARM\x64" magic at 0x38.
-      std::string header(64, '\0');
-      header.replace(0, 2, "MZ");
-      header.replace(0x38, 4, std::string("ARM\x64", 4));
-      out = header + vmlinux;
+      out = Arm64Image(vmlinux);
       break;
     }
     case KernelWrap::kArm64ImageGz: {
-      std::string header(64, '\0');
-      header.replace(0x38, 4, std::string("ARM\x64", 4));
-      out = CompressWith("gzip -9 -n", header + vmlinux, dir);
+      out = CompressWith("gzip -9 -n", Arm64Image(vmlinux), dir);
       break;
     }
   }

@@ -23,6 +23,9 @@ enum class KernelWrap {
   kArm64ImageGz,  // Image.gz
 };
 
+// `vmlinux` behind an arm64 Image header whose image_size is its size.
+std::string Arm64Image(const std::string& vmlinux);
+
 // Short name for test names ("bzimage_xz").
 std::string KernelWrapName(KernelWrap wrap);
 

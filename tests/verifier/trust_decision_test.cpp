@@ -261,6 +261,19 @@ TEST_F(TrustDecisionTest, BundleShippingANewKernelCaIsJudgedByIt) {
             std::vector<std::string>{Der(new_ca.cert.get())});
 }
 
+// A shipped kernel with no kernel CA declared is not judged with the
+// device's CAs (it boots with whatever it carries): refused.
+TEST_F(TrustDecisionTest, ShippedKernelWithoutKernelCaIsRefused) {
+  ManifestHeader header = BundleLoading(new_key_);
+  ASSERT_TRUE(Decide(header, Image(&new_key_, &new_key_)).accepted());
+  header.keys->kernels.push_back({"boot/vmlinuz-6.1", 6, 1});
+  TrustVerdict verdict = Decide(header, Image(&new_key_, &new_key_));
+  EXPECT_FALSE(verdict.accepted());
+  EXPECT_NE(verdict.Summary().find("declares none of the CAs built into it"),
+            std::string::npos)
+      << verdict.Summary();
+}
+
 TEST_F(TrustDecisionTest, UnsignedAppraisedFileIsRefusedExemptOneIsNot) {
   std::vector<Entry> image = Image(&new_key_, &new_key_);
   image.push_back(SignedFile("home/app/data", nullptr, 0644, 1000));
