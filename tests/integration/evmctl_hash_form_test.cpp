@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "tests/testutil/bundle_fixture.h"
+#include "tests/testutil/pki.h"
 
 namespace imab::testing {
 namespace {
@@ -45,7 +46,8 @@ class EvmctlHashFormTest : public ::testing::Test {
     const std::string initrd = dir_.Sub("initrd-tree");
     fs::create_directories(initrd + "/etc/keys");
     WriteFile(initrd + "/init", "#!/bin/sh\n");
-    WriteFile(initrd + "/etc/keys/x509_evm.der", ReadFile(Der(device_key_)));
+    WriteFile(initrd + "/etc/keys/x509_evm.der",
+              ReadFile(DerCopy(device_key_)));
     fs::create_symlink("x509_evm.der", initrd + "/etc/keys/x509_ima.der");
     fs::create_directories(rootfs_ + "/boot");
     ASSERT_EQ(RunShell("cd " + ShellQuote(initrd) +
@@ -55,17 +57,6 @@ class EvmctlHashFormTest : public ::testing::Test {
                   .exit_code,
               0);
     device_ = dir_.Sub("device");
-  }
-
-  std::string Der(const TestIdentity& id) {
-    std::string out = id.cert_path + ".der";
-    if (!fs::exists(out)) {
-      EXPECT_EQ(RunShell("openssl x509 -in " + ShellQuote(id.cert_path) +
-                         " -outform DER -out " + ShellQuote(out))
-                    .exit_code,
-                0);
-    }
-    return out;
   }
 
   // Every regular file: security.ima = SHA-256 digest (evmctl ima_hash),
@@ -88,9 +79,9 @@ class EvmctlHashFormTest : public ::testing::Test {
   // `extra_cert` is declared too (the builder checks kept signatures).
   std::string Build(const TestIdentity* extra_cert = nullptr) {
     const std::string bundle = dir_.Sub("b.imab");
-    std::string certs = "--ima-cert " + ShellQuote(Der(device_key_));
+    std::string certs = "--ima-cert " + ShellQuote(DerCopy(device_key_));
     if (extra_cert != nullptr) {
-      certs += " --ima-cert " + ShellQuote(Der(*extra_cert));
+      certs += " --ima-cert " + ShellQuote(DerCopy(*extra_cert));
     }
     CommandResult build = RunBuild(
         rootfs_, bundle, *keys_,
@@ -106,7 +97,7 @@ class EvmctlHashFormTest : public ::testing::Test {
     fs::copy_file(kernel_ca_.cert_path,
                   device_ + "/etc/imabundle/kernel-ca.pem",
                   fs::copy_options::overwrite_existing);
-    fs::copy_file(Der(device_key_), device_ + "/etc/imabundle/ima.der",
+    fs::copy_file(DerCopy(device_key_), device_ + "/etc/imabundle/ima.der",
                   fs::copy_options::overwrite_existing);
     fs::copy_file(keys_->ca().cert_path,
                   device_ + "/etc/imabundle/release-ca.pem",

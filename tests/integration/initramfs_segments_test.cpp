@@ -11,6 +11,7 @@
 
 #include "tests/testutil/bundle_fixture.h"
 #include "tests/testutil/bundle_forge.h"
+#include "tests/testutil/pki.h"
 #include "tests/testutil/sample_tree.h"
 
 namespace imab::testing {
@@ -37,37 +38,14 @@ class InitramfsSegmentsTest : public ::testing::Test {
     old_ = MakeIssued(dir_.Sub(""), "old", kernel_ca_);
     new_ = MakeIssued(dir_.Sub(""), "new", kernel_ca_);
     rootfs_ = dir_.Sub("rootfs");
-    SampleTreeOptions small;
-    small.big_file_bytes = 1000;
-    small.device_nodes = false;
-    MakeSampleTree(rootfs_, small);
-    for (const char* path :
-         {"usr/lib/x86_64-linux-gnu/libc.so.6", "lib64/ld-linux-x86-64.so.2",
-          "usr/lib/systemd/systemd", "usr/bin/imab-verify"}) {
-      fs::create_directories(fs::path(rootfs_ + "/" + path).parent_path());
-      WriteFile(rootfs_ + "/" + path, std::string("ELF ") + path);
-      fs::permissions(rootfs_ + "/" + path, fs::perms(0755));
-    }
-    fs::create_directories(rootfs_ + "/sbin");
-    fs::create_symlink("../usr/lib/systemd/systemd", rootfs_ + "/sbin/init");
+    MakeBootableSampleTree(rootfs_);
     fs::create_directories(rootfs_ + "/boot");
     device_ = dir_.Sub("device");
     WriteDevice();
   }
 
-  std::string Der(const TestIdentity& id) {
-    std::string out = id.cert_path + ".der";
-    if (!fs::exists(out)) {
-      EXPECT_EQ(RunShell("openssl x509 -in " + ShellQuote(id.cert_path) +
-                         " -outform DER -out " + ShellQuote(out))
-                    .exit_code,
-                0);
-    }
-    return out;
-  }
-
   std::string DerSha(const TestIdentity& id) {
-    return RunShell("sha256sum < " + ShellQuote(Der(id)) + " | cut -c1-64")
+    return RunShell("sha256sum < " + ShellQuote(DerCopy(id)) + " | cut -c1-64")
         .out.substr(0, 64);
   }
 
@@ -77,8 +55,8 @@ class InitramfsSegmentsTest : public ::testing::Test {
     std::string tree = dir_.Sub("seg-" + name);
     fs::create_directories(tree + "/etc/keys");
     WriteFile(tree + "/init", "#!/bin/sh\n");
-    WriteFile(tree + "/etc/keys/x509_evm.der", ReadFile(Der(cert)));
-    WriteFile(tree + "/etc/keys/x509_ima.der", ReadFile(Der(cert)));
+    WriteFile(tree + "/etc/keys/x509_evm.der", ReadFile(DerCopy(cert)));
+    WriteFile(tree + "/etc/keys/x509_ima.der", ReadFile(DerCopy(cert)));
     CommandResult r = RunShell("cd " + ShellQuote(tree) +
                                " && find . | LC_ALL=C sort | cpio -o -H newc "
                                "--quiet | " +
@@ -101,7 +79,7 @@ class InitramfsSegmentsTest : public ::testing::Test {
     fs::create_directories(device_ + "/etc/imabundle");
     fs::copy_file(kernel_ca_.cert_path,
                   device_ + "/etc/imabundle/kernel-ca.pem");
-    fs::copy_file(Der(old_), device_ + "/etc/imabundle/ima.der");
+    fs::copy_file(DerCopy(old_), device_ + "/etc/imabundle/ima.der");
     fs::copy_file(keys_->ca().cert_path,
                   device_ + "/etc/imabundle/release-ca.pem");
     WriteFile(device_ + "/etc/imabundle/device.conf",
@@ -134,7 +112,7 @@ class InitramfsSegmentsTest : public ::testing::Test {
     WriteFile(rootfs_ + "/opt/stash.img", initramfs);
     CommandResult build = Build(rootfs_,
                                 "--ima-key " + ShellQuote(new_.key_path) +
-                                    " --ima-cert " + ShellQuote(Der(new_)),
+                                    " --ima-cert " + ShellQuote(DerCopy(new_)),
                                 "signed.imab");
     EXPECT_EQ(build.exit_code, 0) << build.err;
     fs::remove(rootfs_ + "/opt/stash.img");
@@ -155,7 +133,7 @@ class InitramfsSegmentsTest : public ::testing::Test {
                  ShellQuote(root) + " --compatible test-board --release-ca " +
                  ShellQuote(keys_->ca().cert_path) + " --kernel-ca " +
                  ShellQuote(kernel_ca_.cert_path) + " --ima-cert " +
-                 ShellQuote(Der(old_)));
+                 ShellQuote(DerCopy(old_)));
     EXPECT_EQ(init.exit_code, 0) << init.err;
     return RunShell(ShellQuote(VerifyBin()) + " install " +
                     ShellQuote(dir_.Sub(name)) + " --root " + ShellQuote(root) +
@@ -166,7 +144,7 @@ class InitramfsSegmentsTest : public ::testing::Test {
     return "--keep-signatures " + certs;
   }
   std::string ImaCert(const TestIdentity& id) {
-    return "--ima-cert " + ShellQuote(Der(id)) + " ";
+    return "--ima-cert " + ShellQuote(DerCopy(id)) + " ";
   }
 
   TempDir dir_;

@@ -9,6 +9,7 @@
 #include "tests/testutil/bundle_fixture.h"
 #include "tests/testutil/device_fixture.h"
 #include "tests/testutil/fake_kernel.h"
+#include "tests/testutil/pki.h"
 
 namespace imab::testing {
 namespace {
@@ -38,23 +39,12 @@ class PostUpdateBootTest : public ::testing::Test {
     device_ = dir_.Sub("device");
   }
 
-  std::string Der(const TestIdentity& id) {
-    std::string out = id.cert_path + ".der";
-    if (!fs::exists(out)) {
-      EXPECT_EQ(RunShell("openssl x509 -in " + ShellQuote(id.cert_path) +
-                         " -outform DER -out " + ShellQuote(out))
-                    .exit_code,
-                0);
-    }
-    return out;
-  }
-
   // A gzip newc initramfs at boot/initramfs.img loading device_key_.
   void WriteInitramfs() {
     const std::string tree = dir_.Sub("initrd-tree");
     fs::create_directories(tree + "/etc/keys");
     WriteFile(tree + "/init", "#!/bin/sh\n");
-    WriteFile(tree + "/etc/keys/x509_evm.der", ReadFile(Der(device_key_)));
+    WriteFile(tree + "/etc/keys/x509_evm.der", ReadFile(DerCopy(device_key_)));
     fs::create_directories(rootfs_ + "/boot");
     ASSERT_EQ(RunShell("cd " + ShellQuote(tree) +
                        " && find . | LC_ALL=C sort | cpio -o -H newc --quiet"
@@ -71,7 +61,7 @@ class PostUpdateBootTest : public ::testing::Test {
     fs::copy_file(kernel_ca_.cert_path,
                   device_ + "/etc/imabundle/kernel-ca.pem",
                   fs::copy_options::overwrite_existing);
-    fs::copy_file(Der(device_key_), device_ + "/etc/imabundle/ima.der",
+    fs::copy_file(DerCopy(device_key_), device_ + "/etc/imabundle/ima.der",
                   fs::copy_options::overwrite_existing);
     fs::copy_file(keys_->ca().cert_path,
                   device_ + "/etc/imabundle/release-ca.pem",
@@ -90,7 +80,7 @@ class PostUpdateBootTest : public ::testing::Test {
     CommandResult build = RunBuild(
         rootfs_, bundle, *keys_,
         "--ima-key " + ShellQuote(device_key_.key_path) + " --ima-cert " +
-            ShellQuote(Der(device_key_)) + " " + extra);
+            ShellQuote(DerCopy(device_key_)) + " " + extra);
     EXPECT_EQ(build.exit_code, 0) << build.err;
     return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
                     " --root " + ShellQuote(device_));
@@ -151,7 +141,7 @@ TEST_F(PostUpdateBootTest, PolicyTheShippedKernelAcceptsIsAccepted) {
 // The example: without an initramfs the kernel loads the image's
 // /etc/keys/x509_evm.der, here a certificate the device does not hold.
 TEST_F(PostUpdateBootTest, RootfsKeyFileOfAForeignCertificateIsRefused) {
-  CommandResult judged = RootfsKeys(Der(foreign_));
+  CommandResult judged = RootfsKeys(DerCopy(foreign_));
   EXPECT_EQ(judged.exit_code, 1) << judged.out << judged.err;
   EXPECT_NE(judged.err.find("the image's /etc/keys/x509_evm.der (sha256 "),
             std::string::npos)
@@ -164,7 +154,7 @@ TEST_F(PostUpdateBootTest, RootfsKeyFileOfAForeignCertificateIsRefused) {
 
 // Variant: x509_ima.der a symlink to the foreign certificate as well.
 TEST_F(PostUpdateBootTest, RootfsKeySymlinkToAForeignCertificateIsRefused) {
-  CommandResult judged = RootfsKeys(Der(foreign_), true);
+  CommandResult judged = RootfsKeys(DerCopy(foreign_), true);
   EXPECT_EQ(judged.exit_code, 1) << judged.out << judged.err;
   EXPECT_NE(judged.err.find("the image's /etc/keys/x509_ima.der (sha256 "),
             std::string::npos)
@@ -172,7 +162,7 @@ TEST_F(PostUpdateBootTest, RootfsKeySymlinkToAForeignCertificateIsRefused) {
 }
 
 TEST_F(PostUpdateBootTest, RootfsKeyFileOfTheDevicesCertificateIsAccepted) {
-  CommandResult judged = RootfsKeys(Der(device_key_), true);
+  CommandResult judged = RootfsKeys(DerCopy(device_key_), true);
   EXPECT_EQ(judged.exit_code, 0) << judged.out << judged.err;
 }
 
@@ -186,9 +176,8 @@ TEST(PostUpdateBootInstalledTest, PolicyTheRecordedKernelRefusesIsRefused) {
   CommandResult init = device.Init("--kernel-version 6.12");
   ASSERT_EQ(init.exit_code, 0) << init.err;
   const std::string rootfs = dir.Sub("rootfs");
-  for (const char* path :
-       {"usr/lib/x86_64-linux-gnu/libc.so.6", "lib64/ld-linux-x86-64.so.2",
-        "sbin/init"}) {
+  for (const char* path : {"usr/lib/x86_64-linux-gnu/libc.so.6",
+                           "lib64/ld-linux-x86-64.so.2", "sbin/init"}) {
     fs::create_directories(fs::path(rootfs + "/" + path).parent_path());
     WriteFile(rootfs + "/" + path, std::string("stand-in ") + path);
     fs::permissions(rootfs + "/" + path, fs::perms(0755));
@@ -210,8 +199,7 @@ TEST(PostUpdateBootInstalledTest, PolicyTheRecordedKernelRefusesIsRefused) {
             "appraise func=MMAP_CHECK_REQPROT appraise_type=imasig\n"
             "appraise fowner=0\n");
   const std::string conf = device.root() + "/etc/imabundle/device.conf";
-  WriteFile(conf,
-            ReadFile(conf) + "ima-policy = /etc/imabundle/ima.policy\n");
+  WriteFile(conf, ReadFile(conf) + "ima-policy = /etc/imabundle/ima.policy\n");
   fs::remove(rootfs + "/boot/vmlinuz-6.1.0");
   const std::string without_kernel = dir.Sub("without-kernel.imab");
   BuildVersion(rootfs, without_kernel, keys, "2.0", device.ImaBuildFlags());
