@@ -15,7 +15,7 @@
 namespace imab::builder {
 
 struct BuildOptions {
-  std::string rootfs;        // folder or tarball
+  std::string rootfs;         // folder or tarball
   std::string image_version;  // VERSION, FORMAT.md §3.1
   std::string compatible;     // NAME
   std::string signing_key;    // PEM private key or pkcs11: URI
@@ -30,12 +30,12 @@ struct BuildOptions {
   // gets fresh signatures; with keep_signatures the input's are kept and
   // checked against ima_certs; with neither, an input that carries
   // security.ima or security.evm is refused.
-  std::string ima_key;                 // signs security.ima (and evm)
-  std::vector<std::string> ima_certs;  // ima_key's cert, or kept ones'
-  std::string evm_key;                 // defaults to ima_key
-  std::string evm_cert;                // defaults to ima_certs[0]
-  std::string hash = "sha256";         // sha256 | sha384 | sha512
-  std::string kernel_profile = "le64";  // KernelProfile name
+  std::string ima_key;                   // signs security.ima (and evm)
+  std::vector<std::string> ima_certs;    // ima_key's cert, or kept ones'
+  std::string evm_key;                   // defaults to ima_key
+  std::string evm_cert;                  // defaults to ima_certs[0]
+  std::string hash = "sha256";           // sha256 | sha384 | sha512
+  std::string kernel_profile = "le64";   // KernelProfile name
   std::vector<std::string> ima_exclude;  // GlobMatch patterns
   bool keep_signatures = false;
   bool allow_unverified = false;  // with keep_signatures: build anyway
@@ -76,16 +76,16 @@ struct BuildOptions {
 struct BuildSummary {
   uint64_t entries = 0;
   uint64_t files = 0;
-  uint64_t content_bytes = 0;   // sum of file sizes
-  uint64_t payload_bytes = 0;   // compressed
+  uint64_t content_bytes = 0;  // sum of file sizes
+  uint64_t payload_bytes = 0;  // compressed
   uint64_t bundle_bytes = 0;
   uint64_t signed_files = 0;
   uint64_t excluded_files = 0;
   std::map<std::string, uint64_t> replaced_keyids;  // old keyid -> files
   std::vector<std::string> new_keyids;              // hex, IMA then EVM
-  bool development = false;  // built with published development keys
+  bool development = false;            // built with published development keys
   std::vector<std::string> initramfs;  // images given the new certificates
-  std::vector<std::string> kernels;    // "PATH (MAJOR.MINOR)", CAs found in them
+  std::vector<std::string> kernels;  // "PATH (MAJOR.MINOR)", CAs found in them
   std::string ca_store;  // what the CA store stage did, empty when skipped
 };
 

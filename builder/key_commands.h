@@ -112,7 +112,7 @@ struct CreateReleaseOptions {
   std::string out_ca_key;
   std::string out_ca_cert;
   std::string ca_subject;
-  std::string pkcs11_module;  // as in CreateSigningOptions
+  std::string pkcs11_module;    // as in CreateSigningOptions
   bool allow_dev_keys = false;  // as in CreateSigningOptions
   std::string dev_keys_list;
 };

@@ -1,7 +1,6 @@
 // imab-build: command-line entry point. Parses arguments, calls the builder
 // library, prints the outcome; no other logic lives here.
 #include <CLI/CLI.hpp>
-
 #include <cstdlib>
 #include <iostream>
 #include <thread>
@@ -143,7 +142,8 @@ struct KeyCommands {
   }
 
   void Register(CLI::App& app) {
-    CLI::App* key = app.add_subcommand("key", "Create, rotate and inspect keys");
+    CLI::App* key =
+        app.add_subcommand("key", "Create, rotate and inspect keys");
     key->require_subcommand(1);
     create_ca = key->add_subcommand("create-ca", "Root CA for the kernel");
     AddOutputs(create_ca, ca.out_key, ca.out_cert, ca.subject, ca.type,
@@ -153,12 +153,14 @@ struct KeyCommands {
     AddSigning(create_signing, signing);
     create_signing->add_flag("--code-signing", signing.code_signing,
                              "Add extendedKeyUsage codeSigning");
-    rotate_signing = key->add_subcommand(
-        "rotate-signing", "New signing certificate with a keyid unlike "
-                          "every --current one");
+    rotate_signing =
+        key->add_subcommand("rotate-signing",
+                            "New signing certificate with a keyid unlike "
+                            "every --current one");
     AddSigning(rotate_signing, rotate.signing);
-    rotate_signing->add_option("--current", rotate.current,
-                               "Certificate in use now (repeatable)")
+    rotate_signing
+        ->add_option("--current", rotate.current,
+                     "Certificate in use now (repeatable)")
         ->required();
     create_release = key->add_subcommand(
         "create-release",
@@ -214,9 +216,9 @@ struct KeyCommands {
 
   // Runs the parsed subcommand; -1 when none of these was given.
   int Run() {
-    for (std::string* module : {&signing.pkcs11_module,
-                                &rotate.signing.pkcs11_module,
-                                &release.pkcs11_module}) {
+    for (std::string* module :
+         {&signing.pkcs11_module, &rotate.signing.pkcs11_module,
+          &release.pkcs11_module}) {
       if (module->empty()) {
         *module = DefaultPkcs11Module();
       }
@@ -261,15 +263,17 @@ struct TrustRootCommands {
     create_cmd = root->add_subcommand("create", "Write an unsigned root");
     create_cmd->add_option("--version", create.version, "Root version")
         ->required();
-    create_cmd->add_option("--threshold", create.threshold,
-                           "Signatures required")
+    create_cmd
+        ->add_option("--threshold", create.threshold, "Signatures required")
         ->required();
-    create_cmd->add_option("--release-ca", create.release_cas,
-                           "Release CA certificates (PEM, repeatable)")
+    create_cmd
+        ->add_option("--release-ca", create.release_cas,
+                     "Release CA certificates (PEM, repeatable)")
         ->required();
-    create_cmd->add_option("--key", create.keys,
-                           "Root key: public key, certificate or private "
-                           "key PEM (repeatable)")
+    create_cmd
+        ->add_option("--key", create.keys,
+                     "Root key: public key, certificate or private "
+                     "key PEM (repeatable)")
         ->required();
     create_cmd->add_option("--out", create.out, "Root file to write")
         ->required();
@@ -282,8 +286,7 @@ struct TrustRootCommands {
     sign_cmd->add_option("--out", sign.out, "Root file to write")->required();
     show_cmd = root->add_subcommand("show", "Describe a root");
     show_cmd->add_option("root", show.root, "Root file")->required();
-    show_cmd->add_option("--previous", show.previous,
-                         "Root it must succeed");
+    show_cmd->add_option("--previous", show.previous, "Root it must succeed");
     show_cmd->add_flag("--json", show.json, "JSON output");
   }
 

@@ -176,8 +176,9 @@ Status PayloadBuilder::RecordInitramfsKeys(const std::string& path) {
       return OkStatus();
     }
     return MakeError(ErrorCode::kInvalidArgument,
-                     path + ": no etc/keys/x509_evm.der, the kernel "
-                            "would load no EVM key after reboot");
+                     path +
+                         ": no etc/keys/x509_evm.der, the kernel "
+                         "would load no EVM key after reboot");
   }
   InitramfsRewrite record;
   record.path = path;
@@ -192,10 +193,9 @@ Status PayloadBuilder::RecordInitramfsKeys(const std::string& path) {
 Status PayloadBuilder::CopySpool(int fd, uint64_t size) {
   uint64_t offset = 0;
   while (offset < size) {
-    size_t want = static_cast<size_t>(
-        std::min<uint64_t>(buffer_.size(), size - offset));
-    ssize_t n = ::pread(fd, buffer_.data(), want,
-                        static_cast<off_t>(offset));
+    size_t want =
+        static_cast<size_t>(std::min<uint64_t>(buffer_.size(), size - offset));
+    ssize_t n = ::pread(fd, buffer_.data(), want, static_cast<off_t>(offset));
     if (n <= 0) {
       return MakeError(ErrorCode::kIo, "reading spooled content back");
     }

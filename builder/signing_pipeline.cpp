@@ -2,10 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
-#include <algorithm>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -14,14 +14,14 @@
 #include "builder/atomic_output.h"
 #include "common/boot_files.h"
 #include "common/bytes.h"
-#include "common/glob_match.h"
 #include "common/content_hasher.h"
 #include "common/digest.h"
 #include "common/evm_digest.h"
+#include "common/glob_match.h"
 #include "common/ima_xattr.h"
 #include "common/initramfs.h"
-#include "common/limits.h"
 #include "common/keyid.h"
+#include "common/limits.h"
 #include "common/openssl_error.h"
 
 namespace imab::builder {
@@ -44,8 +44,8 @@ Status WriteAll(int fd, std::span<const uint8_t> data) {
       continue;
     }
     if (n < 0) {
-      return MakeError(ErrorCode::kIo,
-                       std::string("spooling content: ") + std::strerror(errno));
+      return MakeError(ErrorCode::kIo, std::string("spooling content: ") +
+                                           std::strerror(errno));
     }
     done += static_cast<size_t>(n);
   }
@@ -132,10 +132,10 @@ Status RewriteInitramfs(SourceEntry& source, const SigningConfig& config,
   std::string image(static_cast<size_t>(entry.size), '\0');
   size_t total = 0;
   while (total < image.size()) {
-    IMAB_ASSIGN_OR_RETURN(
-        size_t n, source.content->Read(std::span<uint8_t>(
-                      reinterpret_cast<uint8_t*>(image.data()) + total,
-                      image.size() - total)));
+    IMAB_ASSIGN_OR_RETURN(size_t n,
+                          source.content->Read(std::span<uint8_t>(
+                              reinterpret_cast<uint8_t*>(image.data()) + total,
+                              image.size() - total)));
     if (n == 0) {
       return MakeError(ErrorCode::kIo,
                        entry.path + ": changed size while being read");
@@ -147,7 +147,7 @@ Status RewriteInitramfs(SourceEntry& source, const SigningConfig& config,
   // successfully, so one key serves both when no separate IMA key is given.
   std::optional<std::span<const uint8_t>> ima =
       AsBytes(config.ima_cert_der.has_value() ? *config.ima_cert_der
-                                            : config.evm_cert_der);
+                                              : config.evm_cert_der);
   Result<std::vector<uint8_t>> rewritten =
       SetInitramfsKeys(AsBytes(image), AsBytes(config.evm_cert_der), ima);
   if (!rewritten.has_value()) {

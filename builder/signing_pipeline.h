@@ -6,15 +6,15 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "builder/digest_signer.h"
 #include "builder/rootfs_source.h"
-#include "common/handles.h"
 #include "common/digest.h"
+#include "common/handles.h"
 #include "common/hash_algo.h"
 #include "common/kernel_profile.h"
 #include "common/result.h"

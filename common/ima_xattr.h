@@ -56,7 +56,7 @@ std::string EncodeImaDigest(HashAlgo algo, std::span<const uint8_t> digest);
 // security.ima holds either a digest or a signature.
 struct ImaXattr {
   bool is_signature = false;
-  SignatureV2 signature;       // when is_signature
+  SignatureV2 signature;                     // when is_signature
   HashAlgo digest_algo = HashAlgo::kSha256;  // when !is_signature
   std::vector<uint8_t> digest;               // when !is_signature
   // A 0x01 digest whose bytes 16..19 are zero: the kernel

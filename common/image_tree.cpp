@@ -18,9 +18,9 @@ Status CheckCanonicalPath(std::string_view path) {
     return Bad(path, "empty");
   }
   if (path.size() > kMaxPathBytes) {
-    return MakeError(ErrorCode::kLimitExceeded,
-                     "path longer than " + std::to_string(kMaxPathBytes) +
-                         " bytes");
+    return MakeError(
+        ErrorCode::kLimitExceeded,
+        "path longer than " + std::to_string(kMaxPathBytes) + " bytes");
   }
   if (path.front() == '/') {
     return Bad(path, "absolute");
@@ -87,8 +87,7 @@ Status ImageTree::Admit(const Entry& entry) {
     }
   }
   if (entry.type == EntryType::kSymlink) {
-    if (entry.link_target.empty() ||
-        entry.link_target.size() > kMaxPathBytes ||
+    if (entry.link_target.empty() || entry.link_target.size() > kMaxPathBytes ||
         entry.link_target.find('\0') != std::string::npos) {
       return Bad(entry.path, "symlink target empty, too long or has NUL");
     }

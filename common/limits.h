@@ -16,15 +16,15 @@ inline constexpr uint64_t kMaxPayloadBytes = 077777777777ull;
 // Manifest (FORMAT.md §3).
 inline constexpr size_t kMaxManifestLineBytes = 256u << 10;
 inline constexpr uint64_t kMaxEntries = 2'000'000;
-inline constexpr size_t kMaxPathBytes = 4096;       // PATH_MAX
+inline constexpr size_t kMaxPathBytes = 4096;          // PATH_MAX
 inline constexpr size_t kMaxPathComponentBytes = 255;  // NAME_MAX
-inline constexpr size_t kMaxXattrNameBytes = 255;   // XATTR_NAME_MAX
-inline constexpr size_t kMaxXattrValueBytes = 65536;  // XATTR_SIZE_MAX
+inline constexpr size_t kMaxXattrNameBytes = 255;      // XATTR_NAME_MAX
+inline constexpr size_t kMaxXattrValueBytes = 65536;   // XATTR_SIZE_MAX
 inline constexpr size_t kMaxXattrsPerEntry = 64;
 inline constexpr size_t kMaxStringFieldBytes = 255;  // compatible, version
 inline constexpr uint64_t kMaxFileBytes = 1ull << 40;
-inline constexpr uint32_t kMaxDeviceMajor = 4095;       // 12 bits
-inline constexpr uint32_t kMaxDeviceMinor = 1048575;    // 20 bits
+inline constexpr uint32_t kMaxDeviceMajor = 4095;     // 12 bits
+inline constexpr uint32_t kMaxDeviceMinor = 1048575;  // 20 bits
 // uid and gid: 2^32-1 is (uid_t)-1, which chown(2) reads as "leave
 // unchanged" and make_kuid() maps to INVALID_UID (fs/open.c chown_common),
 // so no file can be given that owner.

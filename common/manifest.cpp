@@ -423,8 +423,7 @@ void AppendManifestHeader(const ManifestHeader& header, std::string* out) {
   }
   if (header.expires.has_value()) {
     out->append("section validity 1\nexpires " +
-                std::to_string(*header.expires) +
-                "\nend-section validity\n");
+                std::to_string(*header.expires) + "\nend-section validity\n");
   }
   if (header.keys.has_value()) {
     AppendKeysSection(*header.keys, out);

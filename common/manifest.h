@@ -38,8 +38,8 @@ struct ImaSection {
 
 // An initramfs of the image and the certificates it must carry.
 struct InitramfsRecord {
-  std::string path;                 // image path of the initramfs file
-  Sha256Digest evm_cert_sha256{};   // of etc/keys/x509_evm.der inside it
+  std::string path;                // image path of the initramfs file
+  Sha256Digest evm_cert_sha256{};  // of etc/keys/x509_evm.der inside it
   std::optional<Sha256Digest> ima_cert_sha256;  // of x509_ima.der, if any
 
   bool operator==(const InitramfsRecord&) const = default;

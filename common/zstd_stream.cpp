@@ -42,7 +42,8 @@ Result<std::unique_ptr<ZstdFileWriter>> ZstdFileWriter::Create(int fd,
   if (cctx == nullptr) {
     return MakeError(ErrorCode::kInternal, "zstd: cannot create context");
   }
-  size_t rc = ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, level);
+  size_t rc =
+      ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, level);
   if (!ZSTD_isError(rc)) {
     rc = ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1);
   }
@@ -67,8 +68,8 @@ Status ZstdFileWriter::WriteOut(size_t n) {
       continue;
     }
     if (w < 0) {
-      return MakeError(ErrorCode::kIo, std::string("writing payload: ") +
-                                           std::strerror(errno));
+      return MakeError(ErrorCode::kIo,
+                       std::string("writing payload: ") + std::strerror(errno));
     }
     done += static_cast<size_t>(w);
   }
@@ -219,8 +220,7 @@ Status ZstdRegionReader::Shared::Produce() {
       return OkStatus();
     }
     if (in.pos == in.size && read_pos == size && out.pos == 0) {
-      return MakeError(ErrorCode::kMalformed,
-                       "payload: zstd frame truncated");
+      return MakeError(ErrorCode::kMalformed, "payload: zstd frame truncated");
     }
   }
   return OkStatus();  // stopped by the consumer
@@ -289,8 +289,8 @@ Result<bool> ZstdRegionReader::NextChunk() {
   s.changed.wait(lock, [&] { return s.produced > s.consumed || s.done; });
   if (s.produced > s.consumed) {
     size_t index = s.consumed % kRingChunks;
-    current_ = std::span<const uint8_t>(s.slots[index].data(),
-                                        s.slot_fill[index]);
+    current_ =
+        std::span<const uint8_t>(s.slots[index].data(), s.slot_fill[index]);
     return true;
   }
   if (s.error.has_value()) {

@@ -42,9 +42,9 @@ Status CheckPayloadTotals(const ManifestHeader& header, uint64_t size,
                          std::to_string(header.payload_size));
   }
   if (!DigestEquals(digest, header.payload_sha256)) {
-    return MakeError(ErrorCode::kDigestMismatch,
-                     "payload SHA-256 " + HexEncode(digest) +
-                         " differs from the manifest");
+    return MakeError(
+        ErrorCode::kDigestMismatch,
+        "payload SHA-256 " + HexEncode(digest) + " differs from the manifest");
   }
   return OkStatus();
 }
@@ -102,14 +102,14 @@ Status CheckDevice(ByteSource& manifest, const VerifyOptions& options,
     return MakeError(ErrorCode::kInternal, "device state not loaded");
   }
   const DeviceState& state = *options.device_state;
-  IMAB_RETURN_IF_ERROR(Record(
-      report, "rollback",
-      CheckNotRollback(header, state, options.allow_reinstall),
-      state.image_version.empty()
-          ? "nothing installed yet"
-          : "version " + header.image_version + " after " +
-                state.image_version + ", key generation floor " +
-                std::to_string(state.key_generation)));
+  IMAB_RETURN_IF_ERROR(
+      Record(report, "rollback",
+             CheckNotRollback(header, state, options.allow_reinstall),
+             state.image_version.empty()
+                 ? "nothing installed yet"
+                 : "version " + header.image_version + " after " +
+                       state.image_version + ", key generation floor " +
+                       std::to_string(state.key_generation)));
   Result<DeviceTrust> device = LoadDeviceTrust(config, *options.device_state);
   if (!device.has_value()) {
     return device.error();
@@ -184,10 +184,10 @@ Result<SignedManifest> CheckSignedManifest(ByteSource& source,
   }
   report.signer = verified->signer_subject;
   report.manifest_sha256 = verified->manifest_sha256;
-  IMAB_RETURN_IF_ERROR(Record(
-      report, "manifest",
-      manifest.has_value() ? OkStatus() : Status(manifest.error()),
-      "header parsed"));
+  IMAB_RETURN_IF_ERROR(
+      Record(report, "manifest",
+             manifest.has_value() ? OkStatus() : Status(manifest.error()),
+             "header parsed"));
   report.header = (*manifest)->header();
   report.manifest_parsed = true;
   return SignedManifest{std::move(copy), std::move(*manifest)};
@@ -205,13 +205,13 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
     report.adopt_trust_root = header.trust_root;
   }
   if (header.payload_size != layout.payload_size) {
-    return Record(report, "payload",
-                  MakeError(ErrorCode::kMalformed,
-                            "payload member is " +
-                                std::to_string(layout.payload_size) +
-                                " bytes, the manifest says " +
-                                std::to_string(header.payload_size)),
-                  "");
+    return Record(
+        report, "payload",
+        MakeError(ErrorCode::kMalformed,
+                  "payload member is " + std::to_string(layout.payload_size) +
+                      " bytes, the manifest says " +
+                      std::to_string(header.payload_size)),
+        "");
   }
 
   // A development bundle is signed with keys anyone can download.
@@ -229,16 +229,15 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
   IMAB_RETURN_IF_ERROR(Record(
       report, "ima-keys",
       integrity.has_value() ? OkStatus() : Status(integrity.error()),
-      header.ima.has_value()
-          ? std::to_string(header.ima->certificates.size()) +
-                " signing certificate(s) declared"
-          : "no IMA/EVM signatures declared"));
+      header.ima.has_value() ? std::to_string(header.ima->certificates.size()) +
+                                   " signing certificate(s) declared"
+                             : "no IMA/EVM signatures declared"));
   IMAB_RETURN_IF_ERROR(Record(
       report, "expiry",
       options.signature.check_time
           ? CheckNotExpired(header, static_cast<uint64_t>(std::time(nullptr)))
           : OkStatus(),
-      !header.expires.has_value()  ? "no expiry"
+      !header.expires.has_value()    ? "no expiry"
       : options.signature.check_time ? "not expired"
                                      : "expiry not checked (no clock)"));
   DeviceRun device_run;
@@ -289,9 +288,9 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
   report.entries = stats.entries;
   report.files = stats.files;
   report.content_bytes = stats.content_bytes;
-  IMAB_RETURN_IF_ERROR(Record(report, "entries", std::move(entries),
-                              std::to_string(stats.entries) +
-                                  " entries match their records"));
+  IMAB_RETURN_IF_ERROR(
+      Record(report, "entries", std::move(entries),
+             std::to_string(stats.entries) + " entries match their records"));
 
   IMAB_RETURN_IF_ERROR(
       Record(report, "ca-store", ca_store.Finish(),
@@ -308,10 +307,10 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
           : Status(payload_digest.error()),
       "size and SHA-256 match"));
 
-  IMAB_RETURN_IF_ERROR(Record(report, "integrity",
-                              DescribeIntegrityFailures(
-                                  report.integrity_failures, stats.files),
-                              "IMA/EVM signatures of every file verify"));
+  IMAB_RETURN_IF_ERROR(
+      Record(report, "integrity",
+             DescribeIntegrityFailures(report.integrity_failures, stats.files),
+             "IMA/EVM signatures of every file verify"));
   // What only the content shows (programs' libraries, SHA-384/512
   // signatures under the device's keys), before anything is committed.
   if (device_run.decider != nullptr) {
@@ -339,8 +338,7 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
 
 Status VerifyBundle(const VerifyOptions& options, EntrySink& sink,
                     VerifyReport& report) {
-  IMAB_ASSIGN_OR_RETURN(auto source,
-                        FileByteSource::Open(options.bundle_path));
+  IMAB_ASSIGN_OR_RETURN(auto source, FileByteSource::Open(options.bundle_path));
   Result<BundleLayout> layout = ReadBundleLayout(*source);
   Status shape = layout.has_value() ? OkStatus() : Status(layout.error());
   Status recorded = Record(report, "container", std::move(shape),

@@ -54,7 +54,7 @@ struct VerifyOptions {
 
 // One named check and its outcome, for `--json` and error lines.
 struct CheckResult {
-  std::string name;    // "container", "signature", "manifest", "payload"...
+  std::string name;  // "container", "signature", "manifest", "payload"...
   bool passed = false;
   std::string detail;  // what was checked, or why it failed
 };
@@ -62,7 +62,7 @@ struct CheckResult {
 struct VerifyReport {
   std::vector<CheckResult> checks;  // in the order they ran
   bool manifest_parsed = false;
-  ManifestHeader header;            // valid when manifest_parsed
+  ManifestHeader header;  // valid when manifest_parsed
   std::string signer;
   // SHA-256 of the exact manifest bytes whose signature verified (set once
   // the "signature" check passed); identifies the installed bundle.

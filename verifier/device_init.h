@@ -28,9 +28,9 @@ struct InitOptions {
   std::string layout = "ab";  // "ab" or "in-place"
   bool allow_development = false;
   bool release_require_eku = false;  // signer must carry EKU codeSigning
-  bool force = false;       // replace an existing device.conf
-  std::string from_bundle;  // factory image to install, or ""
-  bool check_time = true;   // for the factory install
+  bool force = false;                // replace an existing device.conf
+  std::string from_bundle;           // factory image to install, or ""
+  bool check_time = true;            // for the factory install
 };
 
 // Validates every option and input file before writing anything

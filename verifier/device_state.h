@@ -15,15 +15,15 @@
 namespace imab::verifier {
 
 struct DeviceState {
-  std::string active_slot;       // "a" or "b"; "" when nothing installed
-  std::string image_version;     // of the active slot; "" when empty
-  std::string compatible;        // of the active slot's image
-  uint64_t key_generation = 0;   // floor: bundles below it are refused
+  std::string active_slot;          // "a" or "b"; "" when nothing installed
+  std::string image_version;        // of the active slot; "" when empty
+  std::string compatible;           // of the active slot's image
+  uint64_t key_generation = 0;      // floor: bundles below it are refused
   uint64_t trust_root_version = 0;  // 0: none adopted
   // Exact bytes of the adopted signed trust root (FORMAT.md §8), if any.
   std::optional<std::string> trust_root;
-  uint64_t installed_at = 0;     // seconds since the epoch
-  std::string bundle_sha256;     // manifest SHA-256 of the installed bundle
+  uint64_t installed_at = 0;  // seconds since the epoch
+  std::string bundle_sha256;  // manifest SHA-256 of the installed bundle
   // The keys the installed image boots with, as the trust decision
   // predicted them (certificate DERs): the kernel's CAs and what its
   // initramfs loads into .ima and .evm. Empty: the ones device.conf names

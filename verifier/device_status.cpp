@@ -37,11 +37,11 @@ KeyInUse RecordedKey(const std::string& keyring, const std::string& der) {
   KeyInUse key{keyring, "(loaded by the active image's initramfs)", "", ""};
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
   Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  Result<uint32_t> keyid = cert != nullptr
-                               ? KeyIdFromCertificate(cert.get())
-                               : Result<uint32_t>(MakeError(
-                                     ErrorCode::kMalformed,
-                                     "recorded certificate does not parse"));
+  Result<uint32_t> keyid =
+      cert != nullptr
+          ? KeyIdFromCertificate(cert.get())
+          : Result<uint32_t>(MakeError(ErrorCode::kMalformed,
+                                       "recorded certificate does not parse"));
   if (!keyid.has_value()) {
     key.problem = keyid.error().message;
     return key;

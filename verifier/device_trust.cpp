@@ -31,8 +31,7 @@ Result<std::vector<Ptr<X509>>> LoadCertificates(const std::string& path) {
   return out;
 }
 
-Status AddAll(const DeviceConfig& config,
-              const std::vector<std::string>& paths,
+Status AddAll(const DeviceConfig& config, const std::vector<std::string>& paths,
               std::vector<Ptr<X509>>& to) {
   for (const std::string& path : paths) {
     IMAB_ASSIGN_OR_RETURN(std::string real, DevicePath(config, path));
@@ -51,8 +50,9 @@ Status AddRecorded(const std::vector<std::string>& ders, const char* what,
     const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
     Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
     if (cert == nullptr) {
-      return MakeError(ErrorCode::kIo, std::string("device state: a recorded ") +
-                                           what + " does not parse");
+      return MakeError(
+          ErrorCode::kIo,
+          std::string("device state: a recorded ") + what + " does not parse");
     }
     to.push_back(std::move(cert));
   }
@@ -73,9 +73,10 @@ Status ApplyRecordedKernel(const DeviceState& state, DeviceTrust& trust) {
     KernelVersion version;
     const char* end = text.data() + text.size();
     auto major = std::from_chars(text.data(), end, version.major);
-    auto minor = major.ec == std::errc() && major.ptr != end && *major.ptr == '.'
-                     ? std::from_chars(major.ptr + 1, end, version.minor)
-                     : std::from_chars_result{end, std::errc::invalid_argument};
+    auto minor =
+        major.ec == std::errc() && major.ptr != end && *major.ptr == '.'
+            ? std::from_chars(major.ptr + 1, end, version.minor)
+            : std::from_chars_result{end, std::errc::invalid_argument};
     if (minor.ec != std::errc() || minor.ptr != end) {
       return MakeError(ErrorCode::kInvalidArgument,
                        "recorded kernel-version " + text + ": not MAJOR.MINOR");

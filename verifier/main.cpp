@@ -2,7 +2,6 @@
 // verifier library, prints the outcome and maps it to an exit code:
 // 0 accepted, 1 rejected, 2 usage or I/O error.
 #include <CLI/CLI.hpp>
-
 #include <ctime>
 #include <iostream>
 #include <optional>
@@ -75,8 +74,8 @@ int Report(const Options& options, const imab::verifier::VerifyReport& report,
               << report.header.image_version << " for "
               << report.header.compatible << ", " << report.entries
               << " entries (" << report.files << " files, "
-              << report.content_bytes << " bytes), signed by "
-              << report.signer << "\n";
+              << report.content_bytes << " bytes), signed by " << report.signer
+              << "\n";
   }
   return 0;
 }
@@ -92,8 +91,8 @@ int PrepareDevice(Options& options,
   }
   config.emplace();
   state.emplace();
-  imab::Status ok = imab::verifier::PrepareDeviceVerify(
-      options.root, *config, *state, options.verify);
+  imab::Status ok = imab::verifier::PrepareDeviceVerify(options.root, *config,
+                                                        *state, options.verify);
   if (!ok.ok()) {
     std::cerr << "imab-verify: error: " << ok.error().message << "\n";
     return 2;
@@ -119,8 +118,8 @@ int Run(Options options, bool extract) {
   // What extraction below --to can write, not a device's slot.
   options.verify.path_reserve =
       imab::verifier::DirectorySink::PathReserve(options.extract_to);
-  auto sink = imab::verifier::DirectorySink::Create(options.extract_to,
-                                                    reporter);
+  auto sink =
+      imab::verifier::DirectorySink::Create(options.extract_to, reporter);
   if (!sink.has_value()) {
     std::cerr << "imab-verify: error: " << sink.error().message << "\n";
     return 2;

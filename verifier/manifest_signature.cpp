@@ -190,7 +190,8 @@ Status CheckStructure(CMS_ContentInfo* cms) {
 Status CheckSignatureAlgorithm(std::span<const uint8_t> der, X509* signer,
                                int digest_nid) {
   const unsigned char* p = der.data();
-  Ptr<X509_ALGOR> alg(d2i_X509_ALGOR(nullptr, &p, static_cast<long>(der.size())));
+  Ptr<X509_ALGOR> alg(
+      d2i_X509_ALGOR(nullptr, &p, static_cast<long>(der.size())));
   if (alg == nullptr || p != der.data() + der.size()) {
     ERR_clear_error();
     return Refuse("signatureAlgorithm does not parse");
@@ -360,8 +361,8 @@ Result<VerifiedSignature> VerifyManifestSignature(
   CMS_SignerInfo_get0_algs(si, nullptr, nullptr, &digest_alg, nullptr);
   const ASN1_OBJECT* digest_obj = nullptr;
   X509_ALGOR_get0(&digest_obj, nullptr, nullptr, digest_alg);
-  IMAB_RETURN_IF_ERROR(CheckSignatureAlgorithm(
-      signature_algorithm, signer, OBJ_obj2nid(digest_obj)));
+  IMAB_RETURN_IF_ERROR(CheckSignatureAlgorithm(signature_algorithm, signer,
+                                               OBJ_obj2nid(digest_obj)));
   IMAB_RETURN_IF_ERROR(
       CheckReleaseSigner(signer, si, trust.store(), options.require_eku));
   VerifiedSignature result;

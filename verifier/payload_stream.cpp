@@ -111,8 +111,8 @@ Status CheckPayload(ManifestReader& manifest, ZstdRegionReader& payload,
       entry.uid = target->uid;
       entry.gid = target->gid;
     }
-    IMAB_RETURN_IF_ERROR(ExpectBytes(
-        payload, EncodeEntryHeader(entry, created), scratch, where));
+    IMAB_RETURN_IF_ERROR(ExpectBytes(payload, EncodeEntryHeader(entry, created),
+                                     scratch, where));
     IMAB_RETURN_IF_ERROR(sink.Begin(entry));
     IMAB_RETURN_IF_ERROR(initramfs.Begin(entry));
     IMAB_RETURN_IF_ERROR(ca_store.Begin(entry));

@@ -561,9 +561,9 @@ std::optional<std::pair<std::string, std::string>> TrustDecider::CheckUnder(
               sig.error().message + "); the policy requires a signature",
           std::string("IMA-signature-required"));
     }
-    return std::make_pair("security.evm is not a portable signature: " +
-                              sig.error().message,
-                          std::string("invalid-HMAC"));
+    return std::make_pair(
+        "security.evm is not a portable signature: " + sig.error().message,
+        std::string("invalid-HMAC"));
   }
   Result<std::vector<uint8_t>> digest =
       EvmPortableDigest(entry, profile_, sig->algo);

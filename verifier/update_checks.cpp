@@ -32,8 +32,7 @@ Status CheckCompatible(const ManifestHeader& header,
 Status CheckNotRollback(const ManifestHeader& header, const DeviceState& state,
                         bool allow_reinstall) {
   if (!state.image_version.empty()) {
-    int order = CompareImageVersions(header.image_version,
-                                     state.image_version);
+    int order = CompareImageVersions(header.image_version, state.image_version);
     if (order < 0 || (order == 0 && !allow_reinstall)) {
       return MakeError(
           ErrorCode::kRollback,

@@ -2,7 +2,6 @@
 // and, where the kernel allows, a restricted keyring), what they refuse,
 // and the verdicts of `show`.
 #include "builder/key_commands.h"
-#include "builder/key_show.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -13,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "builder/key_show.h"
 #include "common/keyid.h"
 #include "common/x509_util.h"
 #include "tests/testutil/run.h"

@@ -674,9 +674,10 @@ TEST(ManifestReader, RejectsMissingEndSection) {
                         "manifest line 12: expected 'cert' or 'end-section', "
                         "found 'entries'"));
   lines.push_back("end-section castore");
-  EXPECT_TRUE(Malformed(WithSection(lines),
-                        "manifest line 12: end-section 'castore' closes section "
-                        "'ima'"));
+  EXPECT_TRUE(
+      Malformed(WithSection(lines),
+                "manifest line 12: end-section 'castore' closes section "
+                "'ima'"));
   lines.back() = "end-section ima 1";
   EXPECT_TRUE(
       Malformed(WithSection(lines), "'end-section' takes 1 field(s), found 2"));
@@ -1066,10 +1067,10 @@ std::string WithDevelopmentLines(const std::string& lines) {
 TEST(ManifestReaderDevelopment, RejectsEachMisuse) {
   const char* cases[] = {
       "section development 1\nend-section development\n"
-      "section development 1\nend-section development\n",  // twice
-      "section development 2\nend-section development\n",  // version
+      "section development 1\nend-section development\n",        // twice
+      "section development 2\nend-section development\n",        // version
       "section development 1\nflag\nend-section development\n",  // not empty
-      "section development 1\n",  // never closed
+      "section development 1\n",                                 // never closed
   };
   for (const char* lines : cases) {
     Result<Parsed> parsed = ParseAll(WithDevelopmentLines(lines));

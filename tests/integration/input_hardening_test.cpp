@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/stat.h>
 #include <zstd.h>
 
 #include <filesystem>
@@ -391,9 +390,9 @@ TEST_F(DeviceInputTest, DevZeroAsPolicyIsRefusedAtOnce) {
 // fallback slot (056fc7e failed half-way with ENAMETOOLONG, slot erased).
 TEST_F(DeviceInputTest, PathTooLongForTheSlotIsRefusedBeforeErasing) {
   fs::create_directories(dir_.Sub("deep-keys"));
-  TestDevice deep(dir_.Sub(std::string(200, 'r') + "/" + std::string(200, 's') +
-                           "/device"),
-                  *keys_, dir_.Sub("deep-keys"));
+  TestDevice deep(
+      dir_.Sub(std::string(200, 'r') + "/" + std::string(200, 's') + "/device"),
+      *keys_, dir_.Sub("deep-keys"));
   ASSERT_EQ(deep.Init().exit_code, 0);
   std::string v1 = dir_.Sub("deep-v1.imab");
   BuildVersion(rootfs_, v1, *keys_, "1.0", deep.ImaBuildFlags());
@@ -411,8 +410,9 @@ TEST_F(DeviceInputTest, PathTooLongForTheSlotIsRefusedBeforeErasing) {
     path += "/" + std::string(200, 'd');
   }
   fs::create_directories(path);
-  WriteFile(path + "/" + std::string(3700 - (path.size() - rootfs_.size()), 'f'),
-            "deep");
+  WriteFile(
+      path + "/" + std::string(3700 - (path.size() - rootfs_.size()), 'f'),
+      "deep");
   std::string v3 = dir_.Sub("v3.imab");
   BuildVersion(rootfs_, v3, *keys_, "3.0", deep.ImaBuildFlags());
   EXPECT_EQ(Verify(v3, keys_->ca().cert_path).exit_code, 0);
@@ -424,9 +424,9 @@ TEST_F(DeviceInputTest, PathTooLongForTheSlotIsRefusedBeforeErasing) {
   EXPECT_EQ(deep.ActiveSlotName(), "slot-a");
   std::vector<std::string> diffs =
       CompareTrees(fallback, deep.SlotPath("slot-b"));
-  EXPECT_TRUE(diffs.empty()) << "the fallback slot was erased: "
-                             << diffs.size() << " differences, first "
-                             << (diffs.empty() ? "" : diffs.front());
+  EXPECT_TRUE(diffs.empty())
+      << "the fallback slot was erased: " << diffs.size()
+      << " differences, first " << (diffs.empty() ? "" : diffs.front());
 }
 
 }  // namespace

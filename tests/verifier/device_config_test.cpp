@@ -52,22 +52,21 @@ TEST_F(DeviceConfigTest, MinimalFileGetsDefaults) {
 }
 
 TEST_F(DeviceConfigTest, EveryKeyRoundTripsThroughRender) {
-  Result<DeviceConfig> config = Load(
-      std::string(kMinimal) +
-      "# a comment\n\n"
-      "kernel-profile = be32\n"
-      "kernel-version = 5.15.120\n"
-      "evm-cert = /etc/imabundle/evm.der\n"
-      "ima-policy = /etc/imabundle/ima-policy\n"
-      "critical-defaults = no\n"
-      "critical = /opt/app/bin/main\n"
-      "required-anchor = ISRG_Root_X1.pem\n"
-      "ca-expiry-horizon-days = 30\n"
-      "layout = in-place\n"
-      "slots-dir = /data/slots\n"
-      "allow-development = yes\n"
-      "init = /usr/lib/systemd/systemd\n"
-      "release-require-eku = yes\n");
+  Result<DeviceConfig> config = Load(std::string(kMinimal) +
+                                     "# a comment\n\n"
+                                     "kernel-profile = be32\n"
+                                     "kernel-version = 5.15.120\n"
+                                     "evm-cert = /etc/imabundle/evm.der\n"
+                                     "ima-policy = /etc/imabundle/ima-policy\n"
+                                     "critical-defaults = no\n"
+                                     "critical = /opt/app/bin/main\n"
+                                     "required-anchor = ISRG_Root_X1.pem\n"
+                                     "ca-expiry-horizon-days = 30\n"
+                                     "layout = in-place\n"
+                                     "slots-dir = /data/slots\n"
+                                     "allow-development = yes\n"
+                                     "init = /usr/lib/systemd/systemd\n"
+                                     "release-require-eku = yes\n");
   ASSERT_TRUE(config.has_value()) << config.error().message;
   EXPECT_TRUE(config->release_require_eku);
   EXPECT_EQ(config->kernel_version, (KernelVersion{5, 15}));
@@ -107,8 +106,7 @@ class DeviceConfigBadTest : public DeviceConfigTest,
 TEST_P(DeviceConfigBadTest, RefusedNamingTheLine) {
   Result<DeviceConfig> config = Load(GetParam().text);
   ASSERT_FALSE(config.has_value());
-  EXPECT_NE(config.error().message.find(GetParam().message),
-            std::string::npos)
+  EXPECT_NE(config.error().message.find(GetParam().message), std::string::npos)
       << config.error().message;
   EXPECT_NE(config.error().message.find("device.conf"), std::string::npos);
 }

@@ -95,9 +95,9 @@ TEST(ManifestsExamplesTest, ExampleDeviceConfLoads) {
   ASSERT_EQ(config->critical.size(), DefaultCriticalFiles().size() + 2);
   EXPECT_EQ(config->critical.back(), "usr/lib/*/libssl.so.*");
   // The policy it names is one of the examples and parses.
-  EXPECT_TRUE(std::filesystem::exists(ManifestsDir() / "ima-policy" /
-                                      std::filesystem::path(config->ima_policy)
-                                          .filename()));
+  EXPECT_TRUE(std::filesystem::exists(
+      ManifestsDir() / "ima-policy" /
+      std::filesystem::path(config->ima_policy).filename()));
 }
 
 // The example release manifests (scripts/make-example-manifests.sh) parse
@@ -107,8 +107,7 @@ TEST(ManifestsExamplesTest, ExampleDeviceConfLoads) {
 class ExampleManifestTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(ExampleManifestTest, ParsesAndEverySignatureVerifies) {
-  std::string text =
-      ReadFile(ManifestsDir() / "examples" / GetParam());
+  std::string text = ReadFile(ManifestsDir() / "examples" / GetParam());
   ASSERT_FALSE(text.empty());
   MemoryByteSource source(std::vector<uint8_t>(text.begin(), text.end()));
   Result<std::unique_ptr<ManifestReader>> reader =
@@ -149,15 +148,14 @@ TEST_P(ExampleManifestTest, ParsesAndEverySignatureVerifies) {
   EXPECT_TRUE(digest.has_value()) << digest.error().message;
 }
 
-INSTANTIATE_TEST_SUITE_P(Examples, ExampleManifestTest,
-                         ::testing::Values("factory-1.0.0.manifest",
-                                           "rotation-1.1.0.manifest"),
-                         [](const auto& example) {
-                           return std::string(example.param).starts_with(
-                                      "factory")
-                                      ? std::string("Factory")
-                                      : std::string("Rotation");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Examples, ExampleManifestTest,
+    ::testing::Values("factory-1.0.0.manifest", "rotation-1.1.0.manifest"),
+    [](const auto& example) {
+      return std::string(example.param).starts_with("factory")
+                 ? std::string("Factory")
+                 : std::string("Rotation");
+    });
 
 }  // namespace
 }  // namespace imab::verifier

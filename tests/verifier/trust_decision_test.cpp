@@ -30,16 +30,18 @@ using imab::testing::TestIdentity;
 
 std::string Der(const X509* cert) { return CertificateDer(cert).value(); }
 
-Ptr<X509> Dup(const TestIdentity& id) { return Ptr<X509>(X509_dup(id.cert.get())); }
+Ptr<X509> Dup(const TestIdentity& id) {
+  return Ptr<X509>(X509_dup(id.cert.get()));
+}
 
 uint32_t KeyIdOf(const TestIdentity& id) {
   return KeyIdFromCertificate(id.cert.get()).value();
 }
 
 Sha256Digest Sha(const std::string& bytes) {
-  return Sha256Of(std::span<const uint8_t>(
-                      reinterpret_cast<const uint8_t*>(bytes.data()),
-                      bytes.size()))
+  return Sha256Of(
+             std::span<const uint8_t>(
+                 reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()))
       .value();
 }
 
@@ -65,14 +67,12 @@ Entry SignedFile(const std::string& path, const TestIdentity* id,
   if (id != nullptr) {
     SetXattr(entry, kImaXattr,
              EncodeSignatureV2(XattrType::kDigsig, HashAlgo::kSha256,
-                               KeyIdOf(*id),
-                               Sign(*id, entry.sha256)));
+                               KeyIdOf(*id), Sign(*id, entry.sha256)));
     std::vector<uint8_t> evm =
         EvmPortableDigest(entry, KernelProfile{}, HashAlgo::kSha256).value();
     SetXattr(entry, kEvmXattr,
-             EncodeSignatureV2(XattrType::kEvmPortableDigsig,
-                               HashAlgo::kSha256, KeyIdOf(*id),
-                               Sign(*id, evm)));
+             EncodeSignatureV2(XattrType::kEvmPortableDigsig, HashAlgo::kSha256,
+                               KeyIdOf(*id), Sign(*id, evm)));
   }
   return entry;
 }
