@@ -160,7 +160,11 @@ Status CheckWritableUnprivileged(const Entry& entry) {
 DirectorySink::DirectorySink(std::string target, Reporter& reporter)
     : target_(std::move(target)),
       reporter_(reporter),
-      privileged_(::geteuid() == 0) {}
+      privileged_(::geteuid() == 0) {
+  while (target_.size() > 1 && target_.back() == '/') {
+    target_.pop_back();
+  }
+}
 
 DirectorySink::~DirectorySink() { Abort(); }
 
@@ -180,21 +184,13 @@ Result<std::unique_ptr<DirectorySink>> DirectorySink::Create(
                        target + ": exists and is not an empty folder");
     }
   }
-  std::string stripped = target;
-  while (stripped.size() > 1 && stripped.back() == '/') {
-    stripped.pop_back();
-  }
-  return std::unique_ptr<DirectorySink>(new DirectorySink(stripped, reporter));
+  return std::unique_ptr<DirectorySink>(new DirectorySink(target, reporter));
 }
 
 Result<std::unique_ptr<DirectorySink>> DirectorySink::CreateReplacing(
     const std::string& target, Reporter& reporter,
     std::function<Status()> clear_target) {
-  std::string stripped = target;
-  while (stripped.size() > 1 && stripped.back() == '/') {
-    stripped.pop_back();
-  }
-  std::unique_ptr<DirectorySink> sink(new DirectorySink(stripped, reporter));
+  std::unique_ptr<DirectorySink> sink(new DirectorySink(target, reporter));
   sink->clear_target_ = std::move(clear_target);
   sink->require_full_metadata_ = true;
   return sink;
