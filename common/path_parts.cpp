@@ -24,4 +24,16 @@ std::string JoinPath(const std::vector<std::string>& parts) {
   return out;
 }
 
+std::string BaseName(std::string_view path) {
+  size_t slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path
+                                                     : path.substr(slash + 1));
+}
+
+std::string WithoutLeadingSlashes(std::string_view path) {
+  size_t start = path.find_first_not_of('/');
+  return start == std::string_view::npos ? std::string()
+                                         : std::string(path.substr(start));
+}
+
 }  // namespace imab

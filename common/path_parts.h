@@ -17,4 +17,15 @@ std::vector<std::string> SplitOn(std::string_view text, char separator);
 // {"usr", "lib"} gives "usr/lib", {} gives "".
 std::string JoinPath(const std::vector<std::string>& parts);
 
+// The last part of a '/'-separated path ("lib/libc.so.6" gives
+// "libc.so.6"; a name without '/' is itself).
+std::string BaseName(std::string_view path);
+
+// `path` without its leading '/'s: "/lib/x" and "lib/x" name the same
+// image file.
+std::string WithoutLeadingSlashes(std::string_view path);
+
+// As many symlinks as the kernel follows in one lookup (MAXSYMLINKS).
+inline constexpr int kMaxSymlinks = 40;
+
 }  // namespace imab

@@ -4,29 +4,11 @@
 #include <set>
 
 #include "common/glob_match.h"
+#include "common/image_tree.h"
 #include "common/path_parts.h"
 
 namespace imab::verifier {
 namespace {
-
-// The kernel's path walk gives up after this many symlinks (MAXSYMLINKS).
-constexpr int kMaxSymlinks = 40;
-
-std::string Folder(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "" : path.substr(0, slash);
-}
-
-std::string Basename(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-// "/lib/x" and "lib/x" name the same image file.
-std::string ImagePath(const std::string& path) {
-  size_t start = path.find_first_not_of('/');
-  return start == std::string::npos ? "" : path.substr(start);
-}
 
 // ld.so's trusted folders, and the multiarch and lib64 variants of them.
 const std::vector<std::string>& DefaultLibraryFolders() {
@@ -46,7 +28,7 @@ const std::vector<std::string>& KernelInitSearch() {
 
 CriticalClosure::CriticalClosure(std::vector<std::string> patterns,
                                  std::string init)
-    : patterns_(std::move(patterns)), init_(ImagePath(init)) {}
+    : patterns_(std::move(patterns)), init_(WithoutLeadingSlashes(init)) {}
 
 void CriticalClosure::Add(const Entry& entry) {
   nodes_[entry.path] = Node{entry.type, entry.link_target};
@@ -76,7 +58,7 @@ bool CriticalClosure::IsFolder(const std::string& path) const {
 }
 
 CriticalClosure::Walked CriticalClosure::Walk(const std::string& start) const {
-  std::vector<std::string> split = SplitOn(ImagePath(start), '/');
+  std::vector<std::string> split = SplitOn(WithoutLeadingSlashes(start), '/');
   std::deque<std::string> todo(split.begin(), split.end());
   std::vector<std::string> done;
   int hops = 0;
@@ -148,8 +130,9 @@ class CriticalClosure::Resolver {
       walked.error = "/" + walked.path + " is a folder";
     }
     if (!walked.error.empty()) {
-      out_.problems.push_back({ImagePath(path), what + ": " + walked.error,
-                               "missing-file", "", affects});
+      out_.problems.push_back({WithoutLeadingSlashes(path),
+                               what + ": " + walked.error, "missing-file", "",
+                               affects});
       return;
     }
     if (!walked.is_dir && out_.files.emplace(walked.path, affects).second) {
@@ -239,7 +222,7 @@ class CriticalClosure::Resolver {
     if (found.empty()) {
       // Perhaps in a folder ld.so.conf adds: every file of that name.
       for (const auto& [path, node] : c_.nodes_) {
-        if (Basename(path) == name && node.type != EntryType::kDir) {
+        if (BaseName(path) == name && node.type != EntryType::kDir) {
           found.insert(path);
         }
       }
@@ -260,10 +243,11 @@ class CriticalClosure::Resolver {
       for (const char* origin : {"${ORIGIN}", "$ORIGIN"}) {
         size_t at = folder.find(origin);
         if (at != std::string::npos) {
-          folder.replace(at, std::string(origin).size(), "/" + Folder(program));
+          folder.replace(at, std::string(origin).size(),
+                         "/" + std::string(ParentPath(program)));
         }
       }
-      folders.push_back(ImagePath(folder));
+      folders.push_back(WithoutLeadingSlashes(folder));
     }
     if (system_folders_.empty()) {
       system_folders_ = DefaultLibraryFolders();
@@ -271,8 +255,8 @@ class CriticalClosure::Resolver {
       for (const char* parent : {"lib/", "usr/lib/"}) {
         for (auto it = c_.nodes_.lower_bound(parent);
              it != c_.nodes_.end() && it->first.rfind(parent, 0) == 0; ++it) {
-          if (Folder(it->first) + "/" == parent &&
-              Basename(it->first).find("-linux-") != std::string::npos) {
+          if (std::string(ParentPath(it->first)) + "/" == parent &&
+              BaseName(it->first).find("-linux-") != std::string::npos) {
             system_folders_.push_back(it->first);
           }
         }

@@ -17,14 +17,6 @@
 namespace imab::verifier {
 namespace {
 
-// As many symlinks as the kernel follows in one lookup (MAXSYMLINKS).
-constexpr int kMaxSymlinks = 40;
-
-std::string Relative(const std::string& path) {
-  size_t begin = path.find_first_not_of('/');
-  return begin == std::string::npos ? "" : path.substr(begin);
-}
-
 std::vector<std::string> Components(const std::string& path) {
   std::vector<std::string> out;
   for (std::string& part : SplitOn(path, '/')) {
@@ -149,7 +141,7 @@ Result<DeviceRoot> DeviceRoot::Open(const std::string& root, Lookup lookup) {
 }
 
 std::string DeviceRoot::Display(const std::string& relative) const {
-  std::string rel = Relative(relative);
+  std::string rel = WithoutLeadingSlashes(relative);
   if (rel.empty()) {
     return shown_;
   }
@@ -158,7 +150,7 @@ std::string DeviceRoot::Display(const std::string& relative) const {
 
 UniqueFd DeviceRoot::OpenBeneath(const std::string& relative, bool folder,
                                  int& error_number) const {
-  const std::string rel = Relative(relative);
+  const std::string rel = WithoutLeadingSlashes(relative);
   int fd = -1;
   errno = ENOSYS;
   if (lookup_ == Lookup::kKernel) {
@@ -228,7 +220,7 @@ Result<std::string> DeviceRoot::Resolve(const std::string& relative,
 
 Result<std::string> DeviceRoot::ResolveForCreate(
     const std::string& relative) const {
-  const std::string rel = Relative(relative);
+  const std::string rel = WithoutLeadingSlashes(relative);
   size_t slash = rel.find_last_of('/');
   const std::string name =
       slash == std::string::npos ? rel : rel.substr(slash + 1);
@@ -249,7 +241,7 @@ Result<std::string> DeviceRoot::ResolveForCreate(
 Result<std::string> DeviceRoot::MakeDirectories(
     const std::string& relative) const {
   std::string done;  // the steps made or found so far, relative to ROOT
-  for (const std::string& part : Components(Relative(relative))) {
+  for (const std::string& part : Components(WithoutLeadingSlashes(relative))) {
     const std::string step = done.empty() ? part : done + "/" + part;
     IMAB_ASSIGN_OR_RETURN(std::optional<std::string> found, Find(step, true));
     if (!found.has_value()) {

@@ -4,6 +4,7 @@
 
 #include "common/hash_algo.h"
 #include "common/ima_xattr.h"
+#include "common/path_parts.h"
 
 namespace imab::verifier {
 namespace {
@@ -48,11 +49,6 @@ bool StartsWithAny(const std::string& path,
 bool EndsWith(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::string Basename(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 std::string AlgoList(uint32_t algos) {
@@ -143,7 +139,7 @@ std::vector<ImaPolicy::Access> ImaPolicy::Accesses(const Entry& entry) {
     out.push_back({PolicyHook::kFileCheck, access | kMayAppend});
   }
   const bool executable = (entry.mode & 0111) != 0;
-  const std::string base = Basename(entry.path);
+  const std::string base = BaseName(entry.path);
   if (executable) {
     out.push_back({PolicyHook::kFileCheck, kMayExec});
     out.push_back({PolicyHook::kBprmCheck, kMayExec});

@@ -15,6 +15,7 @@
 #include "common/ima_xattr.h"
 #include "common/kernel_keyring.h"
 #include "common/keyid.h"
+#include "common/path_parts.h"
 #include "common/printable.h"
 #include "common/x509_util.h"
 
@@ -99,15 +100,10 @@ std::string CertificateDerOf(const X509* cert) {
 
 Ptr<X509> Copy(const X509* cert) { return Ptr<X509>(X509_dup(cert)); }
 
-std::string Basename(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 // What the device would visibly suffer if this file failed appraisal
 // (ima-evm-formats.md §5.3; the behaviour seen on Linux 6.1 under QEMU).
 std::string Consequence(const std::string& path, uint32_t mode, bool critical) {
-  const std::string base = Basename(path);
+  const std::string base = BaseName(path);
   if (critical &&
       (base.rfind("ld-linux", 0) == 0 || base.rfind("ld-musl", 0) == 0)) {
     return "the ELF interpreter: every dynamically linked program would be "
