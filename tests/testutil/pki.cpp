@@ -165,19 +165,23 @@ Ptr<X509> BuildCert(EVP_PKEY* key, X509* issuer_cert, EVP_PKEY* issuer_key,
     return nullptr;
   }
   X509* ext_issuer = issuer_cert != nullptr ? issuer_cert : cert.get();
-  ok = AddExtension(cert.get(), ext_issuer, NID_basic_constraints,
-                    options.is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE") &&
+  ok = (options.omit_basic_constraints ||
+        AddExtension(cert.get(), ext_issuer, NID_basic_constraints,
+                     options.is_ca ? "critical,CA:TRUE"
+                                   : "critical,CA:FALSE")) &&
        (options.omit_key_usage ||
         AddExtension(cert.get(), ext_issuer, NID_key_usage,
                      !options.key_usage.empty() ? options.key_usage.c_str()
                      : options.is_ca            ? "critical,keyCertSign,cRLSign"
                                      : "critical,digitalSignature")) &&
-       AddExtension(cert.get(), ext_issuer, NID_subject_key_identifier,
-                    options.subject_key_id.empty()
-                        ? "hash"
-                        : options.subject_key_id.c_str()) &&
-       AddExtension(cert.get(), ext_issuer, NID_authority_key_identifier,
-                    "keyid:always") &&
+       (options.omit_subject_key_id ||
+        AddExtension(cert.get(), ext_issuer, NID_subject_key_identifier,
+                     options.subject_key_id.empty()
+                         ? "hash"
+                         : options.subject_key_id.c_str())) &&
+       (options.authority_key_id.empty() ||
+        AddExtension(cert.get(), ext_issuer, NID_authority_key_identifier,
+                     options.authority_key_id.c_str())) &&
        (options.extended_key_usage.empty() ||
         AddExtension(cert.get(), ext_issuer, NID_ext_key_usage,
                      options.extended_key_usage.c_str()));
@@ -231,6 +235,27 @@ TestIdentity MakeIssued(const std::string& dir, const std::string& name,
     cert = BuildCert(key.get(), issuer.cert.get(), issuer.key.get(), options);
   }
   return Finish(dir, name, std::move(key), std::move(cert));
+}
+
+TestIdentity LoadIdentity(const std::string& key_path,
+                          const std::string& cert_path) {
+  TestIdentity id;
+  id.key_path = key_path;
+  id.cert_path = cert_path;
+  Ptr<BIO> key_bio(BIO_new_file(key_path.c_str(), "r"));
+  Ptr<BIO> cert_bio(BIO_new_file(cert_path.c_str(), "r"));
+  if (key_bio != nullptr) {
+    id.key.reset(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr,
+                                         nullptr));
+  }
+  if (cert_bio != nullptr) {
+    id.cert.reset(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
+  }
+  if (id.key == nullptr || id.cert == nullptr) {
+    ADD_FAILURE() << "LoadIdentity(" << key_path << ", " << cert_path
+                  << "): " << DrainOpenSslErrors();
+  }
+  return id;
 }
 
 void AppendCertPem(const std::string& path, const X509* cert) {

@@ -34,6 +34,12 @@ struct CertOptions {
   std::string extended_key_usage = {};
   // No keyUsage extension at all (overrides key_usage).
   bool omit_key_usage = false;
+  // authorityKeyIdentifier extension value ("keyid:always",
+  // "issuer:always" for issuer and serial only); empty: no extension.
+  std::string authority_key_id = "keyid:always";
+  // No subjectKeyIdentifier / basicConstraints extension at all.
+  bool omit_subject_key_id = false;
+  bool omit_basic_constraints = false;
 };
 
 // Creates a self-signed CA (is_ca forced true) in `dir` as NAME.key/NAME.pem.
@@ -44,6 +50,11 @@ TestIdentity MakeRootCa(const std::string& dir, const std::string& name,
 // NAME.key/NAME.pem. With is_ca it can issue further certificates.
 TestIdentity MakeIssued(const std::string& dir, const std::string& name,
                         const TestIdentity& issuer, CertOptions options = {});
+
+// Reads a key and certificate made elsewhere (PEM files), such as a
+// committed test CA. Fails the test when either does not load.
+TestIdentity LoadIdentity(const std::string& key_path,
+                          const std::string& cert_path);
 
 // Appends the PEM of `cert` to the file at `path` (to build chain files).
 void AppendCertPem(const std::string& path, const X509* cert);

@@ -1,0 +1,242 @@
+#include "tests/kernel/kernel_scenarios.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "tests/testutil/run.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace imab::testing {
+namespace {
+namespace fs = std::filesystem;
+
+const char* kLibc = "lib/x86_64-linux-gnu/libc.so.6";
+const char* kLdso = "lib/x86_64-linux-gnu/ld-linux-x86-64.so.2";
+
+// The release engineer rotates to a new key issued by CA a.
+void Rotate(Plan& plan, CertOptions options = {}) {
+  plan.signer = IssueKey(plan, "next", plan.keys->ca_a, options);
+}
+
+void Exclude(Plan& plan, const std::string& glob) {
+  plan.build_flags.push_back("--ima-exclude " + ShellQuote(glob));
+}
+
+void Run(const std::string& command) {
+  CommandResult r = RunShell(command);
+  ASSERT_EQ(r.exit_code, 0) << command << "\n" << r.err;
+}
+
+std::string InTree(const Plan& plan, const std::string& path) {
+  return ShellQuote(plan.tree + "/" + path);
+}
+
+void SetXattr(const Plan& plan, const std::string& path,
+              const std::string& name, const std::string& value) {
+  Run("setfattr -n " + name + " -v " + ShellQuote(value) + " " +
+      InTree(plan, path));
+}
+
+// Every regular file signed by `key` with evmctl (IMA signature, then a
+// portable EVM signature over it), kept by imab-build.
+void EvmctlSignAll(Plan& plan, const TestIdentity& key) {
+  Run("find " + ShellQuote(plan.tree) +
+      " -type f | while read -r f; do evmctl ima_sign -a sha256 --key " +
+      ShellQuote(key.key_path) + " \"$f\" >/dev/null && evmctl sign "
+      "--portable -a sha256 --key " + ShellQuote(key.key_path) +
+      " \"$f\" >/dev/null || exit 1; done");
+  plan.sign = false;
+  plan.build_flags.push_back("--keep-signatures --ima-cert " +
+                             ShellQuote(DerCopy(key)));
+}
+
+// A second initramfs beside boot/initrd.img (another kernel's), holding the
+// device's current certificate; the builder rewrites both.
+void SecondInitramfs(Plan& plan) {
+  fs::copy_file(plan.tree + "/boot/initrd.img",
+                plan.tree + "/boot/initrd.img-old");
+  plan.boots = {{"boot/initrd.img"}, {"boot/initrd.img-old"}};
+}
+
+std::vector<KernelScenario> MakeScenarios() {
+  std::vector<KernelScenario> s;
+  // --- no rotation -------------------------------------------------------
+  s.push_back({"signed_by_current_key", true, true, [](Plan&) {}});
+  // Unsigned: the builder still puts the key into the initramfs.
+  s.push_back({"unsigned_image", false, false,
+               [](Plan& p) { Exclude(p, "**"); }});
+  s.push_back({"unsigned_libc", false, false,
+               [](Plan& p) { Exclude(p, kLibc); }});
+  s.push_back({"unsigned_ldso", false, false,
+               [](Plan& p) { Exclude(p, kLdso); }});
+  s.push_back({"unsigned_init_script", false, false,
+               [](Plan& p) { Exclude(p, "sbin/init"); }});
+  s.push_back({"unsigned_data_file_appraise_tcb", false, false,
+               [](Plan& p) { Exclude(p, "etc/hostname"); }});
+  // --- key rotation --------------------------------------------------------
+  s.push_back({"rotation_rsa3072", true, true, [](Plan& p) {
+                 Rotate(p, {.key_type = KeyType::kRsa3072});
+               }});
+  s.push_back({"rotation_initramfs_symlink", true, true, [](Plan& p) {
+                 fs::rename(p.tree + "/boot/initrd.img",
+                            p.tree + "/boot/initrd.img-6.x-imab");
+                 fs::create_symlink("initrd.img-6.x-imab",
+                                    p.tree + "/boot/initrd.img");
+                 Rotate(p);
+               }});
+  s.push_back({"rotation_two_initramfs", true, true, [](Plan& p) {
+                 SecondInitramfs(p);
+                 Rotate(p);
+               }});
+  s.push_back({"rotation_cert_from_other_ca", false, false, [](Plan& p) {
+                 p.signer = IssueKey(p, "next", p.keys->ca_b);
+                 p.builder_knows_kernel_ca = false;
+               }});
+  s.push_back({"rotation_evm_key_from_other_ca", false, false, [](Plan& p) {
+                 Rotate(p);
+                 TestIdentity evm = IssueKey(p, "evm", p.keys->ca_b);
+                 p.build_flags.push_back("--evm-key " +
+                                         ShellQuote(evm.key_path) +
+                                         " --evm-cert " +
+                                         ShellQuote(DerCopy(evm)));
+                 p.builder_knows_kernel_ca = false;
+               }});
+  // --- certificate rules ---------------------------------------------------
+  s.push_back({"cert_rsa2048", true, true, [](Plan& p) {
+                 Rotate(p, {.key_type = KeyType::kRsa2048});
+               }});
+  s.push_back({"cert_rsa4096", true, true, [](Plan& p) {
+                 Rotate(p, {.key_type = KeyType::kRsa4096});
+               }});
+  s.push_back({"cert_p384", true, true, [](Plan& p) {
+                 Rotate(p, {.key_type = KeyType::kEcP384});
+               }});
+  s.push_back({"cert_no_key_usage", true, false,
+               [](Plan& p) { Rotate(p, {.omit_key_usage = true}); }});
+  s.push_back({"cert_key_usage_without_digital_signature", true, false,
+               [](Plan& p) {
+                 Rotate(p, {.key_usage = "critical,keyEncipherment"});
+               }});
+  s.push_back({"cert_is_ca", true, false, [](Plan& p) {
+                 Rotate(p, {.is_ca = true,
+                            .key_usage = "critical,digitalSignature"});
+               }});
+  s.push_back({"cert_expired", true, true, [](Plan& p) {
+                 Rotate(p, {.not_before_offset = -7200,
+                            .not_after_offset = -3600});
+               }});
+  s.push_back({"cert_no_authority_key_id", false, false, [](Plan& p) {
+                 Rotate(p, {.authority_key_id = ""});
+                 p.builder_knows_kernel_ca = false;
+               }});
+  s.push_back({"cert_no_subject_key_id", false, false, [](Plan& p) {
+                 Rotate(p, {.omit_subject_key_id = true});
+                 p.builder_knows_kernel_ca = false;
+               }});
+  // --- hash algorithms -----------------------------------------------------
+  s.push_back({"hash_sha384", true, true, [](Plan& p) {
+                 p.build_flags.push_back("--hash sha384");
+               }});
+  s.push_back({"hash_sha512", true, true, [](Plan& p) {
+                 p.build_flags.push_back("--hash sha512");
+               }});
+  // --- EVM xattr sets, owner and mode --------------------------------------
+  s.push_back({"evm_security_capability", true, true, [](Plan& p) {
+                 // cap_net_raw+ep (VFS_CAP_REVISION_2).
+                 SetXattr(p, "bin/echo", "security.capability",
+                          "0x0100000200200000000000000000000000000000");
+               }});
+  s.push_back({"evm_selinux_label_without_selinux", true, true, [](Plan& p) {
+                 SetXattr(p, kLibc, "security.selinux",
+                          "system_u:object_r:lib_t:s0");
+               }});
+  s.push_back({"evm_apparmor_label_without_apparmor", true, true,
+               [](Plan& p) {
+                 SetXattr(p, "bin/cat", "security.apparmor", "unconfined");
+               }});
+  s.push_back({"owner_and_mode_of_a_program", true, true, [](Plan& p) {
+                 Run("chown 1000:1000 " + InTree(p, "bin/uname") +
+                     " && chmod 0750 " + InTree(p, "bin/uname"));
+               }});
+  // --- libc and ld.so as links ---------------------------------------------
+  s.push_back({"libc_symlink_to_versioned_file", true, true, [](Plan& p) {
+                 fs::rename(p.tree + "/" + kLibc,
+                            p.tree + "/lib/x86_64-linux-gnu/libc-2.36.so");
+                 fs::create_symlink("libc-2.36.so", p.tree + "/" + kLibc);
+               }});
+  s.push_back({"libc_symlink_to_unsigned_file", false, false, [](Plan& p) {
+                 fs::rename(p.tree + "/" + kLibc,
+                            p.tree + "/lib/x86_64-linux-gnu/libc-2.36.so");
+                 fs::create_symlink("libc-2.36.so", p.tree + "/" + kLibc);
+                 Exclude(p, "lib/x86_64-linux-gnu/libc-2.36.so");
+               }});
+  s.push_back({"ldso_hardlink", true, true, [](Plan& p) {
+                 fs::remove(p.tree + "/lib64/ld-linux-x86-64.so.2");
+                 fs::create_hard_link(p.tree + "/" + kLdso,
+                                      p.tree + "/lib64/ld-linux-x86-64.so.2");
+               }});
+  // --- IMA policies --------------------------------------------------------
+  s.push_back({"policy_bprm_only_unsigned_libc", true, true, [](Plan& p) {
+                 p.policy = "appraise func=BPRM_CHECK\n";
+                 Exclude(p, kLibc);
+               }});
+  s.push_back({"policy_bprm_only_unsigned_program", false, false,
+               [](Plan& p) {
+                 p.policy = "appraise func=BPRM_CHECK\n";
+                 Exclude(p, "bin/echo");
+               }});
+  s.push_back({"policy_mmap_only_unsigned_libc", false, false, [](Plan& p) {
+                 p.policy = "appraise func=MMAP_CHECK\n";
+                 Exclude(p, kLibc);
+               }});
+  s.push_back({"policy_file_check_exec_unsigned_program", false, false,
+               [](Plan& p) {
+                 p.policy = "appraise func=FILE_CHECK mask=MAY_EXEC\n";
+                 Exclude(p, "bin/true");
+               }});
+  s.push_back({"policy_fowner_root_unsigned_user_file", true, true,
+               [](Plan& p) {
+                 p.policy = "appraise fowner=0\n";
+                 Run("chown 1000:1000 " + InTree(p, "etc/os-release"));
+                 Exclude(p, "etc/os-release");
+               }});
+  s.push_back({"policy_dont_appraise_ext4_unsigned", true, true,
+               [](Plan& p) {
+                 p.policy = "dont_appraise fsmagic=0xef53\nappraise fowner=0\n";
+                 Exclude(p, "**");
+               }});
+  s.push_back({"policy_appraise_algos_refuses_sha512", false, false,
+               [](Plan& p) {
+                 p.policy = "appraise func=BPRM_CHECK appraise_algos=sha256\n";
+                 p.build_flags.push_back("--hash sha512");
+               }});
+  s.push_back({"policy_appraise_algos_allows_sha512", true, true,
+               [](Plan& p) {
+                 p.policy =
+                     "appraise func=BPRM_CHECK appraise_algos=sha256,sha512\n";
+                 p.build_flags.push_back("--hash sha512");
+               }});
+  // --- kept signatures -------------------------------------------------------
+  s.push_back({"kept_evmctl_signatures", true, true, [](Plan& p) {
+                 EvmctlSignAll(p, p.keys->current);
+               }});
+  s.push_back({"kept_evmctl_signatures_of_a_foreign_key", false, false,
+               [](Plan& p) {
+                 // The initramfs keeps the device's certificate.
+                 TestIdentity foreign = IssueKey(p, "foreign", p.keys->ca_b);
+                 EvmctlSignAll(p, foreign);
+                 p.build_flags.back() += " --ima-cert " +
+                                         ShellQuote(DerCopy(p.keys->current));
+               }});
+  return s;
+}
+
+}  // namespace
+
+const std::vector<KernelScenario>& KernelScenarios() {
+  static const std::vector<KernelScenario> kScenarios = MakeScenarios();
+  return kScenarios;
+}
+
+}  // namespace imab::testing
