@@ -194,6 +194,35 @@ std::span<const uint8_t> BzImagePayload(std::span<const uint8_t> image) {
   return image.subspan(static_cast<size_t>(start), static_cast<size_t>(length));
 }
 
+// A bzImage payload other than gzip ends with the 4-byte little-endian
+// size of the decompressed kernel (scripts/Makefile.lib size_append, in
+// payload_length: the *_with_size commands of arch/x86/boot/compressed/
+// Makefile, Linux 6.1 and 6.12). Left on, it is a broken stream tail to
+// the decompressor, which then drops its last output block, where the
+// built-in certificates are. Decompressed to exactly that size, or the
+// payload counts as unreadable (fail closed).
+Result<std::vector<uint8_t>> DecompressPayload(std::span<const uint8_t> payload,
+                                               bool bzimage,
+                                               uint64_t max_output) {
+  const bool gzip = payload.size() >= 2 && payload[0] == 0x1f &&
+                    payload[1] == 0x8b;
+  if (!bzimage || gzip || payload.size() < 4) {
+    return Decompress(payload, max_output);
+  }
+  const uint32_t declared = Le(payload, payload.size() - 4, 4);
+  IMAB_ASSIGN_OR_RETURN(
+      std::vector<uint8_t> plain,
+      Decompress(payload.first(payload.size() - 4), max_output));
+  if (plain.size() != declared) {
+    return MakeError(ErrorCode::kMalformed,
+                     "bzImage payload decompresses to " +
+                         std::to_string(plain.size()) +
+                         " bytes, its size trailer says " +
+                         std::to_string(declared));
+  }
+  return plain;
+}
+
 uint64_t Le64(std::span<const uint8_t> image, size_t at) {
   return (static_cast<uint64_t>(Le(image, at + 4, 4)) << 32) | Le(image, at, 4);
 }
@@ -336,7 +365,7 @@ Result<KernelImageScan> ScanKernelImage(std::span<const uint8_t> image,
   }
   if (!whole.empty()) {
     IMAB_ASSIGN_OR_RETURN(std::vector<uint8_t> plain,
-                          Decompress(whole, max_output));
+                          DecompressPayload(whole, bzimage, max_output));
     IMAB_RETURN_IF_ERROR(
         SearchLoaded(plain, needles, scan, max_output, bzimage));
     return scan;

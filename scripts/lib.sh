@@ -8,6 +8,10 @@ IMAB_PACKAGES=(cmake ninja-build g++ pkg-config libssl-dev libarchive-dev
   attr ima-evm-utils openssl tar cpio keyutils ca-certificates libp11-dev softhsm2
   ccache lz4 bzip2)
 
+# The kernel matrix: kernel sources and build tools, QEMU, busybox, ext4.
+IMAB_KERNEL_PACKAGES=(linux-source-6.1 linux-source-6.12 build-essential bc
+  bison flex libelf-dev qemu-system-x86 busybox-static e2fsprogs)
+
 imab_log() { printf '==> %s\n' "$*" >&2; }
 
 imab_install_packages() {

@@ -99,6 +99,27 @@ TEST_F(KernelImageTest, FindsACertificateAcrossChunks) {
   EXPECT_TRUE(scan->found[0]);
 }
 
+// Real bzImages end their payload (within payload_length) with the size
+// trailer; a payload that does not decompress to that size is unreadable.
+TEST_F(KernelImageTest, PayloadOfAnotherSizeThanItsTrailerIsRefused) {
+  std::string kernel = Kernel(KernelWrap::kBzImageXz);
+  const auto le = [&](size_t at) {
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; --i) {
+      v = (v << 8) | static_cast<uint8_t>(kernel[at + static_cast<size_t>(i)]);
+    }
+    return v;
+  };
+  const size_t sects = static_cast<uint8_t>(kernel[0x1f1]);
+  const size_t end = (sects + 1) * 512 + le(0x248) + le(0x24c);
+  kernel[end - 4] = static_cast<char>(kernel[end - 4] ^ 1);
+  Result<KernelImageScan> scan =
+      ScanKernelImage(Bytes(kernel), {ca_der_}, 256u << 20);
+  ASSERT_FALSE(scan.has_value());
+  EXPECT_EQ(scan.error().code, ErrorCode::kMalformed);
+  EXPECT_NE(scan.error().message.find("size trailer"), std::string::npos);
+}
+
 TEST_F(KernelImageTest, DecompressionIsBounded) {
   std::string kernel = Kernel(KernelWrap::kBzImageGzip);
   Result<KernelImageScan> scan =

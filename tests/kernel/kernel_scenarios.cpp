@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "tests/kernel/kernel_harness.h"
 #include "tests/testutil/run.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -57,6 +58,17 @@ void SecondInitramfs(Plan& plan) {
   fs::copy_file(plan.tree + "/boot/initrd.img",
                 plan.tree + "/boot/initrd.img-old");
   plan.boots = {{"boot/initrd.img"}, {"boot/initrd.img-old"}};
+}
+
+// The image ships the test kernel built with CA b (boot/vmlinuz-...), and
+// that kernel is the one booted.
+void ShipKernelWithCaB(Plan& plan) {
+  std::string error;
+  std::string image =
+      TestKernelImage(plan.kernel, TestKernelCaPem("b"), &error);
+  ASSERT_FALSE(image.empty()) << error;
+  fs::copy_file(image, plan.tree + "/boot/vmlinuz-" + plan.kernel + "-imab");
+  plan.boot_ca = "b";
 }
 
 std::vector<KernelScenario> MakeScenarios() {
@@ -228,6 +240,11 @@ std::vector<KernelScenario> MakeScenarios() {
                  EvmctlSignAll(p, foreign);
                  p.build_flags.back() += " --ima-cert " +
                                          ShellQuote(DerCopy(p.keys->current));
+               }});
+  // --- a shipped kernel whose built-in CA changed ---------------------------
+  s.push_back({"shipped_kernel_with_new_ca", true, true, [](Plan& p) {
+                 ShipKernelWithCaB(p);
+                 p.signer = IssueKey(p, "next", p.keys->ca_b);
                }});
   return s;
 }

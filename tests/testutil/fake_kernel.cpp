@@ -61,9 +61,10 @@ std::string CompressWith(const std::string& tool, const std::string& plain,
 // at 0x1fe, "HdrS" at 0x202, protocol 2.15 at 0x206, kernel_version
 // pointer at 0x20e, payload_offset/payload_length at 0x248/0x24c; the
 // protected-mode part starts at (setup_sects + 1) * 512, the payload
-// inside it, followed (as the kernel's size_append does) by the 4-byte
-// decompressed size.
-std::string BzImage(const std::string& payload, const std::string& version,
+// inside it. Every payload but gzip ends, within payload_length, with the
+// 4-byte decompressed size (scripts/Makefile.lib size_append), as in a
+// real bzImage.
+std::string BzImage(std::string payload, const std::string& version,
                     size_t plain_size) {
   constexpr size_t kSetupSects = 4;
   std::string setup((kSetupSects + 1) * 512, '\0');
@@ -76,11 +77,14 @@ std::string BzImage(const std::string& payload, const std::string& version,
   setup.replace(banner_at, banner.size(), banner);
   PutLe(setup, 0x20e, banner_at - 0x200, 2);
   const std::string head = Filler(0x300, 7);  // the decompressor's code
+  if (payload.rfind("\x1f\x8b", 0) != 0) {
+    std::string size(4, '\0');
+    PutLe(size, 0, plain_size, 4);
+    payload += size;
+  }
   PutLe(setup, 0x248, head.size(), 4);
   PutLe(setup, 0x24c, payload.size(), 4);
-  std::string size(4, '\0');
-  PutLe(size, 0, plain_size, 4);
-  return setup + head + payload + size + Filler(256, 8);
+  return setup + head + payload + Filler(256, 8);
 }
 
 }  // namespace
