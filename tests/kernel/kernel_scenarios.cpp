@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "tests/kernel/kernel_harness.h"
@@ -71,6 +72,34 @@ void ShipKernelWithCaB(Plan& plan) {
   plan.boot_ca = "b";
 }
 
+// The base tree replaced by one `make` writes (a usr-merged image), given
+// the device's initramfs and, where it has none, an init (dash); the exec
+// probes are init and the usual programs the image has.
+void ReplaceTree(Plan& plan, const std::string& make) {
+  fs::remove_all(plan.tree);
+  Run(make);
+  const std::string init = plan.tree + "/usr/sbin/init";
+  if (!fs::exists(init)) {
+    fs::copy_file("/bin/dash", init);
+  }
+  const std::string der = ReadFile(DerCopy(plan.keys->current));
+  fs::create_directories(plan.tree + "/boot");
+  WriteFile(plan.tree + "/boot/initrd.img",
+            MakeInitramfs(plan.dir, {{"etc/keys/x509_evm.der", der},
+                                     {"etc/keys/x509_ima.der", der}}));
+  plan.exec = {"/usr/sbin/init -c true"};
+  for (const char* program :
+       {"/usr/bin/true", "/usr/bin/ls /", "/usr/bin/cat /etc/hostname",
+        "/usr/bin/env", "/usr/bin/echo probe", "/usr/bin/sh -c true",
+        "/usr/bin/uname -s", "/usr/bin/suid-true"}) {
+    std::string path(program);
+    path = path.substr(0, path.find(' '));
+    if (fs::exists(plan.tree + path)) {
+      plan.exec.push_back(program);
+    }
+  }
+}
+
 std::vector<KernelScenario> MakeScenarios() {
   std::vector<KernelScenario> s;
   // --- no rotation -------------------------------------------------------
@@ -138,13 +167,17 @@ std::vector<KernelScenario> MakeScenarios() {
                  Rotate(p, {.not_before_offset = -7200,
                             .not_after_offset = -3600});
                }});
-  s.push_back({"cert_no_authority_key_id", false, false, [](Plan& p) {
+  // Without an AKID the kernel finds the CA by the issuer name
+  // (x509_note_issuer sets auth_ids[2]; find_asymmetric_key looks up "dn:").
+  s.push_back({"cert_no_authority_key_id", true, true, [](Plan& p) {
                  Rotate(p, {.authority_key_id = ""});
-                 p.builder_knows_kernel_ca = false;
+               }});
+  s.push_back({"cert_authority_key_id_issuer_and_serial", true, true,
+               [](Plan& p) {
+                 Rotate(p, {.authority_key_id = "issuer:always"});
                }});
   s.push_back({"cert_no_subject_key_id", false, false, [](Plan& p) {
                  Rotate(p, {.omit_subject_key_id = true});
-                 p.builder_knows_kernel_ca = false;
                }});
   // --- hash algorithms -----------------------------------------------------
   s.push_back({"hash_sha384", true, true, [](Plan& p) {
@@ -245,6 +278,23 @@ std::vector<KernelScenario> MakeScenarios() {
   s.push_back({"shipped_kernel_with_new_ca", true, true, [](Plan& p) {
                  ShipKernelWithCaB(p);
                  p.signer = IssueKey(p, "next", p.keys->ca_b);
+               }});
+  // --- real images: the demo's sample and the small bench preset -----------
+  s.push_back({"demo_sample_image", true, true, [](Plan& p) {
+                 ReplaceTree(p, ShellQuote(SourceDir() +
+                                           "/scripts/make-sample-rootfs.sh") +
+                                    " " + ShellQuote(p.tree));
+               }});
+  s.push_back({"bench_small_preset_image", true, true, [](Plan& p) {
+                 const char* env = std::getenv("IMAB_SHARED");
+                 const std::string shared =
+                     env != nullptr ? env : SourceDir() + "/../shared";
+                 const std::string tool = shared + "/bench/make-rootfs.sh";
+                 if (!fs::exists(tool)) {
+                   GTEST_SKIP() << tool << " missing (set IMAB_SHARED)";
+                 }
+                 ReplaceTree(p, ShellQuote(tool) + " small " +
+                                    ShellQuote(p.tree) + " >/dev/null");
                }});
   return s;
 }
