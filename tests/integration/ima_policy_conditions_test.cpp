@@ -370,6 +370,15 @@ TEST_F(ImaPolicyConditionsTest, BprmCheckOnlyPolicyLeavesAnUnsignedLibcAlone) {
   ExpectConsequence(Judge(tool),
                     "appraised at BPRM_CHECK (execve): execve of it would "
                     "fail with EACCES");
+  // --json names the hooks too.
+  CommandResult json =
+      RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(tool) +
+               " --root " + ShellQuote(device_->root()) + " --json");
+  EXPECT_NE(json.out.find("{\"path\": \"/bin/tool\", \"critical\": false"),
+            std::string::npos)
+      << json.out;
+  EXPECT_NE(json.out.find("\"hooks\": [\"BPRM_CHECK\"]}"), std::string::npos)
+      << json.out;
 }
 
 TEST_F(ImaPolicyConditionsTest, MmapCheckOnlyPolicyRefusesUnsignedLibc) {
