@@ -123,7 +123,7 @@ class CriticalClosure::Resolver {
   explicit Resolver(const CriticalClosure& closure) : c_(closure) {}
 
   // `path` must lead to a regular file (`need_file`) or may be a folder.
-  void Mark(const std::string& path, const std::string& affects,
+  void Mark(const std::string& path, const std::string& affects, Role role,
             const std::string& what, bool need_file) {
     Walked walked = c_.Walk(path);
     if (walked.error.empty() && walked.is_dir && need_file) {
@@ -135,7 +135,13 @@ class CriticalClosure::Resolver {
                                affects});
       return;
     }
-    if (!walked.is_dir && out_.files.emplace(walked.path, affects).second) {
+    if (walked.is_dir) {
+      return;
+    }
+    if (role == Role::kNamed) {
+      out_.named.emplace_back(WithoutLeadingSlashes(path), walked.path);
+    }
+    if (out_.files.emplace(walked.path, Critical{affects, role}).second) {
       programs_.push_back(walked.path);
     }
   }
@@ -151,7 +157,7 @@ class CriticalClosure::Resolver {
       const Walked walked = c_.Walk(candidate);
       if (walked.error.empty() ? !walked.is_dir
                                : c_.nodes_.count(candidate) != 0) {
-        Mark(candidate, candidate, "init /" + candidate, true);
+        Mark(candidate, candidate, Role::kInit, "init /" + candidate, true);
         return;
       }
     }
@@ -180,7 +186,7 @@ class CriticalClosure::Resolver {
       }
       const ProgramDeps& deps = it->second;
       // The critical path the chain started from suffers if a link fails.
-      const std::string root = out_.files.at(program);
+      const std::string root = out_.files.at(program).affects;
       if (!deps.error.empty()) {
         out_.problems.push_back(
             {program,
@@ -192,7 +198,9 @@ class CriticalClosure::Resolver {
       if (!deps.interpreter.empty()) {
         const std::string kind =
             deps.script ? "\"#!\" interpreter" : "ELF interpreter";
-        Mark(deps.interpreter, root, kind + " of /" + program, true);
+        Mark(deps.interpreter, root,
+             deps.script ? Role::kScriptInterpreter : Role::kElfInterpreter,
+             kind + " of /" + program, true);
       }
       for (const std::string& name : deps.needed) {
         MarkLibrary(program, root, deps, name);
@@ -209,7 +217,7 @@ class CriticalClosure::Resolver {
                    const ProgramDeps& deps, const std::string& name) {
     const std::string what = "library " + name + " needed by /" + program;
     if (name.find('/') != std::string::npos) {
-      Mark(name, root, what, true);
+      Mark(name, root, Role::kLibrary, what, true);
       return;
     }
     std::set<std::string> found;
@@ -232,7 +240,7 @@ class CriticalClosure::Resolver {
           {name, what + " is not in the image", "missing-library", "", root});
     }
     for (const std::string& path : found) {
-      Mark(path, root, what, true);
+      Mark(path, root, Role::kLibrary, what, true);
     }
   }
 
@@ -276,7 +284,7 @@ class CriticalClosure::Resolver {
 CriticalClosure::Outcome CriticalClosure::Resolve(bool programs) const {
   Resolver resolver(*this);
   for (const std::string& seed : seeds_) {
-    resolver.Mark(seed, seed, "critical /" + seed, false);
+    resolver.Mark(seed, seed, Role::kNamed, "critical /" + seed, false);
   }
   resolver.MarkInit();
   if (programs) {

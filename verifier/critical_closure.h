@@ -42,10 +42,27 @@ class CriticalClosure {
   // After the payload streamed: the dependencies of the file at `path`.
   void AddProgramDeps(const std::string& path, ProgramDeps deps);
 
+  // How the device reaches a critical file, which decides at which hooks
+  // its failure shows and what follows from it.
+  enum class Role {
+    kNamed,              // a critical path (a pattern's match) leads to it
+    kInit,               // the init the kernel starts
+    kElfInterpreter,     // PT_INTERP of a critical program
+    kScriptInterpreter,  // "#!" interpreter of a critical program
+    kLibrary,            // DT_NEEDED of a critical program or library
+  };
+  struct Critical {
+    // The critical path or program that needs it (whose failure the
+    // device would suffer): the matched path, init, or the one a
+    // dependency chain started from.
+    std::string affects;
+    Role role = Role::kNamed;
+  };
   struct Outcome {
-    // Critical regular files (image paths), each with the critical path or
-    // program that needs it (whose failure the device would suffer).
-    std::map<std::string, std::string> files;
+    // Critical regular files (image paths), by the first way found.
+    std::map<std::string, Critical> files;
+    // Every (path a pattern matched, the regular file it leads to).
+    std::vector<std::pair<std::string, std::string>> named;
     std::vector<ClosureProblem> problems;
   };
   // With `programs`, the interpreters and libraries the recorded program

@@ -2,6 +2,7 @@
 // (manifests/device.conf.md).
 #include "verifier/device_config.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <filesystem>
@@ -181,6 +182,15 @@ class ConfigParser {
     if (config_.evm_certs.empty()) {
       // One key for IMA and EVM, as meta-integrity installs it.
       config_.evm_certs = config_.ima_certs;
+    }
+    // A line that repeats a default pattern (as device init writes them
+    // out) is that default, not an owner requirement.
+    for (const std::string& pattern : config_.critical) {
+      const std::vector<std::string>& defaults = DefaultCriticalFiles();
+      if (std::find(defaults.begin(), defaults.end(), pattern) ==
+          defaults.end()) {
+        config_.owner_critical.push_back(pattern);
+      }
     }
     if (critical_defaults_) {
       std::vector<std::string> all = DefaultCriticalFiles();

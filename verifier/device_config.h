@@ -57,9 +57,15 @@ struct DeviceConfig {
   // Bundle signer certificates must carry extendedKeyUsage codeSigning
   // (without it: an EKU, when present, must include codeSigning).
   bool release_require_eku = false;
-  // Glob patterns (image paths, no leading '/') of files that must always
-  // be appraised and trusted, listed first when they are not.
+  // Glob patterns (image paths, no leading '/') of the files the device
+  // cannot boot or update without: the default list and the `critical`
+  // lines. Their closure is listed first, with what the device would
+  // suffer, when the kernel would refuse one at a hook.
   std::vector<std::string> critical;
+  // The `critical` lines that are not patterns of the default list: the
+  // owner's requirement that the files they name verify even where the
+  // IMA policy appraises them at no hook.
+  std::vector<std::string> owner_critical;
   // The init the kernel starts (its init= argument), an image path; ""
   // for the kernel's search: /sbin/init, /etc/init, /bin/init, /bin/sh.
   std::string init;

@@ -111,6 +111,7 @@ Result<DeviceTrust> LoadDeviceTrust(const DeviceConfig& config,
   // The kernel the installed image shipped, when it counted.
   IMAB_RETURN_IF_ERROR(ApplyRecordedKernel(state, trust));
   trust.critical = config.critical;
+  trust.owner_critical = config.owner_critical;
   trust.init = config.init;
   trust.in_place = config.layout == SlotLayout::kInPlace;
   if (!config.ima_policy.empty()) {

@@ -77,6 +77,7 @@ Result<ImaPolicy> ImaPolicy::Parse(std::string_view text,
                                    const PolicyContext& context) {
   ImaPolicy policy;
   policy.rootfs_ = context.rootfs;
+  policy.mmap_reqprot_ = context.grammar.version > KernelVersion{6, 1};
   int number = 0;
   size_t start = 0;
   while (start < text.size()) {
@@ -125,31 +126,43 @@ ImaPolicy ImaPolicy::AppraiseTcb() {
   return policy;
 }
 
-// The hooks that can open a file of the root file system, with the mask
-// each passes (ima_main.c): every file can be opened for read or write,
-// with or without O_APPEND; executables are exec'd (the exec open passes
-// MAY_EXEC to FILE_CHECK too) and mapped; shared objects are mapped executable;
-// the kernel reads modules, firmware, kexec images and policy files by path.
-std::vector<ImaPolicy::Access> ImaPolicy::Accesses(const Entry& entry) {
-  std::vector<Access> out;
-  // open(2)'s acc_mode: ACC_MODE(O_RDONLY/O_WRONLY/O_RDWR), plus
-  // MAY_APPEND for O_APPEND (build_open_flags()).
+// The accesses of ima_main.c's hooks (6.1 and 6.12 alike, where not said):
+// - execve(2): the open of do_open_execat() passes MAY_EXEC to FILE_CHECK
+//   (fs/exec.c open_exec_flags, fs/namei.c do_open()), then
+//   search_binary_handler() calls ima_bprm_check(), BPRM_CHECK then
+//   CREDS_CHECK; binfmt_script's open_exec() of the interpreter and the
+//   loop of exec_binprm() do both again for a "#!" interpreter;
+// - binfmt_elf's open_exec() of PT_INTERP: FILE_CHECK with MAY_EXEC;
+// - open(2): FILE_CHECK with the open's MAY_READ/MAY_WRITE (and
+//   MAY_APPEND for O_APPEND; build_open_flags());
+// - mmap(PROT_EXEC) of any regular file, by a program or by the kernel
+//   mapping an ELF image (elf_map() -> vm_mmap() -> security_mmap_file()):
+//   MMAP_CHECK, and on 6.12 first MMAP_CHECK_REQPROT for the protection
+//   asked for (ima_file_mmap());
+// - the kernel reads modules, firmware, kexec images and policy files by
+//   path (finit_module(), kexec_file_load(), ...): judged by name.
+std::vector<HookAccess> ImaPolicy::Accesses(const Entry& entry,
+                                            unsigned reach) const {
+  std::vector<HookAccess> out;
+  if ((reach & (kReachExec | kReachElfInterpreter)) != 0) {
+    out.push_back({PolicyHook::kFileCheck, kMayExec});
+  }
+  if ((reach & kReachExec) != 0) {
+    out.push_back({PolicyHook::kBprmCheck, kMayExec});
+    out.push_back({PolicyHook::kCredsCheck, kMayExec});
+  }
+  if ((reach & kReachOpen) == 0) {
+    return out;
+  }
   for (int access : {kMayRead, kMayWrite, kMayRead | kMayWrite}) {
     out.push_back({PolicyHook::kFileCheck, access});
     out.push_back({PolicyHook::kFileCheck, access | kMayAppend});
   }
-  const bool executable = (entry.mode & 0111) != 0;
-  const std::string base = BaseName(entry.path);
-  if (executable) {
-    out.push_back({PolicyHook::kFileCheck, kMayExec});
-    out.push_back({PolicyHook::kBprmCheck, kMayExec});
-    out.push_back({PolicyHook::kCredsCheck, kMayExec});
-  }
-  if (executable || base.find(".so") != std::string::npos) {
-    out.push_back({PolicyHook::kMmapCheck, kMayExec});
+  if (mmap_reqprot_) {
     out.push_back({PolicyHook::kMmapCheckReqprot, kMayExec});
   }
-  // finit_module() and kexec_file_load() take any file: judged by name.
+  out.push_back({PolicyHook::kMmapCheck, kMayExec});
+  const std::string base = BaseName(entry.path);
   if (EndsWith(base, ".ko") || base.find(".ko.") != std::string::npos) {
     out.push_back({PolicyHook::kModuleCheck, kMayRead});
   }
@@ -172,7 +185,7 @@ std::vector<ImaPolicy::Access> ImaPolicy::Accesses(const Entry& entry) {
 
 // ima_match_rules(), with kMaybe for what only the running device knows.
 ImaPolicy::Match ImaPolicy::Matches(const PolicyRule& rule,
-                                    const Access& access,
+                                    const HookAccess& access,
                                     const Entry& entry) const {
   if (rule.func != PolicyHook::kNone && rule.func != access.hook) {
     return Match::kNo;
@@ -212,9 +225,15 @@ ImaPolicy::Match ImaPolicy::Matches(const PolicyRule& rule,
 
 // ima_match_policy() for one access: per action family the first matching
 // rule ends the walk; a rule that may match is one possible outcome and
-// the walk goes on to the others.
-void ImaPolicy::Walk(const Access& access, const Entry& entry, Appraisal& out,
-                     std::string& verity) const {
+// the walk goes on to the others. The access is appraised when one
+// possible outcome is an appraise rule; its appraise_algos are those of
+// every appraise rule that may decide (ima_match_policy() takes the
+// deciding rule's, process_measurement() checks them at this hook).
+void ImaPolicy::Walk(const HookAccess& access, const Entry& entry,
+                     Appraisal& out, std::string& verity) const {
+  HookDemand here;
+  here.access = access;
+  bool appraised = false;
   for (Family family :
        {Family::kMeasure, Family::kAppraise, Family::kAudit, Family::kHash}) {
     for (const Rule& r : rules_) {
@@ -226,28 +245,28 @@ void ImaPolicy::Walk(const Access& access, const Entry& entry, Appraisal& out,
       if (match == Match::kNo) {
         continue;
       }
-      // IMA_NONACTION_FLAGS of every matched rule reach the file's state.
+      // IMA_NONACTION_FLAGS of every matched rule reach the inode's flags
+      // (iint->flags |= action) and stay for the other hooks.
       if (rule.verity_required && verity.empty()) {
         verity = r.where;
       }
       if (rule.action == PolicyAction::kAppraise) {
-        if (!out.appraised) {
-          out.rule = r.where;
+        if (!appraised) {
+          here.rule = r.where;
         }
-        out.appraised = true;
+        appraised = true;
         if (rule.digsig_required && !out.signature_required) {
           out.signature_required = true;
           out.signature_rule = r.where;
         }
         if (rule.allowed_algos != 0) {
-          out.allowed_algos = out.allowed_algos == 0
-                                  ? rule.allowed_algos
-                                  : out.allowed_algos & rule.allowed_algos;
-          if (out.algos_rule.find(r.where) == std::string::npos) {
-            out.algos_rule += (out.algos_rule.empty() ? "" : "; ") + r.where;
-          }
-          if (out.allowed_algos == 0) {
-            out.allowed_algos = 1u << 31;  // no algorithm satisfies all
+          here.allowed_algos = here.allowed_algos == 0
+                                   ? rule.allowed_algos
+                                   : here.allowed_algos & rule.allowed_algos;
+          here.algos_rule +=
+              (here.algos_rule.empty() ? "" : "; ") + std::string(r.where);
+          if (here.allowed_algos == 0) {
+            here.allowed_algos = 1u << 31;  // no algorithm satisfies all
           }
         }
       }
@@ -256,12 +275,31 @@ void ImaPolicy::Walk(const Access& access, const Entry& entry, Appraisal& out,
       }
     }
   }
+  if (!appraised) {
+    return;
+  }
+  if (!out.appraised) {
+    out.rule = here.rule;
+  }
+  out.appraised = true;
+  if (here.allowed_algos != 0) {
+    out.allowed_algos = out.allowed_algos == 0
+                            ? here.allowed_algos
+                            : out.allowed_algos & here.allowed_algos;
+    if (out.allowed_algos == 0) {
+      out.allowed_algos = 1u << 31;
+    }
+    if (out.algos_rule.find(here.algos_rule) == std::string::npos) {
+      out.algos_rule += (out.algos_rule.empty() ? "" : "; ") + here.algos_rule;
+    }
+  }
+  out.hooks.push_back(std::move(here));
 }
 
-Appraisal ImaPolicy::Evaluate(const Entry& entry) const {
+Appraisal ImaPolicy::Evaluate(const Entry& entry, unsigned reach) const {
   Appraisal out;
   std::string verity;
-  for (const Access& access : Accesses(entry)) {
+  for (const HookAccess& access : Accesses(entry, reach)) {
     Walk(access, entry, out, verity);
   }
   if (out.appraised && !verity.empty()) {
@@ -269,6 +307,10 @@ Appraisal ImaPolicy::Evaluate(const Entry& entry) const {
     out.verity_rule = verity;
   }
   return out;
+}
+
+Appraisal ImaPolicy::Evaluate(const Entry& entry) const {
+  return Evaluate(entry, ReachOf(entry));
 }
 
 Appraisal ImaPolicy::Evaluate(uint32_t owner, uint32_t group) const {
@@ -280,35 +322,97 @@ Appraisal ImaPolicy::Evaluate(uint32_t owner, uint32_t group) const {
   return Evaluate(entry);
 }
 
-std::optional<std::pair<std::string, std::string>> UnmetPolicyDemand(
-    const Entry& entry, const Appraisal& appraisal) {
+std::string_view HookName(PolicyHook hook) {
+  switch (hook) {
+    case PolicyHook::kNone:
+      return "NONE";
+    case PolicyHook::kFileCheck:
+      return "FILE_CHECK";
+    case PolicyHook::kMmapCheck:
+      return "MMAP_CHECK";
+    case PolicyHook::kMmapCheckReqprot:
+      return "MMAP_CHECK_REQPROT";
+    case PolicyHook::kBprmCheck:
+      return "BPRM_CHECK";
+    case PolicyHook::kCredsCheck:
+      return "CREDS_CHECK";
+    case PolicyHook::kPostSetattr:
+      return "POST_SETATTR";
+    case PolicyHook::kModuleCheck:
+      return "MODULE_CHECK";
+    case PolicyHook::kFirmwareCheck:
+      return "FIRMWARE_CHECK";
+    case PolicyHook::kKexecKernelCheck:
+      return "KEXEC_KERNEL_CHECK";
+    case PolicyHook::kKexecInitramfsCheck:
+      return "KEXEC_INITRAMFS_CHECK";
+    case PolicyHook::kPolicyCheck:
+      return "POLICY_CHECK";
+    case PolicyHook::kKexecCmdline:
+      return "KEXEC_CMDLINE";
+    case PolicyHook::kKeyCheck:
+      return "KEY_CHECK";
+    case PolicyHook::kCriticalData:
+      return "CRITICAL_DATA";
+    case PolicyHook::kSetxattrCheck:
+      return "SETXATTR_CHECK";
+  }
+  return "NONE";
+}
+
+bool IsSharedObjectName(std::string_view path) {
+  const std::string base = BaseName(path);
+  return EndsWith(base, ".so") || base.find(".so.") != std::string::npos;
+}
+
+unsigned ReachOf(const Entry& entry) {
+  const bool program =
+      (entry.mode & 0111) != 0 && !IsSharedObjectName(entry.path);
+  return kReachOpen | (program ? kReachExec : 0u);
+}
+
+std::optional<PolicyFailure> UnmetPolicyDemand(const Entry& entry,
+                                               const Appraisal& appraisal) {
   if (!appraisal.appraised) {
     return std::nullopt;
   }
+  std::vector<HookAccess> all;
+  for (const HookDemand& demand : appraisal.hooks) {
+    all.push_back(demand.access);
+  }
   if (appraisal.verity_required) {
-    return std::make_pair(
+    return PolicyFailure{
         "the IMA policy rule " + appraisal.verity_rule +
             " demands an fs-verity digest, and the image has no fs-verity",
-        std::string("no-verity-digest"));
+        "no-verity-digest", all};
   }
   const Xattr* ima = FindXattr(entry, kImaXattr);
-  if (appraisal.allowed_algos == 0 || ima == nullptr) {
+  if (ima == nullptr) {
     return std::nullopt;
   }
   Result<ImaXattr> parsed = ParseImaXattr(ima->value);
   if (!parsed.has_value()) {
     return std::nullopt;
   }
-  HashAlgo algo =
+  const HashAlgo algo =
       parsed->is_signature ? parsed->signature.algo : parsed->digest_algo;
-  if ((appraisal.allowed_algos & (1u << static_cast<int>(algo))) != 0) {
-    return std::nullopt;
+  const uint32_t bit = 1u << static_cast<int>(algo);
+  std::optional<PolicyFailure> out;
+  for (const HookDemand& demand : appraisal.hooks) {
+    if (demand.allowed_algos == 0 || (demand.allowed_algos & bit) != 0) {
+      continue;
+    }
+    if (!out.has_value()) {
+      out = PolicyFailure{
+          "security.ima uses " + std::string(HashAlgoName(algo)) +
+              ", the IMA policy allows only " + AlgoList(demand.allowed_algos) +
+              " (" + demand.algos_rule + ")",
+          "denied-hash-algorithm",
+          {}};
+    }
+    out->hooks.push_back(demand.access);
   }
-  return std::make_pair("security.ima uses " + std::string(HashAlgoName(algo)) +
-                            ", the IMA policy allows only " +
-                            AlgoList(appraisal.allowed_algos) + " (" +
-                            appraisal.algos_rule + ")",
-                        std::string("denied-hash-algorithm"));
+  return out;
 }
 
 }  // namespace imab::verifier

@@ -65,7 +65,11 @@ std::string TrustJson(const TrustVerdict& verdict) {
            ", \"critical\": " + (f.critical ? "true" : "false") +
            ", \"reason\": " + JsonString(f.reason) +
            ", \"cause\": " + JsonString(f.cause) +
-           ", \"consequence\": " + JsonString(f.consequence) + "}";
+           ", \"consequence\": " + JsonString(f.consequence) + ", \"hooks\": [";
+    for (size_t h = 0; h < f.hooks.size(); ++h) {
+      out += (h == 0 ? "" : ", ") + JsonString(f.hooks[h]);
+    }
+    out += "]}";
   }
   return out + "]}";
 }

@@ -100,55 +100,6 @@ std::string CertificateDerOf(const X509* cert) {
 
 Ptr<X509> Copy(const X509* cert) { return Ptr<X509>(X509_dup(cert)); }
 
-// What the device would visibly suffer if this file failed appraisal
-// (ima-evm-formats.md §5.3; the behaviour seen on Linux 6.1 under QEMU).
-std::string Consequence(const std::string& path, uint32_t mode, bool critical) {
-  const std::string base = BaseName(path);
-  if (critical &&
-      (base.rfind("ld-linux", 0) == 0 || base.rfind("ld-musl", 0) == 0)) {
-    return "the ELF interpreter: every dynamically linked program would be "
-           "killed (SIGSEGV) at exec";
-  }
-  if (critical &&
-      (base.rfind("libc.so", 0) == 0 || base.rfind("libc-", 0) == 0)) {
-    return "every dynamically linked program, init included, would fail to "
-           "map libc (ld.so exit 127, \"failed to map segment\")";
-  }
-  if (critical && (base == "init" || base == "systemd")) {
-    return "the kernel could not start init (execve EACCES, \"Requested "
-           "init failed (error -13)\"): the device would not boot";
-  }
-  if (critical && base == "imab-verify") {
-    return "the updater could not run: no later update could repair the "
-           "device";
-  }
-  if ((mode & 0111) != 0) {
-    return "execve and mmap(PROT_EXEC) of it would fail with EACCES";
-  }
-  return "open() of it would fail with EACCES";
-}
-
-// Per finding: what decides its consequence.
-struct FindingExtra {
-  uint32_t mode = 0;
-  std::string consequence;  // "" = Consequence() of `affects`
-  std::string affects;      // the critical path that suffers; "" = itself
-  bool audited = true;      // the kernel logs an audit cause for it
-};
-
-void SetConsequences(std::vector<TrustFinding>& files,
-                     const std::vector<FindingExtra>& extra) {
-  for (size_t i = 0; i < files.size(); ++i) {
-    TrustFinding& f = files[i];
-    const FindingExtra& e = extra[i];
-    f.consequence = (e.audited ? "audit cause " + f.cause + "; " : "") +
-                    (e.consequence.empty()
-                         ? Consequence(e.affects.empty() ? f.path : e.affects,
-                                       e.mode, f.critical)
-                         : e.consequence);
-  }
-}
-
 bool AnyMatch(const std::vector<std::string>& patterns,
               const std::string& path) {
   for (const std::string& pattern : patterns) {
@@ -303,6 +254,7 @@ TrustDecider::TrustDecider(const ManifestHeader& header,
                            const DeviceTrust& device)
     : header_(header),
       device_(device),
+      policy_(device.policy),
       closure_(device.critical, device.init) {}
 
 TrustDecider::~TrustDecider() = default;
@@ -399,6 +351,11 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
     }
   }
   CheckPolicyForKernels(device, may_boot, problems);
+  // Each kernel that may boot applies the policy at its own hooks.
+  d->policy_.set_mmap_reqprot(
+      std::any_of(may_boot.begin(), may_boot.end(), [](const KernelVersion& v) {
+        return v > KernelVersion{6, 1};
+      }));
 
   // The CAs of the kernel that will boot.
   std::vector<Ptr<X509>> cas;
@@ -579,25 +536,88 @@ std::optional<std::pair<std::string, std::string>> TrustDecider::CheckUnder(
   return std::nullopt;
 }
 
-void TrustDecider::AddFinding(const Entry& entry, bool critical,
-                              std::string reason, const std::string& cause) {
-  verdict_.files.push_back(
-      TrustFinding{entry.path, critical, std::move(reason), cause, ""});
-  finding_modes_.push_back(entry.mode);
+void TrustDecider::AddFinding(const Entry& entry, bool critical, unsigned reach,
+                              Untrusted why, std::vector<HookAccess> hooks) {
+  verdict_.files.push_back(TrustFinding{entry.path, critical,
+                                        std::move(why.reason), why.cause, "",
+                                        HookNames(hooks)});
+  finding_info_.push_back({entry.mode, reach, std::move(hooks), "", true});
 }
 
-void TrustDecider::RememberIfUntrusted(const Entry& entry) {
+std::optional<TrustDecider::Untrusted> TrustDecider::CheckKeys(
+    const Entry& entry, bool signature_required) const {
   std::optional<std::pair<std::string, std::string>> failure =
-      CheckUnder(*next_ima_, *next_evm_, entry, true);
+      CheckUnder(*next_ima_, *next_evm_, entry, signature_required);
   if (!failure.has_value() && device_.in_place) {
-    failure = CheckUnder(*running_ima_, *running_evm_, entry, true);
+    failure =
+        CheckUnder(*running_ima_, *running_evm_, entry, signature_required);
     if (failure.has_value()) {
       failure->first = "replaced in place before reboot, but " + failure->first;
     }
   }
-  if (failure.has_value()) {
-    untrusted_[entry.path] =
-        Untrusted{failure->first, failure->second, entry.mode};
+  if (!failure.has_value()) {
+    return std::nullopt;
+  }
+  return Untrusted{std::move(failure->first), std::move(failure->second),
+                   entry.mode};
+}
+
+// Verity first (a flag the inode carries into every appraisal), then the
+// signature, then appraise_algos, which process_measurement() checks only
+// after the appraisal passed, at each hook with its own list.
+std::optional<std::pair<TrustDecider::Untrusted, std::vector<HookAccess>>>
+TrustDecider::Judge(const Entry& entry, const Appraisal& appraisal,
+                    const std::optional<Untrusted>& keys) const {
+  if (!appraisal.appraised) {
+    return std::nullopt;
+  }
+  std::optional<PolicyFailure> unmet = UnmetPolicyDemand(entry, appraisal);
+  if (keys.has_value() &&
+      !(unmet.has_value() && unmet->cause == "no-verity-digest")) {
+    std::vector<HookAccess> all;
+    for (const HookDemand& demand : appraisal.hooks) {
+      all.push_back(demand.access);
+    }
+    return std::make_pair(*keys, std::move(all));
+  }
+  if (unmet.has_value()) {
+    return std::make_pair(Untrusted{std::move(unmet->reason),
+                                    std::move(unmet->cause), entry.mode},
+                          std::move(unmet->hooks));
+  }
+  return std::nullopt;
+}
+
+// A file with an execute bit that is not a program by name (ld.so is
+// one) is opened with open_exec() only when a program names it as its
+// interpreter, which its content shows later: what that would add is kept.
+void TrustDecider::RememberAsInterpreter(const Entry& entry,
+                                         const Appraisal& own,
+                                         const std::optional<Untrusted>& keys) {
+  if ((entry.mode & 0111) == 0 || (ReachOf(entry) & kReachExec) != 0) {
+    return;
+  }
+  AsInterpreter as;
+  for (auto [reach, hooks] :
+       {std::pair{kReachElfInterpreter, &as.elf}, {kReachExec, &as.script}}) {
+    Appraisal role = policy_.Evaluate(entry, reach);
+    role.verity_required = role.verity_required || own.verity_required;
+    role.verity_rule = own.verity_required ? own.verity_rule : role.verity_rule;
+    std::optional<Untrusted> role_keys = keys;
+    if (!own.appraised && role.appraised) {
+      role_keys = CheckKeys(entry, role.signature_required);
+    }
+    if (auto failure = Judge(entry, role, role_keys)) {
+      *hooks = std::move(failure->second);
+      as.failure = std::move(failure->first);
+    } else if (!own.appraised && role.appraised) {
+      for (const HookDemand& demand : role.hooks) {
+        hooks->push_back(demand.access);  // a content failure may show
+      }
+    }
+  }
+  if (!as.elf.empty() || !as.script.empty()) {
+    as_interpreter_[entry.path] = std::move(as);
   }
 }
 
@@ -678,6 +698,9 @@ void TrustDecider::ConsiderContent(const Entry& entry,
 }
 
 void TrustDecider::ConsiderProgram(const std::string& path, ProgramDeps deps) {
+  if (!deps.interpreter.empty() && programs_.count(path) != 0) {
+    interpreters_.emplace(deps.interpreter, deps.script);
+  }
   closure_.AddProgramDeps(path, std::move(deps));
 }
 
@@ -721,53 +744,213 @@ void TrustDecider::CheckRootfsKeyFiles(
   }
 }
 
-// The findings so far plus the files the closure makes critical; with
-// `after_stream`, also what the content showed.
-TrustVerdict TrustDecider::Verdict(bool after_stream) const {
-  TrustVerdict verdict = verdict_;
-  CheckRootfsKeyFiles(verdict.keyring_problems);
-  std::vector<FindingExtra> extra;
-  const CriticalClosure::Outcome closure = closure_.Resolve(after_stream);
-  std::set<std::string> named;
-  for (size_t i = 0; i < verdict.files.size(); ++i) {
-    TrustFinding& finding = verdict.files[i];
-    named.insert(finding.path);
-    extra.push_back({finding_modes_[i], "", "", true});
-    auto critical = closure.files.find(finding.path);
-    if (critical != closure.files.end() && !finding.critical) {
-      finding.critical = true;
-      extra.back().affects = critical->second;
+namespace {
+
+// The init the kernel starts: device.conf's `init`, else its search.
+bool IsInitPath(const std::string& path, const std::string& init) {
+  if (!init.empty()) {
+    return path == WithoutLeadingSlashes(init);
+  }
+  const std::vector<std::string>& search = KernelInitSearch();
+  return std::find(search.begin(), search.end(), path) != search.end();
+}
+
+FileUse UseByName(const std::string& path, uint32_t mode) {
+  const std::string base = BaseName(path);
+  if (base.rfind("ld-linux", 0) == 0 || base.rfind("ld-musl", 0) == 0) {
+    return FileUse::kElfInterpreter;
+  }
+  if (IsSharedObjectName(path)) {
+    return FileUse::kLibrary;
+  }
+  return (mode & 0111) != 0 ? FileUse::kProgram : FileUse::kData;
+}
+
+FileUse UseOf(CriticalClosure::Role role, const std::string& affects,
+              uint32_t mode) {
+  switch (role) {
+    case CriticalClosure::Role::kNamed:
+      return UseByName(affects, mode);
+    case CriticalClosure::Role::kInit:
+      return FileUse::kProgram;
+    case CriticalClosure::Role::kElfInterpreter:
+      return FileUse::kElfInterpreter;
+    case CriticalClosure::Role::kScriptInterpreter:
+      return FileUse::kScriptInterpreter;
+    case CriticalClosure::Role::kLibrary:
+      return FileUse::kLibrary;
+  }
+  return FileUse::kData;
+}
+
+void AppendNew(std::vector<HookAccess>& to,
+               const std::vector<HookAccess>& more) {
+  for (const HookAccess& access : more) {
+    if (std::find(to.begin(), to.end(), access) == to.end()) {
+      to.push_back(access);
     }
   }
+}
+
+}  // namespace
+
+// Interpreters the programs' content names: the accesses open_exec() (and
+// for "#!" ones execve) add, where they make the kernel refuse the file.
+void TrustDecider::AddInterpreterFindings(
+    const CriticalClosure::Outcome& closure, TrustVerdict& verdict,
+    std::vector<FindingInfo>& info) const {
+  for (const auto& [interpreter, script] : interpreters_) {
+    const CriticalClosure::Walked walked = closure_.Walk(interpreter);
+    auto as = as_interpreter_.find(walked.path);
+    if (!walked.error.empty() || as == as_interpreter_.end()) {
+      continue;
+    }
+    const std::vector<HookAccess>& hooks =
+        script ? as->second.script : as->second.elf;
+    const unsigned reach = script ? kReachExec : kReachElfInterpreter;
+    size_t i = 0;
+    while (i < verdict.files.size() && verdict.files[i].path != walked.path) {
+      ++i;
+    }
+    if (i < verdict.files.size()) {
+      AppendNew(info[i].hooks, hooks);
+      info[i].reach |= reach;
+      continue;
+    }
+    std::optional<Untrusted> why = as->second.failure;
+    auto content = content_failures_.find(walked.path);
+    if (!why.has_value() && content != content_failures_.end()) {
+      why = content->second;
+    }
+    if (!why.has_value() || hooks.empty()) {
+      continue;
+    }
+    verdict.files.push_back({walked.path,
+                             closure.files.count(walked.path) != 0,
+                             why->reason,
+                             why->cause,
+                             "",
+                             {}});
+    info.push_back({why->mode, kReachOpen | reach, hooks, "", true});
+  }
+}
+
+void TrustDecider::SetConsequences(const CriticalClosure::Outcome& closure,
+                                   TrustVerdict& verdict,
+                                   const std::vector<FindingInfo>& info) const {
+  for (size_t i = 0; i < verdict.files.size(); ++i) {
+    TrustFinding& f = verdict.files[i];
+    const FindingInfo& about = info[i];
+    RefusedFile refused;
+    refused.path = f.path;
+    refused.hooks = about.hooks;
+    auto critical = closure.files.find(f.path);
+    f.critical = f.critical || critical != closure.files.end();
+    refused.critical = f.critical;
+    if (critical != closure.files.end()) {
+      const CriticalClosure::Critical& c = critical->second;
+      refused.use = UseOf(c.role, c.affects, about.mode);
+      refused.affects = c.affects;
+      refused.dependency = c.role != CriticalClosure::Role::kNamed &&
+                           c.role != CriticalClosure::Role::kInit;
+      refused.affects_init = c.role == CriticalClosure::Role::kInit ||
+                             IsInitPath(c.affects, device_.init);
+    } else if ((about.reach & kReachExec) != 0) {
+      refused.use = IsSharedObjectName(f.path) ? FileUse::kScriptInterpreter
+                                               : FileUse::kProgram;
+    } else if ((about.reach & kReachElfInterpreter) != 0) {
+      refused.use = FileUse::kElfInterpreter;
+    } else {
+      refused.use = UseByName(f.path, about.mode);
+    }
+    f.hooks = HookNames(about.hooks);
+    const std::string effect = !about.consequence.empty()
+                                   ? about.consequence
+                                   : HookConsequence(refused);
+    f.consequence =
+        (about.audited ? "audit cause " + f.cause + "; " : "") + effect;
+  }
+}
+
+std::map<std::string, std::pair<TrustDecider::Untrusted, std::string>>
+TrustDecider::OwnCriticalFailures(const CriticalClosure::Outcome& closure,
+                                  bool after_stream) const {
+  std::map<std::string, std::pair<Untrusted, std::string>> out;
+  for (const auto& [named, file] : closure.named) {
+    auto it = untrusted_.find(file);
+    auto content = content_failures_.find(file);
+    const Untrusted* why = it != untrusted_.end() ? &it->second
+                           : after_stream && content != content_failures_.end()
+                               ? &content->second
+                               : nullptr;
+    for (const std::string& pattern : device_.owner_critical) {
+      if (why != nullptr && GlobMatch(pattern, named)) {
+        out.emplace(file, std::make_pair(*why, pattern));
+      }
+    }
+  }
+  return out;
+}
+
+// The findings so far plus what the closure and the programs' interpreters
+// add; with `after_stream`, also what the content showed.
+TrustVerdict TrustDecider::Verdict(bool after_stream) const {
+  TrustVerdict verdict = verdict_;
+  std::vector<FindingInfo> info = finding_info_;
+  CheckRootfsKeyFiles(verdict.keyring_problems);
+  const CriticalClosure::Outcome closure = closure_.Resolve(after_stream);
+  std::set<std::string> listed;
+  for (const TrustFinding& f : verdict.files) {
+    listed.insert(f.path);
+  }
   auto add = [&](const std::string& path, const Untrusted& why, bool critical,
-                 FindingExtra more) {
-    if (named.insert(path).second) {
-      verdict.files.push_back({path, critical, why.reason, why.cause, ""});
-      more.mode = why.mode;
-      extra.push_back(std::move(more));
+                 FindingInfo about) {
+    if (listed.insert(path).second) {
+      verdict.files.push_back({path, critical, why.reason, why.cause, "", {}});
+      about.mode = why.mode;
+      info.push_back(std::move(about));
     }
   };
   for (const auto& [path, why] : content_failures_) {
-    auto critical = closure.files.find(path);
-    const bool is_critical = critical != closure.files.end();
-    if (after_stream && (is_critical || content_checked_.count(path) != 0)) {
-      add(path, why, is_critical, {0, "", is_critical ? critical->second : ""});
+    auto appraised = content_checked_.find(path);
+    if (after_stream && appraised != content_checked_.end()) {
+      add(path, why, false, {0, kReachOpen, appraised->second, "", true});
     }
   }
-  for (const auto& [path, needed_by] : closure.files) {
-    auto it = untrusted_.find(path);
-    if (it != untrusted_.end()) {
-      add(path, it->second, true, {0, "", needed_by});
+  if (after_stream) {
+    AddInterpreterFindings(closure, verdict, info);
+    for (const TrustFinding& f : verdict.files) {
+      listed.insert(f.path);
     }
+  }
+  for (const auto& [path, failure] :
+       OwnCriticalFailures(closure, after_stream)) {
+    const auto& [why, pattern] = failure;
+    add(path, why, true,
+        {0,
+         kReachOpen,
+         {},
+         "the IMA policy appraises it at no hook, so the kernel would not "
+         "refuse it; device.conf's `critical = " +
+             pattern + "` requires it to verify",
+         false});
   }
   for (const ClosureProblem& problem : closure.problems) {
     // No audit record: the exec fails before IMA is asked.
+    const std::string& affects =
+        problem.affects.empty() ? problem.path : problem.affects;
     add(problem.path, Untrusted{problem.reason, problem.cause, 0755}, true,
-        {0, problem.consequence, problem.affects, false});
+        {0,
+         kReachOpen,
+         {},
+         problem.consequence.empty()
+             ? MissingConsequence(affects, IsInitPath(affects, device_.init))
+             : problem.consequence,
+         false});
   }
   verdict.critical_files =
       std::max<uint64_t>(verdict.critical_files, closure.files.size());
-  SetConsequences(verdict.files, extra);
+  SetConsequences(closure, verdict, info);
   std::stable_partition(verdict.files.begin(), verdict.files.end(),
                         [](const TrustFinding& f) { return f.critical; });
   return verdict;
@@ -783,45 +966,38 @@ void TrustDecider::Consider(const Entry& entry) {
       rootfs_key_entries_.insert(entry.path);
     }
   }
-  const bool critical = AnyMatch(device_.critical, entry.path);
   if (entry.type != EntryType::kFile) {
     return;
   }
-  Appraisal appraisal = device_.policy.Evaluate(entry);
-  if (!appraisal.appraised && !critical) {
-    RememberIfUntrusted(entry);
+  const unsigned reach = ReachOf(entry);
+  if ((reach & kReachExec) != 0) {
+    programs_.insert(entry.path);
+  }
+  const Appraisal appraisal = policy_.Evaluate(entry, reach);
+  // Unappraised, it must verify only for an owner's critical pattern.
+  const std::optional<Untrusted> keys = CheckKeys(
+      entry, appraisal.appraised ? appraisal.signature_required : true);
+  RememberAsInterpreter(entry, appraisal, keys);
+  if (!appraisal.appraised) {
+    if (keys.has_value()) {
+      untrusted_[entry.path] = *keys;
+    }
     return;
   }
   ++verdict_.appraised_files;
+  const bool critical = AnyMatch(device_.critical, entry.path);
   if (critical) {
     ++verdict_.critical_files;
   }
   if (ContentDigestAlgo(entry).has_value()) {
-    content_checked_.insert(entry.path);
-  }
-  // Demands of the policy beyond a verifying signature (verity, hash).
-  if (auto unmet = UnmetPolicyDemand(entry, appraisal)) {
-    AddFinding(entry, critical, unmet->first, unmet->second);
-    return;
-  }
-  // Critical files must carry signatures whatever the policy says.
-  const bool signature_required = appraisal.signature_required || critical;
-  const size_t findings = verdict_.files.size();
-  if (auto failure =
-          CheckUnder(*next_ima_, *next_evm_, entry, signature_required)) {
-    AddFinding(entry, critical, failure->first, failure->second);
-    return;
-  }
-  if (device_.in_place) {
-    if (auto failure = CheckUnder(*running_ima_, *running_evm_, entry,
-                                  signature_required)) {
-      AddFinding(entry, critical,
-                 "replaced in place before reboot, but " + failure->first,
-                 failure->second);
+    std::vector<HookAccess>& hooks = content_checked_[entry.path];
+    for (const HookDemand& demand : appraisal.hooks) {
+      hooks.push_back(demand.access);
     }
   }
-  if (!signature_required && verdict_.files.size() == findings) {
-    RememberIfUntrusted(entry);
+  if (auto failure = Judge(entry, appraisal, keys)) {
+    AddFinding(entry, critical, reach, std::move(failure->first),
+               std::move(failure->second));
   }
 }
 

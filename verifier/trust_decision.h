@@ -1,8 +1,9 @@
 // The post-update trust decision (issue: "the heart of the product"): from
 // the verified manifest and the device's state, predict which keys the
-// kernel will load after reboot and whether every file it appraises will
-// verify under them; refuse the whole update otherwise, naming each file,
-// critical ones first, with the failure the device would hit
+// kernel will load after reboot and whether every file it appraises, at
+// each hook where it appraises it, will verify under them; refuse the whole
+// update otherwise, naming each file, critical ones first, with the hooks
+// that refuse it and the failure the device would hit there
 // (ima-evm-formats.md §5, §7).
 //
 // A pure computation: no I/O. The caller feeds the manifest's entries one at
@@ -17,6 +18,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/digest.h"
@@ -30,6 +32,7 @@
 #include "verifier/critical_closure.h"
 #include "verifier/device_config.h"
 #include "verifier/device_state.h"
+#include "verifier/hook_consequence.h"
 #include "verifier/ima_policy.h"
 
 namespace imab::verifier {
@@ -50,6 +53,9 @@ struct DeviceTrust {
   std::string policy_where;
   PolicyContext policy_context;
   std::vector<std::string> critical = DefaultCriticalFiles();
+  // device.conf's own `critical` patterns (DeviceConfig::owner_critical):
+  // what they name must verify even where no hook appraises it.
+  std::vector<std::string> owner_critical;
   // The init the device boots (device.conf `init`), or "" for the kernel's
   // search (KernelInitSearch()).
   std::string init;
@@ -72,8 +78,13 @@ struct TrustFinding {
   // The kernel's audit cause, "invalid-signature"; for a critical path
   // that leads nowhere (no audit record) a tag: "missing-file", "no-init".
   std::string cause;
-  // What the device would hit: the audit cause and the visible failure.
+  // What the device would hit: the audit cause, the hooks that refuse it
+  // and the visible failure at each.
   std::string consequence;
+  // The hooks at which the kernel would refuse it ("MMAP_CHECK", ...);
+  // empty where no hook would (a critical path that leads nowhere, a
+  // file only device.conf's own `critical` demands).
+  std::vector<std::string> hooks;
 };
 
 struct TrustVerdict {
@@ -147,19 +158,55 @@ class TrustDecider {
       bool check_with_kernel, const std::vector<X509*>& kernel_cas,
       const KernelKeyringRules& rules, std::vector<std::string>& problems);
 
-  // Why a file the policy does not require signed would fail if it turned
-  // out critical, kept until the closure is known.
+  // Why a file would fail appraisal.
   struct Untrusted {
     std::string reason;
     std::string cause;
     uint32_t mode = 0;
   };
+  // What being an interpreter adds for a file that is not a program: the
+  // accesses at which it then fails as an ELF interpreter (open_exec) and
+  // as a script's "#!" interpreter (execve), when the policy appraises it
+  // there. `failure` is set when the manifest already shows it failing.
+  struct AsInterpreter {
+    std::optional<Untrusted> failure;
+    std::vector<HookAccess> elf, script;
+  };
+  // Per finding: what decides its hooks and consequence.
+  struct FindingInfo {
+    uint32_t mode = 0;
+    unsigned reach = kReachOpen;  // Reach bits
+    std::vector<HookAccess> hooks;
+    std::string consequence;  // "" = HookConsequence()
+    bool audited = true;      // the kernel logs an audit cause for it
+  };
 
-  void AddFinding(const Entry& entry, bool critical, std::string reason,
-                  const std::string& cause);
-  void RememberIfUntrusted(const Entry& entry);
+  void AddFinding(const Entry& entry, bool critical, unsigned reach,
+                  Untrusted why, std::vector<HookAccess> hooks);
+  // The first reason `entry` fails the keyrings (post-update, and the
+  // running one in place), or nullopt.
+  std::optional<Untrusted> CheckKeys(const Entry& entry,
+                                     bool signature_required) const;
+  // Why and where the kernel would refuse `entry` under `appraisal`, given
+  // the outcome of CheckKeys().
+  std::optional<std::pair<Untrusted, std::vector<HookAccess>>> Judge(
+      const Entry& entry, const Appraisal& appraisal,
+      const std::optional<Untrusted>& keys) const;
+  void RememberAsInterpreter(const Entry& entry, const Appraisal& own,
+                             const std::optional<Untrusted>& keys);
   bool DeclaredKeyIs(const Keyring& ring, uint32_t keyid);
   TrustVerdict Verdict(bool after_stream) const;
+  // The files device.conf's own critical patterns name that no hook
+  // appraises and that would not verify: why, and the pattern.
+  std::map<std::string, std::pair<Untrusted, std::string>> OwnCriticalFailures(
+      const CriticalClosure::Outcome& closure, bool after_stream) const;
+  // After the stream: what the interpreters programs name add.
+  void AddInterpreterFindings(const CriticalClosure::Outcome& closure,
+                              TrustVerdict& verdict,
+                              std::vector<FindingInfo>& info) const;
+  void SetConsequences(const CriticalClosure::Outcome& closure,
+                       TrustVerdict& verdict,
+                       const std::vector<FindingInfo>& info) const;
   void CheckRootfsKeyFiles(std::vector<std::string>& problems) const;
   // The first reason the file would fail under `ring`, or nullopt.
   std::optional<std::pair<std::string, std::string>> CheckUnder(
@@ -168,17 +215,25 @@ class TrustDecider {
 
   const ManifestHeader& header_;
   const DeviceTrust& device_;
+  // The device's policy at the hooks of the kernels that may boot.
+  ImaPolicy policy_;
   KernelProfile profile_;
   std::unique_ptr<Keyring> next_ima_, next_evm_, running_ima_, running_evm_;
   TrustVerdict verdict_;
-  std::vector<uint32_t> finding_modes_;  // parallel to verdict_.files
+  std::vector<FindingInfo> finding_info_;  // parallel to verdict_.files
   // Hardlinks, symlinks, init and program dependencies of critical files.
   CriticalClosure closure_;
-  // Files that would fail as critical (signature required), by path.
+  // Files no hook appraises that would fail if they had to verify (an
+  // owner's critical pattern may name them through a link), by path.
   std::map<std::string, Untrusted> untrusted_;
-  // Appraised files whose IMA signature the stream must verify, and the
-  // ones that failed there.
-  std::set<std::string> content_checked_;
+  // Programs (kReachExec), and the interpreters their content names
+  // ("#!" ones flagged): the kernel opens those with open_exec().
+  std::set<std::string> programs_;
+  std::set<std::pair<std::string, bool>> interpreters_;
+  std::map<std::string, AsInterpreter> as_interpreter_;
+  // Appraised files whose IMA signature the stream must verify (with the
+  // accesses that appraise them), and the ones that failed there.
+  std::map<std::string, std::vector<HookAccess>> content_checked_;
   std::map<std::string, Untrusted> content_failures_;
   // No initramfs declared: the kernel loads the image's etc/keys files,
   // which must then be certificates of the predicted keyrings.

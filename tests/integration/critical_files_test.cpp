@@ -1,8 +1,11 @@
-// Critical files end to end (issue 12 item 6): bundles built by imab-build
-// whose init, libc or ELF interpreter reaches an unsigned file through a
-// hardlink, a symlink chain or an ELF dependency, or that have no init at
-// all, judged by `imab-verify verify --root` and `install` on a device
-// whose policy (appraise_tcb) does not appraise files of uid 1000.
+// Critical files end to end (issue 12 item 6, issue 13 item 3): bundles
+// built by imab-build whose init, libc or ELF interpreter reaches an
+// unsigned file of uid 1000 through a hardlink, a symlink chain or an ELF
+// dependency, or that have no init at all, judged by `imab-verify verify
+// --root` and `install`. The kernel appraises per hook: on a device whose
+// policy (appraise_tcb) does not appraise files of uid 1000 these files are
+// never checked and the bundle is accepted; under a policy whose hook
+// reaches them it is refused naming that hook and what breaks.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -29,6 +32,15 @@ class CriticalFilesTest : public DeviceTest {
     Put(kLdSo, "stand-in ld.so\n", 0755);
     Put("sbin/init", "stand-in init\n", 0755);
     fs::create_directories(rootfs_ + "/home/user");
+  }
+
+  // Initialises the device again with `policy` as its IMA policy.
+  void UsePolicy(const std::string& policy) {
+    const std::string file = dir_.Sub("device.policy");
+    WriteFile(file, policy);
+    CommandResult init =
+        device_->Init("--force --ima-policy " + ShellQuote(file));
+    ASSERT_EQ(init.exit_code, 0) << init.err;
   }
 
   void Put(const std::string& path, const std::string& content, unsigned mode) {
@@ -97,6 +109,12 @@ class CriticalFilesTest : public DeviceTest {
     EXPECT_EQ(device_->ActiveSlotName(), active);  // nothing activated
   }
 
+  // Accepted by verify --root (nothing installed).
+  void ExpectVerified(const std::string& bundle) {
+    CommandResult judged = Judge(bundle);
+    EXPECT_EQ(judged.exit_code, 0) << judged.err;
+  }
+
   void ExpectAccepted(const std::string& bundle) {
     CommandResult judged = Judge(bundle);
     EXPECT_EQ(judged.exit_code, 0) << judged.err;
@@ -109,8 +127,14 @@ class CriticalFilesTest : public DeviceTest {
   std::string extra_build_;
 };
 
-constexpr const char* kLibcFails = "failed to map segment";
+constexpr const char* kLibcFails =
+    "appraised at MMAP_CHECK (mmap PROT_EXEC): every dynamically linked "
+    "program, init included, would fail to map libc";
 constexpr const char* kInitFails = "could not start init";
+constexpr const char* kMmapPolicy = "appraise func=MMAP_CHECK\n";
+constexpr const char* kBprmPolicy = "appraise func=BPRM_CHECK\n";
+constexpr const char* kExecOpenPolicy =
+    "appraise func=FILE_CHECK mask=MAY_EXEC\n";
 
 TEST_F(CriticalFilesTest, TheStandInImageIsAccepted) {
   ExpectAccepted(Build("good"));
@@ -119,19 +143,30 @@ TEST_F(CriticalFilesTest, TheStandInImageIsAccepted) {
 TEST_F(CriticalFilesTest, LibcHardlinkedToAnUnsignedUserFileIsRefused) {
   PutUserFile("home/user/evil", "not libc\n");
   Hardlink("home/user/evil", kLibc);
+  ExpectVerified(Build("libc-tcb"));  // uid 1000's inode: not appraised
+  UsePolicy(kMmapPolicy);
   ExpectRefused(Build("libc"), "home/user/evil", kLibcFails);
 }
 
 TEST_F(CriticalFilesTest, LdSoHardlinkedToAnUnsignedUserFileIsRefused) {
   PutUserFile("home/user/ld", "not ld.so\n");
   Hardlink("home/user/ld", kLdSo);
-  ExpectRefused(Build("ldso"), "home/user/ld", "the ELF interpreter");
+  ExpectVerified(Build("ldso-tcb"));
+  UsePolicy(kMmapPolicy);
+  ExpectRefused(Build("ldso"), "home/user/ld",
+                "appraised at MMAP_CHECK (mmap PROT_EXEC): the ELF "
+                "interpreter: every dynamically linked program would be "
+                "killed (SIGSEGV) at exec");
 }
 
 TEST_F(CriticalFilesTest, InitSymlinkToAnUnsignedUserTargetIsRefused) {
   PutUserFile("home/user/init", "not init\n");
   Symlink("/home/user/init", "sbin/init");
-  ExpectRefused(Build("init-link"), "home/user/init", kInitFails);
+  ExpectVerified(Build("init-link-tcb"));
+  UsePolicy(kBprmPolicy);
+  ExpectRefused(Build("init-link"), "home/user/init",
+                "appraised at BPRM_CHECK (execve): the kernel could not "
+                "start init (execve EACCES");
 }
 
 TEST_F(CriticalFilesTest, InitTwoHopsThroughASymlinkedLibFolderIsRefused) {
@@ -141,6 +176,7 @@ TEST_F(CriticalFilesTest, InitTwoHopsThroughASymlinkedLibFolderIsRefused) {
   Symlink("usr/lib", "lib");
   Symlink("../../home/user/init", "usr/lib/init-real");
   Symlink("../lib/init-real", "sbin/init");
+  UsePolicy(kBprmPolicy);
   ExpectRefused(Build("init-hops"), "home/user/init", kInitFails);
 }
 
@@ -154,6 +190,8 @@ TEST_F(CriticalFilesTest, ADanglingInitSymlinkIsRefused) {
   ExpectRefused(Build("dangling"), "sbin/init", kInitFails);
 }
 
+// The kernel opens PT_INTERP with open_exec() (FILE_CHECK, MAY_EXEC) and
+// maps it; it never runs the bprm hook for it.
 TEST_F(CriticalFilesTest, InitWhoseElfInterpreterIsUnsignedIsRefused) {
   if (!HaveTool("gcc")) {
     GTEST_SKIP() << "gcc not installed";
@@ -161,7 +199,14 @@ TEST_F(CriticalFilesTest, InitWhoseElfInterpreterIsUnsignedIsRefused) {
   PutUserFile("home/user/ld.so", "not an interpreter\n");
   Compile("sbin/init", "int main(void) { return 0; }\n",
           "-Wl,--dynamic-linker=/home/user/ld.so");
-  ExpectRefused(Build("interp"), "home/user/ld.so", kInitFails);
+  UsePolicy(kBprmPolicy);
+  ExpectVerified(Build("interp-bprm"));
+  UsePolicy(kExecOpenPolicy);
+  ExpectRefused(Build("interp"), "home/user/ld.so",
+                "appraised at FILE_CHECK mask=MAY_EXEC (execve's open): the "
+                "kernel could not open it as the ELF interpreter: execve of "
+                "every program using it would fail with EACCES, so the "
+                "kernel could not start init");
 }
 
 TEST_F(CriticalFilesTest, InitWhoseNeededLibraryIsUnsignedIsRefused) {
@@ -176,13 +221,21 @@ TEST_F(CriticalFilesTest, InitWhoseNeededLibraryIsUnsignedIsRefused) {
           "int imab_test(void);\nint main(void) { return imab_test(); }\n",
           ShellQuote(rootfs_ + "/" + lib));
   extra_build_ = "--ima-exclude 'usr/lib/x86_64-linux-gnu/libimabtest*'";
-  ExpectRefused(Build("needed"), lib, kInitFails);
+  ExpectVerified(Build("needed-tcb"));
+  UsePolicy(kMmapPolicy);
+  ExpectRefused(Build("needed"), lib,
+                "appraised at MMAP_CHECK (mmap PROT_EXEC): ld.so could not "
+                "map it");
 }
 
+// search_binary_handler() runs the bprm hook again for the interpreter.
 TEST_F(CriticalFilesTest, ScriptInitWhoseInterpreterIsUnsignedIsRefused) {
   PutUserFile("home/user/sh", "not a shell\n");
   Put("sbin/init", "#!/home/user/sh\nexec /usr/bin/app\n", 0755);
-  ExpectRefused(Build("script"), "home/user/sh", kInitFails);
+  ExpectVerified(Build("script-tcb"));
+  UsePolicy(kBprmPolicy);
+  ExpectRefused(Build("script"), "home/user/sh",
+                "appraised at BPRM_CHECK (execve): execve of it");
 }
 
 TEST_F(CriticalFilesTest, LibraryNeededByALibraryOfInitIsCritical) {
@@ -203,7 +256,24 @@ TEST_F(CriticalFilesTest, LibraryNeededByALibraryOfInitIsCritical) {
   Compile("sbin/init", "int outer(void);\nint main(void) { return outer(); }\n",
           ShellQuote(rootfs_ + "/" + outer) + " -Wl,--allow-shlib-undefined");
   extra_build_ = "--ima-exclude 'opt/inner/**'";
-  ExpectRefused(Build("transitive"), inner, kInitFails);
+  ExpectVerified(Build("transitive-tcb"));
+  // Opened for reading by ld.so: FILE_CHECK with MAY_READ.
+  UsePolicy("appraise func=FILE_CHECK mask=MAY_READ\n");
+  ExpectRefused(Build("transitive"), inner,
+                "appraised at FILE_CHECK (open): ld.so could not open it");
+}
+
+// device.conf's own `critical` lines are the owner's demand: what they
+// name must verify even where the policy appraises it at no hook.
+TEST_F(CriticalFilesTest, AnOwnCriticalLineDemandsMoreThanTheKernel) {
+  PutUserFile("home/user/app", "the application\n");
+  ExpectVerified(Build("own-tcb"));
+  const std::string conf = device_->root() + "/etc/imabundle/device.conf";
+  WriteFile(conf, ReadFile(conf) + "critical = /home/user/app\n");
+  ExpectRefused(Build("own"), "home/user/app",
+                "the IMA policy appraises it at no hook, so the kernel would "
+                "not refuse it; device.conf's `critical = home/user/app` "
+                "requires it to verify");
 }
 
 TEST_F(CriticalFilesTest, StaticInitWithoutLibcIsAccepted) {
@@ -270,6 +340,7 @@ std::string ElfWithInterpreters(const std::vector<std::string>& interpreters) {
 // The kernel starts the first PT_INTERP: an unsigned one before the signed
 // ld.so is the interpreter of init.
 TEST_F(CriticalFilesTest, InitWhoseFirstOfTwoInterpretersIsUnsignedIsRefused) {
+  UsePolicy(kExecOpenPolicy);
   PutUserFile("home/user/ld.so", "not an interpreter\n");
   Put("sbin/init",
       ElfWithInterpreters({"/home/user/ld.so", "/" + std::string(kLdSo)}),
@@ -278,6 +349,7 @@ TEST_F(CriticalFilesTest, InitWhoseFirstOfTwoInterpretersIsUnsignedIsRefused) {
 }
 
 TEST_F(CriticalFilesTest, InitWhoseFirstOfTwoInterpretersIsSignedIsAccepted) {
+  UsePolicy(kExecOpenPolicy);
   PutUserFile("home/user/ld.so", "not an interpreter\n");
   Put("sbin/init",
       ElfWithInterpreters({"/" + std::string(kLdSo), "/home/user/ld.so"}),

@@ -129,8 +129,8 @@ TEST_F(EvmctlHashFormTest, DigestWithPortableEvmPassesAnImasigPolicy) {
   EXPECT_EQ(judged.exit_code, 0) << judged.out << judged.err;
 }
 
-// Variant: the built-in appraise_tcb policy asks no signature, but libc,
-// ld.so and init are critical, which requires one.
+// Variant: the built-in appraise_tcb policy asks no signature; the digest
+// with its portable EVM signature passes at every hook, libc's included.
 TEST_F(EvmctlHashFormTest, DigestWithPortableEvmPassesForCriticalLibc) {
   ASSERT_NO_FATAL_FAILURE(EvmctlSign(device_key_));
   CommandResult judged = Judge(Build(), "");

@@ -330,14 +330,86 @@ TEST_F(ImaPolicyConditionsTest, BprmCheckRuleAppraisesExecutablesOnly) {
   EXPECT_EQ(device_->Install(data_unsigned).exit_code, 0);
 }
 
-TEST_F(ImaPolicyConditionsTest, MmapCheckRuleAppraisesSharedObjects) {
+// ima_file_mmap() appraises whatever is mapped with PROT_EXEC, and any
+// regular file can be: a data file too.
+TEST_F(ImaPolicyConditionsTest, MmapCheckRuleAppraisesEveryFile) {
   ASSERT_EQ(InitWith("appraise func=MMAP_CHECK mask=MAY_EXEC "
                      "appraise_type=imasig\n")
                 .exit_code,
             0);
-  ExpectAccepted(Build("data", "--ima-exclude etc/motd"));
+  ExpectRefused(Build("data", "--ima-exclude etc/motd"), "/etc/motd",
+                "no security.ima");
   ExpectRefused(Build("lib", "--ima-exclude usr/lib/libz.so.1"),
                 "/usr/lib/libz.so.1", "no security.ima");
+  ExpectAccepted(Build("all"));
+}
+
+// --- per hook: what fails where (issue 13 item 3) ------------------------
+
+constexpr const char* kLibc = "usr/lib/x86_64-linux-gnu/libc.so.6";
+
+// Refused by verify --root with `consequence` in the message.
+void ExpectConsequence(const CommandResult& judged,
+                       const std::string& consequence) {
+  EXPECT_EQ(judged.exit_code, 1) << judged.err;
+  EXPECT_NE(judged.err.find(consequence), std::string::npos) << judged.err;
+}
+
+// A policy appraising only at BPRM_CHECK: the kernel checks the program
+// execve() runs, never the libc ld.so maps, whatever its mode.
+TEST_F(ImaPolicyConditionsTest, BprmCheckOnlyPolicyLeavesAnUnsignedLibcAlone) {
+  ASSERT_EQ(
+      InitWith("appraise func=BPRM_CHECK appraise_type=imasig\n").exit_code, 0);
+  for (unsigned mode : {0755u, 0644u}) {
+    PutFile(rootfs_, kLibc, "stand-in libc\n", fs::perms(mode));
+    ExpectAccepted(Build("libc-" + std::to_string(mode),
+                         "--ima-exclude " + std::string(kLibc)));
+  }
+  std::string tool = Build("tool", "--ima-exclude bin/tool");
+  ExpectRefused(tool, "/bin/tool", "no security.ima");
+  ExpectConsequence(Judge(tool),
+                    "appraised at BPRM_CHECK (execve): execve of it would "
+                    "fail with EACCES");
+  // --json names the hooks too.
+  CommandResult json =
+      RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(tool) +
+               " --root " + ShellQuote(device_->root()) + " --json");
+  EXPECT_NE(json.out.find("{\"path\": \"/bin/tool\", \"critical\": false"),
+            std::string::npos)
+      << json.out;
+  EXPECT_NE(json.out.find("\"hooks\": [\"BPRM_CHECK\"]}"), std::string::npos)
+      << json.out;
+}
+
+TEST_F(ImaPolicyConditionsTest, MmapCheckOnlyPolicyRefusesUnsignedLibc) {
+  ASSERT_EQ(InitWith("appraise func=MMAP_CHECK\n").exit_code, 0);
+  PutFile(rootfs_, kLibc, "stand-in libc\n", fs::perms(0755));
+  std::string libc = Build("libc", "--ima-exclude " + std::string(kLibc));
+  ExpectRefused(libc, "/" + std::string(kLibc), "no security.ima");
+  ExpectConsequence(Judge(libc),
+                    "appraised at MMAP_CHECK (mmap PROT_EXEC): every "
+                    "dynamically linked program, init included, would fail "
+                    "to map libc (ld.so exit 127");
+  // A program can be mapped executable too (and the kernel maps an ELF
+  // program at execve).
+  std::string tool = Build("tool", "--ima-exclude bin/tool");
+  ExpectRefused(tool, "/bin/tool", "no security.ima", "/" + std::string(kLibc));
+  ExpectConsequence(Judge(tool),
+                    "appraised at MMAP_CHECK (mmap PROT_EXEC): mmap(PROT_EXEC) "
+                    "of it would fail with EACCES");
+}
+
+// FILE_CHECK with MAY_EXEC is execve's own open: programs, not libc.
+TEST_F(ImaPolicyConditionsTest, FileCheckMayExecOnlyPolicyReachesPrograms) {
+  ASSERT_EQ(InitWith("appraise func=FILE_CHECK mask=MAY_EXEC\n").exit_code, 0);
+  PutFile(rootfs_, kLibc, "stand-in libc\n", fs::perms(0755));
+  ExpectAccepted(Build("libc", "--ima-exclude " + std::string(kLibc) +
+                                   " --ima-exclude etc/motd"));
+  std::string tool = Build("tool", "--ima-exclude bin/tool");
+  ExpectRefused(tool, "/bin/tool", "no security.ima");
+  ExpectConsequence(Judge(tool),
+                    "appraised at FILE_CHECK mask=MAY_EXEC (execve's open): "
+                    "execve of it would fail with EACCES");
 }
 
 }  // namespace

@@ -85,6 +85,27 @@ TEST_F(DeviceConfigTest, EveryKeyRoundTripsThroughRender) {
   EXPECT_TRUE(again->release_require_eku);
 }
 
+// The owner's own `critical` lines must verify whatever the policy says;
+// a line repeating a default pattern (device init writes them all out)
+// stays a default, judged at the kernel's hooks only.
+TEST_F(DeviceConfigTest, OwnCriticalLinesAreThoseBeyondTheDefaults) {
+  Result<DeviceConfig> config = Load(kMinimal);
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_TRUE(config->owner_critical.empty());
+  config = Load(std::string(kMinimal) + "critical = /opt/app/bin/main\n");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->owner_critical,
+            std::vector<std::string>{"opt/app/bin/main"});
+  EXPECT_EQ(config->critical.size(), DefaultCriticalFiles().size() + 1);
+  std::string written = RenderDeviceConfig(*config);
+  Result<DeviceConfig> again = Load(written);
+  ASSERT_TRUE(again.has_value()) << again.error().message;
+  EXPECT_EQ(again->owner_critical, config->owner_critical);
+  EXPECT_EQ(again->critical, config->critical);
+  EXPECT_NE(written.find("critical = " + DefaultCriticalFiles().front()),
+            std::string::npos);
+}
+
 TEST_F(DeviceConfigTest, ReleaseRequireEkuDefaultsToNo) {
   Result<DeviceConfig> config = Load(kMinimal);
   ASSERT_TRUE(config.has_value()) << config.error().message;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 #include "common/ima_xattr.h"
@@ -302,20 +303,109 @@ TEST(ImaPolicyEvaluate, NoMatchingRuleMeansNotAppraised) {
   EXPECT_FALSE(ImaPolicy::AppraiseTcb().Evaluate(1, 0).appraised);
 }
 
-TEST(ImaPolicyEvaluate, BprmCheckReachesExecutablesOnly) {
+// The hooks (and FILE_CHECK masks) at which `appraisal` appraises.
+std::vector<std::string> Hooks(const Appraisal& appraisal) {
+  std::vector<std::string> out;
+  for (const HookDemand& demand : appraisal.hooks) {
+    std::string name(HookName(demand.access.hook));
+    if (demand.access.hook == PolicyHook::kFileCheck) {
+      name += ":" + std::to_string(demand.access.mask);
+    }
+    out.push_back(name);
+  }
+  return out;
+}
+
+using Names = std::vector<std::string>;
+
+TEST(ImaPolicyEvaluate, BprmCheckReachesProgramsOnly) {
   ImaPolicy policy = Policy("appraise func=BPRM_CHECK appraise_type=imasig\n");
   Appraisal tool = policy.Evaluate(File("usr/bin/tool", 0755));
   EXPECT_TRUE(tool.appraised);
   EXPECT_TRUE(tool.signature_required);
+  EXPECT_EQ(Hooks(tool), Names{"BPRM_CHECK"});
   EXPECT_TRUE(policy.Evaluate(File("usr/bin/only-group-x", 0610)).appraised);
+  EXPECT_FALSE(policy.Evaluate(File("etc/motd", 0644)).appraised);
+  // Shared objects are mapped, not executed, whatever their mode (Debian's
+  // libc.so.6 is 0755): BPRM_CHECK never reaches them.
+  for (const char* lib :
+       {"usr/lib/x86_64-linux-gnu/libc.so.6", "lib64/ld-linux-x86-64.so.2",
+        "lib/libc-2.31.so", "opt/ld.so"}) {
+    EXPECT_FALSE(policy.Evaluate(File(lib, 0755)).appraised) << lib;
+    EXPECT_FALSE(policy.Evaluate(File(lib, 0644)).appraised) << lib;
+    // As a script's "#!" interpreter it is executed after all.
+    EXPECT_EQ(Hooks(policy.Evaluate(File(lib, 0755), kReachExec)),
+              Names{"BPRM_CHECK"})
+        << lib;
+  }
+}
+
+TEST(ImaPolicyEvaluate, SharedObjectsByName) {
+  for (const char* lib :
+       {"libc.so.6", "lib/ld-linux-x86-64.so.2", "libc-2.31.so", "ld.so",
+        "ld-musl-x86_64.so.1", "usr/lib/libz.so.1.3"}) {
+    EXPECT_TRUE(IsSharedObjectName(lib)) << lib;
+  }
+  for (const char* other : {"usr/bin/tool", "run/app.sock", "usr/bin/sort",
+                            "lib/so/tool", "etc/resolv.conf"}) {
+    EXPECT_FALSE(IsSharedObjectName(other)) << other;
+  }
+  EXPECT_EQ(ReachOf(File("usr/bin/tool", 0755)), kReachOpen | kReachExec);
+  EXPECT_EQ(ReachOf(File("usr/lib/libc.so.6", 0755)), kReachOpen);
+  EXPECT_EQ(ReachOf(File("etc/motd", 0644)), kReachOpen);
+}
+
+// Any regular file can be mapped with PROT_EXEC (ima_file_mmap() asks
+// only for PROT_EXEC; 6.12 first asks MMAP_CHECK_REQPROT): data files too.
+TEST(ImaPolicyEvaluate, MmapCheckReachesEveryRegularFile) {
+  ImaPolicy policy = Policy("appraise func=MMAP_CHECK mask=MAY_EXEC\n");
+  EXPECT_EQ(Hooks(policy.Evaluate(File("usr/lib/libz.so.1.3", 0644))),
+            Names{"MMAP_CHECK"});
+  EXPECT_EQ(Hooks(policy.Evaluate(File("usr/bin/tool", 0755))),
+            Names{"MMAP_CHECK"});
+  EXPECT_EQ(Hooks(policy.Evaluate(File("usr/share/doc/README", 0644))),
+            Names{"MMAP_CHECK"});
+  ImaPolicy reqprot = Policy("appraise func=MMAP_CHECK_REQPROT\n");
+  EXPECT_EQ(Hooks(reqprot.Evaluate(File("etc/motd", 0644))),
+            Names{"MMAP_CHECK_REQPROT"});
+}
+
+// 6.12's ima_file_mmap() asks MMAP_CHECK_REQPROT before MMAP_CHECK, and a
+// rule without func= meets it; 6.1 has no such hook.
+TEST(ImaPolicyEvaluate, MmapCheckReqprotOnlyWhereTheKernelHasIt) {
+  const std::string text =
+      "dont_appraise func=MMAP_CHECK\n"
+      "dont_appraise func=FILE_CHECK\n"
+      "appraise\n";
+  EXPECT_FALSE(Policy(text, k61).Evaluate(File("etc/motd", 0644)).appraised);
+  EXPECT_EQ(Hooks(Policy(text, k612).Evaluate(File("etc/motd", 0644))),
+            Names{"MMAP_CHECK_REQPROT"});
+  EXPECT_TRUE(Policy(text, Kernel(6, 6)).mmap_reqprot());
+}
+
+// FILE_CHECK with MAY_EXEC is execve's open (do_open_execat) and the
+// kernel's open_exec() of an ELF interpreter: programs, and ld.so only
+// as an interpreter.
+TEST(ImaPolicyEvaluate, FileCheckMayExecIsTheExecOpen) {
+  ImaPolicy policy = Policy("appraise func=FILE_CHECK mask=MAY_EXEC\n");
+  EXPECT_EQ(Hooks(policy.Evaluate(File("usr/bin/tool", 0755))),
+            Names{"FILE_CHECK:1"});
+  const Entry ld = File("lib64/ld-linux-x86-64.so.2", 0755);
+  EXPECT_FALSE(policy.Evaluate(ld).appraised);
+  EXPECT_EQ(Hooks(policy.Evaluate(ld, kReachElfInterpreter)),
+            Names{"FILE_CHECK:1"});
+  EXPECT_FALSE(policy.Evaluate(File("usr/lib/libc.so.6", 0755)).appraised);
   EXPECT_FALSE(policy.Evaluate(File("etc/motd", 0644)).appraised);
 }
 
-TEST(ImaPolicyEvaluate, MmapCheckReachesExecutablesAndSharedObjects) {
-  ImaPolicy policy = Policy("appraise func=MMAP_CHECK mask=MAY_EXEC\n");
-  EXPECT_TRUE(policy.Evaluate(File("usr/lib/libz.so.1.3", 0644)).appraised);
-  EXPECT_TRUE(policy.Evaluate(File("usr/bin/tool", 0755)).appraised);
-  EXPECT_FALSE(policy.Evaluate(File("usr/share/doc/README", 0644)).appraised);
+// A rule without func= reaches every access; the order is the one the
+// device meets them in.
+TEST(ImaPolicyEvaluate, EveryAccessOfAProgram) {
+  Appraisal all = Policy("appraise\n").Evaluate(File("usr/bin/tool", 0755));
+  EXPECT_EQ(Hooks(all), (Names{"FILE_CHECK:1", "BPRM_CHECK", "CREDS_CHECK",
+                               "FILE_CHECK:4", "FILE_CHECK:12", "FILE_CHECK:2",
+                               "FILE_CHECK:10", "FILE_CHECK:6", "FILE_CHECK:14",
+                               "MMAP_CHECK_REQPROT", "MMAP_CHECK"}));
 }
 
 TEST(ImaPolicyEvaluate, KernelReadHooksByPath) {
@@ -414,10 +504,12 @@ TEST(ImaPolicyEvaluate, AppraiseAlgosRefusesOtherHashes) {
   auto unmet =
       UnmetPolicyDemand(SignedWith(File("f", 0644), HashAlgo::kSha256), a);
   ASSERT_TRUE(unmet.has_value());
-  EXPECT_EQ(unmet->second, "denied-hash-algorithm");
-  EXPECT_NE(unmet->first.find("uses sha256, the IMA policy allows only sha512"),
-            std::string::npos)
-      << unmet->first;
+  EXPECT_EQ(unmet->cause, "denied-hash-algorithm");
+  EXPECT_NE(
+      unmet->reason.find("uses sha256, the IMA policy allows only sha512"),
+      std::string::npos)
+      << unmet->reason;
+  EXPECT_EQ(unmet->hooks.size(), a.hooks.size());
   EXPECT_FALSE(
       UnmetPolicyDemand(SignedWith(File("f", 0644), HashAlgo::kSha512), a));
   Appraisal both =
@@ -428,6 +520,23 @@ TEST(ImaPolicyEvaluate, AppraiseAlgosRefusesOtherHashes) {
       UnmetPolicyDemand(SignedWith(File("f", 0644), HashAlgo::kSha512), both));
 }
 
+// process_measurement() checks the list of the rule that appraises at
+// each hook: a SHA-256 file fails only where SHA-512 is demanded.
+TEST(ImaPolicyEvaluate, AppraiseAlgosPerHook) {
+  ImaPolicy policy = Policy(
+      "appraise func=MMAP_CHECK appraise_algos=sha512\n"
+      "appraise func=FILE_CHECK\n");
+  const Entry file =
+      SignedWith(File("usr/lib/libz.so.1", 0644), HashAlgo::kSha256);
+  auto unmet = UnmetPolicyDemand(file, policy.Evaluate(file));
+  ASSERT_TRUE(unmet.has_value());
+  ASSERT_EQ(unmet->hooks.size(), 1u);
+  EXPECT_EQ(unmet->hooks[0].hook, PolicyHook::kMmapCheck);
+  EXPECT_NE(unmet->reason.find("(1: appraise func=MMAP_CHECK"),
+            std::string::npos)
+      << unmet->reason;
+}
+
 TEST(ImaPolicyEvaluate, VerityRulesDemandFsVerity) {
   Appraisal a =
       Policy(
@@ -436,7 +545,7 @@ TEST(ImaPolicyEvaluate, VerityRulesDemandFsVerity) {
   EXPECT_TRUE(a.verity_required);
   auto unmet = UnmetPolicyDemand(File("usr/bin/tool", 0755), a);
   ASSERT_TRUE(unmet.has_value());
-  EXPECT_EQ(unmet->second, "no-verity-digest");
+  EXPECT_EQ(unmet->cause, "no-verity-digest");
   // A measure rule's digest_type=verity reaches the file's flags too.
   Appraisal b = Policy("measure func=FILE_CHECK digest_type=verity\nappraise\n")
                     .Evaluate(0, 0);

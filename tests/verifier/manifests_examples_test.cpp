@@ -60,7 +60,7 @@ TEST(ManifestsExamplesTest, SignedRootfsPolicyExemptsOnlyTheDataOwner) {
   EXPECT_TRUE(root.appraised);
   EXPECT_TRUE(root.signature_required);
   // Executables of another system user are exec'd and mapped: the
-  // BPRM_CHECK rule demands a signature. Its plain files are not appraised.
+  // BPRM_CHECK rule demands a signature.
   Entry tool;
   tool.path = "usr/sbin/daemon";
   tool.mode = 0755;
@@ -69,7 +69,13 @@ TEST(ManifestsExamplesTest, SignedRootfsPolicyExemptsOnlyTheDataOwner) {
   EXPECT_TRUE(daemon.appraised);
   EXPECT_TRUE(daemon.signature_required);
   EXPECT_NE(daemon.rule.find("BPRM_CHECK"), std::string::npos) << daemon.rule;
-  EXPECT_FALSE(policy.Evaluate(1, 1).appraised);
+  // Its plain files are appraised where they can be mapped executable
+  // (ima_file_mmap() takes any file mapped PROT_EXEC), and only there.
+  Appraisal plain = policy.Evaluate(1, 1);
+  EXPECT_TRUE(plain.appraised);
+  EXPECT_TRUE(plain.signature_required);
+  ASSERT_EQ(plain.hooks.size(), 1u);
+  EXPECT_EQ(plain.hooks[0].access.hook, PolicyHook::kMmapCheck);
   Appraisal data = policy.Evaluate(1000, 1000);
   EXPECT_FALSE(data.appraised);
   tool.uid = tool.gid = 1000;

@@ -375,6 +375,8 @@ const TrustFinding* FindingFor(const TrustVerdict& verdict,
   return nullptr;
 }
 
+// The kernel appraises the inode: a libc hardlinked to a user's file is
+// that file, judged by its owner (fowner) at each hook.
 TEST_F(TrustDecisionTest, LibcHardlinkedToAnUnsignedUserFileIsCritical) {
   for (const char* libc :
        {"usr/lib/x86_64-linux-gnu/libc.so.6", "lib/libc-2.31.so"}) {
@@ -382,13 +384,22 @@ TEST_F(TrustDecisionTest, LibcHardlinkedToAnUnsignedUserFileIsCritical) {
     image.push_back(SignedFile("sbin/init", &new_key_));
     image.push_back(SignedFile("home/user/evil", nullptr, 0755, 1000));
     image.push_back(Link(libc, "home/user/evil", EntryType::kHardlink));
+    // appraise_tcb appraises root's files only: the kernel never looks.
+    device_.policy = ImaPolicy::AppraiseTcb();
+    EXPECT_TRUE(Decide(BundleLoading(new_key_), image).accepted()) << libc;
+    device_.policy =
+        ImaPolicy::Parse("appraise func=MMAP_CHECK\n", "p").value();
     TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
     ASSERT_FALSE(verdict.accepted()) << libc;
     ASSERT_EQ(verdict.files.size(), 1u);
     EXPECT_EQ(verdict.files[0].path, "home/user/evil");
     EXPECT_TRUE(verdict.files[0].critical);
     EXPECT_EQ(verdict.files[0].reason, "no security.ima");
-    EXPECT_NE(verdict.files[0].consequence.find("failed to map segment"),
+    EXPECT_EQ(verdict.files[0].hooks, std::vector<std::string>{"MMAP_CHECK"});
+    EXPECT_NE(verdict.files[0].consequence.find(
+                  "appraised at MMAP_CHECK (mmap PROT_EXEC): every "
+                  "dynamically linked program, init included, would fail to "
+                  "map libc (ld.so exit 127, \"failed to map segment\")"),
               std::string::npos)
         << verdict.files[0].consequence;
   }
@@ -409,12 +420,19 @@ TEST_F(TrustDecisionTest, InitSymlinkChainsAreFollowedToTheirEnd) {
     image.push_back(Folder("home/user"));
     image.push_back(SignedFile("home/user/init", nullptr, 0755, 1000));
     image.insert(image.end(), chain.begin(), chain.end());
+    device_.policy = ImaPolicy::AppraiseTcb();  // not root's: not appraised
+    EXPECT_TRUE(Decide(BundleLoading(new_key_), image).accepted());
+    device_.policy =
+        ImaPolicy::Parse("appraise func=BPRM_CHECK\n", "p").value();
     TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
     ASSERT_EQ(verdict.files.size(), 1u) << verdict.Summary();
     EXPECT_EQ(verdict.files[0].path, "home/user/init");
     EXPECT_TRUE(verdict.files[0].critical);
-    EXPECT_NE(verdict.files[0].consequence.find("could not start init"),
-              std::string::npos);
+    EXPECT_NE(verdict.files[0].consequence.find(
+                  "appraised at BPRM_CHECK (execve): the kernel could not "
+                  "start init (execve EACCES"),
+              std::string::npos)
+        << verdict.files[0].consequence;
     // Signed, the same chain is accepted.
     image[4] = SignedFile("home/user/init", &new_key_, 0755, 1000);
     EXPECT_TRUE(Decide(BundleLoading(new_key_), image).accepted())
@@ -501,9 +519,15 @@ TEST_F(TrustDecisionTest, AnImageWithoutInitIsRefused) {
   image.push_back(SignedFile("bin/sh", &new_key_));
   EXPECT_TRUE(Decide(BundleLoading(new_key_), image).accepted());
   image.push_back(SignedFile("bin/init", nullptr, 0755, 1000));
+  // The kernel does not appraise uid 1000's init under appraise_tcb.
+  EXPECT_TRUE(Decide(BundleLoading(new_key_), image).accepted());
+  device_.policy = ImaPolicy::Parse("appraise func=BPRM_CHECK\n", "p").value();
   TrustVerdict first = Decide(BundleLoading(new_key_), image);
   ASSERT_EQ(first.files.size(), 1u);
   EXPECT_EQ(first.files[0].path, "bin/init");  // found before /bin/sh
+  EXPECT_TRUE(first.files[0].critical);
+  EXPECT_NE(first.files[0].consequence.find("could not start init"),
+            std::string::npos);
   image.pop_back();
   // Merged /usr: sbin -> usr/sbin, the init is usr/sbin/init.
   std::vector<Entry> merged = Base(new_key_);
@@ -511,7 +535,9 @@ TEST_F(TrustDecisionTest, AnImageWithoutInitIsRefused) {
   merged.push_back(SignedFile("usr/sbin/init", &new_key_));
   EXPECT_TRUE(Decide(BundleLoading(new_key_), merged).accepted());
   merged.back() = SignedFile("usr/sbin/init", nullptr, 0755, 1000);
-  EXPECT_EQ(Decide(BundleLoading(new_key_), merged).files.size(), 1u);
+  TrustVerdict init = Decide(BundleLoading(new_key_), merged);
+  ASSERT_EQ(init.files.size(), 1u);
+  EXPECT_TRUE(init.files[0].critical);
   // device.conf names another init: only that one counts.
   device_.init = "/usr/bin/app";
   TrustVerdict named = Decide(BundleLoading(new_key_), image);
@@ -522,6 +548,9 @@ TEST_F(TrustDecisionTest, AnImageWithoutInitIsRefused) {
   named = Decide(BundleLoading(new_key_), image);
   ASSERT_EQ(named.files.size(), 1u);
   EXPECT_EQ(named.files[0].path, "usr/bin/app");
+  EXPECT_NE(named.files[0].consequence.find("could not start init"),
+            std::string::npos)
+      << named.files[0].consequence;
 }
 
 TEST_F(TrustDecisionTest, InterpreterAndLibrariesOfInitAreCritical) {
@@ -532,6 +561,10 @@ TEST_F(TrustDecisionTest, InterpreterAndLibrariesOfInitAreCritical) {
   image.push_back(
       SignedFile("usr/lib/x86_64-linux-gnu/libfoo.so.1", nullptr, 0644, 1000));
   image.push_back(SignedFile("opt/rpath/libbar.so", nullptr, 0644, 1000));
+  // The kernel opens the ELF interpreter with open_exec() (MAY_EXEC):
+  // only its content shows that opt/ld.so is one.
+  device_.policy =
+      ImaPolicy::Parse("appraise func=FILE_CHECK mask=MAY_EXEC\n", "p").value();
   ProgramDeps interp;
   interp.interpreter = "/opt/ld.so";
   TrustVerdict before;
@@ -542,11 +575,23 @@ TEST_F(TrustDecisionTest, InterpreterAndLibrariesOfInitAreCritical) {
   ASSERT_EQ(after.files.size(), 1u) << after.Summary();
   EXPECT_EQ(after.files[0].path, "opt/ld.so");
   EXPECT_TRUE(after.files[0].critical);
-  EXPECT_NE(after.files[0].consequence.find("could not start init"),
-            std::string::npos);
+  EXPECT_EQ(after.files[0].hooks, std::vector<std::string>{"FILE_CHECK"});
+  EXPECT_NE(after.files[0].consequence.find(
+                "appraised at FILE_CHECK mask=MAY_EXEC (execve's open): the "
+                "kernel could not open it as the ELF interpreter: execve of "
+                "every program using it would fail with EACCES, so the "
+                "kernel could not start init"),
+            std::string::npos)
+      << after.files[0].consequence;
+  // A static init has no interpreter: nothing opens opt/ld.so that way.
+  EXPECT_TRUE(DecideWithPrograms(BundleLoading(new_key_), device_, image, {})
+                  .accepted());
 
   // A needed library in a multiarch folder, another through $ORIGIN, one
-  // needed by a library (transitively).
+  // needed by a library (transitively): ld.so opens and maps them, which
+  // MMAP_CHECK sees before the stream already, for every file; the
+  // stream shows init needs them.
+  device_.policy = ImaPolicy::Parse("appraise func=MMAP_CHECK\n", "p").value();
   ProgramDeps needs;
   needs.needed = {"libfoo.so.1"};
   ProgramDeps foo;
@@ -554,12 +599,26 @@ TEST_F(TrustDecisionTest, InterpreterAndLibrariesOfInitAreCritical) {
   foo.runpath = {"$ORIGIN/../../../opt/rpath"};
   after = DecideWithPrograms(
       BundleLoading(new_key_), device_, image,
-      {{"sbin/init", needs}, {"usr/lib/x86_64-linux-gnu/libfoo.so.1", foo}});
-  ASSERT_EQ(after.files.size(), 2u) << after.Summary();
-  EXPECT_NE(FindingFor(after, "usr/lib/x86_64-linux-gnu/libfoo.so.1"), nullptr);
-  EXPECT_NE(FindingFor(after, "opt/rpath/libbar.so"), nullptr);
+      {{"sbin/init", needs}, {"usr/lib/x86_64-linux-gnu/libfoo.so.1", foo}},
+      &before);
+  EXPECT_EQ(before.files.size(), 3u) << before.Summary();
+  ASSERT_EQ(after.files.size(), 3u) << after.Summary();
+  for (const char* lib :
+       {"usr/lib/x86_64-linux-gnu/libfoo.so.1", "opt/rpath/libbar.so"}) {
+    const TrustFinding* f = FindingFor(after, lib);
+    ASSERT_NE(f, nullptr) << lib;
+    EXPECT_TRUE(f->critical) << lib;
+    EXPECT_NE(f->consequence.find(
+                  "appraised at MMAP_CHECK (mmap PROT_EXEC): ld.so could not "
+                  "map it (exit 127, \"failed to map segment from shared "
+                  "object\"), so the kernel could not start init"),
+              std::string::npos)
+        << f->consequence;
+  }
+  EXPECT_FALSE(FindingFor(after, "opt/ld.so")->critical);
 
   // A library that is nowhere, and a program whose ELF could not be read.
+  device_.policy = ImaPolicy::AppraiseTcb();
   needs.needed = {"libmissing.so.3"};
   after = DecideWithPrograms(BundleLoading(new_key_), device_, image,
                              {{"sbin/init", needs}});
@@ -575,6 +634,183 @@ TEST_F(TrustDecisionTest, InterpreterAndLibrariesOfInitAreCritical) {
   // A static init (no dependencies recorded) needs nothing.
   EXPECT_TRUE(DecideWithPrograms(BundleLoading(new_key_), device_, image, {})
                   .accepted());
+}
+
+// --- Per hook: the kernel appraises a file only where a rule reaches it.
+
+ImaPolicy PolicyOf(const std::string& text) {
+  return ImaPolicy::Parse(text, "p").value();
+}
+
+// Signed init, ls and ld.so, and a libc (of `libc_mode`) left unsigned.
+std::vector<Entry> UnsignedLibcImage(const TestIdentity& key,
+                                     uint32_t libc_mode) {
+  return {SignedFile("sbin/init", &key), SignedFile("usr/bin/ls", &key),
+          SignedFile("lib64/ld-linux-x86-64.so.2", &key),
+          SignedFile("usr/lib/x86_64-linux-gnu/libc.so.6", nullptr, libc_mode)};
+}
+
+// ima_bprm_check() is called for the program execve() runs; libc is
+// mapped, never executed, whatever its mode (Debian ships it 0755).
+TEST_F(TrustDecisionTest, BprmCheckOnlyPolicyLeavesLibcAlone) {
+  device_.policy = PolicyOf("appraise func=BPRM_CHECK appraise_type=imasig\n");
+  for (uint32_t mode : {0755u, 0644u}) {
+    TrustVerdict verdict =
+        Decide(BundleLoading(new_key_), UnsignedLibcImage(new_key_, mode));
+    EXPECT_TRUE(verdict.accepted()) << mode << ": " << verdict.Summary();
+  }
+  std::vector<Entry> image = UnsignedLibcImage(new_key_, 0755);
+  image.push_back(SignedFile("usr/bin/tool", nullptr));
+  TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
+  ASSERT_EQ(verdict.files.size(), 1u) << verdict.Summary();
+  EXPECT_EQ(verdict.files[0].path, "usr/bin/tool");
+  EXPECT_FALSE(verdict.files[0].critical);
+  EXPECT_EQ(verdict.files[0].hooks, std::vector<std::string>{"BPRM_CHECK"});
+  EXPECT_EQ(verdict.files[0].consequence,
+            "audit cause IMA-signature-required; appraised at BPRM_CHECK "
+            "(execve): execve of it would fail with EACCES");
+}
+
+// ima_file_mmap() appraises whatever is mapped PROT_EXEC: libc by ld.so,
+// and any other file a process maps so.
+TEST_F(TrustDecisionTest, MmapCheckOnlyPolicyRefusesUnsignedLibcAndPrograms) {
+  device_.policy = PolicyOf("appraise func=MMAP_CHECK mask=MAY_EXEC\n");
+  for (uint32_t mode : {0755u, 0644u}) {
+    TrustVerdict verdict =
+        Decide(BundleLoading(new_key_), UnsignedLibcImage(new_key_, mode));
+    ASSERT_EQ(verdict.files.size(), 1u) << verdict.Summary();
+    EXPECT_TRUE(verdict.files[0].critical);
+    EXPECT_EQ(verdict.files[0].hooks, std::vector<std::string>{"MMAP_CHECK"});
+    EXPECT_EQ(verdict.files[0].consequence,
+              "audit cause missing-hash; appraised at MMAP_CHECK (mmap "
+              "PROT_EXEC): every dynamically linked program, init included, "
+              "would fail to map libc (ld.so exit 127, \"failed to map "
+              "segment\")");
+  }
+  std::vector<Entry> image = Image(&new_key_, &new_key_);
+  image.push_back(SignedFile("usr/bin/tool", nullptr));
+  image.push_back(SignedFile("etc/motd", nullptr, 0644));
+  TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
+  ASSERT_EQ(verdict.files.size(), 2u) << verdict.Summary();
+  EXPECT_EQ(verdict.files[0].hooks, std::vector<std::string>{"MMAP_CHECK"});
+  EXPECT_NE(verdict.files[0].consequence.find(
+                "appraised at MMAP_CHECK (mmap PROT_EXEC): mmap(PROT_EXEC) "
+                "of it would fail with EACCES, and an ELF program would be "
+                "killed (SIGSEGV) at execve"),
+            std::string::npos)
+      << verdict.files[0].consequence;
+  EXPECT_EQ(verdict.files[1].path, "etc/motd");
+  EXPECT_EQ(verdict.files[1].hooks, std::vector<std::string>{"MMAP_CHECK"});
+}
+
+// Each kernel that may boot appraises at its own hooks: 6.12's
+// MMAP_CHECK_REQPROT meets a rule without func= that 6.1 never asks.
+TEST_F(TrustDecisionTest, MmapCheckReqprotCountsWhereAKernelHasIt) {
+  const std::string text =
+      "dont_appraise func=MMAP_CHECK\n"
+      "dont_appraise func=FILE_CHECK\n"
+      "appraise\n";
+  device_.kernel_version = KernelVersion{6, 1};
+  device_.policy_context.grammar.version = device_.kernel_version;
+  device_.policy = ImaPolicy::Parse(text, "p", device_.policy_context).value();
+  std::vector<Entry> image = Image(&new_key_, &new_key_);
+  image.push_back(SignedFile("etc/motd", nullptr, 0644));
+  ManifestHeader header = BundleLoading(new_key_);
+  EXPECT_TRUE(Decide(header, image).accepted());
+  header.keys->kernel_cas.push_back(Der(ca_.cert.get()));
+  header.keys->kernels.push_back({"boot/vmlinuz-6.12", 6, 12});
+  TrustVerdict verdict = Decide(header, image);
+  ASSERT_EQ(verdict.files.size(), 1u) << verdict.Summary();
+  EXPECT_EQ(verdict.files[0].path, "etc/motd");
+  EXPECT_EQ(verdict.files[0].hooks,
+            std::vector<std::string>{"MMAP_CHECK_REQPROT"});
+}
+
+// FILE_CHECK with MAY_EXEC: the open of execve() and of open_exec(), never
+// ld.so's open of a library (O_RDONLY: MAY_READ).
+TEST_F(TrustDecisionTest, FileCheckMayExecPolicyReachesOnlyWhatIsExecuted) {
+  device_.policy = PolicyOf("appraise func=FILE_CHECK mask=MAY_EXEC\n");
+  EXPECT_TRUE(Decide(BundleLoading(new_key_), UnsignedLibcImage(new_key_, 0755))
+                  .accepted());
+  std::vector<Entry> image = UnsignedLibcImage(new_key_, 0755);
+  image.push_back(SignedFile("usr/bin/tool", nullptr));
+  TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
+  ASSERT_EQ(verdict.files.size(), 1u) << verdict.Summary();
+  EXPECT_EQ(verdict.files[0].path, "usr/bin/tool");
+  EXPECT_EQ(verdict.files[0].hooks, std::vector<std::string>{"FILE_CHECK"});
+  EXPECT_NE(verdict.files[0].consequence.find(
+                "appraised at FILE_CHECK mask=MAY_EXEC (execve's open): "
+                "execve of it would fail with EACCES"),
+            std::string::npos)
+      << verdict.files[0].consequence;
+}
+
+// search_binary_handler() runs the bprm hook again for a "#!"
+// interpreter: under a BPRM_CHECK policy an unsigned interpreter of the
+// init script fails there, and so does one that is a shared object by
+// name (not a program before its content is known).
+TEST_F(TrustDecisionTest, BprmCheckReachesTheInterpreterOfAScript) {
+  device_.policy = PolicyOf("appraise func=BPRM_CHECK\n");
+  std::vector<Entry> image = Base(new_key_);
+  image.push_back(SignedFile("sbin/init", &new_key_));
+  image.push_back(SignedFile("usr/bin/sh", nullptr));
+  image.push_back(SignedFile("opt/run.so", nullptr));
+  ProgramDeps script;
+  script.script = true;
+  for (const char* interpreter : {"usr/bin/sh", "opt/run.so"}) {
+    script.interpreter = "/" + std::string(interpreter);
+    TrustVerdict before;
+    TrustVerdict after =
+        DecideWithPrograms(BundleLoading(new_key_), device_, image,
+                           {{"sbin/init", script}}, &before);
+    const TrustFinding* f = FindingFor(after, interpreter);
+    ASSERT_NE(f, nullptr) << after.Summary();
+    EXPECT_TRUE(f->critical);
+    EXPECT_EQ(f->hooks, std::vector<std::string>{"BPRM_CHECK"});
+    EXPECT_NE(f->consequence.find(
+                  "appraised at BPRM_CHECK (execve): execve of it, and of "
+                  "every script naming it, would fail with EACCES, so the "
+                  "kernel could not start init"),
+              std::string::npos)
+        << f->consequence;
+    // A program is appraised before the stream already; opt/run.so only
+    // once the script names it.
+    EXPECT_EQ(FindingFor(before, interpreter) != nullptr,
+              std::string(interpreter) == "usr/bin/sh");
+    EXPECT_EQ(FindingFor(after, "opt/run.so") != nullptr,
+              std::string(interpreter) == "opt/run.so");
+  }
+}
+
+// Default critical files count only where the kernel appraises them;
+// device.conf's own `critical` patterns are the owner's demand that what
+// they name verifies anyway (device.conf.md).
+TEST_F(TrustDecisionTest, OwnCriticalPatternsMustVerifyWhereNoHookAppraises) {
+  std::vector<Entry> image = Image(&new_key_, &new_key_);
+  image.push_back(SignedFile("usr/bin/imab-verify", nullptr, 0755, 1000));
+  image.push_back(SignedFile("opt/app/bin/main", nullptr, 0755, 1000));
+  image.push_back(Link("opt/app/current", "bin/main"));
+  EXPECT_TRUE(Decide(BundleLoading(new_key_), image).accepted());
+  for (const char* pattern : {"opt/app/bin/*", "opt/app/current"}) {
+    device_.critical = DefaultCriticalFiles();
+    device_.critical.push_back(pattern);
+    device_.owner_critical = {pattern};
+    TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
+    ASSERT_EQ(verdict.files.size(), 1u) << verdict.Summary();
+    const TrustFinding& f = verdict.files[0];
+    EXPECT_EQ(f.path, "opt/app/bin/main");
+    EXPECT_TRUE(f.critical);
+    EXPECT_EQ(f.reason, "no security.ima");
+    EXPECT_TRUE(f.hooks.empty());
+    EXPECT_EQ(f.consequence,
+              "the IMA policy appraises it at no hook, so the kernel would "
+              "not refuse it; device.conf's `critical = " +
+                  std::string(pattern) + "` requires it to verify");
+  }
+  // Signed, it passes.
+  image[image.size() - 2] =
+      SignedFile("opt/app/bin/main", &new_key_, 0755, 1000);
+  EXPECT_TRUE(Decide(BundleLoading(new_key_), image).accepted());
 }
 
 // A file whose IMA signature by `ima` is over the `algo` digest of its
@@ -702,7 +938,7 @@ TEST_F(TrustDecisionTest, InPlaceSha512SignatureMustVerifyUnderTheRunningKey) {
   header.keys->initramfs[0].ima_cert_sha256 = Sha(Der(k2.cert.get()));
   // No file can verify under two keys with one keyid, so init stays
   // unsigned (one finding everywhere); the test looks at usr/bin/app.
-  std::vector<Entry> image = {SignedFile("sbin/init", nullptr, 0755, 1000)};
+  std::vector<Entry> image = {SignedFile("sbin/init", nullptr, 0755, 0)};
   std::vector<uint8_t> digest;
   Entry file = ShaFile("usr/bin/app", k2, old_key_, HashAlgo::kSha512, &digest);
   auto [before, after] = DecideStreamed(header, device_, image, file, digest);
