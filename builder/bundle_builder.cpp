@@ -189,13 +189,13 @@ Status FillPayload(RootfsSource& source, PayloadBuilder& payload,
 struct UsedKey {
   std::string file;
   const EVP_PKEY* key;
-  const X509* cert;  // null for bare keys
+  const X509* cert;      // null for bare keys
+  bool keyring = false;  // loaded into the kernel's .ima/.evm keyring
 };
 
 std::vector<UsedKey> KeysInUse(const BuildOptions& options,
                                const SigningIdentity& identity,
-                               const ImaSetup& ima,
-                               const std::vector<Ptr<X509>>& kept_certs) {
+                               const ImaSetup& ima) {
   std::vector<UsedKey> keys;
   keys.push_back({options.signing_cert, X509_get0_pubkey(identity.cert.get()),
                   identity.cert.get()});
@@ -203,25 +203,36 @@ std::vector<UsedKey> KeysInUse(const BuildOptions& options,
     X509* cert = sk_X509_value(identity.chain.get(), i);
     keys.push_back({options.chain, X509_get0_pubkey(cert), cert});
   }
-  if (ima.ima_signer != nullptr) {
-    const X509* cert = ima.ima_signer->certificate();
-    keys.push_back({options.ima_certs[0], X509_get0_pubkey(cert), cert});
-  }
-  if (ima.evm_signer != nullptr) {
-    const X509* cert = ima.evm_signer->certificate();
-    keys.push_back({options.evm_cert, X509_get0_pubkey(cert), cert});
-  }
-  for (size_t i = 0; i < kept_certs.size(); ++i) {
-    keys.push_back({options.ima_certs[i], X509_get0_pubkey(kept_certs[i].get()),
-                    kept_certs[i].get()});
+  for (const KeyringCertificate& c : KeyringCertificates(ima, options)) {
+    keys.push_back({c.path, X509_get0_pubkey(c.cert), c.cert, true});
   }
   return keys;
 }
 
+// An expired certificate is refused, unless the kernel loads it: no
+// studied kernel checks the validity dates of .ima/.evm keys, so there it
+// is only a warning.
+Status CheckExpiry(const UsedKey& used, const KernelTarget& target,
+                   Reporter& reporter) {
+  if (used.cert == nullptr ||
+      X509_cmp_current_time(X509_get0_notAfter(used.cert)) >= 0) {
+    return OkStatus();
+  }
+  const std::string expired = used.file + ": certificate expired " +
+                              IsoTime(X509_get0_notAfter(used.cert));
+  if (!used.keyring || target.ChecksValidityDates()) {
+    return MakeError(ErrorCode::kInvalidArgument, expired);
+  }
+  reporter.Warn(expired + " (notAfter); kept: kernel " + target.Describe() +
+                " ignores the validity dates of .ima/.evm keys");
+  return OkStatus();
+}
+
 // Refuses published development keys (unless allowed, which marks the
-// bundle) and certificates that have already expired.
+// bundle) and certificates that have already expired (CheckExpiry).
 Result<bool> CheckKeyPolicy(const std::vector<UsedKey>& keys,
-                            const BuildOptions& options, Reporter& reporter) {
+                            const BuildOptions& options,
+                            const KernelTarget& target, Reporter& reporter) {
   std::string extra;
   if (!options.dev_keys_list.empty()) {
     std::FILE* f = std::fopen(options.dev_keys_list.c_str(), "rb");
@@ -237,11 +248,7 @@ Result<bool> CheckKeyPolicy(const std::vector<UsedKey>& keys,
   }
   bool development = false;
   for (const UsedKey& used : keys) {
-    if (used.cert != nullptr &&
-        X509_cmp_current_time(X509_get0_notAfter(used.cert)) < 0) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       used.file + ": certificate expired");
-    }
+    IMAB_RETURN_IF_ERROR(CheckExpiry(used, target, reporter));
     IMAB_ASSIGN_OR_RETURN(std::optional<DevKeyMatch> match,
                           FindDevKey(used.key, extra));
     if (!match.has_value()) {
@@ -408,6 +415,25 @@ std::vector<std::string> KernelLines(const std::vector<KernelRecord>& kernels) {
   return lines;
 }
 
+// The kernels the image ships are the ones that boot after the update:
+// their rules hold too, whatever --kernel-version said.
+Status CheckShippedKernels(const ImaSetup& ima, const BuildOptions& options,
+                           const std::vector<KernelRecord>& kernels) {
+  if (kernels.empty()) {
+    return OkStatus();
+  }
+  std::vector<KernelVersion> versions;
+  std::string names;
+  for (const KernelRecord& k : kernels) {
+    versions.push_back(KernelVersion{k.major, k.minor});
+    names += (names.empty() ? "" : ", ") + k.path;
+  }
+  const KernelTarget shipped = KernelTarget::ForVersions(versions);
+  return CheckKeyringCertificates(
+      ima, options, shipped,
+      "the image's kernel (" + names + ", " + shipped.Describe() + ")");
+}
+
 }  // namespace
 
 Result<BuildSummary> BuildBundle(const BuildOptions& options,
@@ -424,17 +450,9 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
     IMAB_ASSIGN_OR_RETURN(carried_root,
                           LoadCarriedTrustRoot(options, identity));
   }
-  std::vector<Ptr<X509>> kept_certs;
-  if (options.keep_signatures) {
-    for (const std::string& path : options.ima_certs) {
-      IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert, LoadCertificate(path));
-      kept_certs.push_back(std::move(cert));
-    }
-  }
-  IMAB_ASSIGN_OR_RETURN(
-      bool development,
-      CheckKeyPolicy(KeysInUse(options, identity, ima, kept_certs), options,
-                     reporter));
+  IMAB_ASSIGN_OR_RETURN(bool development,
+                        CheckKeyPolicy(KeysInUse(options, identity, ima),
+                                       options, ima.target, reporter));
   std::optional<CaStagePlan> ca_plan;
   if (!options.ca.keep) {
     CaStoreOptions ca = options.ca;
@@ -520,6 +538,7 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
       boot_files.Finish(declared_initramfs,
                         header.keys.has_value() || header.ima.has_value(),
                         reporter));
+  IMAB_RETURN_IF_ERROR(CheckShippedKernels(ima, options, kernels));
   std::vector<std::string> kernel_lines = KernelLines(kernels);
   if (header.keys.has_value()) {
     header.keys->kernels = std::move(kernels);

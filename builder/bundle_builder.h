@@ -55,6 +55,10 @@ struct BuildOptions {
   // kernel_cas). key_generation is recorded in the manifest.
   std::vector<std::string> initramfs;
   std::vector<std::string> kernel_cas;  // PEM files of the kernel's CAs
+  // MAJOR.MINOR of the device kernel, whose keyring rules the IMA/EVM
+  // certificates must meet (common/kernel_keyring_rules.h); empty: every
+  // studied kernel's. Kernels the image ships add their own rules.
+  std::string kernel_version;
   uint64_t key_generation = 0;
   // Manifest expiry: an absolute time, or days after `created`; at most
   // one of them.

@@ -5,6 +5,7 @@
 
 #include "common/kernel_keyring.h"
 #include "common/kernel_profile.h"
+#include "common/kernel_version.h"
 #include "common/keyid.h"
 #include "common/limits.h"
 #include "common/x509_util.h"
@@ -50,38 +51,80 @@ Status AddCertificate(ImaSection& section, SigningCertificate cert) {
   return OkStatus();
 }
 
-// Refuses a signing certificate the device kernel would not load into its
-// .ima/.evm keyring, so no image ships that cannot run anything.
-Status CheckAgainstKernelCas(const DigestSigner& signer,
-                             const std::string& cert_path,
-                             const ImaSetup& setup,
-                             const KernelProfile& profile) {
-  std::vector<X509*> cas;
+// The kernel CA's private key must never sign files directly.
+Status RefuseKernelCaKey(const DigestSigner& signer,
+                         const std::string& cert_path, const ImaSetup& setup) {
   for (const Ptr<X509>& ca : setup.kernel_cas) {
-    cas.push_back(ca.get());
-    // The kernel CA's private key must never sign files directly.
     if (EVP_PKEY_eq(X509_get0_pubkey(ca.get()),
                     X509_get0_pubkey(signer.certificate())) == 1) {
       return MakeError(ErrorCode::kInvalidArgument,
                        cert_path + ": signing key is the kernel CA key");
     }
   }
-  KernelKeyringRules rules;
-  // A profile with its own xattr list describes a kernel before 5.14, so
-  // before 6.6's digitalSignature rule.
-  rules.require_digital_signature =
-      profile.evm_xattrs == AllEvmXattrs();
-  Status accepted =
-      CheckKernelAcceptsCertificate(signer.certificate(), cas, rules);
-  if (!accepted.ok()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     cert_path + ": the device kernel would refuse it: " +
-                         accepted.error().message);
-  }
   return OkStatus();
 }
 
+// --kernel-version, else what --kernel-profile implies, else unknown.
+Result<KernelTarget> ChooseTarget(const BuildOptions& options) {
+  if (!options.kernel_version.empty()) {
+    Result<KernelVersion> version = ParseKernelVersion(options.kernel_version);
+    if (!version.has_value()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "--kernel-version: " + version.error().message);
+    }
+    return KernelTarget::ForVersion(*version);
+  }
+  Result<KernelProfile> profile = ParseKernelProfile(options.kernel_profile);
+  // From 5.14 EVM hashes every protected xattr; a list means an older one.
+  if (profile.has_value() && profile->evm_xattrs != AllEvmXattrs()) {
+    return KernelTarget::ForVersion(KernelVersion{5, 13});
+  }
+  return KernelTarget::Unknown();
+}
+
 }  // namespace
+
+std::vector<KeyringCertificate> KeyringCertificates(
+    const ImaSetup& setup, const BuildOptions& options) {
+  std::vector<KeyringCertificate> out;
+  if (setup.ima_signer != nullptr) {
+    out.push_back({options.ima_certs[0], setup.ima_signer->certificate()});
+  }
+  if (setup.evm_signer != nullptr) {
+    out.push_back({options.evm_cert, setup.evm_signer->certificate()});
+  }
+  for (size_t i = 0; i < setup.kept_certs.size(); ++i) {
+    out.push_back({options.ima_certs[i], setup.kept_certs[i].get()});
+  }
+  return out;
+}
+
+Status CheckKeyringCertificates(const ImaSetup& setup,
+                                const BuildOptions& options,
+                                const KernelTarget& target,
+                                const std::string& kernels) {
+  if (setup.kernel_cas.empty()) {
+    return OkStatus();
+  }
+  std::vector<X509*> cas;
+  for (const Ptr<X509>& ca : setup.kernel_cas) {
+    cas.push_back(ca.get());
+  }
+  for (const KeyringCertificate& c : KeyringCertificates(setup, options)) {
+    std::optional<KeyringRefusal> refusal =
+        FindKeyringRefusal(c.cert, cas, target);
+    if (refusal.has_value()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       c.path + ": " + kernels +
+                           (refusal->kernel_error != 0
+                                ? " would refuse it: "
+                                : " would load it but verify no signature "
+                                  "with it: ") +
+                           refusal->message);
+    }
+  }
+  return OkStatus();
+}
 
 Result<ImaSetup> LoadImaSetup(const BuildOptions& options,
                               PrivateKeys& keys) {
@@ -93,6 +136,7 @@ Result<ImaSetup> LoadImaSetup(const BuildOptions& options,
       setup.kernel_cas.push_back(std::move(ca));
     }
   }
+  IMAB_ASSIGN_OR_RETURN(setup.target, ChooseTarget(options));
   if (options.ima_key.empty() && !options.keep_signatures) {
     return setup;
   }
@@ -108,10 +152,8 @@ Result<ImaSetup> LoadImaSetup(const BuildOptions& options,
                           DeclareCertificate(setup.ima_signer->certificate(),
                                              options.ima_certs[0]));
     IMAB_RETURN_IF_ERROR(AddCertificate(section, std::move(cert)));
-    if (!setup.kernel_cas.empty()) {
-      IMAB_RETURN_IF_ERROR(CheckAgainstKernelCas(
-          *setup.ima_signer, options.ima_certs[0], setup, section.profile));
-    }
+    IMAB_RETURN_IF_ERROR(
+        RefuseKernelCaKey(*setup.ima_signer, options.ima_certs[0], setup));
     if (!options.evm_key.empty()) {
       IMAB_ASSIGN_OR_RETURN(setup.evm_signer,
                             keys.LoadDigestSigner(options.evm_key,
@@ -120,19 +162,20 @@ Result<ImaSetup> LoadImaSetup(const BuildOptions& options,
                             DeclareCertificate(setup.evm_signer->certificate(),
                                                options.evm_cert));
       IMAB_RETURN_IF_ERROR(AddCertificate(section, std::move(evm_cert)));
-      if (!setup.kernel_cas.empty()) {
-        IMAB_RETURN_IF_ERROR(CheckAgainstKernelCas(
-            *setup.evm_signer, options.evm_cert, setup, section.profile));
-      }
+      IMAB_RETURN_IF_ERROR(
+          RefuseKernelCaKey(*setup.evm_signer, options.evm_cert, setup));
     }
   } else {
     for (const std::string& path : options.ima_certs) {
       IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert, LoadCertificate(path));
       IMAB_ASSIGN_OR_RETURN(auto declared, DeclareCertificate(cert.get(), path));
       IMAB_RETURN_IF_ERROR(AddCertificate(section, std::move(declared)));
+      setup.kept_certs.push_back(std::move(cert));
     }
   }
   setup.section = std::move(section);
+  IMAB_RETURN_IF_ERROR(CheckKeyringCertificates(setup, options, setup.target,
+                                                "the device kernel"));
   return setup;
 }
 

@@ -20,6 +20,8 @@
 #include "builder/signing_identity.h"
 #include "common/dev_keys.h"
 #include "common/digest_signature.h"
+#include "common/kernel_keyring.h"
+#include "common/kernel_version.h"
 #include "common/keyid.h"
 #include "common/openssl_error.h"
 #include "common/x509_util.h"
@@ -449,7 +451,20 @@ Result<Ptr<EVP_PKEY>> GenerateKeyAvoiding(KeyAlgorithm algorithm,
 struct IssueArgs {
   const CreateSigningOptions& options;
   const std::vector<uint32_t>& avoid;  // keyids the new key must not have
+  const KernelTarget& target;          // whose keyring rules it must meet
 };
+
+// --kernel-version, or every studied kernel.
+Result<KernelTarget> TargetOf(const CreateSigningOptions& o) {
+  if (o.kernel_version.empty()) {
+    return KernelTarget::Unknown();
+  }
+  Result<KernelVersion> version = ParseKernelVersion(o.kernel_version);
+  if (!version.has_value()) {
+    return Invalid("--kernel-version: " + version.error().message);
+  }
+  return KernelTarget::ForVersion(*version);
+}
 
 // create-signing and rotate-signing after their own checks.
 Result<CreatedKey> IssueSigning(const IssueArgs& args,
@@ -468,20 +483,23 @@ Result<CreatedKey> IssueSigning(const IssueArgs& args,
                       .issuer_key = ca.key.get(),
                       .extensions = SigningExtensions(o.code_signing)};
   IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert, BuildCertificate(request));
-  // The kernel matches AKID to the CA's SKID exactly; prove it before writing.
-  const ASN1_OCTET_STRING* akid = X509_get0_authority_key_id(cert.get());
-  const ASN1_OCTET_STRING* skid = X509_get0_subject_key_id(ca.cert.get());
-  if (akid == nullptr || skid == nullptr ||
-      ASN1_OCTET_STRING_cmp(akid, skid) != 0) {
-    return MakeError(ErrorCode::kInternal,
-                     "new certificate's AKID differs from the CA's SKID");
+  // With the CA as the kernel's only CA, the target kernel must load it:
+  // prove it before writing (the CA's key or algorithm may not do).
+  X509* const cas[] = {ca.cert.get()};
+  Status loads = CheckKernelAcceptsCertificate(cert.get(), cas, args.target);
+  if (!loads.ok()) {
+    return Invalid(o.ca_cert + ": a kernel with this CA would not load " +
+                   "the certificate it issues: " + loads.error().message);
   }
   IMAB_RETURN_IF_ERROR(
       WriteOutputs(o.out_key, key.get(), o.out_cert, cert.get()));
   IMAB_ASSIGN_OR_RETURN(CreatedKey created,
                         Describe(o.out_key, key.get(), o.out_cert, cert.get()));
-  if (algorithm == KeyAlgorithm::kEcP256 ||
-      algorithm == KeyAlgorithm::kEcP384) {
+  const bool ec =
+      algorithm == KeyAlgorithm::kEcP256 || algorithm == KeyAlgorithm::kEcP384;
+  // Every studied kernel does; an unknown or older one may not.
+  const std::vector<KernelVersion>& versions = args.target.versions();
+  if (ec && (versions.empty() || versions.front() < KernelVersion{5, 13})) {
     created.report +=
         "note: the kernel verifies ECDSA IMA/EVM signatures from 5.13 on\n";
   }
@@ -684,14 +702,47 @@ Result<CreatedKey> CreateSigning(const CreateSigningOptions& o) {
   IMAB_ASSIGN_OR_RETURN(
       SigningIdentity ca,
       LoadIssuer(keys, o.ca_key, o.ca_cert, o.allow_dev_keys, o.dev_keys_list));
+  IMAB_ASSIGN_OR_RETURN(KernelTarget target, TargetOf(o));
   const std::vector<uint32_t> avoid;
-  return IssueSigning(IssueArgs{o, avoid}, ca);
+  return IssueSigning(IssueArgs{o, avoid, target}, ca);
+}
+
+// One --current certificate: its keyid (to avoid) and report lines; a note
+// when another CA issued it or the target kernel would not load it.
+Result<uint32_t> NoteCurrent(const std::string& path, const SigningIdentity& ca,
+                             const RotateSigningOptions& o,
+                             const KernelTarget& target, std::string& notes) {
+  IMAB_ASSIGN_OR_RETURN(Ptr<X509> current, LoadCertificate(path));
+  auto keyid = KeyIdFromCertificate(current.get());
+  if (!keyid.has_value()) {
+    // Without SKID the kernel cannot find it; avoid evmctl's rule instead.
+    IMAB_ASSIGN_OR_RETURN(keyid,
+                          KeyIdFromPublicKey(X509_get0_pubkey(current.get())));
+  }
+  notes += "current:   " + path + " keyid " + KeyIdHex(*keyid) + "\n";
+  const bool same_ca =
+      X509_check_issued(ca.cert.get(), current.get()) == X509_V_OK &&
+      X509_verify(current.get(), X509_get0_pubkey(ca.cert.get())) == 1;
+  ERR_clear_error();
+  if (!same_ca) {
+    notes += "note: " + path + " was not issued by " + o.signing.ca_cert +
+             " (issuer " + IssuerLine(current.get()) + ")\n";
+    return *keyid;
+  }
+  X509* const cas[] = {ca.cert.get()};
+  if (std::optional<KeyringRefusal> refusal =
+          FindKeyringRefusal(current.get(), cas, target)) {
+    notes += "note: " + path + ": kernel " + target.Describe() +
+             " would not load or use it: " + refusal->message + "\n";
+  }
+  return *keyid;
 }
 
 Result<CreatedKey> RotateSigning(const RotateSigningOptions& o) {
   if (o.current.empty()) {
     return Invalid("rotate-signing needs at least one current certificate");
   }
+  IMAB_ASSIGN_OR_RETURN(KernelTarget target, TargetOf(o.signing));
   PrivateKeys keys(o.signing.pkcs11_module);
   IMAB_ASSIGN_OR_RETURN(
       SigningIdentity ca,
@@ -700,26 +751,12 @@ Result<CreatedKey> RotateSigning(const RotateSigningOptions& o) {
   std::vector<uint32_t> avoid;
   std::string notes;
   for (const std::string& path : o.current) {
-    IMAB_ASSIGN_OR_RETURN(Ptr<X509> current, LoadCertificate(path));
-    auto keyid = KeyIdFromCertificate(current.get());
-    if (!keyid.has_value()) {
-      // Without SKID the kernel cannot find it; avoid evmctl's rule instead.
-      IMAB_ASSIGN_OR_RETURN(
-          keyid, KeyIdFromPublicKey(X509_get0_pubkey(current.get())));
-    }
-    avoid.push_back(*keyid);
-    notes += "current:   " + path + " keyid " + KeyIdHex(*keyid) + "\n";
-    const bool same_ca =
-        X509_check_issued(ca.cert.get(), current.get()) == X509_V_OK &&
-        X509_verify(current.get(), X509_get0_pubkey(ca.cert.get())) == 1;
-    ERR_clear_error();
-    if (!same_ca) {
-      notes += "note: " + path + " was not issued by " + o.signing.ca_cert +
-               " (issuer " + IssuerLine(current.get()) + ")\n";
-    }
+    IMAB_ASSIGN_OR_RETURN(uint32_t keyid,
+                          NoteCurrent(path, ca, o, target, notes));
+    avoid.push_back(keyid);
   }
   IMAB_ASSIGN_OR_RETURN(CreatedKey created,
-                        IssueSigning(IssueArgs{o.signing, avoid}, ca));
+                        IssueSigning(IssueArgs{o.signing, avoid, target}, ca));
   created.report += notes + "new keyid " + KeyIdHex(created.keyid) +
                     " differs from every current keyid; load both "
                     "certificates until all files are re-signed\n";

@@ -10,10 +10,11 @@
 //   imab-build key create-signing --ca-key K --ca-cert C --out-key FILE
 //                                 --out-cert FILE --subject DN [--type T]
 //                                 [--days N] [--code-signing]
+//                                 [--kernel-version MAJOR.MINOR]
 //   imab-build key rotate-signing --ca-key K --ca-cert C --current CERT
 //                                 [--current CERT ...] --out-key FILE
 //                                 --out-cert FILE --subject DN [--type T]
-//                                 [--days N]
+//                                 [--days N] [--kernel-version MAJOR.MINOR]
 //   imab-build key create-release --out-key FILE --out-cert FILE --subject DN
 //                                 [--type T] [--days N]
 //                                 [--ca-key K --ca-cert C |
@@ -91,6 +92,10 @@ struct CreateSigningOptions {
   // allowed; dev_keys_list adds fingerprints to the built-in list.
   bool allow_dev_keys = false;
   std::string dev_keys_list;
+  // MAJOR.MINOR of the device kernel whose keyring rules the new
+  // certificate (and, for rotate-signing, each current one, as a note) is
+  // checked against; empty: every studied kernel's.
+  std::string kernel_version;
 };
 
 struct RotateSigningOptions {
@@ -135,15 +140,18 @@ Result<CreatedKey> CreateCa(const CreateCaOptions& options);
 // CA:FALSE, keyUsage critical digitalSignature, SKID=hash, AKID keyid equal
 // to the CA's SKID, optionally extendedKeyUsage critical codeSigning. Refuses
 // (kInvalidArgument naming the file) a CA certificate without CA:TRUE, without
-// keyCertSign ("ca.pem: not a CA (no keyCertSign)") or without SKID, and a CA
-// key that does not match it; otherwise errors as CreateCa.
+// keyCertSign ("ca.pem: not a CA (no keyCertSign)") or without SKID, a CA
+// key that does not match it, a bad kernel_version, and a result the target
+// kernel would not load with the CA built in (common/kernel_keyring.h);
+// otherwise errors as CreateCa.
 Result<CreatedKey> CreateSigning(const CreateSigningOptions& options);
 
 // CreateSigning whose new keyid differs from the keyid of every `current`
 // certificate (the kernel takes the first key with a matching keyid, so
 // both must be unique while both are loaded). Regenerates the key at most
 // 16 times, then kInternal. A current certificate issued by another CA is
-// allowed and noted in the report. kInvalidArgument when `current` is empty
+// allowed and noted in the report, and so is one the CA issued that the
+// target kernel would not load. kInvalidArgument when `current` is empty
 // or a current certificate cannot be loaded.
 Result<CreatedKey> RotateSigning(const RotateSigningOptions& options);
 

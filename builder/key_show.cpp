@@ -8,12 +8,17 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <optional>
+#include <span>
 #include <vector>
 
 #include "common/digest_signature.h"
 #include "common/hex.h"
 #include "common/json_text.h"
+#include "common/kernel_keyring.h"
 #include "common/kernel_profile.h"
+#include "common/kernel_version.h"
+#include "common/kernel_x509.h"
 #include "common/keyid.h"
 #include "common/openssl_error.h"
 #include "common/x509_util.h"
@@ -59,34 +64,33 @@ Result<std::string> SpkiSha256(const EVP_PKEY* key) {
   return HexEncode(digest);
 }
 
-// Kernel rules that changed in 6.6 are enforced on the target?
-Result<bool> TargetIsAtLeast66(const ShowOptions& o, std::string* label) {
-  bool old = false;
-  *label = ">= 6.6 (assumed)";
+// The kernels whose rules hold and how the report names them:
+// --kernel-version, else what --kernel-profile implies, else unknown.
+struct ShowTarget {
+  KernelTarget target = KernelTarget::Unknown();
+  std::string label;
+};
+
+Result<ShowTarget> TargetOf(const ShowOptions& o) {
+  ShowTarget out;
   if (!o.kernel_profile.empty()) {
     IMAB_RETURN_IF_ERROR(ParseKernelProfile(o.kernel_profile));
-    if (o.kernel_profile.find(':') != std::string::npos) {
-      old = true;  // an xattr list describes a kernel before 5.14
-      *label = "< 5.14 (profile " + o.kernel_profile + ")";
-    }
   }
   if (!o.kernel_version.empty()) {
-    int major = 0;
-    int minor = 0;
-    char dot = 0;
-    const std::string& v = o.kernel_version;
-    // Accepts "6.6", "5.15.0-91-generic", ...: only X.Y matters.
-    if (std::sscanf(v.c_str(), "%3d%c%3d", &major, &dot, &minor) != 3 ||
-        dot != '.' || major < 2 || minor < 0 ||
-        v.find_first_not_of("0123456789") == 0) {
-      return Invalid("kernel version \"" + v + "\": expected X.Y (e.g. 6.6)");
+    Result<KernelVersion> version = ParseKernelVersion(o.kernel_version);
+    if (!version.has_value()) {
+      return Invalid("--kernel-version: " + version.error().message);
     }
-    const bool version_old = major < 6 || (major == 6 && minor < 6);
-    old = old || version_old;
-    *label =
-        std::string(version_old ? "< 6.6" : ">= 6.6") + " (version " + v + ")";
+    out.target = KernelTarget::ForVersion(*version);
+    out.label = out.target.Describe();
+  } else if (o.kernel_profile.find(':') != std::string::npos) {
+    // From 5.14 EVM hashes every protected xattr; a list means an older one.
+    out.target = KernelTarget::ForVersion(KernelVersion{5, 13});
+    out.label = "before 5.14 (profile " + o.kernel_profile + ")";
+  } else {
+    out.label = out.target.Describe();
   }
-  return !old;
+  return out;
 }
 
 // Reads a whole key or certificate file into a secure-heap BIO (it may hold
@@ -206,95 +210,84 @@ bool IsSelfSigned(X509* cert) {
   return ok;
 }
 
-Result<Verdict> ChainVerdict(X509* cert, const std::string& ca_path) {
-  const std::string name = "chains_to_ca";
-  if (ca_path.empty()) {
-    if (IsSelfSigned(cert)) {
-      return Fail(name,
-                  "self-signed; the .ima/.evm keyrings accept only "
-                  "certificates signed by a trusted CA");
-    }
-    return Note(name, "not checked (no --ca)");
+// One kernel rule as the report states it: broken under a targeted kernel
+// FAILs; broken only under another studied kernel is noted.
+Verdict RuleVerdict(const KeyringRuleOutcome& o, const ShowTarget& t,
+                    const std::vector<KeyringRuleOutcome>& all) {
+  if (o.broken_under.empty()) {
+    return Ok(o.name);
   }
-  IMAB_ASSIGN_OR_RETURN(Ptr<X509> ca, LoadCertificate(ca_path));
-  const int verified = X509_verify(cert, X509_get0_pubkey(ca.get()));
-  ERR_clear_error();
-  if (verified != 1) {
-    return Fail(name, "signature does not verify with the key of " + ca_path);
+  auto targeted = std::find_if(
+      o.broken_under.begin(), o.broken_under.end(),
+      [&](const KernelKeyringRules* r) { return t.target.Applies(*r); });
+  if (targeted == o.broken_under.end()) {
+    return Note(o.name, "not enforced by kernel " + t.label + ": " + o.broken +
+                            "; " + RuleSetName(*o.broken_under.front()) +
+                            " refuses it");
   }
-  const ASN1_OCTET_STRING* akid = X509_get0_authority_key_id(cert);
-  const ASN1_OCTET_STRING* skid = X509_get0_subject_key_id(ca.get());
-  if (akid == nullptr) {
-    return Fail(name, "no AKID keyid to match " + ca_path + "'s SKID");
-  }
-  if (skid == nullptr || ASN1_OCTET_STRING_cmp(akid, skid) != 0) {
-    return Fail(name, "AKID " + BytesHex(akid) + " is not the SKID of " +
-                          ca_path + " (" + BytesHex(skid) + ")");
-  }
-  return Ok(name);
+  return Fail(o.name, o.broken + RefusalContext(o, **targeted, t.target, all));
 }
 
-Verdict AkidVerdict(X509* cert) {
-  // The kernel takes the AKID keyid or the AKID issuer+serial.
-  if (X509_get0_authority_key_id(cert) != nullptr ||
-      (X509_get0_authority_issuer(cert) != nullptr &&
-       X509_get0_authority_serial(cert) != nullptr)) {
-    return Ok("has_akid");
+// The chain needs the CA; without --ca only a self-signed certificate is
+// known to fail (the kernel's CAs never issued it).
+Verdict ChainVerdict(const KeyringRuleOutcome& o, const ShowTarget& t,
+                     const std::vector<KeyringRuleOutcome>& all, X509* cert) {
+  if (o.checked) {
+    return RuleVerdict(o, t, all);
   }
-  return Fail("has_akid",
-              "no authorityKeyIdentifier; the kernel refuses it (ENOKEY)");
+  if (IsSelfSigned(cert)) {
+    return Fail(o.name,
+                "self-signed; the .ima/.evm keyrings accept only "
+                "certificates signed by a trusted CA");
+  }
+  return Note(o.name, "not checked (no --ca)");
 }
 
-// A rule added in 6.6: on older kernels a violation is only reported.
-Verdict Rule66(std::string name, const std::string& why, bool enforced) {
+// No studied kernel checks the dates; a rule set that did would FAIL.
+Verdict ValidityVerdict(X509* cert, const ShowTarget& t) {
+  const std::string name = "validity_dates";
+  std::string why;
+  if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0) {
+    why = "expired " + IsoTime(X509_get0_notAfter(cert));
+  } else if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0) {
+    why = "not valid before " + IsoTime(X509_get0_notBefore(cert));
+  }
   if (why.empty()) {
-    return Ok(std::move(name));
+    return Ok(name);
   }
-  if (!enforced) {
-    return Note(std::move(name), "not enforced (kernel < 6.6): " + why);
+  if (t.target.ChecksValidityDates()) {
+    return Fail(name, why);
   }
-  return Fail(std::move(name), why + " (kernel >= 6.6 refuses it)");
+  return Note(name, "not enforced by kernel " + t.label + ": " + why +
+                        "; no studied kernel checks the validity dates of "
+                        ".ima/.evm keys");
 }
 
-std::vector<Verdict> UsageVerdicts(X509* cert, bool enforced) {
-  const uint32_t flags = X509_get_extension_flags(cert);
-  const uint32_t usage = X509_get_key_usage(cert);
-  std::string ds_why;
-  if ((flags & EXFLAG_KUSAGE) == 0) {
-    ds_why = "no keyUsage extension";
-  } else if ((usage & KU_DIGITAL_SIGNATURE) == 0) {
-    ds_why = "keyUsage lacks digitalSignature";
+// How the kernel finds the CA that issued the certificate.
+std::string CaLookup(const X509* cert) {
+  const KernelAuthIds ids = KernelAuthIdsOf(cert);
+  if (ids.a0.has_value()) {
+    return ids.a1.has_value() ? "AKID keyid and issuer+serial"
+                              : "AKID issuer+serial";
   }
-  std::string ca_why;
-  if ((flags & EXFLAG_CA) != 0) {
-    ca_why = "basicConstraints CA:TRUE";
-  } else if ((flags & EXFLAG_KUSAGE) != 0 && (usage & KU_KEY_CERT_SIGN) != 0) {
-    ca_why = "keyUsage has keyCertSign";
-  }
-  return {Rule66("digital_signature", ds_why, enforced),
-          Rule66("not_ca", ca_why, enforced)};
+  return ids.a1.has_value() ? "AKID keyid" : "issuer name (no AKID)";
 }
 
-Result<std::vector<Verdict>> SkidVerdicts(X509* cert) {
-  std::vector<Verdict> out;
+// evmctl 1.4 finds keys by the SHA-1 of the key, not by the SKID.
+Result<Verdict> SkidHashVerdict(X509* cert) {
   auto cert_keyid = KeyIdFromCertificate(cert);
   if (!cert_keyid.has_value()) {
-    out.push_back(Fail("has_skid", cert_keyid.error().message));
-    out.push_back(Note("skid_is_hash", "not checked (no SKID)"));
-    return out;
+    return Note("skid_is_hash", "not checked (no SKID)");
   }
-  out.push_back(Ok("has_skid"));
   IMAB_ASSIGN_OR_RETURN(uint32_t key_keyid,
                         KeyIdFromPublicKey(X509_get0_pubkey(cert)));
   if (key_keyid != *cert_keyid) {
-    out.push_back(Fail("skid_is_hash",
-                       "SKID is not the SHA-1 of the key; evmctl 1.4 would "
-                       "look for keyid " +
-                           KeyIdHex(key_keyid)));
-  } else {
-    out.push_back(Ok("skid_is_hash"));
+    return Fail("skid_is_hash",
+                "SKID is not the SHA-1 of the key; evmctl 1.4 would look "
+                "for keyid " +
+                    KeyIdHex(key_keyid));
   }
-  return out;
+  return Ok("skid_is_hash");
 }
 
 Result<Verdict> UniqueVerdict(X509* cert, const std::vector<std::string>& set) {
@@ -381,9 +374,36 @@ Result<ShowReport> ShowKeyFile(const ShowOptions& o, const EVP_PKEY* key,
   return report;
 }
 
+Result<std::vector<Verdict>> CertificateVerdicts(const ShowOptions& o,
+                                                 const ShowTarget& t,
+                                                 X509* cert) {
+  Ptr<X509> ca;  // --ca, when given
+  if (!o.ca_path.empty()) {
+    IMAB_ASSIGN_OR_RETURN(ca, LoadCertificate(o.ca_path));
+  }
+  X509* const ca_list[] = {ca.get()};
+  std::optional<std::span<X509* const>> cas;
+  if (ca != nullptr) {
+    cas = ca_list;
+  }
+  std::vector<Verdict> verdicts;
+  const std::vector<KeyringRuleOutcome> all = EvaluateKeyringRules(cert, cas);
+  for (const KeyringRuleOutcome& outcome : all) {
+    verdicts.push_back(outcome.name == "chains_to_ca"
+                           ? ChainVerdict(outcome, t, all, cert)
+                           : RuleVerdict(outcome, t, all));
+  }
+  verdicts.push_back(ValidityVerdict(cert, t));
+  IMAB_ASSIGN_OR_RETURN(Verdict skid_hash, SkidHashVerdict(cert));
+  verdicts.push_back(std::move(skid_hash));
+  IMAB_ASSIGN_OR_RETURN(Verdict unique, UniqueVerdict(cert, o.set));
+  verdicts.push_back(std::move(unique));
+  ERR_clear_error();
+  return verdicts;
+}
+
 Result<ShowReport> ShowCertificate(const ShowOptions& o, X509* cert) {
-  std::string kernel_label;
-  IMAB_ASSIGN_OR_RETURN(bool enforced, TargetIsAtLeast66(o, &kernel_label));
+  IMAB_ASSIGN_OR_RETURN(ShowTarget target, TargetOf(o));
   const EVP_PKEY* key = X509_get0_pubkey(cert);
   if (key == nullptr) {
     return OpenSslError(ErrorCode::kInvalidArgument,
@@ -401,28 +421,14 @@ Result<ShowReport> ShowCertificate(const ShowOptions& o, X509* cert) {
       {"keyid", keyid.has_value() ? KeyIdHex(*keyid) : "(none: no SKID)"},
       {"skid", BytesHex(X509_get0_subject_key_id(cert))},
       {"akid", BytesHex(X509_get0_authority_key_id(cert))},
+      {"ca_lookup", CaLookup(cert)},
       {"not_before", IsoTime(X509_get0_notBefore(cert))},
       {"not_after", IsoTime(X509_get0_notAfter(cert))},
       {"spki_sha256", spki},
-      {"kernel", kernel_label},
+      {"kernel", target.label},
   };
-  std::vector<Verdict> verdicts;
-  IMAB_ASSIGN_OR_RETURN(Verdict chain, ChainVerdict(cert, o.ca_path));
-  verdicts.push_back(std::move(chain));
-  verdicts.push_back(AkidVerdict(cert));
-  for (Verdict& v : UsageVerdicts(cert, enforced)) {
-    verdicts.push_back(std::move(v));
-  }
-  Status type = CheckKernelKeyType(key);
-  verdicts.push_back(type.ok() ? Ok("key_type")
-                               : Fail("key_type", type.error().message));
-  IMAB_ASSIGN_OR_RETURN(std::vector<Verdict> skid, SkidVerdicts(cert));
-  for (Verdict& v : skid) {
-    verdicts.push_back(std::move(v));
-  }
-  IMAB_ASSIGN_OR_RETURN(Verdict unique, UniqueVerdict(cert, o.set));
-  verdicts.push_back(std::move(unique));
-  ERR_clear_error();
+  IMAB_ASSIGN_OR_RETURN(std::vector<Verdict> verdicts,
+                        CertificateVerdicts(o, target, cert));
   ShowReport report;
   report.all_ok = std::none_of(verdicts.begin(), verdicts.end(),
                                [](const Verdict& v) { return v.failed; });

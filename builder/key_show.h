@@ -23,12 +23,14 @@ namespace imab::builder {
 struct ShowOptions {
   std::string path;     // certificate (PEM/DER) or key (PEM private/public)
   std::string ca_path;  // optional: the CA the certificate must chain to
-  // Optional kernel profile name (common/kernel_profile.h). A profile with an
-  // xattr list (contains ':') describes a kernel before 5.14, hence < 6.6.
+  // Optional kernel profile name (common/kernel_profile.h). Without a
+  // kernel_version, a profile with an xattr list (contains ':') describes a
+  // kernel before 5.14, which gets the oldest studied kernel's rules.
   std::string kernel_profile;
-  // Optional "X.Y[...]" kernel version. Below 6.6 the digitalSignature and
-  // not-a-CA rules are reported as "not enforced". With neither option the
-  // kernel is assumed to be >= 6.6 (the strict rules).
+  // Optional "MAJOR.MINOR[...]" kernel version (common/kernel_version.h):
+  // its rule sets (common/kernel_keyring_rules.h) decide; a rule only other
+  // studied kernels enforce is reported "not enforced". With neither option
+  // every studied kernel's rules hold (the strictest).
   std::string kernel_version;
   bool json = false;
   // Certificates (PEM, possibly several per file, or DER) that will share a
@@ -42,15 +44,19 @@ struct ShowReport {
 };
 
 // Describes a certificate: subject, issuer, serial, key type, keyid, SKID,
-// AKID, validity (ISO 8601 UTC), SHA-256 of the DER SubjectPublicKeyInfo,
-// and one verdict per kernel rule, each "ok", "FAIL: why", "not checked
-// (...)" or "not enforced (...)": chains_to_ca, has_akid, digital_signature,
-// not_ca, key_type, has_skid, skid_is_hash (evmctl 1.4 finds keys by
-// SHA-1 of the key), keyid_unique. For a key file: key type, keyid by the
-// public-key rule, SPKI SHA-256 and key_type; private key bytes are never
-// shown. JSON output is one flat object; rule verdicts use "rule_<name>"
-// keys. Errors: kIo/kInvalidArgument naming a file that cannot be read or
-// parsed (including an encrypted key) or a bad profile or version.
+// AKID, how the kernel finds its CA (ca_lookup), validity (ISO 8601 UTC),
+// SHA-256 of the DER SubjectPublicKeyInfo, the target kernel, and one
+// verdict per kernel rule, each "ok", "FAIL: why", "not checked (...)" or
+// "not enforced (...)": the rules of common/kernel_keyring.h in their order
+// (validity_times, usage_encoding, akid_issuer_names, signature_algorithm,
+// key_type, self_signature, digital_signature, not_ca, chains_to_ca,
+// has_skid), then
+// validity_dates, skid_is_hash (evmctl 1.4 finds keys by SHA-1 of the key)
+// and keyid_unique. For a key file: key type, keyid by the public-key rule,
+// SPKI SHA-256 and key_type; private key bytes are never shown. JSON output is
+// one flat object; rule verdicts use "rule_<name>" keys. Errors:
+// kIo/kInvalidArgument naming a file that cannot be read or parsed (including
+// an encrypted key) or a bad profile or version.
 Result<ShowReport> ShowKey(const ShowOptions& options);
 
 }  // namespace imab::builder

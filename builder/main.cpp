@@ -194,7 +194,8 @@ struct KeyCommands {
     show_cmd->add_option("--kernel-profile", show.kernel_profile,
                          "Device kernel profile");
     show_cmd->add_option("--kernel-version", show.kernel_version,
-                         "Device kernel version (X.Y)");
+                         "MAJOR.MINOR of the device kernel whose keyring "
+                         "rules hold (default: every studied kernel's)");
     show_cmd->add_flag("--json", show.json, "JSON output");
     show_cmd->add_option("--set", show.set,
                          "Certificates sharing the keyring (repeatable)");
@@ -211,6 +212,9 @@ struct KeyCommands {
     cmd->add_option("--dev-keys-list", o.dev_keys_list,
                     "Extra TSV of development-key fingerprints");
     cmd->add_option("--ca-cert", o.ca_cert, "CA certificate")->required();
+    cmd->add_option("--kernel-version", o.kernel_version,
+                    "MAJOR.MINOR of the device kernel whose keyring rules "
+                    "hold (default: every studied kernel's)");
     AddOutputs(cmd, o.out_key, o.out_cert, o.subject, o.type, o.days);
   }
 
@@ -387,6 +391,10 @@ int main(int argc, char** argv) {
                   "CA certificate(s) built into the image's kernel (PEM); "
                   "signing certificates it would refuse, and a kernel of the "
                   "image not carrying it, stop the build (repeatable)");
+  cmd->add_option("--kernel-version", build.kernel_version,
+                  "MAJOR.MINOR of the device kernel: its rules for loading "
+                  "IMA/EVM certificates hold (default: the strictest, every "
+                  "studied kernel's)");
   cmd->add_option("--trust-root", build.trust_root,
                   "Signed trust root to carry (devices adopt it after "
                   "installing)");

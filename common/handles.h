@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 #include <zstd.h>
 
 #include <memory>
@@ -39,6 +40,7 @@ IMAB_DEFINE_DELETER_(X509_STORE_CTX, X509_STORE_CTX_free);
 IMAB_DEFINE_DELETER_(BIO, BIO_free_all);
 IMAB_DEFINE_DELETER_(BIO_METHOD, BIO_meth_free);
 IMAB_DEFINE_DELETER_(CMS_ContentInfo, CMS_ContentInfo_free);
+IMAB_DEFINE_DELETER_(AUTHORITY_KEYID, AUTHORITY_KEYID_free);
 IMAB_DEFINE_DELETER_(ZSTD_CCtx, ZSTD_freeCCtx);
 IMAB_DEFINE_DELETER_(ZSTD_DCtx, ZSTD_freeDCtx);
 

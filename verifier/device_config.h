@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/kernel_profile.h"
+#include "common/kernel_version.h"
 #include "common/result.h"
 
 namespace imab::verifier {
@@ -18,13 +19,6 @@ namespace imab::verifier {
 inline constexpr const char* kDeviceConfigPath = "etc/imabundle/device.conf";
 
 enum class SlotLayout { kAb, kInPlace };
-
-// A kernel release as MAJOR.MINOR; decides which keyring rules apply.
-struct KernelVersion {
-  uint32_t major = 6;
-  uint32_t minor = 6;
-  auto operator<=>(const KernelVersion&) const = default;
-};
 
 // The device's root file system, for the fsmagic=, fsname= and fsuuid=
 // conditions of its IMA policy; unset parts are unknown.
@@ -43,7 +37,7 @@ struct DeviceConfig {
   std::string root;        // the device's "/" (absolute, no trailing '/')
   std::string compatible;  // bundles must say the same
   KernelProfile kernel_profile;
-  KernelVersion kernel_version;
+  KernelVersion kernel_version;  // decides which keyring rules apply
   // Files inside ROOT (paths relative to ROOT), PEM or DER:
   std::vector<std::string> kernel_cas;  // CAs built into the running kernel
   std::vector<std::string> ima_certs;   // loaded now into .ima

@@ -1,6 +1,5 @@
 #include "verifier/device_init.h"
 
-#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -49,17 +48,10 @@ Result<std::string> ReadInput(const std::string& option,
 }
 
 Result<KernelVersion> ParseVersion(const std::string& text) {
-  KernelVersion version;
-  const char* end = text.data() + text.size();
-  auto major = std::from_chars(text.data(), end, version.major);
-  if (major.ec != std::errc() || major.ptr == end || *major.ptr != '.') {
+  Result<KernelVersion> version = ParseKernelVersion(text);
+  if (!version.has_value()) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     "--kernel-version " + text + ": expected MAJOR.MINOR");
-  }
-  auto minor = std::from_chars(major.ptr + 1, end, version.minor);
-  if (minor.ec != std::errc() || minor.ptr != end) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "--kernel-version " + text + ": expected MAJOR.MINOR");
+                     "--kernel-version: " + version.error().message);
   }
   return version;
 }
@@ -90,7 +82,7 @@ Result<Copy> PemCopy(const std::string& option, const std::string& path,
 }
 
 // The kernel loads into .ima/.evm only a certificate its built-in CA
-// issued (and, from 6.6, one fit for signing): any other would leave the
+// issued (and, in 6.12, one fit for signing): any other would leave the
 // device trusting nothing after its first boot.
 Status CheckKernelLoads(const std::string& option, const std::string& path,
                         const InitOptions& options,
@@ -102,9 +94,8 @@ Status CheckKernelLoads(const std::string& option, const std::string& path,
   for (const Ptr<X509>& ca : cas) {
     ca_ptrs.push_back(ca.get());
   }
-  KernelKeyringRules rules;
-  rules.require_digital_signature = version >= KernelVersion{6, 6};
-  Status accepted = CheckKernelAcceptsCertificate(cert.get(), ca_ptrs, rules);
+  Status accepted = CheckKernelAcceptsCertificate(
+      cert.get(), ca_ptrs, KernelTarget::ForVersion(version));
   if (!accepted.ok()) {
     return MakeError(ErrorCode::kInvalidArgument,
                      option + " " + path + ": the kernel (--kernel-ca " +

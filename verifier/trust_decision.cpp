@@ -262,7 +262,7 @@ TrustDecider::~TrustDecider() = default;
 std::unique_ptr<TrustDecider::Keyring> TrustDecider::MakeKeyring(
     const std::string& name, const std::vector<Ptr<X509>>& certs,
     bool check_with_kernel, const std::vector<X509*>& kernel_cas,
-    const KernelKeyringRules& rules, std::vector<std::string>& problems) {
+    const KernelTarget& target, std::vector<std::string>& problems) {
   auto ring = std::make_unique<Keyring>();
   ring->name = name;
   std::vector<std::pair<uint32_t, const X509*>> seen;
@@ -276,13 +276,18 @@ std::unique_ptr<TrustDecider::Keyring> TrustDecider::MakeKeyring(
     who = "certificate " + KeyIdHex(*keyid) + " (" + SubjectLine(cert.get()) +
           ")";
     if (check_with_kernel) {
-      Status accepted =
-          CheckKernelAcceptsCertificate(cert.get(), kernel_cas, rules);
-      if (!accepted.ok()) {
+      std::optional<KeyringRefusal> refusal =
+          FindKeyringRefusal(cert.get(), kernel_cas, target);
+      if (refusal.has_value()) {
         problems.push_back(
-            who + " would be refused by the kernel when the " + name +
-            " keys load (\"Problem loading X.509 certificate -126\"): " +
-            accepted.error().message);
+            who +
+            (refusal->kernel_error != 0
+                 ? " would be refused by the kernel when the " + name +
+                       " keys load (\"Problem loading X.509 certificate " +
+                       std::to_string(refusal->kernel_error) + "\"): "
+                 : " would load into " + name +
+                       " but no signature could use it: ") +
+            refusal->message);
         continue;
       }
     }
@@ -333,15 +338,14 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
   // A new kernel computes EVM digests its own way: the bundle's profile.
   d->profile_ = ships_kernel && header.ima.has_value() ? header.ima->profile
                                                        : device.profile;
-  KernelVersion booted = device.kernel_version;
   if (ships_kernel) {
-    // Any of them may boot: the strictest (newest) kernel's rules hold.
-    booted = KernelVersion{0, 0};
+    // Recorded as the device's kernel after the update: the newest shipped.
+    KernelVersion newest{0, 0};
     for (const KernelRecord& k : header.keys->kernels) {
-      booted = std::max(booted, KernelVersion{k.major, k.minor});
+      newest = std::max(newest, KernelVersion{k.major, k.minor});
     }
     d->verdict_.kernel_profile = d->profile_;
-    d->verdict_.kernel_version = booted;
+    d->verdict_.kernel_version = newest;
   }
   std::set<KernelVersion> may_boot = {device.kernel_version};
   if (ships_kernel) {
@@ -394,11 +398,13 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
     }
   }
 
-  KernelKeyringRules rules;
-  rules.require_digital_signature = booted >= KernelVersion{6, 6};
+  // Every kernel that may boot loads the keys: each one's rules hold.
+  const std::vector<KernelVersion> may_boot_list(may_boot.begin(),
+                                                 may_boot.end());
+  const KernelTarget target = KernelTarget::ForVersions(may_boot_list);
   auto build = [&](const std::string& name, std::vector<Ptr<X509>>& certs,
                    bool check_with_kernel) {
-    return MakeKeyring(name, certs, check_with_kernel, ca_ptrs, rules,
+    return MakeKeyring(name, certs, check_with_kernel, ca_ptrs, target,
                        problems);
   };
   d->next_ima_ = build(".ima", next_ima, true);

@@ -150,13 +150,13 @@ class TrustDecider {
   TrustDecider(const ManifestHeader& header, const DeviceTrust& device);
   // The keyring `name` as the kernel would hold it with `certs` loaded:
   // certificates without a keyid, sharing one with another, or with a key
-  // the kernel cannot verify with, and (with `check_with_kernel`) ones the
-  // kernel refuses under `kernel_cas` and `rules`, are left out, each
+  // the kernel cannot verify with, and (with `check_with_kernel`) ones a
+  // kernel of `target` refuses under `kernel_cas`, are left out, each
   // with a line in `problems`.
   static std::unique_ptr<Keyring> MakeKeyring(
       const std::string& name, const std::vector<Ptr<X509>>& certs,
       bool check_with_kernel, const std::vector<X509*>& kernel_cas,
-      const KernelKeyringRules& rules, std::vector<std::string>& problems);
+      const KernelTarget& target, std::vector<std::string>& problems);
 
   // Why a file would fail appraisal.
   struct Untrusted {

@@ -10,11 +10,13 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "builder/key_show.h"
 #include "common/keyid.h"
 #include "common/x509_util.h"
+#include "tests/testutil/pki.h"
 #include "tests/testutil/run.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -431,6 +433,31 @@ TEST_F(KeyCommandsTest, RotateAvoidsEveryCurrentKeyid) {
   }
 }
 
+TEST_F(KeyCommandsTest, CreateSigningTakesAKernelVersion) {
+  CreateSigningOptions o = SigningOptions("kv-default");
+  auto r = CreateSigning(o);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  // An unknown kernel may be older than 5.13; a studied one verifies ECDSA.
+  EXPECT_NE(r->report.find("ECDSA IMA/EVM signatures from 5.13"),
+            std::string::npos);
+  o = SigningOptions("kv-61");
+  o.kernel_version = "6.1";
+  r = CreateSigning(o);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->report.find("5.13"), std::string::npos) << r->report;
+  for (const char* bad : {"6", "x.y"}) {
+    o = SigningOptions("kv-bad");
+    o.kernel_version = bad;
+    r = CreateSigning(o);
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_EQ(r.error().message, std::string("--kernel-version: kernel "
+                                             "version \"") +
+                                     bad +
+                                     "\": expected MAJOR.MINOR, e.g. 6.1");
+    EXPECT_FALSE(std::filesystem::exists(o.out_key));
+  }
+}
+
 TEST_F(KeyCommandsTest, RotateRefusesNoCurrentAndUnreadableCurrent) {
   RotateSigningOptions o;
   o.signing = SigningOptions("rot-bad");
@@ -609,18 +636,28 @@ TEST_F(KeyCommandsTest, ShowGoodSigningCert) {
   EXPECT_TRUE(r.all_ok) << r.text;
   const std::string keyid = KeyIdHex(CertKeyId(o.path));
   for (const std::string& want :
-       {"keyid:       " + keyid, std::string("key:         EC P-256"),
+       {"keyid:       " + keyid,
+        std::string("key:         EC P-256"),
         std::string("subject:     O=Acme, CN=IMA signing signing"),
         std::string("issuer:      O=Acme, CN=IMA CA"),
+        std::string("ca_lookup:   AKID keyid"),
+        std::string("kernel:      unknown (rules of every studied kernel"),
+        std::string("validity_times:    ok"),
+        std::string("usage_encoding:    ok"),
+        std::string("akid_issuer_names: ok"),
+        std::string("signature_algorithm: ok"),
+        std::string("self_signature:    ok"),
         std::string("chains_to_ca:      ok"),
-        std::string("has_akid:          ok"),
         std::string("digital_signature: ok"),
         std::string("not_ca:            ok"),
         std::string("key_type:          ok"),
         std::string("has_skid:          ok"),
+        std::string("validity_dates:    ok"),
         std::string("skid_is_hash:      ok"),
-        std::string("keyid_unique:      ok"), std::string("spki_sha256:"),
-        std::string("not_before:"), std::string("Z\n")}) {
+        std::string("keyid_unique:      ok"),
+        std::string("spki_sha256:"),
+        std::string("not_before:"),
+        std::string("Z\n")}) {
     EXPECT_NE(r.text.find(want), std::string::npos) << want << "\n" << r.text;
   }
   // The SPKI digest agrees with openssl's.
@@ -661,7 +698,9 @@ TEST_F(KeyCommandsTest, ShowSelfSignedFailsChain) {
   o.ca_path = Path("ca.pem");
   ShowReport r = Show(o);
   EXPECT_FALSE(r.all_ok);
-  EXPECT_NE(r.text.find("chains_to_ca:      FAIL: signature does not verify"),
+  // Its AKID names its own key, which no CA given has.
+  EXPECT_NE(r.text.find("chains_to_ca:      FAIL: no kernel CA's "
+                        "subjectKeyIdentifier is its authorityKeyIdentifier"),
             std::string::npos)
       << r.text;
   o.ca_path.clear();
@@ -690,29 +729,49 @@ TEST_F(KeyCommandsTest, ShowCaAsSigningCertFailsNotCaUnlessOldKernel) {
   o.ca_path = Path("ca.pem");
   ShowReport r = Show(o);
   EXPECT_FALSE(r.all_ok);
-  EXPECT_NE(r.text.find("not_ca:            FAIL: basicConstraints CA:TRUE"),
+  EXPECT_NE(r.text.find("not_ca:            FAIL: basicConstraints CA:TRUE "
+                        "(rules of kernel 6.12 and later; --kernel-version "
+                        "6.1 targets an older kernel)"),
             std::string::npos)
       << r.text;
   EXPECT_NE(r.text.find("digital_signature: FAIL: keyUsage lacks "
                         "digitalSignature"),
             std::string::npos);
-  // Before 6.6 neither rule exists; the CA's own signature chains.
-  for (auto [profile, version] :
-       {std::pair<std::string, std::string>{"", "5.15"},
-        {"le64:security.selinux,security.ima", ""},
-        {"be32", "6.1.0-13-amd64"}}) {
+  // 6.1 has neither rule, nor has a kernel before 5.14 (a profile listing
+  // xattrs); the CA's own signature chains.
+  for (auto [profile, version, label] :
+       {std::tuple<std::string, std::string, std::string>{
+            "", "5.15", "5.15 (rules of kernel 6.1)"},
+        {"le64:security.selinux,security.ima", "",
+         "before 5.14 (profile le64:security.selinux,security.ima)"},
+        {"be32", "6.1.0-13-amd64", "6.1"}}) {
     o.kernel_profile = profile;
     o.kernel_version = version;
     r = Show(o);
     EXPECT_TRUE(r.all_ok) << r.text;
-    EXPECT_NE(r.text.find("not_ca:            not enforced (kernel < 6.6)"),
+    EXPECT_NE(r.text.find("not_ca:            not enforced by kernel " + label +
+                          ": basicConstraints CA:TRUE; kernel 6.12 and later "
+                          "refuses it"),
               std::string::npos)
         << r.text;
+    EXPECT_NE(r.text.find("kernel:      " + label + "\n"), std::string::npos)
+        << r.text;
   }
+  // Between the studied kernels both rule sets hold.
   o.kernel_profile = "le64";
   o.kernel_version = "6.6";
   r = Show(o);
   EXPECT_FALSE(r.all_ok);
+  EXPECT_NE(r.text.find("not_ca:            FAIL: basicConstraints CA:TRUE "
+                        "(rules of kernel 6.12 and later, applied to 6.6"),
+            std::string::npos)
+      << r.text;
+  o.kernel_version = "6.12";
+  r = Show(o);
+  EXPECT_NE(r.text.find("not_ca:            FAIL: basicConstraints CA:TRUE "
+                        "(rules of kernel 6.12 and later)\n"),
+            std::string::npos)
+      << r.text;
 }
 
 TEST_F(KeyCommandsTest, ShowRefusesBadProfileVersionAndFiles) {
@@ -790,11 +849,58 @@ TEST_F(ShowOpensslMadeTest, NoAkid) {
   ShowOptions o;
   o.path = cert;
   o.ca_path = Path("ca.pem");
+  // The kernel then finds the CA by the certificate's issuer name.
   ShowReport r = Show(o);
-  EXPECT_FALSE(r.all_ok);
-  EXPECT_NE(r.text.find("has_akid:          FAIL"), std::string::npos)
+  EXPECT_TRUE(r.all_ok) << r.text;
+  EXPECT_NE(r.text.find("ca_lookup:   issuer name (no AKID)"),
+            std::string::npos)
       << r.text;
-  EXPECT_NE(r.text.find("chains_to_ca:      FAIL: no AKID"), std::string::npos);
+  EXPECT_NE(r.text.find("chains_to_ca:      ok"), std::string::npos);
+}
+
+TEST_F(ShowOpensslMadeTest, AkidByIssuerAndSerial) {
+  const std::string cert = Issue(
+      "akid-issuer",
+      "basicConstraints=critical,CA:FALSE\n"
+      "keyUsage=critical,digitalSignature\n"
+      "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=issuer:always\n");
+  ShowOptions o;
+  o.path = cert;
+  o.ca_path = Path("ca.pem");
+  ShowReport r = Show(o);
+  EXPECT_TRUE(r.all_ok) << r.text;
+  EXPECT_NE(r.text.find("ca_lookup:   AKID issuer+serial"), std::string::npos)
+      << r.text;
+  // A certificate with that issuer but another serial is not that CA.
+  o.ca_path = Path("signing.pem");
+  r = Show(o);
+  EXPECT_NE(r.text.find("chains_to_ca:      FAIL: no kernel CA has the serial "
+                        "number and issuer"),
+            std::string::npos)
+      << r.text;
+}
+
+TEST_F(ShowOpensslMadeTest, ValidityDatesAreNotedNotFailed) {
+  imab::testing::CertOptions past;
+  past.common_name = "expired signing";
+  past.not_before_offset = -7200;
+  past.not_after_offset = -3600;
+  past.basic_constraints = "critical,CA:FALSE";
+  past.key_usage = "critical,digitalSignature";
+  imab::testing::TestIdentity old =
+      imab::testing::MakeRootCa(dir_->path().string(), "old", past);
+  ShowOptions o;
+  o.path = old.cert_path;
+  ShowReport r = Show(o);
+  EXPECT_NE(r.text.find("validity_dates:    not enforced by kernel unknown "
+                        "(rules of every studied kernel: 6.1 and 6.12): "
+                        "expired "),
+            std::string::npos)
+      << r.text;
+  EXPECT_NE(r.text.find("; no studied kernel checks the validity dates of "
+                        ".ima/.evm keys\n"),
+            std::string::npos)
+      << r.text;
 }
 
 TEST_F(ShowOpensslMadeTest, NoSkidAndForeignSkid) {
@@ -818,6 +924,37 @@ TEST_F(ShowOpensslMadeTest, NoSkidAndForeignSkid) {
   r = Show(o);
   EXPECT_NE(r.text.find("skid_is_hash:      FAIL"), std::string::npos)
       << r.text;
+}
+
+// A current certificate 6.1 loads but 6.12 refuses is worth knowing about
+// before rotating; it is a note, not an error (it is already in use).
+TEST_F(ShowOpensslMadeTest, RotateNotesACurrentCertificateTheTargetRefuses) {
+  const std::string no_ku =
+      Issue("rot-noku",
+            "basicConstraints=critical,CA:FALSE\n"
+            "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n");
+  RotateSigningOptions o;
+  o.signing = SigningOptions("rot-noku-new");
+  o.current = {no_ku};
+  auto r = RotateSigning(o);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_NE(r->report.find("note: " + no_ku +
+                           ": kernel unknown (rules of every studied kernel: "
+                           "6.1 and 6.12) would not load or use it: no "
+                           "keyUsage extension"),
+            std::string::npos)
+      << r->report;
+  o.signing = SigningOptions("rot-noku-61");
+  o.signing.kernel_version = "6.1";
+  r = RotateSigning(o);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->report.find("would not load"), std::string::npos) << r->report;
+  o.signing = SigningOptions("rot-noku-bad");
+  o.signing.kernel_version = "6";
+  r = RotateSigning(o);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("kernel version \"6\""), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(o.signing.out_key));
 }
 
 TEST_F(KeyCommandsTest, ShowKeyidCollisionInSet) {

@@ -170,19 +170,26 @@ TEST_F(DeviceTrustTest, SigningCertificateFromAnotherCaTrustsNothing) {
             std::string::npos);
 }
 
-TEST_F(DeviceTrustTest, DigitalSignatureIsRequiredFromKernel66) {
+// 6.12 refuses a signing certificate without digitalSignature, 6.1 loads
+// it, and a kernel between them gets both rule sets.
+TEST_F(DeviceTrustTest, DigitalSignatureIsRequiredFromKernel612) {
   CertOptions no_ds;
   no_ds.key_usage = "critical,keyEncipherment";
   TestIdentity key = MakeIssued(dir_.Sub(""), "nods", kernel_ca_, no_ds);
   std::string bundle = Build(key);
-  WriteDevice("kernel-version = 6.6\n");
-  CommandResult strict = Judge(bundle);
-  EXPECT_EQ(strict.exit_code, 1);
-  EXPECT_NE(strict.err.find("digitalSignature"), std::string::npos)
-      << strict.err;
-  WriteDevice("kernel-version = 5.15\n");
-  CommandResult older = Judge(bundle);
-  EXPECT_EQ(older.exit_code, 0) << older.err;
+  for (const char* strict_version : {"6.12", "6.6"}) {
+    WriteDevice(std::string("kernel-version = ") + strict_version + "\n");
+    CommandResult strict = Judge(bundle);
+    EXPECT_EQ(strict.exit_code, 1) << strict_version;
+    EXPECT_NE(strict.err.find("digitalSignature (rules of kernel 6.12"),
+              std::string::npos)
+        << strict.err;
+  }
+  for (const char* lax_version : {"6.1", "5.15"}) {
+    WriteDevice(std::string("kernel-version = ") + lax_version + "\n");
+    CommandResult older = Judge(bundle);
+    EXPECT_EQ(older.exit_code, 0) << lax_version << ": " << older.err;
+  }
 }
 
 // The kernel finds a key by its 4-byte keyid; two certificates sharing one

@@ -170,14 +170,14 @@ std::vector<KernelScenario> MakeScenarios() {
   // Without an AKID the kernel finds the CA by the issuer name
   // (x509_note_issuer sets auth_ids[2]; find_asymmetric_key looks up "dn:").
   s.push_back({"cert_no_authority_key_id", true, true, [](Plan& p) {
-                 Rotate(p, {.authority_key_id = ""});
+                 Rotate(p, {.authority_key_id = "none"});
                }});
   s.push_back({"cert_authority_key_id_issuer_and_serial", true, true,
                [](Plan& p) {
                  Rotate(p, {.authority_key_id = "issuer:always"});
                }});
   s.push_back({"cert_no_subject_key_id", false, false, [](Plan& p) {
-                 Rotate(p, {.omit_subject_key_id = true});
+                 Rotate(p, {.subject_key_id = "none"});
                }});
   // --- hash algorithms -----------------------------------------------------
   s.push_back({"hash_sha384", true, true, [](Plan& p) {

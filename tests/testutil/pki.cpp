@@ -24,6 +24,10 @@ struct ExtensionDeleter {
   void operator()(X509_EXTENSION* e) const { X509_EXTENSION_free(e); }
 };
 using ExtensionPtr = std::unique_ptr<X509_EXTENSION, ExtensionDeleter>;
+struct NameEntryDeleter {
+  void operator()(X509_NAME_ENTRY* e) const { X509_NAME_ENTRY_free(e); }
+};
+using NameEntryPtr = std::unique_ptr<X509_NAME_ENTRY, NameEntryDeleter>;
 
 Ptr<EVP_PKEY> GenerateKey(KeyType type) {
   Ptr<EVP_PKEY> key;
@@ -42,6 +46,15 @@ Ptr<EVP_PKEY> GenerateKey(KeyType type) {
       break;
     case KeyType::kEcP384:
       key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"));
+      break;
+    case KeyType::kRsa1024:
+      key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{1024}));
+      break;
+    case KeyType::kEcP521:
+      key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-521"));
+      break;
+    case KeyType::kEd25519:
+      key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
       break;
   }
   if (key == nullptr) {
@@ -123,6 +136,86 @@ bool AddExtension(X509* cert, X509* issuer, int nid, const char* value) {
   return true;
 }
 
+// An extension whose extnValue is `der` as given.
+bool AddRawExtension(X509* cert, int nid, const std::string& der) {
+  Ptr<ASN1_STRING> value(ASN1_OCTET_STRING_new());
+  if (value == nullptr ||
+      ASN1_OCTET_STRING_set(value.get(),
+                            reinterpret_cast<const unsigned char*>(der.data()),
+                            static_cast<int>(der.size())) != 1) {
+    ADD_FAILURE() << "ASN1_OCTET_STRING_set: " << DrainOpenSslErrors();
+    return false;
+  }
+  ExtensionPtr ext(X509_EXTENSION_create_by_NID(nullptr, nid, 0, value.get()));
+  if (ext == nullptr || X509_add_ext(cert, ext.get(), -1) != 1) {
+    ADD_FAILURE() << "raw extension " << OBJ_nid2sn(nid) << ": "
+                  << DrainOpenSslErrors();
+    return false;
+  }
+  return true;
+}
+
+// Every extension `options` asks for, in a fixed order.
+bool AddExtensions(X509* cert, X509* issuer, const CertOptions& options) {
+  const std::string basic = !options.basic_constraints.empty()
+                                ? options.basic_constraints
+                            : options.is_ca ? "critical,CA:TRUE"
+                                            : "critical,CA:FALSE";
+  const std::string usage = !options.key_usage.empty() ? options.key_usage
+                            : options.is_ca ? "critical,keyCertSign,cRLSign"
+                                            : "critical,digitalSignature";
+  const std::string skid =
+      options.subject_key_id.empty() ? "hash" : options.subject_key_id;
+  const std::pair<int, std::string> wanted[] = {
+      {NID_basic_constraints, basic},
+      {NID_key_usage, options.omit_key_usage ? "none" : usage},
+      {NID_subject_key_identifier, skid},
+      {NID_authority_key_identifier, options.authority_key_id},
+      {NID_ext_key_usage, options.extended_key_usage.empty()
+                              ? "none"
+                              : options.extended_key_usage}};
+  for (const auto& [nid, value] : wanted) {
+    if (value != "none" && !AddExtension(cert, issuer, nid, value.c_str())) {
+      return false;
+    }
+  }
+  for (const auto& [nid, der] : options.raw_extensions) {
+    if (!AddRawExtension(cert, nid, der)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The text times and the issuer CN override of `options`.
+bool SetTimesAndIssuer(X509* cert, const CertOptions& options) {
+  if ((!options.not_before_text.empty() &&
+       ASN1_TIME_set_string(X509_getm_notBefore(cert),
+                            options.not_before_text.c_str()) != 1) ||
+      (!options.not_after_text.empty() &&
+       ASN1_TIME_set_string(X509_getm_notAfter(cert),
+                            options.not_after_text.c_str()) != 1)) {
+    ADD_FAILURE() << "bad time text: " << DrainOpenSslErrors();
+    return false;
+  }
+  if (options.issuer_common_name.empty()) {
+    return true;
+  }
+  X509_NAME* issuer = X509_get_issuer_name(cert);  // owned by cert
+  const auto* cn = reinterpret_cast<const unsigned char*>(
+      options.issuer_common_name.c_str());
+  const int last = X509_NAME_get_index_by_NID(issuer, NID_commonName, -1);
+  NameEntryPtr removed(last < 0 ? nullptr
+                                : X509_NAME_delete_entry(issuer, last));
+  if (removed == nullptr ||
+      X509_NAME_add_entry_by_txt(issuer, "CN", MBSTRING_UTF8, cn, -1, -1, 0) !=
+          1) {
+    ADD_FAILURE() << "issuer name: " << DrainOpenSslErrors();
+    return false;
+  }
+  return true;
+}
+
 // Builds and signs a certificate for `key`. `issuer_cert`/`issuer_key` null
 // means self-signed.
 Ptr<X509> BuildCert(EVP_PKEY* key, X509* issuer_cert, EVP_PKEY* issuer_key,
@@ -165,31 +258,16 @@ Ptr<X509> BuildCert(EVP_PKEY* key, X509* issuer_cert, EVP_PKEY* issuer_key,
     return nullptr;
   }
   X509* ext_issuer = issuer_cert != nullptr ? issuer_cert : cert.get();
-  ok = (options.omit_basic_constraints ||
-        AddExtension(cert.get(), ext_issuer, NID_basic_constraints,
-                     options.is_ca ? "critical,CA:TRUE"
-                                   : "critical,CA:FALSE")) &&
-       (options.omit_key_usage ||
-        AddExtension(cert.get(), ext_issuer, NID_key_usage,
-                     !options.key_usage.empty() ? options.key_usage.c_str()
-                     : options.is_ca            ? "critical,keyCertSign,cRLSign"
-                                     : "critical,digitalSignature")) &&
-       (options.omit_subject_key_id ||
-        AddExtension(cert.get(), ext_issuer, NID_subject_key_identifier,
-                     options.subject_key_id.empty()
-                         ? "hash"
-                         : options.subject_key_id.c_str())) &&
-       (options.authority_key_id.empty() ||
-        AddExtension(cert.get(), ext_issuer, NID_authority_key_identifier,
-                     options.authority_key_id.c_str())) &&
-       (options.extended_key_usage.empty() ||
-        AddExtension(cert.get(), ext_issuer, NID_ext_key_usage,
-                     options.extended_key_usage.c_str()));
-  if (!ok) {
+  if (!SetTimesAndIssuer(cert.get(), options) ||
+      !AddExtensions(cert.get(), ext_issuer, options)) {
     return nullptr;
   }
   EVP_PKEY* signing_key = issuer_key != nullptr ? issuer_key : key;
-  if (X509_sign(cert.get(), signing_key, EVP_sha256()) <= 0) {
+  // Ed25519 hashes internally and takes no digest.
+  const EVP_MD* md = EVP_PKEY_get_base_id(signing_key) == EVP_PKEY_ED25519
+                         ? nullptr
+                         : EVP_sha256();
+  if (X509_sign(cert.get(), signing_key, md) <= 0) {
     ADD_FAILURE() << "X509_sign: " << DrainOpenSslErrors();
     return nullptr;
   }

@@ -3,12 +3,24 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/handles.h"
 
 namespace imab::testing {
 
-enum class KeyType { kRsa2048, kRsa3072, kRsa4096, kEcP256, kEcP384 };
+enum class KeyType {
+  kRsa2048,
+  kRsa3072,
+  kRsa4096,
+  kEcP256,
+  kEcP384,
+  // Keys no IMA/EVM signer may use, for refusal tests.
+  kRsa1024,
+  kEcP521,
+  kEd25519,
+};
 
 // A key and certificate, also written to `key_path` / `cert_path` (PEM).
 struct TestIdentity {
@@ -28,18 +40,28 @@ struct CertOptions {
   // keyUsage extension value; empty: keyCertSign for a CA, else
   // digitalSignature.
   std::string key_usage = {};
-  // subjectKeyIdentifier as hex ("0102..."); empty: the key's hash.
+  // subjectKeyIdentifier as hex ("0102..."); empty: the key's hash;
+  // "none": no extension.
   std::string subject_key_id = {};
   // extendedKeyUsage extension value ("critical,codeSigning"); empty: none.
   std::string extended_key_usage = {};
   // No keyUsage extension at all (overrides key_usage).
   bool omit_key_usage = false;
-  // authorityKeyIdentifier extension value ("keyid:always",
-  // "issuer:always" for issuer and serial only); empty: no extension.
+  // basicConstraints value; empty: critical CA:TRUE or CA:FALSE as is_ca
+  // says; "none": no extension.
+  std::string basic_constraints = {};
+  // authorityKeyIdentifier value ("keyid:always", "issuer:always",
+  // "keyid:always,issuer:always"); "none": no extension.
   std::string authority_key_id = "keyid:always";
-  // No subjectKeyIdentifier / basicConstraints extension at all.
-  bool omit_subject_key_id = false;
-  bool omit_basic_constraints = false;
+  // Extensions given as their DER extnValue bytes (non-critical), added
+  // after the others, for encodings OpenSSL would not write.
+  std::vector<std::pair<int, std::string>> raw_extensions = {};
+  // notBefore/notAfter as ASN.1 time text ("600101000000Z" is a UTCTime,
+  // "20300101000000Z" a GeneralizedTime); empty: the offsets above.
+  std::string not_before_text = {};
+  std::string not_after_text = {};
+  // Subject CN of the issuer name when not `issuer`'s subject (empty: it).
+  std::string issuer_common_name = {};
 };
 
 // Creates a self-signed CA (is_ca forced true) in `dir` as NAME.key/NAME.pem.

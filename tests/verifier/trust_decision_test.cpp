@@ -193,14 +193,25 @@ TEST_F(TrustDecisionTest, DigitalSignatureRuleDependsOnTheKernelVersion) {
   CertOptions no_ds;
   no_ds.key_usage = "critical,keyEncipherment";
   TestIdentity key = MakeIssued(dir_.path().string(), "nods", ca_, no_ds);
-  device_.kernel_version = {6, 6};
-  TrustVerdict strict = Decide(BundleLoading(key), Image(&key, &key));
-  ASSERT_FALSE(strict.accepted());
-  EXPECT_NE(strict.Summary().find("digitalSignature"), std::string::npos)
-      << strict.Summary();
-  device_.kernel_version = {5, 15};
-  TrustVerdict older = Decide(BundleLoading(key), Image(&key, &key));
-  EXPECT_TRUE(older.accepted()) << older.Summary();
+  // 6.12 has the rule, 6.1 has not; a version between them gets both.
+  for (KernelVersion strict_version :
+       {KernelVersion{6, 12}, KernelVersion{6, 6}, KernelVersion{7, 0}}) {
+    device_.kernel_version = strict_version;
+    TrustVerdict strict = Decide(BundleLoading(key), Image(&key, &key));
+    ASSERT_FALSE(strict.accepted());
+    EXPECT_NE(strict.Summary().find("keyUsage lacks digitalSignature (rules "
+                                    "of kernel 6.12 and later"),
+              std::string::npos)
+        << strict.Summary();
+    EXPECT_NE(strict.Summary().find("Problem loading X.509 certificate -126"),
+              std::string::npos)
+        << strict.Summary();
+  }
+  for (KernelVersion lax : {KernelVersion{6, 1}, KernelVersion{5, 15}}) {
+    device_.kernel_version = lax;
+    TrustVerdict older = Decide(BundleLoading(key), Image(&key, &key));
+    EXPECT_TRUE(older.accepted()) << older.Summary();
+  }
 }
 
 TEST_F(TrustDecisionTest, TwoCertificatesWithOneKeyidAreRefused) {
