@@ -18,6 +18,7 @@
 #include "common/path_parts.h"
 #include "common/printable.h"
 #include "common/x509_util.h"
+#include "verifier/booted_kernel.h"
 
 namespace imab::verifier {
 
@@ -77,16 +78,6 @@ struct TrustDecider::Keyring {
 
 namespace {
 
-Result<Ptr<X509>> ParseDerCertificate(const std::string& der) {
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-  Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  if (cert == nullptr ||
-      p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
-    return MakeError(ErrorCode::kMalformed, "certificate does not parse");
-  }
-  return cert;
-}
-
 Result<Sha256Digest> DerSha256(const X509* cert) {
   IMAB_ASSIGN_OR_RETURN(std::string der, CertificateDer(cert));
   return Sha256Of(AsBytes(der));
@@ -99,6 +90,14 @@ std::string CertificateDerOf(const X509* cert) {
 }
 
 Ptr<X509> Copy(const X509* cert) { return Ptr<X509>(X509_dup(cert)); }
+
+std::vector<Ptr<X509>> CopyAll(const std::vector<Ptr<X509>>& certs) {
+  std::vector<Ptr<X509>> copies;
+  for (const Ptr<X509>& cert : certs) {
+    copies.push_back(Copy(cert.get()));
+  }
+  return copies;
+}
 
 // What the device would visibly suffer if this file failed appraisal
 // (ima-evm-formats.md §5.3; the behaviour seen on Linux 6.1 under QEMU).
@@ -171,7 +170,7 @@ void KeysAfterReboot(const ManifestHeader& header,
                       const std::string& where) -> Ptr<X509> {
     if (header.ima.has_value()) {
       for (const SigningCertificate& c : header.ima->certificates) {
-        Result<Ptr<X509>> cert = ParseDerCertificate(c.der);
+        Result<Ptr<X509>> cert = ParseCertificateDer(c.der);
         if (!cert.has_value()) {
           continue;
         }
@@ -215,6 +214,23 @@ void KeysAfterReboot(const ManifestHeader& header,
     keep(next_ima, std::move(ima));
     first = false;
   }
+}
+
+// The certificates the kernel will try to load into .ima and .evm after
+// reboot: from every initramfs the bundle ships, else the ones loaded now.
+// True when the device may boot without an initramfs and load the image's
+// /etc/keys (CheckRootfsKeyFiles).
+bool CertificatesAfterReboot(const ManifestHeader& header,
+                             const DeviceTrust& device, TrustVerdict& verdict,
+                             std::vector<Ptr<X509>>& next_ima,
+                             std::vector<Ptr<X509>>& next_evm) {
+  if (header.keys.has_value() && !header.keys->initramfs.empty()) {
+    KeysAfterReboot(header, verdict.keyring_problems, next_ima, next_evm);
+    return false;
+  }
+  next_ima = CopyAll(device.ima_certs);
+  next_evm = CopyAll(device.evm_certs);
+  return true;
 }
 
 // True when `seen` already holds `keyid`. The same certificate twice is
@@ -364,81 +380,26 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
     const ManifestHeader& header, const DeviceTrust& device) {
   std::unique_ptr<TrustDecider> d(new TrustDecider(header, device));
   std::vector<std::string>& problems = d->verdict_.keyring_problems;
-  // The bundle's kernel CAs, profile and version count only when the image
-  // ships the kernels that carry them (FORMAT.md §3.3.3): every kernel a
-  // bootloader could start is declared and carries every CA, which the
-  // streaming check confirms in their bytes. Otherwise the device keeps
-  // booting its own kernel.
-  const bool ships_kernel =
-      header.keys.has_value() && !header.keys->kernels.empty();
-  // A shipped kernel boots with the CAs it carries: with none declared
-  // they are unknown, and the device's own CAs would be a guess.
-  if (ships_kernel && header.keys->kernel_cas.empty()) {
-    problems.push_back(
-        "the image ships a kernel but declares none of the CAs built into "
-        "it (no kernel-ca line)");
+  const BootedKernel kernel = KernelAfterReboot(header, device, problems);
+  d->profile_ = kernel.profile;
+  if (kernel.shipped) {
+    d->verdict_.kernel_profile = kernel.profile;
+    d->verdict_.kernel_version = kernel.newest;
   }
-  // A new kernel computes EVM digests its own way: the bundle's profile.
-  d->profile_ = ships_kernel && header.ima.has_value() ? header.ima->profile
-                                                       : device.profile;
-  KernelVersion booted = device.kernel_version;
-  if (ships_kernel) {
-    // Any of them may boot: the strictest (newest) kernel's rules hold.
-    booted = KernelVersion{0, 0};
-    for (const KernelRecord& k : header.keys->kernels) {
-      booted = std::max(booted, KernelVersion{k.major, k.minor});
-    }
-    d->verdict_.kernel_profile = d->profile_;
-    d->verdict_.kernel_version = booted;
-  }
-  std::set<KernelVersion> may_boot = {device.kernel_version};
-  if (ships_kernel) {
-    may_boot.clear();
-    for (const KernelRecord& k : header.keys->kernels) {
-      may_boot.insert(KernelVersion{k.major, k.minor});
-    }
-  }
-  CheckPolicyForKernels(device, may_boot, problems);
-
-  // The CAs of the kernel that will boot.
-  std::vector<Ptr<X509>> cas;
-  if (ships_kernel) {
-    for (const std::string& der : header.keys->kernel_cas) {
-      Result<Ptr<X509>> ca = ParseDerCertificate(der);
-      if (!ca.has_value()) {
-        problems.push_back("kernel CA of the bundle does not parse");
-        continue;
-      }
-      cas.push_back(std::move(*ca));
-    }
-  } else {
-    for (const Ptr<X509>& ca : device.kernel_cas) {
-      cas.push_back(Copy(ca.get()));
-    }
-  }
+  CheckPolicyForKernels(device, kernel.may_boot, problems);
   std::vector<X509*> ca_ptrs;
-  for (const Ptr<X509>& ca : cas) {
+  for (const Ptr<X509>& ca : kernel.cas) {
     ca_ptrs.push_back(ca.get());
+    d->verdict_.kernel_ca_ders.push_back(CertificateDerOf(ca.get()));
   }
 
   // The certificates the kernel will try to load after reboot.
   std::vector<Ptr<X509>> next_ima, next_evm;
-  const bool ships_initramfs =
-      header.keys.has_value() && !header.keys->initramfs.empty();
-  d->rootfs_keys_load_ = !ships_initramfs;
-  if (ships_initramfs) {
-    KeysAfterReboot(header, problems, next_ima, next_evm);
-  } else {
-    for (const Ptr<X509>& c : device.ima_certs) {
-      next_ima.push_back(Copy(c.get()));
-    }
-    for (const Ptr<X509>& c : device.evm_certs) {
-      next_evm.push_back(Copy(c.get()));
-    }
-  }
+  d->rootfs_keys_load_ =
+      CertificatesAfterReboot(header, device, d->verdict_, next_ima, next_evm);
 
   KernelKeyringRules rules;
-  rules.require_digital_signature = booted >= KernelVersion{6, 6};
+  rules.require_digital_signature = kernel.newest >= KernelVersion{6, 6};
   auto build = [&](const std::string& name, std::vector<Ptr<X509>>& certs,
                    bool check_with_kernel) {
     return MakeKeyring(name, certs, check_with_kernel, ca_ptrs, rules,
@@ -456,31 +417,28 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
         "no certificate would load into .evm after reboot: no EVM signature "
         "would verify, nothing would be trusted after reboot");
   }
-  // The running kernel already holds its keys; they are not re-checked.
-  std::vector<Ptr<X509>> running_ima, running_evm;
-  for (const Ptr<X509>& c : device.ima_certs) {
-    running_ima.push_back(Copy(c.get()));
-  }
-  for (const Ptr<X509>& c : device.evm_certs) {
-    running_evm.push_back(Copy(c.get()));
-  }
-  std::vector<std::string> before = problems;
-  d->running_ima_ = build(".ima", running_ima, false);
-  d->running_evm_ = build(".evm", running_evm, false);
-  problems = std::move(before);  // the running set is the device's affair
-
-  for (const Keyring::Key& key : d->next_ima_->keys) {
-    d->verdict_.ima_keyids.push_back(key.keyid);
-    d->verdict_.ima_cert_ders.push_back(key.der);
-  }
-  for (const Keyring::Key& key : d->next_evm_->keys) {
-    d->verdict_.evm_keyids.push_back(key.keyid);
-    d->verdict_.evm_cert_ders.push_back(key.der);
-  }
-  for (const Ptr<X509>& ca : cas) {
-    d->verdict_.kernel_ca_ders.push_back(CertificateDerOf(ca.get()));
-  }
+  // The running kernel already holds its keys; they are not re-checked,
+  // and what is wrong with them is the device's affair.
+  std::vector<Ptr<X509>> running_ima = CopyAll(device.ima_certs);
+  std::vector<Ptr<X509>> running_evm = CopyAll(device.evm_certs);
+  std::vector<std::string> ignored;
+  d->running_ima_ =
+      MakeKeyring(".ima", running_ima, false, ca_ptrs, rules, ignored);
+  d->running_evm_ =
+      MakeKeyring(".evm", running_evm, false, ca_ptrs, rules, ignored);
+  d->RecordNextKeyrings();
   return d;
+}
+
+void TrustDecider::RecordNextKeyrings() {
+  for (const Keyring::Key& key : next_ima_->keys) {
+    verdict_.ima_keyids.push_back(key.keyid);
+    verdict_.ima_cert_ders.push_back(key.der);
+  }
+  for (const Keyring::Key& key : next_evm_->keys) {
+    verdict_.evm_keyids.push_back(key.keyid);
+    verdict_.evm_cert_ders.push_back(key.der);
+  }
 }
 
 std::optional<std::pair<std::string, std::string>> TrustDecider::CheckUnder(
@@ -614,8 +572,8 @@ bool TrustDecider::DeclaredKeyIs(const Keyring& ring, uint32_t keyid) {
   bool same = held == nullptr;
   if (held != nullptr && header_.ima.has_value()) {
     for (const SigningCertificate& declared : header_.ima->certificates) {
-      Result<Ptr<X509>> a = ParseDerCertificate(declared.der);
-      Result<Ptr<X509>> b = ParseDerCertificate(held->der);
+      Result<Ptr<X509>> a = ParseCertificateDer(declared.der);
+      Result<Ptr<X509>> b = ParseCertificateDer(held->der);
       if (declared.keyid == keyid && a.has_value() && b.has_value()) {
         same = EVP_PKEY_eq(X509_get0_pubkey(a->get()),
                            X509_get0_pubkey(b->get())) == 1;

@@ -160,6 +160,8 @@ class TrustDecider {
   void RememberIfUntrusted(const Entry& entry);
   bool DeclaredKeyIs(const Keyring& ring, uint32_t keyid);
   TrustVerdict Verdict(bool after_stream) const;
+  // The post-update keyrings' keyids and certificates, into verdict_.
+  void RecordNextKeyrings();
   void CheckRootfsKeyFiles(std::vector<std::string>& problems) const;
   // The first reason the file would fail under `ring`, or nullopt.
   std::optional<std::pair<std::string, std::string>> CheckUnder(
