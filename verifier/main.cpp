@@ -239,6 +239,10 @@ void AddInit(CLI::App* cmd, Options& options) {
   cmd->add_flag("--ima-appraise-modsig", init.ima_appraise_modsig,
                 "The kernel has CONFIG_IMA_APPRAISE_MODSIG");
   cmd->add_option("--layout", init.layout, "ab or in-place");
+  cmd->add_option("--initramfs", init.initramfs,
+                  "image (the default: an initramfs comes with the image or "
+                  "from outside it) or none (the device boots without one "
+                  "and loads its keys from the image's /etc/keys)");
   cmd->add_option("--from-bundle", init.from_bundle,
                   "Install this bundle as the factory image");
   cmd->add_flag("--allow-development", init.allow_development,
