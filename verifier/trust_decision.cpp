@@ -217,13 +217,20 @@ void KeysAfterReboot(const ManifestHeader& header,
 }
 
 // The certificates the kernel will try to load into .ima and .evm after
-// reboot: from every initramfs the bundle ships, else the ones loaded now.
-// True when the device may boot without an initramfs and load the image's
-// /etc/keys (CheckRootfsKeyFiles).
+// reboot: from the image's /etc/keys on a device that boots no initramfs
+// (`rootfs`), else from every initramfs the bundle ships, else the ones
+// loaded now. True when the device may still boot without an initramfs
+// and load the image's /etc/keys (CheckRootfsKeyFiles).
 bool CertificatesAfterReboot(const ManifestHeader& header,
-                             const DeviceTrust& device, TrustVerdict& verdict,
+                             const DeviceTrust& device,
+                             const RootfsKeys* rootfs, TrustVerdict& verdict,
                              std::vector<Ptr<X509>>& next_ima,
                              std::vector<Ptr<X509>>& next_evm) {
+  if (rootfs != nullptr) {
+    RootfsCertificatesAfterReboot(*rootfs, header, verdict.keyring_problems,
+                                  verdict.notes, next_ima, next_evm);
+    return false;
+  }
   if (header.keys.has_value() && !header.keys->initramfs.empty()) {
     KeysAfterReboot(header, verdict.keyring_problems, next_ima, next_evm);
     return false;
@@ -255,6 +262,10 @@ bool KeyIdSeen(const std::vector<std::pair<uint32_t, const X509*>>& seen,
 }  // namespace
 
 std::string TrustVerdict::Summary() const {
+  std::string notes_text;
+  for (const std::string& note : notes) {
+    notes_text += "; note: " + note;
+  }
   if (accepted()) {
     std::string ids;
     for (uint32_t id : ima_keyids) {
@@ -262,7 +273,7 @@ std::string TrustVerdict::Summary() const {
     }
     return std::to_string(appraised_files) +
            " appraised files verify under the post-update keyring {" + ids +
-           "}";
+           "}" + notes_text;
   }
   std::string out;
   size_t listed = 0;
@@ -283,7 +294,7 @@ std::string TrustVerdict::Summary() const {
              f.consequence + ")";
     }
   }
-  return out;
+  return out + notes_text;
 }
 
 namespace {
@@ -377,7 +388,13 @@ std::unique_ptr<TrustDecider::Keyring> TrustDecider::MakeKeyring(
 }
 
 Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
-    const ManifestHeader& header, const DeviceTrust& device) {
+    const ManifestHeader& header, const DeviceTrust& device,
+    const RootfsKeys* rootfs) {
+  if (device.boots_without_initramfs != (rootfs != nullptr)) {
+    return MakeError(ErrorCode::kInternal,
+                     "the image's /etc/keys are given exactly for a device "
+                     "that boots without an initramfs");
+  }
   std::unique_ptr<TrustDecider> d(new TrustDecider(header, device));
   std::vector<std::string>& problems = d->verdict_.keyring_problems;
   const BootedKernel kernel = KernelAfterReboot(header, device, problems);
@@ -395,8 +412,8 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
 
   // The certificates the kernel will try to load after reboot.
   std::vector<Ptr<X509>> next_ima, next_evm;
-  d->rootfs_keys_load_ =
-      CertificatesAfterReboot(header, device, d->verdict_, next_ima, next_evm);
+  d->rootfs_keys_load_ = CertificatesAfterReboot(
+      header, device, rootfs, d->verdict_, next_ima, next_evm);
 
   KernelKeyringRules rules;
   rules.require_digital_signature = kernel.newest >= KernelVersion{6, 6};
@@ -407,15 +424,14 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
   };
   d->next_ima_ = build(".ima", next_ima, true);
   d->next_evm_ = build(".evm", next_evm, true);
-  if (d->next_ima_->keys.empty()) {
-    problems.push_back(
-        "no certificate would load into .ima after reboot: nothing would be "
-        "trusted after reboot");
-  }
-  if (d->next_evm_->keys.empty()) {
-    problems.push_back(
-        "no certificate would load into .evm after reboot: no EVM signature "
-        "would verify, nothing would be trusted after reboot");
+  for (const Keyring* ring : {d->next_ima_.get(), d->next_evm_.get()}) {
+    if (!ring->keys.empty()) {
+      continue;
+    }
+    if (std::optional<std::string> why =
+            EmptyKeyringProblem(ring->name, rootfs)) {
+      problems.push_back(*why);
+    }
   }
   // The running kernel already holds its keys; they are not re-checked,
   // and what is wrong with them is the device's affair.
