@@ -106,6 +106,18 @@ Result<Ptr<X509>> LoadCertificate(const std::string& path) {
   return cert;
 }
 
+Result<Ptr<X509>> ParseCertificateDer(std::string_view der) {
+  const auto* start = reinterpret_cast<const unsigned char*>(der.data());
+  const unsigned char* p = start;
+  ERR_clear_error();
+  Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (cert == nullptr || p != start + der.size()) {
+    ERR_clear_error();
+    return MakeError(ErrorCode::kMalformed, "certificate does not parse");
+  }
+  return cert;
+}
+
 Result<std::string> CertificateDer(const X509* cert) {
   ERR_clear_error();
   int len = cert == nullptr ? -1 : i2d_X509(cert, nullptr);

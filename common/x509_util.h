@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/handles.h"
@@ -16,6 +17,10 @@ Result<std::vector<Ptr<X509>>> LoadPemCertificates(const std::string& path);
 
 // One certificate from a PEM or DER file (detected by content).
 Result<Ptr<X509>> LoadCertificate(const std::string& path);
+
+// The certificate whose DER encoding is exactly `der`; kMalformed when it
+// does not parse or bytes follow it.
+Result<Ptr<X509>> ParseCertificateDer(std::string_view der);
 
 // The DER encoding of `cert`; kInternal when OpenSSL cannot encode it.
 Result<std::string> CertificateDer(const X509* cert);

@@ -76,6 +76,17 @@ Result<uint32_t> ParseCount(const std::string& value) {
   return out;
 }
 
+Result<SlotLayout> ParseLayout(const std::string& value) {
+  if (value == "ab") {
+    return SlotLayout::kAb;
+  }
+  if (value == "in-place") {
+    return SlotLayout::kInPlace;
+  }
+  return MakeError(ErrorCode::kInvalidArgument,
+                   "'" + value + "' is not ab or in-place");
+}
+
 Result<KernelVersion> ParseKernelVersion(const std::string& value) {
   KernelVersion version;
   size_t dot = value.find('.');
@@ -101,6 +112,17 @@ Result<KernelVersion> ParseKernelVersion(const std::string& value) {
 }
 
 }  // namespace
+
+Result<InitramfsSource> ParseInitramfsSource(const std::string& value) {
+  if (value == "image") {
+    return InitramfsSource::kImage;
+  }
+  if (value == "none") {
+    return InitramfsSource::kNone;
+  }
+  return MakeError(ErrorCode::kInvalidArgument,
+                   "'" + value + "' is not image or none");
+}
 
 Result<uint64_t> ParseFsMagic(const std::string& text) {
   std::string_view digits = text;
@@ -242,14 +264,9 @@ class ConfigParser {
     } else if (key == "ca-expiry-horizon-days") {
       IMAB_ASSIGN_OR_RETURN(config_.ca_expiry_horizon_days, ParseCount(value));
     } else if (key == "layout") {
-      if (value == "ab") {
-        config_.layout = SlotLayout::kAb;
-      } else if (value == "in-place") {
-        config_.layout = SlotLayout::kInPlace;
-      } else {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         "'" + value + "' is not ab or in-place");
-      }
+      IMAB_ASSIGN_OR_RETURN(config_.layout, ParseLayout(value));
+    } else if (key == "initramfs") {
+      IMAB_ASSIGN_OR_RETURN(config_.initramfs, ParseInitramfsSource(value));
     } else if (key == "slots-dir") {
       IMAB_ASSIGN_OR_RETURN(config_.slots_dir, DeviceRelativePath(value));
     } else if (key == "allow-development") {
@@ -454,6 +471,9 @@ std::string RenderDeviceConfig(const DeviceConfig& config) {
   }
   out << "ca-expiry-horizon-days = " << config.ca_expiry_horizon_days << "\n";
   out << "layout = " << (config.layout == SlotLayout::kAb ? "ab" : "in-place")
+      << "\n";
+  out << "initramfs = "
+      << (config.initramfs == InitramfsSource::kNone ? "none" : "image")
       << "\n";
   out << "slots-dir = /" << config.slots_dir << "\n";
   out << "allow-development = " << (config.allow_development ? "yes" : "no")

@@ -20,6 +20,13 @@ inline constexpr const char* kDeviceConfigPath = "etc/imabundle/device.conf";
 
 enum class SlotLayout { kAb, kInPlace };
 
+// Where the kernel finds the certificates it loads into .ima and .evm at
+// boot (init/main.c: integrity_load_keys() once the root is mounted): in
+// an initramfs the image ships or the device supplies (kImage), or, on a
+// device that boots no initramfs at all, in the image's root file system
+// (kNone: /etc/keys/x509_ima.der and x509_evm.der).
+enum class InitramfsSource { kImage, kNone };
+
 // The device's root file system, for the fsmagic=, fsname= and fsuuid=
 // conditions of its IMA policy; unset parts are unknown.
 struct RootFileSystem {
@@ -31,6 +38,8 @@ struct RootFileSystem {
 // "0xef53" / "ef53" (as the kernel's fsmagic=) and a UUID as uuid_parse()
 // takes it; kInvalidArgument otherwise.
 Result<uint64_t> ParseFsMagic(const std::string& text);
+// "image" or "none" (device.conf `initramfs`); kInvalidArgument otherwise.
+Result<InitramfsSource> ParseInitramfsSource(const std::string& value);
 Result<std::string> ParseFsUuid(const std::string& text);
 
 struct DeviceConfig {
@@ -68,6 +77,7 @@ struct DeviceConfig {
   std::vector<std::string> required_anchors;
   uint32_t ca_expiry_horizon_days = 365;
   SlotLayout layout = SlotLayout::kAb;
+  InitramfsSource initramfs = InitramfsSource::kImage;
   std::string slots_dir = "var/lib/imabundle";  // relative to ROOT
   bool allow_development = false;
 };

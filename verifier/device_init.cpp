@@ -200,6 +200,12 @@ Status Prepare(const InitOptions& options, DeviceConfig& config,
   }
   config.layout =
       options.layout == "ab" ? SlotLayout::kAb : SlotLayout::kInPlace;
+  Result<InitramfsSource> initramfs = ParseInitramfsSource(options.initramfs);
+  if (!initramfs.has_value()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--initramfs " + initramfs.error().message);
+  }
+  config.initramfs = *initramfs;
   config.allow_development = options.allow_development;
   config.release_require_eku = options.release_require_eku;
   config.critical = DefaultCriticalFiles();

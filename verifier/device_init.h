@@ -26,6 +26,10 @@ struct InitOptions {
   std::string rootfs_magic, rootfs_type, rootfs_uuid;  // "": unknown
   bool ima_appraise_modsig = false;
   std::string layout = "ab";  // "ab" or "in-place"
+  // "image" (an initramfs comes with the image or from outside it) or
+  // "none" (the device boots no initramfs: its keys come from the image's
+  // /etc/keys).
+  std::string initramfs = "image";
   bool allow_development = false;
   bool release_require_eku = false;  // signer must carry EKU codeSigning
   bool force = false;                // replace an existing device.conf

@@ -114,6 +114,7 @@ Result<DeviceTrust> LoadDeviceTrust(const DeviceConfig& config,
   trust.owner_critical = config.owner_critical;
   trust.init = config.init;
   trust.in_place = config.layout == SlotLayout::kInPlace;
+  trust.boots_without_initramfs = config.initramfs == InitramfsSource::kNone;
   if (!config.ima_policy.empty()) {
     IMAB_ASSIGN_OR_RETURN(const std::string path,
                           DevicePath(config, config.ima_policy));

@@ -60,6 +60,17 @@ int PrintFailure(const imab::Error& failure) {
   return ExitCode(failure);
 }
 
+// The trust decision's notes on an accepted bundle (a refusal's message
+// carries them already): they refuse nothing, but say what it assumed.
+void PrintTrustNotes(const std::optional<imab::verifier::TrustVerdict>& trust) {
+  if (!trust.has_value()) {
+    return;
+  }
+  for (const std::string& note : trust->notes) {
+    std::cerr << "imab-verify: note: " << note << "\n";
+  }
+}
+
 int Report(const Options& options, const imab::verifier::VerifyReport& report,
            const imab::Status& status, const char* verb) {
   std::optional<imab::Error> failure = FailureOf(status);
@@ -69,6 +80,7 @@ int Report(const Options& options, const imab::verifier::VerifyReport& report,
   if (failure.has_value()) {
     return PrintFailure(*failure);
   }
+  PrintTrustNotes(report.trust);
   if (!options.json) {
     std::cout << verb << " " << options.verify.bundle_path << ": version "
               << report.header.image_version << " for "
@@ -140,6 +152,7 @@ int ReportInstall(const Options& options,
   if (failure.has_value()) {
     return PrintFailure(*failure);
   }
+  PrintTrustNotes(report.verify.trust);
   if (!options.json) {
     std::cout << "installed " << report.verify.header.image_version << " for "
               << report.installed.compatible << " into slot "
@@ -239,6 +252,10 @@ void AddInit(CLI::App* cmd, Options& options) {
   cmd->add_flag("--ima-appraise-modsig", init.ima_appraise_modsig,
                 "The kernel has CONFIG_IMA_APPRAISE_MODSIG");
   cmd->add_option("--layout", init.layout, "ab or in-place");
+  cmd->add_option("--initramfs", init.initramfs,
+                  "image (the default: an initramfs comes with the image or "
+                  "from outside it) or none (the device boots without one "
+                  "and loads its keys from the image's /etc/keys)");
   cmd->add_option("--from-bundle", init.from_bundle,
                   "Install this bundle as the factory image");
   cmd->add_flag("--allow-development", init.allow_development,

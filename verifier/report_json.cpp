@@ -57,6 +57,10 @@ std::string TrustJson(const TrustVerdict& verdict) {
   for (size_t i = 0; i < verdict.keyring_problems.size(); ++i) {
     out += (i == 0 ? "" : ", ") + JsonString(verdict.keyring_problems[i]);
   }
+  out += "], \"notes\": [";
+  for (size_t i = 0; i < verdict.notes.size(); ++i) {
+    out += (i == 0 ? "" : ", ") + JsonString(verdict.notes[i]);
+  }
   out += "], \"rejected_files\": [";
   for (size_t i = 0; i < verdict.files.size(); ++i) {
     const TrustFinding& f = verdict.files[i];

@@ -18,6 +18,7 @@
 #include "common/path_parts.h"
 #include "common/printable.h"
 #include "common/x509_util.h"
+#include "verifier/booted_kernel.h"
 
 namespace imab::verifier {
 
@@ -77,16 +78,6 @@ struct TrustDecider::Keyring {
 
 namespace {
 
-Result<Ptr<X509>> ParseDerCertificate(const std::string& der) {
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-  Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  if (cert == nullptr ||
-      p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
-    return MakeError(ErrorCode::kMalformed, "certificate does not parse");
-  }
-  return cert;
-}
-
 Result<Sha256Digest> DerSha256(const X509* cert) {
   IMAB_ASSIGN_OR_RETURN(std::string der, CertificateDer(cert));
   return Sha256Of(AsBytes(der));
@@ -99,6 +90,14 @@ std::string CertificateDerOf(const X509* cert) {
 }
 
 Ptr<X509> Copy(const X509* cert) { return Ptr<X509>(X509_dup(cert)); }
+
+std::vector<Ptr<X509>> CopyAll(const std::vector<Ptr<X509>>& certs) {
+  std::vector<Ptr<X509>> copies;
+  for (const Ptr<X509>& cert : certs) {
+    copies.push_back(Copy(cert.get()));
+  }
+  return copies;
+}
 
 bool AnyMatch(const std::vector<std::string>& patterns,
               const std::string& path) {
@@ -122,7 +121,7 @@ void KeysAfterReboot(const ManifestHeader& header,
                       const std::string& where) -> Ptr<X509> {
     if (header.ima.has_value()) {
       for (const SigningCertificate& c : header.ima->certificates) {
-        Result<Ptr<X509>> cert = ParseDerCertificate(c.der);
+        Result<Ptr<X509>> cert = ParseCertificateDer(c.der);
         if (!cert.has_value()) {
           continue;
         }
@@ -168,6 +167,30 @@ void KeysAfterReboot(const ManifestHeader& header,
   }
 }
 
+// The certificates the kernel will try to load into .ima and .evm after
+// reboot: from the image's /etc/keys on a device that boots no initramfs
+// (`rootfs`), else from every initramfs the bundle ships, else the ones
+// loaded now. True when the device may still boot without an initramfs
+// and load the image's /etc/keys (CheckRootfsKeyFiles).
+bool CertificatesAfterReboot(const ManifestHeader& header,
+                             const DeviceTrust& device,
+                             const RootfsKeys* rootfs, TrustVerdict& verdict,
+                             std::vector<Ptr<X509>>& next_ima,
+                             std::vector<Ptr<X509>>& next_evm) {
+  if (rootfs != nullptr) {
+    RootfsCertificatesAfterReboot(*rootfs, header, verdict.keyring_problems,
+                                  verdict.notes, next_ima, next_evm);
+    return false;
+  }
+  if (header.keys.has_value() && !header.keys->initramfs.empty()) {
+    KeysAfterReboot(header, verdict.keyring_problems, next_ima, next_evm);
+    return false;
+  }
+  next_ima = CopyAll(device.ima_certs);
+  next_evm = CopyAll(device.evm_certs);
+  return true;
+}
+
 // True when `seen` already holds `keyid`. The same certificate twice is
 // harmless; another one with that keyid in the ring `ring` is a problem.
 bool KeyIdSeen(const std::vector<std::pair<uint32_t, const X509*>>& seen,
@@ -190,6 +213,10 @@ bool KeyIdSeen(const std::vector<std::pair<uint32_t, const X509*>>& seen,
 }  // namespace
 
 std::string TrustVerdict::Summary() const {
+  std::string notes_text;
+  for (const std::string& note : notes) {
+    notes_text += "; note: " + note;
+  }
   if (accepted()) {
     std::string ids;
     for (uint32_t id : ima_keyids) {
@@ -197,7 +224,7 @@ std::string TrustVerdict::Summary() const {
     }
     return std::to_string(appraised_files) +
            " appraised files verify under the post-update keyring {" + ids +
-           "}";
+           "}" + notes_text;
   }
   std::string out;
   size_t listed = 0;
@@ -218,7 +245,7 @@ std::string TrustVerdict::Summary() const {
              f.consequence + ")";
     }
   }
-  return out;
+  return out + notes_text;
 }
 
 namespace {
@@ -318,89 +345,40 @@ std::unique_ptr<TrustDecider::Keyring> TrustDecider::MakeKeyring(
 }
 
 Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
-    const ManifestHeader& header, const DeviceTrust& device) {
+    const ManifestHeader& header, const DeviceTrust& device,
+    const RootfsKeys* rootfs) {
+  if (device.boots_without_initramfs != (rootfs != nullptr)) {
+    return MakeError(ErrorCode::kInternal,
+                     "the image's /etc/keys are given exactly for a device "
+                     "that boots without an initramfs");
+  }
   std::unique_ptr<TrustDecider> d(new TrustDecider(header, device));
   std::vector<std::string>& problems = d->verdict_.keyring_problems;
-  // The bundle's kernel CAs, profile and version count only when the image
-  // ships the kernels that carry them (FORMAT.md §3.3.3): every kernel a
-  // bootloader could start is declared and carries every CA, which the
-  // streaming check confirms in their bytes. Otherwise the device keeps
-  // booting its own kernel.
-  const bool ships_kernel =
-      header.keys.has_value() && !header.keys->kernels.empty();
-  // A shipped kernel boots with the CAs it carries: with none declared
-  // they are unknown, and the device's own CAs would be a guess.
-  if (ships_kernel && header.keys->kernel_cas.empty()) {
-    problems.push_back(
-        "the image ships a kernel but declares none of the CAs built into "
-        "it (no kernel-ca line)");
+  const BootedKernel kernel = KernelAfterReboot(header, device, problems);
+  d->profile_ = kernel.profile;
+  if (kernel.shipped) {
+    d->verdict_.kernel_profile = kernel.profile;
+    d->verdict_.kernel_version = kernel.newest;
   }
-  // A new kernel computes EVM digests its own way: the bundle's profile.
-  d->profile_ = ships_kernel && header.ima.has_value() ? header.ima->profile
-                                                       : device.profile;
-  if (ships_kernel) {
-    // Recorded as the device's kernel after the update: the newest shipped.
-    KernelVersion newest{0, 0};
-    for (const KernelRecord& k : header.keys->kernels) {
-      newest = std::max(newest, KernelVersion{k.major, k.minor});
-    }
-    d->verdict_.kernel_profile = d->profile_;
-    d->verdict_.kernel_version = newest;
-  }
-  std::set<KernelVersion> may_boot = {device.kernel_version};
-  if (ships_kernel) {
-    may_boot.clear();
-    for (const KernelRecord& k : header.keys->kernels) {
-      may_boot.insert(KernelVersion{k.major, k.minor});
-    }
-  }
-  CheckPolicyForKernels(device, may_boot, problems);
+  CheckPolicyForKernels(device, kernel.may_boot, problems);
   // Each kernel that may boot applies the policy at its own hooks.
-  d->policy_.set_mmap_reqprot(
-      std::any_of(may_boot.begin(), may_boot.end(), [](const KernelVersion& v) {
-        return v > KernelVersion{6, 1};
-      }));
-
-  // The CAs of the kernel that will boot.
-  std::vector<Ptr<X509>> cas;
-  if (ships_kernel) {
-    for (const std::string& der : header.keys->kernel_cas) {
-      Result<Ptr<X509>> ca = ParseDerCertificate(der);
-      if (!ca.has_value()) {
-        problems.push_back("kernel CA of the bundle does not parse");
-        continue;
-      }
-      cas.push_back(std::move(*ca));
-    }
-  } else {
-    for (const Ptr<X509>& ca : device.kernel_cas) {
-      cas.push_back(Copy(ca.get()));
-    }
-  }
+  d->policy_.set_mmap_reqprot(std::any_of(
+      kernel.may_boot.begin(), kernel.may_boot.end(),
+      [](const KernelVersion& v) { return v > KernelVersion{6, 1}; }));
   std::vector<X509*> ca_ptrs;
-  for (const Ptr<X509>& ca : cas) {
+  for (const Ptr<X509>& ca : kernel.cas) {
     ca_ptrs.push_back(ca.get());
+    d->verdict_.kernel_ca_ders.push_back(CertificateDerOf(ca.get()));
   }
 
   // The certificates the kernel will try to load after reboot.
   std::vector<Ptr<X509>> next_ima, next_evm;
-  const bool ships_initramfs =
-      header.keys.has_value() && !header.keys->initramfs.empty();
-  d->rootfs_keys_load_ = !ships_initramfs;
-  if (ships_initramfs) {
-    KeysAfterReboot(header, problems, next_ima, next_evm);
-  } else {
-    for (const Ptr<X509>& c : device.ima_certs) {
-      next_ima.push_back(Copy(c.get()));
-    }
-    for (const Ptr<X509>& c : device.evm_certs) {
-      next_evm.push_back(Copy(c.get()));
-    }
-  }
+  d->rootfs_keys_load_ = CertificatesAfterReboot(
+      header, device, rootfs, d->verdict_, next_ima, next_evm);
 
   // Every kernel that may boot loads the keys: each one's rules hold.
-  const std::vector<KernelVersion> may_boot_list(may_boot.begin(),
-                                                 may_boot.end());
+  const std::vector<KernelVersion> may_boot_list(kernel.may_boot.begin(),
+                                                 kernel.may_boot.end());
   const KernelTarget target = KernelTarget::ForVersions(may_boot_list);
   auto build = [&](const std::string& name, std::vector<Ptr<X509>>& certs,
                    bool check_with_kernel) {
@@ -409,41 +387,37 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
   };
   d->next_ima_ = build(".ima", next_ima, true);
   d->next_evm_ = build(".evm", next_evm, true);
-  if (d->next_ima_->keys.empty()) {
-    problems.push_back(
-        "no certificate would load into .ima after reboot: nothing would be "
-        "trusted after reboot");
+  for (const Keyring* ring : {d->next_ima_.get(), d->next_evm_.get()}) {
+    if (!ring->keys.empty()) {
+      continue;
+    }
+    if (std::optional<std::string> why =
+            EmptyKeyringProblem(ring->name, rootfs)) {
+      problems.push_back(*why);
+    }
   }
-  if (d->next_evm_->keys.empty()) {
-    problems.push_back(
-        "no certificate would load into .evm after reboot: no EVM signature "
-        "would verify, nothing would be trusted after reboot");
-  }
-  // The running kernel already holds its keys; they are not re-checked.
-  std::vector<Ptr<X509>> running_ima, running_evm;
-  for (const Ptr<X509>& c : device.ima_certs) {
-    running_ima.push_back(Copy(c.get()));
-  }
-  for (const Ptr<X509>& c : device.evm_certs) {
-    running_evm.push_back(Copy(c.get()));
-  }
-  std::vector<std::string> before = problems;
-  d->running_ima_ = build(".ima", running_ima, false);
-  d->running_evm_ = build(".evm", running_evm, false);
-  problems = std::move(before);  // the running set is the device's affair
-
-  for (const Keyring::Key& key : d->next_ima_->keys) {
-    d->verdict_.ima_keyids.push_back(key.keyid);
-    d->verdict_.ima_cert_ders.push_back(key.der);
-  }
-  for (const Keyring::Key& key : d->next_evm_->keys) {
-    d->verdict_.evm_keyids.push_back(key.keyid);
-    d->verdict_.evm_cert_ders.push_back(key.der);
-  }
-  for (const Ptr<X509>& ca : cas) {
-    d->verdict_.kernel_ca_ders.push_back(CertificateDerOf(ca.get()));
-  }
+  // The running kernel already holds its keys; they are not re-checked,
+  // and what is wrong with them is the device's affair.
+  std::vector<Ptr<X509>> running_ima = CopyAll(device.ima_certs);
+  std::vector<Ptr<X509>> running_evm = CopyAll(device.evm_certs);
+  std::vector<std::string> ignored;
+  d->running_ima_ =
+      MakeKeyring(".ima", running_ima, false, ca_ptrs, target, ignored);
+  d->running_evm_ =
+      MakeKeyring(".evm", running_evm, false, ca_ptrs, target, ignored);
+  d->RecordNextKeyrings();
   return d;
+}
+
+void TrustDecider::RecordNextKeyrings() {
+  for (const Keyring::Key& key : next_ima_->keys) {
+    verdict_.ima_keyids.push_back(key.keyid);
+    verdict_.ima_cert_ders.push_back(key.der);
+  }
+  for (const Keyring::Key& key : next_evm_->keys) {
+    verdict_.evm_keyids.push_back(key.keyid);
+    verdict_.evm_cert_ders.push_back(key.der);
+  }
 }
 
 std::optional<std::pair<std::string, std::string>> TrustDecider::CheckUnder(
@@ -640,8 +614,8 @@ bool TrustDecider::DeclaredKeyIs(const Keyring& ring, uint32_t keyid) {
   bool same = held == nullptr;
   if (held != nullptr && header_.ima.has_value()) {
     for (const SigningCertificate& declared : header_.ima->certificates) {
-      Result<Ptr<X509>> a = ParseDerCertificate(declared.der);
-      Result<Ptr<X509>> b = ParseDerCertificate(held->der);
+      Result<Ptr<X509>> a = ParseCertificateDer(declared.der);
+      Result<Ptr<X509>> b = ParseCertificateDer(held->der);
       if (declared.keyid == keyid && a.has_value() && b.has_value()) {
         same = EVP_PKEY_eq(X509_get0_pubkey(a->get()),
                            X509_get0_pubkey(b->get())) == 1;

@@ -34,6 +34,7 @@
 #include "verifier/device_state.h"
 #include "verifier/hook_consequence.h"
 #include "verifier/ima_policy.h"
+#include "verifier/rootfs_keys.h"
 
 namespace imab::verifier {
 
@@ -61,6 +62,9 @@ struct DeviceTrust {
   std::string init;
   // No A/B: files are replaced one by one under the running kernel.
   bool in_place = false;
+  // device.conf `initramfs = none`: the kernel loads .ima and .evm from
+  // the image's own /etc/keys (rootfs_keys.h), never from an initramfs.
+  bool boots_without_initramfs = false;
 };
 
 // Reads the certificates and policy `config` names under its root. The keys
@@ -91,7 +95,10 @@ struct TrustVerdict {
   // Certificates the kernel would refuse, an empty keyring, duplicate
   // keyids: each one line.
   std::vector<std::string> keyring_problems;
-  std::vector<TrustFinding> files;   // critical first, then manifest order
+  std::vector<TrustFinding> files;  // critical first, then manifest order
+  // What the decision assumed that the reader should know, though it
+  // refuses nothing ("the bundle's initramfs ... is not loaded").
+  std::vector<std::string> notes;
   std::vector<uint32_t> ima_keyids;  // post-update .ima keyring
   std::vector<uint32_t> evm_keyids;  // post-update .evm keyring
   // The same keyrings and the kernel CAs as certificate DERs, for the
@@ -117,10 +124,15 @@ class TrustDecider {
   // Builds the keyrings the device will have after reboot from `header`
   // (kernel CAs and initramfs certificates of the bundle, or the device's
   // when the bundle ships none) and `device`. Both are borrowed and must
-  // outlive the decider. kInternal only for a library failure; everything
-  // the kernel would refuse is a finding, not an error.
+  // outlive the decider. A device that boots without an initramfs loads
+  // the image's /etc/keys instead: `rootfs`, found in the manifest
+  // beforehand (RootfsKeysFinder), is read here only, and is required
+  // exactly for such a device. kInternal only for a library failure or a
+  // missing `rootfs`; everything the kernel would refuse is a finding, not
+  // an error.
   static Result<std::unique_ptr<TrustDecider>> Create(
-      const ManifestHeader& header, const DeviceTrust& device);
+      const ManifestHeader& header, const DeviceTrust& device,
+      const RootfsKeys* rootfs = nullptr);
   ~TrustDecider();
 
   // Judges one manifest entry (in manifest order).
@@ -207,6 +219,8 @@ class TrustDecider {
   void SetConsequences(const CriticalClosure::Outcome& closure,
                        TrustVerdict& verdict,
                        const std::vector<FindingInfo>& info) const;
+  // The post-update keyrings' keyids and certificates, into verdict_.
+  void RecordNextKeyrings();
   void CheckRootfsKeyFiles(std::vector<std::string>& problems) const;
   // The first reason the file would fail under `ring`, or nullopt.
   std::optional<std::pair<std::string, std::string>> CheckUnder(
@@ -235,8 +249,10 @@ class TrustDecider {
   // accesses that appraise them), and the ones that failed there.
   std::map<std::string, std::vector<HookAccess>> content_checked_;
   std::map<std::string, Untrusted> content_failures_;
-  // No initramfs declared: the kernel loads the image's etc/keys files,
-  // which must then be certificates of the predicted keyrings.
+  // No initramfs declared, on a device that may boot without one although
+  // it does not say so (device.conf `initramfs = image`): the kernel then
+  // loads the image's etc/keys files, which must be certificates of the
+  // predicted keyrings.
   static constexpr const char* kRootfsKeyFiles[] = {"etc/keys/x509_ima.der",
                                                     "etc/keys/x509_evm.der"};
   bool rootfs_keys_load_ = false;

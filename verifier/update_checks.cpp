@@ -1,6 +1,7 @@
 #include "verifier/update_checks.h"
 
 #include <ctime>
+#include <functional>
 #include <memory>
 
 #include "common/manifest_reader.h"
@@ -62,26 +63,60 @@ Status CheckNotExpired(const ManifestHeader& header, uint64_t now) {
   return OkStatus();
 }
 
-Result<std::unique_ptr<TrustDecider>> DecideUpdateTrust(
-    ByteSource& source, uint64_t offset, uint64_t size,
-    const Sha256Digest& signed_sha256, const ManifestHeader& header,
-    const DeviceTrust& device) {
+namespace {
+
+// Reads the manifest at [offset, offset+size) of `source` once more,
+// handing every entry to `consider`; the bytes must hash to
+// `signed_sha256`.
+Status ForEachEntry(ByteSource& source, uint64_t offset, uint64_t size,
+                    const Sha256Digest& signed_sha256,
+                    const std::function<void(const Entry&)>& consider) {
   IMAB_ASSIGN_OR_RETURN(std::unique_ptr<ManifestReader> manifest,
                         ManifestReader::Open(source, offset, size));
-  IMAB_ASSIGN_OR_RETURN(std::unique_ptr<TrustDecider> decider,
-                        TrustDecider::Create(header, device));
   while (true) {
     IMAB_ASSIGN_OR_RETURN(std::optional<Entry> entry, manifest->Next());
     if (!entry.has_value()) {
       break;
     }
-    decider->Consider(*entry);
+    consider(*entry);
   }
   IMAB_ASSIGN_OR_RETURN(Sha256Digest digest, manifest->Finish());
   if (!DigestEquals(digest, signed_sha256)) {
     return MakeError(ErrorCode::kDigestMismatch,
                      "manifest changed while being read");
   }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<TrustDecider>> DecideUpdateTrust(
+    ByteSource& source, uint64_t offset, uint64_t size,
+    const Sha256Digest& signed_sha256, const ManifestHeader& header,
+    const DeviceTrust& device) {
+  // A device without an initramfs loads the image's /etc/keys: which
+  // certificates those are must be known before the first file is judged,
+  // so the manifest is read once more for them first.
+  std::optional<RootfsKeys> rootfs;
+  if (device.boots_without_initramfs) {
+    std::vector<const X509*> loaded;
+    for (const auto* certs : {&device.ima_certs, &device.evm_certs}) {
+      for (const Ptr<X509>& cert : *certs) {
+        loaded.push_back(cert.get());
+      }
+    }
+    RootfsKeysFinder finder(header, loaded);
+    IMAB_RETURN_IF_ERROR(ForEachEntry(source, offset, size, signed_sha256,
+                                      [&](const Entry& e) { finder.Add(e); }));
+    rootfs = finder.Finish();
+  }
+  IMAB_ASSIGN_OR_RETURN(
+      std::unique_ptr<TrustDecider> decider,
+      TrustDecider::Create(header, device,
+                           rootfs.has_value() ? &*rootfs : nullptr));
+  IMAB_RETURN_IF_ERROR(
+      ForEachEntry(source, offset, size, signed_sha256,
+                   [&](const Entry& e) { decider->Consider(e); }));
   return decider;
 }
 

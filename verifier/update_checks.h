@@ -32,9 +32,11 @@ Status CheckNotExpired(const ManifestHeader& header, uint64_t now);
 // Reads the manifest at [offset, offset+size) of `source` a second time,
 // feeding every entry to a TrustDecider, and returns it: its Finish() is
 // the verdict from the manifest, its FinishContent() the one after the
-// payload streamed. `header` and `device` are borrowed by it. The bytes
-// read must hash to `signed_sha256` (the verified signature's), or the file
-// changed under us: kDigestMismatch.
+// payload streamed. `header` and `device` are borrowed by it. For a device
+// that boots without an initramfs the manifest is read once more before
+// that, for the image's /etc/keys certificates (RootfsKeysFinder). The
+// bytes read must hash to `signed_sha256` (the verified signature's), or
+// the file changed under us: kDigestMismatch.
 Result<std::unique_ptr<TrustDecider>> DecideUpdateTrust(
     ByteSource& source, uint64_t offset, uint64_t size,
     const Sha256Digest& signed_sha256, const ManifestHeader& header,

@@ -22,8 +22,7 @@ TEST(X509UtilTest, IssuerLineNamesTheIssuer) {
   TestIdentity ca = MakeRootCa(dir.path().string(), "ca", ca_options);
   CertOptions leaf_options;
   leaf_options.common_name = "IMA signing";
-  TestIdentity leaf =
-      MakeIssued(dir.path().string(), "leaf", ca, leaf_options);
+  TestIdentity leaf = MakeIssued(dir.path().string(), "leaf", ca, leaf_options);
   EXPECT_EQ(IssuerLine(leaf.cert.get()), SubjectLine(ca.cert.get()));
   EXPECT_NE(IssuerLine(leaf.cert.get()).find("CN=\"Kernel CA, test\""),
             std::string::npos)
@@ -43,6 +42,19 @@ TEST(X509UtilTest, CertificateDerRoundTrips) {
   ASSERT_NE(back, nullptr);
   EXPECT_EQ(X509_cmp(back.get(), ca.cert.get()), 0);
   EXPECT_EQ(CertificateDer(nullptr).error().code, ErrorCode::kInternal);
+}
+
+TEST(X509UtilTest, ParseCertificateDerTakesExactlyOneCertificate) {
+  TempDir dir;
+  TestIdentity ca = MakeRootCa(dir.path().string(), "ca");
+  const std::string der = CertificateDer(ca.cert.get()).value();
+  Result<Ptr<X509>> parsed = ParseCertificateDer(der);
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  EXPECT_EQ(X509_cmp(parsed->get(), ca.cert.get()), 0);
+  EXPECT_EQ(ParseCertificateDer(der + "x").error().code, ErrorCode::kMalformed);
+  EXPECT_EQ(ParseCertificateDer(der.substr(0, der.size() - 1)).error().code,
+            ErrorCode::kMalformed);
+  EXPECT_EQ(ParseCertificateDer("").error().code, ErrorCode::kMalformed);
 }
 
 TEST(X509UtilTest, IsoTimeIsUtcIso8601) {

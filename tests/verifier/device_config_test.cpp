@@ -37,6 +37,7 @@ TEST_F(DeviceConfigTest, MinimalFileGetsDefaults) {
   // One key signs IMA and EVM unless evm-cert says otherwise.
   EXPECT_EQ(config->evm_certs, config->ima_certs);
   EXPECT_EQ(config->layout, SlotLayout::kAb);
+  EXPECT_EQ(config->initramfs, InitramfsSource::kImage);
   EXPECT_EQ(config->kernel_version, (KernelVersion{6, 6}));
   EXPECT_EQ(config->critical, DefaultCriticalFiles());
   // Resolved beneath ROOT: an existing file is found, a missing one is an
@@ -63,6 +64,7 @@ TEST_F(DeviceConfigTest, EveryKeyRoundTripsThroughRender) {
                                      "required-anchor = ISRG_Root_X1.pem\n"
                                      "ca-expiry-horizon-days = 30\n"
                                      "layout = in-place\n"
+                                     "initramfs = none\n"
                                      "slots-dir = /data/slots\n"
                                      "allow-development = yes\n"
                                      "init = /usr/lib/systemd/systemd\n"
@@ -73,6 +75,7 @@ TEST_F(DeviceConfigTest, EveryKeyRoundTripsThroughRender) {
   EXPECT_EQ(config->init, "usr/lib/systemd/systemd");
   EXPECT_EQ(config->critical, std::vector<std::string>{"opt/app/bin/main"});
   EXPECT_EQ(config->layout, SlotLayout::kInPlace);
+  EXPECT_EQ(config->initramfs, InitramfsSource::kNone);
   EXPECT_EQ(config->slots_dir, "data/slots");
   EXPECT_TRUE(config->allow_development);
 
@@ -82,6 +85,7 @@ TEST_F(DeviceConfigTest, EveryKeyRoundTripsThroughRender) {
   EXPECT_EQ(again->evm_certs, config->evm_certs);
   EXPECT_EQ(again->kernel_profile, config->kernel_profile);
   EXPECT_EQ(again->init, config->init);
+  EXPECT_EQ(again->initramfs, InitramfsSource::kNone);
   EXPECT_TRUE(again->release_require_eku);
 }
 
@@ -152,6 +156,11 @@ INSTANTIATE_TEST_SUITE_P(
                 "given twice"},
         BadCase{"BadLayout", std::string(kMinimal) + "layout = abc\n",
                 "not ab or in-place"},
+        BadCase{"BadInitramfs", std::string(kMinimal) + "initramfs = no\n",
+                ":5: initramfs: 'no' is not image or none"},
+        BadCase{"InitramfsTwice",
+                std::string(kMinimal) + "initramfs = none\ninitramfs = none\n",
+                "initramfs given twice"},
         BadCase{"BadProfile", std::string(kMinimal) + "kernel-profile = x\n",
                 "kernel-profile"},
         BadCase{"BadVersion", std::string(kMinimal) + "kernel-version = 6\n",

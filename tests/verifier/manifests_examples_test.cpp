@@ -95,6 +95,7 @@ TEST(ManifestsExamplesTest, ExampleDeviceConfLoads) {
   EXPECT_EQ(config->trust_root, "etc/imabundle/trust-root");
   EXPECT_TRUE(config->release_require_eku);
   EXPECT_EQ(config->ca_expiry_horizon_days, 90u);
+  EXPECT_EQ(config->initramfs, InitramfsSource::kImage);
   EXPECT_EQ(config->required_anchors,
             std::vector<std::string>{"ISRG_Root_X1.pem"});
   // The example's critical files come on top of the defaults.

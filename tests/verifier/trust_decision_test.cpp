@@ -1123,5 +1123,256 @@ TEST_F(TrustDecisionTest, RootfsKeyFilesMustBeThePredictedCertificates) {
             std::string::npos);
 }
 
+// A device that boots no initramfs (device.conf `initramfs = none`): the
+// keyrings after reboot are exactly the certificates of the image's
+// /etc/keys (init/main.c: integrity_load_keys() after prepare_namespace()).
+class NoInitramfsTest : public TrustDecisionTest {
+ protected:
+  void SetUp() override {
+    TrustDecisionTest::SetUp();
+    device_.boots_without_initramfs = true;
+  }
+
+  // The regular file `path` holding `cert`'s DER, signed by `signer`.
+  static Entry KeyFile(const std::string& path, const TestIdentity& cert,
+                       const TestIdentity& signer) {
+    Entry entry = SignedFile(path, nullptr, 0644);
+    entry.sha256 = Sha(Der(cert.cert.get()));
+    SetXattr(entry, kImaXattr,
+             EncodeSignatureV2(XattrType::kDigsig, HashAlgo::kSha256,
+                               KeyIdOf(signer), Sign(signer, entry.sha256)));
+    std::vector<uint8_t> evm =
+        EvmPortableDigest(entry, KernelProfile{}, HashAlgo::kSha256).value();
+    SetXattr(entry, kEvmXattr,
+             EncodeSignatureV2(XattrType::kEvmPortableDigsig, HashAlgo::kSha256,
+                               KeyIdOf(signer), Sign(signer, evm)));
+    return entry;
+  }
+
+  static Entry Link(const std::string& path, const std::string& target,
+                    EntryType type = EntryType::kSymlink) {
+    Entry entry;
+    entry.type = type;
+    entry.path = path;
+    entry.link_target = target;
+    return entry;
+  }
+
+  // A bundle signed by `key`, which it declares, and no initramfs.
+  static ManifestHeader SignedBy(const TestIdentity& key) {
+    ManifestHeader header;
+    header.ima.emplace();
+    header.ima->certificates.push_back({KeyIdOf(key), Der(key.cert.get())});
+    return header;
+  }
+
+  // The image signed by `key` with both /etc/keys files holding `cert`.
+  static std::vector<Entry> ImageWithKeys(const TestIdentity& key,
+                                          const TestIdentity& cert) {
+    std::vector<Entry> image = Image(&key, &key);
+    image.push_back(KeyFile("etc/keys/x509_evm.der", cert, key));
+    image.push_back(KeyFile("etc/keys/x509_ima.der", cert, key));
+    return image;
+  }
+
+  TrustVerdict DecideFromRootfs(const ManifestHeader& header,
+                                const std::vector<Entry>& entries) {
+    std::vector<const X509*> loaded;
+    for (const auto* certs : {&device_.ima_certs, &device_.evm_certs}) {
+      for (const Ptr<X509>& cert : *certs) {
+        loaded.push_back(cert.get());
+      }
+    }
+    RootfsKeysFinder finder(header, loaded);
+    for (const Entry& e : entries) {
+      finder.Add(e);
+    }
+    const RootfsKeys keys = finder.Finish();
+    auto decider = TrustDecider::Create(header, device_, &keys);
+    EXPECT_TRUE(decider.has_value());
+    for (const Entry& e : entries) {
+      (*decider)->Consider(e);
+    }
+    return (*decider)->Finish();
+  }
+};
+
+TEST_F(NoInitramfsTest, RotationDoneRightIsAccepted) {
+  TrustVerdict verdict =
+      DecideFromRootfs(SignedBy(new_key_), ImageWithKeys(new_key_, new_key_));
+  EXPECT_TRUE(verdict.accepted()) << verdict.Summary();
+  EXPECT_EQ(verdict.ima_keyids, std::vector<uint32_t>{KeyIdOf(new_key_)});
+  EXPECT_EQ(verdict.evm_keyids, std::vector<uint32_t>{KeyIdOf(new_key_)});
+  EXPECT_EQ(verdict.ima_cert_ders,
+            std::vector<std::string>{Der(new_key_.cert.get())});
+  // The same image judged as today (initramfs outside the image): the
+  // running key stays, and the root's files are not it.
+  device_.boots_without_initramfs = false;
+  EXPECT_FALSE(
+      Decide(SignedBy(new_key_), ImageWithKeys(new_key_, new_key_)).accepted());
+}
+
+// The kernel loads the file the image holds, not the one loaded now: an
+// image keeping the old certificate at /etc/keys while its files moved to
+// the new key names those files.
+TEST_F(NoInitramfsTest, OldCertificateLeftInEtcKeysNamesTheFiles) {
+  TrustVerdict verdict =
+      DecideFromRootfs(SignedBy(new_key_), ImageWithKeys(new_key_, old_key_));
+  ASSERT_FALSE(verdict.accepted());
+  EXPECT_TRUE(verdict.keyring_problems.empty()) << verdict.Summary();
+  EXPECT_EQ(verdict.ima_keyids, std::vector<uint32_t>{KeyIdOf(old_key_)});
+  ASSERT_FALSE(verdict.files.empty());
+  EXPECT_NE(verdict.Summary().find("/sbin/init: security.ima signed by keyid " +
+                                   KeyIdHex(KeyIdOf(new_key_))),
+            std::string::npos)
+      << verdict.Summary();
+}
+
+TEST_F(NoInitramfsTest, ImageWithoutEtcKeysIsRefusedNamingTheFiles) {
+  TrustVerdict verdict =
+      DecideFromRootfs(SignedBy(old_key_), Image(&old_key_, &old_key_));
+  ASSERT_EQ(verdict.keyring_problems.size(), 2u) << verdict.Summary();
+  EXPECT_EQ(verdict.keyring_problems[0].rfind(
+                "the image has no /etc/keys/x509_ima.der: this device boots "
+                "without an initramfs, so its kernel would load no "
+                "certificate into .ima after reboot",
+                0),
+            0u)
+      << verdict.keyring_problems[0];
+  EXPECT_EQ(verdict.keyring_problems[1].rfind(
+                "the image has no /etc/keys/x509_evm.der: this device boots "
+                "without an initramfs, so its kernel would load no "
+                "certificate into .evm after reboot",
+                0),
+            0u)
+      << verdict.keyring_problems[1];
+  EXPECT_TRUE(verdict.ima_keyids.empty());
+  EXPECT_EQ(verdict.files.size(), 4u);  // every signed file
+}
+
+// The two files load on their own: without x509_evm.der only .evm stays
+// empty, and the EVM signatures are what fails.
+TEST_F(NoInitramfsTest, MissingEvmFileEmptiesOnlyEvm) {
+  std::vector<Entry> image = Image(&new_key_, &new_key_);
+  image.push_back(KeyFile("etc/keys/x509_ima.der", new_key_, new_key_));
+  TrustVerdict verdict = DecideFromRootfs(SignedBy(new_key_), image);
+  ASSERT_EQ(verdict.keyring_problems.size(), 1u) << verdict.Summary();
+  EXPECT_NE(verdict.keyring_problems[0].find(
+                "the image has no /etc/keys/x509_evm.der"),
+            std::string::npos);
+  EXPECT_NE(verdict.keyring_problems[0].find("invalid-fail-immutable"),
+            std::string::npos);
+  EXPECT_EQ(verdict.ima_keyids, std::vector<uint32_t>{KeyIdOf(new_key_)});
+  EXPECT_TRUE(verdict.evm_keyids.empty());
+  ASSERT_FALSE(verdict.files.empty());
+  EXPECT_EQ(verdict.files[0].cause, "invalid-fail-immutable");
+}
+
+TEST_F(NoInitramfsTest, CertificateFromACaTheKernelLacksIsRefused) {
+  TestIdentity other_ca = MakeRootCa(dir_.path().string(), "other-ca");
+  TestIdentity stranger = MakeIssued(dir_.path().string(), "s", other_ca);
+  TrustVerdict verdict =
+      DecideFromRootfs(SignedBy(stranger), ImageWithKeys(stranger, stranger));
+  ASSERT_FALSE(verdict.accepted());
+  EXPECT_NE(verdict.Summary().find("would be refused by the kernel"),
+            std::string::npos)
+      << verdict.Summary();
+  EXPECT_NE(verdict.Summary().find("the certificate in the image's "
+                                   "/etc/keys/x509_ima.der would not load "
+                                   "into .ima after reboot"),
+            std::string::npos)
+      << verdict.Summary();
+}
+
+TEST_F(NoInitramfsTest, CertificateNeitherDeclaredNorLoadedIsRefused) {
+  TrustVerdict verdict =
+      DecideFromRootfs(SignedBy(old_key_), ImageWithKeys(old_key_, new_key_));
+  ASSERT_EQ(verdict.keyring_problems.size(), 2u) << verdict.Summary();
+  EXPECT_NE(verdict.keyring_problems[0].find(
+                "the image's /etc/keys/x509_ima.der holds none of the "
+                "certificates the manifest declares or the device has loaded"),
+            std::string::npos)
+      << verdict.keyring_problems[0];
+}
+
+// Followed as the kernel's filp_open() does, inside the image: a symlink
+// with a relative target, one into a symlinked folder, a hardlink.
+TEST_F(NoInitramfsTest, LinksAreFollowedInsideTheImage) {
+  std::vector<Entry> image = Image(&new_key_, &new_key_);
+  image.push_back(
+      Link("etc/keys/x509_evm.der", "../../usr/share/keys/evm.der"));
+  image.push_back(
+      Link("etc/keys/x509_ima.der", "opt/keys/ima.der", EntryType::kHardlink));
+  image.push_back(Link("usr/share/keys", "../../opt/keys"));
+  image.push_back(KeyFile("opt/keys/evm.der", new_key_, new_key_));
+  image.push_back(KeyFile("opt/keys/ima.der", new_key_, new_key_));
+  TrustVerdict verdict = DecideFromRootfs(SignedBy(new_key_), image);
+  EXPECT_TRUE(verdict.accepted()) << verdict.Summary();
+  EXPECT_EQ(verdict.evm_keyids, std::vector<uint32_t>{KeyIdOf(new_key_)});
+  EXPECT_EQ(verdict.ima_keyids, std::vector<uint32_t>{KeyIdOf(new_key_)});
+  // The link's end holding another certificate is what counts.
+  image.back() = KeyFile("opt/keys/ima.der", old_key_, new_key_);
+  verdict = DecideFromRootfs(SignedBy(new_key_), image);
+  EXPECT_EQ(verdict.ima_keyids, std::vector<uint32_t>{KeyIdOf(old_key_)});
+  EXPECT_FALSE(verdict.accepted());
+}
+
+TEST_F(NoInitramfsTest, LinkThatLeadsNowhereLoadsNothing) {
+  std::vector<Entry> image = Image(&new_key_, &new_key_);
+  image.push_back(KeyFile("etc/keys/x509_ima.der", new_key_, new_key_));
+  image.push_back(
+      Link("etc/keys/x509_evm.der", "../../usr/share/keys/evm.der"));
+  TrustVerdict verdict = DecideFromRootfs(SignedBy(new_key_), image);
+  ASSERT_EQ(verdict.keyring_problems.size(), 1u) << verdict.Summary();
+  EXPECT_EQ(verdict.keyring_problems[0].rfind(
+                "the image's /etc/keys/x509_evm.der leads to no regular file "
+                "(/usr/share is not in the image)",
+                0),
+            0u)
+      << verdict.keyring_problems[0];
+  // A folder in its place loads nothing either.
+  image.back() = Link("etc/keys/x509_evm.der", "/usr");
+  verdict = DecideFromRootfs(SignedBy(new_key_), image);
+  ASSERT_EQ(verdict.keyring_problems.size(), 1u) << verdict.Summary();
+  EXPECT_NE(verdict.keyring_problems[0].find("(a folder)"), std::string::npos)
+      << verdict.keyring_problems[0];
+}
+
+// Such a device never loads the bundle's initramfs: its keys do not count,
+// and a note says so when they differ.
+TEST_F(NoInitramfsTest, TheBundlesInitramfsDoesNotCount) {
+  ManifestHeader header = BundleLoading(old_key_);
+  header.ima->certificates.push_back(
+      {KeyIdOf(new_key_), Der(new_key_.cert.get())});
+  TrustVerdict verdict =
+      DecideFromRootfs(header, ImageWithKeys(new_key_, new_key_));
+  EXPECT_TRUE(verdict.accepted()) << verdict.Summary();
+  EXPECT_EQ(verdict.ima_keyids, std::vector<uint32_t>{KeyIdOf(new_key_)});
+  ASSERT_EQ(verdict.notes.size(), 1u);
+  EXPECT_EQ(verdict.notes[0].rfind("the bundle's initramfs "
+                                   "/boot/initramfs.img holds other etc/keys "
+                                   "certificates than the image's /etc/keys",
+                                   0),
+            0u)
+      << verdict.notes[0];
+  EXPECT_NE(verdict.Summary().find("; note: the bundle's initramfs"),
+            std::string::npos);
+  // The same certificates: nothing to say.
+  verdict = DecideFromRootfs(BundleLoading(new_key_),
+                             ImageWithKeys(new_key_, new_key_));
+  EXPECT_TRUE(verdict.accepted()) << verdict.Summary();
+  EXPECT_TRUE(verdict.notes.empty());
+}
+
+TEST_F(NoInitramfsTest, CreateWantsTheRootfsKeysExactlyForSuchADevice) {
+  EXPECT_EQ(TrustDecider::Create(SignedBy(new_key_), device_).error().code,
+            ErrorCode::kInternal);
+  device_.boots_without_initramfs = false;
+  const RootfsKeys keys;
+  EXPECT_EQ(
+      TrustDecider::Create(SignedBy(new_key_), device_, &keys).error().code,
+      ErrorCode::kInternal);
+}
+
 }  // namespace
 }  // namespace imab::verifier
