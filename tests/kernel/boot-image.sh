@@ -49,6 +49,29 @@ fi
 busybox=$(command -v busybox) || die "busybox missing (apt-get install busybox-static)"
 ! readelf -l "$busybox" | grep -q INTERP || die "$busybox is not static (apt-get install busybox-static)"
 
+# The host path of image path $1, its symlinks resolved inside the image
+# (an absolute target starts at the image's root), at most 40 hops.
+in_tree() {
+  local path=$1 hops=0 done="" part target
+  while [ -n "$path" ]; do
+    part=${path%%/*}
+    [ "$part" = "$path" ] && path="" || path=${path#*/}
+    case $part in
+      ""|.) continue ;;
+      ..) done=${done%/*}; continue ;;
+    esac
+    if [ -L "$tree$done/$part" ]; then
+      hops=$((hops + 1)); [ $hops -le 40 ] || return 1
+      target=$(readlink "$tree$done/$part")
+      case $target in /*) done="" ;; esac
+      path="$target${path:+/$path}"
+    else
+      done="$done/$part"
+    fi
+  done
+  printf '%s\n' "$tree$done"
+}
+
 seg=$work/segment
 rm -rf "$seg" && mkdir -p "$seg/bin" "$seg/imab" "$seg/etc/keys"
 cp "$busybox" "$seg/bin/busybox"
@@ -70,8 +93,8 @@ initrd=$work/initrd
 : >"$initrd"
 if [ ${#initramfs[@]} -gt 0 ]; then
   for f in "${initramfs[@]}"; do
-    [ -f "$tree/$f" ] || die "initramfs $f: not a file in the image"
-    cat "$tree/$f" >>"$initrd"
+    real=$(in_tree "$f") && [ -f "$real" ] || die "initramfs $f: not a file in the image"
+    cat "$real" >>"$initrd"
     # The kernel takes an uncompressed archive only at a 4-byte boundary;
     # it skips the zero padding.
     pad=$(( (4 - $(stat -c %s "$initrd") % 4) % 4 ))
@@ -79,9 +102,9 @@ if [ ${#initramfs[@]} -gt 0 ]; then
   done
 else
   for k in x509_ima.der x509_evm.der; do
-    if [ -e "$tree/etc/keys/$k" ]; then
+    if real=$(in_tree "etc/keys/$k") && [ -f "$real" ]; then
       mkdir -p "$seg/etc/keys"
-      cp -L "$tree/etc/keys/$k" "$seg/etc/keys/$k"
+      cp "$real" "$seg/etc/keys/$k"
     fi
   done
 fi

@@ -100,6 +100,21 @@ void ReplaceTree(Plan& plan, const std::string& make) {
   }
 }
 
+// A device that boots no initramfs (device.conf initramfs = none): the
+// image has none, and its root file system carries `cert` (if any) as
+// /etc/keys/x509_ima.der and x509_evm.der, which the kernel then loads.
+void WithoutInitramfs(Plan& plan, const TestIdentity* cert) {
+  fs::remove(plan.tree + "/boot/initrd.img");
+  plan.boots = {{}};
+  plan.device_flags.push_back("--initramfs none");
+  if (cert != nullptr) {
+    fs::create_directories(plan.tree + "/etc/keys");
+    for (const char* k : {"x509_ima.der", "x509_evm.der"}) {
+      fs::copy_file(DerCopy(*cert), plan.tree + "/etc/keys/" + k);
+    }
+  }
+}
+
 std::vector<KernelScenario> MakeScenarios() {
   std::vector<KernelScenario> s;
   // --- no rotation -------------------------------------------------------
@@ -143,6 +158,30 @@ std::vector<KernelScenario> MakeScenarios() {
                                          ShellQuote(DerCopy(evm)));
                  p.builder_knows_kernel_ca = false;
                }});
+  // --- devices that boot no initramfs: keys from the root file system -------
+  s.push_back({"no_initramfs_rotation_keys_in_rootfs", true, true,
+               [](Plan& p) {
+                 Rotate(p);
+                 WithoutInitramfs(p, &p.signer);
+               }});
+  s.push_back({"no_initramfs_keys_symlinked_absolute", true, true,
+               [](Plan& p) {
+                 WithoutInitramfs(p, &p.keys->current);
+                 fs::create_directories(p.tree + "/usr/share/keys");
+                 for (const char* k : {"x509_ima.der", "x509_evm.der"}) {
+                   fs::rename(p.tree + "/etc/keys/" + k,
+                              p.tree + "/usr/share/keys/" + k);
+                   fs::create_symlink(std::string("/usr/share/keys/") + k,
+                                      p.tree + "/etc/keys/" + k);
+                 }
+               }});
+  s.push_back({"no_initramfs_image_without_keys", false, false,
+               [](Plan& p) { WithoutInitramfs(p, nullptr); }});
+  s.push_back({"no_initramfs_rotation_keys_left_old", false, false,
+               [](Plan& p) {
+                 Rotate(p);
+                 WithoutInitramfs(p, &p.keys->current);
+               }});
   // --- certificate rules ---------------------------------------------------
   s.push_back({"cert_rsa2048", true, true, [](Plan& p) {
                  Rotate(p, {.key_type = KeyType::kRsa2048});
@@ -176,8 +215,12 @@ std::vector<KernelScenario> MakeScenarios() {
                [](Plan& p) {
                  Rotate(p, {.authority_key_id = "issuer:always"});
                }});
-  s.push_back({"cert_no_subject_key_id", false, false, [](Plan& p) {
-                 Rotate(p, {.subject_key_id = "none"});
+  // The kernel names the key by the SKID, not by a hash of the key (a
+  // certificate without SKID the builder refuses: no signature could name
+  // its key; kernel-rules.md has_skid).
+  s.push_back({"cert_subject_key_id_not_a_key_hash", true, true,
+               [](Plan& p) {
+                 Rotate(p, {.subject_key_id = "0123456789abcdef0011223344"});
                }});
   // --- hash algorithms -----------------------------------------------------
   s.push_back({"hash_sha384", true, true, [](Plan& p) {
