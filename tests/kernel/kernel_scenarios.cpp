@@ -202,6 +202,14 @@ std::vector<KernelScenario> MakeScenarios() {
                  Rotate(p, {.is_ca = true,
                             .key_usage = "critical,digitalSignature"});
                }});
+  s.push_back({"cert_key_cert_sign", true, false, [](Plan& p) {
+                 Rotate(p, {.key_usage =
+                                "critical,digitalSignature,keyCertSign"});
+               }});
+  s.push_back({"cert_not_yet_valid", true, true, [](Plan& p) {
+                 Rotate(p, {.not_before_offset = 30L * 24 * 3600,
+                            .not_after_offset = 60L * 24 * 3600});
+               }});
   s.push_back({"cert_expired", true, true, [](Plan& p) {
                  Rotate(p, {.not_before_offset = -7200,
                             .not_after_offset = -3600});
