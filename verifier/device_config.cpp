@@ -87,30 +87,6 @@ Result<SlotLayout> ParseLayout(const std::string& value) {
                    "'" + value + "' is not ab or in-place");
 }
 
-Result<KernelVersion> ParseKernelVersion(const std::string& value) {
-  KernelVersion version;
-  size_t dot = value.find('.');
-  if (dot == std::string::npos) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "kernel version '" + value + "' is not MAJOR.MINOR");
-  }
-  Result<uint32_t> major = ParseCount(value.substr(0, dot));
-  std::string minor_text = value.substr(dot + 1);
-  // "6.6.12": the patch level does not change the keyring rules.
-  size_t second_dot = minor_text.find('.');
-  if (second_dot != std::string::npos) {
-    minor_text = minor_text.substr(0, second_dot);
-  }
-  Result<uint32_t> minor = ParseCount(minor_text);
-  if (!major.has_value() || !minor.has_value()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "kernel version '" + value + "' is not MAJOR.MINOR");
-  }
-  version.major = *major;
-  version.minor = *minor;
-  return version;
-}
-
 }  // namespace
 
 Result<InitramfsSource> ParseInitramfsSource(const std::string& value) {

@@ -164,7 +164,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"BadProfile", std::string(kMinimal) + "kernel-profile = x\n",
                 "kernel-profile"},
         BadCase{"BadVersion", std::string(kMinimal) + "kernel-version = 6\n",
-                "not MAJOR.MINOR"},
+                "expected MAJOR.MINOR"},
         BadCase{"NoCompatible", "kernel-ca = /a\nrelease-ca = /b\n",
                 "compatible is missing"},
         BadCase{"NoKernelCa", "compatible = x\nrelease-ca = /b\n",
