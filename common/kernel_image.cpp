@@ -204,8 +204,8 @@ std::span<const uint8_t> BzImagePayload(std::span<const uint8_t> image) {
 Result<std::vector<uint8_t>> DecompressPayload(std::span<const uint8_t> payload,
                                                bool bzimage,
                                                uint64_t max_output) {
-  const bool gzip = payload.size() >= 2 && payload[0] == 0x1f &&
-                    payload[1] == 0x8b;
+  const bool gzip =
+      payload.size() >= 2 && payload[0] == 0x1f && payload[1] == 0x8b;
   if (!bzimage || gzip || payload.size() < 4) {
     return Decompress(payload, max_output);
   }
@@ -214,11 +214,10 @@ Result<std::vector<uint8_t>> DecompressPayload(std::span<const uint8_t> payload,
       std::vector<uint8_t> plain,
       Decompress(payload.first(payload.size() - 4), max_output));
   if (plain.size() != declared) {
-    return MakeError(ErrorCode::kMalformed,
-                     "bzImage payload decompresses to " +
-                         std::to_string(plain.size()) +
-                         " bytes, its size trailer says " +
-                         std::to_string(declared));
+    return MakeError(
+        ErrorCode::kMalformed,
+        "bzImage payload decompresses to " + std::to_string(plain.size()) +
+            " bytes, its size trailer says " + std::to_string(declared));
   }
   return plain;
 }

@@ -362,9 +362,11 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
   }
   CheckPolicyForKernels(device, kernel.may_boot, problems);
   // Each kernel that may boot applies the policy at its own hooks.
-  d->policy_.set_mmap_reqprot(std::any_of(
-      kernel.may_boot.begin(), kernel.may_boot.end(),
-      [](const KernelVersion& v) { return v > KernelVersion{6, 1}; }));
+  d->policy_.set_mmap_reqprot(std::any_of(kernel.may_boot.begin(),
+                                          kernel.may_boot.end(),
+                                          [](const KernelVersion& v) {
+                                            return v > KernelVersion{6, 1};
+                                          }));
   std::vector<X509*> ca_ptrs;
   for (const Ptr<X509>& ca : kernel.cas) {
     ca_ptrs.push_back(ca.get());

@@ -22,7 +22,8 @@ std::string Field(const std::string& line, const std::string& key,
   }
   at += key.size() + 2;
   size_t end = to_end ? line.size() : line.find(' ', at);
-  std::string value = line.substr(at, end == std::string::npos ? end : end - at);
+  std::string value =
+      line.substr(at, end == std::string::npos ? end : end - at);
   if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
     value = value.substr(1, value.size() - 2);
   }
@@ -124,9 +125,9 @@ std::string TestKernelCaKey(const std::string& name) {
 
 std::string TestKernelImage(const std::string& version,
                             const std::string& ca_pem, std::string* error) {
-  CommandResult build = RunShell(ShellQuote(KernelDir() + "/build-kernel.sh") +
-                                 " " + ShellQuote(version) + " " +
-                                 ShellQuote(ca_pem));
+  CommandResult build =
+      RunShell(ShellQuote(KernelDir() + "/build-kernel.sh") + " " +
+               ShellQuote(version) + " " + ShellQuote(ca_pem));
   std::string image = build.out.substr(0, build.out.find('\n'));
   if (build.exit_code != 0 || image.empty()) {
     *error = "build-kernel.sh " + version + " failed: " + build.err;
@@ -224,8 +225,8 @@ std::optional<BootResult> BootImage(const BootRequest& request,
                                     std::string* error) {
   std::filesystem::create_directories(request.work);
   std::string command = ShellQuote(KernelDir() + "/boot-image.sh") +
-                        " --kernel " + ShellQuote(request.kernel) +
-                        " --tree " + ShellQuote(request.tree) + " --work " +
+                        " --kernel " + ShellQuote(request.kernel) + " --tree " +
+                        ShellQuote(request.tree) + " --work " +
                         ShellQuote(request.work);
   std::string exec_list;
   for (const std::string& line : request.exec) {

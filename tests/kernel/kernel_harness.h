@@ -49,9 +49,9 @@ struct AuditRecord {
 };
 
 struct BootRequest {
-  std::string kernel;     // bzImage
-  std::string tree;       // extracted image
-  std::string work;       // scratch folder
+  std::string kernel;                  // bzImage
+  std::string tree;                    // extracted image
+  std::string work;                    // scratch folder
   std::vector<std::string> initramfs;  // image paths the bootloader loads
   std::optional<std::string> policy;   // nullopt: ima_policy=appraise_tcb
   std::vector<std::string> exec;       // "PATH [ARG...]"
@@ -61,7 +61,7 @@ struct BootResult {
   std::vector<Probe> probes;
   std::vector<AuditRecord> audits;
   std::vector<std::string> loaded_certs;  // "Loaded X.509 cert '...'"
-  int refused_certs = 0;  // "Problem loading X.509 certificate"
+  int refused_certs = 0;                  // "Problem loading X.509 certificate"
   bool policy_loaded = false;
   bool policy_refused = false;
   std::string console;

@@ -1,8 +1,8 @@
 // The console parser of the kernel harness, on lines as the guest and the
 // kernel print them (no boot needed).
-#include <gtest/gtest.h>
-
 #include "tests/kernel/kernel_harness.h"
+
+#include <gtest/gtest.h>
 
 namespace imab::testing {
 namespace {
@@ -13,7 +13,8 @@ TEST(KernelHarnessParse, ProbesAuditCausesAndKeys) {
       "integrity: Problem loading X.509 certificate -126\n"
       "IMAB-GUEST policy-loaded\n"
       "IMAB-PROBE mmap step=ok errno=0 path=/bin/true\n"
-      "IMAB-PROBE mmap step=mmap errno=13 path=/lib/x86_64-linux-gnu/libc.so.6\n"
+      "IMAB-PROBE mmap step=mmap errno=13 "
+      "path=/lib/x86_64-linux-gnu/libc.so.6\n"
       "IMAB-PROBE exec errno=13 status=126 signal=0 timeout=0 path=/bin/echo "
       "out=\n"
       "IMAB-PROBE exec errno=0 status=127 signal=0 timeout=0 path=/bin/ls "

@@ -21,8 +21,8 @@ namespace fs = std::filesystem;
 
 bool BuilderTakesKernelVersion() {
   static const bool kTakes =
-      RunShell(ShellQuote(BuildBin()) + " build --help").out.find(
-          "--kernel-version") != std::string::npos;
+      RunShell(ShellQuote(BuildBin()) + " build --help")
+          .out.find("--kernel-version") != std::string::npos;
   return kTakes;
 }
 
@@ -144,10 +144,10 @@ class KernelMatrix
   }
 
   Verdict Verify() {
-    CommandResult verify = RunShell(
-        ShellQuote(VerifyBin()) + " verify " +
-        ShellQuote(dir_.Sub("update.imab")) + " --root " +
-        ShellQuote(dir_.Sub("device")) + " --no-time-check");
+    CommandResult verify =
+        RunShell(ShellQuote(VerifyBin()) + " verify " +
+                 ShellQuote(dir_.Sub("update.imab")) + " --root " +
+                 ShellQuote(dir_.Sub("device")) + " --no-time-check");
     return {verify.exit_code == 0, verify.out + verify.err};
   }
 
@@ -167,9 +167,12 @@ class KernelMatrix
     }
     bool all_passed = true;
     for (size_t i = 0; i < plan.boots.size(); ++i) {
-      BootRequest request{kernel, dir_.Sub("image"),
+      BootRequest request{kernel,
+                          dir_.Sub("image"),
                           dir_.Sub("boot-" + std::to_string(i)),
-                          plan.boots[i], plan.policy, plan.exec};
+                          plan.boots[i],
+                          plan.policy,
+                          plan.exec};
       std::optional<BootResult> result = BootImage(request, &error);
       EXPECT_TRUE(result.has_value()) << error;
       if (!result.has_value()) {
@@ -204,8 +207,8 @@ TEST_P(KernelMatrix, VerifierAgreesWithKernel) {
   const KernelScenario& scenario = KernelScenarios()[index];
   Plan plan = DefaultPlan(kernel);
   scenario.setup(plan);
-  const bool intended = kernel == "6.1" ? scenario.accepted_by_6_1
-                                        : scenario.accepted_by_6_12;
+  const bool intended =
+      kernel == "6.1" ? scenario.accepted_by_6_1 : scenario.accepted_by_6_12;
   ASSERT_NO_FATAL_FAILURE(InitDevice(plan));
   ASSERT_NO_FATAL_FAILURE(BuildAsReleaseEngineer(plan, intended));
   Verdict verdict = Verify();
@@ -217,7 +220,8 @@ TEST_P(KernelMatrix, VerifierAgreesWithKernel) {
       << report;
   EXPECT_EQ(verdict.accepted, *kernel_accepts)
       << "verifier " << (verdict.accepted ? "accepts" : "refuses")
-      << ", kernel " << (*kernel_accepts ? "accepts" : "refuses") << "\nverifier said:\n"
+      << ", kernel " << (*kernel_accepts ? "accepts" : "refuses")
+      << "\nverifier said:\n"
       << verdict.message << "\nkernel:\n"
       << report;
   if (!verdict.accepted && !*kernel_accepts) {
@@ -244,10 +248,11 @@ std::vector<size_t> AllScenarios() {
   return all;
 }
 
-INSTANTIATE_TEST_SUITE_P(Matrix, KernelMatrix,
-                         ::testing::Combine(::testing::Values("6.1", "6.12"),
-                                            ::testing::ValuesIn(AllScenarios())),
-                         ScenarioName);
+INSTANTIATE_TEST_SUITE_P(
+    Matrix, KernelMatrix,
+    ::testing::Combine(::testing::Values("6.1", "6.12"),
+                       ::testing::ValuesIn(AllScenarios())),
+    ScenarioName);
 
 }  // namespace
 }  // namespace imab::testing

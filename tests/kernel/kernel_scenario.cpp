@@ -105,9 +105,9 @@ void MakeBaseTree(const std::string& tree, const std::string& cert_der) {
 }
 
 std::vector<std::string> DefaultExecProbes() {
-  return {"/sbin/init",        "/bin/true",         "/bin/echo probe",
-          "/bin/cat /etc/hostname", "/bin/uname -s", "/bin/ls /",
-          "/usr/bin/env",      "/bin/sh -c true"};
+  return {
+      "/sbin/init",    "/bin/true", "/bin/echo probe", "/bin/cat /etc/hostname",
+      "/bin/uname -s", "/bin/ls /", "/usr/bin/env",    "/bin/sh -c true"};
 }
 
 }  // namespace imab::testing

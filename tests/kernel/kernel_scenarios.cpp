@@ -45,9 +45,10 @@ void SetXattr(const Plan& plan, const std::string& path,
 void EvmctlSignAll(Plan& plan, const TestIdentity& key) {
   Run("find " + ShellQuote(plan.tree) +
       " -type f | while read -r f; do evmctl ima_sign -a sha256 --key " +
-      ShellQuote(key.key_path) + " \"$f\" >/dev/null && evmctl sign "
-      "--portable -a sha256 --key " + ShellQuote(key.key_path) +
-      " \"$f\" >/dev/null || exit 1; done");
+      ShellQuote(key.key_path) +
+      " \"$f\" >/dev/null && evmctl sign "
+      "--portable -a sha256 --key " +
+      ShellQuote(key.key_path) + " \"$f\" >/dev/null || exit 1; done");
   plan.sign = false;
   plan.build_flags.push_back("--keep-signatures --ima-cert " +
                              ShellQuote(DerCopy(key)));
@@ -120,20 +121,19 @@ std::vector<KernelScenario> MakeScenarios() {
   // --- no rotation -------------------------------------------------------
   s.push_back({"signed_by_current_key", true, true, [](Plan&) {}});
   // Unsigned: the builder still puts the key into the initramfs.
-  s.push_back({"unsigned_image", false, false,
-               [](Plan& p) { Exclude(p, "**"); }});
-  s.push_back({"unsigned_libc", false, false,
-               [](Plan& p) { Exclude(p, kLibc); }});
-  s.push_back({"unsigned_ldso", false, false,
-               [](Plan& p) { Exclude(p, kLdso); }});
+  s.push_back(
+      {"unsigned_image", false, false, [](Plan& p) { Exclude(p, "**"); }});
+  s.push_back(
+      {"unsigned_libc", false, false, [](Plan& p) { Exclude(p, kLibc); }});
+  s.push_back(
+      {"unsigned_ldso", false, false, [](Plan& p) { Exclude(p, kLdso); }});
   s.push_back({"unsigned_init_script", false, false,
                [](Plan& p) { Exclude(p, "sbin/init"); }});
   s.push_back({"unsigned_data_file_appraise_tcb", false, false,
                [](Plan& p) { Exclude(p, "etc/hostname"); }});
   // --- key rotation --------------------------------------------------------
-  s.push_back({"rotation_rsa3072", true, true, [](Plan& p) {
-                 Rotate(p, {.key_type = KeyType::kRsa3072});
-               }});
+  s.push_back({"rotation_rsa3072", true, true,
+               [](Plan& p) { Rotate(p, {.key_type = KeyType::kRsa3072}); }});
   s.push_back({"rotation_initramfs_symlink", true, true, [](Plan& p) {
                  fs::rename(p.tree + "/boot/initrd.img",
                             p.tree + "/boot/initrd.img-6.x-imab");
@@ -152,20 +152,17 @@ std::vector<KernelScenario> MakeScenarios() {
   s.push_back({"rotation_evm_key_from_other_ca", false, false, [](Plan& p) {
                  Rotate(p);
                  TestIdentity evm = IssueKey(p, "evm", p.keys->ca_b);
-                 p.build_flags.push_back("--evm-key " +
-                                         ShellQuote(evm.key_path) +
-                                         " --evm-cert " +
-                                         ShellQuote(DerCopy(evm)));
+                 p.build_flags.push_back(
+                     "--evm-key " + ShellQuote(evm.key_path) + " --evm-cert " +
+                     ShellQuote(DerCopy(evm)));
                  p.builder_knows_kernel_ca = false;
                }});
   // --- devices that boot no initramfs: keys from the root file system -------
-  s.push_back({"no_initramfs_rotation_keys_in_rootfs", true, true,
-               [](Plan& p) {
+  s.push_back({"no_initramfs_rotation_keys_in_rootfs", true, true, [](Plan& p) {
                  Rotate(p);
                  WithoutInitramfs(p, &p.signer);
                }});
-  s.push_back({"no_initramfs_keys_symlinked_absolute", true, true,
-               [](Plan& p) {
+  s.push_back({"no_initramfs_keys_symlinked_absolute", true, true, [](Plan& p) {
                  WithoutInitramfs(p, &p.keys->current);
                  fs::create_directories(p.tree + "/usr/share/keys");
                  for (const char* k : {"x509_ima.der", "x509_evm.der"}) {
@@ -177,66 +174,57 @@ std::vector<KernelScenario> MakeScenarios() {
                }});
   s.push_back({"no_initramfs_image_without_keys", false, false,
                [](Plan& p) { WithoutInitramfs(p, nullptr); }});
-  s.push_back({"no_initramfs_rotation_keys_left_old", false, false,
-               [](Plan& p) {
-                 Rotate(p);
-                 WithoutInitramfs(p, &p.keys->current);
-               }});
+  s.push_back(
+      {"no_initramfs_rotation_keys_left_old", false, false, [](Plan& p) {
+         Rotate(p);
+         WithoutInitramfs(p, &p.keys->current);
+       }});
   // --- certificate rules ---------------------------------------------------
-  s.push_back({"cert_rsa2048", true, true, [](Plan& p) {
-                 Rotate(p, {.key_type = KeyType::kRsa2048});
-               }});
-  s.push_back({"cert_rsa4096", true, true, [](Plan& p) {
-                 Rotate(p, {.key_type = KeyType::kRsa4096});
-               }});
-  s.push_back({"cert_p384", true, true, [](Plan& p) {
-                 Rotate(p, {.key_type = KeyType::kEcP384});
-               }});
+  s.push_back({"cert_rsa2048", true, true,
+               [](Plan& p) { Rotate(p, {.key_type = KeyType::kRsa2048}); }});
+  s.push_back({"cert_rsa4096", true, true,
+               [](Plan& p) { Rotate(p, {.key_type = KeyType::kRsa4096}); }});
+  s.push_back({"cert_p384", true, true,
+               [](Plan& p) { Rotate(p, {.key_type = KeyType::kEcP384}); }});
   s.push_back({"cert_no_key_usage", true, false,
                [](Plan& p) { Rotate(p, {.omit_key_usage = true}); }});
-  s.push_back({"cert_key_usage_without_digital_signature", true, false,
-               [](Plan& p) {
-                 Rotate(p, {.key_usage = "critical,keyEncipherment"});
-               }});
-  s.push_back({"cert_is_ca", true, false, [](Plan& p) {
-                 Rotate(p, {.is_ca = true,
-                            .key_usage = "critical,digitalSignature"});
-               }});
+  s.push_back(
+      {"cert_key_usage_without_digital_signature", true, false,
+       [](Plan& p) { Rotate(p, {.key_usage = "critical,keyEncipherment"}); }});
+  s.push_back(
+      {"cert_is_ca", true, false, [](Plan& p) {
+         Rotate(p, {.is_ca = true, .key_usage = "critical,digitalSignature"});
+       }});
   s.push_back({"cert_key_cert_sign", true, false, [](Plan& p) {
-                 Rotate(p, {.key_usage =
-                                "critical,digitalSignature,keyCertSign"});
+                 Rotate(p,
+                        {.key_usage = "critical,digitalSignature,keyCertSign"});
                }});
   s.push_back({"cert_not_yet_valid", true, true, [](Plan& p) {
                  Rotate(p, {.not_before_offset = 30L * 24 * 3600,
                             .not_after_offset = 60L * 24 * 3600});
                }});
-  s.push_back({"cert_expired", true, true, [](Plan& p) {
-                 Rotate(p, {.not_before_offset = -7200,
-                            .not_after_offset = -3600});
-               }});
+  s.push_back(
+      {"cert_expired", true, true, [](Plan& p) {
+         Rotate(p, {.not_before_offset = -7200, .not_after_offset = -3600});
+       }});
   // Without an AKID the kernel finds the CA by the issuer name
   // (x509_note_issuer sets auth_ids[2]; find_asymmetric_key looks up "dn:").
-  s.push_back({"cert_no_authority_key_id", true, true, [](Plan& p) {
-                 Rotate(p, {.authority_key_id = "none"});
-               }});
-  s.push_back({"cert_authority_key_id_issuer_and_serial", true, true,
-               [](Plan& p) {
-                 Rotate(p, {.authority_key_id = "issuer:always"});
-               }});
+  s.push_back({"cert_no_authority_key_id", true, true,
+               [](Plan& p) { Rotate(p, {.authority_key_id = "none"}); }});
+  s.push_back(
+      {"cert_authority_key_id_issuer_and_serial", true, true,
+       [](Plan& p) { Rotate(p, {.authority_key_id = "issuer:always"}); }});
   // The kernel names the key by the SKID, not by a hash of the key (a
   // certificate without SKID the builder refuses: no signature could name
   // its key; kernel-rules.md has_skid).
-  s.push_back({"cert_subject_key_id_not_a_key_hash", true, true,
-               [](Plan& p) {
+  s.push_back({"cert_subject_key_id_not_a_key_hash", true, true, [](Plan& p) {
                  Rotate(p, {.subject_key_id = "0123456789abcdef0011223344"});
                }});
   // --- hash algorithms -----------------------------------------------------
-  s.push_back({"hash_sha384", true, true, [](Plan& p) {
-                 p.build_flags.push_back("--hash sha384");
-               }});
-  s.push_back({"hash_sha512", true, true, [](Plan& p) {
-                 p.build_flags.push_back("--hash sha512");
-               }});
+  s.push_back({"hash_sha384", true, true,
+               [](Plan& p) { p.build_flags.push_back("--hash sha384"); }});
+  s.push_back({"hash_sha512", true, true,
+               [](Plan& p) { p.build_flags.push_back("--hash sha512"); }});
   // --- EVM xattr sets, owner and mode --------------------------------------
   s.push_back({"evm_security_capability", true, true, [](Plan& p) {
                  // cap_net_raw+ep (VFS_CAP_REVISION_2).
@@ -247,8 +235,7 @@ std::vector<KernelScenario> MakeScenarios() {
                  SetXattr(p, kLibc, "security.selinux",
                           "system_u:object_r:lib_t:s0");
                }});
-  s.push_back({"evm_apparmor_label_without_apparmor", true, true,
-               [](Plan& p) {
+  s.push_back({"evm_apparmor_label_without_apparmor", true, true, [](Plan& p) {
                  SetXattr(p, "bin/cat", "security.apparmor", "unconfined");
                }});
   s.push_back({"owner_and_mode_of_a_program", true, true, [](Plan& p) {
@@ -277,8 +264,7 @@ std::vector<KernelScenario> MakeScenarios() {
                  p.policy = "appraise func=BPRM_CHECK\n";
                  Exclude(p, kLibc);
                }});
-  s.push_back({"policy_bprm_only_unsigned_program", false, false,
-               [](Plan& p) {
+  s.push_back({"policy_bprm_only_unsigned_program", false, false, [](Plan& p) {
                  p.policy = "appraise func=BPRM_CHECK\n";
                  Exclude(p, "bin/echo");
                }});
@@ -286,45 +272,42 @@ std::vector<KernelScenario> MakeScenarios() {
                  p.policy = "appraise func=MMAP_CHECK\n";
                  Exclude(p, kLibc);
                }});
-  s.push_back({"policy_file_check_exec_unsigned_program", false, false,
-               [](Plan& p) {
-                 p.policy = "appraise func=FILE_CHECK mask=MAY_EXEC\n";
-                 Exclude(p, "bin/true");
-               }});
-  s.push_back({"policy_fowner_root_unsigned_user_file", true, true,
-               [](Plan& p) {
-                 p.policy = "appraise fowner=0\n";
-                 Run("chown 1000:1000 " + InTree(p, "etc/os-release"));
-                 Exclude(p, "etc/os-release");
-               }});
-  s.push_back({"policy_dont_appraise_ext4_unsigned", true, true,
-               [](Plan& p) {
+  s.push_back(
+      {"policy_file_check_exec_unsigned_program", false, false, [](Plan& p) {
+         p.policy = "appraise func=FILE_CHECK mask=MAY_EXEC\n";
+         Exclude(p, "bin/true");
+       }});
+  s.push_back(
+      {"policy_fowner_root_unsigned_user_file", true, true, [](Plan& p) {
+         p.policy = "appraise fowner=0\n";
+         Run("chown 1000:1000 " + InTree(p, "etc/os-release"));
+         Exclude(p, "etc/os-release");
+       }});
+  s.push_back({"policy_dont_appraise_ext4_unsigned", true, true, [](Plan& p) {
                  p.policy = "dont_appraise fsmagic=0xef53\nappraise fowner=0\n";
                  Exclude(p, "**");
                }});
-  s.push_back({"policy_appraise_algos_refuses_sha512", false, false,
-               [](Plan& p) {
-                 p.policy = "appraise func=BPRM_CHECK appraise_algos=sha256\n";
-                 p.build_flags.push_back("--hash sha512");
-               }});
-  s.push_back({"policy_appraise_algos_allows_sha512", true, true,
-               [](Plan& p) {
+  s.push_back(
+      {"policy_appraise_algos_refuses_sha512", false, false, [](Plan& p) {
+         p.policy = "appraise func=BPRM_CHECK appraise_algos=sha256\n";
+         p.build_flags.push_back("--hash sha512");
+       }});
+  s.push_back({"policy_appraise_algos_allows_sha512", true, true, [](Plan& p) {
                  p.policy =
                      "appraise func=BPRM_CHECK appraise_algos=sha256,sha512\n";
                  p.build_flags.push_back("--hash sha512");
                }});
   // --- kept signatures -------------------------------------------------------
-  s.push_back({"kept_evmctl_signatures", true, true, [](Plan& p) {
-                 EvmctlSignAll(p, p.keys->current);
-               }});
-  s.push_back({"kept_evmctl_signatures_of_a_foreign_key", false, false,
-               [](Plan& p) {
-                 // The initramfs keeps the device's certificate.
-                 TestIdentity foreign = IssueKey(p, "foreign", p.keys->ca_b);
-                 EvmctlSignAll(p, foreign);
-                 p.build_flags.back() += " --ima-cert " +
-                                         ShellQuote(DerCopy(p.keys->current));
-               }});
+  s.push_back({"kept_evmctl_signatures", true, true,
+               [](Plan& p) { EvmctlSignAll(p, p.keys->current); }});
+  s.push_back(
+      {"kept_evmctl_signatures_of_a_foreign_key", false, false, [](Plan& p) {
+         // The initramfs keeps the device's certificate.
+         TestIdentity foreign = IssueKey(p, "foreign", p.keys->ca_b);
+         EvmctlSignAll(p, foreign);
+         p.build_flags.back() +=
+             " --ima-cert " + ShellQuote(DerCopy(p.keys->current));
+       }});
   // --- a shipped kernel whose built-in CA changed ---------------------------
   s.push_back({"shipped_kernel_with_new_ca", true, true, [](Plan& p) {
                  ShipKernelWithCaB(p);

@@ -323,8 +323,8 @@ TestIdentity LoadIdentity(const std::string& key_path,
   Ptr<BIO> key_bio(BIO_new_file(key_path.c_str(), "r"));
   Ptr<BIO> cert_bio(BIO_new_file(cert_path.c_str(), "r"));
   if (key_bio != nullptr) {
-    id.key.reset(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr,
-                                         nullptr));
+    id.key.reset(
+        PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
   }
   if (cert_bio != nullptr) {
     id.cert.reset(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
