@@ -249,22 +249,16 @@ std::vector<std::string> HookNames(const std::vector<HookAccess>& hooks) {
 }
 
 std::string MissingConsequence(const std::string& affects, bool is_init) {
-  switch (RootOf(affects, is_init)) {
+  switch (const Root root = RootOf(affects, is_init)) {
     case Root::kLdSo:
       return "the ELF interpreter: every dynamically linked program would "
              "fail at execve";
     case Root::kLibc:
       return "every dynamically linked program, init included, would fail "
              "to load libc (ld.so exit 127)";
-    case Root::kInit:
-      return "the kernel could not start init: the device would not boot";
-    case Root::kUpdater:
-      return "the updater could not run: no later update could repair the "
-             "device";
-    case Root::kOther:
-      return "/" + affects + " could not run";
+    default:
+      return RootSummary(root, affects);
   }
-  return "";
 }
 
 }  // namespace imab::verifier
