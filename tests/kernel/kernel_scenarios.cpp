@@ -242,6 +242,22 @@ std::vector<KernelScenario> MakeScenarios() {
                  Run("chown 1000:1000 " + InTree(p, "bin/uname") +
                      " && chmod 0750 " + InTree(p, "bin/uname"));
                }});
+  s.push_back({"evm_ignores_user_xattrs", true, true, [](Plan& p) {
+                 SetXattr(p, "etc/hostname", "user.comment", "not covered");
+                 SetXattr(p, kLibc, "user.origin", "debian");
+               }});
+  s.push_back({"init_script_through_env", true, true, [](Plan& p) {
+                 WriteFile(p.tree + "/sbin/init",
+                           "#!/usr/bin/env sh\necho init ran\n");
+               }});
+  s.push_back({"unsigned_library_of_one_program", false, false, [](Plan& p) {
+                 Exclude(p, "lib/x86_64-linux-gnu/libpcre2-8.so.0");
+               }});
+  s.push_back({"policy_bprm_only_unsigned_script_interpreter", false, false,
+               [](Plan& p) {
+                 p.policy = "appraise func=BPRM_CHECK\n";
+                 Exclude(p, "bin/sh");
+               }});
   // --- libc and ld.so as links ---------------------------------------------
   s.push_back({"libc_symlink_to_versioned_file", true, true, [](Plan& p) {
                  fs::rename(p.tree + "/" + kLibc,
@@ -297,9 +313,37 @@ std::vector<KernelScenario> MakeScenarios() {
                      "appraise func=BPRM_CHECK appraise_algos=sha256,sha512\n";
                  p.build_flags.push_back("--hash sha512");
                }});
+  s.push_back({"policy_measure_only_unsigned", true, true, [](Plan& p) {
+                 p.policy =
+                     "measure func=BPRM_CHECK\nmeasure func=MMAP_CHECK\n";
+                 Exclude(p, "**");
+               }});
+  s.push_back({"policy_mmap_fowner_root_unsigned_user_library", true, true,
+               [](Plan& p) {
+                 p.policy = "appraise func=MMAP_CHECK fowner=0\n";
+                 Run("chown 1000:1000 " +
+                     InTree(p, "lib/x86_64-linux-gnu/libpcre2-8.so.0"));
+                 Exclude(p, "lib/x86_64-linux-gnu/libpcre2-8.so.0");
+               }});
   // --- kept signatures -------------------------------------------------------
   s.push_back({"kept_evmctl_signatures", true, true,
                [](Plan& p) { EvmctlSignAll(p, p.keys->current); }});
+  // security.ima a digest (evmctl ima_hash), security.evm a portable
+  // signature: where a signature is required, the kernel takes the digest
+  // once EVM verified the portable signature (INTEGRITY_PASS_IMMUTABLE).
+  s.push_back(
+      {"kept_evmctl_digests_under_imasig_policy", true, true, [](Plan& p) {
+         p.policy = "appraise func=BPRM_CHECK appraise_type=imasig\n";
+         Run("find " + ShellQuote(p.tree) +
+             " -type f | while read -r f; do evmctl ima_hash -a sha256 "
+             "\"$f\" >/dev/null && evmctl sign --portable -a sha256 "
+             "--key " +
+             ShellQuote(p.keys->current.key_path) +
+             " \"$f\" >/dev/null || exit 1; done");
+         p.sign = false;
+         p.build_flags.push_back("--keep-signatures --ima-cert " +
+                                 ShellQuote(DerCopy(p.keys->current)));
+       }});
   s.push_back(
       {"kept_evmctl_signatures_of_a_foreign_key", false, false, [](Plan& p) {
          // The initramfs keeps the device's certificate.
