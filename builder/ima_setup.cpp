@@ -33,9 +33,9 @@ Status AddCertificate(ImaSection& section, SigningCertificate cert) {
     }
     if (c.keyid == cert.keyid) {
       // The kernel takes the first key whose id matches and never retries.
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "two signing certificates share keyid " +
-                           KeyIdHex(cert.keyid));
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          "two signing certificates share keyid " + KeyIdHex(cert.keyid));
     }
   }
   if (section.certificates.size() >= kMaxSigningCerts) {
@@ -126,8 +126,7 @@ Status CheckKeyringCertificates(const ImaSetup& setup,
   return OkStatus();
 }
 
-Result<ImaSetup> LoadImaSetup(const BuildOptions& options,
-                              PrivateKeys& keys) {
+Result<ImaSetup> LoadImaSetup(const BuildOptions& options, PrivateKeys& keys) {
   ImaSetup setup;
   for (const std::string& path : options.kernel_cas) {
     IMAB_ASSIGN_OR_RETURN(std::vector<Ptr<X509>> cas,
@@ -145,9 +144,9 @@ Result<ImaSetup> LoadImaSetup(const BuildOptions& options,
   IMAB_ASSIGN_OR_RETURN(section.profile,
                         ParseKernelProfile(options.kernel_profile));
   if (!options.ima_key.empty()) {
-    IMAB_ASSIGN_OR_RETURN(setup.ima_signer,
-                          keys.LoadDigestSigner(options.ima_key,
-                                                options.ima_certs[0]));
+    IMAB_ASSIGN_OR_RETURN(
+        setup.ima_signer,
+        keys.LoadDigestSigner(options.ima_key, options.ima_certs[0]));
     IMAB_ASSIGN_OR_RETURN(auto cert,
                           DeclareCertificate(setup.ima_signer->certificate(),
                                              options.ima_certs[0]));
@@ -155,9 +154,9 @@ Result<ImaSetup> LoadImaSetup(const BuildOptions& options,
     IMAB_RETURN_IF_ERROR(
         RefuseKernelCaKey(*setup.ima_signer, options.ima_certs[0], setup));
     if (!options.evm_key.empty()) {
-      IMAB_ASSIGN_OR_RETURN(setup.evm_signer,
-                            keys.LoadDigestSigner(options.evm_key,
-                                                  options.evm_cert));
+      IMAB_ASSIGN_OR_RETURN(
+          setup.evm_signer,
+          keys.LoadDigestSigner(options.evm_key, options.evm_cert));
       IMAB_ASSIGN_OR_RETURN(auto evm_cert,
                             DeclareCertificate(setup.evm_signer->certificate(),
                                                options.evm_cert));
@@ -168,7 +167,8 @@ Result<ImaSetup> LoadImaSetup(const BuildOptions& options,
   } else {
     for (const std::string& path : options.ima_certs) {
       IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert, LoadCertificate(path));
-      IMAB_ASSIGN_OR_RETURN(auto declared, DeclareCertificate(cert.get(), path));
+      IMAB_ASSIGN_OR_RETURN(auto declared,
+                            DeclareCertificate(cert.get(), path));
       IMAB_RETURN_IF_ERROR(AddCertificate(section, std::move(declared)));
       setup.kept_certs.push_back(std::move(cert));
     }

@@ -83,14 +83,14 @@ std::string TrustJson(const TrustVerdict& verdict) {
 std::string RenderReportJson(const VerifyReport& report,
                              const std::optional<Error>& failure,
                              std::string_view extra) {
-  std::string result = !failure.has_value() ? "accepted"
+  std::string result = !failure.has_value()                   ? "accepted"
                        : IsVerificationFailure(failure->code) ? "rejected"
-                                                               : "error";
+                                                              : "error";
   std::string out = "{\"result\": " + JsonString(result);
   if (failure.has_value()) {
-    out += ", \"error\": {\"code\": " +
-           JsonString(ErrorCodeName(failure->code)) +
-           ", \"message\": " + JsonString(failure->message) + "}";
+    out +=
+        ", \"error\": {\"code\": " + JsonString(ErrorCodeName(failure->code)) +
+        ", \"message\": " + JsonString(failure->message) + "}";
   }
   out += ", \"checks\": [";
   for (size_t i = 0; i < report.checks.size(); ++i) {
