@@ -73,7 +73,7 @@ in_tree() {
 }
 
 seg=$work/segment
-rm -rf "$seg" && mkdir -p "$seg/bin" "$seg/imab" "$seg/etc/keys"
+rm -rf "$seg" && mkdir -p "$seg/bin" "$seg/imab"
 cp "$busybox" "$seg/bin/busybox"
 cp "$here/guest-init.sh" "$seg/init"
 cp "$probe" "$seg/imab/probe"
@@ -87,7 +87,6 @@ if [ -n "$policy" ]; then
   done >"$seg/imab/policy"
   cat "$policy" >>"$seg/imab/policy"
 fi
-rmdir "$seg/etc/keys" "$seg/etc" 2>/dev/null || true
 
 initrd=$work/initrd
 : >"$initrd"

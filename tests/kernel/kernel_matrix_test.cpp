@@ -19,13 +19,6 @@ namespace imab::testing {
 namespace {
 namespace fs = std::filesystem;
 
-bool BuilderTakesKernelVersion() {
-  static const bool kTakes =
-      RunShell(ShellQuote(BuildBin()) + " build --help")
-          .out.find("--kernel-version") != std::string::npos;
-  return kTakes;
-}
-
 struct Verdict {
   bool accepted = false;
   std::string message;
@@ -106,10 +99,8 @@ class KernelMatrix
         " --version 2.0 --compatible test-board --signing-key " +
         ShellQuote(shared_->release.signer().key_path) + " --signing-cert " +
         ShellQuote(shared_->release.signer().cert_path) + " --output " +
-        ShellQuote(dir_.Sub("update.imab"));
-    if (BuilderTakesKernelVersion()) {
-      command += " --kernel-version " + plan.kernel;
-    }
+        ShellQuote(dir_.Sub("update.imab")) + " --kernel-version " +
+        plan.kernel;
     if (plan.sign) {
       command += " --ima-key " + ShellQuote(plan.signer.key_path) +
                  " --ima-cert " + ShellQuote(DerCopy(plan.signer));

@@ -97,6 +97,11 @@ void MakeBaseTree(const std::string& tree, const std::string& cert_der) {
   fs::create_directories(tree + "/etc");
   WriteFile(tree + "/etc/hostname", "imab-kernel-test\n");
   WriteFile(tree + "/etc/os-release", "ID=imabtest\nVERSION_ID=2\n");
+  WriteDeviceInitramfs(tree, cert_der);
+}
+
+void WriteDeviceInitramfs(const std::string& tree,
+                          const std::string& cert_der) {
   const std::string der = ReadFile(cert_der);
   fs::create_directories(tree + "/boot");
   WriteFile(tree + "/boot/initrd.img",

@@ -52,6 +52,10 @@ TestIdentity IssueKey(const Plan& plan, const std::string& name,
 // certificate as etc/keys/x509_evm.der and x509_ima.der.
 void MakeBaseTree(const std::string& tree, const std::string& cert_der);
 
+// TREE/boot/initrd.img: a gzip newc initramfs holding CERT_DER as
+// etc/keys/x509_evm.der and x509_ima.der (scratch space: TREE/..).
+void WriteDeviceInitramfs(const std::string& tree, const std::string& cert_der);
+
 // A gzip newc initramfs holding `files` (path -> content) and `symlinks`
 // (path -> target).
 std::string MakeInitramfs(

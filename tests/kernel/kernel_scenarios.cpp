@@ -40,14 +40,22 @@ void SetXattr(const Plan& plan, const std::string& path,
       InTree(plan, path));
 }
 
-// Every regular file signed by `key` with evmctl (IMA signature, then a
-// portable EVM signature over it), kept by imab-build.
-void EvmctlSignAll(Plan& plan, const TestIdentity& key) {
-  Run("find " + ShellQuote(plan.tree) +
-      " -type f | while read -r f; do evmctl ima_sign -a sha256 --key " +
-      ShellQuote(key.key_path) +
-      " \"$f\" >/dev/null && evmctl sign "
-      "--portable -a sha256 --key " +
+// How evmctl writes security.ima: a signature or a digest.
+enum class EvmctlIma { kSignature, kDigest };
+
+// Every regular file given security.ima by evmctl (ima_sign with `key`, or
+// ima_hash), then a portable EVM signature by `key` over it; imab-build
+// keeps them.
+void EvmctlSignAll(Plan& plan, const TestIdentity& key,
+                   EvmctlIma ima = EvmctlIma::kSignature) {
+  const std::string ima_command =
+      ima == EvmctlIma::kSignature
+          ? "evmctl ima_sign -a sha256 --key " + ShellQuote(key.key_path)
+          : std::string("evmctl ima_hash -a sha256");
+  Run("find " + ShellQuote(plan.tree) + " -type f | while read -r f; do " +
+      ima_command +
+      " \"$f\" >/dev/null && evmctl sign --portable -a sha256 "
+      "--key " +
       ShellQuote(key.key_path) + " \"$f\" >/dev/null || exit 1; done");
   plan.sign = false;
   plan.build_flags.push_back("--keep-signatures --ima-cert " +
@@ -83,11 +91,7 @@ void ReplaceTree(Plan& plan, const std::string& make) {
   if (!fs::exists(init)) {
     fs::copy_file("/bin/dash", init);
   }
-  const std::string der = ReadFile(DerCopy(plan.keys->current));
-  fs::create_directories(plan.tree + "/boot");
-  WriteFile(plan.tree + "/boot/initrd.img",
-            MakeInitramfs(plan.dir, {{"etc/keys/x509_evm.der", der},
-                                     {"etc/keys/x509_ima.der", der}}));
+  WriteDeviceInitramfs(plan.tree, DerCopy(plan.keys->current));
   plan.exec = {"/usr/sbin/init -c true"};
   for (const char* program :
        {"/usr/bin/true", "/usr/bin/ls /", "/usr/bin/cat /etc/hostname",
@@ -334,15 +338,7 @@ std::vector<KernelScenario> MakeScenarios() {
   s.push_back(
       {"kept_evmctl_digests_under_imasig_policy", true, true, [](Plan& p) {
          p.policy = "appraise func=BPRM_CHECK appraise_type=imasig\n";
-         Run("find " + ShellQuote(p.tree) +
-             " -type f | while read -r f; do evmctl ima_hash -a sha256 "
-             "\"$f\" >/dev/null && evmctl sign --portable -a sha256 "
-             "--key " +
-             ShellQuote(p.keys->current.key_path) +
-             " \"$f\" >/dev/null || exit 1; done");
-         p.sign = false;
-         p.build_flags.push_back("--keep-signatures --ima-cert " +
-                                 ShellQuote(DerCopy(p.keys->current)));
+         EvmctlSignAll(p, p.keys->current, EvmctlIma::kDigest);
        }});
   s.push_back(
       {"kept_evmctl_signatures_of_a_foreign_key", false, false, [](Plan& p) {
