@@ -5,8 +5,8 @@
 #include <string>
 #include <utility>
 
-#include "common/handles.h"
-#include "common/result.h"
+#include "common/read/handles.h"
+#include "common/read/result.h"
 
 namespace imab::builder {
 

@@ -7,11 +7,11 @@
 #include <optional>
 #include <set>
 
-#include "common/boot_files.h"
-#include "common/handles.h"
-#include "common/kernel_image.h"
-#include "common/limits.h"
-#include "common/x509_util.h"
+#include "common/read/boot_files.h"
+#include "common/read/handles.h"
+#include "common/read/kernel_image.h"
+#include "common/read/limits.h"
+#include "common/read/x509_util.h"
 
 namespace imab::builder {
 

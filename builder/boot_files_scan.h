@@ -1,7 +1,7 @@
 // BootFilesScan: while the build reads the rootfs, finds every file a
 // bootloader could start as a kernel or load as an initramfs
-// (common/boot_files.h, the rule the verifier applies too) and looks for
-// each --kernel-ca inside every kernel (common/kernel_image.h). At the end
+// (common/read/boot_files.h, the rule the verifier applies too) and looks for
+// each --kernel-ca inside every kernel (common/read/kernel_image.h). At the end
 // it yields the `kernel` lines of section keys (FORMAT.md §3.3.3) or
 // refuses the build: a kernel that lacks a declared CA, or an initramfs
 // the build does not declare, would make every device refuse (or worse,
@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "builder/rootfs_source.h"
-#include "common/manifest.h"
-#include "common/reporter.h"
-#include "common/result.h"
+#include "common/read/manifest.h"
+#include "common/read/reporter.h"
+#include "common/read/result.h"
 
 namespace imab::builder {
 

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "builder/ca_store_stage.h"
-#include "common/reporter.h"
-#include "common/result.h"
+#include "common/read/reporter.h"
+#include "common/read/result.h"
 
 namespace imab::builder {
 
@@ -47,7 +47,7 @@ struct BuildOptions {
   bool allow_dev_keys = false;
 
   // Boot chain keys (with ima_key). Each initramfs (these image paths, or
-  // when none are given every initramfs candidate, common/boot_files.h)
+  // when none are given every initramfs candidate, common/read/boot_files.h)
   // gets this build's signing certificate(s) at etc/keys/x509_evm.der (and
   // x509_ima.der); another candidate stops the build. With kernel_cas, a
   // signing certificate the kernel would refuse stops the build, and so
@@ -56,7 +56,7 @@ struct BuildOptions {
   std::vector<std::string> initramfs;
   std::vector<std::string> kernel_cas;  // PEM files of the kernel's CAs
   // MAJOR.MINOR of the device kernel, whose keyring rules the IMA/EVM
-  // certificates must meet (common/kernel_keyring_rules.h); empty: every
+  // certificates must meet (common/read/kernel_keyring_rules.h); empty: every
   // studied kernel's. Kernels the image ships add their own rules.
   std::string kernel_version;
   uint64_t key_generation = 0;

@@ -5,9 +5,9 @@
 #include <deque>
 #include <filesystem>
 
-#include "common/ca_store.h"
-#include "common/ima_xattr.h"
-#include "common/limits.h"
+#include "common/read/ca_store.h"
+#include "common/read/ima_xattr.h"
+#include "common/read/limits.h"
 
 namespace imab::builder {
 namespace {

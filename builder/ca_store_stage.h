@@ -1,6 +1,6 @@
 // CaStoreStage: regenerates the image's etc/ssl/certs from its own CA
 // inputs exactly as a first run of Debian's update-ca-certificates would
-// (common/ca_store.h), with build-time edits (--ca-add, --ca-remove,
+// (common/read/ca_store.h), with build-time edits (--ca-add, --ca-remove,
 // --ca-conf), and splices the result into the entry stream.
 #pragma once
 
@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "builder/rootfs_source.h"
-#include "common/ca_policy.h"
-#include "common/manifest.h"
-#include "common/reporter.h"
-#include "common/result.h"
+#include "common/read/ca_policy.h"
+#include "common/read/manifest.h"
+#include "common/read/reporter.h"
+#include "common/read/result.h"
 
 namespace imab::builder {
 

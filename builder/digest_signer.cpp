@@ -6,9 +6,9 @@
 #include <utility>
 
 #include "builder/signing_identity.h"
-#include "common/digest_signature.h"
-#include "common/keyid.h"
-#include "common/openssl_error.h"
+#include "common/read/digest_signature.h"
+#include "common/read/keyid.h"
+#include "common/read/openssl_error.h"
 
 namespace imab::builder {
 namespace {

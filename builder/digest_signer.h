@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "common/handles.h"
-#include "common/hash_algo.h"
-#include "common/result.h"
+#include "common/read/handles.h"
+#include "common/read/hash_algo.h"
+#include "common/read/result.h"
 
 namespace imab::builder {
 

@@ -16,10 +16,10 @@
 #include <utility>
 #include <vector>
 
-#include "common/byte_reader.h"
-#include "common/handles.h"
-#include "common/image_tree.h"
-#include "common/limits.h"
+#include "common/read/byte_reader.h"
+#include "common/read/handles.h"
+#include "common/read/image_tree.h"
+#include "common/read/limits.h"
 
 namespace imab::builder {
 namespace {

@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <string>
 
-#include "common/kernel_keyring.h"
-#include "common/kernel_profile.h"
-#include "common/kernel_version.h"
-#include "common/keyid.h"
-#include "common/limits.h"
-#include "common/x509_util.h"
+#include "common/read/kernel_keyring.h"
+#include "common/read/kernel_profile.h"
+#include "common/read/kernel_version.h"
+#include "common/read/keyid.h"
+#include "common/read/limits.h"
+#include "common/read/x509_util.h"
 
 namespace imab::builder {
 namespace {

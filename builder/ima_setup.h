@@ -13,11 +13,11 @@
 #include "builder/bundle_builder.h"
 #include "builder/digest_signer.h"
 #include "builder/private_keys.h"
-#include "common/handles.h"
-#include "common/hash_algo.h"
-#include "common/kernel_keyring_rules.h"
-#include "common/manifest.h"
-#include "common/result.h"
+#include "common/read/handles.h"
+#include "common/read/hash_algo.h"
+#include "common/read/kernel_keyring_rules.h"
+#include "common/read/manifest.h"
+#include "common/read/result.h"
 
 namespace imab::builder {
 

@@ -18,13 +18,13 @@
 
 #include "builder/private_keys.h"
 #include "builder/signing_identity.h"
-#include "common/dev_keys.h"
-#include "common/digest_signature.h"
-#include "common/kernel_keyring.h"
-#include "common/kernel_version.h"
-#include "common/keyid.h"
-#include "common/openssl_error.h"
-#include "common/x509_util.h"
+#include "common/write/dev_keys.h"
+#include "common/read/digest_signature.h"
+#include "common/read/kernel_keyring.h"
+#include "common/read/kernel_version.h"
+#include "common/read/keyid.h"
+#include "common/read/openssl_error.h"
+#include "common/read/x509_util.h"
 
 namespace imab::builder {
 namespace {

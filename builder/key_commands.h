@@ -45,8 +45,8 @@
 #include <utility>
 #include <vector>
 
-#include "common/handles.h"
-#include "common/result.h"
+#include "common/read/handles.h"
+#include "common/read/result.h"
 
 namespace imab::builder {
 
@@ -142,7 +142,7 @@ Result<CreatedKey> CreateCa(const CreateCaOptions& options);
 // (kInvalidArgument naming the file) a CA certificate without CA:TRUE, without
 // keyCertSign ("ca.pem: not a CA (no keyCertSign)") or without SKID, a CA
 // key that does not match it, a bad kernel_version, and a result the target
-// kernel would not load with the CA built in (common/kernel_keyring.h);
+// kernel would not load with the CA built in (common/read/kernel_keyring.h);
 // otherwise errors as CreateCa.
 Result<CreatedKey> CreateSigning(const CreateSigningOptions& options);
 

@@ -12,16 +12,16 @@
 #include <span>
 #include <vector>
 
-#include "common/digest_signature.h"
-#include "common/hex.h"
-#include "common/json_text.h"
-#include "common/kernel_keyring.h"
-#include "common/kernel_profile.h"
-#include "common/kernel_version.h"
-#include "common/kernel_x509.h"
-#include "common/keyid.h"
-#include "common/openssl_error.h"
-#include "common/x509_util.h"
+#include "common/read/digest_signature.h"
+#include "common/read/hex.h"
+#include "common/read/json_text.h"
+#include "common/read/kernel_keyring.h"
+#include "common/read/kernel_profile.h"
+#include "common/read/kernel_version.h"
+#include "common/read/kernel_x509.h"
+#include "common/read/keyid.h"
+#include "common/read/openssl_error.h"
+#include "common/read/x509_util.h"
 
 namespace imab::builder {
 namespace {

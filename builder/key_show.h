@@ -16,19 +16,19 @@
 #include <string>
 #include <vector>
 
-#include "common/result.h"
+#include "common/read/result.h"
 
 namespace imab::builder {
 
 struct ShowOptions {
   std::string path;     // certificate (PEM/DER) or key (PEM private/public)
   std::string ca_path;  // optional: the CA the certificate must chain to
-  // Optional kernel profile name (common/kernel_profile.h). Without a
+  // Optional kernel profile name (common/read/kernel_profile.h). Without a
   // kernel_version, a profile with an xattr list (contains ':') describes a
   // kernel before 5.14, which gets the oldest studied kernel's rules.
   std::string kernel_profile;
-  // Optional "MAJOR.MINOR[...]" kernel version (common/kernel_version.h):
-  // its rule sets (common/kernel_keyring_rules.h) decide; a rule only other
+  // Optional "MAJOR.MINOR[...]" kernel version (common/read/kernel_version.h):
+  // its rule sets (common/read/kernel_keyring_rules.h) decide; a rule only other
   // studied kernels enforce is reported "not enforced". With neither option
   // every studied kernel's rules hold (the strictest).
   std::string kernel_version;
@@ -47,7 +47,7 @@ struct ShowReport {
 // AKID, how the kernel finds its CA (ca_lookup), validity (ISO 8601 UTC),
 // SHA-256 of the DER SubjectPublicKeyInfo, the target kernel, and one
 // verdict per kernel rule, each "ok", "FAIL: why", "not checked (...)" or
-// "not enforced (...)": the rules of common/kernel_keyring.h in their order
+// "not enforced (...)": the rules of common/read/kernel_keyring.h in their order
 // (validity_times, usage_encoding, akid_issuer_names, signature_algorithm,
 // key_type, self_signature, digital_signature, not_ca, chains_to_ca,
 // has_skid), then

@@ -4,7 +4,7 @@
 
 #include <climits>
 
-#include "common/openssl_error.h"
+#include "common/read/openssl_error.h"
 
 namespace imab::builder {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "builder/signing_identity.h"
-#include "common/result.h"
+#include "common/read/result.h"
 
 namespace imab::builder {
 

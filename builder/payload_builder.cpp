@@ -8,13 +8,15 @@
 #include <span>
 #include <string_view>
 
-#include "common/boot_files.h"
-#include "common/bytes.h"
-#include "common/content_hasher.h"
-#include "common/digest.h"
-#include "common/initramfs.h"
-#include "common/limits.h"
-#include "common/tar_header.h"
+#include "common/read/boot_files.h"
+#include "common/read/bytes.h"
+#include "common/read/content_hasher.h"
+#include "common/read/digest.h"
+#include "common/read/initramfs.h"
+#include "common/read/limits.h"
+#include "common/read/tar_header.h"
+#include "common/write/manifest_writer.h"
+#include "common/write/zstd_file_writer.h"
 
 namespace imab::builder {
 namespace {

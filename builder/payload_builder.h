@@ -11,12 +11,13 @@
 
 #include "builder/rootfs_source.h"
 #include "builder/signing_pipeline.h"
-#include "common/entry.h"
-#include "common/image_tree.h"
-#include "common/integrity_check.h"
-#include "common/manifest.h"
-#include "common/result.h"
-#include "common/zstd_stream.h"
+#include "common/read/entry.h"
+#include "common/read/image_tree.h"
+#include "common/read/integrity_check.h"
+#include "common/read/manifest.h"
+#include "common/read/result.h"
+#include "common/read/zstd_stream.h"
+#include "common/write/zstd_file_writer.h"
 
 namespace imab::builder {
 

@@ -14,10 +14,10 @@
 #include <utility>
 #include <vector>
 
-#include "common/digest_signature.h"
-#include "common/keyid.h"
-#include "common/openssl_error.h"
-#include "common/x509_util.h"
+#include "common/read/digest_signature.h"
+#include "common/read/keyid.h"
+#include "common/read/openssl_error.h"
+#include "common/read/x509_util.h"
 
 // libp11.h declares PKCS11_get_rsa_method() and PKCS11_get_ec_key_method(),
 // which return RSA_METHOD* and EC_KEY_METHOD*, types OpenSSL 3 hides under

@@ -9,8 +9,8 @@
 #include <string_view>
 
 #include "builder/digest_signer.h"
-#include "common/handles.h"
-#include "common/result.h"
+#include "common/read/handles.h"
+#include "common/read/result.h"
 
 namespace imab::builder {
 

@@ -10,7 +10,7 @@
 #include "builder/digest_signer.h"
 #include "builder/pkcs11_key.h"
 #include "builder/signing_identity.h"
-#include "common/result.h"
+#include "common/read/result.h"
 
 namespace imab::builder {
 

@@ -8,9 +8,9 @@
 #include <span>
 #include <string>
 
-#include "common/entry.h"
-#include "common/reporter.h"
-#include "common/result.h"
+#include "common/read/entry.h"
+#include "common/read/reporter.h"
+#include "common/read/result.h"
 
 namespace imab::builder {
 

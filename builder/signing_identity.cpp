@@ -7,8 +7,8 @@
 #include <system_error>
 #include <vector>
 
-#include "common/openssl_error.h"
-#include "common/x509_util.h"
+#include "common/read/openssl_error.h"
+#include "common/read/x509_util.h"
 
 namespace imab::builder {
 namespace {

@@ -12,17 +12,18 @@
 #include <thread>
 
 #include "builder/atomic_output.h"
-#include "common/boot_files.h"
-#include "common/bytes.h"
-#include "common/content_hasher.h"
-#include "common/digest.h"
-#include "common/evm_digest.h"
-#include "common/glob_match.h"
-#include "common/ima_xattr.h"
-#include "common/initramfs.h"
-#include "common/keyid.h"
-#include "common/limits.h"
-#include "common/openssl_error.h"
+#include "common/read/boot_files.h"
+#include "common/read/bytes.h"
+#include "common/read/content_hasher.h"
+#include "common/read/digest.h"
+#include "common/read/evm_digest.h"
+#include "common/read/glob_match.h"
+#include "common/read/ima_xattr.h"
+#include "common/read/initramfs.h"
+#include "common/write/initramfs_rewrite.h"
+#include "common/read/keyid.h"
+#include "common/read/limits.h"
+#include "common/read/openssl_error.h"
 
 namespace imab::builder {
 namespace {

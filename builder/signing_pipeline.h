@@ -13,11 +13,11 @@
 
 #include "builder/digest_signer.h"
 #include "builder/rootfs_source.h"
-#include "common/digest.h"
-#include "common/handles.h"
-#include "common/hash_algo.h"
-#include "common/kernel_profile.h"
-#include "common/result.h"
+#include "common/read/digest.h"
+#include "common/read/handles.h"
+#include "common/read/hash_algo.h"
+#include "common/read/kernel_profile.h"
+#include "common/read/result.h"
 
 namespace imab::builder {
 

@@ -12,9 +12,10 @@
 #include <utility>
 #include <vector>
 
-#include "common/handles.h"
-#include "common/image_tree.h"
-#include "common/limits.h"
+#include "common/read/handles.h"
+#include "common/write/archive_handles.h"
+#include "common/read/image_tree.h"
+#include "common/read/limits.h"
 
 namespace imab::builder {
 namespace {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "common/result.h"
+#include "common/read/result.h"
 
 namespace imab::builder {
 

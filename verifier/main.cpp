@@ -6,14 +6,14 @@
 #include <iostream>
 #include <optional>
 
-#include "verifier/bundle_verifier.h"
-#include "verifier/ca_inspect.h"
-#include "verifier/device_init.h"
-#include "verifier/device_report.h"
-#include "verifier/device_status.h"
-#include "verifier/directory_sink.h"
-#include "verifier/install.h"
-#include "verifier/report_json.h"
+#include "verifier/bundle/bundle_verifier.h"
+#include "verifier/bundle/ca_inspect.h"
+#include "verifier/device/device_init.h"
+#include "verifier/device/device_report.h"
+#include "verifier/device/device_status.h"
+#include "verifier/slots/directory_sink.h"
+#include "verifier/device/install.h"
+#include "verifier/bundle/report_json.h"
 
 namespace {
 

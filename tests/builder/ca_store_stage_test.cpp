@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <map>
 
-#include "common/image_tree.h"
+#include "common/read/image_tree.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/temp_dir.h"
 

@@ -12,10 +12,10 @@
 #include <thread>
 #include <vector>
 
-#include "common/digest_signature.h"
-#include "common/hex.h"
-#include "common/keyid.h"
-#include "common/x509_util.h"
+#include "common/read/digest_signature.h"
+#include "common/read/hex.h"
+#include "common/read/keyid.h"
+#include "common/read/x509_util.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/run.h"
 #include "tests/testutil/temp_dir.h"

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "builder/rootfs_source.h"
-#include "common/handles.h"
+#include "common/read/handles.h"
 #include "tests/builder/sample_rootfs.h"
 #include "tests/testutil/temp_dir.h"
 

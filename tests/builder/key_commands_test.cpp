@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "builder/key_show.h"
-#include "common/keyid.h"
-#include "common/x509_util.h"
+#include "common/read/keyid.h"
+#include "common/read/x509_util.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/run.h"
 #include "tests/testutil/temp_dir.h"

@@ -14,9 +14,9 @@
 #include <thread>
 #include <vector>
 
-#include "common/digest_signature.h"
-#include "common/keyid.h"
-#include "common/openssl_error.h"
+#include "common/read/digest_signature.h"
+#include "common/read/keyid.h"
+#include "common/read/openssl_error.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/run.h"
 #include "tests/testutil/softhsm.h"

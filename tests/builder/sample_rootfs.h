@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "builder/rootfs_source.h"
-#include "common/entry.h"
+#include "common/read/entry.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace imab::testing {

@@ -12,8 +12,9 @@
 #include <vector>
 
 #include "builder/rootfs_source.h"
-#include "common/handles.h"
-#include "common/image_tree.h"
+#include "common/read/handles.h"
+#include "common/write/archive_handles.h"
+#include "common/read/image_tree.h"
 #include "tests/builder/sample_rootfs.h"
 #include "tests/testutil/temp_dir.h"
 

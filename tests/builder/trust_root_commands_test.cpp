@@ -10,8 +10,8 @@
 #include <tuple>
 #include <utility>
 
-#include "common/handles.h"
-#include "common/trust_root.h"
+#include "common/read/handles.h"
+#include "common/read/trust_root.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/temp_dir.h"
 

@@ -1,4 +1,4 @@
-#include "common/boot_files.h"
+#include "common/read/boot_files.h"
 
 #include <gtest/gtest.h>
 

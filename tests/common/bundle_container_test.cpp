@@ -1,4 +1,5 @@
-#include "common/bundle_container.h"
+#include "common/read/bundle_container.h"
+#include "common/write/bundle_writer.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -12,10 +13,10 @@
 #include <thread>
 #include <vector>
 
-#include "common/byte_source.h"
-#include "common/handles.h"
-#include "common/limits.h"
-#include "common/tar_header.h"
+#include "common/read/byte_source.h"
+#include "common/read/handles.h"
+#include "common/read/limits.h"
+#include "common/read/tar_header.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace imab {

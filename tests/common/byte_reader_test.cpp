@@ -1,4 +1,4 @@
-#include "common/byte_reader.h"
+#include "common/read/byte_reader.h"
 
 #include <gtest/gtest.h>
 

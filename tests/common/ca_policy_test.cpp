@@ -1,5 +1,5 @@
 // Required anchors and the expiry horizon over a CA store section.
-#include "common/ca_policy.h"
+#include "common/read/ca_policy.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The update-ca-certificates / openssl rehash rules, without I/O: conf
 // parsing, link names, the strict one-certificate check, selection order,
 // bundle bytes and hash-link numbering.
-#include "common/ca_store.h"
+#include "common/read/ca_store.h"
 
 #include <gtest/gtest.h>
 

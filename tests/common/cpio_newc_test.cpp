@@ -1,4 +1,5 @@
-#include "common/cpio_newc.h"
+#include "common/read/cpio_newc.h"
+#include "common/write/cpio_writer.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -2,7 +2,7 @@
 // types the kernel accepts. Signatures here are made through
 // EVP_DigestSign over the *message*, an independent path that must give
 // what the kernel checks over the digest.
-#include "common/digest_signature.h"
+#include "common/read/digest_signature.h"
 
 #include <gtest/gtest.h>
 #include <openssl/rsa.h>
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "common/handles.h"
+#include "common/read/handles.h"
 
 namespace imab {
 namespace {

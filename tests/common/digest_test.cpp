@@ -1,11 +1,11 @@
-#include "common/digest.h"
+#include "common/read/digest.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "common/hex.h"
+#include "common/read/hex.h"
 
 namespace imab {
 namespace {

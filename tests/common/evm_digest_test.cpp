@@ -1,13 +1,13 @@
 // EVM portable digest: hmac_misc layouts pinned byte by byte (§4.2) and
 // digests checked against values computed by the python reference of §4.3.
-#include "common/evm_digest.h"
+#include "common/read/evm_digest.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "common/hex.h"
+#include "common/read/hex.h"
 
 namespace imab {
 namespace {

@@ -1,4 +1,4 @@
-#include "common/glob_match.h"
+#include "common/read/glob_match.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // security.ima / security.evm codec: golden bytes built by hand from the
 // header layout (ima-evm-formats.md §1.3, §2.1) and one test per rejection.
-#include "common/ima_xattr.h"
+#include "common/read/ima_xattr.h"
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
-#include "common/image_tree.h"
+#include "common/read/image_tree.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "common/limits.h"
+#include "common/read/limits.h"
 
 namespace imab {
 namespace {

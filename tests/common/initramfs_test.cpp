@@ -1,4 +1,6 @@
-#include "common/initramfs.h"
+#include "common/read/initramfs.h"
+#include "common/write/cpio_writer.h"
+#include "common/write/initramfs_rewrite.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

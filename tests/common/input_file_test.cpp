@@ -1,11 +1,11 @@
-#include "common/input_file.h"
+#include "common/read/input_file.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 
-#include "common/printable.h"
+#include "common/read/printable.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace imab {

@@ -1,7 +1,7 @@
-// Tests for ImaChecker (common/integrity_check.h): xattrs are built here from
+// Tests for ImaChecker (common/read/integrity_check.h): xattrs are built here from
 // first principles (signature header, EVM digest recipe of ima-evm-formats.md
 // §4.2, EVP_PKEY_sign), then one test per rule makes exactly that rule fail.
-#include "common/integrity_check.h"
+#include "common/read/integrity_check.h"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "common/ima_xattr.h"
-#include "common/keyid.h"
-#include "common/x509_util.h"
+#include "common/read/ima_xattr.h"
+#include "common/read/keyid.h"
+#include "common/read/x509_util.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/temp_dir.h"
 

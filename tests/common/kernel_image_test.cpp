@@ -1,4 +1,4 @@
-#include "common/kernel_image.h"
+#include "common/read/kernel_image.h"
 
 #include <gtest/gtest.h>
 

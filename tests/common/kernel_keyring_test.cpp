@@ -1,8 +1,8 @@
-// The keyring rules per studied kernel (common/kernel_keyring_rules.h) and
-// the certificate checks built on them (common/kernel_keyring.h): each rule
+// The keyring rules per studied kernel (common/read/kernel_keyring_rules.h) and
+// the certificate checks built on them (common/read/kernel_keyring.h): each rule
 // that differs between 6.1 and 6.12 on both sides, the choice of rule sets
 // for a version, and the rules both kernels share.
-#include "common/kernel_keyring.h"
+#include "common/read/kernel_keyring.h"
 
 #include <gtest/gtest.h>
 #include <openssl/x509v3.h>
@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "common/kernel_keyring_rules.h"
-#include "common/kernel_version.h"
+#include "common/read/kernel_keyring_rules.h"
+#include "common/read/kernel_version.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/temp_dir.h"
 

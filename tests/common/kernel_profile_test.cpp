@@ -1,5 +1,5 @@
 // Kernel profiles: names, xattr lists and every rejection rule.
-#include "common/kernel_profile.h"
+#include "common/read/kernel_profile.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // IMA key ids: the certificate (SKID tail) rule, evmctl's public-key rule,
 // and certificates the kernel could never find.
-#include "common/keyid.h"
+#include "common/read/keyid.h"
 
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
@@ -8,7 +8,7 @@
 #include <array>
 #include <string>
 
-#include "common/x509_util.h"
+#include "common/read/x509_util.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/run.h"
 #include "tests/testutil/temp_dir.h"

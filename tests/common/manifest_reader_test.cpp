@@ -1,6 +1,6 @@
 // Tests for the streaming manifest parser (FORMAT.md §3): round trips with
 // the writer, bounded memory, and one negative test per rejection rule.
-#include "common/manifest_reader.h"
+#include "common/read/manifest_reader.h"
 
 #include <gtest/gtest.h>
 
@@ -8,8 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "common/limits.h"
-#include "common/manifest.h"
+#include "common/read/limits.h"
+#include "common/read/manifest.h"
+#include "common/write/manifest_writer.h"
 
 namespace imab {
 namespace {

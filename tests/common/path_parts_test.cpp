@@ -1,4 +1,4 @@
-#include "common/path_parts.h"
+#include "common/read/path_parts.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "common/tar_header.h"
+#include "common/read/tar_header.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -12,7 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "common/handles.h"
+#include "common/read/handles.h"
+#include "common/write/archive_handles.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace imab {

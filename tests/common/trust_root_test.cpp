@@ -1,6 +1,6 @@
 // Tests for the trust root codec and its threshold and successor checks
 // (FORMAT.md §8).
-#include "common/trust_root.h"
+#include "common/read/trust_root.h"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "common/digest.h"
-#include "common/handles.h"
-#include "common/hex.h"
-#include "common/limits.h"
-#include "common/x509_util.h"
+#include "common/read/digest.h"
+#include "common/read/handles.h"
+#include "common/read/hex.h"
+#include "common/read/limits.h"
+#include "common/read/x509_util.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/temp_dir.h"
 

@@ -1,4 +1,4 @@
-#include "common/x509_util.h"
+#include "common/read/x509_util.h"
 
 #include <gtest/gtest.h>
 #include <openssl/asn1.h>

@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <vector>
 
-#include "common/bundle_container.h"
-#include "common/byte_source.h"
-#include "common/limits.h"
+#include "common/read/bundle_container.h"
+#include "common/read/byte_source.h"
+#include "common/read/limits.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   imab::MemoryByteSource source(std::vector<uint8_t>(data, data + size));

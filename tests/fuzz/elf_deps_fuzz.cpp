@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <span>
 
-#include "verifier/elf_deps.h"
+#include "verifier/trust/elf_deps.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::span<const uint8_t> bytes(data, size);

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/ima_xattr.h"
+#include "common/read/ima_xattr.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view value(reinterpret_cast<const char*>(data), size);

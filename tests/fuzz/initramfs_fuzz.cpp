@@ -8,7 +8,8 @@
 #include <span>
 #include <vector>
 
-#include "common/initramfs.h"
+#include "common/read/initramfs.h"
+#include "common/write/initramfs_rewrite.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::span<const uint8_t> image(data, size);

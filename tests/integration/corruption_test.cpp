@@ -7,11 +7,11 @@
 #include <filesystem>
 
 #include "builder/bundle_builder.h"
-#include "common/bundle_container.h"
+#include "common/read/bundle_container.h"
 #include "tests/testutil/bundle_fixture.h"
 #include "tests/testutil/sample_tree.h"
-#include "verifier/bundle_verifier.h"
-#include "verifier/directory_sink.h"
+#include "verifier/bundle/bundle_verifier.h"
+#include "verifier/slots/directory_sink.h"
 
 namespace imab::testing {
 namespace {

@@ -10,8 +10,8 @@
 
 #include <filesystem>
 
-#include "common/limits.h"
-#include "common/tar_header.h"
+#include "common/read/limits.h"
+#include "common/read/tar_header.h"
 #include "tests/testutil/bundle_forge.h"
 #include "tests/testutil/device_fixture.h"
 #include "tests/testutil/sample_tree.h"

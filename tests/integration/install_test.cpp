@@ -10,7 +10,7 @@
 #include "tests/testutil/device_fixture.h"
 #include "tests/testutil/sample_tree.h"
 #include "tests/testutil/tree_compare.h"
-#include "verifier/install_lock.h"
+#include "verifier/device/install_lock.h"
 
 namespace imab::testing {
 namespace {

@@ -1,5 +1,5 @@
 // `imab-build --kernel-version`: the builder applies the keyring rules of
-// the device's kernel (common/kernel_keyring_rules.h), the strictest ones
+// the device's kernel (common/read/kernel_keyring_rules.h), the strictest ones
 // when it is not named, and only warns about an expired IMA/EVM
 // certificate, which no studied kernel refuses.
 #include <gtest/gtest.h>

@@ -5,8 +5,8 @@
 
 #include <filesystem>
 
-#include "common/bundle_container.h"
-#include "common/byte_source.h"
+#include "common/read/bundle_container.h"
+#include "common/read/byte_source.h"
 #include "tests/testutil/bundle_fixture.h"
 #include "tests/testutil/bundle_forge.h"
 #include "tests/testutil/sample_tree.h"

@@ -29,7 +29,7 @@
 #include <iostream>
 #include <vector>
 
-#include "common/handles.h"
+#include "common/read/handles.h"
 #include "tests/testutil/bundle_fixture.h"
 
 namespace imab::testing {

@@ -8,7 +8,7 @@
 
 #include <filesystem>
 
-#include "common/keyid.h"
+#include "common/read/keyid.h"
 #include "tests/integration/boot_chain_fixture.h"
 #include "tests/testutil/device_fixture.h"
 

@@ -23,9 +23,9 @@
 #include <functional>
 #include <sstream>
 
-#include "common/bundle_container.h"
-#include "common/byte_source.h"
-#include "common/handles.h"
+#include "common/read/bundle_container.h"
+#include "common/read/byte_source.h"
+#include "common/read/handles.h"
 #include "tests/testutil/device_fixture.h"
 #include "tests/testutil/sample_tree.h"
 #include "tests/testutil/tree_compare.h"

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "common/bundle_container.h"
-#include "common/byte_source.h"
+#include "common/read/bundle_container.h"
+#include "common/read/byte_source.h"
 #include "tests/testutil/bundle_forge.h"
 #include "tests/testutil/cms_forge.h"
 #include "tests/testutil/device_fixture.h"

@@ -6,8 +6,9 @@
 #include <map>
 
 #include "builder/manifest_signer.h"
-#include "common/digest.h"
-#include "common/tar_header.h"
+#include "common/read/digest.h"
+#include "common/read/tar_header.h"
+#include "common/write/manifest_writer.h"
 
 namespace imab::testing {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "common/entry.h"
-#include "common/manifest.h"
+#include "common/read/entry.h"
+#include "common/read/manifest.h"
 #include "tests/testutil/pki.h"
 
 namespace imab::testing {

@@ -9,8 +9,8 @@
 #include <memory>
 #include <string>
 
-#include "common/handles.h"
-#include "common/openssl_error.h"
+#include "common/read/handles.h"
+#include "common/read/openssl_error.h"
 
 namespace imab::testing {
 namespace {

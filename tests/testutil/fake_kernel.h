@@ -1,5 +1,5 @@
 // Synthetic kernel files for boot-chain tests: the bytes a real kernel
-// build would give where it matters to the scan (common/kernel_image.h):
+// build would give where it matters to the scan (common/read/kernel_image.h):
 // a "Linux version" banner and the built-in CA certificates as DER inside
 // the decompressed image, wrapped as an x86 bzImage (setup header with
 // payload_offset/payload_length, payload compressed by the command-line

@@ -13,7 +13,7 @@
 #include <cstring>
 #include <memory>
 
-#include "common/openssl_error.h"
+#include "common/read/openssl_error.h"
 
 namespace imab::testing {
 namespace {

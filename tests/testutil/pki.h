@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/handles.h"
+#include "common/read/handles.h"
 
 namespace imab::testing {
 

@@ -1,16 +1,16 @@
 // One test per way a bundle can be bad (issue "Bad input" list): each makes
 // exactly one check fail, and extraction leaves nothing behind.
-#include "verifier/bundle_verifier.h"
+#include "verifier/bundle/bundle_verifier.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
-#include "common/limits.h"
-#include "common/tar_header.h"
+#include "common/read/limits.h"
+#include "common/read/tar_header.h"
 #include "tests/testutil/bundle_forge.h"
 #include "tests/testutil/temp_dir.h"
-#include "verifier/directory_sink.h"
+#include "verifier/slots/directory_sink.h"
 
 namespace imab::verifier {
 namespace {

@@ -1,5 +1,5 @@
 // The anchor difference `imab-verify inspect` reports.
-#include "verifier/ca_inspect.h"
+#include "verifier/bundle/ca_inspect.h"
 
 #include <gtest/gtest.h>
 

@@ -1,12 +1,12 @@
 // One test per check of CaStoreCheck: a consistent store passes, and each
 // test breaks exactly one thing the check must notice.
-#include "verifier/ca_store_check.h"
+#include "verifier/bundle/ca_store_check.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
-#include "common/limits.h"
+#include "common/read/limits.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/temp_dir.h"
 

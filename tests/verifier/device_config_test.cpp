@@ -1,4 +1,4 @@
-#include "verifier/device_config.h"
+#include "verifier/device/device_config.h"
 
 #include <gtest/gtest.h>
 

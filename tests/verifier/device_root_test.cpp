@@ -1,6 +1,6 @@
 // DeviceRoot: paths under --root resolve as if ROOT were "/", by the
 // kernel (openat2 RESOLVE_IN_ROOT) and by the fallback walk alike.
-#include "verifier/device_root.h"
+#include "verifier/device/device_root.h"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 // holds must be what the record says (issue 12, item 2). The manifest
 // reader refuses owner 2^32-1, so these tests hand the sink such a record
 // directly: chown(2) accepts it and changes nothing.
-#include "verifier/directory_sink.h"
+#include "verifier/slots/directory_sink.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

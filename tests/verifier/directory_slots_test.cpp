@@ -1,16 +1,16 @@
-#include "verifier/directory_slots.h"
+#include "verifier/slots/directory_slots.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 
-#include "common/digest.h"
+#include "common/read/digest.h"
 #include "tests/testutil/temp_dir.h"
-#include "verifier/directory_sink.h"
-#include "verifier/install_lock.h"
-#include "verifier/slot_state_file.h"
-#include "verifier/small_file.h"
+#include "verifier/slots/directory_sink.h"
+#include "verifier/device/install_lock.h"
+#include "verifier/device/slot_state_file.h"
+#include "verifier/device/small_file.h"
 
 namespace imab::verifier {
 namespace {

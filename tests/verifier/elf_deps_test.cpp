@@ -1,7 +1,7 @@
 // ElfDepsScanner: PT_INTERP, DT_NEEDED and DT_RUNPATH read from bytes as
 // they stream, from ELF files crafted here (so every offset is known) and
 // from a program the host compiler builds.
-#include "verifier/elf_deps.h"
+#include "verifier/trust/elf_deps.h"
 
 #include <gtest/gtest.h>
 

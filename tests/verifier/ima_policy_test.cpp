@@ -1,14 +1,14 @@
 // The IMA policy as the device's kernel parses and applies it: one test per
 // grammar rule of ima_parse_rule()/ima_validate_rule() (linux-source-6.1
 // and -6.12) and per condition ima_match_rules() evaluates.
-#include "verifier/ima_policy.h"
+#include "verifier/trust/ima_policy.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "common/ima_xattr.h"
+#include "common/read/ima_xattr.h"
 
 namespace imab::verifier {
 namespace {

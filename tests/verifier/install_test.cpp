@@ -1,4 +1,4 @@
-#include "verifier/install.h"
+#include "verifier/device/install.h"
 
 #include <gtest/gtest.h>
 

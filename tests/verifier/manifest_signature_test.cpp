@@ -1,4 +1,4 @@
-#include "verifier/manifest_signature.h"
+#include "verifier/bundle/manifest_signature.h"
 
 #include <gtest/gtest.h>
 #include <openssl/cms.h>
@@ -11,12 +11,12 @@
 
 #include "builder/manifest_signer.h"
 #include "builder/signing_identity.h"
-#include "common/digest.h"
-#include "common/limits.h"
+#include "common/read/digest.h"
+#include "common/read/limits.h"
 #include "tests/testutil/cms_forge.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/temp_dir.h"
-#include "verifier/release_signer.h"
+#include "verifier/bundle/release_signer.h"
 
 namespace imab::verifier {
 namespace {
@@ -490,7 +490,7 @@ TEST_F(CmsShapeTest, MissingSignedAttributesAreRejected) {
       ErrorCode::kBadSignature, "no signed attributes");
 }
 
-// --- the release signer (FORMAT.md §5, verifier/release_signer.h) ---------
+// --- the release signer (FORMAT.md §5, verifier/bundle/release_signer.h) ---------
 
 class ReleaseSignerRulesTest : public ManifestSignatureTest {
  protected:

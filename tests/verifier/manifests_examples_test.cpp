@@ -5,13 +5,13 @@
 #include <filesystem>
 #include <string>
 
-#include "common/byte_source.h"
-#include "common/integrity_check.h"
-#include "common/manifest_reader.h"
+#include "common/read/byte_source.h"
+#include "common/read/integrity_check.h"
+#include "common/read/manifest_reader.h"
 #include "tests/testutil/run.h"
 #include "tests/testutil/temp_dir.h"
-#include "verifier/device_config.h"
-#include "verifier/ima_policy.h"
+#include "verifier/device/device_config.h"
+#include "verifier/trust/ima_policy.h"
 
 namespace imab::verifier {
 namespace {

@@ -1,4 +1,4 @@
-#include "verifier/slot_state_file.h"
+#include "verifier/device/slot_state_file.h"
 
 #include <gtest/gtest.h>
 

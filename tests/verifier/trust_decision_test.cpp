@@ -1,7 +1,7 @@
 // The post-update trust decision as a pure function: every scenario is a
 // manifest model and a device model built in memory, with real keys and
 // real IMA/EVM signatures.
-#include "verifier/trust_decision.h"
+#include "verifier/trust/trust_decision.h"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -9,13 +9,13 @@
 #include <algorithm>
 
 #include "builder/digest_signer.h"
-#include "common/digest.h"
-#include "common/evm_digest.h"
-#include "common/hash_algo.h"
-#include "common/hex.h"
-#include "common/ima_xattr.h"
-#include "common/keyid.h"
-#include "common/x509_util.h"
+#include "common/read/digest.h"
+#include "common/read/evm_digest.h"
+#include "common/read/hash_algo.h"
+#include "common/read/hex.h"
+#include "common/read/ima_xattr.h"
+#include "common/read/keyid.h"
+#include "common/read/x509_util.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/temp_dir.h"
 

@@ -1,12 +1,13 @@
-#include "verifier/writable_entries.h"
+#include "verifier/device/writable_entries.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "common/byte_source.h"
-#include "common/manifest.h"
-#include "verifier/manifest_copy.h"
+#include "common/read/byte_source.h"
+#include "common/read/manifest.h"
+#include "common/write/manifest_writer.h"
+#include "verifier/bundle/manifest_copy.h"
 
 namespace imab::verifier {
 namespace {

@@ -1,0 +1,63 @@
+#include "common/read/entry.h"
+
+#include <algorithm>
+
+namespace imab {
+
+std::string_view EntryTypeName(EntryType type) {
+  switch (type) {
+    case EntryType::kFile:
+      return "file";
+    case EntryType::kDir:
+      return "dir";
+    case EntryType::kSymlink:
+      return "symlink";
+    case EntryType::kHardlink:
+      return "hardlink";
+    case EntryType::kChar:
+      return "char";
+    case EntryType::kBlock:
+      return "block";
+    case EntryType::kFifo:
+      return "fifo";
+  }
+  return "file";
+}
+
+std::optional<EntryType> EntryTypeFromName(std::string_view name) {
+  for (EntryType t : {EntryType::kFile, EntryType::kDir, EntryType::kSymlink,
+                      EntryType::kHardlink, EntryType::kChar, EntryType::kBlock,
+                      EntryType::kFifo}) {
+    if (EntryTypeName(t) == name) {
+      return t;
+    }
+  }
+  return std::nullopt;
+}
+
+void SortXattrs(std::vector<Xattr>& xattrs) {
+  std::sort(xattrs.begin(), xattrs.end(),
+            [](const Xattr& a, const Xattr& b) { return a.name < b.name; });
+}
+
+void SetXattr(Entry& entry, std::string_view name, std::string value) {
+  for (Xattr& x : entry.xattrs) {
+    if (x.name == name) {
+      x.value = std::move(value);
+      return;
+    }
+  }
+  entry.xattrs.push_back({std::string(name), std::move(value)});
+  SortXattrs(entry.xattrs);
+}
+
+const Xattr* FindXattr(const Entry& entry, std::string_view name) {
+  for (const Xattr& x : entry.xattrs) {
+    if (x.name == name) {
+      return &x;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace imab

@@ -1,0 +1,113 @@
+#include "common/read/input_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace imab {
+namespace {
+
+const char* KindOf(mode_t mode) {
+  if (S_ISFIFO(mode)) {
+    return "a FIFO";
+  }
+  if (S_ISCHR(mode)) {
+    return "a character device";
+  }
+  if (S_ISBLK(mode)) {
+    return "a block device";
+  }
+  if (S_ISDIR(mode)) {
+    return "a directory";
+  }
+  if (S_ISSOCK(mode)) {
+    return "a socket";
+  }
+  return "not a plain file";
+}
+
+Error TooLarge(const std::string& path, size_t max_bytes) {
+  return MakeError(
+      ErrorCode::kLimitExceeded,
+      path + ": larger than " + std::to_string(max_bytes) + " bytes");
+}
+
+Result<std::string> ReadBounded(const InputFile& file, const std::string& path,
+                                size_t max_bytes) {
+  if (file.size > max_bytes) {
+    return TooLarge(path, max_bytes);
+  }
+  std::string out;
+  out.reserve(static_cast<size_t>(file.size));
+  char buffer[16384];
+  for (;;) {
+    ssize_t n = ::read(file.fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return MakeError(ErrorCode::kIo,
+                       path + ": read failed: " + std::strerror(errno));
+    }
+    if (n == 0) {
+      return out;
+    }
+    // A file that grows while read (or lies in st_size) stays capped.
+    if (static_cast<size_t>(n) > max_bytes - out.size()) {
+      return TooLarge(path, max_bytes);
+    }
+    out.append(buffer, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace
+
+Result<InputFile> OpenInputFile(const std::string& path, Symlinks symlinks) {
+  int flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC |
+              (symlinks == Symlinks::kRefuse ? O_NOFOLLOW : 0);
+  UniqueFd fd(::open(path.c_str(), flags));
+  if (!fd.valid()) {
+    int saved = errno;
+    Error error = MakeError(ErrorCode::kIo,
+                            path + ": cannot open: " + std::strerror(saved));
+    errno = saved;
+    return error;
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    return MakeError(ErrorCode::kIo, path + ": " + std::strerror(errno));
+  }
+  // A FIFO, socket or device has no fixed content: reading it could block
+  // forever or never end.
+  if (!S_ISREG(st.st_mode)) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        path + ": not a regular file (" + KindOf(st.st_mode) + ")");
+  }
+  return InputFile{std::move(fd), static_cast<uint64_t>(st.st_size)};
+}
+
+Result<std::string> ReadInputFile(const std::string& path, size_t max_bytes,
+                                  Symlinks symlinks) {
+  IMAB_ASSIGN_OR_RETURN(InputFile file, OpenInputFile(path, symlinks));
+  return ReadBounded(file, path, max_bytes);
+}
+
+Result<std::optional<std::string>> ReadInputFileIfExists(
+    const std::string& path, size_t max_bytes, Symlinks symlinks) {
+  Result<InputFile> file = OpenInputFile(path, symlinks);
+  if (!file.has_value() && errno == ENOENT &&
+      file.error().code == ErrorCode::kIo) {
+    return std::optional<std::string>();
+  }
+  if (!file.has_value()) {
+    return file.error();
+  }
+  IMAB_ASSIGN_OR_RETURN(std::string bytes, ReadBounded(*file, path, max_bytes));
+  return std::optional<std::string>(std::move(bytes));
+}
+
+}  // namespace imab

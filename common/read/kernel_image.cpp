@@ -1,0 +1,379 @@
+#include "common/read/kernel_image.h"
+
+#include <archive.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <optional>
+#include <string_view>
+
+#include "common/read/handles.h"
+#include "common/read/limits.h"
+#include "common/write/archive_handles.h"
+
+namespace imab {
+namespace {
+
+// Magic numbers of the streams the kernel's decompressors accept
+// (lib/decompress.c compressed_formats): gzip, bzip2 ("BZh1".."BZh9" and
+// the block magic), xz, lz4 legacy (what scripts/Makefile.lib makes) and
+// frame, zstd. lzma and lzo have no reliable magic and are not searched.
+struct Magic {
+  std::string_view bytes;
+};
+constexpr std::array<Magic, 6> kMagics = {{
+    {std::string_view("\x1f\x8b\x08", 3)},
+    {std::string_view("\xfd\x37\x7a\x58\x5a\x00", 6)},
+    {std::string_view("\x28\xb5\x2f\xfd", 4)},
+    {std::string_view("\x02\x21\x4c\x18", 4)},
+    {std::string_view("\x04\x22\x4d\x18", 4)},
+    {std::string_view("BZh", 3)},
+}};
+constexpr std::string_view kBzipBlock("\x31\x41\x59\x26\x53\x59", 6);
+constexpr std::string_view kBanner = "Linux version ";
+
+bool BytesAt(std::span<const uint8_t> image, size_t pos,
+             std::string_view bytes) {
+  return image.size() - pos >= bytes.size() &&
+         std::memcmp(image.data() + pos, bytes.data(), bytes.size()) == 0;
+}
+
+bool MagicAt(std::span<const uint8_t> image, size_t pos) {
+  for (const Magic& m : kMagics) {
+    if (!BytesAt(image, pos, m.bytes)) {
+      continue;
+    }
+    if (m.bytes != "BZh") {
+      return true;
+    }
+    // "BZh" is text too: require the level digit and the block magic.
+    return image.size() - pos >= 10 && image[pos + 3] >= '1' &&
+           image[pos + 3] <= '9' && BytesAt(image, pos + 4, kBzipBlock);
+  }
+  return false;
+}
+
+// Searches a stream that arrives in chunks; a match may straddle two.
+class StreamSearch {
+ public:
+  StreamSearch(const std::vector<std::string>& needles, KernelImageScan& scan)
+      : needles_(needles), scan_(scan) {
+    keep_ = kBanner.size() + 16;
+    for (const std::string& n : needles) {
+      keep_ = std::max(keep_, n.size());
+    }
+  }
+
+  void Feed(std::span<const uint8_t> chunk) {
+    // The first chunk (a whole raw kernel) is searched where it lies.
+    if (!window_.empty()) {
+      window_.insert(window_.end(), chunk.begin(), chunk.end());
+      chunk = window_;
+    }
+    std::string_view text(reinterpret_cast<const char*>(chunk.data()),
+                          chunk.size());
+    for (size_t i = 0; i < needles_.size(); ++i) {
+      if (!scan_.found[i] && text.find(needles_[i]) != std::string_view::npos) {
+        scan_.found[i] = true;
+      }
+    }
+    if (!scan_.version.has_value()) {
+      FindVersion(text);
+    }
+    // Keep what a match straddling into the next chunk could start with.
+    std::vector<uint8_t> tail(chunk.end() - static_cast<std::ptrdiff_t>(
+                                                std::min(keep_, chunk.size())),
+                              chunk.end());
+    window_ = std::move(tail);
+  }
+
+  bool Done() const {
+    return scan_.version.has_value() &&
+           std::all_of(scan_.found.begin(), scan_.found.end(),
+                       [](bool f) { return f; });
+  }
+
+ private:
+  void FindVersion(std::string_view text) {
+    for (size_t at = text.find(kBanner); at != std::string_view::npos;
+         at = text.find(kBanner, at + 1)) {
+      std::string_view rest = text.substr(at + kBanner.size());
+      uint32_t major = 0, minor = 0;
+      size_t i = 0;
+      auto number = [&](uint32_t& out) {
+        size_t start = i;
+        while (i < rest.size() && i - start < 6 && rest[i] >= '0' &&
+               rest[i] <= '9') {
+          out = out * 10 + static_cast<uint32_t>(rest[i++] - '0');
+        }
+        return i > start;
+      };
+      if (number(major) && i < rest.size() && rest[i++] == '.' &&
+          number(minor)) {
+        scan_.version = std::make_pair(major, minor);
+        return;
+      }
+    }
+  }
+
+  const std::vector<std::string>& needles_;
+  KernelImageScan& scan_;
+  size_t keep_ = 0;
+  std::vector<uint8_t> window_;
+};
+
+// Decompresses the stream starting at `input` (bounded by `max_output`).
+// Not a stream the filters recognise, or broken part way: what came out
+// (possibly nothing) is the result.
+Result<std::vector<uint8_t>> Decompress(std::span<const uint8_t> input,
+                                        uint64_t max_output) {
+  std::vector<uint8_t> out;
+  ArchiveReadPtr a(archive_read_new());
+  if (a == nullptr) {
+    return MakeError(ErrorCode::kInternal, "kernel scan: libarchive");
+  }
+  // ARCHIVE_WARN would mean an external program: refuse, as for initramfs.
+  if (archive_read_support_filter_gzip(a.get()) != ARCHIVE_OK ||
+      archive_read_support_filter_xz(a.get()) != ARCHIVE_OK ||
+      archive_read_support_filter_zstd(a.get()) != ARCHIVE_OK ||
+      archive_read_support_filter_lz4(a.get()) != ARCHIVE_OK ||
+      archive_read_support_filter_bzip2(a.get()) != ARCHIVE_OK ||
+      archive_read_support_format_raw(a.get()) != ARCHIVE_OK) {
+    return MakeError(ErrorCode::kInternal,
+                     "kernel scan: a decompressor libarchive lacks");
+  }
+  struct archive_entry* entry = nullptr;
+  if (archive_read_open_memory(a.get(), input.data(), input.size()) !=
+          ARCHIVE_OK ||
+      archive_read_next_header(a.get(), &entry) != ARCHIVE_OK ||
+      archive_filter_count(a.get()) < 2) {
+    return out;  // not a stream after all: a chance byte pattern
+  }
+  std::vector<uint8_t> chunk(kStreamChunkBytes);
+  for (;;) {
+    la_ssize_t n = archive_read_data(a.get(), chunk.data(), chunk.size());
+    if (n <= 0) {
+      break;
+    }
+    if (out.size() + static_cast<uint64_t>(n) > max_output) {
+      return MakeError(ErrorCode::kLimitExceeded,
+                       "a compressed stream in it decompresses to more than " +
+                           std::to_string(max_output) + " bytes");
+    }
+    out.insert(out.end(), chunk.begin(), chunk.begin() + n);
+  }
+  return out;
+}
+
+uint32_t Le(std::span<const uint8_t> image, size_t at, int bytes) {
+  uint32_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) {
+    v = (v << 8) | image[at + static_cast<size_t>(i)];
+  }
+  return v;
+}
+
+// An x86 bzImage's compressed payload, exactly (Documentation/arch/x86/
+// boot.rst: boot_flag 0xaa55 at 0x1fe, "HdrS" at 0x202, protocol >= 2.08
+// at 0x206 for payload_offset at 0x248 and payload_length at 0x24c, both
+// relative to the protected-mode code at (setup_sects + 1) * 512; 0 setup
+// sectors mean 4). Bounded, so the decompressor sees no trailing bytes
+// (the kernel appends the decompressed size, which an lz4 legacy reader
+// would take for one more block). Empty when not a bzImage.
+std::span<const uint8_t> BzImagePayload(std::span<const uint8_t> image) {
+  if (image.size() < 0x250 || Le(image, 0x1fe, 2) != 0xaa55 ||
+      !BytesAt(image, 0x202, "HdrS") || Le(image, 0x206, 2) < 0x0208) {
+    return {};
+  }
+  uint64_t sects = image[0x1f1] == 0 ? 4 : image[0x1f1];
+  uint64_t start = (sects + 1) * 512 + Le(image, 0x248, 4);
+  uint64_t length = Le(image, 0x24c, 4);
+  if (start > image.size() || length > image.size() - start) {
+    return {};
+  }
+  return image.subspan(static_cast<size_t>(start), static_cast<size_t>(length));
+}
+
+// A bzImage payload other than gzip ends with the 4-byte little-endian
+// size of the decompressed kernel (scripts/Makefile.lib size_append, in
+// payload_length: the *_with_size commands of arch/x86/boot/compressed/
+// Makefile, Linux 6.1 and 6.12). Left on, it is a broken stream tail to
+// the decompressor, which then drops its last output block, where the
+// built-in certificates are. Decompressed to exactly that size, or the
+// payload counts as unreadable (fail closed).
+Result<std::vector<uint8_t>> DecompressPayload(std::span<const uint8_t> payload,
+                                               bool bzimage,
+                                               uint64_t max_output) {
+  const bool gzip =
+      payload.size() >= 2 && payload[0] == 0x1f && payload[1] == 0x8b;
+  if (!bzimage || gzip || payload.size() < 4) {
+    return Decompress(payload, max_output);
+  }
+  const uint32_t declared = Le(payload, payload.size() - 4, 4);
+  IMAB_ASSIGN_OR_RETURN(
+      std::vector<uint8_t> plain,
+      Decompress(payload.first(payload.size() - 4), max_output));
+  if (plain.size() != declared) {
+    return MakeError(
+        ErrorCode::kMalformed,
+        "bzImage payload decompresses to " + std::to_string(plain.size()) +
+            " bytes, its size trailer says " + std::to_string(declared));
+  }
+  return plain;
+}
+
+uint64_t Le64(std::span<const uint8_t> image, size_t at) {
+  return (static_cast<uint64_t>(Le(image, at + 4, 4)) << 32) | Le(image, at, 4);
+}
+
+// An arm64 or RISC-V Image (Documentation/arch/arm64/booting.rst,
+// Documentation/arch/riscv/boot-image-header.rst): magic "ARM\x64" or
+// "RSC\x05" at 0x38, little-endian image_size at 0x10. The kernel is the
+// first image_size bytes; what lies beyond is not loaded as the kernel.
+// nullopt: not such an Image; an empty span: image_size 0 (an old kernel
+// that does not say its size): nothing can be trusted to be its own.
+std::optional<std::span<const uint8_t>> ImageExtent(
+    std::span<const uint8_t> image) {
+  if (image.size() < 0x40 ||
+      !(BytesAt(image, 0x38, "ARM\x64") || BytesAt(image, 0x38, "RSC\x05"))) {
+    return std::nullopt;
+  }
+  const uint64_t size = Le64(image, 0x10);
+  return image.first(
+      static_cast<size_t>(std::min<uint64_t>(size, image.size())));
+}
+
+// A vmlinux ELF (include/uapi/linux/elf.h): the file ranges of its PT_LOAD
+// segments, which is what a loader maps. nullopt: not an ELF file; an
+// empty list: a header or segment outside the file (nothing counts).
+std::optional<std::vector<std::span<const uint8_t>>> ElfLoadRanges(
+    std::span<const uint8_t> f) {
+  if (f.size() < 0x34 || !BytesAt(f, 0,
+                                  "\x7f"
+                                  "ELF")) {
+    return std::nullopt;
+  }
+  const bool is64 = f[4] == 2;
+  const bool big = f[5] == 2;
+  auto num = [&](uint64_t at, int bytes) -> uint64_t {
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i) {
+      const uint8_t b = f[static_cast<size_t>(at) +
+                          static_cast<size_t>(big ? i : bytes - 1 - i)];
+      v = (v << 8) | b;
+    }
+    return v;
+  };
+  std::vector<std::span<const uint8_t>> ranges;
+  if ((is64 && f.size() < 0x40) || (f[4] != 1 && f[4] != 2)) {
+    return ranges;
+  }
+  const uint64_t phoff = is64 ? num(0x20, 8) : num(0x1c, 4);
+  const uint64_t phentsize = is64 ? num(0x36, 2) : num(0x2a, 2);
+  const uint64_t phnum = is64 ? num(0x38, 2) : num(0x2c, 2);
+  if (phentsize < (is64 ? 0x38u : 0x20u) || phoff > f.size() ||
+      phnum * phentsize > f.size() - phoff) {
+    return ranges;
+  }
+  for (uint64_t i = 0; i < phnum; ++i) {
+    const uint64_t ph = phoff + i * phentsize;
+    if (num(ph, 4) != 1) {  // PT_LOAD
+      continue;
+    }
+    const uint64_t offset = is64 ? num(ph + 8, 8) : num(ph + 4, 4);
+    const uint64_t filesz = is64 ? num(ph + 0x20, 8) : num(ph + 0x10, 4);
+    if (offset > f.size() || filesz > f.size() - offset) {
+      return std::vector<std::span<const uint8_t>>{};
+    }
+    ranges.push_back(
+        f.subspan(static_cast<size_t>(offset), static_cast<size_t>(filesz)));
+  }
+  return ranges;
+}
+
+// `range` raw, and every compressed stream starting inside it, bounded to
+// it.
+Status SearchWithStreams(std::span<const uint8_t> range,
+                         const std::vector<std::string>& needles,
+                         KernelImageScan& scan, uint64_t max_output) {
+  {
+    StreamSearch raw(needles, scan);
+    raw.Feed(range);
+    if (raw.Done()) {
+      return OkStatus();
+    }
+  }
+  for (size_t pos = 0; pos < range.size(); ++pos) {
+    if (!MagicAt(range, pos)) {
+      continue;
+    }
+    IMAB_ASSIGN_OR_RETURN(std::vector<uint8_t> plain,
+                          Decompress(range.subspan(pos), max_output));
+    StreamSearch stream(needles, scan);
+    stream.Feed(plain);
+    if (stream.Done()) {
+      break;
+    }
+  }
+  return OkStatus();
+}
+
+// The bytes of a recognised kernel layout that its loader takes as the
+// kernel. `whole_if_unknown`: bytes that are already exactly what gets
+// loaded (a decompressed payload) count whole when no layout is known;
+// a raw file of unknown layout counts nothing (fail closed).
+Status SearchLoaded(std::span<const uint8_t> bytes,
+                    const std::vector<std::string>& needles,
+                    KernelImageScan& scan, uint64_t max_output,
+                    bool whole_if_unknown) {
+  if (std::optional<std::span<const uint8_t>> extent = ImageExtent(bytes)) {
+    return SearchWithStreams(*extent, needles, scan, max_output);
+  }
+  if (auto ranges = ElfLoadRanges(bytes)) {
+    for (std::span<const uint8_t> range : *ranges) {
+      StreamSearch raw(needles, scan);
+      raw.Feed(range);
+    }
+    return OkStatus();
+  }
+  if (whole_if_unknown) {
+    StreamSearch raw(needles, scan);
+    raw.Feed(bytes);
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<KernelImageScan> ScanKernelImage(std::span<const uint8_t> image,
+                                        const std::vector<std::string>& needles,
+                                        uint64_t max_output) {
+  KernelImageScan scan;
+  scan.found.assign(needles.size(), false);
+  // A bzImage's kernel is its payload; a file that is one compressed
+  // stream (Image.gz) is that stream: bytes beside them are not loaded as
+  // the kernel, so a certificate appended there does not count. Inside,
+  // an Image or ELF counts only as far as its own layout says.
+  // A bzImage's decompressed payload is exactly what its decompressor
+  // makes the kernel from, so it counts whole; an Image.gz must hold a
+  // recognised Image or ELF.
+  std::span<const uint8_t> whole = BzImagePayload(image);
+  const bool bzimage = !whole.empty();
+  if (!bzimage && !image.empty() && MagicAt(image, 0)) {
+    whole = image;
+  }
+  if (!whole.empty()) {
+    IMAB_ASSIGN_OR_RETURN(std::vector<uint8_t> plain,
+                          DecompressPayload(whole, bzimage, max_output));
+    IMAB_RETURN_IF_ERROR(
+        SearchLoaded(plain, needles, scan, max_output, bzimage));
+    return scan;
+  }
+  // An arm64/RISC-V Image, a vmlinux; anything else counts nothing.
+  IMAB_RETURN_IF_ERROR(SearchLoaded(image, needles, scan, max_output,
+                                    /*whole_if_unknown=*/false));
+  return scan;
+}
+
+}  // namespace imab

@@ -1,0 +1,29 @@
+// IMA/EVM key ids: the 4 bytes a signature header carries to name its key
+// (ima-evm-formats.md §3).
+#pragma once
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <cstdint>
+#include <string>
+
+#include "common/read/result.h"
+
+namespace imab {
+
+// The kernel's rule: the last 4 bytes of the certificate's
+// subjectKeyIdentifier, big-endian. kInvalidArgument ("certificate has no
+// subjectKeyIdentifier; the kernel could never find its key") when the
+// certificate has none or one shorter than 4 bytes.
+Result<uint32_t> KeyIdFromCertificate(const X509* cert);
+
+// evmctl's rule for a bare key: SHA-1 over the contents of the
+// subjectPublicKey BIT STRING, last 4 bytes. Equals the certificate rule for
+// certificates made with subjectKeyIdentifier=hash.
+Result<uint32_t> KeyIdFromPublicKey(const EVP_PKEY* key);
+
+// Eight lower-case hex digits ("1a2b3c4d").
+std::string KeyIdHex(uint32_t keyid);
+
+}  // namespace imab

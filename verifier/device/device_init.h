@@ -1,0 +1,54 @@
+// InitDevice: provisions a device (`imab-verify device init`): copies its
+// certificates and policy into ROOT/etc/imabundle/, writes device.conf,
+// creates the A/B slots, and optionally installs the factory image.
+#pragma once
+
+#include <string>
+
+#include "common/read/reporter.h"
+#include "common/read/result.h"
+#include "verifier/device/install.h"
+
+namespace imab::verifier {
+
+struct InitOptions {
+  std::string root;  // the device's "/" (created if missing)
+  std::string compatible;
+  std::string release_ca;  // PEM; or
+  std::string trust_root;  // signed trust root (FORMAT.md §8)
+  std::string kernel_ca;   // PEM, the CA built into the kernel
+  std::string ima_cert;    // PEM or DER
+  std::string evm_cert;    // "": the IMA certificate serves EVM too
+  std::string kernel_profile = "le64";
+  std::string kernel_version = "6.6";
+  std::string ima_policy;  // "": the built-in appraise_tcb
+  // The root file system and kernel option the policy is judged with.
+  std::string rootfs_magic, rootfs_type, rootfs_uuid;  // "": unknown
+  bool ima_appraise_modsig = false;
+  std::string layout = "ab";  // "ab" or "in-place"
+  // "image" (an initramfs comes with the image or from outside it) or
+  // "none" (the device boots no initramfs: its keys come from the image's
+  // /etc/keys).
+  std::string initramfs = "image";
+  bool allow_development = false;
+  bool release_require_eku = false;  // signer must carry EKU codeSigning
+  bool force = false;                // replace an existing device.conf
+  std::string from_bundle;           // factory image to install, or ""
+  bool check_time = true;            // for the factory install
+};
+
+// Validates every option and input file before writing anything
+// (kInvalidArgument naming the option or file). Refuses an existing
+// device.conf unless `force` (kInvalidArgument). Then writes, each file
+// atomically: etc/imabundle/{release-ca.pem | trust-root, kernel-ca.pem,
+// ima.der|ima.pem, evm.der|evm.pem, ima-policy} and, last, device.conf;
+// creates the slots (active slot empty: version "", floors 0) unless they
+// already exist, in which case they and their floors are kept. With
+// `from_bundle`, then installs it as InstallBundle does (any version, as
+// nothing is installed), the image becoming the active slot-a; its
+// failure is returned (the device stays initialised and empty) and
+// `install` describes it.
+Status InitDevice(const InitOptions& options, Reporter& reporter,
+                  InstallReport& install);
+
+}  // namespace imab::verifier

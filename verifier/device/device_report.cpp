@@ -1,0 +1,147 @@
+#include "verifier/device/device_report.h"
+
+#include "common/read/json_text.h"
+#include "verifier/bundle/report_json.h"
+
+namespace imab::verifier {
+namespace {
+
+std::string Bool(bool value) { return value ? "true" : "false"; }
+
+std::string StringList(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    out += (i == 0 ? "" : ", ") + JsonString(items[i]);
+  }
+  return out + "]";
+}
+
+std::string StateJson(const DeviceState& state) {
+  return "{\"slot\": " + JsonString(state.active_slot) +
+         ", \"version\": " + JsonString(state.image_version) +
+         ", \"compatible\": " + JsonString(state.compatible) +
+         ", \"installed_at\": " + std::to_string(state.installed_at) +
+         ", \"key_generation\": " + std::to_string(state.key_generation) +
+         ", \"trust_root_version\": " +
+         std::to_string(state.trust_root_version) +
+         ", \"bundle_sha256\": " + JsonString(state.bundle_sha256) + "}";
+}
+
+std::string SlotJson(const SlotStatus& slot) {
+  std::string out = "{\"name\": " + JsonString(slot.name) +
+                    ", \"active\": " + Bool(slot.active) +
+                    ", \"present\": " + Bool(slot.state.has_value());
+  if (slot.state.has_value()) {
+    out += ", \"state\": " + StateJson(*slot.state);
+  }
+  return out + "}";
+}
+
+std::string KeyJson(const KeyInUse& key) {
+  return "{\"keyring\": " + JsonString(key.keyring) +
+         ", \"path\": " + JsonString(key.path) +
+         ", \"keyid\": " + JsonString(key.keyid) +
+         ", \"problem\": " + JsonString(key.problem) + "}";
+}
+
+std::string LastResultJson(const std::optional<LastResult>& last) {
+  if (!last.has_value()) {
+    return "null";
+  }
+  return "{\"time\": " + std::to_string(last->time) +
+         ", \"bundle\": " + JsonString(last->bundle) +
+         ", \"result\": " + JsonString(last->outcome) +
+         ", \"reason\": " + JsonString(last->reason) + "}";
+}
+
+std::string SlotText(const SlotStatus& slot) {
+  std::string out =
+      "slot " + slot.name + (slot.active ? " (active)" : "") + ": ";
+  if (!slot.state.has_value()) {
+    return out + "empty\n";
+  }
+  const DeviceState& s = *slot.state;
+  return out + "version " + s.image_version + " for " + s.compatible +
+         ", installed at " + std::to_string(s.installed_at) +
+         ", manifest sha256 " + s.bundle_sha256 + "\n";
+}
+
+}  // namespace
+
+std::string RenderStatusText(const DeviceStatus& status) {
+  std::string out = "device: " + status.root + " (" + status.compatible +
+                    ")\nactive slot: " + status.active_slot + "\n";
+  for (const SlotStatus& slot : status.slots) {
+    out += SlotText(slot);
+  }
+  for (const KeyInUse& key : status.keys) {
+    out += key.keyring + " key: " +
+           (key.keyid.empty() ? "? (" + key.problem + ")" : key.keyid) +
+           " from /" + key.path + "\n";
+  }
+  out +=
+      "key generation floor: " + std::to_string(status.key_generation_floor) +
+      "\n";
+  out += "trust root version: " +
+         (status.trust_root_version == 0
+              ? std::string("none adopted")
+              : std::to_string(status.trust_root_version)) +
+         "\n";
+  if (status.last_result.has_value()) {
+    const LastResult& last = *status.last_result;
+    out += "last install: " + last.outcome + " " + last.bundle + " at " +
+           std::to_string(last.time) +
+           (last.reason.empty() ? "" : ": " + last.reason) + "\n";
+  }
+  if (status.install_running) {
+    out += "an install is running now\n";
+  }
+  for (const std::string& item : status.pending_cleanup) {
+    out +=
+        "left by an interrupted install (removed by the next): " + item + "\n";
+  }
+  for (const std::string& problem : status.problems) {
+    out += "problem: " + problem + "\n";
+  }
+  out +=
+      std::string("consistent: ") + (status.consistent() ? "yes" : "no") + "\n";
+  return out;
+}
+
+std::string RenderStatusJson(const DeviceStatus& status) {
+  std::string slots = "[";
+  for (size_t i = 0; i < status.slots.size(); ++i) {
+    slots += (i == 0 ? "" : ", ") + SlotJson(status.slots[i]);
+  }
+  std::string keys = "[";
+  for (size_t i = 0; i < status.keys.size(); ++i) {
+    keys += (i == 0 ? "" : ", ") + KeyJson(status.keys[i]);
+  }
+  return "{\"root\": " + JsonString(status.root) +
+         ", \"compatible\": " + JsonString(status.compatible) +
+         ", \"active_slot\": " + JsonString(status.active_slot) +
+         ", \"consistent\": " + Bool(status.consistent()) +
+         ", \"problems\": " + StringList(status.problems) +
+         ", \"pending_cleanup\": " + StringList(status.pending_cleanup) +
+         ", \"install_running\": " + Bool(status.install_running) +
+         ", \"slots\": " + slots + "]" + ", \"keys\": " + keys + "]" +
+         ", \"key_generation_floor\": " +
+         std::to_string(status.key_generation_floor) +
+         ", \"trust_root_version\": " +
+         std::to_string(status.trust_root_version) +
+         ", \"last_result\": " + LastResultJson(status.last_result) + "}\n";
+}
+
+std::string RenderInstallJson(const InstallReport& report,
+                              const std::optional<Error>& failure) {
+  std::string out = RenderReportJson(report.verify, failure);
+  // Splice the device states into the report object.
+  size_t close = out.find_last_of('}');
+  std::string states = ", \"previous\": " + StateJson(report.previous);
+  if (!failure.has_value()) {
+    states += ", \"installed\": " + StateJson(report.installed);
+  }
+  return out.substr(0, close) + states + out.substr(close);
+}
+
+}  // namespace imab::verifier

@@ -1,0 +1,123 @@
+#include "verifier/device/device_status.h"
+
+#include "common/read/keyid.h"
+#include "common/read/x509_util.h"
+#include "verifier/device/device_config.h"
+#include "verifier/slots/directory_slots.h"
+#include "verifier/device/install_lock.h"
+#include "verifier/device/small_file.h"
+
+namespace imab::verifier {
+namespace {
+
+// Upper bound on the last-result file (four short lines).
+constexpr size_t kMaxLastResultBytes = 64 * 1024;
+
+KeyInUse DescribeKey(const DeviceConfig& config, const std::string& keyring,
+                     const std::string& path) {
+  KeyInUse key{keyring, path, "", ""};
+  Result<std::string> real = DevicePath(config, path);
+  Result<Ptr<X509>> cert = real.has_value() ? LoadCertificate(*real)
+                                            : Result<Ptr<X509>>(real.error());
+  if (!cert.has_value()) {
+    key.problem = cert.error().message;
+    return key;
+  }
+  Result<uint32_t> keyid = KeyIdFromCertificate(cert->get());
+  if (!keyid.has_value()) {
+    key.problem = keyid.error().message;
+    return key;
+  }
+  key.keyid = KeyIdHex(*keyid);
+  return key;
+}
+
+// A key the active slot's state recorded (the installed image's boot keys).
+KeyInUse RecordedKey(const std::string& keyring, const std::string& der) {
+  KeyInUse key{keyring, "(loaded by the active image's initramfs)", "", ""};
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  Result<uint32_t> keyid =
+      cert != nullptr
+          ? KeyIdFromCertificate(cert.get())
+          : Result<uint32_t>(MakeError(ErrorCode::kMalformed,
+                                       "recorded certificate does not parse"));
+  if (!keyid.has_value()) {
+    key.problem = keyid.error().message;
+    return key;
+  }
+  key.keyid = KeyIdHex(*keyid);
+  return key;
+}
+
+void ReadSlots(const DirectorySlots& slots, DeviceStatus& status) {
+  status.problems = slots.CheckConsistency();
+  status.pending_cleanup = slots.PendingCleanUp();
+  Result<SlotId> active = slots.ActiveSlot();
+  if (active.has_value()) {
+    status.active_slot = SlotName(*active);
+  }
+  for (SlotId slot : {SlotId::kA, SlotId::kB}) {
+    SlotStatus one;
+    one.name = SlotName(slot);
+    one.active = active.has_value() && *active == slot;
+    Result<std::optional<DeviceState>> state = slots.ReadState(slot);
+    if (state.has_value()) {
+      one.state = std::move(*state);
+    }
+    if (one.active && one.state.has_value()) {
+      status.key_generation_floor = one.state->key_generation;
+      status.trust_root_version = one.state->trust_root_version;
+    }
+    status.slots.push_back(std::move(one));
+  }
+}
+
+}  // namespace
+
+Result<DeviceStatus> ReadDeviceStatus(const std::string& root) {
+  IMAB_ASSIGN_OR_RETURN(DeviceConfig config, LoadDeviceConfig(root));
+  DeviceStatus status;
+  status.root = config.root;
+  status.compatible = config.compatible;
+  for (const std::string& path : config.ima_certs) {
+    status.keys.push_back(DescribeKey(config, "ima", path));
+  }
+  for (const std::string& path : config.evm_certs) {
+    status.keys.push_back(DescribeKey(config, "evm", path));
+  }
+  IMAB_ASSIGN_OR_RETURN(const std::string slots_dir, SlotsFolder(config));
+  IMAB_ASSIGN_OR_RETURN(auto slots, DirectorySlots::Open(slots_dir));
+  ReadSlots(*slots, status);
+  // Once an image was installed, the keys are those its boot loads.
+  for (const SlotStatus& slot : status.slots) {
+    if (slot.active && slot.state.has_value() &&
+        !(slot.state->ima_certs.empty() && slot.state->evm_certs.empty())) {
+      status.keys.clear();
+      auto add = [&](const char* ring, const std::vector<std::string>& ders) {
+        for (const std::string& der : ders) {
+          status.keys.push_back(RecordedKey(ring, der));
+        }
+      };
+      add("ima", slot.state->ima_certs);
+      add("evm", slot.state->evm_certs);
+    }
+  }
+  status.install_running = InstallLock::IsHeld(slots_dir + "/" + kLockFileName);
+  const std::string last_path = slots_dir + "/" + kLastResultFileName;
+  Result<std::optional<std::string>> last =
+      ReadSmallFile(last_path, kMaxLastResultBytes);
+  if (!last.has_value()) {
+    status.problems.push_back(last.error().message);
+  } else if (last->has_value()) {
+    Result<LastResult> parsed = ParseLastResult(**last, last_path);
+    if (parsed.has_value()) {
+      status.last_result = std::move(*parsed);
+    } else {
+      status.problems.push_back(parsed.error().message);
+    }
+  }
+  return status;
+}
+
+}  // namespace imab::verifier

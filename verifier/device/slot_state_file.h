@@ -1,0 +1,28 @@
+// The slot state file: the text form of a DeviceState, stored beside the
+// slot it describes (manifests/device.conf.md, "Slots").
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/read/result.h"
+#include "verifier/device/device_state.h"
+
+namespace imab::verifier {
+
+// Upper bound on a state file: the trust root (kMaxTrustRootBytes, 256 KiB)
+// hex-encoded plus a few short lines.
+inline constexpr size_t kMaxSlotStateBytes = 600u * 1024;
+
+// Canonical text of `state`: one "key value" line per field in a fixed
+// order between "imabundle-slot-state 1" and "end".
+std::string EncodeSlotState(const DeviceState& state);
+
+// Strict parse of what EncodeSlotState wrote. The file is the device's own,
+// but a damaged one must never read as a weaker state (a lower floor), so
+// any deviation is refused: kIo "WHERE line N: ..." (a damaged device file
+// is an I/O problem for the caller, not a verdict on a bundle).
+Result<DeviceState> ParseSlotState(std::string_view text,
+                                   const std::string& where);
+
+}  // namespace imab::verifier

@@ -1,0 +1,77 @@
+// SlotBackend: where an A/B device keeps its two images, which one is
+// active, and the state recorded with each. The install transaction talks
+// only to this interface, so a block-device backend can follow the
+// directory one (verifier/slots/directory_slots.h).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/read/reporter.h"
+#include "common/read/result.h"
+#include "verifier/device/device_state.h"
+#include "verifier/bundle/entry_sink.h"
+
+namespace imab::verifier {
+
+enum class SlotId { kA, kB };
+
+// "a" or "b", as DeviceState::active_slot spells it.
+const char* SlotName(SlotId slot);
+SlotId OtherSlot(SlotId slot);
+
+class SlotBackend {
+ public:
+  virtual ~SlotBackend() = default;
+
+  // Removes what an interrupted install left behind (partial writes, staging
+  // areas, temporaries, an inactive slot whose image was never completed).
+  // Never touches the active slot or its state. The caller holds the install
+  // lock. kIo when something cannot be removed.
+  virtual Status CleanUp() = 0;
+
+  // The slot the device boots and runs. kIo when the pointer is missing or
+  // damaged (the device is then not in a state any install may change).
+  virtual Result<SlotId> ActiveSlot() const = 0;
+
+  // The state recorded for `slot`: nullopt when the slot holds no complete
+  // image (empty, or never finished). kIo when the record is damaged.
+  virtual Result<std::optional<DeviceState>> ReadState(SlotId slot) const = 0;
+
+  // A sink (owned by the caller; must not outlive this backend) that writes
+  // a new image into the inactive slot. Its Start() drops the slot's state
+  // record (from then on the slot counts as empty) and erases the old
+  // image, so a bundle refused before Start() leaves the slot as it was.
+  // Its Commit() makes the image complete and durable but does not
+  // activate it; its Abort() removes everything it wrote. The active slot
+  // is never written.
+  virtual Result<std::unique_ptr<EntrySink>> OpenInactiveForWrite(
+      Reporter& reporter) = 0;
+
+  // Records `next` (its active_slot is ignored and set to the inactive
+  // slot's name) as the state of the inactive slot, whose image the sink
+  // committed, and makes that slot active in one atomic step: before the
+  // step the old slot and state are in force, after it the new ones, never
+  // a mix. kInvalidArgument when the inactive slot holds no committed
+  // image; kIo on a failed write (the old slot then stays active).
+  virtual Status Activate(const DeviceState& next) = 0;
+
+  // Every disagreement between the pointer, the state records and the slot
+  // contents, one line each; empty when consistent. Leftovers of an
+  // interrupted install are not disagreements (see PendingCleanUp).
+  virtual std::vector<std::string> CheckConsistency() const = 0;
+
+  // What CleanUp() would remove, one line each; empty when nothing.
+  virtual std::vector<std::string> PendingCleanUp() const = 0;
+
+  // Convenience over the virtuals.
+  Result<SlotId> InactiveSlot() const;
+  // The device state: the active slot's record, or, when the active slot
+  // holds nothing yet, an empty DeviceState (slot and version "", floors
+  // 0).
+  Result<DeviceState> ActiveState() const;
+};
+
+}  // namespace imab::verifier
