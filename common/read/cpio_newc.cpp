@@ -107,24 +107,9 @@ Status ReadPadding(ByteReader& r, const std::string& name, size_t base) {
   return OkStatus();
 }
 
-// Reads one header, name and data at the reader's position.
-Result<CpioMember> ReadMember(ByteReader& r, const CpioLimits& limits,
-                              size_t base) {
-  size_t offset = base + r.position();
-  auto magic = r.ReadString(kNewcMagic.size());
-  if (!magic.has_value()) {
-    return Malformed("truncated header", offset);
-  }
-  if (*magic != kNewcMagic) {
-    return Malformed("not a newc cpio (magic " + DescribeMagic(*magic) + ")",
-                     offset);
-  }
-  IMAB_ASSIGN_OR_RETURN(Header h, ReadHeaderFields(r, offset));
-  // newc defines c_check as 0; anything else is another variant or junk.
-  if (h.fields[kCheck] != 0) {
-    return Malformed("non-zero check field in newc header", offset);
-  }
-  size_t namesize = h.fields[kNamesize];
+// The NUL-terminated name after a header, bounded before it is copied.
+Result<std::string> ReadMemberName(ByteReader& r, size_t namesize,
+                                   const CpioLimits& limits, size_t offset) {
   if (namesize < 2) {
     return Malformed("empty member name", offset);
   }
@@ -145,8 +130,30 @@ Result<CpioMember> ReadMember(ByteReader& r, const CpioLimits& limits,
       name_view.find('\0') != std::string_view::npos) {
     return Malformed("member name not NUL-terminated", offset);
   }
+  return std::string(name_view);
+}
+
+// Reads one header, name and data at the reader's position.
+Result<CpioMember> ReadMember(ByteReader& r, const CpioLimits& limits,
+                              size_t base) {
+  size_t offset = base + r.position();
+  auto magic = r.ReadString(kNewcMagic.size());
+  if (!magic.has_value()) {
+    return Malformed("truncated header", offset);
+  }
+  if (*magic != kNewcMagic) {
+    return Malformed("not a newc cpio (magic " + DescribeMagic(*magic) + ")",
+                     offset);
+  }
+  IMAB_ASSIGN_OR_RETURN(Header h, ReadHeaderFields(r, offset));
+  // newc defines c_check as 0; anything else is another variant or junk.
+  if (h.fields[kCheck] != 0) {
+    return Malformed("non-zero check field in newc header", offset);
+  }
+  IMAB_ASSIGN_OR_RETURN(std::string name,
+                        ReadMemberName(r, h.fields[kNamesize], limits, offset));
   CpioMember m;
-  m.name = std::string(name_view);
+  m.name = std::move(name);
   IMAB_RETURN_IF_ERROR(ReadPadding(r, m.name, base));
   // The data size is attacker-chosen: check it against what is left before
   // allocating.

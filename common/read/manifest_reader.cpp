@@ -389,6 +389,38 @@ Result<KernelRecord> ParseKernelLine(const ManifestTokens& t) {
   return kernel;
 }
 
+// A kernel-ca or kernel line of section `keys` (FORMAT.md §3.3.3).
+Status AddKernelKeyLine(const ManifestTokens& t, KeysSection& keys) {
+  if (t.at[0] == "kernel-ca") {
+    IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 1));
+    if (keys.kernel_cas.size() == kMaxSigningCerts) {
+      return MakeError(ErrorCode::kLimitExceeded,
+                       "too many kernel-ca lines in section 'keys'");
+    }
+    IMAB_ASSIGN_OR_RETURN(std::string der, ParseCertificateToken(t.at[1]));
+    keys.kernel_cas.push_back(std::move(der));
+    return OkStatus();
+  }
+  // The kernel-ca lines come first and are complete here. A kernel whose
+  // CAs nobody declared would be judged with the device's own CAs, yet boot
+  // with whatever it carries (FORMAT.md §3.3.7).
+  if (keys.kernel_cas.empty()) {
+    return Bad(
+        "a kernel line needs the kernel-ca lines of the CAs built into "
+        "that kernel; this section has none");
+  }
+  if (keys.kernels.size() == kMaxKernelRecords) {
+    return MakeError(ErrorCode::kLimitExceeded,
+                     "too many kernel lines in section 'keys'");
+  }
+  IMAB_ASSIGN_OR_RETURN(KernelRecord kernel, ParseKernelLine(t));
+  if (!keys.kernels.empty() && !(keys.kernels.back().path < kernel.path)) {
+    return Bad("kernel paths not strictly increasing");
+  }
+  keys.kernels.push_back(std::move(kernel));
+  return OkStatus();
+}
+
 // "initramfs PATH EVM-CERT-SHA IMA-CERT-SHA|-" (FORMAT.md §3.3.3), appended
 // to `records` after the count limit and the path order are checked.
 Status AddInitramfsLine(const ManifestTokens& t,
@@ -432,35 +464,10 @@ Result<KeysSection> ManifestReader::ParseKeysSection() {
   for (;;) {
     IMAB_ASSIGN_OR_RETURN(line, ReadLine());
     IMAB_ASSIGN_OR_RETURN(t, SplitManifestLine(line));
-    if (t.at[0] == "kernel-ca" && keys.kernels.empty() &&
-        keys.initramfs.empty()) {
-      IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 1));
-      if (keys.kernel_cas.size() == kMaxSigningCerts) {
-        return MakeError(ErrorCode::kLimitExceeded,
-                         "too many kernel-ca lines in section 'keys'");
-      }
-      IMAB_ASSIGN_OR_RETURN(std::string der, ParseCertificateToken(t.at[1]));
-      keys.kernel_cas.push_back(std::move(der));
-      continue;
-    }
-    if (t.at[0] == "kernel" && keys.initramfs.empty()) {
-      // The kernel-ca lines come first and are complete here. A kernel
-      // whose CAs nobody declared would be judged with the device's own
-      // CAs, yet boot with whatever it carries (FORMAT.md §3.3.7).
-      if (keys.kernel_cas.empty()) {
-        return Bad(
-            "a kernel line needs the kernel-ca lines of the CAs built into "
-            "that kernel; this section has none");
-      }
-      if (keys.kernels.size() == kMaxKernelRecords) {
-        return MakeError(ErrorCode::kLimitExceeded,
-                         "too many kernel lines in section 'keys'");
-      }
-      IMAB_ASSIGN_OR_RETURN(KernelRecord kernel, ParseKernelLine(t));
-      if (!keys.kernels.empty() && !(keys.kernels.back().path < kernel.path)) {
-        return Bad("kernel paths not strictly increasing");
-      }
-      keys.kernels.push_back(std::move(kernel));
+    if ((t.at[0] == "kernel-ca" || t.at[0] == "kernel") &&
+        keys.initramfs.empty() &&
+        (t.at[0] == "kernel" || keys.kernels.empty())) {
+      IMAB_RETURN_IF_ERROR(AddKernelKeyLine(t, keys));
       continue;
     }
     if (t.at[0] != "initramfs") {

@@ -80,6 +80,13 @@ Status CaStoreCheck::Begin(const Entry& entry) {
     }
     return OkStatus();
   }
+  return CaptureInput(entry);
+}
+
+// One input of update-ca-certificates (ca-certificates.conf or a file,
+// folder or link under the certificate folders), kept until the end.
+Status CaStoreCheck::CaptureInput(const Entry& entry) {
+  const std::string& path = entry.path;
   if (path == kCaConfPath) {
     if (entry.type != EntryType::kFile) {
       return Bad(path + " is not a regular file");

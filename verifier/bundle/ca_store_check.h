@@ -46,6 +46,7 @@ class CaStoreCheck {
   Status Finish() const;
 
  private:
+  Status CaptureInput(const Entry& entry);
   struct Child {
     EntryType type = EntryType::kFile;
     std::string target;     // symlinks

@@ -62,6 +62,29 @@ std::string AlgoList(uint32_t algos) {
   return out.empty() ? "none" : out;
 }
 
+// What one appraise rule that may decide adds at a hook: the first one
+// names the hook's rule, appraise_type=imasig demands a signature, and the
+// appraise_algos of all of them intersect.
+void NoteAppraiseRule(const PolicyRule& rule, const std::string& where,
+                      bool first, HookDemand& here, Appraisal& out) {
+  if (first) {
+    here.rule = where;
+  }
+  if (rule.digsig_required && !out.signature_required) {
+    out.signature_required = true;
+    out.signature_rule = where;
+  }
+  if (rule.allowed_algos != 0) {
+    here.allowed_algos = here.allowed_algos == 0
+                             ? rule.allowed_algos
+                             : here.allowed_algos & rule.allowed_algos;
+    here.algos_rule += (here.algos_rule.empty() ? "" : "; ") + where;
+    if (here.allowed_algos == 0) {
+      here.allowed_algos = 1u << 31;  // no algorithm satisfies all
+    }
+  }
+}
+
 }  // namespace
 
 PolicyContext PolicyContextOf(const DeviceConfig& config) {
@@ -251,24 +274,8 @@ void ImaPolicy::Walk(const HookAccess& access, const Entry& entry,
         verity = r.where;
       }
       if (rule.action == PolicyAction::kAppraise) {
-        if (!appraised) {
-          here.rule = r.where;
-        }
+        NoteAppraiseRule(rule, r.where, !appraised, here, out);
         appraised = true;
-        if (rule.digsig_required && !out.signature_required) {
-          out.signature_required = true;
-          out.signature_rule = r.where;
-        }
-        if (rule.allowed_algos != 0) {
-          here.allowed_algos = here.allowed_algos == 0
-                                   ? rule.allowed_algos
-                                   : here.allowed_algos & rule.allowed_algos;
-          here.algos_rule +=
-              (here.algos_rule.empty() ? "" : "; ") + std::string(r.where);
-          if (here.allowed_algos == 0) {
-            here.allowed_algos = 1u << 31;  // no algorithm satisfies all
-          }
-        }
       }
       if (match == Match::kYes) {
         break;

@@ -398,17 +398,22 @@ Result<std::unique_ptr<TrustDecider>> TrustDecider::Create(
       problems.push_back(*why);
     }
   }
-  // The running kernel already holds its keys; they are not re-checked,
-  // and what is wrong with them is the device's affair.
-  std::vector<Ptr<X509>> running_ima = CopyAll(device.ima_certs);
-  std::vector<Ptr<X509>> running_evm = CopyAll(device.evm_certs);
-  std::vector<std::string> ignored;
-  d->running_ima_ =
-      MakeKeyring(".ima", running_ima, false, ca_ptrs, target, ignored);
-  d->running_evm_ =
-      MakeKeyring(".evm", running_evm, false, ca_ptrs, target, ignored);
+  d->MakeRunningKeyrings(ca_ptrs, target);
   d->RecordNextKeyrings();
   return d;
+}
+
+void TrustDecider::MakeRunningKeyrings(const std::vector<X509*>& ca_ptrs,
+                                       const KernelTarget& target) {
+  // The running kernel already holds its keys; they are not re-checked,
+  // and what is wrong with them is the device's affair.
+  std::vector<Ptr<X509>> running_ima = CopyAll(device_.ima_certs);
+  std::vector<Ptr<X509>> running_evm = CopyAll(device_.evm_certs);
+  std::vector<std::string> ignored;
+  running_ima_ =
+      MakeKeyring(".ima", running_ima, false, ca_ptrs, target, ignored);
+  running_evm_ =
+      MakeKeyring(".evm", running_evm, false, ca_ptrs, target, ignored);
 }
 
 void TrustDecider::RecordNextKeyrings() {
@@ -427,6 +432,18 @@ std::optional<std::pair<std::string, std::string>> TrustDecider::CheckUnder(
     bool signature_required) const {
   const std::string role =
       &ima_ring == next_ima_.get() ? "post-update" : "running";
+  Result<ImaXattr> parsed = MakeError(ErrorCode::kInternal, "not read");
+  if (std::optional<std::pair<std::string, std::string>> why =
+          CheckImaUnder(ima_ring, role, entry, signature_required, parsed)) {
+    return why;
+  }
+  return CheckEvmUnder(evm_ring, role, entry,
+                       signature_required && !parsed->is_signature);
+}
+
+std::optional<std::pair<std::string, std::string>> TrustDecider::CheckImaUnder(
+    const Keyring& ima_ring, const std::string& role, const Entry& entry,
+    bool signature_required, Result<ImaXattr>& parsed) const {
   const Xattr* ima = FindXattr(entry, kImaXattr);
   if (ima == nullptr) {
     return std::make_pair(
@@ -434,7 +451,7 @@ std::optional<std::pair<std::string, std::string>> TrustDecider::CheckUnder(
         std::string(signature_required ? "IMA-signature-required"
                                        : "missing-hash"));
   }
-  Result<ImaXattr> parsed = ParseImaXattr(ima->value);
+  parsed = ParseImaXattr(ima->value);
   if (!parsed.has_value()) {
     return std::make_pair("security.ima malformed: " + parsed.error().message,
                           std::string("invalid-signature-version"));
@@ -481,6 +498,14 @@ std::optional<std::pair<std::string, std::string>> TrustDecider::CheckUnder(
       return std::make_pair(*why, std::string("invalid-signature"));
     }
   }
+  return std::nullopt;
+}
+
+// `digest_needs_signature`: security.ima holds a digest where the policy
+// requires a signature, so only a portable EVM signature makes it pass.
+std::optional<std::pair<std::string, std::string>> TrustDecider::CheckEvmUnder(
+    const Keyring& evm_ring, const std::string& role, const Entry& entry,
+    bool digest_needs_signature) const {
   const Xattr* evm = FindXattr(entry, kEvmXattr);
   if (evm == nullptr) {
     return std::make_pair(std::string("no security.evm"),
@@ -489,7 +514,7 @@ std::optional<std::pair<std::string, std::string>> TrustDecider::CheckUnder(
   Result<SignatureV2> sig =
       ParseSignatureV2(evm->value, XattrType::kEvmPortableDigsig);
   if (!sig.has_value()) {
-    if (signature_required && !parsed->is_signature) {
+    if (digest_needs_signature) {
       return std::make_pair(
           "security.ima holds a digest and security.evm is not a portable "
           "signature (" +
@@ -874,6 +899,38 @@ TrustDecider::OwnCriticalFailures(const CriticalClosure::Outcome& closure,
   return out;
 }
 
+// The critical files the closure could not trust: device.conf's own
+// `critical =` patterns, and the programs' missing or untrusted needs.
+void TrustDecider::AddClosureFindings(const CriticalClosure::Outcome& closure,
+                                      bool after_stream,
+                                      const AddFindingFn& add) const {
+  for (const auto& [path, failure] :
+       OwnCriticalFailures(closure, after_stream)) {
+    const auto& [why, pattern] = failure;
+    add(path, why, true,
+        {0,
+         kReachOpen,
+         {},
+         "the IMA policy appraises it at no hook, so the kernel would not "
+         "refuse it; device.conf's `critical = " +
+             pattern + "` requires it to verify",
+         false});
+  }
+  for (const ClosureProblem& problem : closure.problems) {
+    // No audit record: the exec fails before IMA is asked.
+    const std::string& affects =
+        problem.affects.empty() ? problem.path : problem.affects;
+    add(problem.path, Untrusted{problem.reason, problem.cause, 0755}, true,
+        {0,
+         kReachOpen,
+         {},
+         problem.consequence.empty()
+             ? MissingConsequence(affects, IsInitPath(affects, device_.init))
+             : problem.consequence,
+         false});
+  }
+}
+
 // The findings so far plus what the closure and the programs' interpreters
 // add; with `after_stream`, also what the content showed.
 TrustVerdict TrustDecider::Verdict(bool after_stream) const {
@@ -905,31 +962,7 @@ TrustVerdict TrustDecider::Verdict(bool after_stream) const {
       listed.insert(f.path);
     }
   }
-  for (const auto& [path, failure] :
-       OwnCriticalFailures(closure, after_stream)) {
-    const auto& [why, pattern] = failure;
-    add(path, why, true,
-        {0,
-         kReachOpen,
-         {},
-         "the IMA policy appraises it at no hook, so the kernel would not "
-         "refuse it; device.conf's `critical = " +
-             pattern + "` requires it to verify",
-         false});
-  }
-  for (const ClosureProblem& problem : closure.problems) {
-    // No audit record: the exec fails before IMA is asked.
-    const std::string& affects =
-        problem.affects.empty() ? problem.path : problem.affects;
-    add(problem.path, Untrusted{problem.reason, problem.cause, 0755}, true,
-        {0,
-         kReachOpen,
-         {},
-         problem.consequence.empty()
-             ? MissingConsequence(affects, IsInitPath(affects, device_.init))
-             : problem.consequence,
-         false});
-  }
+  AddClosureFindings(closure, after_stream, add);
   verdict.critical_files =
       std::max<uint64_t>(verdict.critical_files, closure.files.size());
   SetConsequences(closure, verdict, info);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -25,13 +26,14 @@
 #include "common/read/digest_signature.h"
 #include "common/read/entry.h"
 #include "common/read/handles.h"
+#include "common/read/ima_xattr.h"
 #include "common/read/kernel_keyring.h"
 #include "common/read/kernel_profile.h"
 #include "common/read/manifest.h"
 #include "common/read/result.h"
-#include "verifier/trust/critical_closure.h"
 #include "verifier/device/device_config.h"
 #include "verifier/device/device_state.h"
+#include "verifier/trust/critical_closure.h"
 #include "verifier/trust/hook_consequence.h"
 #include "verifier/trust/ima_policy.h"
 #include "verifier/trust/rootfs_keys.h"
@@ -221,11 +223,25 @@ class TrustDecider {
                        const std::vector<FindingInfo>& info) const;
   // The post-update keyrings' keyids and certificates, into verdict_.
   void RecordNextKeyrings();
+  using AddFindingFn = std::function<void(const std::string&, const Untrusted&,
+                                          bool, FindingInfo)>;
+  void AddClosureFindings(const CriticalClosure::Outcome& closure,
+                          bool after_stream, const AddFindingFn& add) const;
+  // running_ima_ and running_evm_, from the device's loaded certificates.
+  void MakeRunningKeyrings(const std::vector<X509*>& ca_ptrs,
+                           const KernelTarget& target);
   void CheckRootfsKeyFiles(std::vector<std::string>& problems) const;
   // The first reason the file would fail under `ring`, or nullopt.
   std::optional<std::pair<std::string, std::string>> CheckUnder(
       const Keyring& ima, const Keyring& evm, const Entry& entry,
       bool signature_required) const;
+  // Its two halves: security.ima (parsed into `parsed`) and security.evm.
+  std::optional<std::pair<std::string, std::string>> CheckImaUnder(
+      const Keyring& ima, const std::string& role, const Entry& entry,
+      bool signature_required, Result<ImaXattr>& parsed) const;
+  std::optional<std::pair<std::string, std::string>> CheckEvmUnder(
+      const Keyring& evm, const std::string& role, const Entry& entry,
+      bool digest_needs_signature) const;
 
   const ManifestHeader& header_;
   const DeviceTrust& device_;
