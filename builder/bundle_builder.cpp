@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <vector>
 
-#include "builder/atomic_output.h"
 #include "builder/boot_files_scan.h"
 #include "builder/digest_signer.h"
 #include "builder/ima_setup.h"
@@ -15,24 +14,27 @@
 #include "builder/payload_builder.h"
 #include "builder/private_keys.h"
 #include "builder/rootfs_source.h"
+#include "builder/scratch_file.h"
 #include "builder/signing_identity.h"
 #include "builder/signing_pipeline.h"
+#include "common/read/atomic_file.h"
 #include "common/read/bundle_container.h"
-#include "common/write/bundle_writer.h"
 #include "common/read/bytes.h"
-#include "common/write/dev_keys.h"
 #include "common/read/digest.h"
 #include "common/read/ima_xattr.h"
 #include "common/read/initramfs.h"
+#include "common/read/input_file.h"
 #include "common/read/integrity_check.h"
 #include "common/read/keyid.h"
 #include "common/read/limits.h"
 #include "common/read/manifest.h"
-#include "common/write/manifest_writer.h"
 #include "common/read/tar_header.h"
 #include "common/read/trust_root.h"
 #include "common/read/x509_util.h"
 #include "common/read/zstd_stream.h"
+#include "common/write/bundle_writer.h"
+#include "common/write/dev_keys.h"
+#include "common/write/manifest_writer.h"
 #include "common/write/zstd_file_writer.h"
 
 namespace imab::builder {
@@ -238,16 +240,8 @@ Result<bool> CheckKeyPolicy(const std::vector<UsedKey>& keys,
                             const KernelTarget& target, Reporter& reporter) {
   std::string extra;
   if (!options.dev_keys_list.empty()) {
-    std::FILE* f = std::fopen(options.dev_keys_list.c_str(), "rb");
-    if (f == nullptr) {
-      return MakeError(ErrorCode::kIo, options.dev_keys_list + ": cannot read");
-    }
-    char buf[4096];
-    size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) {
-      extra.append(buf, n);
-    }
-    std::fclose(f);
+    IMAB_ASSIGN_OR_RETURN(
+        extra, ReadInputFile(options.dev_keys_list, kMaxKeyFileBytes));
   }
   bool development = false;
   for (const UsedKey& used : keys) {
@@ -275,14 +269,8 @@ Result<bool> CheckKeyPolicy(const std::vector<UsedKey>& keys,
 // it meets its own threshold and one of its release CAs issued the signer.
 Result<std::string> LoadCarriedTrustRoot(const BuildOptions& options,
                                          const SigningIdentity& identity) {
-  std::FILE* f = std::fopen(options.trust_root.c_str(), "rb");
-  if (f == nullptr) {
-    return MakeError(ErrorCode::kIo, options.trust_root + ": cannot read");
-  }
-  std::string bytes(kMaxTrustRootBytes + 1, '\0');
-  size_t n = std::fread(bytes.data(), 1, bytes.size(), f);
-  std::fclose(f);
-  bytes.resize(n);
+  IMAB_ASSIGN_OR_RETURN(std::string bytes,
+                        ReadInputFile(options.trust_root, kMaxTrustRootBytes));
   Result<SignedTrustRoot> root = ParseSignedTrustRoot(bytes);
   if (!root.has_value()) {
     return WithContext(root.error(), options.trust_root);
@@ -470,8 +458,7 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
                      "--keep-signatures: the regenerated CA store would carry "
                      "no IMA/EVM signatures; add --ca-store keep");
   }
-  IMAB_ASSIGN_OR_RETURN(AtomicOutput output,
-                        AtomicOutput::Create(options.output));
+  IMAB_ASSIGN_OR_RETURN(AtomicFile output, AtomicFile::Create(options.output));
   IMAB_ASSIGN_OR_RETURN(UniqueFd payload_fd,
                         CreateScratchFile(OutputFolder(options.output)));
   IMAB_ASSIGN_OR_RETURN(

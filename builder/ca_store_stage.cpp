@@ -7,6 +7,7 @@
 
 #include "common/read/ca_store.h"
 #include "common/read/ima_xattr.h"
+#include "common/read/input_file.h"
 #include "common/read/limits.h"
 
 namespace imab::builder {
@@ -56,31 +57,6 @@ bool IsPlacementPath(std::string_view path) {
     }
   }
   return path == kCaLocalDir || path == kCaConfPath;
-}
-
-Result<std::string> ReadHostFile(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    return MakeError(ErrorCode::kIo, path + ": cannot read");
-  }
-  std::string bytes;
-  char buf[kChunkBytes];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) {
-    bytes.append(buf, n);
-    if (bytes.size() > kMaxCaInputBytes) {
-      std::fclose(f);
-      return MakeError(ErrorCode::kLimitExceeded,
-                       path + ": larger than " +
-                           std::to_string(kMaxCaInputBytes) + " bytes");
-    }
-  }
-  bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) {
-    return MakeError(ErrorCode::kIo, path + ": read error");
-  }
-  return bytes;
 }
 
 // The image's CA inputs and the types of the placement folders, read in
@@ -281,8 +257,8 @@ class Planner {
     // The conf is what selects certificates of the shared folder: an image
     // with that folder but no conf (a trimmed copy of a host, a store built
     // elsewhere) gives no selection to regenerate from.
-    bool has_inputs = in.conf.has_value() ||
-                      in.dirs.count(std::string(kCaLocalDir)) != 0;
+    bool has_inputs =
+        in.conf.has_value() || in.dirs.count(std::string(kCaLocalDir)) != 0;
     if (!has_inputs && options_.add.empty() && options_.conf.empty()) {
       if (in.dirs.count(std::string(kCaSharedDir)) != 0) {
         if (!options_.policy.required.empty()) {
@@ -291,11 +267,10 @@ class Planner {
                                std::string(kCaConfPath) +
                                " to select its CA store with");
         }
-        reporter_.Warn(std::string(kCaSharedDir) + " without " +
-                       std::string(kCaConfPath) +
-                       ": nothing selects its certificates; " +
-                       std::string(kCaCertsDir) +
-                       " left as it is (give --ca-conf to regenerate it)");
+        reporter_.Warn(
+            std::string(kCaSharedDir) + " without " + std::string(kCaConfPath) +
+            ": nothing selects its certificates; " + std::string(kCaCertsDir) +
+            " left as it is (give --ca-conf to regenerate it)");
         return std::optional<CaStagePlan>();
       }
       if (!options_.policy.required.empty()) {
@@ -328,7 +303,8 @@ class Planner {
     CaInputs& in = c_.inputs;
     bool conf_changed = false;
     if (!options_.conf.empty()) {
-      IMAB_ASSIGN_OR_RETURN(in.conf, ReadHostFile(options_.conf));
+      IMAB_ASSIGN_OR_RETURN(in.conf,
+                            ReadInputFile(options_.conf, kMaxCaInputBytes));
       conf_changed = true;
     }
     for (const std::string& name : options_.remove) {
@@ -359,7 +335,8 @@ class Planner {
             ErrorCode::kInvalidArgument,
             "--ca-add " + file + ": " + path + " is already in the image");
       }
-      IMAB_ASSIGN_OR_RETURN(std::string bytes, ReadHostFile(file));
+      IMAB_ASSIGN_OR_RETURN(std::string bytes,
+                            ReadInputFile(file, kMaxCaInputBytes));
       in.files[path] = bytes;
       added.push_back(File(path, std::move(bytes)));
     }

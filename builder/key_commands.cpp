@@ -12,19 +12,19 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include "builder/private_keys.h"
 #include "builder/signing_identity.h"
-#include "common/write/dev_keys.h"
 #include "common/read/digest_signature.h"
+#include "common/read/input_file.h"
 #include "common/read/kernel_keyring.h"
 #include "common/read/kernel_version.h"
 #include "common/read/keyid.h"
+#include "common/read/limits.h"
 #include "common/read/openssl_error.h"
 #include "common/read/x509_util.h"
+#include "common/write/dev_keys.h"
 
 namespace imab::builder {
 namespace {
@@ -344,13 +344,7 @@ Status RefuseDevKey(const EVP_PKEY* key, const std::string& label, bool allow,
                     const std::string& list_path) {
   std::string extra;
   if (!list_path.empty()) {
-    std::ifstream in(list_path, std::ios::binary);
-    if (!in) {
-      return MakeError(ErrorCode::kIo, list_path + ": cannot read");
-    }
-    std::ostringstream all;
-    all << in.rdbuf();
-    extra = all.str();
+    IMAB_ASSIGN_OR_RETURN(extra, ReadInputFile(list_path, kMaxKeyFileBytes));
   }
   IMAB_ASSIGN_OR_RETURN(std::optional<DevKeyMatch> match,
                         FindDevKey(key, extra));

@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "builder/secret_string.h"
 #include "common/read/digest_signature.h"
 #include "common/read/hex.h"
 #include "common/read/json_text.h"
@@ -20,15 +21,12 @@
 #include "common/read/kernel_version.h"
 #include "common/read/kernel_x509.h"
 #include "common/read/keyid.h"
+#include "common/read/limits.h"
 #include "common/read/openssl_error.h"
 #include "common/read/x509_util.h"
 
 namespace imab::builder {
 namespace {
-
-// Key and certificate files are small; this bounds what a wrong path makes
-// `show` read into memory.
-constexpr long kMaxInputFileBytes = 1L << 20;
 
 Error Invalid(std::string message) {
   return MakeError(ErrorCode::kInvalidArgument, std::move(message));
@@ -93,40 +91,6 @@ Result<ShowTarget> TargetOf(const ShowOptions& o) {
   return out;
 }
 
-// Reads a whole key or certificate file into a secure-heap BIO (it may hold
-// a private key), bounded by kMaxInputFileBytes.
-Result<Ptr<BIO>> ReadSmallFile(const std::string& path) {
-  ERR_clear_error();
-  Ptr<BIO> file(BIO_new_file(path.c_str(), "rb"));
-  if (file == nullptr) {
-    return OpenSslError(ErrorCode::kIo, path + ": cannot open");
-  }
-  Ptr<BIO> mem(BIO_new(BIO_s_secmem()));
-  if (mem == nullptr) {
-    return OpenSslError(ErrorCode::kInternal, "BIO_new");
-  }
-  std::array<char, 4096> buf{};
-  long total = 0;
-  for (;;) {
-    int n = BIO_read(file.get(), buf.data(), static_cast<int>(buf.size()));
-    if (n <= 0) {
-      break;
-    }
-    total += n;
-    if (total > kMaxInputFileBytes) {
-      return Invalid(path + ": larger than 1 MiB, not a key or certificate");
-    }
-    if (BIO_write(mem.get(), buf.data(), n) != n) {
-      return OpenSslError(ErrorCode::kInternal, "BIO_write");
-    }
-  }
-  OPENSSL_cleanse(buf.data(), buf.size());
-  if (!BIO_eof(file.get())) {
-    return OpenSslError(ErrorCode::kIo, path + ": read failed");
-  }
-  return mem;
-}
-
 int RefusePassphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* asked) {
   *static_cast<bool*>(asked) = true;
   return -1;
@@ -140,12 +104,16 @@ struct KeyFile {
 // A PEM private or public key, or a null key (no error) when the file holds
 // neither, so the caller tries a certificate.
 Result<KeyFile> LoadKeyFile(const std::string& path) {
-  IMAB_ASSIGN_OR_RETURN(Ptr<BIO> bio, ReadSmallFile(path));
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  std::string_view text(data == nullptr ? "" : data,
-                        data == nullptr ? 0 : static_cast<size_t>(len));
+  // It may hold a private key: read into a buffer that is wiped.
+  SecretString bytes(kMaxKeyFileBytes);
+  IMAB_RETURN_IF_ERROR(ReadSecretFile(path, bytes));
+  const std::string_view text = bytes.str();
   ERR_clear_error();
+  // A read-only view of `bytes`: OpenSSL makes no copy of the key.
+  Ptr<BIO> bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+  if (bio == nullptr) {
+    return OpenSslError(ErrorCode::kInternal, "BIO_new_mem_buf");
+  }
   if (text.find("PRIVATE KEY-----") != std::string_view::npos) {
     bool asked = false;
     Ptr<EVP_PKEY> key(

@@ -1,11 +1,8 @@
 #include "builder/pkcs11_key.h"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -14,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "builder/secret_string.h"
 #include "common/read/digest_signature.h"
 #include "common/read/keyid.h"
 #include "common/read/openssl_error.h"
@@ -34,29 +32,13 @@ namespace {
 // buffer once, so no reallocation leaves an unwiped copy behind.
 constexpr size_t kMaxPinBytes = 256;
 
-// A string for the PIN, wiped (OPENSSL_cleanse) when it dies. Not copyable
-// or movable: a moved-from short string would keep the bytes.
-class SecretString {
- public:
-  SecretString() { s_.reserve(kMaxPinBytes); }
-  ~SecretString() { OPENSSL_cleanse(s_.data(), s_.capacity()); }
-  SecretString(const SecretString&) = delete;
-  SecretString& operator=(const SecretString&) = delete;
-
-  std::string& str() { return s_; }
-  const std::string& str() const { return s_; }
-
- private:
-  std::string s_;
-};
-
 struct ParsedUri {
   std::string display;  // "pkcs11:" + raw path: no query, so no PIN
   std::optional<std::string> token, manufacturer, model, serial;
   std::optional<std::string> object, id;
   std::string module_path;
   bool has_pin_value = false;
-  SecretString pin;
+  SecretString pin{kMaxPinBytes};
   std::string pin_source;
 };
 
@@ -267,35 +249,19 @@ Status ReadPinSource(const ParsedUri& uri, SecretString& pin) {
     return MakeError(ErrorCode::kInvalidArgument,
                      uri.display + ": pin-source has no path");
   }
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
+  Status read = ReadSecretFile(path, pin);
+  if (!read.ok() && read.error().code == ErrorCode::kIo) {
     return MakeError(ErrorCode::kIo,
                      uri.display + ": cannot open pin-source " + path);
   }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
-      static_cast<uint64_t>(st.st_size) > kMaxPinBytes) {
+  if (!read.ok()) {
     return MakeError(ErrorCode::kInvalidArgument,
                      uri.display + ": pin-source " + path +
                          " is not a regular file of at most " +
                          std::to_string(kMaxPinBytes) + " bytes");
   }
   std::string& s = pin.str();
-  s.resize(kMaxPinBytes);  // within the reserved capacity: no reallocation
-  size_t got = 0;
-  while (got < s.size()) {
-    const ssize_t n = ::read(fd.get(), s.data() + got, s.size() - got);
-    if (n < 0) {
-      s.clear();
-      return MakeError(ErrorCode::kIo,
-                       uri.display + ": cannot read pin-source " + path);
-    }
-    if (n == 0) {
-      break;
-    }
-    got += static_cast<size_t>(n);
-  }
-  s.resize(std::min(got, s.find('\n')));
+  s.resize(std::min(s.size(), s.find('\n')));
   if (!s.empty() && s.back() == '\r') {
     s.pop_back();
   }
@@ -500,7 +466,7 @@ Result<std::unique_ptr<Pkcs11Key>> Pkcs11Key::OpenIn(
     const std::string& default_module) {
   ParsedUri parsed;
   IMAB_RETURN_IF_ERROR(ParseUri(uri, parsed));
-  SecretString file_pin;
+  SecretString file_pin(kMaxPinBytes);
   if (!parsed.pin_source.empty()) {
     IMAB_RETURN_IF_ERROR(ReadPinSource(parsed, file_pin));
   }

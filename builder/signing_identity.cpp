@@ -3,10 +3,10 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include <filesystem>
-#include <system_error>
 #include <vector>
 
+#include "builder/secret_string.h"
+#include "common/read/limits.h"
 #include "common/read/openssl_error.h"
 #include "common/read/x509_util.h"
 
@@ -21,15 +21,22 @@ int RefusePassphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* asked) {
 }
 
 Result<Ptr<EVP_PKEY>> LoadPrivateKey(const std::string& path) {
-  ERR_clear_error();
-  Ptr<BIO> bio(BIO_new_file(path.c_str(), "rb"));
-  if (bio == nullptr) {
-    return OpenSslError(ErrorCode::kIo, path + ": cannot open");
+  SecretString pem(kMaxKeyFileBytes);
+  Status read = ReadSecretFile(path, pem);
+  if (!read.ok()) {
+    // As for certificates (LoadCertificate): too large is not a key file;
+    // anything else (missing, a folder) it cannot read.
+    return MakeError(read.error().code == ErrorCode::kLimitExceeded
+                         ? ErrorCode::kInvalidArgument
+                         : ErrorCode::kIo,
+                     read.error().message);
   }
-  // fopen() accepts a directory; say so instead of "not a PEM key".
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    return MakeError(ErrorCode::kIo, path + ": not a regular file");
+  ERR_clear_error();
+  // A read-only view of `pem`: OpenSSL makes no copy of the key bytes.
+  Ptr<BIO> bio(
+      BIO_new_mem_buf(pem.str().data(), static_cast<int>(pem.str().size())));
+  if (bio == nullptr) {
+    return OpenSslError(ErrorCode::kInternal, "BIO_new_mem_buf");
   }
   bool asked = false;
   Ptr<EVP_PKEY> key(

@@ -11,7 +11,7 @@
 #include <optional>
 #include <thread>
 
-#include "builder/atomic_output.h"
+#include "builder/scratch_file.h"
 #include "common/read/boot_files.h"
 #include "common/read/bytes.h"
 #include "common/read/content_hasher.h"
@@ -20,10 +20,10 @@
 #include "common/read/glob_match.h"
 #include "common/read/ima_xattr.h"
 #include "common/read/initramfs.h"
-#include "common/write/initramfs_rewrite.h"
 #include "common/read/keyid.h"
 #include "common/read/limits.h"
 #include "common/read/openssl_error.h"
+#include "common/write/initramfs_rewrite.h"
 
 namespace imab::builder {
 namespace {

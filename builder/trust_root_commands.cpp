@@ -9,79 +9,40 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <iterator>
 #include <span>
 #include <utility>
 
-#include "builder/atomic_output.h"
 #include "builder/private_keys.h"
+#include "builder/secret_string.h"
 #include "builder/signing_identity.h"
-#include "common/write/dev_keys.h"
+#include "common/read/atomic_file.h"
 #include "common/read/digest.h"
 #include "common/read/handles.h"
 #include "common/read/hex.h"
+#include "common/read/input_file.h"
 #include "common/read/json_text.h"
 #include "common/read/limits.h"
 #include "common/read/openssl_error.h"
 #include "common/read/trust_root.h"
 #include "common/read/x509_util.h"
+#include "common/write/dev_keys.h"
 
 namespace imab::builder {
 namespace {
-
-// Key and certificate files are small; this bounds what a wrong path reads.
-constexpr size_t kMaxKeyFileBytes = 1u << 20;
 
 Error Invalid(std::string message) {
   return MakeError(ErrorCode::kInvalidArgument, std::move(message));
 }
 
-// The whole file, refused (kInvalidArgument) when larger than `max`.
-Result<std::string> ReadBounded(const std::string& path, size_t max) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return MakeError(ErrorCode::kIo, path + ": cannot open");
-  }
-  std::string data;
-  char buf[16384];
-  while (in) {
-    in.read(buf, sizeof(buf));
-    data.append(buf, static_cast<size_t>(in.gcount()));
-    if (data.size() > max) {
-      return Invalid(path + ": larger than " + std::to_string(max) + " bytes");
-    }
-  }
-  if (in.bad()) {
-    return MakeError(ErrorCode::kIo, path + ": read error");
-  }
-  return data;
-}
-
 Result<SignedTrustRoot> ReadRoot(const std::string& path) {
   IMAB_ASSIGN_OR_RETURN(std::string bytes,
-                        ReadBounded(path, kMaxTrustRootBytes));
+                        ReadInputFile(path, kMaxTrustRootBytes));
   Result<SignedTrustRoot> root = ParseSignedTrustRoot(bytes);
   if (!root.has_value()) {
     return WithContext(std::move(root).error(), path);
   }
   return root;
-}
-
-Status WriteAtomically(const std::string& path, std::string_view bytes) {
-  IMAB_ASSIGN_OR_RETURN(AtomicOutput out, AtomicOutput::Create(path));
-  while (!bytes.empty()) {
-    ssize_t n = ::write(out.fd(), bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return MakeError(ErrorCode::kIo,
-                       path + ": write: " + std::strerror(errno));
-    }
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-  return out.Commit();
 }
 
 Result<std::string> SpkiDer(const EVP_PKEY* key, const std::string& label) {
@@ -106,7 +67,10 @@ Result<std::string> SpkiDer(const EVP_PKEY* key, const std::string& label) {
 // SPKI DER of a key source: a PEM private key (its public half), a PEM
 // public key, or a PEM/DER certificate.
 Result<std::string> LoadPublicSpki(const std::string& path) {
-  IMAB_ASSIGN_OR_RETURN(std::string text, ReadBounded(path, kMaxKeyFileBytes));
+  // It may hold a private key: read into a buffer that is wiped.
+  SecretString bytes(kMaxKeyFileBytes);
+  IMAB_RETURN_IF_ERROR(ReadSecretFile(path, bytes));
+  const std::string& text = bytes.str();
   if (text.find("PRIVATE KEY-----") != std::string::npos) {
     IMAB_ASSIGN_OR_RETURN(Ptr<EVP_PKEY> key, LoadPrivateKeyFile(path));
     return SpkiDer(key.get(), path);
@@ -295,7 +259,7 @@ Result<std::string> CreateTrustRoot(const TrustRootCreateOptions& options) {
   if (!parsed.has_value()) {
     return WithContext(std::move(parsed).error(), "trust-root create");
   }
-  IMAB_RETURN_IF_ERROR(WriteAtomically(options.out, bytes));
+  IMAB_RETURN_IF_ERROR(WriteFileAtomically(options.out, bytes));
   std::string report = "wrote unsigned trust root version " +
                        std::to_string(root.body.version) + " (threshold " +
                        std::to_string(root.body.threshold) + " of " +
@@ -354,7 +318,7 @@ Result<std::string> SignTrustRoot(const TrustRootSignOptions& options) {
   // A token that returned garbage must not produce a file that looks signed.
   std::string signer[] = {spki};
   IMAB_RETURN_IF_ERROR(CheckTrustRootSignatures(check, signer, 1, options.key));
-  IMAB_RETURN_IF_ERROR(WriteAtomically(options.out, bytes));
+  IMAB_RETURN_IF_ERROR(WriteFileAtomically(options.out, bytes));
   bool listed = std::find(root.body.keys.begin(), root.body.keys.end(), spki) !=
                 root.body.keys.end();
   return "signed trust root version " + std::to_string(root.body.version) +

@@ -4,11 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 namespace imab {
 namespace {
+
+// How much a file that grows past its st_size gets at a time.
+constexpr size_t kGrowBytes = 16384;
 
 const char* KindOf(mode_t mode) {
   if (S_ISFIFO(mode)) {
@@ -33,34 +37,6 @@ Error TooLarge(const std::string& path, size_t max_bytes) {
   return MakeError(
       ErrorCode::kLimitExceeded,
       path + ": larger than " + std::to_string(max_bytes) + " bytes");
-}
-
-Result<std::string> ReadBounded(const InputFile& file, const std::string& path,
-                                size_t max_bytes) {
-  if (file.size > max_bytes) {
-    return TooLarge(path, max_bytes);
-  }
-  std::string out;
-  out.reserve(static_cast<size_t>(file.size));
-  char buffer[16384];
-  for (;;) {
-    ssize_t n = ::read(file.fd.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      return MakeError(ErrorCode::kIo,
-                       path + ": read failed: " + std::strerror(errno));
-    }
-    if (n == 0) {
-      return out;
-    }
-    // A file that grows while read (or lies in st_size) stays capped.
-    if (static_cast<size_t>(n) > max_bytes - out.size()) {
-      return TooLarge(path, max_bytes);
-    }
-    out.append(buffer, static_cast<size_t>(n));
-  }
 }
 
 }  // namespace
@@ -90,10 +66,48 @@ Result<InputFile> OpenInputFile(const std::string& path, Symlinks symlinks) {
   return InputFile{std::move(fd), static_cast<uint64_t>(st.st_size)};
 }
 
+Status ReadOpenInputFile(const InputFile& file, const std::string& path,
+                         size_t max_bytes, std::string& out) {
+  out.clear();
+  if (file.size > max_bytes) {
+    return TooLarge(path, max_bytes);
+  }
+  // One byte beyond st_size, so that the end of file is seen without
+  // growing (and copying) the buffer.
+  out.reserve(static_cast<size_t>(file.size) + 1);
+  for (;;) {
+    if (out.size() == out.capacity()) {
+      out.reserve(
+          std::min(std::max(2 * out.capacity(), kGrowBytes), max_bytes + 1));
+    }
+    const size_t done = out.size();
+    const size_t room = std::min(out.capacity(), max_bytes + 1) - done;
+    out.resize(done + room);
+    ssize_t n = ::read(file.fd.get(), out.data() + done, room);
+    out.resize(done + (n > 0 ? static_cast<size_t>(n) : 0));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return MakeError(ErrorCode::kIo,
+                       path + ": read failed: " + std::strerror(errno));
+    }
+    if (n == 0) {
+      return OkStatus();
+    }
+    // A file that grows while read (or lies in st_size) stays capped.
+    if (out.size() > max_bytes) {
+      return TooLarge(path, max_bytes);
+    }
+  }
+}
+
 Result<std::string> ReadInputFile(const std::string& path, size_t max_bytes,
                                   Symlinks symlinks) {
   IMAB_ASSIGN_OR_RETURN(InputFile file, OpenInputFile(path, symlinks));
-  return ReadBounded(file, path, max_bytes);
+  std::string bytes;
+  IMAB_RETURN_IF_ERROR(ReadOpenInputFile(file, path, max_bytes, bytes));
+  return bytes;
 }
 
 Result<std::optional<std::string>> ReadInputFileIfExists(
@@ -106,7 +120,8 @@ Result<std::optional<std::string>> ReadInputFileIfExists(
   if (!file.has_value()) {
     return file.error();
   }
-  IMAB_ASSIGN_OR_RETURN(std::string bytes, ReadBounded(*file, path, max_bytes));
+  std::string bytes;
+  IMAB_RETURN_IF_ERROR(ReadOpenInputFile(*file, path, max_bytes, bytes));
   return std::optional<std::string>(std::move(bytes));
 }
 

@@ -1,6 +1,8 @@
 // Named input files (bundles, device files, policies, certificates, trust
-// roots): opened so that nothing but a regular file gets in, and read with
-// a cap, so a FIFO cannot hang a run and /dev/zero cannot fill memory.
+// roots, keys): opened so that nothing but a regular file gets in, and read
+// with a cap, so a FIFO cannot hang a run and /dev/zero cannot fill memory.
+// This is the one whole-file reader of the project; every file read whole
+// goes through ReadOpenInputFile.
 #pragma once
 
 #include <cstddef>
@@ -28,6 +30,17 @@ struct InputFile {
 // "PATH: not a regular file (a FIFO)" for anything else.
 Result<InputFile> OpenInputFile(const std::string& path,
                                 Symlinks symlinks = Symlinks::kFollow);
+
+// Reads the rest of the opened `file` into `out`, replacing its content, at
+// most `max_bytes`. The bytes go straight into out's buffer and nowhere
+// else, so a caller reading a secret (a private key, a PIN) that reserved
+// max_bytes + 1 in a buffer it wipes leaves no copy behind. `path` names the
+// file in messages. On failure `out` holds what was read so far and the
+// error is one line naming the path: kLimitExceeded "PATH: larger than N
+// bytes" (by st_size before reading, or when it grows past the cap while
+// read), kIo "PATH: read failed: REASON".
+Status ReadOpenInputFile(const InputFile& file, const std::string& path,
+                         size_t max_bytes, std::string& out);
 
 // The whole content of the regular file `path` (opened as OpenInputFile
 // does), at most `max_bytes`: kLimitExceeded "PATH: larger than N bytes"

@@ -37,6 +37,11 @@ inline constexpr size_t kMaxKernelRecords = 16;
 inline constexpr size_t kMaxTrustRootBytes = 256u << 10;
 inline constexpr size_t kMaxTrustRootEntries = 8;  // CAs, keys
 
+// Key, certificate and key-list files a user names (PEM or DER, read
+// whole): small, so the cap only bounds what a wrong path can make a tool
+// read into memory.
+inline constexpr size_t kMaxKeyFileBytes = 1u << 20;
+
 // Payload (FORMAT.md §4).
 inline constexpr int kMaxZstdWindowLog = 23;  // 8 MiB decoder window
 inline constexpr size_t kStreamChunkBytes = 64u << 10;

@@ -57,6 +57,32 @@ TEST(InputFileTest, MissingAndSymlinks) {
   EXPECT_EQ(refused.error().code, ErrorCode::kIo);
 }
 
+TEST(InputFileTest, ReadsAnOpenedFileIntoTheCallersBufferWithoutACopy) {
+  TempDir dir;
+  const std::string content(40000, 'k');  // more than one growth step
+  WriteFile(dir.Sub("key"), content);
+  Result<InputFile> file = OpenInputFile(dir.Sub("key"));
+  ASSERT_TRUE(file.has_value()) << file.error().message;
+  std::string out;
+  out.reserve(content.size() + 1);  // as a secret buffer reserves its cap
+  const char* buffer = out.data();
+  ASSERT_TRUE(
+      ReadOpenInputFile(*file, dir.Sub("key"), content.size(), out).ok());
+  EXPECT_EQ(out, content);
+  // Same buffer: no reallocation left a copy of the bytes behind.
+  EXPECT_EQ(out.data(), buffer);
+}
+
+TEST(InputFileTest, AFileAtTheCapIsReadAndOneByteMoreIsRefused) {
+  TempDir dir;
+  WriteFile(dir.Sub("f"), std::string(20000, 'x'));
+  EXPECT_TRUE(ReadInputFile(dir.Sub("f"), 20000).has_value());
+  Result<std::string> over = ReadInputFile(dir.Sub("f"), 19999);
+  ASSERT_FALSE(over.has_value());
+  EXPECT_EQ(over.error().code, ErrorCode::kLimitExceeded);
+  EXPECT_EQ(over.error().message, dir.Sub("f") + ": larger than 19999 bytes");
+}
+
 TEST(PrintableTest, EscapesEveryByteOutsidePrintableAscii) {
   EXPECT_EQ(Printable("usr/bin/ls"), "usr/bin/ls");
   EXPECT_EQ(Printable("a\nb\tc\rd\\e"), "a\\nb\\tc\\rd\\\\e");

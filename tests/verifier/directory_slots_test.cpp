@@ -5,12 +5,12 @@
 
 #include <filesystem>
 
+#include "common/read/atomic_file.h"
 #include "common/read/digest.h"
 #include "tests/testutil/temp_dir.h"
-#include "verifier/slots/directory_sink.h"
 #include "verifier/device/install_lock.h"
 #include "verifier/device/slot_state_file.h"
-#include "verifier/device/small_file.h"
+#include "verifier/slots/directory_sink.h"
 
 namespace imab::verifier {
 namespace {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/read/atomic_file.h"
 #include "common/read/handles.h"
 #include "common/read/input_file.h"
 #include "common/read/kernel_keyring.h"
@@ -16,7 +17,6 @@
 #include "verifier/device/device_root.h"
 #include "verifier/slots/directory_slots.h"
 #include "verifier/trust/ima_policy.h"
-#include "verifier/device/small_file.h"
 
 namespace imab::verifier {
 namespace {

@@ -4,13 +4,13 @@
 #include <ctime>
 #include <optional>
 
+#include "common/read/atomic_file.h"
 #include "common/read/hex.h"
 #include "common/read/trust_root.h"
 #include "verifier/device/device_config.h"
-#include "verifier/slots/directory_slots.h"
 #include "verifier/device/install_lock.h"
 #include "verifier/device/last_result.h"
-#include "verifier/device/small_file.h"
+#include "verifier/slots/directory_slots.h"
 
 namespace imab::verifier {
 namespace {

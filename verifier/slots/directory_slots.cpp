@@ -7,9 +7,10 @@
 #include <cstring>
 #include <filesystem>
 
-#include "verifier/slots/directory_sink.h"
+#include "common/read/atomic_file.h"
 #include "verifier/device/slot_state_file.h"
 #include "verifier/device/small_file.h"
+#include "verifier/slots/directory_sink.h"
 
 namespace imab::verifier {
 namespace {
