@@ -40,7 +40,8 @@
 namespace imab::builder {
 namespace {
 
-Status CheckOptions(const BuildOptions& options) {
+// The manifest fields the options set directly: version, name, times.
+Status CheckManifestOptions(const BuildOptions& options) {
   IMAB_RETURN_IF_ERROR(CheckImageVersion(options.image_version));
   IMAB_RETURN_IF_ERROR(CheckCompatibleName(options.compatible));
   if (options.created > kTarMaxOctal11) {
@@ -63,6 +64,12 @@ Status CheckOptions(const BuildOptions& options) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "expiry time is past what the format can hold");
   }
+  return OkStatus();
+}
+
+// Re-signing (--ima-key) and keeping (--keep-signatures) exclude each
+// other, and each needs its certificates.
+Status CheckImaOptions(const BuildOptions& options) {
   if (options.ima_key.empty() && !options.keep_signatures &&
       !options.initramfs.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -88,6 +95,12 @@ Status CheckOptions(const BuildOptions& options) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "--evm-key/--evm-cert need --ima-key");
   }
+  return OkStatus();
+}
+
+Status CheckOptions(const BuildOptions& options) {
+  IMAB_RETURN_IF_ERROR(CheckManifestOptions(options));
+  IMAB_RETURN_IF_ERROR(CheckImaOptions(options));
   const CaStoreOptions& ca = options.ca;
   if (ca.keep && (!ca.add.empty() || !ca.remove.empty() || !ca.conf.empty() ||
                   !ca.policy.required.empty() || ca.lenient)) {
@@ -121,7 +134,6 @@ Status RefuseUnmanagedSignatures(const Entry& entry) {
   return OkStatus();
 }
 
-// Reads the whole rootfs into the payload, re-signing when configured.
 // Every --initramfs PATH must have been found in the image.
 Status CheckNamedInitramfsFound(const BuildOptions& options,
                                 const SigningStats& stats) {
@@ -139,6 +151,7 @@ Status CheckNamedInitramfsFound(const BuildOptions& options,
   return OkStatus();
 }
 
+// Reads the whole rootfs into the payload, re-signing when configured.
 Status FillPayload(RootfsSource& source, PayloadBuilder& payload,
                    const BuildOptions& options, const ImaSetup& ima,
                    SigningStats* stats) {
@@ -425,73 +438,128 @@ Status CheckShippedKernels(const ImaSetup& ima, const BuildOptions& options,
       "the image's kernel (" + names + ", " + shipped.Describe() + ")");
 }
 
-}  // namespace
+// What the build loads and checks before the payload streams.
+struct BuildInputs {
+  SigningIdentity identity;
+  ImaSetup ima;
+  std::string carried_root;            // signed trust root, or empty
+  bool development = false;            // a published development key is used
+  std::optional<CaStagePlan> ca_plan;  // nullopt: the store stays as it is
+  // From ca_plan, which the CA store stage consumes.
+  std::optional<CaStoreSection> ca_section;
+  std::string ca_summary;
+};
 
-Result<BuildSummary> BuildBundle(const BuildOptions& options,
-                                 Reporter& reporter) {
-  IMAB_RETURN_IF_ERROR(CheckOptions(options));
-  // Declared first so token sessions outlive every key that uses them.
-  PrivateKeys keys(options.pkcs11_module);
-  IMAB_ASSIGN_OR_RETURN(SigningIdentity identity,
-                        keys.LoadIdentity(options.signing_key,
-                                          options.signing_cert, options.chain));
-  IMAB_ASSIGN_OR_RETURN(ImaSetup ima, LoadImaSetup(options, keys));
-  std::string carried_root;
-  if (!options.trust_root.empty()) {
-    IMAB_ASSIGN_OR_RETURN(carried_root,
-                          LoadCarriedTrustRoot(options, identity));
+// Plans the regenerated CA store (CaStoreStage), unless --ca-store keep.
+Result<std::optional<CaStagePlan>> PlanBuildCaStore(const BuildOptions& options,
+                                                    Reporter& reporter) {
+  if (options.ca.keep) {
+    return std::optional<CaStagePlan>();
   }
-  IMAB_ASSIGN_OR_RETURN(bool development,
-                        CheckKeyPolicy(KeysInUse(options, identity, ima),
-                                       options, ima.target, reporter));
-  std::optional<CaStagePlan> ca_plan;
-  if (!options.ca.keep) {
-    CaStoreOptions ca = options.ca;
-    if (ca.now == 0) {
-      ca.now = static_cast<int64_t>(std::time(nullptr));
-    }
-    IMAB_ASSIGN_OR_RETURN(ca_plan, PlanCaStore(options.rootfs, ca, reporter));
+  CaStoreOptions ca = options.ca;
+  if (ca.now == 0) {
+    ca.now = static_cast<int64_t>(std::time(nullptr));
   }
+  IMAB_ASSIGN_OR_RETURN(std::optional<CaStagePlan> plan,
+                        PlanCaStore(options.rootfs, ca, reporter));
   // Kept signatures cannot cover files this build writes.
-  if (ca_plan.has_value() && options.keep_signatures) {
+  if (plan.has_value() && options.keep_signatures) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "--keep-signatures: the regenerated CA store would carry "
                      "no IMA/EVM signatures; add --ca-store keep");
   }
-  IMAB_ASSIGN_OR_RETURN(AtomicFile output, AtomicFile::Create(options.output));
-  IMAB_ASSIGN_OR_RETURN(UniqueFd payload_fd,
-                        CreateScratchFile(OutputFolder(options.output)));
-  IMAB_ASSIGN_OR_RETURN(
-      auto writer, ZstdFileWriter::Create(payload_fd.get(), options.zstd_level,
-                                          options.workers));
-  IMAB_ASSIGN_OR_RETURN(auto source, OpenRootfs(options.rootfs, reporter));
-  std::optional<CaStoreSection> ca_section;
-  std::string ca_summary;
-  if (ca_plan.has_value()) {
-    ca_section = ca_plan->section;
-    ca_summary = ca_plan->summary;
-    source = WrapWithCaStore(std::move(source), std::move(*ca_plan));
-  }
+  return plan;
+}
 
+// The signing identity and IMA/EVM material, checked against the key
+// policy, the carried trust root and the CA store plan. `keys` opens the
+// private keys and must outlive the result.
+Result<BuildInputs> LoadBuildInputs(const BuildOptions& options,
+                                    PrivateKeys& keys, Reporter& reporter) {
+  BuildInputs in;
+  IMAB_ASSIGN_OR_RETURN(
+      in.identity, keys.LoadIdentity(options.signing_key, options.signing_cert,
+                                     options.chain));
+  IMAB_ASSIGN_OR_RETURN(in.ima, LoadImaSetup(options, keys));
+  if (!options.trust_root.empty()) {
+    IMAB_ASSIGN_OR_RETURN(in.carried_root,
+                          LoadCarriedTrustRoot(options, in.identity));
+  }
+  IMAB_ASSIGN_OR_RETURN(in.development,
+                        CheckKeyPolicy(KeysInUse(options, in.identity, in.ima),
+                                       options, in.ima.target, reporter));
+  IMAB_ASSIGN_OR_RETURN(in.ca_plan, PlanBuildCaStore(options, reporter));
+  if (in.ca_plan.has_value()) {
+    in.ca_section = in.ca_plan->section;
+    in.ca_summary = in.ca_plan->summary;
+  }
+  return in;
+}
+
+// What streaming the rootfs yielded, for the manifest and the summary.
+struct StreamedRootfs {
+  std::string records;  // the manifest's entry records, in stream order
+  uint64_t entries = 0;
+  uint64_t files = 0;
+  uint64_t content_bytes = 0;
+  SigningStats stats;
+  std::optional<KeysSection> keys;        // section keys, kernels included
+  std::vector<std::string> kernel_lines;  // KernelLines, for the summary
+};
+
+// Every initramfs and kernel a bootloader could use is declared, or the
+// devices would judge a boot chain other than the one they boot. The
+// kernels found go into section keys and the summary.
+Status DeclareBootFiles(const BootFilesScan& boot_files,
+                        const BuildOptions& options, const ImaSetup& ima,
+                        Reporter& reporter, StreamedRootfs* image) {
+  std::vector<std::string> declared_initramfs;
+  for (const InitramfsRewrite& r : image->stats.initramfs) {
+    declared_initramfs.push_back(r.path);
+  }
+  IMAB_ASSIGN_OR_RETURN(
+      std::vector<KernelRecord> kernels,
+      boot_files.Finish(declared_initramfs,
+                        image->keys.has_value() || ima.section.has_value(),
+                        reporter));
+  IMAB_RETURN_IF_ERROR(CheckShippedKernels(ima, options, kernels));
+  image->kernel_lines = KernelLines(kernels);
+  if (image->keys.has_value()) {
+    image->keys->kernels = std::move(kernels);
+  }
+  return OkStatus();
+}
+
+// Streams the rootfs (with the CA store spliced in, boot files scanned)
+// into `writer` as payload.tar.zst, re-signing or checking IMA/EVM
+// signatures as configured, then judges the kept signatures and the boot
+// chain. Consumes inputs.ca_plan.
+Result<StreamedRootfs> StreamRootfs(const BuildOptions& options,
+                                    BuildInputs& inputs, ZstdFileWriter& writer,
+                                    Reporter& reporter) {
+  IMAB_ASSIGN_OR_RETURN(auto source, OpenRootfs(options.rootfs, reporter));
+  if (inputs.ca_plan.has_value()) {
+    source = WrapWithCaStore(std::move(source), std::move(*inputs.ca_plan));
+  }
   IMAB_ASSIGN_OR_RETURN(std::vector<std::string> kernel_ca_ders,
-                        KernelCaDers(ima));
+                        KernelCaDers(inputs.ima));
   BootFilesScan boot_files(kernel_ca_ders);
   source = boot_files.Wrap(std::move(source));
-
   std::optional<ImaChecker> kept;
   if (options.keep_signatures) {
-    IMAB_ASSIGN_OR_RETURN(kept, ImaChecker::Create(ima.section));
+    IMAB_ASSIGN_OR_RETURN(kept, ImaChecker::Create(inputs.ima.section));
   }
-  PayloadBuilder payload(*writer, options.created,
+  PayloadBuilder payload(writer, options.created,
                          kept.has_value() ? &*kept : nullptr);
   if (options.keep_signatures) {
     payload.RecordKeptInitramfs(options.initramfs);
   }
-  SigningStats stats;
-  IMAB_RETURN_IF_ERROR(FillPayload(*source, payload, options, ima, &stats));
+  StreamedRootfs image;
+  IMAB_RETURN_IF_ERROR(
+      FillPayload(*source, payload, options, inputs.ima, &image.stats));
   if (options.keep_signatures) {
-    IMAB_RETURN_IF_ERROR(
-        AdoptKeptInitramfs(payload, options, ima, reporter, &stats));
+    IMAB_RETURN_IF_ERROR(AdoptKeptInitramfs(payload, options, inputs.ima,
+                                            reporter, &image.stats));
   }
   IMAB_RETURN_IF_ERROR(
       JudgeKeptSignatures(payload.failures(), options, reporter));
@@ -499,78 +567,82 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
     return MakeError(ErrorCode::kLimitExceeded,
                      "rootfs has more entries than the format allows");
   }
+  image.keys =
+      MakeKeysSection(options, inputs.ima, kernel_ca_ders, image.stats);
+  IMAB_RETURN_IF_ERROR(
+      DeclareBootFiles(boot_files, options, inputs.ima, reporter, &image));
+  image.records = std::move(payload.records());
+  image.entries = payload.entries();
+  image.files = payload.files();
+  image.content_bytes = payload.content_bytes();
+  return image;
+}
 
+ManifestHeader MakeManifestHeader(const BuildOptions& options,
+                                  const BuildInputs& inputs,
+                                  const ZstdFileWriter& writer,
+                                  const StreamedRootfs& image) {
   ManifestHeader header;
   header.image_version = options.image_version;
   header.compatible = options.compatible;
   header.created = options.created;
-  header.payload_size = writer->compressed_size();
-  header.payload_sha256 = writer->compressed_sha256();
-  header.entry_count = payload.entries();
-  header.ima = ima.section;
-  header.development = development;
-  header.trust_root = carried_root;
+  header.payload_size = writer.compressed_size();
+  header.payload_sha256 = writer.compressed_sha256();
+  header.entry_count = image.entries;
+  header.ima = inputs.ima.section;
+  header.development = inputs.development;
+  header.trust_root = inputs.carried_root;
   if (options.expires.has_value()) {
     header.expires = options.expires;
   } else if (options.expires_in_days.has_value()) {
     header.expires = options.created + *options.expires_in_days * 86400;
   }
-  header.ca_store = std::move(ca_section);
-  header.keys = MakeKeysSection(options, ima, kernel_ca_ders, stats);
-  // Every initramfs and kernel a bootloader could use is declared, or the
-  // devices would judge a boot chain other than the one they boot.
-  std::vector<std::string> declared_initramfs;
-  for (const InitramfsRewrite& r : stats.initramfs) {
-    declared_initramfs.push_back(r.path);
-  }
-  IMAB_ASSIGN_OR_RETURN(
-      std::vector<KernelRecord> kernels,
-      boot_files.Finish(declared_initramfs,
-                        header.keys.has_value() || header.ima.has_value(),
-                        reporter));
-  IMAB_RETURN_IF_ERROR(CheckShippedKernels(ima, options, kernels));
-  std::vector<std::string> kernel_lines = KernelLines(kernels);
-  if (header.keys.has_value()) {
-    header.keys->kernels = std::move(kernels);
-  }
+  header.ca_store = inputs.ca_section;
+  header.keys = image.keys;
+  return header;
+}
+
+// The header, the entry records and the end line, within
+// kMaxManifestBytes. Takes `records` over: only the manifest outlives the
+// call.
+Result<std::string> AssembleManifest(const ManifestHeader& header,
+                                     std::string records) {
   std::string manifest;
-  manifest.reserve(payload.records().size() + 4096);
+  manifest.reserve(records.size() + 4096);
   AppendManifestHeader(header, &manifest);
-  manifest += payload.records();
-  payload.records().clear();
-  payload.records().shrink_to_fit();
+  manifest += records;
   AppendManifestEnd(&manifest);
   if (manifest.size() > kMaxManifestBytes) {
     return MakeError(ErrorCode::kLimitExceeded,
                      "manifest would exceed " +
                          std::to_string(kMaxManifestBytes) + " bytes");
   }
+  return manifest;
+}
 
-  IMAB_ASSIGN_OR_RETURN(std::vector<uint8_t> signature,
-                        SignManifest(manifest, identity));
-  IMAB_RETURN_IF_ERROR(WriteBundle(output.fd(), manifest, signature,
-                                   payload_fd.get(), header.payload_size,
-                                   options.created));
-  IMAB_RETURN_IF_ERROR(output.Commit());
-
+BuildSummary MakeSummary(const BuildInputs& inputs, const StreamedRootfs& image,
+                         const std::string& manifest,
+                         const std::vector<uint8_t>& signature,
+                         uint64_t payload_size) {
   BuildSummary summary;
-  summary.entries = payload.entries();
-  summary.files = payload.files();
-  summary.content_bytes = payload.content_bytes();
-  summary.payload_bytes = header.payload_size;
+  summary.entries = image.entries;
+  summary.files = image.files;
+  summary.content_bytes = image.content_bytes;
+  summary.payload_bytes = payload_size;
   summary.bundle_bytes = 3 * kTarBlockBytes + manifest.size() +
                          TarPadding(manifest.size()) + signature.size() +
-                         TarPadding(signature.size()) + header.payload_size +
-                         TarPadding(header.payload_size) + kTarEndBytes;
-  summary.development = development;
-  summary.ca_store = ca_summary;
-  for (const InitramfsRewrite& r : stats.initramfs) {
+                         TarPadding(signature.size()) + payload_size +
+                         TarPadding(payload_size) + kTarEndBytes;
+  summary.development = inputs.development;
+  summary.ca_store = inputs.ca_summary;
+  for (const InitramfsRewrite& r : image.stats.initramfs) {
     summary.initramfs.push_back(r.path);
   }
-  summary.kernels = std::move(kernel_lines);
-  summary.signed_files = stats.signed_files;
-  summary.excluded_files = stats.excluded_files;
-  summary.replaced_keyids = stats.replaced;
+  summary.kernels = image.kernel_lines;
+  summary.signed_files = image.stats.signed_files;
+  summary.excluded_files = image.stats.excluded_files;
+  summary.replaced_keyids = image.stats.replaced;
+  const ImaSetup& ima = inputs.ima;
   if (ima.ima_signer != nullptr) {
     summary.new_keyids.push_back(KeyIdHex(ima.ima_signer->keyid()));
     if (ima.evm_signer != nullptr) {
@@ -578,6 +650,36 @@ Result<BuildSummary> BuildBundle(const BuildOptions& options,
     }
   }
   return summary;
+}
+
+}  // namespace
+
+Result<BuildSummary> BuildBundle(const BuildOptions& options,
+                                 Reporter& reporter) {
+  IMAB_RETURN_IF_ERROR(CheckOptions(options));
+  // Declared first so token sessions outlive every key that uses them.
+  PrivateKeys keys(options.pkcs11_module);
+  IMAB_ASSIGN_OR_RETURN(BuildInputs inputs,
+                        LoadBuildInputs(options, keys, reporter));
+  IMAB_ASSIGN_OR_RETURN(AtomicFile output, AtomicFile::Create(options.output));
+  IMAB_ASSIGN_OR_RETURN(UniqueFd payload_fd,
+                        CreateScratchFile(OutputFolder(options.output)));
+  IMAB_ASSIGN_OR_RETURN(
+      auto writer, ZstdFileWriter::Create(payload_fd.get(), options.zstd_level,
+                                          options.workers));
+  IMAB_ASSIGN_OR_RETURN(StreamedRootfs image,
+                        StreamRootfs(options, inputs, *writer, reporter));
+  const ManifestHeader header =
+      MakeManifestHeader(options, inputs, *writer, image);
+  IMAB_ASSIGN_OR_RETURN(std::string manifest,
+                        AssembleManifest(header, std::move(image.records)));
+  IMAB_ASSIGN_OR_RETURN(std::vector<uint8_t> signature,
+                        SignManifest(manifest, inputs.identity));
+  IMAB_RETURN_IF_ERROR(WriteBundle(output.fd(), manifest, signature,
+                                   payload_fd.get(), header.payload_size,
+                                   options.created));
+  IMAB_RETURN_IF_ERROR(output.Commit());
+  return MakeSummary(inputs, image, manifest, signature, header.payload_size);
 }
 
 }  // namespace imab::builder

@@ -227,31 +227,11 @@ class FolderSource : public RootfsSource {
       return std::optional<SourceEntry>(std::move(out));
     }
     if (S_ISDIR(st.st_mode)) {
-      e.type = EntryType::kDir;
-      UniqueFd fd(::openat(dir_fd, name.c_str(),
-                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (!fd.valid()) {
-        int err = errno;
-        return SysError(Display(e.path), err);
-      }
-      IMAB_RETURN_IF_ERROR(ReadXattrs(fd.get(), e));
-      IMAB_RETURN_IF_ERROR(PushFolder(std::move(fd), e.path));
+      IMAB_RETURN_IF_ERROR(VisitFolder(dir_fd, name, e));
       return std::optional<SourceEntry>(std::move(out));
     }
     if (S_ISLNK(st.st_mode)) {
-      e.type = EntryType::kSymlink;
-      ssize_t n = ::readlinkat(dir_fd, name.c_str(), link_buf_.data(),
-                               link_buf_.size());
-      if (n < 0) {
-        int err = errno;
-        return SysError(Display(e.path), err);
-      }
-      if (static_cast<size_t>(n) >= link_buf_.size()) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         Display(e.path) + ": symlink target longer than " +
-                             std::to_string(kMaxPathBytes) + " bytes");
-      }
-      e.link_target.assign(link_buf_.data(), static_cast<size_t>(n));
+      IMAB_RETURN_IF_ERROR(ReadSymlink(dir_fd, name, e));
     } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
       e.type = S_ISCHR(st.st_mode) ? EntryType::kChar : EntryType::kBlock;
       e.dev_major = major(st.st_rdev);
@@ -268,6 +248,37 @@ class FolderSource : public RootfsSource {
     }
     IMAB_RETURN_IF_ERROR(ReadXattrs(-1, e));
     return std::optional<SourceEntry>(std::move(out));
+  }
+
+  // Opens the folder `name` of `dir_fd` and pushes its frame: its entries
+  // come next.
+  Status VisitFolder(int dir_fd, const std::string& name, Entry& e) {
+    e.type = EntryType::kDir;
+    UniqueFd fd(::openat(dir_fd, name.c_str(),
+                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid()) {
+      int err = errno;
+      return SysError(Display(e.path), err);
+    }
+    IMAB_RETURN_IF_ERROR(ReadXattrs(fd.get(), e));
+    return PushFolder(std::move(fd), e.path);
+  }
+
+  Status ReadSymlink(int dir_fd, const std::string& name, Entry& e) {
+    e.type = EntryType::kSymlink;
+    ssize_t n =
+        ::readlinkat(dir_fd, name.c_str(), link_buf_.data(), link_buf_.size());
+    if (n < 0) {
+      int err = errno;
+      return SysError(Display(e.path), err);
+    }
+    if (static_cast<size_t>(n) >= link_buf_.size()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       Display(e.path) + ": symlink target longer than " +
+                           std::to_string(kMaxPathBytes) + " bytes");
+    }
+    e.link_target.assign(link_buf_.data(), static_cast<size_t>(n));
+    return OkStatus();
   }
 
   Status VisitFile(int dir_fd, const std::string& name, const struct stat& st,

@@ -2,8 +2,9 @@
 // release key (ima-evm-formats.md §3, §6, §7). Reporting on a certificate
 // against the kernel's keyring rules is builder/key_show.h.
 //
-// CLI contract (main.cpp parses it into the option structs below and calls
-// one function per subcommand; it prints `report`/`text` to stdout):
+// CLI contract (builder/cli/key_command.cpp parses it into the option
+// structs below and calls one function per subcommand; it prints
+// `report`/`text` to stdout):
 //
 //   imab-build key create-ca      --out-key FILE --out-cert FILE --subject DN
 //                                 [--type T] [--days N]

@@ -406,6 +406,33 @@ Result<PKCS11_KEY*> FindKey(const ParsedUri& uri, PKCS11_TOKEN* token) {
   return found;
 }
 
+// Logs in to the token of `slot` with `pin` unless already logged in;
+// without a PIN, fails when the token requires a login.
+Status LogIn(const ParsedUri& uri, const SecretString& pin, PKCS11_SLOT* slot) {
+  const std::string label =
+      slot->token->label != nullptr ? slot->token->label : "";
+  int logged_in = 0;
+  if (PKCS11_is_logged_in(slot, 0, &logged_in) != 0) {
+    logged_in = 0;
+  }
+  // Login is per token and process; a sibling may have done it already, and
+  // logging in again would log the sibling out first.
+  if (logged_in == 0 && !pin.str().empty()) {
+    ERR_clear_error();
+    if (PKCS11_login(slot, 0, pin.str().c_str()) != 0) {
+      // libp11's reason ("PIN incorrect", "PIN locked") never echoes the PIN.
+      return OpenSslError(
+          ErrorCode::kInvalidArgument,
+          uri.display + ": login failed on token '" + label + "'");
+    }
+  } else if (logged_in == 0 && slot->token->loginRequired != 0) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     uri.display + ": token '" + label +
+                         "' needs a PIN (add pin-value= or pin-source=)");
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 bool IsPkcs11Uri(std::string_view text) {
@@ -490,27 +517,7 @@ Result<std::unique_ptr<Pkcs11Key>> Pkcs11Key::OpenIn(
   std::lock_guard<std::mutex> lock(module->mutex);
   IMAB_ASSIGN_OR_RETURN(PKCS11_SLOT * slot,
                         FindToken(parsed, *module->slots, path));
-  const std::string label =
-      slot->token->label != nullptr ? slot->token->label : "";
-  int logged_in = 0;
-  if (PKCS11_is_logged_in(slot, 0, &logged_in) != 0) {
-    logged_in = 0;
-  }
-  // Login is per token and process; a sibling may have done it already, and
-  // logging in again would log the sibling out first.
-  if (logged_in == 0 && !pin.str().empty()) {
-    ERR_clear_error();
-    if (PKCS11_login(slot, 0, pin.str().c_str()) != 0) {
-      // libp11's reason ("PIN incorrect", "PIN locked") never echoes the PIN.
-      return OpenSslError(
-          ErrorCode::kInvalidArgument,
-          parsed.display + ": login failed on token '" + label + "'");
-    }
-  } else if (logged_in == 0 && slot->token->loginRequired != 0) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     parsed.display + ": token '" + label +
-                         "' needs a PIN (add pin-value= or pin-source=)");
-  }
+  IMAB_RETURN_IF_ERROR(LogIn(parsed, pin, slot));
   IMAB_ASSIGN_OR_RETURN(PKCS11_KEY * found, FindKey(parsed, slot->token));
   auto state = std::make_unique<State>();
   state->module = std::move(module);

@@ -198,9 +198,8 @@ std::string RenderJson(const SignedTrustRoot& root,
   return out;
 }
 
-}  // namespace
-
-Result<std::string> CreateTrustRoot(const TrustRootCreateOptions& options) {
+// What `trust-root create` can check before reading any file.
+Status CheckCreateOptions(const TrustRootCreateOptions& options) {
   if (options.out.empty()) {
     return Invalid("trust-root create: --out is required");
   }
@@ -222,37 +221,73 @@ Result<std::string> CreateTrustRoot(const TrustRootCreateOptions& options) {
                    std::to_string(options.keys.size()) +
                    " (the number of keys)");
   }
-  TrustRootBody body;
-  body.version = options.version;
-  body.threshold = options.threshold;
-  for (const std::string& path : options.release_cas) {
+  return OkStatus();
+}
+
+// Every certificate of each file in `paths`, DER, in file order; refuses a
+// duplicate and more than kMaxTrustRootEntries in all.
+Result<std::vector<std::string>> LoadReleaseCas(
+    const std::vector<std::string>& paths) {
+  std::vector<std::string> ders;
+  for (const std::string& path : paths) {
     IMAB_ASSIGN_OR_RETURN(std::vector<Ptr<X509>> certs,
                           LoadPemCertificates(path));
     for (const Ptr<X509>& cert : certs) {
       IMAB_ASSIGN_OR_RETURN(std::string der, CertificateDer(cert.get()));
-      if (std::find(body.release_cas.begin(), body.release_cas.end(), der) !=
-          body.release_cas.end()) {
+      if (std::find(ders.begin(), ders.end(), der) != ders.end()) {
         return Invalid(path + ": duplicate release CA " +
                        SubjectLine(cert.get()));
       }
-      body.release_cas.push_back(std::move(der));
+      ders.push_back(std::move(der));
     }
   }
-  if (body.release_cas.size() > kMaxTrustRootEntries) {
+  if (ders.size() > kMaxTrustRootEntries) {
     return Invalid("trust-root create: more than " +
                    std::to_string(kMaxTrustRootEntries) + " release CAs");
   }
-  for (const std::string& path : options.keys) {
+  return ders;
+}
+
+// The DER SubjectPublicKeyInfo of each key source in `paths`; refuses a
+// duplicate.
+Result<std::vector<std::string>> LoadRootKeys(
+    const std::vector<std::string>& paths) {
+  std::vector<std::string> ders;
+  for (const std::string& path : paths) {
     IMAB_ASSIGN_OR_RETURN(std::string der, LoadPublicSpki(path));
-    if (std::find(body.keys.begin(), body.keys.end(), der) != body.keys.end()) {
+    if (std::find(ders.begin(), ders.end(), der) != ders.end()) {
       return Invalid(path + ": duplicate key " + Sha256Hex(der));
     }
-    body.keys.push_back(std::move(der));
+    ders.push_back(std::move(der));
   }
-  std::sort(body.release_cas.begin(), body.release_cas.end());
-  std::sort(body.keys.begin(), body.keys.end());
+  return ders;
+}
+
+std::string DescribeCreated(const TrustRootBody& body, const std::string& out) {
+  std::string report = "wrote unsigned trust root version " +
+                       std::to_string(body.version) + " (threshold " +
+                       std::to_string(body.threshold) + " of " +
+                       std::to_string(body.keys.size()) + " keys, " +
+                       std::to_string(body.release_cas.size()) +
+                       " release CAs) to " + out + "\n";
+  for (const std::string& key : body.keys) {
+    report += "  key " + Sha256Hex(key) + "\n";
+  }
+  return report;
+}
+
+}  // namespace
+
+Result<std::string> CreateTrustRoot(const TrustRootCreateOptions& options) {
+  IMAB_RETURN_IF_ERROR(CheckCreateOptions(options));
   SignedTrustRoot root;
-  root.body = std::move(body);
+  root.body.version = options.version;
+  root.body.threshold = options.threshold;
+  IMAB_ASSIGN_OR_RETURN(root.body.release_cas,
+                        LoadReleaseCas(options.release_cas));
+  IMAB_ASSIGN_OR_RETURN(root.body.keys, LoadRootKeys(options.keys));
+  std::sort(root.body.release_cas.begin(), root.body.release_cas.end());
+  std::sort(root.body.keys.begin(), root.body.keys.end());
   std::string bytes = EncodeSignedTrustRoot(root);
   // The writer and the verifier's parser must agree; check before writing.
   Result<SignedTrustRoot> parsed = ParseSignedTrustRoot(bytes);
@@ -260,16 +295,7 @@ Result<std::string> CreateTrustRoot(const TrustRootCreateOptions& options) {
     return WithContext(std::move(parsed).error(), "trust-root create");
   }
   IMAB_RETURN_IF_ERROR(WriteFileAtomically(options.out, bytes));
-  std::string report = "wrote unsigned trust root version " +
-                       std::to_string(root.body.version) + " (threshold " +
-                       std::to_string(root.body.threshold) + " of " +
-                       std::to_string(root.body.keys.size()) + " keys, " +
-                       std::to_string(root.body.release_cas.size()) +
-                       " release CAs) to " + options.out + "\n";
-  for (const std::string& key : root.body.keys) {
-    report += "  key " + Sha256Hex(key) + "\n";
-  }
-  return report;
+  return DescribeCreated(root.body, options.out);
 }
 
 Result<std::string> SignTrustRoot(const TrustRootSignOptions& options) {

@@ -1,7 +1,8 @@
 // `imab-build trust-root create|sign|show`: writing and signing the trust
 // roots devices use to decide which release CAs they accept.
 //
-// CLI contract (main.cpp parses into the structs below):
+// CLI contract (builder/cli/trust_root_command.cpp parses into the structs
+// below):
 //   imab-build trust-root create --version N --threshold K
 //       --release-ca CA.pem (repeatable) --key PUB (repeatable; a public key
 //       PEM, a certificate, or a private key PEM whose public half is used)
