@@ -72,9 +72,9 @@ const Format kFormats[] = {
     // The first block's size halved: the block ends inside a sequence.
     {Compression::kLz4Legacy, "lz4 -q -l -9",
      [](std::string& s) {
-       const uint32_t size = static_cast<uint8_t>(s[4]) |
-                             static_cast<uint8_t>(s[5]) << 8 |
-                             static_cast<uint8_t>(s[6]) << 16;
+       const uint32_t size = uint32_t{static_cast<uint8_t>(s[4])} |
+                             uint32_t{static_cast<uint8_t>(s[5])} << 8 |
+                             uint32_t{static_cast<uint8_t>(s[6])} << 16;
        s[4] = static_cast<char>((size / 2) & 0xff);
        s[5] = static_cast<char>((size / 2 >> 8) & 0xff);
        s[6] = static_cast<char>((size / 2 >> 16) & 0xff);
