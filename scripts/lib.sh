@@ -6,7 +6,8 @@ IMAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 IMAB_PACKAGES=(cmake ninja-build g++ pkg-config libssl-dev libarchive-dev
   libzstd-dev libcli11-dev libgtest-dev libgmock-dev zstd xz-utils gzip
   attr ima-evm-utils openssl tar cpio keyutils ca-certificates libp11-dev softhsm2
-  ccache lz4 bzip2 clang-format-14 python3-clang-14 cloc)
+  ccache lz4 bzip2 zlib1g-dev liblzma-dev libbz2-dev liblz4-dev
+  clang-format-14 python3-clang-14 cloc)
 
 # The kernel matrix: kernel sources and build tools, QEMU, busybox, ext4.
 IMAB_KERNEL_PACKAGES=(linux-source-6.1 linux-source-6.12 build-essential bc

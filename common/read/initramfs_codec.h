@@ -1,7 +1,6 @@
 // The compressed segments of an initramfs: detecting the compression from
 // the first bytes, decompressing within a bound (the decompression-bomb
-// guard), and compressing again with settings the kernel's decoders accept.
-// libarchive does the work in memory; no external program is ever run.
+// guard, common/read/decompress.h does the work in memory).
 #pragma once
 
 #include <cstdint>

@@ -1,34 +1,32 @@
 #include "common/read/kernel_image.h"
 
-#include <archive.h>
-
 #include <algorithm>
 #include <array>
 #include <cstring>
 #include <optional>
 #include <string_view>
 
-#include "common/read/handles.h"
-#include "common/read/limits.h"
-#include "common/write/archive_handles.h"
+#include "common/read/decompress.h"
 
 namespace imab {
 namespace {
 
-// Magic numbers of the streams the kernel's decompressors accept
-// (lib/decompress.c compressed_formats): gzip, bzip2 ("BZh1".."BZh9" and
-// the block magic), xz, lz4 legacy (what scripts/Makefile.lib makes) and
-// frame, zstd. lzma and lzo have no reliable magic and are not searched.
+// The magic numbers searched for inside a kernel (lib/decompress.c
+// compressed_formats, longer where the format allows, so that chance byte
+// patterns seldom start a decoder): gzip, xz, zstd, lz4 legacy (what
+// scripts/Makefile.lib makes) and frame, bzip2 ("BZh1".."BZh9" and the
+// block magic). lzma and lzo have no reliable magic and are not searched.
 struct Magic {
   std::string_view bytes;
+  Compression compression;
 };
 constexpr std::array<Magic, 6> kMagics = {{
-    {std::string_view("\x1f\x8b\x08", 3)},
-    {std::string_view("\xfd\x37\x7a\x58\x5a\x00", 6)},
-    {std::string_view("\x28\xb5\x2f\xfd", 4)},
-    {std::string_view("\x02\x21\x4c\x18", 4)},
-    {std::string_view("\x04\x22\x4d\x18", 4)},
-    {std::string_view("BZh", 3)},
+    {std::string_view("\x1f\x8b\x08", 3), Compression::kGzip},
+    {std::string_view("\xfd\x37\x7a\x58\x5a\x00", 6), Compression::kXz},
+    {std::string_view("\x28\xb5\x2f\xfd", 4), Compression::kZstd},
+    {std::string_view("\x02\x21\x4c\x18", 4), Compression::kLz4Legacy},
+    {std::string_view("\x04\x22\x4d\x18", 4), Compression::kLz4Frame},
+    {std::string_view("BZh", 3), Compression::kBzip2},
 }};
 constexpr std::string_view kBzipBlock("\x31\x41\x59\x26\x53\x59", 6);
 constexpr std::string_view kBanner = "Linux version ";
@@ -39,19 +37,24 @@ bool BytesAt(std::span<const uint8_t> image, size_t pos,
          std::memcmp(image.data() + pos, bytes.data(), bytes.size()) == 0;
 }
 
-bool MagicAt(std::span<const uint8_t> image, size_t pos) {
+// The compressed stream whose magic starts at `pos`, if any.
+std::optional<Compression> StreamAt(std::span<const uint8_t> image,
+                                    size_t pos) {
   for (const Magic& m : kMagics) {
     if (!BytesAt(image, pos, m.bytes)) {
       continue;
     }
-    if (m.bytes != "BZh") {
-      return true;
+    if (m.compression != Compression::kBzip2) {
+      return m.compression;
     }
     // "BZh" is text too: require the level digit and the block magic.
-    return image.size() - pos >= 10 && image[pos + 3] >= '1' &&
-           image[pos + 3] <= '9' && BytesAt(image, pos + 4, kBzipBlock);
+    if (image.size() - pos >= 10 && image[pos + 3] >= '1' &&
+        image[pos + 3] <= '9' && BytesAt(image, pos + 4, kBzipBlock)) {
+      return m.compression;
+    }
+    return std::nullopt;
   }
-  return false;
+  return std::nullopt;
 }
 
 // Searches a stream that arrives in chunks; a match may straddle two.
@@ -123,45 +126,17 @@ class StreamSearch {
   std::vector<uint8_t> window_;
 };
 
-// Decompresses the stream starting at `input` (bounded by `max_output`).
-// Not a stream the filters recognise, or broken part way: what came out
-// (possibly nothing) is the result.
+// Decompresses the stream of `compression` starting at `input` (bounded by
+// `max_output`). A stream that is not valid after all (a chance byte
+// pattern) or breaks part way: what came out (possibly nothing) is the
+// result.
 Result<std::vector<uint8_t>> Decompress(std::span<const uint8_t> input,
+                                        Compression compression,
                                         uint64_t max_output) {
   std::vector<uint8_t> out;
-  ArchiveReadPtr a(archive_read_new());
-  if (a == nullptr) {
-    return MakeError(ErrorCode::kInternal, "kernel scan: libarchive");
-  }
-  // ARCHIVE_WARN would mean an external program: refuse, as for initramfs.
-  if (archive_read_support_filter_gzip(a.get()) != ARCHIVE_OK ||
-      archive_read_support_filter_xz(a.get()) != ARCHIVE_OK ||
-      archive_read_support_filter_zstd(a.get()) != ARCHIVE_OK ||
-      archive_read_support_filter_lz4(a.get()) != ARCHIVE_OK ||
-      archive_read_support_filter_bzip2(a.get()) != ARCHIVE_OK ||
-      archive_read_support_format_raw(a.get()) != ARCHIVE_OK) {
-    return MakeError(ErrorCode::kInternal,
-                     "kernel scan: a decompressor libarchive lacks");
-  }
-  struct archive_entry* entry = nullptr;
-  if (archive_read_open_memory(a.get(), input.data(), input.size()) !=
-          ARCHIVE_OK ||
-      archive_read_next_header(a.get(), &entry) != ARCHIVE_OK ||
-      archive_filter_count(a.get()) < 2) {
-    return out;  // not a stream after all: a chance byte pattern
-  }
-  std::vector<uint8_t> chunk(kStreamChunkBytes);
-  for (;;) {
-    la_ssize_t n = archive_read_data(a.get(), chunk.data(), chunk.size());
-    if (n <= 0) {
-      break;
-    }
-    if (out.size() + static_cast<uint64_t>(n) > max_output) {
-      return MakeError(ErrorCode::kLimitExceeded,
-                       "a compressed stream in it decompresses to more than " +
-                           std::to_string(max_output) + " bytes");
-    }
-    out.insert(out.end(), chunk.begin(), chunk.begin() + n);
+  Result<size_t> used = DecompressStream(input, compression, max_output, &out);
+  if (!used.has_value() && used.error().code != ErrorCode::kMalformed) {
+    return std::move(used).error();
   }
   return out;
 }
@@ -195,6 +170,38 @@ std::span<const uint8_t> BzImagePayload(std::span<const uint8_t> image) {
   return image.subspan(static_cast<size_t>(start), static_cast<size_t>(length));
 }
 
+// A bzImage payload's compression, told as the kernel tells it
+// (lib/decompress.c decompress_method: the first two bytes). nullopt: no
+// known magic, so nothing decompresses. lzo is refused by name: no lzo
+// decompressor is linked into the verifier (manifests/FORMAT.md §3.3.3).
+Result<std::optional<Compression>> BzImageCompression(
+    std::span<const uint8_t> payload) {
+  struct Known {
+    std::string_view magic;
+    Compression compression;
+  };
+  constexpr std::array<Known, 6> kKnown = {{
+      {std::string_view("\x1f\x8b", 2), Compression::kGzip},
+      {std::string_view("\x42\x5a", 2), Compression::kBzip2},
+      {std::string_view("\x5d\x00", 2), Compression::kLzma},
+      {std::string_view("\xfd\x37", 2), Compression::kXz},
+      {std::string_view("\x02\x21", 2), Compression::kLz4Legacy},
+      {std::string_view("\x28\xb5", 2), Compression::kZstd},
+  }};
+  for (const Known& k : kKnown) {
+    if (BytesAt(payload, 0, k.magic)) {
+      return std::optional<Compression>(k.compression);
+    }
+  }
+  if (BytesAt(payload, 0, "\x89\x4c")) {
+    return MakeError(ErrorCode::kMalformed,
+                     "bzImage payload is lzo-compressed (CONFIG_KERNEL_LZO), "
+                     "which the verifier does not decompress; build the "
+                     "kernel with gzip, xz, lzma, zstd, lz4 or bzip2");
+  }
+  return std::optional<Compression>();
+}
+
 // A bzImage payload other than gzip ends with the 4-byte little-endian
 // size of the decompressed kernel (scripts/Makefile.lib size_append, in
 // payload_length: the *_with_size commands of arch/x86/boot/compressed/
@@ -202,18 +209,22 @@ std::span<const uint8_t> BzImagePayload(std::span<const uint8_t> image) {
 // the decompressor, which then drops its last output block, where the
 // built-in certificates are. Decompressed to exactly that size, or the
 // payload counts as unreadable (fail closed).
-Result<std::vector<uint8_t>> DecompressPayload(std::span<const uint8_t> payload,
-                                               bool bzimage,
-                                               uint64_t max_output) {
-  const bool gzip =
-      payload.size() >= 2 && payload[0] == 0x1f && payload[1] == 0x8b;
-  if (!bzimage || gzip || payload.size() < 4) {
-    return Decompress(payload, max_output);
+Result<std::vector<uint8_t>> DecompressBzImagePayload(
+    std::span<const uint8_t> payload, uint64_t max_output) {
+  IMAB_ASSIGN_OR_RETURN(std::optional<Compression> compression,
+                        BzImageCompression(payload));
+  if (compression == Compression::kGzip) {
+    return Decompress(payload, Compression::kGzip, max_output);
+  }
+  if (payload.size() < 4) {
+    return std::vector<uint8_t>();
   }
   const uint32_t declared = Le(payload, payload.size() - 4, 4);
-  IMAB_ASSIGN_OR_RETURN(
-      std::vector<uint8_t> plain,
-      Decompress(payload.first(payload.size() - 4), max_output));
+  std::vector<uint8_t> plain;
+  if (compression.has_value()) {
+    IMAB_ASSIGN_OR_RETURN(plain, Decompress(payload.first(payload.size() - 4),
+                                            *compression, max_output));
+  }
   if (plain.size() != declared) {
     return MakeError(
         ErrorCode::kMalformed,
@@ -305,11 +316,13 @@ Status SearchWithStreams(std::span<const uint8_t> range,
     }
   }
   for (size_t pos = 0; pos < range.size(); ++pos) {
-    if (!MagicAt(range, pos)) {
+    const std::optional<Compression> compression = StreamAt(range, pos);
+    if (!compression.has_value()) {
       continue;
     }
-    IMAB_ASSIGN_OR_RETURN(std::vector<uint8_t> plain,
-                          Decompress(range.subspan(pos), max_output));
+    IMAB_ASSIGN_OR_RETURN(
+        std::vector<uint8_t> plain,
+        Decompress(range.subspan(pos), *compression, max_output));
     StreamSearch stream(needles, scan);
     stream.Feed(plain);
     if (stream.Done()) {
@@ -358,16 +371,19 @@ Result<KernelImageScan> ScanKernelImage(std::span<const uint8_t> image,
   // A bzImage's decompressed payload is exactly what its decompressor
   // makes the kernel from, so it counts whole; an Image.gz must hold a
   // recognised Image or ELF.
-  std::span<const uint8_t> whole = BzImagePayload(image);
-  const bool bzimage = !whole.empty();
-  if (!bzimage && !image.empty() && MagicAt(image, 0)) {
-    whole = image;
-  }
-  if (!whole.empty()) {
+  std::span<const uint8_t> payload = BzImagePayload(image);
+  if (!payload.empty()) {
     IMAB_ASSIGN_OR_RETURN(std::vector<uint8_t> plain,
-                          DecompressPayload(whole, bzimage, max_output));
-    IMAB_RETURN_IF_ERROR(
-        SearchLoaded(plain, needles, scan, max_output, bzimage));
+                          DecompressBzImagePayload(payload, max_output));
+    IMAB_RETURN_IF_ERROR(SearchLoaded(plain, needles, scan, max_output,
+                                      /*whole_if_unknown=*/true));
+    return scan;
+  }
+  if (std::optional<Compression> stream = StreamAt(image, 0)) {
+    IMAB_ASSIGN_OR_RETURN(std::vector<uint8_t> plain,
+                          Decompress(image, *stream, max_output));
+    IMAB_RETURN_IF_ERROR(SearchLoaded(plain, needles, scan, max_output,
+                                      /*whole_if_unknown=*/false));
     return scan;
   }
   // An arm64/RISC-V Image, a vmlinux; anything else counts nothing.

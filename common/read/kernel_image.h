@@ -6,8 +6,9 @@
 // (CONFIG_SYSTEM_TRUSTED_KEYS, certs/system_certificates.S) as plain DER in
 // its data, so a CA the kernel carries appears verbatim in those bytes or in
 // a stream inside them compressed with one of the kernel's compressors:
-// gzip, xz, zstd, lz4 (legacy and frame), bzip2 (libarchive, in memory,
-// bounded). Bytes outside a recognised layout never count: a file of no
+// gzip, xz, zstd, lz4 (legacy and frame), bzip2, and lzma for a bzImage
+// payload (common/read/decompress.h, in memory, bounded; an lzo payload is
+// refused). Bytes outside a recognised layout never count: a file of no
 // known layout carries nothing (fail closed).
 #pragma once
 
@@ -29,8 +30,9 @@ struct KernelImageScan {
 
 // Scans `image` for each of `needles`. kLimitExceeded when a compressed
 // stream decompresses to more than `max_output` bytes (the
-// decompression-bomb guard); a stream that stops being valid is used up to
-// where it broke (a bzImage has trailing data after its payload).
+// decompression-bomb guard); kMalformed when a bzImage payload does not
+// decompress to the size its trailer says, or is lzo-compressed. Any other
+// stream that stops being valid is used up to where it broke.
 Result<KernelImageScan> ScanKernelImage(std::span<const uint8_t> image,
                                         const std::vector<std::string>& needles,
                                         uint64_t max_output);

@@ -53,6 +53,9 @@ inline constexpr uint64_t kMaxInitramfsBytes = 256ull << 20;
 // each compressed stream in it decompressed at most this far.
 inline constexpr uint64_t kMaxKernelBytes = 256ull << 20;
 inline constexpr uint64_t kMaxKernelDecompressedBytes = 256ull << 20;
+// An lzma ("alone") stream's header names the dictionary its decoder
+// allocates, up to 4 GiB: refused past this (`lzma -9` asks for 64 MiB).
+inline constexpr uint64_t kMaxLzmaDecoderMemoryBytes = 256ull << 20;
 inline constexpr size_t kMaxInitramfsMembers = 100000;
 // newc names (without the NUL); PATH_MAX like kMaxPathBytes.
 inline constexpr size_t kMaxCpioNameBytes = 4096;

@@ -1,5 +1,6 @@
 #include "common/read/kernel_image.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -240,6 +241,135 @@ TEST_F(KernelImageTest, RealKernelHasAVersionBanner) {
   EXPECT_FALSE(scan->found[0]);
   ASSERT_TRUE(scan->version.has_value()) << path;
   EXPECT_GE(scan->version->first, 2u) << path;
+}
+
+// Where a bzImage's payload lies: (setup_sects + 1) * 512 +
+// payload_offset, payload_length bytes (the fake kernel has setup_sects).
+struct PayloadBounds {
+  size_t start = 0;
+  size_t length = 0;
+};
+uint32_t Le32(const std::string& s, size_t at) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) {
+    v = (v << 8) | static_cast<uint8_t>(s[at + static_cast<size_t>(i)]);
+  }
+  return v;
+}
+PayloadBounds Payload(const std::string& kernel) {
+  const size_t sects = static_cast<uint8_t>(kernel[0x1f1]);
+  return {(sects + 1) * 512 + Le32(kernel, 0x248), Le32(kernel, 0x24c)};
+}
+// `kernel` with its payload replaced by `payload` (payload_length too).
+std::string WithPayload(const std::string& kernel, const std::string& payload) {
+  const PayloadBounds at = Payload(kernel);
+  std::string out = kernel.substr(0, at.start) + payload +
+                    kernel.substr(at.start + at.length);
+  for (int i = 0; i < 4; ++i) {
+    out[0x24c + static_cast<size_t>(i)] =
+        static_cast<char>((payload.size() >> (8 * i)) & 0xff);
+  }
+  return out;
+}
+
+// Every compression an x86 bzImage is built with here (the
+// arch/x86/boot/compressed/Makefile targets but lzo), each through its own
+// decompressor.
+class KernelPayloadTest : public KernelImageTest,
+                          public ::testing::WithParamInterface<KernelWrap> {};
+
+TEST_P(KernelPayloadTest, FindsTheCaAndVersion) {
+  std::string kernel = Kernel(GetParam());
+  Result<KernelImageScan> scan =
+      ScanKernelImage(Bytes(kernel), {ca_der_, other_der_}, 256u << 20);
+  ASSERT_TRUE(scan.has_value()) << scan.error().message;
+  EXPECT_TRUE(scan->found[0]);
+  EXPECT_FALSE(scan->found[1]);
+  ASSERT_TRUE(scan->version.has_value());
+  EXPECT_EQ(scan->version->second, 6u);
+}
+
+// A payload cut to a quarter (its size trailer kept where it has one):
+// it does not decompress to the size the trailer says; a gzip payload,
+// which has no trailer, counts only what it decoded, and the CA lies past
+// that.
+TEST_P(KernelPayloadTest, TruncatedPayloadIsRefused) {
+  std::string kernel = Kernel(GetParam());
+  const PayloadBounds at = Payload(kernel);
+  const bool gzip = GetParam() == KernelWrap::kBzImageGzip;
+  std::string payload = kernel.substr(at.start, at.length);
+  std::string cut = payload.substr(0, payload.size() / 4);
+  if (!gzip) {
+    cut += payload.substr(payload.size() - 4);
+  }
+  Result<KernelImageScan> scan =
+      ScanKernelImage(Bytes(WithPayload(kernel, cut)), {ca_der_}, 256u << 20);
+  if (gzip) {
+    ASSERT_TRUE(scan.has_value()) << scan.error().message;
+    EXPECT_FALSE(scan->found[0]);
+    return;
+  }
+  ASSERT_FALSE(scan.has_value());
+  EXPECT_EQ(scan.error().code, ErrorCode::kMalformed);
+  EXPECT_THAT(scan.error().message, ::testing::HasSubstr("size trailer"));
+}
+
+TEST_P(KernelPayloadTest, DecompressionIsBounded) {
+  std::string kernel = Kernel(GetParam());
+  Result<KernelImageScan> scan =
+      ScanKernelImage(Bytes(kernel), {ca_der_}, 4096);
+  ASSERT_FALSE(scan.has_value());
+  EXPECT_EQ(scan.error().code, ErrorCode::kLimitExceeded);
+  EXPECT_THAT(scan.error().message,
+              ::testing::HasSubstr("decompresses to more than 4096 bytes"));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Wraps, KernelPayloadTest,
+    ::testing::Values(KernelWrap::kBzImageGzip, KernelWrap::kBzImageXz,
+                      KernelWrap::kBzImageLzma, KernelWrap::kBzImageZstd,
+                      KernelWrap::kBzImageLz4, KernelWrap::kBzImageBzip2),
+    [](const ::testing::TestParamInfo<KernelWrap>& p) {
+      return testing::KernelWrapName(p.param);
+    });
+
+// CONFIG_KERNEL_LZO (magic 89 4c): the verifier links no lzo
+// decompressor, and says so rather than "decompresses to 0 bytes".
+TEST_F(KernelImageTest, LzoPayloadIsRefusedByName) {
+  std::string kernel = Kernel(KernelWrap::kBzImageXz);
+  const PayloadBounds at = Payload(kernel);
+  kernel[at.start] = static_cast<char>(0x89);
+  kernel[at.start + 1] = 0x4c;
+  Result<KernelImageScan> scan =
+      ScanKernelImage(Bytes(kernel), {ca_der_}, 256u << 20);
+  ASSERT_FALSE(scan.has_value());
+  EXPECT_EQ(scan.error().code, ErrorCode::kMalformed);
+  EXPECT_THAT(scan.error().message, ::testing::HasSubstr("lzo-compressed"));
+}
+
+// An arm64 Image.lz4 as U-Boot boots it (the lz4 frame format), an
+// Image.bz2, .zst, .xz: the whole file is the stream, the Image inside it
+// counts. xz with CRC32, since the kernel's own xz reader verifies no
+// other check (the same decoder reads a bzImage's payload).
+TEST_F(KernelImageTest, WholeFileStreamsOfEachFrameFormat) {
+  const std::string image = Kernel(KernelWrap::kArm64Image);
+  const std::string in = dir_.Sub("Image");
+  testing::WriteFile(in, image);
+  for (const char* tool :
+       {"lz4 -q -9", "bzip2 -9", "zstd -q", "xz --check=crc32"}) {
+    SCOPED_TRACE(tool);
+    const std::string out = dir_.Sub("Image.z");
+    ASSERT_EQ(
+        testing::RunShell(std::string(tool) + " < " + testing::ShellQuote(in) +
+                          " > " + testing::ShellQuote(out))
+            .exit_code,
+        0);
+    Result<KernelImageScan> scan = ScanKernelImage(
+        Bytes(testing::ReadFile(out)), {ca_der_, other_der_}, 256u << 20);
+    ASSERT_TRUE(scan.has_value()) << scan.error().message;
+    EXPECT_TRUE(scan->found[0]);
+    EXPECT_FALSE(scan->found[1]);
+  }
 }
 
 }  // namespace

@@ -111,6 +111,8 @@ std::string KernelWrapName(KernelWrap wrap) {
       return "bzimage_lz4";
     case KernelWrap::kBzImageBzip2:
       return "bzimage_bzip2";
+    case KernelWrap::kBzImageLzma:
+      return "bzimage_lzma";
     case KernelWrap::kArm64Image:
       return "arm64_image";
     case KernelWrap::kArm64ImageGz:
@@ -145,6 +147,10 @@ void WriteFakeKernel(const std::string& path,
       break;
     case KernelWrap::kBzImageBzip2:
       out = BzImage(CompressWith("bzip2 -9", vmlinux, dir), version,
+                    vmlinux.size());
+      break;
+    case KernelWrap::kBzImageLzma:  // as scripts/Makefile.lib: lzma -9
+      out = BzImage(CompressWith("xz --format=lzma -9", vmlinux, dir), version,
                     vmlinux.size());
       break;
     case KernelWrap::kArm64Image: {

@@ -19,6 +19,7 @@ enum class KernelWrap {
   kBzImageZstd,
   kBzImageLz4,
   kBzImageBzip2,
+  kBzImageLzma,   // CONFIG_KERNEL_LZMA: the legacy "lzma alone" format
   kArm64Image,    // uncompressed
   kArm64ImageGz,  // Image.gz
 };
