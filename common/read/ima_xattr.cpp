@@ -17,12 +17,6 @@ Error Malformed(const std::string& what) {
   return MakeError(ErrorCode::kMalformed, what);
 }
 
-void AppendBe(std::string& out, uint32_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) {
-    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  }
-}
-
 // Reads the kernel hash id byte and requires an algorithm we know.
 Result<HashAlgo> ReadAlgo(ByteReader& reader) {
   IMAB_ASSIGN_OR_RETURN(uint8_t id, reader.ReadU8());
@@ -34,21 +28,6 @@ Result<HashAlgo> ReadAlgo(ByteReader& reader) {
 }
 
 }  // namespace
-
-std::string EncodeSignatureV2(XattrType type, HashAlgo algo, uint32_t keyid,
-                              std::span<const uint8_t> signature) {
-  std::string out;
-  out.reserve(kSignatureV2HeaderBytes + signature.size());
-  out.push_back(static_cast<char>(type));
-  out.push_back(2);
-  out.push_back(static_cast<char>(algo));
-  AppendBe(out, keyid, 4);
-  // Precondition size <= 0xffff; a violation yields a value the parser (and
-  // the kernel) refuse rather than a silently shortened blob.
-  AppendBe(out, static_cast<uint32_t>(signature.size() & 0xffff), 2);
-  out.append(reinterpret_cast<const char*>(signature.data()), signature.size());
-  return out;
-}
 
 Result<SignatureV2> ParseSignatureV2(std::string_view value,
                                      XattrType expected_type) {
@@ -91,18 +70,6 @@ Result<SignatureV2> ParseSignatureV2(std::string_view value,
   std::span<const uint8_t> blob = reader.ReadRest();
   sig.signature.assign(blob.begin(), blob.end());
   return sig;
-}
-
-std::string EncodeImaDigest(HashAlgo algo, std::span<const uint8_t> digest) {
-  std::string out;
-  if (algo == HashAlgo::kSha1) {
-    out.push_back(static_cast<char>(XattrType::kImaDigest));
-  } else {
-    out.push_back(static_cast<char>(XattrType::kImaDigestNg));
-    out.push_back(static_cast<char>(algo));
-  }
-  out.append(reinterpret_cast<const char*>(digest.data()), digest.size());
-  return out;
 }
 
 Result<ImaXattr> ParseImaXattr(std::string_view value) {

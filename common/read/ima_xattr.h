@@ -36,11 +36,6 @@ struct SignatureV2 {
   std::vector<uint8_t> signature;
 };
 
-// type || 0x02 || algo || keyid (BE) || sig_size (BE) || signature.
-// Precondition: signature.size() <= 0xffff.
-std::string EncodeSignatureV2(XattrType type, HashAlgo algo, uint32_t keyid,
-                              std::span<const uint8_t> signature);
-
 // Parses a signature xattr value, checking what the kernel checks and what
 // we require: length > 9; first byte `expected_type`; version 2; a signing
 // hash algorithm (sha256/384/512); sig_size == length - 9. On failure
@@ -49,9 +44,6 @@ std::string EncodeSignatureV2(XattrType type, HashAlgo algo, uint32_t keyid,
 // "sig_size 256 but 200 bytes follow").
 Result<SignatureV2> ParseSignatureV2(std::string_view value,
                                      XattrType expected_type);
-
-// 0x01 || digest for SHA-1, else 0x04 || algo || digest (§2.1).
-std::string EncodeImaDigest(HashAlgo algo, std::span<const uint8_t> digest);
 
 // security.ima holds either a digest or a signature.
 struct ImaXattr {

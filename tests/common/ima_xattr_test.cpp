@@ -1,6 +1,7 @@
 // security.ima / security.evm codec: golden bytes built by hand from the
 // header layout (ima-evm-formats.md §1.3, §2.1) and one test per rejection.
 #include "common/read/ima_xattr.h"
+#include "common/write/ima_xattr_writer.h"
 
 #include <gtest/gtest.h>
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/read/ima_xattr.h"
+#include "common/write/ima_xattr_writer.h"
 #include "common/read/keyid.h"
 #include "common/read/x509_util.h"
 #include "tests/testutil/pki.h"

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/read/ima_xattr.h"
+#include "common/write/ima_xattr_writer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view value(reinterpret_cast<const char*>(data), size);

@@ -21,6 +21,7 @@
 #include "common/read/evm_digest.h"
 #include "common/read/hex.h"
 #include "common/read/ima_xattr.h"
+#include "common/write/ima_xattr_writer.h"
 #include "common/read/kernel_profile.h"
 #include "common/read/keyid.h"
 #include "tests/testutil/pki.h"

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/read/ima_xattr.h"
+#include "common/write/ima_xattr_writer.h"
 
 namespace imab::verifier {
 namespace {
