@@ -129,10 +129,9 @@ class BootScanSource : public RootfsSource {
 };
 
 std::string CaName(const std::string& der) {
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-  Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  return cert != nullptr ? "\"" + SubjectLine(cert.get()) + "\""
-                         : std::string("(unparsable)");
+  Result<Ptr<X509>> cert = ParseCertificateDer(der, "kernel CA");
+  return cert.has_value() ? "\"" + SubjectLine(cert->get()) + "\""
+                          : std::string("(unparsable)");
 }
 
 Error Refuse(const std::string& what) {

@@ -293,11 +293,13 @@ Result<std::string> LoadCarriedTrustRoot(const BuildOptions& options,
     return WithContext(std::move(self).error(), options.trust_root);
   }
   for (const std::string& der : root->body.release_cas) {
-    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-    Ptr<X509> ca(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-    if (ca == nullptr) {
+    // The trust root's parser already held each release CA to the one DER
+    // rule; one that still fails cannot have issued the signer.
+    Result<Ptr<X509>> parsed = ParseCertificateDer(der, options.trust_root);
+    if (!parsed.has_value()) {
       continue;
     }
+    Ptr<X509> ca = std::move(*parsed);
     Ptr<X509_STORE> store(X509_STORE_new());
     Ptr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
     X509_STORE_add_cert(store.get(), ca.get());

@@ -122,12 +122,11 @@ Verdict ToVerdict(const Status& s) {
 }
 
 CaInfo DescribeCa(const std::string& der) {
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  if (cert == nullptr) {
-    ERR_clear_error();
+  Result<Ptr<X509>> parsed = ParseCertificateDer(der, "release-ca");
+  if (!parsed.has_value()) {
     return CaInfo{"(unparsable)", "", ""};
   }
+  Ptr<X509> cert = std::move(*parsed);
   CaInfo info{SubjectLine(cert.get()), "",
               IsoTime(X509_get0_notAfter(cert.get()))};
   Result<std::string> spki = SpkiSha256Hex(X509_get0_pubkey(cert.get()));

@@ -23,6 +23,22 @@ uint64_t NotAfterSeconds(const X509* cert) {
   return t < 0 ? 0 : static_cast<uint64_t>(t);
 }
 
+// A CERTIFICATE block through the one DER parser; a TRUSTED CERTIFICATE
+// block is a certificate followed by OpenSSL's trust settings
+// (d2i_X509_AUX), which must end where the block ends.
+bool ParsesAsBlock(std::string_view type, const unsigned char* data, long len) {
+  if (type == "CERTIFICATE") {
+    return ParseCertificateDer(
+               std::string_view(reinterpret_cast<const char*>(data),
+                                static_cast<size_t>(len)),
+               "PEM block")
+        .has_value();
+  }
+  const unsigned char* p = data;
+  Ptr<X509> cert(d2i_X509_AUX(nullptr, &p, len));
+  return cert != nullptr && p == data + len;
+}
+
 }  // namespace
 
 RehashView ViewForRehash(std::string_view bytes) {
@@ -127,10 +143,7 @@ Status CheckOnePemCertificate(std::string_view bytes) {
       other = std::string(type);
       continue;
     }
-    const unsigned char* p = data.get();
-    Ptr<X509> cert(type == "CERTIFICATE" ? d2i_X509(nullptr, &p, len)
-                                         : d2i_X509_AUX(nullptr, &p, len));
-    if (cert == nullptr || p != data.get() + len) {
+    if (!ParsesAsBlock(type, data.get(), len)) {
       return bad("PEM certificate block that does not parse");
     }
     ++certificates;

@@ -13,28 +13,9 @@
 #include "common/read/ima_xattr.h"
 #include "common/read/keyid.h"
 #include "common/read/openssl_error.h"
+#include "common/read/x509_util.h"
 
 namespace imab {
-namespace {
-
-// Parses one DER certificate, refusing trailing bytes so that the declared
-// bytes are exactly the certificate the device will load.
-Result<Ptr<X509>> ParseDer(const std::string& der) {
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-  Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  if (cert == nullptr) {
-    return OpenSslError(ErrorCode::kMalformed, "does not parse as DER X.509");
-  }
-  // The parsed certificate keeps its encoding, so a shorter re-encoding
-  // means bytes were left over.
-  int used = i2d_X509(cert.get(), nullptr);
-  if (used < 0 || static_cast<size_t>(used) != der.size()) {
-    return MakeError(ErrorCode::kMalformed, "trailing bytes after the DER");
-  }
-  return cert;
-}
-
-}  // namespace
 
 Result<ImaChecker> ImaChecker::Create(
     const std::optional<ImaSection>& section) {
@@ -50,11 +31,10 @@ Result<ImaChecker> ImaChecker::Create(
     if (checker.FindKey(declared.keyid) != nullptr) {
       return MakeError(ErrorCode::kMalformed, where + ": keyid declared twice");
     }
-    Result<Ptr<X509>> cert = ParseDer(declared.der);
-    if (!cert.has_value()) {
-      return WithContext(std::move(cert).error(), where);
-    }
-    Result<uint32_t> keyid = KeyIdFromCertificate(cert->get());
+    // The declared bytes must be exactly the certificate the device loads.
+    IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert,
+                          ParseCertificateDer(declared.der, where));
+    Result<uint32_t> keyid = KeyIdFromCertificate(cert.get());
     if (!keyid.has_value()) {
       return MakeError(ErrorCode::kMalformed,
                        where + ": " + keyid.error().message);
@@ -65,7 +45,7 @@ Result<ImaChecker> ImaChecker::Create(
           ErrorCode::kMalformed,
           where + ": subjectKeyIdentifier gives keyid " + KeyIdHex(*keyid));
     }
-    Ptr<EVP_PKEY> key(X509_get_pubkey(cert->get()));
+    Ptr<EVP_PKEY> key(X509_get_pubkey(cert.get()));
     if (key == nullptr) {
       return OpenSslError(ErrorCode::kMalformed, where + ": public key");
     }

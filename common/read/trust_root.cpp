@@ -16,6 +16,7 @@
 #include "common/read/hex.h"
 #include "common/read/limits.h"
 #include "common/read/manifest.h"
+#include "common/read/x509_util.h"
 
 namespace imab {
 namespace {
@@ -120,12 +121,9 @@ Ptr<EVP_PKEY> DecodeSpki(const std::string& der) {
   return key;
 }
 
+// The one DER rule (x509_util.h); its message drains OpenSSL's queue.
 bool IsWholeCertificate(const std::string& der) {
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  ERR_clear_error();
-  return cert != nullptr &&
-         p == reinterpret_cast<const unsigned char*>(der.data()) + der.size();
+  return ParseCertificateDer(der, "release-ca").has_value();
 }
 
 // Reads `keyword HEX` lines (release-ca or key) while they come: at least

@@ -9,19 +9,15 @@
 #include <string_view>
 
 #include "common/read/input_file.h"
+#include "common/read/limits.h"
 #include "common/read/openssl_error.h"
 
 namespace imab {
 namespace {
 
-// Certificate files are small; this bounds what a wrong path can make us
-// read into memory.
-constexpr size_t kMaxCertFileBytes = 1u << 20;
-
-// Reads the whole file (a regular file, at most kMaxCertFileBytes) into a
-// memory BIO so it can be parsed twice (PEM, then DER) without seeking.
-Result<Ptr<BIO>> ReadFileToMemBio(const std::string& path) {
-  Result<std::string> bytes = ReadInputFile(path, kMaxCertFileBytes);
+// A certificate file read whole (a regular file, at most kMaxKeyFileBytes).
+Result<std::string> ReadCertificateFile(const std::string& path) {
+  Result<std::string> bytes = ReadInputFile(path, kMaxKeyFileBytes);
   if (!bytes.has_value()) {
     // Too large: not a certificate file; anything else it cannot read.
     return MakeError(bytes.error().code == ErrorCode::kLimitExceeded
@@ -29,15 +25,7 @@ Result<Ptr<BIO>> ReadFileToMemBio(const std::string& path) {
                          : ErrorCode::kIo,
                      bytes.error().message);
   }
-  Ptr<BIO> mem(BIO_new(BIO_s_mem()));
-  if (mem == nullptr) {
-    return OpenSslError(ErrorCode::kInternal, path + ": BIO_new");
-  }
-  const int size = static_cast<int>(bytes->size());
-  if (size > 0 && BIO_write(mem.get(), bytes->data(), size) != size) {
-    return OpenSslError(ErrorCode::kInternal, path + ": BIO_write");
-  }
-  return mem;
+  return bytes;
 }
 
 // True when the only queued error is the normal end of a PEM file.
@@ -47,73 +35,132 @@ bool IsPemEndOfFile() {
          ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
 }
 
+// The block types PEM_read_bio_X509 reads as a certificate.
+bool IsCertificateBlock(const char* name) {
+  return std::string_view(name) == PEM_STRING_X509 ||
+         std::string_view(name) == PEM_STRING_X509_OLD;
+}
+
+// The next certificate block of `bio` through the one DER parser; nullptr
+// at the normal end of the PEM text.
+Result<Ptr<X509>> NextPemCertificate(BIO* bio, const std::string& source,
+                                     size_t index) {
+  const std::string what =
+      source + ": bad certificate " + std::to_string(index);
+  for (;;) {
+    char* raw_name = nullptr;
+    char* raw_header = nullptr;
+    unsigned char* raw_data = nullptr;
+    long len = 0;
+    int read = PEM_read_bio(bio, &raw_name, &raw_header, &raw_data, &len);
+    OpenSslBuffer<char> name(raw_name);
+    OpenSslBuffer<char> header(raw_header);
+    OpenSslBuffer<unsigned char> data(raw_data);
+    if (read != 1 && IsPemEndOfFile()) {
+      ERR_clear_error();
+      return Ptr<X509>();
+    }
+    // A block that does not decode must not be skipped silently.
+    if (read != 1) {
+      return OpenSslError(ErrorCode::kInvalidArgument, what);
+    }
+    if (!IsCertificateBlock(name.get())) {
+      continue;
+    }
+    Result<Ptr<X509>> cert = ParseCertificateDer(
+        std::string_view(reinterpret_cast<const char*>(data.get()),
+                         static_cast<size_t>(len)),
+        what);
+    if (!cert.has_value()) {
+      return MakeError(ErrorCode::kInvalidArgument, cert.error().message);
+    }
+    return cert;
+  }
+}
+
 }  // namespace
 
-Result<std::vector<Ptr<X509>>> LoadPemCertificates(const std::string& path) {
-  IMAB_ASSIGN_OR_RETURN(Ptr<BIO> bio, ReadFileToMemBio(path));
+Result<Ptr<X509>> ParseCertificateDer(std::string_view der,
+                                      const std::string& source) {
+  if (der.size() > static_cast<size_t>(LONG_MAX)) {
+    return MakeError(ErrorCode::kMalformed, source + ": too large");
+  }
+  const auto* start = reinterpret_cast<const unsigned char*>(der.data());
+  const unsigned char* p = start;
   ERR_clear_error();
+  Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (cert == nullptr) {
+    return OpenSslError(ErrorCode::kMalformed,
+                        source + ": does not parse as a DER certificate");
+  }
+  // Bytes after the certificate would ride along unchecked wherever these
+  // bytes are pinned, digested or loaded.
+  const size_t extra = der.size() - static_cast<size_t>(p - start);
+  if (extra != 0) {
+    return MakeError(ErrorCode::kMalformed,
+                     source + ": " + std::to_string(extra) + " trailing " +
+                         (extra == 1 ? "byte" : "bytes") +
+                         " after the certificate");
+  }
+  // A non-DER encoding (a long-form length, say) that OpenSSL re-encodes
+  // differently would make the certificate's digest (X509_digest
+  // re-encodes) differ from the digest of the bytes.
+  IMAB_ASSIGN_OR_RETURN(std::string again, CertificateDer(cert.get()));
+  if (again != der) {
+    return MakeError(ErrorCode::kMalformed,
+                     source + ": not DER-encoded as written");
+  }
+  return cert;
+}
+
+Result<std::vector<Ptr<X509>>> ParsePemCertificates(std::string_view pem,
+                                                    const std::string& source) {
+  if (pem.size() > static_cast<size_t>(INT_MAX)) {
+    return MakeError(ErrorCode::kInvalidArgument, source + ": too large");
+  }
+  ERR_clear_error();
+  // A read-only view of `pem`, no copy.
+  Ptr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (bio == nullptr) {
+    return OpenSslError(ErrorCode::kInternal, source + ": BIO_new_mem_buf");
+  }
   std::vector<Ptr<X509>> certs;
   for (;;) {
-    Ptr<X509> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert, NextPemCertificate(bio.get(), source,
+                                                             certs.size() + 1));
     if (cert == nullptr) {
       break;
     }
     certs.push_back(std::move(cert));
   }
-  // Running out of PEM blocks is the normal end; anything else is a block
-  // that does not parse and must not be skipped silently.
-  if (!IsPemEndOfFile()) {
-    return OpenSslError(
-        ErrorCode::kInvalidArgument,
-        path + ": bad certificate " + std::to_string(certs.size() + 1));
-  }
-  ERR_clear_error();
   if (certs.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     path + ": no PEM certificate found");
+                     source + ": no PEM certificate found");
   }
   return certs;
 }
 
-Result<Ptr<X509>> LoadCertificate(const std::string& path) {
-  IMAB_ASSIGN_OR_RETURN(Ptr<BIO> bio, ReadFileToMemBio(path));
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  if (len <= 0 || data == nullptr) {
-    return MakeError(ErrorCode::kInvalidArgument, path + ": empty file");
-  }
-  std::string_view text(data, static_cast<size_t>(len));
-  ERR_clear_error();
-  if (text.find("-----BEGIN") != std::string_view::npos) {
-    Ptr<X509> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-    if (cert == nullptr) {
-      return OpenSslError(ErrorCode::kInvalidArgument,
-                          path + ": not a PEM certificate");
-    }
-    return cert;
-  }
-  const auto* p = reinterpret_cast<const unsigned char*>(data);
-  Ptr<X509> cert(d2i_X509(nullptr, &p, len));
-  if (cert == nullptr) {
-    return OpenSslError(ErrorCode::kInvalidArgument,
-                        path + ": neither a PEM nor a DER certificate");
-  }
-  // Trailing bytes would mean this was not one DER certificate.
-  if (p != reinterpret_cast<const unsigned char*>(data) + len) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     path + ": trailing bytes after DER certificate");
-  }
-  return cert;
+Result<std::vector<Ptr<X509>>> LoadPemCertificates(const std::string& path) {
+  IMAB_ASSIGN_OR_RETURN(std::string bytes, ReadCertificateFile(path));
+  return ParsePemCertificates(bytes, path);
 }
 
-Result<Ptr<X509>> ParseCertificateDer(std::string_view der) {
-  const auto* start = reinterpret_cast<const unsigned char*>(der.data());
-  const unsigned char* p = start;
-  ERR_clear_error();
-  Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  if (cert == nullptr || p != start + der.size()) {
-    ERR_clear_error();
-    return MakeError(ErrorCode::kMalformed, "certificate does not parse");
+Result<Ptr<X509>> LoadCertificate(const std::string& path) {
+  IMAB_ASSIGN_OR_RETURN(std::string bytes, ReadCertificateFile(path));
+  if (bytes.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, path + ": empty file");
+  }
+  if (bytes.find("-----BEGIN") != std::string::npos) {
+    IMAB_ASSIGN_OR_RETURN(std::vector<Ptr<X509>> certs,
+                          ParsePemCertificates(bytes, path));
+    return std::move(certs.front());
+  }
+  Result<Ptr<X509>> cert = ParseCertificateDer(bytes, path);
+  if (!cert.has_value()) {
+    // The message starts with "PATH"; say first that no PEM was found.
+    return MakeError(ErrorCode::kInvalidArgument,
+                     path + ": neither a PEM nor a DER certificate" +
+                         cert.error().message.substr(path.size()));
   }
   return cert;
 }

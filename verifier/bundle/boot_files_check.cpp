@@ -18,10 +18,9 @@ Error KernelProblem(const std::string& path, const std::string& what) {
 
 // "CN=Other CA" for a message; the hex prefix when it does not parse.
 std::string DescribeCa(const std::string& der) {
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-  Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  return cert != nullptr ? "\"" + SubjectLine(cert.get()) + "\""
-                         : std::string("(unparsable certificate)");
+  Result<Ptr<X509>> cert = ParseCertificateDer(der, "kernel CA");
+  return cert.has_value() ? "\"" + SubjectLine(cert->get()) + "\""
+                          : std::string("(unparsable certificate)");
 }
 
 }  // namespace

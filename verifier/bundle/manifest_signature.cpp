@@ -314,13 +314,12 @@ Result<ReleaseTrust> ReleaseTrust::FromDer(
     return OpenSslError(ErrorCode::kInternal, "X509_STORE_new");
   }
   for (const std::string& der : ders) {
-    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-    Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-    if (cert == nullptr ||
-        p != reinterpret_cast<const unsigned char*>(der.data()) + der.size() ||
-        X509_STORE_add_cert(store.get(), cert.get()) != 1) {
-      return OpenSslError(ErrorCode::kMalformed,
-                          "trust root: release CA does not parse");
+    IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert,
+                          ParseCertificateDer(der, "trust root: release CA"));
+    if (X509_STORE_add_cert(store.get(), cert.get()) != 1) {
+      return OpenSslError(
+          ErrorCode::kMalformed,
+          "trust root: cannot add release CA " + SubjectLine(cert.get()));
     }
   }
   return ReleaseTrust(std::move(store));

@@ -3,9 +3,9 @@
 #include "common/read/keyid.h"
 #include "common/read/x509_util.h"
 #include "verifier/device/device_config.h"
-#include "verifier/slots/directory_slots.h"
 #include "verifier/device/install_lock.h"
 #include "verifier/device/small_file.h"
+#include "verifier/slots/directory_slots.h"
 
 namespace imab::verifier {
 namespace {
@@ -35,13 +35,9 @@ KeyInUse DescribeKey(const DeviceConfig& config, const std::string& keyring,
 // A key the active slot's state recorded (the installed image's boot keys).
 KeyInUse RecordedKey(const std::string& keyring, const std::string& der) {
   KeyInUse key{keyring, "(loaded by the active image's initramfs)", "", ""};
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-  Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  Result<uint32_t> keyid =
-      cert != nullptr
-          ? KeyIdFromCertificate(cert.get())
-          : Result<uint32_t>(MakeError(ErrorCode::kMalformed,
-                                       "recorded certificate does not parse"));
+  Result<Ptr<X509>> cert = ParseCertificateDer(der, "recorded certificate");
+  Result<uint32_t> keyid = cert.has_value() ? KeyIdFromCertificate(cert->get())
+                                            : Result<uint32_t>(cert.error());
   if (!keyid.has_value()) {
     key.problem = keyid.error().message;
     return key;

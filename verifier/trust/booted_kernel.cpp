@@ -41,7 +41,7 @@ BootedKernel KernelAfterReboot(const ManifestHeader& header,
     kernel.may_boot.insert(KernelVersion{k.major, k.minor});
   }
   for (const std::string& der : header.keys->kernel_cas) {
-    Result<Ptr<X509>> ca = ParseCertificateDer(der);
+    Result<Ptr<X509>> ca = ParseCertificateDer(der, "bundle kernel CA");
     if (!ca.has_value()) {
       problems.push_back("kernel CA of the bundle does not parse");
       continue;

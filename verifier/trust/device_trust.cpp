@@ -47,14 +47,13 @@ Status AddAll(const DeviceConfig& config, const std::vector<std::string>& paths,
 Status AddRecorded(const std::vector<std::string>& ders, const char* what,
                    std::vector<Ptr<X509>>& to) {
   for (const std::string& der : ders) {
-    const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-    Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-    if (cert == nullptr) {
-      return MakeError(
-          ErrorCode::kIo,
-          std::string("device state: a recorded ") + what + " does not parse");
+    Result<Ptr<X509>> cert = ParseCertificateDer(
+        der, std::string("device state: a recorded ") + what);
+    // The device's own state, not the bundle, is broken.
+    if (!cert.has_value()) {
+      return MakeError(ErrorCode::kIo, cert.error().message);
     }
-    to.push_back(std::move(cert));
+    to.push_back(std::move(*cert));
   }
   return OkStatus();
 }

@@ -69,7 +69,8 @@ RootfsKeysFinder::RootfsKeysFinder(const ManifestHeader& header,
   };
   if (header.ima.has_value()) {
     for (const SigningCertificate& declared : header.ima->certificates) {
-      Result<Ptr<X509>> cert = ParseCertificateDer(declared.der);
+      Result<Ptr<X509>> cert =
+          ParseCertificateDer(declared.der, "manifest ima certificate");
       add(cert.has_value() ? std::move(*cert) : nullptr);
     }
   }

@@ -121,7 +121,8 @@ void KeysAfterReboot(const ManifestHeader& header,
                       const std::string& where) -> Ptr<X509> {
     if (header.ima.has_value()) {
       for (const SigningCertificate& c : header.ima->certificates) {
-        Result<Ptr<X509>> cert = ParseCertificateDer(c.der);
+        Result<Ptr<X509>> cert =
+            ParseCertificateDer(c.der, "manifest ima certificate");
         if (!cert.has_value()) {
           continue;
         }
@@ -641,8 +642,10 @@ bool TrustDecider::DeclaredKeyIs(const Keyring& ring, uint32_t keyid) {
   bool same = held == nullptr;
   if (held != nullptr && header_.ima.has_value()) {
     for (const SigningCertificate& declared : header_.ima->certificates) {
-      Result<Ptr<X509>> a = ParseCertificateDer(declared.der);
-      Result<Ptr<X509>> b = ParseCertificateDer(held->der);
+      Result<Ptr<X509>> a =
+          ParseCertificateDer(declared.der, "manifest ima certificate");
+      Result<Ptr<X509>> b =
+          ParseCertificateDer(held->der, "device keyring certificate");
       if (declared.keyid == keyid && a.has_value() && b.has_value()) {
         same = EVP_PKEY_eq(X509_get0_pubkey(a->get()),
                            X509_get0_pubkey(b->get())) == 1;
