@@ -52,6 +52,10 @@ Result<InputFile> OpenInputFile(const std::string& path, Symlinks symlinks) {
     errno = saved;
     return error;
   }
+  return AdoptInputFile(std::move(fd), path);
+}
+
+Result<InputFile> AdoptInputFile(UniqueFd fd, const std::string& path) {
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) {
     return MakeError(ErrorCode::kIo, path + ": " + std::strerror(errno));
@@ -84,13 +88,14 @@ Status ReadOpenInputFile(const InputFile& file, const std::string& path,
     const size_t room = std::min(out.capacity(), max_bytes + 1) - done;
     out.resize(done + room);
     ssize_t n = ::read(file.fd.get(), out.data() + done, room);
+    const int error = errno;
     out.resize(done + (n > 0 ? static_cast<size_t>(n) : 0));
-    if (n < 0 && errno == EINTR) {
+    if (n < 0 && error == EINTR) {
       continue;
     }
     if (n < 0) {
       return MakeError(ErrorCode::kIo,
-                       path + ": read failed: " + std::strerror(errno));
+                       path + ": read failed: " + std::strerror(error));
     }
     if (n == 0) {
       return OkStatus();

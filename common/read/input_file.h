@@ -31,6 +31,12 @@ struct InputFile {
 Result<InputFile> OpenInputFile(const std::string& path,
                                 Symlinks symlinks = Symlinks::kFollow);
 
+// The same checks for a descriptor the caller opened itself (openat2
+// beneath a device root, say; opened read-only with O_NONBLOCK so a FIFO
+// cannot block): fstat must show a regular file. Takes `fd`; `path` names
+// it in messages.
+Result<InputFile> AdoptInputFile(UniqueFd fd, const std::string& path);
+
 // Reads the rest of the opened `file` into `out`, replacing its content, at
 // most `max_bytes`. The bytes go straight into out's buffer and nowhere
 // else, so a caller reading a secret (a private key, a PIN) that reserved

@@ -1,5 +1,6 @@
 #include "common/read/input_file.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -81,6 +82,23 @@ TEST(InputFileTest, AFileAtTheCapIsReadAndOneByteMoreIsRefused) {
   ASSERT_FALSE(over.has_value());
   EXPECT_EQ(over.error().code, ErrorCode::kLimitExceeded);
   EXPECT_EQ(over.error().message, dir.Sub("f") + ": larger than 19999 bytes");
+}
+
+TEST(InputFileTest, AdoptsADescriptorOpenedElsewhereUnderTheSameChecks) {
+  TempDir dir;
+  WriteFile(dir.Sub("f"), "held");
+  UniqueFd file(::open(dir.Sub("f").c_str(), O_RDONLY | O_CLOEXEC));
+  Result<InputFile> adopted = AdoptInputFile(std::move(file), "ROOT/f");
+  ASSERT_TRUE(adopted.has_value()) << adopted.error().message;
+  std::string out;
+  ASSERT_TRUE(ReadOpenInputFile(*adopted, "ROOT/f", 4, out).ok());
+  EXPECT_EQ(out, "held");
+  ASSERT_EQ(::mkfifo(dir.Sub("fifo").c_str(), 0644), 0);
+  UniqueFd fifo(
+      ::open(dir.Sub("fifo").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  Result<InputFile> refused = AdoptInputFile(std::move(fifo), "ROOT/fifo");
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().message, "ROOT/fifo: not a regular file (a FIFO)");
 }
 
 TEST(PrintableTest, EscapesEveryByteOutsidePrintableAscii) {
