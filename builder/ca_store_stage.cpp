@@ -1,7 +1,6 @@
 #include "builder/ca_store_stage.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <deque>
 #include <filesystem>
 

@@ -1,8 +1,6 @@
 #include "verifier/device/device_init.h"
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <optional>
 #include <vector>
 
