@@ -21,6 +21,7 @@
 #include "common/read/bundle_container.h"
 #include "common/read/bytes.h"
 #include "common/read/digest.h"
+#include "common/read/failure_list.h"
 #include "common/read/ima_xattr.h"
 #include "common/read/initramfs.h"
 #include "common/read/input_file.h"
@@ -324,17 +325,12 @@ Status JudgeKeptSignatures(const std::vector<IntegrityFailure>& failures,
   if (failures.empty()) {
     return OkStatus();
   }
-  std::string list;
-  constexpr size_t kListed = 10;
-  for (size_t i = 0; i < failures.size() && i < kListed; ++i) {
-    list += (i == 0 ? "" : "; ") + failures[i].path + ": " + failures[i].xattr +
-            ": " + failures[i].reason;
-  }
-  if (failures.size() > kListed) {
-    list += "; and " + std::to_string(failures.size() - kListed) + " more";
-  }
   std::string message = std::to_string(failures.size()) +
-                        " kept IMA/EVM signature(s) do not verify: " + list;
+                        " kept IMA/EVM signature(s) do not verify: " +
+                        ListFirstFailures(failures.size(), [&](size_t i) {
+                          return failures[i].path + ": " + failures[i].xattr +
+                                 ": " + failures[i].reason;
+                        });
   if (!options.allow_unverified) {
     return MakeError(ErrorCode::kBadSignature, message);
   }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/read/bundle_container.h"
+#include "common/read/failure_list.h"
 #include "common/read/hex.h"
 #include "common/read/manifest_reader.h"
 #include "common/read/printable.h"
@@ -56,20 +57,16 @@ Status DescribeIntegrityFailures(const std::vector<IntegrityFailure>& failures,
   if (failures.empty()) {
     return OkStatus();
   }
-  std::string message = std::to_string(failures.size()) +
-                        " IMA/EVM check(s) failed over " +
-                        std::to_string(files) + " files: ";
-  constexpr size_t kListed = 10;
-  for (size_t i = 0; i < failures.size() && i < kListed; ++i) {
+  auto describe = [&](size_t i) {
     const IntegrityFailure& f = failures[i];
-    message += (i == 0 ? "" : "; ") + Printable(f.path) + ": " +
-               Printable(f.xattr) + ": " + Printable(f.reason);
-  }
-  if (failures.size() > kListed) {
-    message += "; and " + std::to_string(failures.size() - kListed) +
-               " more (see --json)";
-  }
-  return MakeError(ErrorCode::kBadSignature, message);
+    return Printable(f.path) + ": " + Printable(f.xattr) + ": " +
+           Printable(f.reason);
+  };
+  return MakeError(
+      ErrorCode::kBadSignature,
+      std::to_string(failures.size()) + " IMA/EVM check(s) failed over " +
+          std::to_string(files) + " files: " +
+          ListFirstFailures(failures.size(), describe, " (see --json)"));
 }
 
 // The device side of a device-aware run, kept from the manifest pass to

@@ -9,6 +9,7 @@
 #include "common/read/bytes.h"
 #include "common/read/digest.h"
 #include "common/read/evm_digest.h"
+#include "common/read/failure_list.h"
 #include "common/read/glob_match.h"
 #include "common/read/hash_algo.h"
 #include "common/read/hex.h"
@@ -228,23 +229,17 @@ std::string TrustVerdict::Summary() const {
            "}" + notes_text;
   }
   std::string out;
-  size_t listed = 0;
-  constexpr size_t kListed = 10;
   for (const std::string& problem : keyring_problems) {
     out += (out.empty() ? "" : "; ") + problem;
   }
   if (!files.empty()) {
+    auto describe = [&](size_t i) {
+      return "/" + Printable(files[i].path) + ": " + files[i].reason + " (" +
+             files[i].consequence + ")";
+    };
     out += (out.empty() ? "" : "; ") + std::to_string(files.size()) +
-           " appraised file(s) would not be trusted after the update";
-    for (const TrustFinding& f : files) {
-      if (listed++ == kListed) {
-        out += "; and " + std::to_string(files.size() - kListed) +
-               " more (see --json)";
-        break;
-      }
-      out += "; /" + Printable(f.path) + ": " + f.reason + " (" +
-             f.consequence + ")";
-    }
+           " appraised file(s) would not be trusted after the update; " +
+           ListFirstFailures(files.size(), describe, " (see --json)");
   }
   return out + notes_text;
 }
