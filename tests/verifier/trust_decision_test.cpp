@@ -1375,5 +1375,21 @@ TEST_F(NoInitramfsTest, CreateWantsTheRootfsKeysExactlyForSuchADevice) {
       ErrorCode::kInternal);
 }
 
+// The verdict names the first ten files in full, then counts the rest.
+TEST(TrustVerdictTest, SummaryListsTheFirstTenFilesThenCountsTheRest) {
+  TrustVerdict verdict;
+  for (int i = 0; i < 12; ++i) {
+    verdict.files.push_back(TrustFinding{
+        "f" + std::to_string(i), false, "unsigned", "", "EACCES", {}});
+  }
+  std::string expected =
+      "12 appraised file(s) would not be trusted after the update";
+  for (int i = 0; i < 10; ++i) {
+    expected += "; /f" + std::to_string(i) + ": unsigned (EACCES)";
+  }
+  expected += "; and 2 more (see --json)";
+  EXPECT_EQ(verdict.Summary(), expected);
+}
+
 }  // namespace
 }  // namespace imab::verifier
