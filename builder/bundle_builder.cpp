@@ -270,7 +270,7 @@ Result<bool> CheckKeyPolicy(const std::vector<UsedKey>& keys,
                        match->spki_sha256.substr(0, 16) + "..., from " +
                        match->source.substr(0, match->source.find(':')) + ")";
     if (!options.allow_dev_keys) {
-      return MakeError(ErrorCode::kKeyRevoked,
+      return MakeError(ErrorCode::kPolicyRefused,
                        what + "; refusing without --allow-dev-keys");
     }
     reporter.Warn(what + ": bundle marked development");

@@ -349,7 +349,7 @@ Status RefuseDevKey(const EVP_PKEY* key, const std::string& label, bool allow,
   IMAB_ASSIGN_OR_RETURN(std::optional<DevKeyMatch> match,
                         FindDevKey(key, extra));
   if (match.has_value() && !allow) {
-    return MakeError(ErrorCode::kKeyRevoked,
+    return MakeError(ErrorCode::kPolicyRefused,
                      label + ": a published development key (" + match->kind +
                          "); refusing without --allow-dev-keys");
   }

@@ -20,6 +20,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "unknown-key";
     case ErrorCode::kKeyRevoked:
       return "key-revoked";
+    case ErrorCode::kPolicyRefused:
+      return "policy-refused";
     case ErrorCode::kRollback:
       return "rollback";
     case ErrorCode::kIncompatible:
@@ -40,6 +42,7 @@ bool IsVerificationFailure(ErrorCode code) {
     case ErrorCode::kDigestMismatch:
     case ErrorCode::kUnknownKey:
     case ErrorCode::kKeyRevoked:
+    case ErrorCode::kPolicyRefused:
     case ErrorCode::kRollback:
     case ErrorCode::kIncompatible:
     case ErrorCode::kUntrusted:

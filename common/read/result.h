@@ -19,6 +19,9 @@ enum class ErrorCode {
   kDigestMismatch,   // content differs from what a signed record pins
   kUnknownKey,       // a key id names no trusted key
   kKeyRevoked,       // a key id names a key that is no longer trusted
+  kPolicyRefused,    // checked and well-formed, but a configured policy
+                     // refuses it (a development bundle or key, a required
+                     // CA missing); not about a revoked key
   kRollback,         // an older version than the one installed, a lower
                      // key generation, or an expired manifest
   kIncompatible,     // made for another device (compatible name)

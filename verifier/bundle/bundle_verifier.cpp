@@ -215,7 +215,7 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
   IMAB_RETURN_IF_ERROR(Record(
       report, "development",
       header.development && !options.allow_development
-          ? Status(MakeError(ErrorCode::kKeyRevoked,
+          ? Status(MakeError(ErrorCode::kPolicyRefused,
                              "bundle is marked development (built with "
                              "published development keys); this device does "
                              "not accept development bundles"))
@@ -255,7 +255,7 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
       Record(report, "ca-required",
              CheckRequiredAnchors(header.ca_store, required,
                                   options.ca.expiry_horizon_days, now,
-                                  ErrorCode::kKeyRevoked),
+                                  ErrorCode::kPolicyRefused),
              std::to_string(required.size()) + " required CA(s) present" +
                  (now.has_value()
                       ? " beyond the " +
