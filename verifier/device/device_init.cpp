@@ -15,6 +15,7 @@
 #include "common/read/x509_util.h"
 #include "verifier/device/device_config.h"
 #include "verifier/device/device_root.h"
+#include "verifier/device/small_file.h"
 #include "verifier/slots/directory_slots.h"
 #include "verifier/trust/ima_policy.h"
 
@@ -268,8 +269,7 @@ Status WriteDeviceFiles(const InitOptions& options, const DeviceRoot& root,
 
 }  // namespace
 
-Status InitDevice(const InitOptions& options, Reporter& reporter,
-                  InstallReport& install) {
+Result<std::string> InitDevice(const InitOptions& options, Reporter& reporter) {
   DeviceConfig config;
   std::vector<Copy> copies;
   IMAB_RETURN_IF_ERROR(Prepare(options, config, copies));
@@ -300,14 +300,7 @@ Status InitDevice(const InitOptions& options, Reporter& reporter,
   IMAB_RETURN_IF_ERROR(
       WriteFileAtomically(config_path, RenderDeviceConfig(config)));
   IMAB_RETURN_IF_ERROR(LoadDeviceConfig(config.root));
-  if (options.from_bundle.empty()) {
-    return OkStatus();
-  }
-  InstallOptions factory;
-  factory.root = config.root;
-  factory.bundle_path = options.from_bundle;
-  factory.check_time = options.check_time;
-  return InstallBundle(factory, reporter, install);
+  return config.root;
 }
 
 }  // namespace imab::verifier

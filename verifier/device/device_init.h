@@ -1,13 +1,12 @@
 // InitDevice: provisions a device (`imab-verify device init`): copies its
 // certificates and policy into ROOT/etc/imabundle/, writes device.conf,
-// creates the A/B slots, and optionally installs the factory image.
+// creates the A/B slots, ready for the factory image.
 #pragma once
 
 #include <string>
 
 #include "common/read/reporter.h"
 #include "common/read/result.h"
-#include "verifier/device/install.h"
 
 namespace imab::verifier {
 
@@ -34,7 +33,6 @@ struct InitOptions {
   bool release_require_eku = false;  // signer must carry EKU codeSigning
   bool force = false;                // replace an existing device.conf
   std::string from_bundle;           // factory image to install, or ""
-  bool check_time = true;            // for the factory install
 };
 
 // Validates every option and input file before writing anything
@@ -44,11 +42,9 @@ struct InitOptions {
 // ima.der|ima.pem, evm.der|evm.pem, ima-policy} and, last, device.conf;
 // creates the slots (active slot empty: version "", floors 0) unless they
 // already exist, in which case they and their floors are kept. With
-// `from_bundle`, then installs it as InstallBundle does (any version, as
-// nothing is installed), the image becoming the active slot-a; its
-// failure is returned (the device stays initialised and empty) and
-// `install` describes it.
-Status InitDevice(const InitOptions& options, Reporter& reporter,
-                  InstallReport& install);
+// `from_bundle` the active pointer starts at the empty slot-b, so that the
+// factory image the caller then installs (as `install` does) lands in
+// slot-a. Returns the device's root as device.conf records it (absolute).
+Result<std::string> InitDevice(const InitOptions& options, Reporter& reporter);
 
 }  // namespace imab::verifier
