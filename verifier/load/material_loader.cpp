@@ -42,6 +42,20 @@ Status AddAll(const DeviceConfig& config, const std::vector<std::string>& paths,
   return OkStatus();
 }
 
+// The same certificates once more, sharing each (X509_up_ref): device init
+// names one file for both keyrings unless --evm-cert names another, and
+// the loader reads each file once.
+Result<std::vector<Ptr<X509>>> Shared(const std::vector<Ptr<X509>>& certs) {
+  std::vector<Ptr<X509>> copies;
+  for (const Ptr<X509>& cert : certs) {
+    if (X509_up_ref(cert.get()) != 1) {
+      return MakeError(ErrorCode::kInternal, "X509_up_ref");
+    }
+    copies.emplace_back(cert.get());  // owns the reference just taken
+  }
+  return copies;
+}
+
 // Certificates the device recorded itself (DER).
 Status AddRecorded(const std::vector<std::string>& ders, const char* what,
                    std::vector<Ptr<X509>>& to) {
@@ -201,7 +215,11 @@ Result<DeviceTrust> LoadDeviceTrust(const DeviceConfig& config,
         AddRecorded(state.evm_certs, "EVM certificate", trust.evm_certs));
   } else {
     IMAB_RETURN_IF_ERROR(AddAll(config, config.ima_certs, trust.ima_certs));
-    IMAB_RETURN_IF_ERROR(AddAll(config, config.evm_certs, trust.evm_certs));
+    if (config.evm_certs == config.ima_certs) {
+      IMAB_ASSIGN_OR_RETURN(trust.evm_certs, Shared(trust.ima_certs));
+    } else {
+      IMAB_RETURN_IF_ERROR(AddAll(config, config.evm_certs, trust.evm_certs));
+    }
   }
   trust.profile = config.kernel_profile;
   trust.kernel_version = config.kernel_version;
