@@ -6,6 +6,7 @@
 #include "verifier/cli/output.h"
 #include "verifier/device/device_report.h"
 #include "verifier/device/device_status.h"
+#include "verifier/load/material_loader.h"
 
 namespace imab::verifier::cli {
 
@@ -153,26 +154,32 @@ int DeviceCommands::RunStatus() {
   return status->consistent() ? 0 : 2;
 }
 
+// `device init` prints "error: ..." for any failure, a verdict on the
+// factory image included, unless that image's report can be shown.
 int DeviceCommands::RunInit() {
   StderrReporter reporter;
-  Result<std::string> root = InitDevice(init_, reporter);
-  Result<VerifiedBundle> installed =
-      root.has_value() ? Result<VerifiedBundle>(VerifiedBundle{})
-                       : Result<VerifiedBundle>(root.error());
-  InstallReport report;
-  if (root.has_value() && !init_.from_bundle.empty()) {
+  Result<InitInputs> inputs = LoadInitInputs(init_);
+  if (!inputs.has_value()) {
+    return PrintErrorWithCode(inputs.error());
+  }
+  Result<std::string> root = InitDevice(init_, *inputs, reporter);
+  if (!root.has_value()) {
+    return PrintErrorWithCode(root.error());
+  }
+  if (!init_.from_bundle.empty()) {
     InstallRequest factory;
     factory.root = *root;
     factory.bundle_path = init_.from_bundle;
     factory.check_time = !no_time_check_;
-    installed = InstallFromFile(factory, reporter, report);
+    InstallReport report;
+    Result<VerifiedBundle> installed =
+        InstallFromFile(factory, reporter, report);
     if (report.verify.facts.has_value()) {
       return ReportInstall(report, installed);
     }
-  }
-  if (!installed.has_value()) {
-    PrintError(installed.error());
-    return ExitCode(installed.error());
+    if (!installed.has_value()) {
+      return PrintErrorWithCode(installed.error());
+    }
   }
   std::cout << "initialised " << init_.root << " for " << init_.compatible
             << "\n";

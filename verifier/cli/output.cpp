@@ -30,6 +30,11 @@ int PrintError(const Error& error) {
   return 2;
 }
 
+int PrintErrorWithCode(const Error& error) {
+  PrintError(error);
+  return ExitCode(error);
+}
+
 void PrintTrustNotes(const VerifiedBundle& bundle) {
   if (!bundle.trust.has_value()) {
     return;

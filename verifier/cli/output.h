@@ -30,6 +30,10 @@ int PrintFailure(const Error& failure);
 // are never verdicts (a sink or a device that cannot be opened).
 int PrintError(const Error& error);
 
+// "imab-verify: error: MESSAGE" on stderr, whatever the code; returns
+// ExitCode(error).
+int PrintErrorWithCode(const Error& error);
+
 // The trust decision's notes on an accepted bundle (a refusal's message
 // carries them already): they refuse nothing, but say what it assumed.
 void PrintTrustNotes(const VerifiedBundle& bundle);

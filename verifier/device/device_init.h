@@ -4,7 +4,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "common/read/handles.h"
 #include "common/read/reporter.h"
 #include "common/read/result.h"
 
@@ -35,7 +37,30 @@ struct InitOptions {
   std::string from_bundle;           // factory image to install, or ""
 };
 
-// Validates every option and input file before writing anything
+// One input file of `device init`, read once by the main
+// (verifier/load/material_loader.h): its bytes, copied into the device, and
+// for a certificate file its certificates. Empty when the option was not
+// given.
+struct InitInput {
+  std::string path;  // as given, for messages
+  std::string bytes;
+  std::vector<Ptr<X509>> certs;  // certificate inputs only
+};
+
+// The files InitOptions names, loaded: the kernel CA (PEM), the release CA
+// (PEM) or the trust root, the IMA and EVM certificates (PEM or DER, one
+// certificate each) and the IMA policy.
+struct InitInputs {
+  InitInput kernel_ca;
+  InitInput release_ca;
+  InitInput trust_root;
+  InitInput ima_cert;
+  InitInput evm_cert;
+  InitInput ima_policy;
+};
+
+// Validates every option and input (`inputs`, loaded from the files
+// `options` names; only read) before writing anything
 // (kInvalidArgument naming the option or file). Refuses an existing
 // device.conf unless `force` (kInvalidArgument). Then writes, each file
 // atomically: etc/imabundle/{release-ca.pem | trust-root, kernel-ca.pem,
@@ -45,6 +70,7 @@ struct InitOptions {
 // `from_bundle` the active pointer starts at the empty slot-b, so that the
 // factory image the caller then installs (as `install` does) lands in
 // slot-a. Returns the device's root as device.conf records it (absolute).
-Result<std::string> InitDevice(const InitOptions& options, Reporter& reporter);
+Result<std::string> InitDevice(const InitOptions& options,
+                               const InitInputs& inputs, Reporter& reporter);
 
 }  // namespace imab::verifier

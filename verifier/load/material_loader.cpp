@@ -128,7 +128,76 @@ Result<ReleaseAnchors> HeldRoot(std::string bytes, const std::string& name) {
   return anchors;
 }
 
+// Inputs of device init are certificates, policies and trust roots;
+// anything this large is the wrong file.
+constexpr size_t kMaxInitInputBytes = 1u << 20;
+
+Result<InitInput> ReadInitInput(const std::string& option,
+                                const std::string& path) {
+  Result<std::string> bytes = ReadInputFile(path, kMaxInitInputBytes);
+  if (!bytes.has_value()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     option + " " + bytes.error().message);
+  }
+  return InitInput{path, std::move(*bytes), {}};
+}
+
+// Every certificate of a PEM file (`pem_list`), or one certificate, PEM
+// or DER.
+Result<std::vector<Ptr<X509>>> CertificatesOf(const std::string& path,
+                                              bool pem_list) {
+  if (pem_list) {
+    return LoadPemCertificates(path);
+  }
+  IMAB_ASSIGN_OR_RETURN(Ptr<X509> one, LoadCertificate(path));
+  std::vector<Ptr<X509>> certs;
+  certs.push_back(std::move(one));
+  return certs;
+}
+
+// A certificate input; nothing when `path` is empty and not `required`.
+Result<InitInput> LoadInitCertificates(const std::string& option,
+                                       const std::string& path, bool pem_list,
+                                       bool required) {
+  if (path.empty() && !required) {
+    return InitInput{};
+  }
+  IMAB_ASSIGN_OR_RETURN(InitInput input, ReadInitInput(option, path));
+  Result<std::vector<Ptr<X509>>> certs = CertificatesOf(path, pem_list);
+  if (!certs.has_value()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     option + " " + path + ": " + certs.error().message);
+  }
+  input.certs = std::move(*certs);
+  return input;
+}
+
 }  // namespace
+
+Result<InitInputs> LoadInitInputs(const InitOptions& options) {
+  InitInputs in;
+  IMAB_ASSIGN_OR_RETURN(
+      in.kernel_ca,
+      LoadInitCertificates("--kernel-ca", options.kernel_ca, true, true));
+  IMAB_ASSIGN_OR_RETURN(
+      in.release_ca,
+      LoadInitCertificates("--release-ca", options.release_ca, true, false));
+  if (!options.trust_root.empty()) {
+    IMAB_ASSIGN_OR_RETURN(in.trust_root,
+                          ReadInitInput("--trust-root", options.trust_root));
+  }
+  IMAB_ASSIGN_OR_RETURN(
+      in.ima_cert,
+      LoadInitCertificates("--ima-cert", options.ima_cert, false, true));
+  IMAB_ASSIGN_OR_RETURN(
+      in.evm_cert,
+      LoadInitCertificates("--evm-cert", options.evm_cert, false, false));
+  if (!options.ima_policy.empty()) {
+    IMAB_ASSIGN_OR_RETURN(in.ima_policy,
+                          ReadInitInput("--ima-policy", options.ima_policy));
+  }
+  return in;
+}
 
 Result<ReleaseAnchors> LoadReleaseAnchors(const std::string& release_ca,
                                           const std::string& trust_root) {

@@ -1,6 +1,7 @@
 // The one place imab-verify reads trust material from files: the release
-// CAs or trust root, the CA anchors a device requires, and the device's
-// configuration, state, keys and IMA policy. Called by the main
+// CAs or trust root, the CA anchors a device requires, the device's
+// configuration, state, keys and IMA policy, and the inputs `device init`
+// provisions a device with. Called by the main
 // (verifier/cli/) once per run; what it returns (trust_material.h) is all
 // the verification below it reads besides the bundle. Paths under a
 // device's root resolve beneath it (DeviceRoot: openat2 RESOLVE_IN_ROOT).
@@ -12,6 +13,7 @@
 #include "common/read/result.h"
 #include "verifier/bundle/trust_material.h"
 #include "verifier/device/device_config.h"
+#include "verifier/device/device_init.h"
 #include "verifier/device/device_state.h"
 
 namespace imab::verifier {
@@ -68,5 +70,13 @@ Result<DeviceTrust> LoadDeviceTrust(const DeviceConfig& config,
 // FindSlotsFolder and the slot state files.
 Result<DeviceMaterial> LoadDeviceConfigAndState(const std::string& root,
                                                 std::string& slots_dir);
+
+// The files `device init` copies into a device, each read once with a
+// 1 MiB cap (symlinks followed: x509_ima.der often links to x509_evm.der):
+// --kernel-ca (PEM certificates) and --ima-cert (one PEM or DER
+// certificate) always, --release-ca (PEM) or --trust-root, --evm-cert and
+// --ima-policy when given. kInvalidArgument "OPTION PATH: ..." for one that
+// cannot be read or holds no certificate where one is needed.
+Result<InitInputs> LoadInitInputs(const InitOptions& options);
 
 }  // namespace imab::verifier
