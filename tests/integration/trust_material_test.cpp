@@ -33,15 +33,8 @@ class TrustMaterialTest : public DeviceTest {
     BuildVersion(rootfs_, bundle_, *keys_, "1.0", device_->ImaBuildFlags());
   }
 
-  // Everything `verify --root` loads, as the main loads it; `options`
-  // points into the rest.
-  struct DeviceRun {
-    verifier::TrustMaterial trust;
-    std::unique_ptr<FileByteSource> bundle;
-    verifier::VerifyOptions options;
-  };
-
-  void LoadDeviceRun(DeviceRun& run) {
+  // Everything `verify --root` loads, as the main loads it.
+  void LoadDeviceRun(verifier::LoadedRun& run) {
     std::string slots_dir;
     auto device =
         verifier::LoadDeviceConfigAndState(device_->root(), slots_dir);
@@ -54,12 +47,9 @@ class TrustMaterialTest : public DeviceTest {
     ASSERT_TRUE(release.has_value()) << release.error().message;
     auto ca = verifier::LoadDeviceRequiredCas(device->config, {});
     ASSERT_TRUE(ca.has_value()) << ca.error().message;
-    auto bundle = FileByteSource::Open(bundle_);
-    ASSERT_TRUE(bundle.has_value()) << bundle.error().message;
+    Status opened = verifier::OpenBundle(bundle_, run);
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
     run.trust.release = std::move(*release);
-    run.bundle = std::move(*bundle);
-    run.options.bundle = run.bundle.get();
-    run.options.trust = &run.trust;
     run.options.signature.check_time = false;
     run.options.ca = std::move(*ca);
     verifier::ApplyDeviceSettings(device->config, slots_dir, run.options);
@@ -87,7 +77,7 @@ TEST_F(TrustMaterialTest, VerifyReadsNothingButWhatTheMainLoaded) {
 
 TEST_F(TrustMaterialTest, DeviceVerifyReadsNothingFromTheDeviceFolder) {
   ASSERT_EQ(device_->Init().exit_code, 0);
-  DeviceRun run;
+  verifier::LoadedRun run;
   ASSERT_NO_FATAL_FAILURE(LoadDeviceRun(run));
   // The whole device folder and the bundle's name are gone: a check that
   // still read device.conf, a certificate, the policy or a slot state by

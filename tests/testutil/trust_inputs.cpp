@@ -6,11 +6,9 @@ namespace imab::testing {
 
 Status LoadForVerify(const std::string& bundle_path,
                      const std::string& release_ca, LoadedVerify& loaded) {
-  IMAB_ASSIGN_OR_RETURN(loaded.bundle, FileByteSource::Open(bundle_path));
+  IMAB_RETURN_IF_ERROR(verifier::OpenBundle(bundle_path, loaded));
   IMAB_ASSIGN_OR_RETURN(loaded.trust.release,
                         verifier::LoadReleaseAnchors(release_ca, ""));
-  loaded.options.bundle = loaded.bundle.get();
-  loaded.options.trust = &loaded.trust;
   return OkStatus();
 }
 

@@ -11,16 +11,12 @@
 #include "common/read/result.h"
 #include "verifier/bundle/bundle_verifier.h"
 #include "verifier/bundle/manifest_signature.h"
+#include "verifier/load/material_loader.h"
 
 namespace imab::testing {
 
-// What one plain `verify` run reads; `options` points into the rest, so a
-// LoadedVerify never moves once filled.
-struct LoadedVerify {
-  verifier::TrustMaterial trust;
-  std::unique_ptr<FileByteSource> bundle;
-  verifier::VerifyOptions options;
-};
+// What one plain `verify` run reads (the main's LoadedRun).
+using LoadedVerify = verifier::LoadedRun;
 
 // Opens `bundle_path` and loads the release CAs of the PEM file
 // `release_ca` into `loaded`, pointing loaded.options at them (time checks

@@ -8,7 +8,6 @@
 #include "verifier/bundle/report_json.h"
 #include "verifier/cli/output.h"
 #include "verifier/device/install.h"
-#include "verifier/load/material_loader.h"
 #include "verifier/slots/directory_sink.h"
 
 namespace imab::verifier::cli {
@@ -86,7 +85,7 @@ Status BundleCommands::PrepareDevice(Loaded& loaded) {
   if (root_.empty()) {
     return OkStatus();
   }
-  IMAB_ASSIGN_OR_RETURN(loaded.trust.device,
+  IMAB_ASSIGN_OR_RETURN(loaded.run.trust.device,
                         LoadDeviceConfigAndState(root_, loaded.slots_dir));
   return OkStatus();
 }
@@ -94,22 +93,20 @@ Status BundleCommands::PrepareDevice(Loaded& loaded) {
 // The bundle and what the run trusts, in the order the checks once read
 // them: the bundle, the release trust, the device's keys, the CAs.
 Status BundleCommands::Load(Loaded& loaded) {
-  VerifyOptions& options = loaded.options;
+  VerifyOptions& options = loaded.run.options;
   options.signature.check_time = !no_time_check_;
   options.signature.require_eku = require_eku_;
   options.allow_development = allow_development_;
   options.allow_reinstall = allow_reinstall_;
-  IMAB_ASSIGN_OR_RETURN(loaded.bundle, FileByteSource::Open(bundle_path_));
-  options.bundle = loaded.bundle.get();
-  options.trust = &loaded.trust;
-  std::optional<DeviceMaterial>& device = loaded.trust.device;
+  IMAB_RETURN_IF_ERROR(OpenBundle(bundle_path_, loaded.run));
+  TrustMaterial& trust = loaded.run.trust;
+  std::optional<DeviceMaterial>& device = trust.device;
   if (!device.has_value() || !release_ca_.empty() || !trust_root_.empty()) {
-    IMAB_ASSIGN_OR_RETURN(loaded.trust.release,
+    IMAB_ASSIGN_OR_RETURN(trust.release,
                           LoadReleaseAnchors(release_ca_, trust_root_));
   } else {
     IMAB_ASSIGN_OR_RETURN(
-        loaded.trust.release,
-        LoadDeviceReleaseAnchors(device->config, device->state));
+        trust.release, LoadDeviceReleaseAnchors(device->config, device->state));
   }
   if (!device.has_value()) {
     IMAB_ASSIGN_OR_RETURN(
@@ -138,7 +135,8 @@ int BundleCommands::RunVerify() {
     return ReportVerified({report, failed}, json_, "verified", bundle_path_);
   }
   NullSink sink;
-  Result<VerifiedBundle> verified = VerifyBundle(loaded.options, sink, report);
+  Result<VerifiedBundle> verified =
+      VerifyBundle(loaded.run.options, sink, report);
   return ReportVerified({report, verified}, json_, "verified", bundle_path_);
 }
 
@@ -161,9 +159,9 @@ int BundleCommands::RunExtract() {
     return ReportVerified({report, failed}, json_, "extracted", bundle_path_);
   }
   // What extraction below --to can write, not a device's slot.
-  loaded.options.path_reserve = DirectorySink::PathReserve(extract_to_);
+  loaded.run.options.path_reserve = DirectorySink::PathReserve(extract_to_);
   Result<VerifiedBundle> verified =
-      VerifyBundle(loaded.options, **sink, report);
+      VerifyBundle(loaded.run.options, **sink, report);
   return ReportVerified({report, verified}, json_, "extracted", bundle_path_);
 }
 
@@ -188,7 +186,7 @@ int BundleCommands::RunInspect() {
     return ReportVerified({result.report, failed}, json_, "inspected",
                           bundle_path_);
   }
-  InspectOptions inspect{loaded.options, against.get(), against_,
+  InspectOptions inspect{loaded.run.options, against.get(), against_,
                          static_cast<int64_t>(std::time(nullptr))};
   Result<VerifiedBundle> verified = InspectBundles(inspect, result);
   if (!verified.has_value()) {
@@ -203,7 +201,7 @@ int BundleCommands::RunInspect() {
   }
   ReportVerified({result.report, verified}, false, "inspected", bundle_path_);
   std::cout << RenderCaDiffText(result.diff,
-                                loaded.options.ca.expiry_horizon_days);
+                                loaded.run.options.ca.expiry_horizon_days);
   return 0;
 }
 

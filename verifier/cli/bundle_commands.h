@@ -9,8 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "common/read/byte_source.h"
-#include "verifier/bundle/bundle_verifier.h"
+#include "verifier/load/material_loader.h"
 
 namespace CLI {
 class App;
@@ -38,12 +37,8 @@ class BundleCommands {
   int Run();
 
  private:
-  // What a run reads, loaded once; `options` points into the rest, so a
-  // Loaded never moves once filled.
   struct Loaded {
-    TrustMaterial trust;
-    std::unique_ptr<FileByteSource> bundle;
-    VerifyOptions options;
+    LoadedRun run;
     std::string slots_dir;  // the device's, for its path reserve
   };
 

@@ -8,26 +8,15 @@
 namespace imab::verifier::cli {
 namespace {
 
-// What one device run reads, loaded once; `options` points into the rest,
-// so a DeviceRunInputs never moves once filled.
-struct DeviceRunInputs {
-  TrustMaterial trust;
-  std::unique_ptr<FileByteSource> bundle;
-  VerifyOptions options;
-};
-
 // The bundle, the device's release trust and required CAs, and the
 // options for judging `request` on the device `trust.device`.
 Status LoadForDevice(const InstallRequest& request,
-                     const std::string& slots_dir, DeviceRunInputs& inputs) {
+                     const std::string& slots_dir, LoadedRun& inputs) {
   const DeviceMaterial& device = *inputs.trust.device;
   IMAB_ASSIGN_OR_RETURN(inputs.trust.release,
                         LoadDeviceReleaseAnchors(device.config, device.state));
-  IMAB_ASSIGN_OR_RETURN(inputs.bundle,
-                        FileByteSource::Open(request.bundle_path));
+  IMAB_RETURN_IF_ERROR(OpenBundle(request.bundle_path, inputs));
   VerifyOptions& options = inputs.options;
-  options.bundle = inputs.bundle.get();
-  options.trust = &inputs.trust;
   options.signature.check_time = request.check_time;
   options.allow_reinstall = request.allow_reinstall;
   ApplyDeviceSettings(device.config, slots_dir, options);
@@ -37,7 +26,7 @@ Status LoadForDevice(const InstallRequest& request,
 
 Result<VerifiedBundle> JudgeInPlace(const InstallRequest& request,
                                     InstallReport& report) {
-  DeviceRunInputs inputs;
+  LoadedRun inputs;
   std::string slots_dir;
   IMAB_ASSIGN_OR_RETURN(inputs.trust.device,
                         LoadDeviceConfigAndState(request.root, slots_dir));
@@ -65,7 +54,7 @@ Result<VerifiedBundle> LoadAndInstall(const InstallRequest& request,
   IMAB_ASSIGN_OR_RETURN(DeviceTrust device_trust,
                         LoadDeviceTrust(config, report.previous));
   device_trust.in_place = device_trust.in_place || request.in_place;
-  DeviceRunInputs inputs;
+  LoadedRun inputs;
   inputs.trust.device =
       DeviceMaterial{config, report.previous, std::move(device_trust)};
   IMAB_RETURN_IF_ERROR(LoadForDevice(request, transaction.slots_dir(), inputs));

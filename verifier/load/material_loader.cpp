@@ -174,6 +174,13 @@ Result<InitInput> LoadInitCertificates(const std::string& option,
 
 }  // namespace
 
+Status OpenBundle(const std::string& path, LoadedRun& run) {
+  IMAB_ASSIGN_OR_RETURN(run.bundle, FileByteSource::Open(path));
+  run.options.bundle = run.bundle.get();
+  run.options.trust = &run.trust;
+  return OkStatus();
+}
+
 Result<InitInputs> LoadInitInputs(const InitOptions& options) {
   InitInputs in;
   IMAB_ASSIGN_OR_RETURN(

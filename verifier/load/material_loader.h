@@ -7,16 +7,33 @@
 // device's root resolve beneath it (DeviceRoot: openat2 RESOLVE_IN_ROOT).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "common/read/byte_source.h"
 #include "common/read/result.h"
+#include "verifier/bundle/bundle_verifier.h"
 #include "verifier/bundle/trust_material.h"
 #include "verifier/device/device_config.h"
 #include "verifier/device/device_init.h"
 #include "verifier/device/device_state.h"
 
 namespace imab::verifier {
+
+// What one run reads, loaded once: the trust material, the opened bundle,
+// and the options for VerifyBundle, which point into the other two (so a
+// LoadedRun never moves once filled).
+struct LoadedRun {
+  TrustMaterial trust;
+  std::unique_ptr<FileByteSource> bundle;
+  VerifyOptions options;
+};
+
+// Opens the bundle file `path` into `run` (the one open of it; messages
+// name `path`) and points run.options at run.bundle and run.trust. kIo or
+// kInvalidArgument as FileByteSource::Open.
+Status OpenBundle(const std::string& path, LoadedRun& run);
 
 // The command line's trust (--release-ca PEM file or --trust-root file):
 // exactly one of the two paths is set, else kInvalidArgument "give either
