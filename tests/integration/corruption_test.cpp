@@ -10,6 +10,7 @@
 #include "common/read/bundle_container.h"
 #include "tests/testutil/bundle_fixture.h"
 #include "tests/testutil/sample_tree.h"
+#include "tests/testutil/trust_inputs.h"
 #include "verifier/bundle/bundle_verifier.h"
 #include "verifier/slots/directory_sink.h"
 
@@ -49,17 +50,14 @@ class CorruptionTest : public ::testing::TestWithParam<KeyType> {
   ::testing::AssertionResult Rejected(const std::string& bytes) {
     std::string path = dir_.Sub("case.imab");
     WriteFile(path, bytes);
-    verifier::VerifyOptions options;
-    options.bundle_path = path;
-    options.release_ca = keys_->ca().cert_path;
     NullReporter reporter;
-    auto sink = verifier::DirectorySink::Create(dir_.Sub("out/tree"),
-                                                reporter);
+    auto sink = verifier::DirectorySink::Create(dir_.Sub("out/tree"), reporter);
     if (!sink.has_value()) {
       return ::testing::AssertionFailure() << sink.error().message;
     }
     verifier::VerifyReport report;
-    Status s = verifier::VerifyBundle(options, **sink, report);
+    Status s =
+        testing::VerifyFiles(path, keys_->ca().cert_path, **sink, report);
     if (!fs::is_empty(dir_.Sub("out"))) {
       fs::remove_all(dir_.Sub("out"));
       fs::create_directories(dir_.Sub("out"));
@@ -143,14 +141,13 @@ TEST_P(CorruptionTest, BytesAppended) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(SignerKeys, CorruptionTest,
-                         ::testing::Values(KeyType::kEcP256,
-                                           KeyType::kRsa2048),
-                         [](const ::testing::TestParamInfo<KeyType>& param_info) {
-                           return param_info.param == KeyType::kEcP256
-                                      ? std::string("EcP256")
-                                      : std::string("Rsa2048");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    SignerKeys, CorruptionTest,
+    ::testing::Values(KeyType::kEcP256, KeyType::kRsa2048),
+    [](const ::testing::TestParamInfo<KeyType>& param_info) {
+      return param_info.param == KeyType::kEcP256 ? std::string("EcP256")
+                                                  : std::string("Rsa2048");
+    });
 
 }  // namespace
 }  // namespace imab::testing

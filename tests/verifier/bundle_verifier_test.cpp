@@ -10,6 +10,7 @@
 #include "common/read/tar_header.h"
 #include "tests/testutil/bundle_forge.h"
 #include "tests/testutil/temp_dir.h"
+#include "tests/testutil/trust_inputs.h"
 #include "verifier/slots/directory_sink.h"
 
 namespace imab::verifier {
@@ -33,8 +34,11 @@ class BundleVerifierTest : public ::testing::Test {
   }
 
   std::vector<ForgedEntry> GoodEntries() {
-    return {Dir("etc"), File("etc/hostname", "device\n"),
-            Symlink("etc/link", "hostname"), Dir("usr"), Dir("usr/lib"),
+    return {Dir("etc"),
+            File("etc/hostname", "device\n"),
+            Symlink("etc/link", "hostname"),
+            Dir("usr"),
+            Dir("usr/lib"),
             File("usr/lib/libc.so.6", std::string(5000, 'c'), 0755),
             Hardlink("usr/lib/libc-hard", "usr/lib/libc.so.6")};
   }
@@ -44,12 +48,10 @@ class BundleVerifierTest : public ::testing::Test {
   Status Check(const std::string& bytes) {
     std::string bundle = dir_.Sub("b.imab");
     testing::WriteFile(bundle, bytes);
-    VerifyOptions options;
-    options.bundle_path = bundle;
-    options.release_ca = ca_.cert_path;
     NullSink null_sink;
     VerifyReport report;
-    Status verified = VerifyBundle(options, null_sink, report);
+    Status verified =
+        testing::VerifyFiles(bundle, ca_.cert_path, null_sink, report);
 
     std::string out_parent = dir_.Sub("out");
     fs::create_directories(out_parent);
@@ -57,7 +59,8 @@ class BundleVerifierTest : public ::testing::Test {
     auto sink = DirectorySink::Create(out_parent + "/tree", reporter);
     EXPECT_TRUE(sink.has_value());
     VerifyReport report2;
-    Status extracted = VerifyBundle(options, **sink, report2);
+    Status extracted =
+        testing::VerifyFiles(bundle, ca_.cert_path, **sink, report2);
     EXPECT_EQ(verified.ok(), extracted.ok());
     if (!extracted.ok()) {
       EXPECT_TRUE(fs::is_empty(out_parent)) << "left behind after rejection";
@@ -85,9 +88,9 @@ class BundleVerifierTest : public ::testing::Test {
     testing::FillDigests(manifest_entries);
     testing::FillDigests(payload_entries);
     ForgedBundle b;
-    b.payload = testing::Compress(
-        testing::EncodePayloadTar(payload_entries, kCreated) +
-        std::string(kTarEndBytes, '\0') + tail);
+    b.payload =
+        testing::Compress(testing::EncodePayloadTar(payload_entries, kCreated) +
+                          std::string(kTarEndBytes, '\0') + tail);
     b.manifest = testing::EncodeManifest(manifest_entries, b.payload, kCreated);
     b.signature = testing::SignWith(b.manifest, signer_);
     return testing::Assemble(b, kCreated);
@@ -112,12 +115,9 @@ TEST_F(BundleVerifierTest, RejectsAnEmptyFile) {
 }
 
 TEST_F(BundleVerifierTest, RejectsADirectoryAsUsageError) {
-  VerifyOptions options;
-    options.bundle_path = dir_.Sub("");
-    options.release_ca = ca_.cert_path;
   NullSink sink;
   VerifyReport report;
-  Status s = VerifyBundle(options, sink, report);
+  Status s = testing::VerifyFiles(dir_.Sub(""), ca_.cert_path, sink, report);
   ASSERT_FALSE(s.ok());
   EXPECT_FALSE(IsVerificationFailure(s.error().code));
 }
@@ -147,10 +147,10 @@ TEST_F(BundleVerifierTest, RejectsAnExtraOuterMember) {
 TEST_F(BundleVerifierTest, RejectsAMissingOuterMember) {
   ForgedBundle b = testing::Forge(GoodEntries(), signer_, kCreated);
   std::string sig(b.signature.begin(), b.signature.end());
-  ExpectRejected(testing::OuterTar({{"manifest", b.manifest},
-                                    {"payload.tar.zst", b.payload}},
-                                   kCreated),
-                 "container");
+  ExpectRejected(
+      testing::OuterTar(
+          {{"manifest", b.manifest}, {"payload.tar.zst", b.payload}}, kCreated),
+      "container");
 }
 
 TEST_F(BundleVerifierTest, RejectsARenamedOuterMember) {
@@ -177,9 +177,8 @@ TEST_F(BundleVerifierTest, RejectsASignerThatDoesNotChainToTheReleaseCa) {
   testing::TestIdentity other_ca = testing::MakeRootCa(dir_.Sub(""), "other");
   testing::TestIdentity other =
       testing::MakeIssued(dir_.Sub(""), "other-signer", other_ca);
-  ExpectRejected(testing::Assemble(testing::Forge(GoodEntries(), other,
-                                                  kCreated),
-                                   kCreated),
+  ExpectRejected(testing::Assemble(
+                     testing::Forge(GoodEntries(), other, kCreated), kCreated),
                  "signature", ErrorCode::kBadSignature);
 }
 
@@ -233,7 +232,10 @@ TEST_F(BundleVerifierTest, RejectsAManifestRecordThatDisagreesInEachField) {
       {"mode", [](Entry& e) { e.mode = 0600; }},
       {"uid", [](Entry& e) { e.uid = 7; }},
       {"gid", [](Entry& e) { e.gid = 7; }},
-      {"xattr", [](Entry& e) { e.xattrs.push_back({"user.x", "1"}); }},
+      {"xattr",
+       [](Entry& e) {
+         e.xattrs.push_back({"user.x", "1"});
+       }},
       {"path", [](Entry& e) { e.path = "usr/lib/libd.so.6"; }},
   };
   for (const Case& c : cases) {
@@ -316,9 +318,9 @@ TEST_F(BundleVerifierTest, RejectsAnXattrOverTheLimit) {
 TEST_F(BundleVerifierTest, RejectsADecompressionBomb) {
   // 64 MiB of zeros after the end blocks compress to a few KiB; the
   // verifier must stop at the first byte the manifest does not account for.
-  ExpectRejected(Mismatched(GoodEntries(), GoodEntries(),
-                            std::string(64u << 20, '\0')),
-                 "payload");
+  ExpectRejected(
+      Mismatched(GoodEntries(), GoodEntries(), std::string(64u << 20, '\0')),
+      "payload");
 }
 
 TEST_F(BundleVerifierTest, RejectsAPayloadSizeDifferentFromTheManifest) {

@@ -5,8 +5,8 @@
 namespace imab::verifier {
 namespace {
 
-VerifyReport BundleReport(const std::string& version, uint64_t generation) {
-  VerifyReport report;
+VerifiedBundle BundleReport(const std::string& version, uint64_t generation) {
+  VerifiedBundle report;
   report.header.image_version = version;
   report.header.compatible = "board";
   KeysSection keys;
@@ -35,7 +35,7 @@ TEST(NextDeviceStateTest, KeyGenerationFloorNeverFalls) {
   previous.key_generation = 9;
   EXPECT_EQ(NextDeviceState(previous, BundleReport("2.0", 4), 1).key_generation,
             9u);
-  VerifyReport without_keys = BundleReport("2.0", 0);
+  VerifiedBundle without_keys = BundleReport("2.0", 0);
   without_keys.header.keys.reset();
   EXPECT_EQ(NextDeviceState(previous, without_keys, 1).key_generation, 9u);
 }
@@ -53,7 +53,7 @@ TEST(NextDeviceStateTest, IgnoresAnUnparsableRootRatherThanLoweringTheFloor) {
   DeviceState previous;
   previous.trust_root = "root bytes";
   previous.trust_root_version = 3;
-  VerifyReport report = BundleReport("2.0", 0);
+  VerifiedBundle report = BundleReport("2.0", 0);
   report.adopt_trust_root = "not a trust root";
   DeviceState next = NextDeviceState(previous, report, 1);
   EXPECT_EQ(next.trust_root_version, 3u);

@@ -16,6 +16,7 @@
 #include "tests/testutil/cms_forge.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/temp_dir.h"
+#include "tests/testutil/trust_inputs.h"
 #include "verifier/bundle/release_signer.h"
 
 namespace imab::verifier {
@@ -100,7 +101,7 @@ class ManifestSignatureTest : public ::testing::Test {
   }
 
   ReleaseTrust Trust(const std::string& path) {
-    auto trust = ReleaseTrust::LoadPemFile(path);
+    auto trust = testing::LoadReleaseTrust(path);
     EXPECT_TRUE(trust.has_value()) << trust.error().message;
     return std::move(*trust);
   }
@@ -373,14 +374,14 @@ TEST_F(ManifestSignatureTest, TrustFileWithSeveralRootsAcceptsEach) {
 
 TEST_F(ManifestSignatureTest, TrustFileErrorsNameTheFile) {
   std::string missing = dir_.Sub("missing.pem");
-  auto r1 = ReleaseTrust::LoadPemFile(missing);
+  auto r1 = testing::LoadReleaseTrust(missing);
   ASSERT_FALSE(r1.has_value());
   EXPECT_EQ(r1.error().code, ErrorCode::kIo);
   EXPECT_NE(r1.error().message.find(missing), std::string::npos);
 
   std::string no_cert = dir_.Sub("nocert.pem");
   WriteFile(no_cert, "just some text\n");
-  auto r2 = ReleaseTrust::LoadPemFile(no_cert);
+  auto r2 = testing::LoadReleaseTrust(no_cert);
   ASSERT_FALSE(r2.has_value());
   EXPECT_EQ(r2.error().code, ErrorCode::kInvalidArgument);
   EXPECT_NE(r2.error().message.find(no_cert + ": no PEM certificate found"),
@@ -390,14 +391,14 @@ TEST_F(ManifestSignatureTest, TrustFileErrorsNameTheFile) {
   std::string broken = dir_.Sub("broken.pem");
   WriteFile(broken,
             "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
-  auto r3 = ReleaseTrust::LoadPemFile(broken);
+  auto r3 = testing::LoadReleaseTrust(broken);
   ASSERT_FALSE(r3.has_value());
   EXPECT_EQ(r3.error().code, ErrorCode::kInvalidArgument);
   EXPECT_NE(r3.error().message.find(broken + ": bad certificate 1"),
             std::string::npos)
       << r3.error().message;
 
-  auto r4 = ReleaseTrust::LoadPemFile(Dir());
+  auto r4 = testing::LoadReleaseTrust(Dir());
   ASSERT_FALSE(r4.has_value());
   EXPECT_EQ(r4.error().code, ErrorCode::kIo) << r4.error().message;
   EXPECT_EQ(ERR_peek_error(), 0u);
@@ -490,7 +491,8 @@ TEST_F(CmsShapeTest, MissingSignedAttributesAreRejected) {
       ErrorCode::kBadSignature, "no signed attributes");
 }
 
-// --- the release signer (FORMAT.md §5, verifier/bundle/release_signer.h) ---------
+// --- the release signer (FORMAT.md §5, verifier/bundle/release_signer.h)
+// ---------
 
 class ReleaseSignerRulesTest : public ManifestSignatureTest {
  protected:

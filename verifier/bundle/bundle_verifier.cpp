@@ -70,9 +70,8 @@ Status DescribeIntegrityFailures(const std::vector<IntegrityFailure>& failures,
 }
 
 // The device side of a device-aware run, kept from the manifest pass to
-// the end of the payload stream (the decider borrows the device).
+// the end of the payload stream.
 struct DeviceRun {
-  std::unique_ptr<DeviceTrust> device;
   std::unique_ptr<TrustDecider> decider;
 };
 
@@ -88,17 +87,15 @@ Status TrustStatus(const TrustVerdict& verdict) {
 // The device-aware checks, from the manifest alone (`manifest`: its
 // private copy), before any payload byte reaches the sink.
 Status CheckDevice(ByteSource& manifest, const VerifyOptions& options,
-                   const Sha256Digest& signed_sha256, VerifyReport& report,
+                   const DeviceMaterial& device, VerifyReport& report,
                    DeviceRun& run) {
-  const ManifestHeader& header = report.header;
-  const DeviceConfig& config = *options.device;
+  VerifiedBundle& facts = *report.facts;
+  const ManifestHeader& header = facts.header;
+  const DeviceConfig& config = device.config;
   IMAB_RETURN_IF_ERROR(Record(report, "compatible",
                               CheckCompatible(header, config),
                               "bundle is for " + config.compatible));
-  if (options.device_state == nullptr) {
-    return MakeError(ErrorCode::kInternal, "device state not loaded");
-  }
-  const DeviceState& state = *options.device_state;
+  const DeviceState& state = device.state;
   IMAB_RETURN_IF_ERROR(
       Record(report, "rollback",
              CheckNotRollback(header, state, options.allow_reinstall),
@@ -107,21 +104,16 @@ Status CheckDevice(ByteSource& manifest, const VerifyOptions& options,
                  : "version " + header.image_version + " after " +
                        state.image_version + ", key generation floor " +
                        std::to_string(state.key_generation)));
-  Result<DeviceTrust> device = LoadDeviceTrust(config, *options.device_state);
-  if (!device.has_value()) {
-    return device.error();
-  }
-  device->in_place = device->in_place || options.in_place;
-  run.device = std::make_unique<DeviceTrust>(std::move(*device));
-  Result<std::unique_ptr<TrustDecider>> decider = DecideUpdateTrust(
-      manifest, 0, manifest.size(), signed_sha256, header, *run.device);
+  Result<std::unique_ptr<TrustDecider>> decider =
+      DecideUpdateTrust(manifest, 0, manifest.size(), facts.manifest_sha256,
+                        header, device.trust);
   if (!decider.has_value()) {
     return Record(report, "trust-decision", Status(decider.error()), "");
   }
   run.decider = std::move(*decider);
-  report.trust = run.decider->Finish();
-  return Record(report, "trust-decision", TrustStatus(*report.trust),
-                report.trust->Summary());
+  facts.trust = run.decider->Finish();
+  return Record(report, "trust-decision", TrustStatus(*facts.trust),
+                facts.trust->Summary());
 }
 
 // The manifest, read from the bundle once into a private copy whose
@@ -131,32 +123,27 @@ struct SignedManifest {
   std::unique_ptr<ManifestReader> reader;
 };
 
-bool UsesTrustRoot(const VerifyOptions& options) {
-  return !options.trust_root.empty() || options.trust_root_bytes.has_value();
-}
+// The folder of the private manifest copy: never a name in it (O_TMPFILE,
+// manifest_copy.h), so no caller needs to choose it.
+constexpr const char* kManifestCopyFolder = "/tmp";
 
 // Copy, trust anchors, signature, header: nothing after this reads the
-// bundle's manifest bytes, so none can differ from the bytes signed.
+// bundle's manifest bytes, so none can differ from the bytes signed. Sets
+// report.facts once the header parsed.
 Result<SignedManifest> CheckSignedManifest(ByteSource& source,
                                            const BundleLayout& layout,
                                            const VerifyOptions& options,
                                            VerifyReport& report) {
-  const int trust_sources = (options.release_ca.empty() ? 0 : 1) +
-                            (options.trust_root.empty() ? 0 : 1) +
-                            (options.trust_root_bytes.has_value() ? 1 : 0);
-  if (trust_sources != 1) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "give either --release-ca or --trust-root");
-  }
-  IMAB_ASSIGN_OR_RETURN(ManifestCopy copy,
-                        CopyManifest(source, layout.manifest_offset,
-                                     layout.manifest_size, options.temp_dir));
+  IMAB_ASSIGN_OR_RETURN(
+      ManifestCopy copy,
+      CopyManifest(source, layout.manifest_offset, layout.manifest_size,
+                   kManifestCopyFolder));
   const uint64_t size = layout.manifest_size;
   // Parsed before its signature only for the trust root it may carry,
   // which authenticates itself; nothing else of it is used until then.
   auto manifest = ManifestReader::Open(*copy.source, 0, size);
   Result<AnchorDecision> decided = DecideAnchors(
-      options.release_ca, options.trust_root, options.trust_root_bytes,
+      options.trust->release,
       manifest.has_value() ? (*manifest)->header().trust_root : "");
   if (!decided.has_value() &&
       decided.error().code == ErrorCode::kInvalidArgument) {
@@ -166,7 +153,6 @@ Result<SignedManifest> CheckSignedManifest(ByteSource& source,
       Record(report, "trust-root",
              decided.has_value() ? OkStatus() : Status(decided.error()),
              decided.has_value() ? decided->detail : ""));
-  report.trust_root_version = decided->effective_version;
   std::vector<uint8_t> signature(layout.signature_size);
   IMAB_RETURN_IF_ERROR(source.ReadAt(layout.signature_offset, signature));
   Result<VerifiedSignature> verified = VerifyManifestSignature(
@@ -179,38 +165,38 @@ Result<SignedManifest> CheckSignedManifest(ByteSource& source,
   if (!DigestEquals(verified->manifest_sha256, copy.sha256)) {
     return MakeError(ErrorCode::kInternal, "manifest copy changed");
   }
-  report.signer = verified->signer_subject;
-  report.manifest_sha256 = verified->manifest_sha256;
   IMAB_RETURN_IF_ERROR(
       Record(report, "manifest",
              manifest.has_value() ? OkStatus() : Status(manifest.error()),
              "header parsed"));
-  report.header = (*manifest)->header();
-  report.manifest_parsed = true;
+  VerifiedBundle& facts = report.facts.emplace();
+  facts.header = (*manifest)->header();
+  facts.signer = verified->signer_subject;
+  facts.manifest_sha256 = verified->manifest_sha256;
+  facts.trust_root_version = decided->effective_version;
+  if (!facts.header.trust_root.empty() &&
+      options.trust->release.trust_root.has_value()) {
+    facts.adopt_trust_root = facts.header.trust_root;
+  }
   return SignedManifest{std::move(copy), std::move(*manifest)};
 }
 
-// Everything after the container check; the caller aborts the sink on error.
-Status VerifyContents(ByteSource& source, const BundleLayout& layout,
-                      const VerifyOptions& options, EntrySink& sink,
-                      VerifyReport& report) {
-  IMAB_ASSIGN_OR_RETURN(SignedManifest signed_manifest,
-                        CheckSignedManifest(source, layout, options, report));
-  ManifestReader& manifest = *signed_manifest.reader;
-  const ManifestHeader& header = report.header;
-  if (!header.trust_root.empty() && UsesTrustRoot(options)) {
-    report.adopt_trust_root = header.trust_root;
-  }
+// The header's own rules: payload size, development, declared IMA/EVM
+// keys, expiry. Returns the checker of the declared keys.
+Result<ImaChecker> CheckHeaderRules(const BundleLayout& layout,
+                                    const VerifyOptions& options,
+                                    VerifyReport& report) {
+  const ManifestHeader& header = report.facts->header;
   if (header.payload_size != layout.payload_size) {
-    return Record(
+    Status sizes = Record(
         report, "payload",
         MakeError(ErrorCode::kMalformed,
                   "payload member is " + std::to_string(layout.payload_size) +
                       " bytes, the manifest says " +
                       std::to_string(header.payload_size)),
         "");
+    return std::move(sizes).error();
   }
-
   // A development bundle is signed with keys anyone can download.
   IMAB_RETURN_IF_ERROR(Record(
       report, "development",
@@ -237,65 +223,61 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
       !header.expires.has_value()    ? "no expiry"
       : options.signature.check_time ? "not expired"
                                      : "expiry not checked (no clock)"));
-  DeviceRun device_run;
-  if (options.device != nullptr) {
-    IMAB_RETURN_IF_ERROR(CheckDevice(*signed_manifest.copy.source, options,
-                                     report.manifest_sha256, report,
-                                     device_run));
-  }
-  // A device whose update server's CA is gone can never update again:
-  // decided from the signed section before anything is written.
-  IMAB_ASSIGN_OR_RETURN(std::vector<RequiredAnchor> required,
-                        ResolveRequiredAnchors(options.ca.required));
+  return integrity;
+}
+
+// A device whose update server's CA is gone can never update again:
+// decided from the signed section before anything is written.
+Status CheckRequiredCas(const VerifyOptions& options, VerifyReport& report) {
+  const RequiredCas& ca = options.ca;
   std::optional<int64_t> now;
   if (options.signature.check_time) {
     now = static_cast<int64_t>(std::time(nullptr));
   }
-  IMAB_RETURN_IF_ERROR(
-      Record(report, "ca-required",
-             CheckRequiredAnchors(header.ca_store, required,
-                                  options.ca.expiry_horizon_days, now,
-                                  ErrorCode::kPolicyRefused),
-             std::to_string(required.size()) + " required CA(s) present" +
-                 (now.has_value()
-                      ? " beyond the " +
-                            std::to_string(options.ca.expiry_horizon_days) +
-                            "-day horizon"
-                      : " (no time check)")));
-  // Tree rules and what the kernel would refuse to create, for every
-  // record, before the sink erases or writes anything.
-  IMAB_RETURN_IF_ERROR(Record(
-      report, "installable",
-      CheckManifestEntries(*signed_manifest.copy.source, options.path_reserve),
-      "every path and xattr can be written below a " +
-          std::to_string(options.path_reserve) + "-byte folder"));
+  return Record(
+      report, "ca-required",
+      CheckRequiredAnchors(report.facts->header.ca_store, ca.anchors,
+                           ca.expiry_horizon_days, now, ErrorCode::kPolicyRefused),
+      std::to_string(ca.anchors.size()) + " required CA(s) present" +
+          (now.has_value()
+               ? " beyond the " + std::to_string(ca.expiry_horizon_days) +
+                     "-day horizon"
+               : " (no time check)"));
+}
+
+// The payload against the manifest, record by record, into `sink`; then
+// the CA store, the payload's totals and every file's IMA/EVM signatures.
+Status CheckPayloadStream(ByteSource& source, const BundleLayout& layout,
+                          ManifestReader& manifest, const ImaChecker& checker,
+                          DeviceRun& device_run, EntrySink& sink,
+                          VerifyReport& report) {
+  VerifiedBundle& facts = *report.facts;
+  const ManifestHeader& header = facts.header;
   IMAB_RETURN_IF_ERROR(sink.Start(header));
   IMAB_ASSIGN_OR_RETURN(auto payload,
                         ZstdRegionReader::Open(source, layout.payload_offset,
                                                layout.payload_size));
   PayloadStats stats;
-  IntegrityPool pool(*integrity,
+  IntegrityPool pool(checker,
                      static_cast<int>(std::thread::hardware_concurrency()));
   InitramfsCheck initramfs(header);
   CaStoreCheck ca_store(header.ca_store);
   TrustContentSink observed(sink, device_run.decider.get());
-  Status entries = CheckPayload(manifest, *payload, header.created, *integrity,
+  Status entries = CheckPayload(manifest, *payload, header.created, checker,
                                 pool, initramfs, ca_store, observed, stats);
   report.integrity_failures = pool.Finish();
-  report.entries = stats.entries;
-  report.files = stats.files;
-  report.content_bytes = stats.content_bytes;
+  facts.entries = stats.entries;
+  facts.files = stats.files;
+  facts.content_bytes = stats.content_bytes;
   IMAB_RETURN_IF_ERROR(
       Record(report, "entries", std::move(entries),
              std::to_string(stats.entries) + " entries match their records"));
-
   IMAB_RETURN_IF_ERROR(
       Record(report, "ca-store", ca_store.Finish(),
              header.ca_store.has_value()
                  ? std::to_string(header.ca_store->anchors.size()) +
                        " anchors; etc/ssl/certs is what the rules give"
                  : "no CA store declared (left as built elsewhere)"));
-
   Result<Sha256Digest> payload_digest = payload->Finish();
   IMAB_RETURN_IF_ERROR(Record(
       report, "payload",
@@ -303,26 +285,31 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
           ? CheckPayloadTotals(header, layout.payload_size, *payload_digest)
           : Status(payload_digest.error()),
       "size and SHA-256 match"));
+  return Record(
+      report, "integrity",
+      DescribeIntegrityFailures(report.integrity_failures, stats.files),
+      "IMA/EVM signatures of every file verify");
+}
 
-  IMAB_RETURN_IF_ERROR(
-      Record(report, "integrity",
-             DescribeIntegrityFailures(report.integrity_failures, stats.files),
-             "IMA/EVM signatures of every file verify"));
+// After the stream: what only the content shows for the device, then the
+// manifest bytes parsed against the bytes signed.
+Status CheckAfterStream(ManifestReader& manifest, DeviceRun& device_run,
+                        VerifyReport& report) {
+  VerifiedBundle& facts = *report.facts;
   // What only the content shows (programs' libraries, SHA-384/512
   // signatures under the device's keys), before anything is committed.
   if (device_run.decider != nullptr) {
-    report.trust = device_run.decider->FinishContent();
+    facts.trust = device_run.decider->FinishContent();
     IMAB_RETURN_IF_ERROR(Record(report, "trust-content",
-                                TrustStatus(*report.trust),
-                                report.trust->Summary()));
+                                TrustStatus(*facts.trust),
+                                facts.trust->Summary()));
   }
-
   // The reader hashed every byte it parsed: all of them, and the bytes the
   // signature covers.
   Result<Sha256Digest> manifest_digest = manifest.Finish();
   Status same =
       manifest_digest.has_value()
-          ? (DigestEquals(*manifest_digest, report.manifest_sha256)
+          ? (DigestEquals(*manifest_digest, facts.manifest_sha256)
                  ? OkStatus()
                  : Status(MakeError(ErrorCode::kDigestMismatch,
                                     "manifest changed while being read")))
@@ -331,29 +318,58 @@ Status VerifyContents(ByteSource& source, const BundleLayout& layout,
                 "manifest bytes parsed are the bytes signed");
 }
 
+// Everything after the container check; the caller aborts the sink on error.
+Status VerifyContents(ByteSource& source, const BundleLayout& layout,
+                      const VerifyOptions& options, EntrySink& sink,
+                      VerifyReport& report) {
+  IMAB_ASSIGN_OR_RETURN(SignedManifest signed_manifest,
+                        CheckSignedManifest(source, layout, options, report));
+  IMAB_ASSIGN_OR_RETURN(ImaChecker checker,
+                        CheckHeaderRules(layout, options, report));
+  DeviceRun device_run;
+  if (options.trust->device.has_value()) {
+    IMAB_RETURN_IF_ERROR(CheckDevice(*signed_manifest.copy.source, options,
+                                     *options.trust->device, report,
+                                     device_run));
+  }
+  IMAB_RETURN_IF_ERROR(CheckRequiredCas(options, report));
+  // Tree rules and what the kernel would refuse to create, for every
+  // record, before the sink erases or writes anything.
+  IMAB_RETURN_IF_ERROR(Record(
+      report, "installable",
+      CheckManifestEntries(*signed_manifest.copy.source, options.path_reserve),
+      "every path and xattr can be written below a " +
+          std::to_string(options.path_reserve) + "-byte folder"));
+  ManifestReader& manifest = *signed_manifest.reader;
+  IMAB_RETURN_IF_ERROR(CheckPayloadStream(source, layout, manifest, checker,
+                                          device_run, sink, report));
+  return CheckAfterStream(manifest, device_run, report);
+}
+
+Status VerifyAndCommit(const VerifyOptions& options, EntrySink& sink,
+                       VerifyReport& report) {
+  if (options.bundle == nullptr || options.trust == nullptr) {
+    return MakeError(ErrorCode::kInternal, "no bundle or trust material");
+  }
+  ByteSource& source = *options.bundle;
+  Result<BundleLayout> layout = ReadBundleLayout(source);
+  Status shape = layout.has_value() ? OkStatus() : Status(layout.error());
+  IMAB_RETURN_IF_ERROR(Record(report, "container", std::move(shape),
+                              "three members, canonical headers, exact size"));
+  IMAB_RETURN_IF_ERROR(VerifyContents(source, *layout, options, sink, report));
+  return sink.Commit();
+}
+
 }  // namespace
 
-Status VerifyBundle(const VerifyOptions& options, EntrySink& sink,
-                    VerifyReport& report) {
-  IMAB_ASSIGN_OR_RETURN(auto source, FileByteSource::Open(options.bundle_path));
-  Result<BundleLayout> layout = ReadBundleLayout(*source);
-  Status shape = layout.has_value() ? OkStatus() : Status(layout.error());
-  Status recorded = Record(report, "container", std::move(shape),
-                           "three members, canonical headers, exact size");
-  if (!recorded.ok()) {
-    sink.Abort();
-    return recorded;
-  }
-  Status status = VerifyContents(*source, *layout, options, sink, report);
+Result<VerifiedBundle> VerifyBundle(const VerifyOptions& options,
+                                    EntrySink& sink, VerifyReport& report) {
+  Status status = VerifyAndCommit(options, sink, report);
   if (!status.ok()) {
     sink.Abort();
-    return status;
+    return std::move(status).error();
   }
-  Status committed = sink.Commit();
-  if (!committed.ok()) {
-    sink.Abort();
-  }
-  return committed;
+  return *report.facts;
 }
 
 }  // namespace imab::verifier

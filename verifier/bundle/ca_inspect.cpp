@@ -68,30 +68,29 @@ CaStoreDiff DiffCaStores(const std::optional<CaStoreSection>& current,
   return diff;
 }
 
-Status InspectBundles(const InspectOptions& options, InspectResult& result) {
+Result<VerifiedBundle> InspectBundles(const InspectOptions& options,
+                                      InspectResult& result) {
   NullSink sink;
-  Status verified = VerifyBundle(options.verify, sink, result.report);
-  if (!verified.ok()) {
-    return verified;
-  }
+  IMAB_ASSIGN_OR_RETURN(VerifiedBundle bundle,
+                        VerifyBundle(options.verify, sink, result.report));
   std::optional<CaStoreSection> previous;
-  if (!options.against.empty()) {
+  if (options.against != nullptr) {
     VerifyOptions old = options.verify;
-    old.bundle_path = options.against;
-    old.ca = CaPolicy{};  // the device's policy applies to the new image
+    old.bundle = options.against;
+    old.ca = RequiredCas{};  // the device's policy applies to the new image
     NullSink old_sink;
-    Status old_verified = VerifyBundle(old, old_sink, result.previous_report);
-    if (!old_verified.ok()) {
-      return WithContext(std::move(old_verified).error(),
-                         "previous bundle " + options.against);
+    Result<VerifiedBundle> old_verified =
+        VerifyBundle(old, old_sink, result.previous_report);
+    if (!old_verified.has_value()) {
+      return WithContext(old_verified.error(),
+                         "previous bundle " + options.against_name);
     }
-    previous = result.previous_report.header.ca_store;
+    previous = old_verified->header.ca_store;
   }
-  result.diff =
-      DiffCaStores(result.report.header.ca_store,
-                   options.against.empty() ? nullptr : &previous, options.now,
-                   options.verify.ca.expiry_horizon_days);
-  return OkStatus();
+  result.diff = DiffCaStores(
+      bundle.header.ca_store, options.against == nullptr ? nullptr : &previous,
+      options.now, options.verify.ca.expiry_horizon_days);
+  return bundle;
 }
 
 std::string RenderCaDiffText(const CaStoreDiff& diff, uint32_t horizon_days) {

@@ -33,21 +33,26 @@ CaStoreDiff DiffCaStores(const std::optional<CaStoreSection>& current,
                          int64_t now, uint32_t horizon_days);
 
 struct InspectOptions {
-  VerifyOptions verify;  // the bundle, trust flags, CA policy
-  std::string against;   // previous bundle, verified with the same trust
+  VerifyOptions verify;  // the bundle, its trust material, flags
+  // The previous bundle, opened by the caller (borrowed; nullptr: none),
+  // verified with the same trust material, and its name for messages.
+  ByteSource* against = nullptr;
+  std::string against_name;
   int64_t now = 0;
 };
 
 struct InspectResult {
   VerifyReport report;           // of the bundle
   VerifyReport previous_report;  // of the previous bundle, when given
-  CaStoreDiff diff;
+  CaStoreDiff diff;              // set on success
 };
 
 // Runs every check of VerifyBundle on both bundles (nothing is written);
-// on failure the error names the bundle that failed and `result` holds
-// the reports so far. On success `result.diff` is filled.
-Status InspectBundles(const InspectOptions& options, InspectResult& result);
+// on failure the error names the bundle that failed ("previous bundle
+// NAME: ...") and `result` holds the reports so far. On success returns
+// the bundle's facts and fills `result.diff`.
+Result<VerifiedBundle> InspectBundles(const InspectOptions& options,
+                                      InspectResult& result);
 
 // Human-readable lines: counts, then one line per added, removed and
 // expiring anchor ("+ L subject", "- L subject", "! L subject notAfter").

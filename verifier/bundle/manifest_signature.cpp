@@ -290,18 +290,17 @@ Status RunCmsVerify(CMS_ContentInfo* cms, X509_STORE* store,
 
 }  // namespace
 
-Result<ReleaseTrust> ReleaseTrust::LoadPemFile(const std::string& path) {
-  IMAB_ASSIGN_OR_RETURN(std::vector<Ptr<X509>> certs,
-                        LoadPemCertificates(path));
+Result<ReleaseTrust> ReleaseTrust::FromCertificates(
+    const std::vector<Ptr<X509>>& certs, const std::string& source) {
   Ptr<X509_STORE> store(X509_STORE_new());
   if (store == nullptr) {
-    return OpenSslError(ErrorCode::kInternal, path + ": X509_STORE_new");
+    return OpenSslError(ErrorCode::kInternal, source + ": X509_STORE_new");
   }
   for (const Ptr<X509>& cert : certs) {
     // X509_STORE_add_cert takes its own reference.
     if (X509_STORE_add_cert(store.get(), cert.get()) != 1) {
       return OpenSslError(ErrorCode::kInvalidArgument,
-                          path + ": cannot add " + SubjectLine(cert.get()));
+                          source + ": cannot add " + SubjectLine(cert.get()));
     }
   }
   return ReleaseTrust(std::move(store));

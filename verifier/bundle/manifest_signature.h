@@ -17,9 +17,11 @@ namespace imab::verifier {
 // The release CA certificates a device trusts.
 class ReleaseTrust {
  public:
-  // Loads every certificate of a PEM file as a trust anchor. kIo or
-  // kInvalidArgument naming the file.
-  static Result<ReleaseTrust> LoadPemFile(const std::string& path);
+  // Trusts `certs` (loaded by the caller; each gains a reference, the
+  // vector stays the caller's). `source` names where they came from, for
+  // messages: kInvalidArgument "SOURCE: cannot add SUBJECT".
+  static Result<ReleaseTrust> FromCertificates(
+      const std::vector<Ptr<X509>>& certs, const std::string& source);
   // Trusts the DER certificates `ders` (a trust root's release CAs).
   // kMalformed when one does not parse.
   static Result<ReleaseTrust> FromDer(const std::vector<std::string>& ders);

@@ -9,8 +9,8 @@ namespace imab::verifier {
 
 namespace {
 
-std::string ManifestJson(const VerifyReport& report) {
-  const ManifestHeader& h = report.header;
+std::string ManifestJson(const VerifiedBundle& facts) {
+  const ManifestHeader& h = facts.header;
   return "{\"format\": " + std::to_string(h.format_version) +
          ", \"kind\": " + JsonString(h.kind) +
          ", \"image_version\": " + JsonString(h.image_version) +
@@ -19,15 +19,15 @@ std::string ManifestJson(const VerifyReport& report) {
          ", \"payload_size\": " + std::to_string(h.payload_size) +
          ", \"payload_sha256\": " + JsonString(HexEncode(h.payload_sha256)) +
          ", \"entry_count\": " + std::to_string(h.entry_count) +
-         ", \"signer\": " + JsonString(report.signer) +
-         ", \"entries_checked\": " + std::to_string(report.entries) +
-         ", \"files\": " + std::to_string(report.files) +
-         ", \"content_bytes\": " + std::to_string(report.content_bytes) +
+         ", \"signer\": " + JsonString(facts.signer) +
+         ", \"entries_checked\": " + std::to_string(facts.entries) +
+         ", \"files\": " + std::to_string(facts.files) +
+         ", \"content_bytes\": " + std::to_string(facts.content_bytes) +
          ", \"development\": " + (h.development ? "true" : "false") +
          ", \"trust_root_version\": " +
-         std::to_string(report.trust_root_version) +
+         std::to_string(facts.trust_root_version) +
          ", \"carries_trust_root\": " +
-         (report.adopt_trust_root.has_value() ? "true" : "false") +
+         (facts.adopt_trust_root.has_value() ? "true" : "false") +
          ", \"ca_anchors\": " +
          (h.ca_store.has_value() ? std::to_string(h.ca_store->anchors.size())
                                  : std::string("null")) +
@@ -110,11 +110,11 @@ std::string RenderReportJson(const VerifyReport& report,
            ", \"reason\": " + JsonString(f.reason) + "}";
   }
   out += "]";
-  if (report.trust.has_value()) {
-    out += ", \"trust_decision\": " + TrustJson(*report.trust);
+  if (report.facts.has_value() && report.facts->trust.has_value()) {
+    out += ", \"trust_decision\": " + TrustJson(*report.facts->trust);
   }
-  if (report.manifest_parsed) {
-    out += ", \"manifest\": " + ManifestJson(report);
+  if (report.facts.has_value()) {
+    out += ", \"manifest\": " + ManifestJson(*report.facts);
   }
   out += extra;
   out += "}\n";

@@ -6,13 +6,12 @@
 
 #include "common/read/atomic_file.h"
 #include "common/read/handles.h"
-#include "common/read/input_file.h"
 #include "common/read/kernel_keyring.h"
 #include "common/read/manifest.h"
 #include "common/read/trust_root.h"
-#include "common/read/x509_util.h"
 #include "verifier/device/device_config.h"
 #include "verifier/device/device_root.h"
+#include "verifier/device/small_file.h"
 #include "verifier/slots/directory_slots.h"
 #include "verifier/trust/ima_policy.h"
 
@@ -21,9 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Inputs are certificates, policies and trust roots; anything this large is
-// the wrong file.
-constexpr size_t kMaxInputBytes = 1u << 20;
 constexpr const char* kConfigDir = "etc/imabundle";
 
 // One file to copy into ROOT/etc/imabundle/.
@@ -32,18 +28,6 @@ struct Copy {
   std::string name;  // in kConfigDir
   std::string bytes;
 };
-
-// Inputs may be symlinks (x509_ima.der often links to x509_evm.der), so
-// this read follows them, unlike the reads of the device's own files.
-Result<std::string> ReadInput(const std::string& option,
-                              const std::string& path) {
-  Result<std::string> bytes = ReadInputFile(path, kMaxInputBytes);
-  if (!bytes.has_value()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     option + " " + bytes.error().message);
-  }
-  return bytes;
-}
 
 Result<KernelVersion> ParseVersion(const std::string& text) {
   Result<KernelVersion> version = ParseKernelVersion(text);
@@ -54,65 +38,47 @@ Result<KernelVersion> ParseVersion(const std::string& text) {
   return version;
 }
 
-// Reads and checks one certificate input; names it NAME.der or NAME.pem as
-// given, so the file keeps the encoding the kernel tools expect.
-Result<Copy> CertificateCopy(const std::string& option, const std::string& path,
-                             const std::string& name) {
-  IMAB_ASSIGN_OR_RETURN(std::string bytes, ReadInput(option, path));
-  Result<Ptr<X509>> cert = LoadCertificate(path);
-  if (!cert.has_value()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     option + " " + path + ": " + cert.error().message);
-  }
-  bool pem = bytes.rfind("-----BEGIN", 0) == 0;
-  return Copy{path, name + (pem ? ".pem" : ".der"), std::move(bytes)};
-}
-
-Result<Copy> PemCopy(const std::string& option, const std::string& path,
-                     const std::string& name) {
-  IMAB_ASSIGN_OR_RETURN(std::string bytes, ReadInput(option, path));
-  Result<std::vector<Ptr<X509>>> certs = LoadPemCertificates(path);
-  if (!certs.has_value()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     option + " " + path + ": " + certs.error().message);
-  }
-  return Copy{path, name, std::move(bytes)};
+// One certificate input, named NAME.der or NAME.pem as given, so the file
+// keeps the encoding the kernel tools expect.
+Copy CertificateCopy(const InitInput& input, const std::string& name) {
+  bool pem = input.bytes.rfind("-----BEGIN", 0) == 0;
+  return Copy{input.path, name + (pem ? ".pem" : ".der"), input.bytes};
 }
 
 // The kernel loads into .ima/.evm only a certificate its built-in CA
 // issued (and, in 6.12, one fit for signing): any other would leave the
 // device trusting nothing after its first boot.
-Status CheckKernelLoads(const std::string& option, const std::string& path,
-                        const InitOptions& options,
+Status CheckKernelLoads(const std::string& option, const InitInput& cert,
+                        const InitInput& kernel_ca,
                         const KernelVersion& version) {
-  IMAB_ASSIGN_OR_RETURN(Ptr<X509> cert, LoadCertificate(path));
-  IMAB_ASSIGN_OR_RETURN(std::vector<Ptr<X509>> cas,
-                        LoadPemCertificates(options.kernel_ca));
+  if (cert.certs.size() != 1) {
+    return MakeError(ErrorCode::kInternal, option + ": not loaded");
+  }
   std::vector<X509*> ca_ptrs;
-  for (const Ptr<X509>& ca : cas) {
+  for (const Ptr<X509>& ca : kernel_ca.certs) {
     ca_ptrs.push_back(ca.get());
   }
   Status accepted = CheckKernelAcceptsCertificate(
-      cert.get(), ca_ptrs, KernelTarget::ForVersion(version));
+      cert.certs[0].get(), ca_ptrs, KernelTarget::ForVersion(version));
   if (!accepted.ok()) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     option + " " + path + ": the kernel (--kernel-ca " +
-                         options.kernel_ca +
+                     option + " " + cert.path + ": the kernel (--kernel-ca " +
+                         kernel_ca.path +
                          ") would refuse it: " + accepted.error().message);
   }
   return OkStatus();
 }
 
-Result<Copy> TrustRootCopy(const std::string& path) {
-  IMAB_ASSIGN_OR_RETURN(std::string bytes, ReadInput("--trust-root", path));
-  Result<SignedTrustRoot> root = ParseSignedTrustRoot(bytes);
+Result<Copy> TrustRootCopy(const InitInput& input) {
+  Result<SignedTrustRoot> root = ParseSignedTrustRoot(input.bytes);
   Status signed_ok =
       root.has_value() ? CheckTrustRootSelfSigned(*root) : root.error();
   if (!signed_ok.ok()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "--trust-root " + path + ": " + signed_ok.error().message);
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "--trust-root " + input.path + ": " + signed_ok.error().message);
   }
-  return Copy{path, "trust-root", std::move(bytes)};
+  return Copy{input.path, "trust-root", input.bytes};
 }
 
 // The root file system description and kernel option of the options.
@@ -140,21 +106,20 @@ Status PrepareRootFs(const InitOptions& options, DeviceConfig& config) {
 
 // The IMA certificate (also the EVM one unless --evm-cert names another),
 // each checked to load under the device's kernel.
-Status PrepareImaEvmCerts(const InitOptions& options, DeviceConfig& config,
+Status PrepareImaEvmCerts(const InitInputs& inputs, DeviceConfig& config,
                           std::vector<Copy>& copies) {
   const std::string dir = std::string(kConfigDir) + "/";
-  IMAB_ASSIGN_OR_RETURN(Copy ima,
-                        CertificateCopy("--ima-cert", options.ima_cert, "ima"));
-  IMAB_RETURN_IF_ERROR(CheckKernelLoads("--ima-cert", options.ima_cert, options,
-                                        config.kernel_version));
+  Copy ima = CertificateCopy(inputs.ima_cert, "ima");
+  IMAB_RETURN_IF_ERROR(CheckKernelLoads(
+      "--ima-cert", inputs.ima_cert, inputs.kernel_ca, config.kernel_version));
   config.ima_certs = {dir + ima.name};
   config.evm_certs = config.ima_certs;
   copies.push_back(std::move(ima));
-  if (!options.evm_cert.empty()) {
-    IMAB_ASSIGN_OR_RETURN(
-        Copy evm, CertificateCopy("--evm-cert", options.evm_cert, "evm"));
-    IMAB_RETURN_IF_ERROR(CheckKernelLoads("--evm-cert", options.evm_cert,
-                                          options, config.kernel_version));
+  if (!inputs.evm_cert.path.empty()) {
+    Copy evm = CertificateCopy(inputs.evm_cert, "evm");
+    IMAB_RETURN_IF_ERROR(CheckKernelLoads("--evm-cert", inputs.evm_cert,
+                                          inputs.kernel_ca,
+                                          config.kernel_version));
     config.evm_certs = {dir + evm.name};
     copies.push_back(std::move(evm));
   }
@@ -162,29 +127,25 @@ Status PrepareImaEvmCerts(const InitOptions& options, DeviceConfig& config,
 }
 
 // The --ima-policy, if any, parsed as the kernel would before it is copied.
-Status PreparePolicy(const InitOptions& options, DeviceConfig& config,
+Status PreparePolicy(const InitInput& policy, DeviceConfig& config,
                      std::vector<Copy>& copies) {
-  if (options.ima_policy.empty()) {
+  if (policy.path.empty()) {
     return OkStatus();
   }
-  IMAB_ASSIGN_OR_RETURN(std::string policy,
-                        ReadInput("--ima-policy", options.ima_policy));
   // A policy the verifier cannot read, or the kernel would refuse, would
   // refuse every later update: refuse it now, while nothing is written.
   Result<ImaPolicy> parsed = ImaPolicy::Parse(
-      policy, "--ima-policy " + options.ima_policy, PolicyContextOf(config));
+      policy.bytes, "--ima-policy " + policy.path, PolicyContextOf(config));
   if (!parsed.has_value()) {
     return parsed.error();
   }
   config.ima_policy = std::string(kConfigDir) + "/ima-policy";
-  copies.push_back(Copy{options.ima_policy, "ima-policy", std::move(policy)});
+  copies.push_back(Copy{policy.path, "ima-policy", policy.bytes});
   return OkStatus();
 }
 
-// Checks every option and input, filling `config` and `copies`; writes
-// nothing.
-Status Prepare(const InitOptions& options, DeviceConfig& config,
-               std::vector<Copy>& copies) {
+// The option values that are not files.
+Status PrepareSettings(const InitOptions& options, DeviceConfig& config) {
   IMAB_RETURN_IF_ERROR(CheckCompatibleName(options.compatible));
   config.compatible = options.compatible;
   IMAB_ASSIGN_OR_RETURN(config.kernel_profile,
@@ -207,30 +168,34 @@ Status Prepare(const InitOptions& options, DeviceConfig& config,
   config.allow_development = options.allow_development;
   config.release_require_eku = options.release_require_eku;
   config.critical = DefaultCriticalFiles();
-  if (options.release_ca.empty() == options.trust_root.empty()) {
+  return OkStatus();
+}
+
+// Checks every option and input, filling `config` and `copies`; writes
+// nothing.
+Status Prepare(const InitOptions& options, const InitInputs& inputs,
+               DeviceConfig& config, std::vector<Copy>& copies) {
+  IMAB_RETURN_IF_ERROR(PrepareSettings(options, config));
+  if (inputs.release_ca.path.empty() == inputs.trust_root.path.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "give exactly one of --release-ca and --trust-root");
   }
   const std::string dir = std::string(kConfigDir) + "/";
-  IMAB_ASSIGN_OR_RETURN(
-      Copy kernel_ca,
-      PemCopy("--kernel-ca", options.kernel_ca, "kernel-ca.pem"));
-  config.kernel_cas = {dir + kernel_ca.name};
-  copies.push_back(std::move(kernel_ca));
-  if (!options.release_ca.empty()) {
-    IMAB_ASSIGN_OR_RETURN(
-        Copy release,
-        PemCopy("--release-ca", options.release_ca, "release-ca.pem"));
-    config.release_ca = dir + release.name;
-    copies.push_back(std::move(release));
+  copies.push_back(
+      Copy{inputs.kernel_ca.path, "kernel-ca.pem", inputs.kernel_ca.bytes});
+  config.kernel_cas = {dir + "kernel-ca.pem"};
+  if (!inputs.release_ca.path.empty()) {
+    copies.push_back(Copy{inputs.release_ca.path, "release-ca.pem",
+                          inputs.release_ca.bytes});
+    config.release_ca = dir + "release-ca.pem";
   } else {
-    IMAB_ASSIGN_OR_RETURN(Copy root, TrustRootCopy(options.trust_root));
+    IMAB_ASSIGN_OR_RETURN(Copy root, TrustRootCopy(inputs.trust_root));
     config.trust_root = dir + root.name;
     copies.push_back(std::move(root));
   }
-  IMAB_RETURN_IF_ERROR(PrepareImaEvmCerts(options, config, copies));
+  IMAB_RETURN_IF_ERROR(PrepareImaEvmCerts(inputs, config, copies));
   IMAB_RETURN_IF_ERROR(PrepareRootFs(options, config));
-  IMAB_RETURN_IF_ERROR(PreparePolicy(options, config, copies));
+  IMAB_RETURN_IF_ERROR(PreparePolicy(inputs.ima_policy, config, copies));
   return OkStatus();
 }
 
@@ -266,11 +231,11 @@ Status WriteDeviceFiles(const InitOptions& options, const DeviceRoot& root,
 
 }  // namespace
 
-Status InitDevice(const InitOptions& options, Reporter& reporter,
-                  InstallReport& install) {
+Result<std::string> InitDevice(const InitOptions& options,
+                               const InitInputs& inputs, Reporter& reporter) {
   DeviceConfig config;
   std::vector<Copy> copies;
-  IMAB_RETURN_IF_ERROR(Prepare(options, config, copies));
+  IMAB_RETURN_IF_ERROR(Prepare(options, inputs, config, copies));
   std::error_code ec;
   config.root = fs::absolute(options.root, ec).lexically_normal().string();
   while (config.root.size() > 1 && config.root.back() == '/') {
@@ -298,14 +263,7 @@ Status InitDevice(const InitOptions& options, Reporter& reporter,
   IMAB_RETURN_IF_ERROR(
       WriteFileAtomically(config_path, RenderDeviceConfig(config)));
   IMAB_RETURN_IF_ERROR(LoadDeviceConfig(config.root));
-  if (options.from_bundle.empty()) {
-    return OkStatus();
-  }
-  InstallOptions factory;
-  factory.root = config.root;
-  factory.bundle_path = options.from_bundle;
-  factory.check_time = options.check_time;
-  return InstallBundle(factory, reporter, install);
+  return config.root;
 }
 
 }  // namespace imab::verifier

@@ -1,13 +1,14 @@
 // InitDevice: provisions a device (`imab-verify device init`): copies its
 // certificates and policy into ROOT/etc/imabundle/, writes device.conf,
-// creates the A/B slots, and optionally installs the factory image.
+// creates the A/B slots, ready for the factory image.
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "common/read/handles.h"
 #include "common/read/reporter.h"
 #include "common/read/result.h"
-#include "verifier/device/install.h"
 
 namespace imab::verifier {
 
@@ -34,21 +35,42 @@ struct InitOptions {
   bool release_require_eku = false;  // signer must carry EKU codeSigning
   bool force = false;                // replace an existing device.conf
   std::string from_bundle;           // factory image to install, or ""
-  bool check_time = true;            // for the factory install
 };
 
-// Validates every option and input file before writing anything
+// One input file of `device init`, read once by the main
+// (verifier/load/material_loader.h): its bytes, copied into the device, and
+// for a certificate file its certificates. Empty when the option was not
+// given.
+struct InitInput {
+  std::string path;  // as given, for messages
+  std::string bytes;
+  std::vector<Ptr<X509>> certs;  // certificate inputs only
+};
+
+// The files InitOptions names, loaded: the kernel CA (PEM), the release CA
+// (PEM) or the trust root, the IMA and EVM certificates (PEM or DER, one
+// certificate each) and the IMA policy.
+struct InitInputs {
+  InitInput kernel_ca;
+  InitInput release_ca;
+  InitInput trust_root;
+  InitInput ima_cert;
+  InitInput evm_cert;
+  InitInput ima_policy;
+};
+
+// Validates every option and input (`inputs`, loaded from the files
+// `options` names; only read) before writing anything
 // (kInvalidArgument naming the option or file). Refuses an existing
 // device.conf unless `force` (kInvalidArgument). Then writes, each file
 // atomically: etc/imabundle/{release-ca.pem | trust-root, kernel-ca.pem,
 // ima.der|ima.pem, evm.der|evm.pem, ima-policy} and, last, device.conf;
 // creates the slots (active slot empty: version "", floors 0) unless they
 // already exist, in which case they and their floors are kept. With
-// `from_bundle`, then installs it as InstallBundle does (any version, as
-// nothing is installed), the image becoming the active slot-a; its
-// failure is returned (the device stays initialised and empty) and
-// `install` describes it.
-Status InitDevice(const InitOptions& options, Reporter& reporter,
-                  InstallReport& install);
+// `from_bundle` the active pointer starts at the empty slot-b, so that the
+// factory image the caller then installs (as `install` does) lands in
+// slot-a. Returns the device's root as device.conf records it (absolute).
+Result<std::string> InitDevice(const InitOptions& options,
+                               const InitInputs& inputs, Reporter& reporter);
 
 }  // namespace imab::verifier

@@ -1,27 +1,24 @@
-// InstallBundle: the on-device install transaction (`imab-verify install`).
-// Verifies a bundle against the device's configuration and state, writes it
-// into the inactive slot and switches slot and state in one atomic step.
+// InstallTransaction: the on-device install transaction (`imab-verify
+// install`). Locks the device's slots, verifies a bundle against the
+// device's trust material streaming it into the inactive slot, and switches
+// slot and state in one atomic step. The trust material and the bundle are
+// loaded and opened by the caller (the main, verifier/load/) between
+// Prepare() and Install(), under the lock.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "common/read/reporter.h"
 #include "common/read/result.h"
 #include "verifier/bundle/bundle_verifier.h"
+#include "verifier/device/device_config.h"
 #include "verifier/device/device_state.h"
+#include "verifier/device/install_lock.h"
+#include "verifier/slots/directory_slots.h"
 
 namespace imab::verifier {
-
-struct InstallOptions {
-  std::string root;  // the device's "/" (holds etc/imabundle/)
-  std::string bundle_path;
-  bool allow_reinstall = false;  // accept the installed version again
-  bool in_place = false;         // judge as an in-place update (the
-                                 // image still goes to the inactive slot)
-  bool check_time = true;        // certificate validity periods
-  uint64_t now = 0;              // recorded install time; 0: the clock
-};
 
 struct InstallReport {
   VerifyReport verify;    // every check that ran
@@ -29,41 +26,65 @@ struct InstallReport {
   DeviceState installed;  // the state now in force (valid on success)
 };
 
-// Steps: read ROOT's device.conf (layout must be ab: kInvalidArgument for
-// in-place, which is not implemented); take the install lock (SLOTS/lock,
-// refused at once if held); clean up what an interrupted install left;
-// read the active slot's state; verify the bundle with the device's trust
-// source, configuration and state, streaming it into the inactive slot;
-// only if every check passed, record the new state beside that slot and
-// switch the active pointer (DirectorySlots::Activate).
-// Success: the bundle's image is active and `report.installed` holds the
-// recorded state. Failure: the active slot and its state are unchanged,
-// nothing half-written remains; verification failures carry their
-// ErrorCode (IsVerificationFailure), configuration, lock and I/O problems
-// kInvalidArgument/kIo. Every attempt that got the lock is recorded in
-// SLOTS/last-result. A crash at any point leaves the previous slot active.
-Status InstallBundle(const InstallOptions& options, Reporter& reporter,
-                     InstallReport& report);
+class InstallTransaction {
+ public:
+  // For an A/B device (an in-place one is only judged, the caller's
+  // part): resolves the slots folder of `config` beneath ROOT, opens it
+  // and takes the install lock (SLOTS/lock, refused at once if held).
+  // kInvalidArgument ("slots not initialised: ...") when the slots were
+  // never created; kIo for a held lock.
+  static Result<InstallTransaction> Begin(const DeviceConfig& config);
 
-// Sets what the device trusts for bundle signatures: the trust root it
-// adopted last (options.trust_root_bytes, from `state`; nothing is written),
-// else the configured trust root or release CA (options.trust_root or
-// options.release_ca, paths inside the device).
-Status ChooseTrustSource(const DeviceConfig& config, const DeviceState& state,
-                         VerifyOptions& options);
+  // Cleans up what an interrupted install left and reads the active slot's
+  // state (the state the bundle is judged against).
+  Result<DeviceState> Prepare();
 
-// For `verify --root`: loads ROOT's configuration and the active slot's
-// state (empty when no slot folder exists yet) and points `options` at
-// them, taking the trust source from the device unless `options` already
-// names one. `config` and `state` must outlive the verification.
-Status PrepareDeviceVerify(const std::string& root, DeviceConfig& config,
-                           DeviceState& state, VerifyOptions& options);
+  // Verifies `verify`'s bundle (its trust material the device's, loaded
+  // with `previous`) streaming it into the inactive slot; only if every
+  // check passed, records NextDeviceState(previous, bundle, now) beside
+  // that slot and switches the active pointer (DirectorySlots::Activate).
+  // Success: the bundle's image is active, `report.installed` holds the
+  // recorded state and the bundle's facts are returned. Failure: the active
+  // slot and its state are unchanged, nothing half-written remains;
+  // verification failures carry their ErrorCode (IsVerificationFailure),
+  // I/O problems kIo. A crash at any point leaves the previous slot active.
+  Result<VerifiedBundle> Install(const VerifyOptions& verify,
+                                 const DeviceState& previous, uint64_t now,
+                                 Reporter& reporter, InstallReport& report);
 
-// The state to record after installing the bundle described by `verify`
-// over `previous`: the bundle's version and compatible; floors that only
-// rise (key generation = max of the two; the adopted trust root when the
-// bundle carried a newer one, else the previous); install time `now`.
+  // Records `outcome` of the attempt to install `bundle_name` in
+  // SLOTS/last-result and returns it; once the install succeeded a failure
+  // to record is only a warning through `reporter`.
+  Status Finish(const std::string& bundle_name, Status outcome, uint64_t now,
+                Reporter& reporter);
+
+  // The slots folder's real location.
+  const std::string& slots_dir() const { return slots_dir_; }
+
+ private:
+  InstallTransaction(std::string slots_dir,
+                     std::unique_ptr<DirectorySlots> slots, InstallLock lock)
+      : slots_dir_(std::move(slots_dir)),
+        slots_(std::move(slots)),
+        lock_(std::move(lock)) {}
+
+  std::string slots_dir_;
+  std::unique_ptr<DirectorySlots> slots_;
+  InstallLock lock_;
+};
+
+// The device's settings for judging a bundle, into `options`: development
+// bundles and the signer's EKU requirement as device.conf says (the command
+// line may add either, never lift the device's), and the path reserve of
+// its slots folder `slots_dir`. Pure.
+void ApplyDeviceSettings(const DeviceConfig& config,
+                         const std::string& slots_dir, VerifyOptions& options);
+
+// The state to record after installing `bundle` over `previous`: the
+// bundle's version and compatible; floors that only rise (key generation =
+// max of the two; the adopted trust root when the bundle carried a newer
+// one, else the previous); install time `now`.
 DeviceState NextDeviceState(const DeviceState& previous,
-                            const VerifyReport& verify, uint64_t now);
+                            const VerifiedBundle& bundle, uint64_t now);
 
 }  // namespace imab::verifier

@@ -40,8 +40,8 @@
 
 namespace imab::verifier {
 
-// The device side, with its certificates parsed (LoadDeviceTrust reads
-// them; tests build it in memory).
+// The device side, with its certificates parsed (the main reads them
+// through verifier/load/material_loader.h; tests build it in memory).
 struct DeviceTrust {
   std::vector<Ptr<X509>> kernel_cas;  // built into the running kernel
   std::vector<Ptr<X509>> ima_certs;   // loaded now into .ima
@@ -62,19 +62,13 @@ struct DeviceTrust {
   // The init the device boots (device.conf `init`), or "" for the kernel's
   // search (KernelInitSearch()).
   std::string init;
-  // No A/B: files are replaced one by one under the running kernel.
+  // No A/B: files are replaced one by one under the running kernel
+  // (device.conf layout in-place, or a run judged as in-place).
   bool in_place = false;
   // device.conf `initramfs = none`: the kernel loads .ima and .evm from
   // the image's own /etc/keys (rootfs_keys.h), never from an initramfs.
   bool boots_without_initramfs = false;
 };
-
-// Reads the certificates and policy `config` names under its root. The keys
-// `state` recorded for the installed image, when it has any, replace the
-// configured (factory) kernel CAs and loaded certificates.
-// kInvalidArgument naming the file for one that cannot be read or parsed.
-Result<DeviceTrust> LoadDeviceTrust(const DeviceConfig& config,
-                                    const DeviceState& state);
 
 // One file the device could not trust after the update.
 struct TrustFinding {
