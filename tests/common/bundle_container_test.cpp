@@ -1,5 +1,4 @@
 #include "common/read/bundle_container.h"
-#include "common/write/bundle_writer.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -17,6 +16,7 @@
 #include "common/read/handles.h"
 #include "common/read/limits.h"
 #include "common/read/tar_header.h"
+#include "common/write/bundle_writer.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace imab {

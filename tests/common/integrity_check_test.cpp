@@ -1,6 +1,7 @@
-// Tests for ImaChecker (common/read/integrity_check.h): xattrs are built here from
-// first principles (signature header, EVM digest recipe of ima-evm-formats.md
-// §4.2, EVP_PKEY_sign), then one test per rule makes exactly that rule fail.
+// Tests for ImaChecker (common/read/integrity_check.h): xattrs are built here
+// from first principles (signature header, EVM digest recipe of
+// ima-evm-formats.md §4.2, EVP_PKEY_sign), then one test per rule makes exactly
+// that rule fail.
 #include "common/read/integrity_check.h"
 
 #include <gtest/gtest.h>

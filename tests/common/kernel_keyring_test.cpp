@@ -1,6 +1,6 @@
 // The keyring rules per studied kernel (common/read/kernel_keyring_rules.h) and
-// the certificate checks built on them (common/read/kernel_keyring.h): each rule
-// that differs between 6.1 and 6.12 on both sides, the choice of rule sets
+// the certificate checks built on them (common/read/kernel_keyring.h): each
+// rule that differs between 6.1 and 6.12 on both sides, the choice of rule sets
 // for a version, and the rules both kernels share.
 #include "common/read/kernel_keyring.h"
 

@@ -1,13 +1,13 @@
 // Tests for the manifest token helpers and the canonical writer
 // (FORMAT.md §3.1, §3.2, §3.4).
 #include "common/read/manifest.h"
-#include "common/write/manifest_writer.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "common/read/limits.h"
+#include "common/write/manifest_writer.h"
 
 namespace imab {
 namespace {
