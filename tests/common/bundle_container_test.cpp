@@ -1,6 +1,7 @@
 #include "common/read/bundle_container.h"
 
 #include <fcntl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 namespace imab {
 namespace {
 
+using ::testing::HasSubstr;
 using testing::ReadFile;
 using testing::TempDir;
 using testing::WriteFile;
@@ -99,7 +101,7 @@ void ExpectRejected(const Bytes& bytes, ErrorCode code,
   Result<BundleLayout> r = Read(bytes);
   ASSERT_FALSE(r.has_value()) << context;
   EXPECT_EQ(r.error().code, code) << context << ": " << r.error().message;
-  EXPECT_NE(r.error().message.find(message_part), std::string::npos)
+  EXPECT_THAT(r.error().message, HasSubstr(message_part))
       << context << ": " << r.error().message;
 }
 
@@ -211,7 +213,7 @@ TEST(BundleContainerTest, GnuTarListsAndExtractsMembers) {
   EXPECT_EQ(names, "manifest\nmanifest.sig\npayload.tar.zst\n");
   std::string verbose;
   ASSERT_EQ(RunShell("tar tvf '" + path + "'", &verbose), 0) << verbose;
-  EXPECT_NE(verbose.find("-rw-r--r-- 0/0"), std::string::npos) << verbose;
+  EXPECT_THAT(verbose, HasSubstr("-rw-r--r-- 0/0"));
 
   std::filesystem::create_directory(dir.Sub("x"));
   std::string out;
@@ -506,10 +508,8 @@ TEST(BundleContainerTest, NonCanonicalNumbersAreRejected) {
                    "bundle member 1: ", std::to_string(offset));
     Result<BundleLayout> r = Read(bad);
     ASSERT_FALSE(r.has_value());
-    EXPECT_NE(
-        r.error().message.find(offset == 124 ? "size field" : "mtime field"),
-        std::string::npos)
-        << r.error().message;
+    EXPECT_THAT(r.error().message,
+                HasSubstr(offset == 124 ? "size field" : "mtime field"));
   }
 }
 
@@ -544,9 +544,7 @@ TEST(BundleContainerTest, OtherFieldsMustBeCanonical) {
                    c.field);
     Result<BundleLayout> r = Read(bad);
     ASSERT_FALSE(r.has_value());
-    EXPECT_NE(r.error().message.find("(differs in " + c.field + ")"),
-              std::string::npos)
-        << r.error().message;
+    EXPECT_THAT(r.error().message, HasSubstr("(differs in " + c.field + ")"));
   }
 }
 

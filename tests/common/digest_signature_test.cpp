@@ -4,6 +4,7 @@
 // what the kernel checks over the digest.
 #include "common/read/digest_signature.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/rsa.h>
 
@@ -11,9 +12,13 @@
 #include <vector>
 
 #include "common/read/handles.h"
+#include "tests/testutil/status_matchers.h"
 
 namespace imab {
 namespace {
+
+using imab::testing::StatusIs;
+using ::testing::HasSubstr;
 
 Ptr<EVP_PKEY> Rsa(size_t bits) {
   return Ptr<EVP_PKEY>(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", bits));
@@ -217,9 +222,7 @@ TEST_F(DigestSignatureTest, RefusesP521AndSecp256k1) {
 TEST_F(DigestSignatureTest, RefusesOtherKeyTypes) {
   Ptr<EVP_PKEY> ed(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
   Status s = CheckKernelKeyType(ed.get());
-  ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(s.error().message.find("ED25519"), std::string::npos);
+  ASSERT_THAT(s, StatusIs(ErrorCode::kInvalidArgument, HasSubstr("ED25519")));
   EXPECT_FALSE(CheckKernelKeyType(nullptr).ok());
 }
 

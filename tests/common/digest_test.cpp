@@ -1,14 +1,19 @@
 #include "common/read/digest.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "common/read/hex.h"
+#include "tests/testutil/status_matchers.h"
 
 namespace imab {
 namespace {
+
+using imab::testing::StatusIs;
+using ::testing::HasSubstr;
 
 std::span<const uint8_t> Bytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -104,9 +109,8 @@ TEST(HexTest, DecodesEmpty) {
 
 TEST(HexTest, RejectsOddLength) {
   auto decoded = HexDecode("abc");
-  ASSERT_FALSE(decoded.has_value());
-  EXPECT_EQ(decoded.error().code, ErrorCode::kMalformed);
-  EXPECT_NE(decoded.error().message.find("odd-length"), std::string::npos);
+  ASSERT_THAT(decoded,
+              StatusIs(ErrorCode::kMalformed, HasSubstr("odd-length")));
 }
 
 TEST(HexTest, RejectsUpperCase) {
@@ -126,8 +130,7 @@ TEST(HexTest, RejectsNonHexCharacters) {
   }
   auto decoded = HexDecode("00zz");
   ASSERT_FALSE(decoded.has_value());
-  EXPECT_NE(decoded.error().message.find("offset 2"), std::string::npos)
-      << decoded.error().message;
+  EXPECT_THAT(decoded.error().message, HasSubstr("offset 2"));
 }
 
 }  // namespace

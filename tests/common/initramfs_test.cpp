@@ -1,6 +1,4 @@
 #include "common/read/initramfs.h"
-#include "common/write/cpio_writer.h"
-#include "common/write/initramfs_rewrite.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -10,12 +8,17 @@
 #include <string>
 #include <vector>
 
+#include "common/write/cpio_writer.h"
+#include "common/write/initramfs_rewrite.h"
 #include "tests/testutil/run.h"
+#include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 #include "tests/testutil/tree_compare.h"
 
 namespace imab {
 namespace {
+
+using imab::testing::StatusIs;
 
 namespace fs = std::filesystem;
 using ::imab::testing::CompareTrees;
@@ -385,12 +388,12 @@ TEST(InitramfsSegmentsTest, LaterSegmentAfterCompressedStreamWins) {
     EXPECT_EQ(Str(keys->evm_der.value()), kForeignCert);
     // Two segments with keys: the builder will not guess which to edit.
     auto rewritten = SetInitramfsKeys(image, Bytes(kNewCert), std::nullopt);
-    ASSERT_FALSE(rewritten.has_value());
-    EXPECT_EQ(rewritten.error().code, ErrorCode::kInvalidArgument);
-    EXPECT_THAT(rewritten.error().message,
-                HasSubstr("etc/keys certificates in the segment at offset 0 "
-                          "and again in the segment at offset " +
-                          std::to_string(a.size() + zeros)));
+    ASSERT_THAT(
+        rewritten,
+        StatusIs(ErrorCode::kInvalidArgument,
+                 HasSubstr("etc/keys certificates in the segment at offset 0 "
+                           "and again in the segment at offset " +
+                           std::to_string(a.size() + zeros))));
   }
 }
 

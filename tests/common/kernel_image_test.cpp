@@ -10,11 +10,14 @@
 #include "tests/testutil/fake_kernel.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/run.h"
+#include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace imab {
 namespace {
 
+using imab::testing::StatusIs;
+using ::testing::HasSubstr;
 using testing::KernelWrap;
 
 std::span<const uint8_t> Bytes(const std::string& s) {
@@ -116,9 +119,7 @@ TEST_F(KernelImageTest, PayloadOfAnotherSizeThanItsTrailerIsRefused) {
   kernel[end - 4] = static_cast<char>(kernel[end - 4] ^ 1);
   Result<KernelImageScan> scan =
       ScanKernelImage(Bytes(kernel), {ca_der_}, 256u << 20);
-  ASSERT_FALSE(scan.has_value());
-  EXPECT_EQ(scan.error().code, ErrorCode::kMalformed);
-  EXPECT_NE(scan.error().message.find("size trailer"), std::string::npos);
+  ASSERT_THAT(scan, StatusIs(ErrorCode::kMalformed, HasSubstr("size trailer")));
 }
 
 TEST_F(KernelImageTest, DecompressionIsBounded) {

@@ -2,6 +2,7 @@
 // the writer, bounded memory, and one negative test per rejection rule.
 #include "common/read/manifest_reader.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,9 +12,13 @@
 #include "common/read/limits.h"
 #include "common/read/manifest.h"
 #include "common/write/manifest_writer.h"
+#include "tests/testutil/status_matchers.h"
 
 namespace imab {
 namespace {
+
+using imab::testing::StatusIs;
+using ::testing::HasSubstr;
 
 std::vector<uint8_t> Bytes(std::string_view s) {
   return std::vector<uint8_t>(s.begin(), s.end());
@@ -399,9 +404,7 @@ TEST(ManifestReader, ReportsSourceFailureAsIo) {
   std::string text = Manifest(0, {});
   FailingByteSource source(text, 0);
   Result<Parsed> parsed = ParseAll(source, 0, text.size());
-  ASSERT_FALSE(parsed.has_value());
-  EXPECT_EQ(parsed.error().code, ErrorCode::kIo);
-  EXPECT_NE(parsed.error().message.find("manifest line 1:"), std::string::npos);
+  ASSERT_THAT(parsed, StatusIs(ErrorCode::kIo, HasSubstr("manifest line 1:")));
 }
 
 // --- Line structure -----------------------------------------------------
@@ -611,9 +614,9 @@ TEST(ManifestReader, RoundTripsImaSection) {
                       {0xffffffff, std::string(1, '\0')}};
   header.ima = ima;
   std::string text = Write(header, entries);
-  ASSERT_NE(text.find("\nsection ima 1\nkernel-profile be64:security.selinux,"
-                      "security.ima,security.capability\ncert 00000000 "),
-            std::string::npos);
+  ASSERT_THAT(text,
+              HasSubstr("\nsection ima 1\nkernel-profile be64:security.selinux,"
+                        "security.ima,security.capability\ncert 00000000 "));
   Result<Parsed> parsed = ParseAll(text);
   ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
   EXPECT_EQ(parsed->header, header);
@@ -1050,9 +1053,8 @@ TEST(ManifestReaderDevelopment, RoundTripsTheMarker) {
   header.development = true;
   header.ima = OneCertSection();
   std::string text = Write(header, {});
-  EXPECT_NE(text.find("section development 1\nend-section development\n"
-                      "section ima 1\n"),
-            std::string::npos);
+  EXPECT_THAT(text, HasSubstr("section development 1\nend-section development\n"
+                              "section ima 1\n"));
   Result<Parsed> parsed = ParseAll(text);
   ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
   EXPECT_TRUE(parsed->header.development);
@@ -1077,7 +1079,7 @@ TEST(ManifestReaderDevelopment, RejectsEachMisuse) {
     Result<Parsed> parsed = ParseAll(WithDevelopmentLines(lines));
     ASSERT_FALSE(parsed.has_value()) << lines;
     EXPECT_EQ(parsed.error().code, ErrorCode::kMalformed);
-    EXPECT_NE(parsed.error().message.find("manifest line"), std::string::npos);
+    EXPECT_THAT(parsed.error().message, HasSubstr("manifest line"));
   }
   // After section ima: out of the canonical order.
   ManifestHeader header = SampleHeader(0);
@@ -1167,9 +1169,8 @@ TEST(ManifestReaderKeys, RejectsEachMisuse) {
       "section keys 2\nkey-generation 1\nkernel boot/vmlinuz 6.1\n"
       "end-section keys\n"));
   ASSERT_FALSE(no_ca.has_value());
-  EXPECT_NE(no_ca.error().message.find("a kernel line needs the kernel-ca"),
-            std::string::npos)
-      << no_ca.error().message;
+  EXPECT_THAT(no_ca.error().message,
+              HasSubstr("a kernel line needs the kernel-ca"));
 }
 
 // --- Section ca-store (FORMAT.md §3.3.6) -----------------------------------
@@ -1197,9 +1198,9 @@ TEST(ManifestReader, RoundTripsCaStoreSection) {
   ca.anchors.push_back({"Z.pem", {}, 4102444800, "CN=%"});
   header.ca_store = ca;
   std::string text = Write(header, {});
-  ASSERT_NE(text.find("end-section ima\nsection ca-store 1\nbundle 12"),
-            std::string::npos);
-  ASSERT_NE(text.find("\nanchor A%20B.pem "), std::string::npos);
+  ASSERT_THAT(text,
+              HasSubstr("end-section ima\nsection ca-store 1\nbundle 12"));
+  ASSERT_THAT(text, HasSubstr("\nanchor A%20B.pem "));
   Result<Parsed> parsed = ParseAll(text);
   ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
   EXPECT_EQ(parsed->header, header);
