@@ -20,7 +20,8 @@ Status Malformed() { return MakeError(ErrorCode::kMalformed, "entry 3: bad"); }
 Result<int> Seven() { return 7; }
 Result<int> NotSeven() { return MakeError(ErrorCode::kIo, "read failed"); }
 
-// What a matcher says of `value` when it does not match.
+// What a matcher adds to gtest's "Actual: <value>" line when `value` does
+// not match.
 template <class M, class V>
 std::string Explain(const M& matcher, const V& value) {
   ::testing::StringMatchResultListener listener;
@@ -34,8 +35,7 @@ TEST(StatusMatchersTest, IsOkMatchesOnlySuccess) {
   EXPECT_THAT(Seven(), IsOk());
   EXPECT_THAT(Malformed(), Not(IsOk()));
   EXPECT_THAT(NotSeven(), Not(IsOk()));
-  EXPECT_EQ(Explain(IsOk(), Malformed()),
-            "which is error malformed: \"entry 3: bad\"");
+  EXPECT_EQ(Explain(IsOk(), Malformed()), "");
 }
 
 TEST(StatusMatchersTest, HasValueMatchesTheValue) {
@@ -43,9 +43,7 @@ TEST(StatusMatchersTest, HasValueMatchesTheValue) {
   EXPECT_THAT(Seven(), HasValue(Eq(7)));
   EXPECT_THAT(Seven(), Not(HasValue(Eq(8))));
   EXPECT_THAT(NotSeven(), Not(HasValue()));
-  EXPECT_EQ(Explain(HasValue(), NotSeven()),
-            "which is error io: \"read failed\"");
-  EXPECT_EQ(Explain(HasValue(Eq(8)), Seven()), "whose value is 7");
+  EXPECT_EQ(Explain(HasValue(), NotSeven()), "");
   EXPECT_EQ(DescribeMatcher<const Result<int>&>(HasValue(Eq(8))),
             "has a value that is equal to 8");
 }
@@ -63,11 +61,13 @@ TEST(StatusMatchersTest, StatusIsMatchesCodeAndMessage) {
   EXPECT_THAT(Seven(), Not(StatusIs(ErrorCode::kInternal)));
 }
 
-TEST(StatusMatchersTest, StatusIsFailureNamesCodeAndMessage) {
+TEST(StatusMatchersTest, StatusIsFailureSaysWhichHalfDiffers) {
   EXPECT_EQ(Explain(StatusIs(ErrorCode::kIo), Malformed()),
-            "which is error malformed: \"entry 3: bad\"");
-  EXPECT_EQ(Explain(StatusIs(ErrorCode::kIo), OkStatus()), "which is ok");
-  EXPECT_EQ(Explain(StatusIs(ErrorCode::kIo), Seven()), "which is a value: 7");
+            "whose code is not io");
+  EXPECT_EQ(
+      Explain(StatusIs(ErrorCode::kMalformed, HasSubstr("x")), Malformed()),
+      "whose message does not match");
+  EXPECT_EQ(Explain(StatusIs(ErrorCode::kIo), OkStatus()), "");
   EXPECT_EQ(DescribeMatcher<const Status&>(
                 StatusIs(ErrorCode::kMalformed, HasSubstr("entry"))),
             "is error malformed with a message that has substring \"entry\"");
@@ -78,6 +78,7 @@ TEST(StatusMatchersTest, GtestPrintsCodeNameAndMessage) {
             "error malformed: \"entry 3: bad\"");
   EXPECT_EQ(::testing::PrintToString(OkStatus()), "ok");
   EXPECT_EQ(::testing::PrintToString(ErrorCode::kRollback), "rollback");
+  EXPECT_EQ(::testing::PrintToString(Seven()), "a value: 7");
 }
 
 }  // namespace
