@@ -203,8 +203,7 @@ TEST_F(CaStoreStageTest, LeavesTheStoreAloneWithoutAConfToSelectFrom) {
   EXPECT_FALSE(plan->has_value());
   // A local certificate is selected without a conf: then it is managed.
   fs::create_directories(root_ + "/usr/local/share/ca-certificates");
-  WriteFile(root_ + "/usr/local/share/ca-certificates/Local.crt",
-            Pem("Local"));
+  WriteFile(root_ + "/usr/local/share/ca-certificates/Local.crt", Pem("Local"));
   plan = Plan();
   ASSERT_TRUE(plan.has_value()) << plan.error().message;
   EXPECT_TRUE(plan->has_value());
@@ -247,8 +246,9 @@ TEST_F(CaStoreStageTest, RefusesACaRemoveOfALastLineTheScriptIgnores) {
   WriteFile(root_ + "/etc/ca-certificates.conf",
             "mozilla/Root_A.crt\nmozilla/Root_B.crt");
   options_.remove = {"Root_B"};
-  ExpectError("--ca-remove Root_B: etc/ca-certificates.conf selects no "
-              "certificate of that name");
+  ExpectError(
+      "--ca-remove Root_B: etc/ca-certificates.conf selects no "
+      "certificate of that name");
 }
 
 TEST_F(CaStoreStageTest, RefusesAConfEntryNamingAMissingFileUnlessLenient) {

@@ -13,8 +13,8 @@
 
 #include "builder/rootfs_source.h"
 #include "common/read/handles.h"
-#include "common/write/archive_handles.h"
 #include "common/read/image_tree.h"
+#include "common/write/archive_handles.h"
 #include "tests/builder/sample_rootfs.h"
 #include "tests/testutil/temp_dir.h"
 
