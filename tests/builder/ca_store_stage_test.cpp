@@ -3,6 +3,7 @@
 // raises (option problems, strict-mode problems, --ca-require).
 #include "builder/ca_store_stage.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <ctime>
@@ -15,6 +16,8 @@
 
 namespace imab::builder {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 using testing::ReadFile;
@@ -87,8 +90,7 @@ class CaStoreStageTest : public ::testing::Test {
   void ExpectError(const std::string& needle) {
     auto plan = Plan();
     ASSERT_FALSE(plan.has_value()) << "planned; expected '" << needle << "'";
-    EXPECT_NE(plan.error().message.find(needle), std::string::npos)
-        << plan.error().message;
+    EXPECT_THAT(plan.error().message, HasSubstr(needle));
   }
 
   testing::TempDir dir_;

@@ -2,6 +2,7 @@
 // ECDSA DER), concurrent use, and every key/certificate it refuses.
 #include "builder/digest_signer.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -18,6 +19,7 @@
 #include "common/read/x509_util.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/run.h"
+#include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace imab::builder {
@@ -27,8 +29,10 @@ using imab::testing::CertOptions;
 using imab::testing::KeyType;
 using imab::testing::RunShell;
 using imab::testing::ShellQuote;
+using imab::testing::StatusIs;
 using imab::testing::TempDir;
 using imab::testing::TestIdentity;
+using ::testing::HasSubstr;
 
 std::vector<uint8_t> Hash(HashAlgo algo, const std::string& msg) {
   std::vector<uint8_t> out(HashAlgoDigestSize(algo));
@@ -94,10 +98,7 @@ class DigestSignerTest : public ::testing::Test {
   static void ExpectRefused(const std::string& key, const std::string& cert,
                             const std::string& what) {
     Result<std::unique_ptr<DigestSigner>> s = LoadFileDigestSigner(key, cert);
-    ASSERT_FALSE(s.has_value());
-    EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument);
-    EXPECT_NE(s.error().message.find(what), std::string::npos)
-        << s.error().message;
+    ASSERT_THAT(s, StatusIs(ErrorCode::kInvalidArgument, HasSubstr(what)));
   }
 
   static inline std::unique_ptr<TempDir> dir_;
