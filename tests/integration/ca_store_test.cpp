@@ -324,8 +324,8 @@ TEST_F(CaStoreTest, KeepSignaturesKeepsTheStoreByDefault) {
   fs::create_directories(rootfs_ + "/etc/ssl/certs");
   fs::create_symlink("/usr/share/ca-certificates/mozilla/Gone.crt",
                      rootfs_ + "/etc/ssl/certs/Gone.pem");
-  const std::string keep = "--keep-signatures --ima-cert " +
-                           ShellQuote(ima.cert_path);
+  const std::string keep =
+      "--keep-signatures --ima-cert " + ShellQuote(ima.cert_path);
   std::string bundle = Build("kept", keep);
   std::string out = dir_.Sub("kept-tree");
   ASSERT_EQ(RunExtract(bundle, keys_->ca().cert_path, out).exit_code, 0);

@@ -85,12 +85,14 @@ TEST_P(ImaRoundTripTest, KeptEvmctlSignaturesVerifyAndTamperingIsNamed) {
   // Sign the input with evmctl, pack it with its xattrs.
   CommandResult sign = RunShell(
       "evmctl sign -r --imasig --portable --generation 0 --smack -a sha256 "
-      "--key " + ShellQuote(ima_.key_path) + " " + ShellQuote(rootfs_));
+      "--key " +
+      ShellQuote(ima_.key_path) + " " + ShellQuote(rootfs_));
   ASSERT_EQ(sign.exit_code, 0) << sign.out << sign.err;
   std::string tarball = dir_.Sub("signed.tar");
   ASSERT_EQ(RunShell("tar --xattrs --xattrs-include='*' --numeric-owner -C " +
-                     ShellQuote(rootfs_) + " -cf " + ShellQuote(tarball) +
-                     " .").exit_code, 0);
+                     ShellQuote(rootfs_) + " -cf " + ShellQuote(tarball) + " .")
+                .exit_code,
+            0);
   std::string keep = "--keep-signatures --ima-cert " + ShellQuote(ima_der_);
   std::string bundle = dir_.Sub("kept.imab");
   CommandResult build = RunBuild(tarball, bundle, *keys_, keep);
@@ -101,12 +103,12 @@ TEST_P(ImaRoundTripTest, KeptEvmctlSignaturesVerifyAndTamperingIsNamed) {
   // Change one file's content after signing: the builder refuses...
   WriteFile(rootfs_ + "/etc/hostname", "tampered\n");
   ASSERT_EQ(RunShell("tar --xattrs --xattrs-include='*' --numeric-owner -C " +
-                     ShellQuote(rootfs_) + " -cf " + ShellQuote(tarball) +
-                     " .").exit_code, 0);
+                     ShellQuote(rootfs_) + " -cf " + ShellQuote(tarball) + " .")
+                .exit_code,
+            0);
   CommandResult refused = RunBuild(tarball, bundle, *keys_, keep);
   EXPECT_EQ(refused.exit_code, 2);
-  EXPECT_NE(refused.err.find("etc/hostname"), std::string::npos)
-      << refused.err;
+  EXPECT_NE(refused.err.find("etc/hostname"), std::string::npos) << refused.err;
   // ...unless told to build anyway; then only the verifier's IMA check can
   // catch it, since the release signature over the manifest is valid.
   CommandResult forced =
@@ -121,13 +123,18 @@ TEST_P(ImaRoundTripTest, KeptEvmctlSignaturesVerifyAndTamperingIsNamed) {
 
   // A changed mode breaks only the EVM signature.
   ASSERT_EQ(RunShell("evmctl sign --imasig --portable --generation 0 --smack "
-                     "-a sha256 --key " + ShellQuote(ima_.key_path) + " " +
-                     ShellQuote(rootfs_ + "/etc/hostname")).exit_code, 0);
-  ASSERT_EQ(RunShell("chmod 0600 " + ShellQuote(rootfs_ + "/etc/hostname"))
-                .exit_code, 0);
+                     "-a sha256 --key " +
+                     ShellQuote(ima_.key_path) + " " +
+                     ShellQuote(rootfs_ + "/etc/hostname"))
+                .exit_code,
+            0);
+  ASSERT_EQ(
+      RunShell("chmod 0600 " + ShellQuote(rootfs_ + "/etc/hostname")).exit_code,
+      0);
   ASSERT_EQ(RunShell("tar --xattrs --xattrs-include='*' --numeric-owner -C " +
-                     ShellQuote(rootfs_) + " -cf " + ShellQuote(tarball) +
-                     " .").exit_code, 0);
+                     ShellQuote(rootfs_) + " -cf " + ShellQuote(tarball) + " .")
+                .exit_code,
+            0);
   forced = RunBuild(tarball, bundle, *keys_, keep + " --allow-unverified");
   ASSERT_EQ(forced.exit_code, 0) << forced.err;
   rejected = RunVerify(bundle, keys_->ca().cert_path);
@@ -139,9 +146,11 @@ TEST_P(ImaRoundTripTest, KeptEvmctlSignaturesVerifyAndTamperingIsNamed) {
 }
 
 TEST_P(ImaRoundTripTest, UnsignedInputSignaturesAreRefusedWithoutImaOptions) {
-  ASSERT_EQ(RunShell("evmctl ima_sign -a sha256 --key " +
-                     ShellQuote(ima_.key_path) + " " +
-                     ShellQuote(rootfs_ + "/etc/hostname")).exit_code, 0);
+  ASSERT_EQ(
+      RunShell("evmctl ima_sign -a sha256 --key " + ShellQuote(ima_.key_path) +
+               " " + ShellQuote(rootfs_ + "/etc/hostname"))
+          .exit_code,
+      0);
   CommandResult build = RunBuild(rootfs_, dir_.Sub("b.imab"), *keys_);
   EXPECT_EQ(build.exit_code, 2);
   EXPECT_NE(build.err.find("etc/hostname"), std::string::npos) << build.err;
@@ -155,14 +164,17 @@ TEST_P(ImaRoundTripTest, ExcludedFilesShipUnsignedAndTheRestSigned) {
   std::string out = dir_.Sub("extracted");
   ASSERT_EQ(RunExtract(bundle, keys_->ca().cert_path, out).exit_code, 0);
   EXPECT_NE(RunShell("getfattr -n security.ima " +
-                     ShellQuote(out + "/home/user/notes")).exit_code, 0);
-  EXPECT_EQ(RunShell("getfattr -n security.ima " +
-                     ShellQuote(out + "/etc/hostname")).exit_code, 0);
+                     ShellQuote(out + "/home/user/notes"))
+                .exit_code,
+            0);
+  EXPECT_EQ(
+      RunShell("getfattr -n security.ima " + ShellQuote(out + "/etc/hostname"))
+          .exit_code,
+      0);
 }
 
 INSTANTIATE_TEST_SUITE_P(ImaKeys, ImaRoundTripTest,
-                         ::testing::Values(KeyType::kRsa2048,
-                                           KeyType::kEcP256),
+                         ::testing::Values(KeyType::kRsa2048, KeyType::kEcP256),
                          [](const ::testing::TestParamInfo<KeyType>& p) {
                            return p.param == KeyType::kRsa2048
                                       ? std::string("Rsa2048")

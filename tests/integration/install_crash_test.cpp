@@ -241,8 +241,8 @@ TEST_F(InstallCrashTest, KillAtEveryMutatingSyscallKeepsTheActiveSlot) {
       target = 1 - ActiveImage();
       CommandResult run = RunShell(
           kUnderPtrace + "strace -f -qq -o /dev/null -e trace=" + name +
-          " -e inject=" + name +
-          ":signal=SIGKILL:when=" + std::to_string(n) + " " + command(target));
+          " -e inject=" + name + ":signal=SIGKILL:when=" + std::to_string(n) +
+          " " + command(target));
       ASSERT_NO_FATAL_FAILURE(
           CheckAfterKill(before, target, run.exit_code != 0, outcomes));
       // Start the next kill from a clean device, so that invocation n of

@@ -48,14 +48,17 @@ class KeysTest : public ::testing::Test {
   std::string DerOf(const std::string& pem, const std::string& name) {
     std::string out = dir_.Sub(name);
     EXPECT_EQ(RunShell("openssl x509 -in " + ShellQuote(pem) +
-                       " -outform DER -out " + ShellQuote(out)).exit_code, 0);
+                       " -outform DER -out " + ShellQuote(out))
+                  .exit_code,
+              0);
     return out;
   }
 
   void MakeInitramfs(const std::string& name, const std::string& compressor) {
     std::string cmd = "cd " + ShellQuote(initrd_tree_) +
                       " && find . | LC_ALL=C sort | cpio -o -H newc "
-                      "--quiet | " + compressor + " > " +
+                      "--quiet | " +
+                      compressor + " > " +
                       ShellQuote(rootfs_ + "/boot/" + name);
     ASSERT_EQ(RunShell(cmd).exit_code, 0);
   }
@@ -97,8 +100,7 @@ TEST_F(KeysTest, GzipAndZstdInitramfsGetTheNewCertificate) {
   ASSERT_EQ(build.exit_code, 0) << build.err;
   EXPECT_NE(build.out.find("initramfs boot/initramfs-6.1.img"),
             std::string::npos);
-  EXPECT_NE(build.out.find("initramfs boot/initrd.img-6.1"),
-            std::string::npos);
+  EXPECT_NE(build.out.find("initramfs boot/initrd.img-6.1"), std::string::npos);
   CommandResult verify = RunVerify(bundle, keys_->ca().cert_path);
   ASSERT_EQ(verify.exit_code, 0) << verify.err;
   std::string out = dir_.Sub("out");
@@ -109,8 +111,7 @@ TEST_F(KeysTest, GzipAndZstdInitramfsGetTheNewCertificate) {
   for (const auto& [name, decompressor] : images) {
     std::string unpacked = dir_.Sub(std::string("unpacked-") + name);
     Unpack(out + "/boot/" + name, decompressor, unpacked);
-    EXPECT_EQ(ReadFile(unpacked + "/etc/keys/x509_evm.der"),
-              ReadFile(ima_der_))
+    EXPECT_EQ(ReadFile(unpacked + "/etc/keys/x509_evm.der"), ReadFile(ima_der_))
         << name;
     EXPECT_TRUE(fs::is_symlink(unpacked + "/etc/keys/x509_ima.der")) << name;
     // Every other member is unchanged.
@@ -122,8 +123,8 @@ TEST_F(KeysTest, GzipAndZstdInitramfsGetTheNewCertificate) {
     std::vector<std::string> diffs = CompareTrees(original, unpacked);
     // cpio -idm restores mtimes but not necessarily directory owners of
     // the unpack root; compare entries only.
-    EXPECT_TRUE(diffs.empty()) << name << ": "
-                               << ::testing::PrintToString(diffs);
+    EXPECT_TRUE(diffs.empty())
+        << name << ": " << ::testing::PrintToString(diffs);
   }
 }
 
@@ -138,11 +139,11 @@ TEST_F(KeysTest, AnInitramfsWithAnotherCertificateIsRejected) {
   auto layout = ReadBundleLayout(source);
   ASSERT_TRUE(layout.has_value());
   ForgedBundle forged;
-  forged.manifest = bytes.substr(layout->manifest_offset, layout->manifest_size);
+  forged.manifest =
+      bytes.substr(layout->manifest_offset, layout->manifest_size);
   forged.payload = bytes.substr(layout->payload_offset, layout->payload_size);
-  CommandResult old_sha = RunShell("sha256sum < " +
-                                   ShellQuote(dir_.Sub("old.der")) +
-                                   " | cut -c1-64");
+  CommandResult old_sha = RunShell(
+      "sha256sum < " + ShellQuote(dir_.Sub("old.der")) + " | cut -c1-64");
   size_t at = forged.manifest.find("initramfs boot/initramfs-6.1.img ");
   ASSERT_NE(at, std::string::npos);
   at += std::string("initramfs boot/initramfs-6.1.img ").size();
@@ -163,11 +164,11 @@ TEST_F(KeysTest, ASigningCertificateTheKernelWouldRefuseStopsTheBuild) {
   rsa.key_type = KeyType::kRsa2048;
   TestIdentity stray = MakeRootCa(dir_.Sub(""), "stray", rsa);
   std::string bundle = dir_.Sub("b.imab");
-  CommandResult build = RunBuild(
-      rootfs_, bundle, *keys_,
-      "--ima-key " + ShellQuote(stray.key_path) + " --ima-cert " +
-          ShellQuote(stray.cert_path) + " --kernel-ca " +
-          ShellQuote(kernel_ca_.cert_path));
+  CommandResult build =
+      RunBuild(rootfs_, bundle, *keys_,
+               "--ima-key " + ShellQuote(stray.key_path) + " --ima-cert " +
+                   ShellQuote(stray.cert_path) + " --kernel-ca " +
+                   ShellQuote(kernel_ca_.cert_path));
   EXPECT_EQ(build.exit_code, 2);
   EXPECT_NE(build.err.find("kernel would refuse"), std::string::npos)
       << build.err;
