@@ -4,6 +4,7 @@
 // verify --root`. The kernel (ima_appraise.c xattr_verify) takes such a
 // digest even under appraise_type=imasig, because EVM returned
 // INTEGRITY_PASS_IMMUTABLE; so must the trust decision.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -14,6 +15,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -72,7 +75,7 @@ class EvmctlHashFormTest : public ::testing::Test {
     CommandResult ima =
         RunShell("getfattr --absolute-names -e hex -n security.ima " +
                  ShellQuote(rootfs_ + "/usr/lib/x86_64-linux-gnu/libc.so.6"));
-    ASSERT_NE(ima.out.find("security.ima=0x0404"), std::string::npos)
+    ASSERT_THAT(ima.out, HasSubstr("security.ima=0x0404"))
         << "evmctl ima_hash did not write a SHA-256 digest: " << ima.out;
   }
 
@@ -143,9 +146,7 @@ TEST_F(EvmctlHashFormTest, DigestWithAForeignEvmSignatureIsRefused) {
   CommandResult judged =
       Judge(Build(&stranger_), "appraise fowner=0 appraise_type=imasig\n");
   EXPECT_EQ(judged.exit_code, 1) << judged.out << judged.err;
-  EXPECT_NE(judged.err.find("/usr/lib/x86_64-linux-gnu/libc.so.6: "),
-            std::string::npos)
-      << judged.err;
+  EXPECT_THAT(judged.err, HasSubstr("/usr/lib/x86_64-linux-gnu/libc.so.6: "));
 }
 
 }  // namespace

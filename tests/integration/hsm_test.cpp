@@ -1,6 +1,7 @@
 // All three private keys in a PKCS#11 token (SoftHSM2): the kernel CA key
 // issues the IMA/EVM signing certificate, the IMA/EVM key signs every file,
 // the release key signs the manifest; the bundle verifies.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -11,6 +12,9 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 namespace fs = std::filesystem;
 
@@ -60,7 +64,7 @@ TEST(HsmTest, BuildAndVerifyWithEveryPrivateKeyInTheToken) {
                ShellQuote(kernel_ca.cert_path) + module + " --output " +
                ShellQuote(bundle));
   ASSERT_EQ(build.exit_code, 0) << build.err;
-  EXPECT_EQ(build.err.find(SoftHsm::kUserPin), std::string::npos);
+  EXPECT_THAT(build.err, Not(HasSubstr(SoftHsm::kUserPin)));
   CommandResult verify = RunVerify(bundle, release_ca.cert_path);
   EXPECT_EQ(verify.exit_code, 0) << verify.err;
 
@@ -73,7 +77,7 @@ TEST(HsmTest, BuildAndVerifyWithEveryPrivateKeyInTheToken) {
       ShellQuote(bad_uri) + " --signing-cert " + ShellQuote(release.cert_path) +
       module + " --output " + ShellQuote(dir.Sub("c.imab")));
   EXPECT_EQ(refused.exit_code, 2);
-  EXPECT_EQ(refused.err.find("9999"), std::string::npos) << refused.err;
+  EXPECT_THAT(refused.err, Not(HasSubstr("9999")));
   EXPECT_FALSE(fs::exists(dir.Sub("c.imab")));
 }
 

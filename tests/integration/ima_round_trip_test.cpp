@@ -1,6 +1,7 @@
 // IMA/EVM end to end through the executables: re-sign a rootfs, extract it
 // as root, and let evmctl (the reference implementation) check every file;
 // and the reverse, keeping signatures evmctl made.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -10,6 +11,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -63,7 +66,7 @@ TEST_P(ImaRoundTripTest, EvmctlVerifiesEveryExtractedFile) {
   std::string bundle = dir_.Sub("b.imab");
   CommandResult build = RunBuild(rootfs_, bundle, *keys_, ImaFlags());
   ASSERT_EQ(build.exit_code, 0) << build.err;
-  EXPECT_NE(build.out.find("signed "), std::string::npos) << build.out;
+  EXPECT_THAT(build.out, HasSubstr("signed "));
   CommandResult verify = RunVerify(bundle, keys_->ca().cert_path);
   ASSERT_EQ(verify.exit_code, 0) << verify.err;
   std::string out = dir_.Sub("extracted");
@@ -108,7 +111,7 @@ TEST_P(ImaRoundTripTest, KeptEvmctlSignaturesVerifyAndTamperingIsNamed) {
             0);
   CommandResult refused = RunBuild(tarball, bundle, *keys_, keep);
   EXPECT_EQ(refused.exit_code, 2);
-  EXPECT_NE(refused.err.find("etc/hostname"), std::string::npos) << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("etc/hostname"));
   // ...unless told to build anyway; then only the verifier's IMA check can
   // catch it, since the release signature over the manifest is valid.
   CommandResult forced =
@@ -116,10 +119,8 @@ TEST_P(ImaRoundTripTest, KeptEvmctlSignaturesVerifyAndTamperingIsNamed) {
   ASSERT_EQ(forced.exit_code, 0) << forced.err;
   CommandResult rejected = RunVerify(bundle, keys_->ca().cert_path);
   EXPECT_EQ(rejected.exit_code, 1);
-  EXPECT_NE(rejected.err.find("etc/hostname"), std::string::npos)
-      << rejected.err;
-  EXPECT_NE(rejected.err.find("security.ima"), std::string::npos)
-      << rejected.err;
+  EXPECT_THAT(rejected.err, HasSubstr("etc/hostname"));
+  EXPECT_THAT(rejected.err, HasSubstr("security.ima"));
 
   // A changed mode breaks only the EVM signature.
   ASSERT_EQ(RunShell("evmctl sign --imasig --portable --generation 0 --smack "
@@ -139,10 +140,8 @@ TEST_P(ImaRoundTripTest, KeptEvmctlSignaturesVerifyAndTamperingIsNamed) {
   ASSERT_EQ(forced.exit_code, 0) << forced.err;
   rejected = RunVerify(bundle, keys_->ca().cert_path);
   EXPECT_EQ(rejected.exit_code, 1);
-  EXPECT_NE(rejected.err.find("etc/hostname"), std::string::npos)
-      << rejected.err;
-  EXPECT_NE(rejected.err.find("security.evm"), std::string::npos)
-      << rejected.err;
+  EXPECT_THAT(rejected.err, HasSubstr("etc/hostname"));
+  EXPECT_THAT(rejected.err, HasSubstr("security.evm"));
 }
 
 TEST_P(ImaRoundTripTest, UnsignedInputSignaturesAreRefusedWithoutImaOptions) {
@@ -153,7 +152,7 @@ TEST_P(ImaRoundTripTest, UnsignedInputSignaturesAreRefusedWithoutImaOptions) {
       0);
   CommandResult build = RunBuild(rootfs_, dir_.Sub("b.imab"), *keys_);
   EXPECT_EQ(build.exit_code, 2);
-  EXPECT_NE(build.err.find("etc/hostname"), std::string::npos) << build.err;
+  EXPECT_THAT(build.err, HasSubstr("etc/hostname"));
 }
 
 TEST_P(ImaRoundTripTest, ExcludedFilesShipUnsignedAndTheRestSigned) {

@@ -4,6 +4,7 @@
 // member replaces an earlier one of the same name; so a foreign
 // x509_evm.der appended after the gzip stream is the key the device loads.
 // Real bundles built by imab-build, judged by `imab-verify verify --root`.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -16,6 +17,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -170,12 +173,11 @@ TEST_F(InitramfsSegmentsTest, BuilderRefusesToRewriteKeysInTwoSegments) {
                                     ImaCert(new_) + "--initramfs " + kInitrd,
                                 "b.imab");
     EXPECT_NE(build.exit_code, 0);
-    EXPECT_NE(build.err.find(std::string(kInitrd) +
-                             ": initramfs: etc/keys certificates in the "
-                             "segment at offset 0 and again in the segment "
-                             "at offset "),
-              std::string::npos)
-        << build.err;
+    EXPECT_THAT(build.err,
+                HasSubstr(std::string(kInitrd) +
+                          ": initramfs: etc/keys certificates in the "
+                          "segment at offset 0 and again in the segment "
+                          "at offset "));
   }
 }
 
@@ -191,11 +193,10 @@ TEST_F(InitramfsSegmentsTest, KeptInitramfsWithAKeyAfterTheStreamIsRefused) {
     std::string tree = SignedTree(Attack(new_, old_, tail));
     CommandResult build = Build(tree, Keep(ImaCert(new_)), "kept.imab");
     EXPECT_NE(build.exit_code, 0);
-    EXPECT_NE(build.err.find(std::string(kInitrd) +
-                             ": a certificate in etc/keys is not one of the "
-                             "--ima-cert certificates"),
-              std::string::npos)
-        << build.err;
+    EXPECT_THAT(build.err,
+                HasSubstr(std::string(kInitrd) +
+                          ": a certificate in etc/keys is not one of the "
+                          "--ima-cert certificates"));
     if (build.exit_code == 0) {
       CommandResult judged = Judge("kept.imab");
       EXPECT_EQ(judged.exit_code, 1) << "built, and the device accepts it";
@@ -234,19 +235,16 @@ TEST_F(InitramfsSegmentsTest, ForgedDeclarationOfTheEarlierKeyIsRefused) {
     WriteFile(dir_.Sub("forged.imab"), Assemble(forged, kCreated));
     CommandResult judged = Judge("forged.imab");
     EXPECT_EQ(judged.exit_code, 1) << judged.err;
-    EXPECT_NE(judged.err.find(std::string("initramfs ") + kInitrd +
-                              ": etc/keys/x509_evm.der (SHA-256 " +
-                              DerSha(old_).substr(0, 16) +
-                              "...) is not the certificate the manifest "
-                              "declares"),
-              std::string::npos)
-        << judged.err;
+    EXPECT_THAT(judged.err,
+                HasSubstr(std::string("initramfs ") + kInitrd +
+                          ": etc/keys/x509_evm.der (SHA-256 " +
+                          DerSha(old_).substr(0, 16) +
+                          "...) is not the certificate the manifest "
+                          "declares"));
     CommandResult installed = InstallOnFreshDevice("forged.imab");
     EXPECT_EQ(installed.exit_code, 1) << installed.err;
-    EXPECT_NE(installed.err.find("etc/keys/x509_evm.der (SHA-256 " +
-                                 DerSha(old_).substr(0, 16) + "...)"),
-              std::string::npos)
-        << installed.err;
+    EXPECT_THAT(installed.err, HasSubstr("etc/keys/x509_evm.der (SHA-256 " +
+                                         DerSha(old_).substr(0, 16) + "...)"));
     fs::remove_all(tree);
   }
 }

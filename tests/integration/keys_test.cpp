@@ -1,6 +1,7 @@
 // Boot-chain keys end to end: the builder puts the signing certificate into
 // the image's initramfs (gzip and zstd), records it in the manifest, and the
 // verifier rejects a bundle whose initramfs carries another certificate.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -14,6 +15,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -98,9 +101,8 @@ TEST_F(KeysTest, GzipAndZstdInitramfsGetTheNewCertificate) {
   std::string bundle = dir_.Sub("b.imab");
   CommandResult build = RunBuild(rootfs_, bundle, *keys_, ImaFlags());
   ASSERT_EQ(build.exit_code, 0) << build.err;
-  EXPECT_NE(build.out.find("initramfs boot/initramfs-6.1.img"),
-            std::string::npos);
-  EXPECT_NE(build.out.find("initramfs boot/initrd.img-6.1"), std::string::npos);
+  EXPECT_THAT(build.out, HasSubstr("initramfs boot/initramfs-6.1.img"));
+  EXPECT_THAT(build.out, HasSubstr("initramfs boot/initrd.img-6.1"));
   CommandResult verify = RunVerify(bundle, keys_->ca().cert_path);
   ASSERT_EQ(verify.exit_code, 0) << verify.err;
   std::string out = dir_.Sub("out");
@@ -152,10 +154,8 @@ TEST_F(KeysTest, AnInitramfsWithAnotherCertificateIsRejected) {
   WriteFile(bundle, Assemble(forged, layout->mtime));
   CommandResult verify = RunVerify(bundle, keys_->ca().cert_path);
   EXPECT_EQ(verify.exit_code, 1);
-  EXPECT_NE(verify.err.find("initramfs boot/initramfs-6.1.img"),
-            std::string::npos)
-      << verify.err;
-  EXPECT_NE(verify.err.find("x509_evm.der"), std::string::npos) << verify.err;
+  EXPECT_THAT(verify.err, HasSubstr("initramfs boot/initramfs-6.1.img"));
+  EXPECT_THAT(verify.err, HasSubstr("x509_evm.der"));
 }
 
 TEST_F(KeysTest, ASigningCertificateTheKernelWouldRefuseStopsTheBuild) {
@@ -170,8 +170,7 @@ TEST_F(KeysTest, ASigningCertificateTheKernelWouldRefuseStopsTheBuild) {
                    ShellQuote(stray.cert_path) + " --kernel-ca " +
                    ShellQuote(kernel_ca_.cert_path));
   EXPECT_EQ(build.exit_code, 2);
-  EXPECT_NE(build.err.find("kernel would refuse"), std::string::npos)
-      << build.err;
+  EXPECT_THAT(build.err, HasSubstr("kernel would refuse"));
   EXPECT_FALSE(fs::exists(bundle));
 }
 
@@ -180,7 +179,7 @@ TEST_F(KeysTest, AMissingInitramfsIsAnError) {
   CommandResult build = RunBuild(rootfs_, bundle, *keys_,
                                  ImaFlags() + " --initramfs boot/nope.img");
   EXPECT_EQ(build.exit_code, 2);
-  EXPECT_NE(build.err.find("boot/nope.img"), std::string::npos) << build.err;
+  EXPECT_THAT(build.err, HasSubstr("boot/nope.img"));
   EXPECT_FALSE(fs::exists(bundle));
 }
 
@@ -189,8 +188,7 @@ TEST_F(KeysTest, ABrokenInitramfsIsAnError) {
   std::string bundle = dir_.Sub("b.imab");
   CommandResult build = RunBuild(rootfs_, bundle, *keys_, ImaFlags());
   EXPECT_EQ(build.exit_code, 2);
-  EXPECT_NE(build.err.find("boot/initramfs-6.1.img"), std::string::npos)
-      << build.err;
+  EXPECT_THAT(build.err, HasSubstr("boot/initramfs-6.1.img"));
 }
 
 }  // namespace

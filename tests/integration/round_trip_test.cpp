@@ -1,5 +1,6 @@
 // End to end through the two executables: build a bundle from a generated
 // rootfs, verify it, extract it, and compare the trees field by field.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -14,6 +15,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -42,7 +45,7 @@ TEST_F(RoundTripTest, FolderBuildVerifyExtractGivesTheSameTree) {
   ASSERT_EQ(build.exit_code, 0) << build.err;
   CommandResult verify = RunVerify(bundle, Ca());
   ASSERT_EQ(verify.exit_code, 0) << verify.err;
-  EXPECT_NE(verify.out.find("version 1.2.3"), std::string::npos);
+  EXPECT_THAT(verify.out, HasSubstr("version 1.2.3"));
 
   std::string out = dir_.Sub("extracted");
   CommandResult extract = RunExtract(bundle, Ca(), out);
@@ -131,7 +134,7 @@ TEST_F(RoundTripTest, JsonReportListsEveryCheck) {
   for (const char* check : {"\"container\"", "\"signature\"", "\"manifest\"",
                             "\"entries\"", "\"payload\"", "\"manifest-digest\"",
                             "\"accepted\"", "\"compatible\": \"test-board\""}) {
-    EXPECT_NE(verify.out.find(check), std::string::npos) << check;
+    EXPECT_THAT(verify.out, HasSubstr(check)) << check;
   }
 }
 
@@ -186,8 +189,7 @@ TEST_F(RoundTripTest, FailedBuildsLeaveNothingBehind) {
   std::string bundle = out_dir + "/b.imab";
   CommandResult missing = RunBuild(dir_.Sub("no-such-rootfs"), bundle, *keys_);
   EXPECT_EQ(missing.exit_code, 2);
-  EXPECT_NE(missing.err.find("no-such-rootfs"), std::string::npos)
-      << missing.err;
+  EXPECT_THAT(missing.err, HasSubstr("no-such-rootfs"));
   CommandResult bad_version =
       RunBuild(rootfs_, bundle, *keys_, "--version 1.x");
   EXPECT_EQ(bad_version.exit_code, 2);
@@ -222,17 +224,16 @@ TEST_F(RoundTripTest, PublishedDevelopmentKeysAreRefusedUnlessAllowed) {
   std::string flags = "--dev-keys-list " + ShellQuote(list);
   CommandResult refused = RunBuild(rootfs_, bundle, *keys_, flags);
   EXPECT_EQ(refused.exit_code, 2);
-  EXPECT_NE(refused.err.find("published development key"), std::string::npos)
-      << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("published development key"));
   EXPECT_FALSE(fs::exists(bundle));
 
   CommandResult allowed =
       RunBuild(rootfs_, bundle, *keys_, flags + " --allow-dev-keys");
   ASSERT_EQ(allowed.exit_code, 0) << allowed.err;
-  EXPECT_NE(allowed.out.find("development bundle"), std::string::npos);
+  EXPECT_THAT(allowed.out, HasSubstr("development bundle"));
   CommandResult verify = RunVerify(bundle, Ca());
   EXPECT_EQ(verify.exit_code, 1);
-  EXPECT_NE(verify.err.find("development"), std::string::npos) << verify.err;
+  EXPECT_THAT(verify.err, HasSubstr("development"));
   EXPECT_EQ(RunVerify(bundle, Ca(), "--allow-development").exit_code, 0);
 }
 
@@ -256,8 +257,7 @@ TEST_F(RoundTripTest, KeyCommandsRefuseAPublishedDevelopmentCaKey) {
       RunShell(base + " --out-key " + ShellQuote(dir_.Sub("a.key")) +
                " --out-cert " + ShellQuote(dir_.Sub("a.der")));
   EXPECT_EQ(refused.exit_code, 2);
-  EXPECT_NE(refused.err.find("development key"), std::string::npos)
-      << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("development key"));
   EXPECT_FALSE(fs::exists(dir_.Sub("a.key")));
   CommandResult allowed = RunShell(
       base + " --allow-dev-keys --out-key " + ShellQuote(dir_.Sub("b.key")) +
