@@ -91,9 +91,7 @@ class CriticalFilesTest : public DeviceTest {
   }
 
   CommandResult Judge(const std::string& bundle) {
-    return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
-                    " --root " + ShellQuote(device_->root()) +
-                    " --no-time-check");
+    return RunVerifyOnDevice(bundle, device_->root(), "--no-time-check");
   }
 
   // Refused by verify --root and by install, naming `path` and the

@@ -75,8 +75,7 @@ class DeviceTrustTest : public ::testing::Test {
 
   CommandResult Judge(const std::string& bundle,
                       const std::string& extra = "") {
-    return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
-                    " --root " + ShellQuote(device_) + " " + extra);
+    return RunVerifyOnDevice(bundle, device_, extra);
   }
 
   TempDir dir_;

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "tests/testutil/bundle_fixture.h"
+#include "tests/testutil/device_fixture.h"
 #include "tests/testutil/pki.h"
 
 namespace imab::testing {
@@ -96,27 +97,14 @@ class EvmctlHashFormTest : public ::testing::Test {
   // A device with kernel_ca_ built in, device_key_ loaded, `policy` as its
   // IMA policy ("" for the built-in appraise_tcb).
   CommandResult Judge(const std::string& bundle, const std::string& policy) {
-    fs::create_directories(device_ + "/etc/imabundle");
-    fs::copy_file(kernel_ca_.cert_path,
-                  device_ + "/etc/imabundle/kernel-ca.pem",
-                  fs::copy_options::overwrite_existing);
-    fs::copy_file(DerCopy(device_key_), device_ + "/etc/imabundle/ima.der",
-                  fs::copy_options::overwrite_existing);
-    fs::copy_file(keys_->ca().cert_path,
-                  device_ + "/etc/imabundle/release-ca.pem",
-                  fs::copy_options::overwrite_existing);
-    std::string conf =
-        "compatible = test-board\n"
-        "kernel-ca = /etc/imabundle/kernel-ca.pem\n"
-        "ima-cert = /etc/imabundle/ima.der\n"
-        "release-ca = /etc/imabundle/release-ca.pem\n";
+    WriteDeviceFolder(
+        device_, kernel_ca_.cert_path, DerCopy(device_key_),
+        keys_->ca().cert_path,
+        policy.empty() ? "" : "ima-policy = /etc/imabundle/ima.policy\n");
     if (!policy.empty()) {
       WriteFile(device_ + "/etc/imabundle/ima.policy", policy);
-      conf += "ima-policy = /etc/imabundle/ima.policy\n";
     }
-    WriteFile(device_ + "/etc/imabundle/device.conf", conf);
-    return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
-                    " --root " + ShellQuote(device_));
+    return RunVerifyOnDevice(bundle, device_);
   }
 
   TempDir dir_;

@@ -57,8 +57,7 @@ class ImaPolicyConditionsTest : public DeviceTest {
   }
 
   CommandResult Judge(const std::string& bundle) {
-    return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
-                    " --root " + ShellQuote(device_->root()));
+    return RunVerifyOnDevice(bundle, device_->root());
   }
 
   void ExpectAccepted(const std::string& bundle) {

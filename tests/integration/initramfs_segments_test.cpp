@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "tests/testutil/bundle_fixture.h"
+#include "tests/testutil/device_fixture.h"
 #include "tests/testutil/bundle_forge.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/sample_tree.h"
@@ -79,17 +80,8 @@ class InitramfsSegmentsTest : public ::testing::Test {
   }
 
   void WriteDevice() {
-    fs::create_directories(device_ + "/etc/imabundle");
-    fs::copy_file(kernel_ca_.cert_path,
-                  device_ + "/etc/imabundle/kernel-ca.pem");
-    fs::copy_file(DerCopy(old_), device_ + "/etc/imabundle/ima.der");
-    fs::copy_file(keys_->ca().cert_path,
-                  device_ + "/etc/imabundle/release-ca.pem");
-    WriteFile(device_ + "/etc/imabundle/device.conf",
-              "compatible = test-board\n"
-              "kernel-ca = /etc/imabundle/kernel-ca.pem\n"
-              "ima-cert = /etc/imabundle/ima.der\n"
-              "release-ca = /etc/imabundle/release-ca.pem\n");
+    WriteDeviceFolder(device_, kernel_ca_.cert_path, DerCopy(old_),
+                      keys_->ca().cert_path);
   }
 
   CommandResult Build(const std::string& rootfs, const std::string& extra,
@@ -98,9 +90,7 @@ class InitramfsSegmentsTest : public ::testing::Test {
   }
 
   CommandResult Judge(const std::string& name) {
-    return RunShell(ShellQuote(VerifyBin()) + " verify " +
-                    ShellQuote(dir_.Sub(name)) + " --root " +
-                    ShellQuote(device_));
+    return RunVerifyOnDevice(dir_.Sub(name), device_);
   }
 
   // An image signed elsewhere (with new_), its initramfs `initramfs`: a

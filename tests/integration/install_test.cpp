@@ -45,11 +45,6 @@ class InstallTest : public DeviceTest {
     return out;
   }
 
-  void ExpectSameTrees(const std::string& a, const std::string& b) {
-    std::vector<std::string> diffs = CompareTrees(a, b);
-    EXPECT_TRUE(diffs.empty()) << ::testing::PrintToString(diffs);
-  }
-
   void ExpectConsistent() {
     CommandResult status = device_->Status();
     EXPECT_EQ(status.exit_code, 0) << status.out << status.err;

@@ -62,14 +62,11 @@ class NoInitramfsTest : public BootChainTest {
 
   CommandResult Verify(const std::string& bundle,
                        const std::string& extra = "") {
-    return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
-                    " --root " + ShellQuote(device_) + " --no-time-check " +
-                    extra);
+    return RunVerifyOnDevice(bundle, device_, "--no-time-check " + extra);
   }
 
   CommandResult Install(const std::string& bundle) {
-    return RunShell(ShellQuote(VerifyBin()) + " install " + ShellQuote(bundle) +
-                    " --root " + ShellQuote(device_) + " --no-time-check");
+    return RunInstallOnDevice(bundle, device_, "--no-time-check");
   }
 
   static void ExpectSays(const CommandResult& result, const std::string& text) {

@@ -60,21 +60,8 @@ class PostUpdateBootTest : public ::testing::Test {
   // The device runs a kernel with kernel_ca_ built in and device_key_
   // loaded; `extra` is appended to device.conf.
   void WriteDevice(const std::string& extra) {
-    fs::create_directories(device_ + "/etc/imabundle");
-    fs::copy_file(kernel_ca_.cert_path,
-                  device_ + "/etc/imabundle/kernel-ca.pem",
-                  fs::copy_options::overwrite_existing);
-    fs::copy_file(DerCopy(device_key_), device_ + "/etc/imabundle/ima.der",
-                  fs::copy_options::overwrite_existing);
-    fs::copy_file(keys_->ca().cert_path,
-                  device_ + "/etc/imabundle/release-ca.pem",
-                  fs::copy_options::overwrite_existing);
-    WriteFile(device_ + "/etc/imabundle/device.conf",
-              "compatible = test-board\n"
-              "kernel-ca = /etc/imabundle/kernel-ca.pem\n"
-              "ima-cert = /etc/imabundle/ima.der\n"
-              "release-ca = /etc/imabundle/release-ca.pem\n" +
-                  extra);
+    WriteDeviceFolder(device_, kernel_ca_.cert_path, DerCopy(device_key_),
+                      keys_->ca().cert_path, extra);
   }
 
   CommandResult BuildAndJudge(const std::string& extra) {
@@ -85,8 +72,7 @@ class PostUpdateBootTest : public ::testing::Test {
         "--ima-key " + ShellQuote(device_key_.key_path) + " --ima-cert " +
             ShellQuote(DerCopy(device_key_)) + " " + extra);
     EXPECT_EQ(build.exit_code, 0) << build.err;
-    return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
-                    " --root " + ShellQuote(device_));
+    return RunVerifyOnDevice(bundle, device_);
   }
 
   // A 6.12 device whose policy uses MMAP_CHECK_REQPROT (not in 6.1's

@@ -80,14 +80,11 @@ class PostUpdateKeyTest : public ::testing::Test {
 
   CommandResult Judge(const std::string& bundle,
                       const std::string& extra = "") {
-    return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
-                    " --root " + ShellQuote(device_) + " --no-time-check " +
-                    extra);
+    return RunVerifyOnDevice(bundle, device_, "--no-time-check " + extra);
   }
 
   CommandResult Install(const std::string& bundle) {
-    return RunShell(ShellQuote(VerifyBin()) + " install " + ShellQuote(bundle) +
-                    " --root " + ShellQuote(device_) + " --no-time-check");
+    return RunInstallOnDevice(bundle, device_, "--no-time-check");
   }
 
   std::string ActiveSlot() {

@@ -34,11 +34,6 @@ class RoundTripTest : public ::testing::Test {
   std::string rootfs_;
 };
 
-void ExpectSameTrees(const std::string& a, const std::string& b) {
-  std::vector<std::string> diffs = CompareTrees(a, b);
-  EXPECT_TRUE(diffs.empty()) << ::testing::PrintToString(diffs);
-}
-
 TEST_F(RoundTripTest, FolderBuildVerifyExtractGivesTheSameTree) {
   std::string bundle = dir_.Sub("b.imab");
   CommandResult build = RunBuild(rootfs_, bundle, *keys_);
