@@ -18,6 +18,7 @@
 #include "common/read/digest_signature.h"
 #include "common/read/keyid.h"
 #include "common/read/openssl_error.h"
+#include "tests/testutil/digest_of.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/run.h"
 #include "tests/testutil/softhsm.h"
@@ -28,6 +29,7 @@ namespace imab::builder {
 namespace {
 
 using imab::testing::CertOptions;
+using imab::testing::DigestOf;
 using imab::testing::KeyType;
 using imab::testing::RunShell;
 using imab::testing::ShellQuote;
@@ -39,15 +41,6 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 constexpr const char* kModule = SoftHsm::kModulePath;
-
-std::vector<uint8_t> Hash(HashAlgo algo, const std::string& msg) {
-  std::vector<uint8_t> out(HashAlgoDigestSize(algo));
-  unsigned int len = 0;
-  EXPECT_EQ(EVP_Digest(msg.data(), msg.size(), out.data(), &len,
-                       HashAlgoMd(algo), nullptr),
-            1);
-  return out;
-}
 
 std::string CertPem(X509* cert) {
   Ptr<BIO> bio(BIO_new(BIO_s_mem()));
@@ -211,7 +204,7 @@ TEST_F(Pkcs11KeyTest, SignsDigestsTheCertificateVerifies) {
     EVP_PKEY* pub = X509_get0_pubkey(c.id->cert.get());
     for (HashAlgo algo : {HashAlgo::kSha256, HashAlgo::kSha384}) {
       std::vector<uint8_t> digest =
-          Hash(algo, std::string("payload ") + c.object);
+          DigestOf(algo, std::string("payload ") + c.object);
       Result<std::vector<uint8_t>> sig = signer->Sign(algo, digest);
       ASSERT_TRUE(sig.has_value()) << sig.error().message;
       Status ok = VerifyDigestSignature(pub, algo, digest, *sig);
@@ -233,7 +226,7 @@ TEST_F(Pkcs11KeyTest, RsaSignatureEqualsFileKeySignature) {
       LoadFileDigestSigner(rsa_->key_path, rsa_->cert_path);
   ASSERT_NE(token, nullptr);
   ASSERT_TRUE(file.has_value()) << file.error().message;
-  std::vector<uint8_t> digest = Hash(HashAlgo::kSha256, "same");
+  std::vector<uint8_t> digest = DigestOf(HashAlgo::kSha256, "same");
   Result<std::vector<uint8_t>> a = token->Sign(HashAlgo::kSha256, digest);
   Result<std::vector<uint8_t>> b = (*file)->Sign(HashAlgo::kSha256, digest);
   ASSERT_TRUE(a.has_value() && b.has_value());
@@ -283,7 +276,7 @@ TEST_F(Pkcs11KeyTest, ConcurrentSigningFromFourThreads) {
         const HashAlgo algo =
             i % 2 == 0 ? HashAlgo::kSha256 : HashAlgo::kSha384;
         std::vector<uint8_t> digest =
-            Hash(algo, std::to_string(t) + "/" + std::to_string(i));
+            DigestOf(algo, std::to_string(t) + "/" + std::to_string(i));
         Result<std::vector<uint8_t>> sig = s.Sign(algo, digest);
         if (!sig.has_value() ||
             !VerifyDigestSignature(pub, algo, digest, *sig).ok()) {
@@ -442,7 +435,7 @@ TEST_F(Pkcs11KeyTest, SignerSharesOpenKey) {
       MakePkcs11DigestSigner(key, ec_->cert_path);
   ASSERT_TRUE(s.has_value()) << s.error().message;
   key.reset();
-  std::vector<uint8_t> digest = Hash(HashAlgo::kSha256, "shared");
+  std::vector<uint8_t> digest = DigestOf(HashAlgo::kSha256, "shared");
   Result<std::vector<uint8_t>> sig = (*s)->Sign(HashAlgo::kSha256, digest);
   ASSERT_TRUE(sig.has_value()) << sig.error().message;
   EXPECT_TRUE(VerifyDigestSignature(X509_get0_pubkey(ec_->cert.get()),
@@ -468,7 +461,7 @@ TEST_F(Pkcs11KeyTest, SiblingKeysShareTheModule) {
   Result<std::unique_ptr<DigestSigner>> s =
       MakePkcs11DigestSigner(std::move(*second), ec_->cert_path);
   ASSERT_TRUE(s.has_value()) << s.error().message;
-  std::vector<uint8_t> digest = Hash(HashAlgo::kSha384, "sibling");
+  std::vector<uint8_t> digest = DigestOf(HashAlgo::kSha384, "sibling");
   Result<std::vector<uint8_t>> sig = (*s)->Sign(HashAlgo::kSha384, digest);
   ASSERT_TRUE(sig.has_value()) << sig.error().message;
   EXPECT_TRUE(VerifyDigestSignature(X509_get0_pubkey(ec_->cert.get()),

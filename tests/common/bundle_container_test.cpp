@@ -18,11 +18,13 @@
 #include "common/read/limits.h"
 #include "common/read/tar_header.h"
 #include "common/write/bundle_writer.h"
+#include "tests/testutil/bytes.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace imab {
 namespace {
 
+using imab::testing::ByteSpan;
 using ::testing::HasSubstr;
 using testing::ReadFile;
 using testing::TempDir;
@@ -30,10 +32,6 @@ using testing::WriteFile;
 
 constexpr uint64_t kMtime = 1700000000;
 using Bytes = std::vector<uint8_t>;
-
-std::span<const uint8_t> AsBytes(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
 
 std::string Pattern(size_t n, char seed) {
   std::string s(n, '\0');
@@ -64,7 +62,7 @@ std::string WriteBundleFile(const TempDir& dir, const std::string& manifest,
   WriteFile(dir.Sub("payload.in"), payload);
   UniqueFd in = OpenRead(dir.Sub("payload.in"));
   UniqueFd out = CreateFile(dir.Sub(name));
-  const Status st = WriteBundle(out.get(), manifest, AsBytes(signature),
+  const Status st = WriteBundle(out.get(), manifest, ByteSpan(signature),
                                 in.get(), payload.size(), kMtime);
   EXPECT_TRUE(st.ok()) << st.error().message;
   return dir.Sub(name);
@@ -246,7 +244,7 @@ TEST(BundleContainerTest, FallbackCopyToPipeGivesSameBytes) {
     }
   });
   const Status st =
-      WriteBundle(write_end.get(), f.manifest, AsBytes(f.signature), in.get(),
+      WriteBundle(write_end.get(), f.manifest, ByteSpan(f.signature), in.get(),
                   f.payload.size(), kMtime);
   write_end.reset();
   reader.join();
@@ -260,7 +258,7 @@ TEST(BundleContainerTest, WriteFailsOnShortPayload) {
   UniqueFd in = OpenRead(dir.Sub("payload.in"));
   UniqueFd out = CreateFile(dir.Sub("b.imab"));
   const Status st =
-      WriteBundle(out.get(), "m", AsBytes("s"), in.get(), 6, kMtime);
+      WriteBundle(out.get(), "m", ByteSpan("s"), in.get(), 6, kMtime);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, ErrorCode::kIo);
   EXPECT_EQ(st.error().message, "payload ended after 5 of 6 bytes");
@@ -270,7 +268,7 @@ TEST(BundleContainerTest, WriteFailsOnBadDescriptor) {
   TempDir dir;
   WriteFile(dir.Sub("payload.in"), "p");
   UniqueFd in = OpenRead(dir.Sub("payload.in"));
-  const Status st = WriteBundle(-1, "m", AsBytes("s"), in.get(), 1, kMtime);
+  const Status st = WriteBundle(-1, "m", ByteSpan("s"), in.get(), 1, kMtime);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, ErrorCode::kIo);
 }
@@ -287,22 +285,22 @@ TEST(BundleContainerTest, WriteChecksLimitsFirst) {
   ASSERT_NE(map, MAP_FAILED);
   Status st =
       WriteBundle(out.get(), std::string_view(static_cast<char*>(map), big),
-                  AsBytes("s"), in.get(), 1, kMtime);
+                  ByteSpan("s"), in.get(), 1, kMtime);
   ::munmap(map, big);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, ErrorCode::kInvalidArgument);
 
   const std::string big_sig(kMaxSignatureBytes + 1, 's');
-  st = WriteBundle(out.get(), "m", AsBytes(big_sig), in.get(), 1, kMtime);
+  st = WriteBundle(out.get(), "m", ByteSpan(big_sig), in.get(), 1, kMtime);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, ErrorCode::kInvalidArgument);
 
-  st = WriteBundle(out.get(), "m", AsBytes("s"), in.get(), kTarMaxOctal11 + 1,
+  st = WriteBundle(out.get(), "m", ByteSpan("s"), in.get(), kTarMaxOctal11 + 1,
                    kMtime);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, ErrorCode::kInvalidArgument);
 
-  st = WriteBundle(out.get(), "m", AsBytes("s"), in.get(), 1,
+  st = WriteBundle(out.get(), "m", ByteSpan("s"), in.get(), 1,
                    kTarMaxOctal11 + 1);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, ErrorCode::kInvalidArgument);

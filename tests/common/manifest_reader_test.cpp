@@ -12,22 +12,20 @@
 #include "common/read/limits.h"
 #include "common/read/manifest.h"
 #include "common/write/manifest_writer.h"
+#include "tests/testutil/bytes.h"
 #include "tests/testutil/status_matchers.h"
 
 namespace imab {
 namespace {
 
 using imab::testing::StatusIs;
+using imab::testing::ToBytes;
 using ::testing::HasSubstr;
-
-std::vector<uint8_t> Bytes(std::string_view s) {
-  return std::vector<uint8_t>(s.begin(), s.end());
-}
 
 // Records the largest single read and the total, to prove streaming.
 class CountingByteSource : public ByteSource {
  public:
-  explicit CountingByteSource(std::string_view data) : inner_(Bytes(data)) {}
+  explicit CountingByteSource(std::string_view data) : inner_(ToBytes(data)) {}
   uint64_t size() const override { return inner_.size(); }
   Status ReadAt(uint64_t offset, std::span<uint8_t> out) override {
     max_read_ = std::max(max_read_, out.size());
@@ -64,7 +62,7 @@ class HugeByteSource : public ByteSource {
 class FailingByteSource : public ByteSource {
  public:
   FailingByteSource(std::string_view data, uint64_t good)
-      : inner_(Bytes(data)), good_(good) {}
+      : inner_(ToBytes(data)), good_(good) {}
   uint64_t size() const override { return inner_.size(); }
   Status ReadAt(uint64_t offset, std::span<uint8_t> out) override {
     if (offset + out.size() > good_) {
@@ -101,7 +99,7 @@ Result<Parsed> ParseAll(ByteSource& source, uint64_t offset, uint64_t size) {
 }
 
 Result<Parsed> ParseAll(std::string_view text) {
-  MemoryByteSource source(Bytes(text));
+  MemoryByteSource source(ToBytes(text));
   return ParseAll(source, 0, text.size());
 }
 
@@ -281,7 +279,7 @@ TEST(ManifestReader, RoundTripsEveryKindOfRecord) {
   for (size_t i = 0; i < entries.size(); ++i) {
     EXPECT_EQ(parsed->entries[i], entries[i]) << "entry " << i;
   }
-  Result<Sha256Digest> expected = Sha256Of(Bytes(text));
+  Result<Sha256Digest> expected = Sha256Of(ToBytes(text));
   ASSERT_TRUE(expected.has_value());
   EXPECT_EQ(parsed->digest, *expected);
 }
@@ -299,11 +297,11 @@ TEST(ManifestReader, ReadsRegionInsideLargerSource) {
   std::vector<Entry> entries = EveryKindOfEntry();
   std::string text = Write(SampleHeader(entries.size()), entries);
   std::string all = std::string(512, 'x') + text + std::string(700, '\0');
-  MemoryByteSource source(Bytes(all));
+  MemoryByteSource source(ToBytes(all));
   Result<Parsed> parsed = ParseAll(source, 512, text.size());
   ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
   EXPECT_EQ(parsed->entries, entries);
-  EXPECT_EQ(parsed->digest, *Sha256Of(Bytes(text)));
+  EXPECT_EQ(parsed->digest, *Sha256Of(ToBytes(text)));
 }
 
 TEST(ManifestReader, StreamsFiftyThousandRecordsInBoundedMemory) {
@@ -340,7 +338,7 @@ TEST(ManifestReader, StreamsFiftyThousandRecordsInBoundedMemory) {
   EXPECT_EQ(count, kRecords);
   Result<Sha256Digest> digest = (*reader)->Finish();
   ASSERT_TRUE(digest.has_value());
-  EXPECT_EQ(*digest, *Sha256Of(Bytes(text)));
+  EXPECT_EQ(*digest, *Sha256Of(ToBytes(text)));
   EXPECT_LE(source.max_read(), kStreamChunkBytes);
   EXPECT_EQ(source.total_read(), text.size());   // each byte read once
   EXPECT_LE(max_buffer, 2 * kStreamChunkBytes);  // short lines: tiny buffer
@@ -390,7 +388,7 @@ TEST(ManifestReader, RejectsManifestOverSizeLimitBeforeReading) {
 
 TEST(ManifestReader, RejectsRegionPastEndOfSource) {
   std::string text = Manifest(0, {});
-  MemoryByteSource source(Bytes(text));
+  MemoryByteSource source(ToBytes(text));
   Result<std::unique_ptr<ManifestReader>> reader =
       ManifestReader::Open(source, 1, text.size());
   ASSERT_FALSE(reader.has_value());
@@ -621,7 +619,7 @@ TEST(ManifestReader, RoundTripsImaSection) {
   ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
   EXPECT_EQ(parsed->header, header);
   EXPECT_EQ(parsed->entries, entries);
-  EXPECT_EQ(parsed->digest, *Sha256Of(Bytes(text)));
+  EXPECT_EQ(parsed->digest, *Sha256Of(ToBytes(text)));
 }
 
 TEST(ManifestReader, RoundTripsMaximumCertCount) {
@@ -1006,7 +1004,7 @@ TEST(ManifestReader, RejectsXattrFieldCountAndEmptyName) {
 
 TEST(ManifestReader, FinishBeforeEndIsInternal) {
   std::string text = Manifest(1, {FileLine("a")});
-  MemoryByteSource source(Bytes(text));
+  MemoryByteSource source(ToBytes(text));
   Result<std::unique_ptr<ManifestReader>> reader =
       ManifestReader::Open(source, 0, text.size());
   ASSERT_TRUE(reader.has_value());
@@ -1024,7 +1022,7 @@ TEST(ManifestReader, FinishBeforeEndIsInternal) {
 
 TEST(ManifestReader, ErrorIsSticky) {
   std::string text = Manifest(2, {"dir a 755 0 0", FileLine("b")});
-  MemoryByteSource source(Bytes(text));
+  MemoryByteSource source(ToBytes(text));
   Result<std::unique_ptr<ManifestReader>> reader =
       ManifestReader::Open(source, 0, text.size());
   ASSERT_TRUE(reader.has_value());
