@@ -11,8 +11,8 @@
 #include <filesystem>
 
 #include "tests/testutil/bundle_fixture.h"
-#include "tests/testutil/device_fixture.h"
 #include "tests/testutil/bundle_forge.h"
+#include "tests/testutil/device_fixture.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/sample_tree.h"
 
