@@ -1,5 +1,6 @@
 #include "verifier/bundle/manifest_signature.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/cms.h>
 #include <openssl/err.h>
@@ -15,6 +16,7 @@
 #include "common/read/limits.h"
 #include "tests/testutil/cms_forge.h"
 #include "tests/testutil/pki.h"
+#include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 #include "verifier/bundle/release_signer.h"
 
@@ -27,9 +29,12 @@ using imab::testing::CertOptions;
 using imab::testing::KeyType;
 using imab::testing::MakeIssued;
 using imab::testing::MakeRootCa;
+using imab::testing::StatusIs;
 using imab::testing::TempDir;
 using imab::testing::TestIdentity;
 using imab::testing::WriteFile;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr long kDay = 24L * 3600;
 
@@ -121,9 +126,8 @@ class ManifestSignatureTest : public ::testing::Test {
                       const std::string& why) {
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().code, code) << r.error().message;
-    EXPECT_NE(r.error().message.find(why), std::string::npos)
-        << r.error().message;
-    EXPECT_EQ(r.error().message.find('\n'), std::string::npos);
+    EXPECT_THAT(r.error().message, HasSubstr(why));
+    EXPECT_THAT(r.error().message, Not(HasSubstr("\n")));
     EXPECT_EQ(ERR_peek_error(), 0u) << "error queue not drained";
   }
 
@@ -142,8 +146,7 @@ TEST_F(ManifestSignatureTest, RsaLeafUnderRootVerifies) {
   auto want = Sha256Of(Bytes(manifest_));
   ASSERT_TRUE(want.has_value());
   EXPECT_EQ(r->manifest_sha256, *want);
-  EXPECT_NE(r->signer_subject.find("CN=Release RSA"), std::string::npos)
-      << r->signer_subject;
+  EXPECT_THAT(r->signer_subject, HasSubstr("CN=Release RSA"));
 }
 
 TEST_F(ManifestSignatureTest, EcLeafUnderIntermediateVerifies) {
@@ -155,7 +158,7 @@ TEST_F(ManifestSignatureTest, EcLeafUnderIntermediateVerifies) {
   auto want = Sha256Of(Bytes(manifest_));
   ASSERT_TRUE(want.has_value());
   EXPECT_EQ(r->manifest_sha256, *want);
-  EXPECT_NE(r->signer_subject.find("CN=Release EC"), std::string::npos);
+  EXPECT_THAT(r->signer_subject, HasSubstr("CN=Release EC"));
 }
 
 TEST_F(ManifestSignatureTest, LargeRegionInsideABiggerSourceIsStreamed) {
@@ -238,7 +241,7 @@ TEST_F(ManifestSignatureTest, FlippedSignatureBytesAreRejected) {
       EXPECT_TRUE(r.error().code == ErrorCode::kMalformed ||
                   r.error().code == ErrorCode::kBadSignature)
           << pos << ": " << r.error().message;
-      EXPECT_EQ(r.error().message.find('\n'), std::string::npos);
+      EXPECT_THAT(r.error().message, Not(HasSubstr("\n")));
     }
     EXPECT_EQ(ERR_peek_error(), 0u);
   }
@@ -374,28 +377,20 @@ TEST_F(ManifestSignatureTest, TrustFileWithSeveralRootsAcceptsEach) {
 TEST_F(ManifestSignatureTest, TrustFileErrorsNameTheFile) {
   std::string missing = dir_.Sub("missing.pem");
   auto r1 = ReleaseTrust::LoadPemFile(missing);
-  ASSERT_FALSE(r1.has_value());
-  EXPECT_EQ(r1.error().code, ErrorCode::kIo);
-  EXPECT_NE(r1.error().message.find(missing), std::string::npos);
+  ASSERT_THAT(r1, StatusIs(ErrorCode::kIo, HasSubstr(missing)));
 
   std::string no_cert = dir_.Sub("nocert.pem");
   WriteFile(no_cert, "just some text\n");
   auto r2 = ReleaseTrust::LoadPemFile(no_cert);
-  ASSERT_FALSE(r2.has_value());
-  EXPECT_EQ(r2.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(r2.error().message.find(no_cert + ": no PEM certificate found"),
-            std::string::npos)
-      << r2.error().message;
+  ASSERT_THAT(r2, StatusIs(ErrorCode::kInvalidArgument,
+                           HasSubstr(no_cert + ": no PEM certificate found")));
 
   std::string broken = dir_.Sub("broken.pem");
   WriteFile(broken,
             "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
   auto r3 = ReleaseTrust::LoadPemFile(broken);
-  ASSERT_FALSE(r3.has_value());
-  EXPECT_EQ(r3.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(r3.error().message.find(broken + ": bad certificate 1"),
-            std::string::npos)
-      << r3.error().message;
+  ASSERT_THAT(r3, StatusIs(ErrorCode::kInvalidArgument,
+                           HasSubstr(broken + ": bad certificate 1")));
 
   auto r4 = ReleaseTrust::LoadPemFile(Dir());
   ASSERT_FALSE(r4.has_value());
