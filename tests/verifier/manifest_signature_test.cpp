@@ -16,7 +16,6 @@
 #include "common/read/limits.h"
 #include "tests/testutil/cms_forge.h"
 #include "tests/testutil/pki.h"
-#include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 #include "verifier/bundle/release_signer.h"
 
@@ -29,7 +28,6 @@ using imab::testing::CertOptions;
 using imab::testing::KeyType;
 using imab::testing::MakeIssued;
 using imab::testing::MakeRootCa;
-using imab::testing::StatusIs;
 using imab::testing::TempDir;
 using imab::testing::TestIdentity;
 using imab::testing::WriteFile;
@@ -377,20 +375,25 @@ TEST_F(ManifestSignatureTest, TrustFileWithSeveralRootsAcceptsEach) {
 TEST_F(ManifestSignatureTest, TrustFileErrorsNameTheFile) {
   std::string missing = dir_.Sub("missing.pem");
   auto r1 = ReleaseTrust::LoadPemFile(missing);
-  ASSERT_THAT(r1, StatusIs(ErrorCode::kIo, HasSubstr(missing)));
+  ASSERT_FALSE(r1.has_value());
+  EXPECT_EQ(r1.error().code, ErrorCode::kIo);
+  EXPECT_THAT(r1.error().message, HasSubstr(missing));
 
   std::string no_cert = dir_.Sub("nocert.pem");
   WriteFile(no_cert, "just some text\n");
   auto r2 = ReleaseTrust::LoadPemFile(no_cert);
-  ASSERT_THAT(r2, StatusIs(ErrorCode::kInvalidArgument,
-                           HasSubstr(no_cert + ": no PEM certificate found")));
+  ASSERT_FALSE(r2.has_value());
+  EXPECT_EQ(r2.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(r2.error().message,
+              HasSubstr(no_cert + ": no PEM certificate found"));
 
   std::string broken = dir_.Sub("broken.pem");
   WriteFile(broken,
             "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
   auto r3 = ReleaseTrust::LoadPemFile(broken);
-  ASSERT_THAT(r3, StatusIs(ErrorCode::kInvalidArgument,
-                           HasSubstr(broken + ": bad certificate 1")));
+  ASSERT_FALSE(r3.has_value());
+  EXPECT_EQ(r3.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(r3.error().message, HasSubstr(broken + ": bad certificate 1"));
 
   auto r4 = ReleaseTrust::LoadPemFile(Dir());
   ASSERT_FALSE(r4.has_value());
