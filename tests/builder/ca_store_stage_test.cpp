@@ -3,6 +3,7 @@
 // raises (option problems, strict-mode problems, --ca-require).
 #include "builder/ca_store_stage.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <ctime>
@@ -15,6 +16,8 @@
 
 namespace imab::builder {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 using testing::ReadFile;
@@ -87,8 +90,7 @@ class CaStoreStageTest : public ::testing::Test {
   void ExpectError(const std::string& needle) {
     auto plan = Plan();
     ASSERT_FALSE(plan.has_value()) << "planned; expected '" << needle << "'";
-    EXPECT_NE(plan.error().message.find(needle), std::string::npos)
-        << plan.error().message;
+    EXPECT_THAT(plan.error().message, HasSubstr(needle));
   }
 
   testing::TempDir dir_;
@@ -203,8 +205,7 @@ TEST_F(CaStoreStageTest, LeavesTheStoreAloneWithoutAConfToSelectFrom) {
   EXPECT_FALSE(plan->has_value());
   // A local certificate is selected without a conf: then it is managed.
   fs::create_directories(root_ + "/usr/local/share/ca-certificates");
-  WriteFile(root_ + "/usr/local/share/ca-certificates/Local.crt",
-            Pem("Local"));
+  WriteFile(root_ + "/usr/local/share/ca-certificates/Local.crt", Pem("Local"));
   plan = Plan();
   ASSERT_TRUE(plan.has_value()) << plan.error().message;
   EXPECT_TRUE(plan->has_value());
@@ -247,8 +248,9 @@ TEST_F(CaStoreStageTest, RefusesACaRemoveOfALastLineTheScriptIgnores) {
   WriteFile(root_ + "/etc/ca-certificates.conf",
             "mozilla/Root_A.crt\nmozilla/Root_B.crt");
   options_.remove = {"Root_B"};
-  ExpectError("--ca-remove Root_B: etc/ca-certificates.conf selects no "
-              "certificate of that name");
+  ExpectError(
+      "--ca-remove Root_B: etc/ca-certificates.conf selects no "
+      "certificate of that name");
 }
 
 TEST_F(CaStoreStageTest, RefusesAConfEntryNamingAMissingFileUnlessLenient) {

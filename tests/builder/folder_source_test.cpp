@@ -1,6 +1,7 @@
 #include "builder/folder_source.h"
 
 #include <fcntl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #include "builder/rootfs_source.h"
 #include "common/read/handles.h"
 #include "tests/builder/sample_rootfs.h"
+#include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace imab::builder {
@@ -22,8 +24,10 @@ namespace {
 using imab::testing::DrainSource;
 using imab::testing::ExpectedEntry;
 using imab::testing::RecordingReporter;
+using imab::testing::StatusIs;
 using imab::testing::TempDir;
 using imab::testing::WriteFile;
+using ::testing::HasSubstr;
 
 void ExpectSameSequence(const std::vector<ExpectedEntry>& got,
                         const std::vector<ExpectedEntry>& want) {
@@ -125,9 +129,7 @@ TEST(FolderSourceTest, SocketIsSkippedWithWarning) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].entry.path, "after");
   ASSERT_EQ(reporter.warnings.size(), 1u);
-  EXPECT_NE(reporter.warnings[0].find("sock: socket skipped"),
-            std::string::npos)
-      << reporter.warnings[0];
+  EXPECT_THAT(reporter.warnings[0], HasSubstr("sock: socket skipped"));
 }
 
 TEST(FolderSourceTest, MissingPathIsIoErrorNamingIt) {
@@ -135,13 +137,9 @@ TEST(FolderSourceTest, MissingPathIsIoErrorNamingIt) {
   std::string missing = dir.Sub("nope");
   NullReporter reporter;
   auto folder = OpenFolderSource(missing, reporter);
-  ASSERT_FALSE(folder.has_value());
-  EXPECT_EQ(folder.error().code, ErrorCode::kIo);
-  EXPECT_NE(folder.error().message.find(missing), std::string::npos);
+  ASSERT_THAT(folder, StatusIs(ErrorCode::kIo, HasSubstr(missing)));
   auto rootfs = OpenRootfs(missing, reporter);
-  ASSERT_FALSE(rootfs.has_value());
-  EXPECT_EQ(rootfs.error().code, ErrorCode::kIo);
-  EXPECT_NE(rootfs.error().message.find(missing), std::string::npos);
+  ASSERT_THAT(rootfs, StatusIs(ErrorCode::kIo, HasSubstr(missing)));
 }
 
 TEST(FolderSourceTest, OpenRootfsRefusesFifo) {
@@ -204,8 +202,7 @@ TEST(FolderSourceTest, FileGrowingWhileReadIsError) {
   uint8_t buf[64];
   auto read = (*next)->content->Read(buf);
   ASSERT_FALSE(read.has_value());
-  EXPECT_NE(read.error().message.find("changed size while being read"),
-            std::string::npos);
+  EXPECT_THAT(read.error().message, HasSubstr("changed size while being read"));
 }
 
 TEST(FolderSourceTest, PathLongerThanLimitIsError) {
@@ -226,8 +223,7 @@ TEST(FolderSourceTest, PathLongerThanLimitIsError) {
   auto got = DrainSource(**source, &error);
   EXPECT_EQ(got.size(), 20u);
   EXPECT_EQ(error.code, ErrorCode::kLimitExceeded);
-  EXPECT_NE(error.message.find("path longer than"), std::string::npos)
-      << error.message;
+  EXPECT_THAT(error.message, HasSubstr("path longer than"));
 }
 
 }  // namespace

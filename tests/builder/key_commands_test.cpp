@@ -3,6 +3,7 @@
 // and the verdicts of `show`.
 #include "builder/key_commands.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -18,6 +19,7 @@
 #include "common/read/x509_util.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/run.h"
+#include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace imab::builder {
@@ -27,7 +29,10 @@ using imab::testing::HaveTool;
 using imab::testing::ReadFile;
 using imab::testing::RunShell;
 using imab::testing::ShellQuote;
+using imab::testing::StatusIs;
 using imab::testing::TempDir;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 // `openssl x509 -text` of a PEM or DER certificate.
 std::string CertText(const std::string& path) {
@@ -116,7 +121,7 @@ TEST(KeyAlgorithmTest, ParsesTheFiveKernelTypes) {
     auto r = ParseKeyAlgorithm(bad);
     ASSERT_FALSE(r.has_value()) << bad;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
-    EXPECT_NE(r.error().message.find("ec:p384"), std::string::npos);
+    EXPECT_THAT(r.error().message, HasSubstr("ec:p384"));
   }
 }
 
@@ -144,12 +149,12 @@ TEST(SubjectTest, RefusesMalformedSubjects) {
 
 TEST_F(KeyCommandsTest, CaHasCaExtensionsAndPrivateKeyFile) {
   const std::string text = CertText(Path("ca.pem"));
-  EXPECT_NE(text.find("CA:TRUE"), std::string::npos) << text;
-  EXPECT_NE(text.find("Certificate Sign, CRL Sign"), std::string::npos);
-  EXPECT_NE(text.find("X509v3 Subject Key Identifier"), std::string::npos);
-  EXPECT_NE(text.find("X509v3 Authority Key Identifier"), std::string::npos);
-  EXPECT_NE(text.find("Subject: O = Acme, CN = IMA CA"), std::string::npos);
-  EXPECT_NE(text.find("Issuer: O = Acme, CN = IMA CA"), std::string::npos);
+  EXPECT_THAT(text, HasSubstr("CA:TRUE"));
+  EXPECT_THAT(text, HasSubstr("Certificate Sign, CRL Sign"));
+  EXPECT_THAT(text, HasSubstr("X509v3 Subject Key Identifier"));
+  EXPECT_THAT(text, HasSubstr("X509v3 Authority Key Identifier"));
+  EXPECT_THAT(text, HasSubstr("Subject: O = Acme, CN = IMA CA"));
+  EXPECT_THAT(text, HasSubstr("Issuer: O = Acme, CN = IMA CA"));
   EXPECT_EQ(ModeOf(Path("ca.key")), 0600u);
   const std::string key = ReadFile(Path("ca.key"));
   EXPECT_EQ(key.rfind("-----BEGIN PRIVATE KEY-----", 0), 0u);  // PKCS#8
@@ -170,15 +175,15 @@ TEST_F(KeyCommandsTest, CaReportNamesFilesAndKeyid) {
   auto r = CreateCa(o);
   ASSERT_TRUE(r.has_value()) << r.error().message;
   EXPECT_EQ(r->keyid, CertKeyId(o.out_cert));
-  EXPECT_NE(r->report.find(KeyIdHex(r->keyid)), std::string::npos);
-  EXPECT_NE(r->report.find("EC P-384"), std::string::npos) << r->report;
-  EXPECT_NE(r->report.find("DER certificate"), std::string::npos);
-  EXPECT_EQ(r->report.find("PRIVATE"), std::string::npos);
+  EXPECT_THAT(r->report, HasSubstr(KeyIdHex(r->keyid)));
+  EXPECT_THAT(r->report, HasSubstr("EC P-384"));
+  EXPECT_THAT(r->report, HasSubstr("DER certificate"));
+  EXPECT_THAT(r->report, Not(HasSubstr("PRIVATE")));
   // DER by name: starts with a SEQUENCE, not "-----BEGIN".
   const std::string der = ReadFile(o.out_cert);
   ASSERT_FALSE(der.empty());
   EXPECT_EQ(static_cast<unsigned char>(der[0]), 0x30);
-  EXPECT_NE(CertText(o.out_cert).find("CA:TRUE"), std::string::npos);
+  EXPECT_THAT(CertText(o.out_cert), HasSubstr("CA:TRUE"));
 }
 
 TEST_F(KeyCommandsTest, RefusesExistingOutputsAndLeavesThemAlone) {
@@ -190,9 +195,8 @@ TEST_F(KeyCommandsTest, RefusesExistingOutputsAndLeavesThemAlone) {
   o.subject = "/CN=x";
   o.type = "ec:p256";
   auto r = CreateCa(o);
-  ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(r.error().message.find("refusing to overwrite"), std::string::npos);
+  ASSERT_THAT(r, StatusIs(ErrorCode::kInvalidArgument,
+                          HasSubstr("refusing to overwrite")));
   EXPECT_EQ(ReadFile(dir.Sub("taken.key")), "precious");
   EXPECT_FALSE(std::filesystem::exists(dir.Sub("new.pem")));
 
@@ -201,7 +205,7 @@ TEST_F(KeyCommandsTest, RefusesExistingOutputsAndLeavesThemAlone) {
   o.out_cert = dir.Sub("taken.pem");
   r = CreateCa(o);
   ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message.find("taken.pem"), std::string::npos);
+  EXPECT_THAT(r.error().message, HasSubstr("taken.pem"));
   EXPECT_FALSE(std::filesystem::exists(dir.Sub("new.key")));
   EXPECT_EQ(ReadFile(dir.Sub("taken.pem")), "cert");
 
@@ -217,9 +221,7 @@ TEST_F(KeyCommandsTest, UnwritableOutputLeavesNoKeyBehind) {
   o.subject = "/CN=x";
   o.type = "ec:p256";
   auto r = CreateCa(o);
-  ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().code, ErrorCode::kIo);
-  EXPECT_NE(r.error().message.find("missing-dir/ca.pem"), std::string::npos);
+  ASSERT_THAT(r, StatusIs(ErrorCode::kIo, HasSubstr("missing-dir/ca.pem")));
   EXPECT_FALSE(std::filesystem::exists(o.out_key));
 
   o.out_key = dir.Sub("missing-dir/ca.key");
@@ -239,18 +241,18 @@ TEST_F(KeyCommandsTest, RefusesBadTypeSubjectAndDays) {
   o.type = "rsa:1024";
   auto r = CreateCa(o);
   ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message.find("rsa:1024"), std::string::npos);
+  EXPECT_THAT(r.error().message, HasSubstr("rsa:1024"));
 
   o.type = "ec:p256";
   o.subject = "CN";
   r = CreateCa(o);
   ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message.find("bad subject"), std::string::npos);
+  EXPECT_THAT(r.error().message, HasSubstr("bad subject"));
 
   o.subject = "/NOSUCHATTR=x";  // parses, but OpenSSL knows no such name
   r = CreateCa(o);
   ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message.find("NOSUCHATTR"), std::string::npos);
+  EXPECT_THAT(r.error().message, HasSubstr("NOSUCHATTR"));
 
   o.subject = "/CN=x";
   o.days = 0;
@@ -265,13 +267,13 @@ TEST_F(KeyCommandsTest, RefusesBadTypeSubjectAndDays) {
 
 TEST_F(KeyCommandsTest, SigningCertHasKernelExtensionsAndVerifies) {
   const std::string text = CertText(Path("signing.pem"));
-  EXPECT_NE(text.find("CA:FALSE"), std::string::npos) << text;
-  EXPECT_NE(text.find("Digital Signature"), std::string::npos);
-  EXPECT_EQ(text.find("Certificate Sign"), std::string::npos);
-  EXPECT_EQ(text.find("Code Signing"), std::string::npos);
-  EXPECT_NE(text.find("X509v3 Subject Key Identifier"), std::string::npos);
-  EXPECT_NE(text.find("X509v3 Authority Key Identifier"), std::string::npos);
-  EXPECT_NE(text.find("Issuer: O = Acme, CN = IMA CA"), std::string::npos);
+  EXPECT_THAT(text, HasSubstr("CA:FALSE"));
+  EXPECT_THAT(text, HasSubstr("Digital Signature"));
+  EXPECT_THAT(text, Not(HasSubstr("Certificate Sign")));
+  EXPECT_THAT(text, Not(HasSubstr("Code Signing")));
+  EXPECT_THAT(text, HasSubstr("X509v3 Subject Key Identifier"));
+  EXPECT_THAT(text, HasSubstr("X509v3 Authority Key Identifier"));
+  EXPECT_THAT(text, HasSubstr("Issuer: O = Acme, CN = IMA CA"));
   EXPECT_EQ(ModeOf(Path("signing.key")), 0600u);
   Openssl("verify -CAfile " + ShellQuote(Path("ca.pem")) + " " +
           ShellQuote(Path("signing.pem")));
@@ -292,9 +294,8 @@ TEST_F(KeyCommandsTest, SigningCertWithCodeSigningAsDer) {
   auto r = CreateSigning(o);
   ASSERT_TRUE(r.has_value()) << r.error().message;
   const std::string text = CertText(o.out_cert);
-  EXPECT_NE(text.find("Code Signing"), std::string::npos) << text;
-  EXPECT_NE(text.find("X509v3 Extended Key Usage: critical"),
-            std::string::npos);
+  EXPECT_THAT(text, HasSubstr("Code Signing"));
+  EXPECT_THAT(text, HasSubstr("X509v3 Extended Key Usage: critical"));
   EXPECT_EQ(r->keyid, CertKeyId(o.out_cert));
   Openssl("verify -CAfile " + ShellQuote(Path("ca.pem")) + " -purpose any " +
           ShellQuote(o.out_cert));
@@ -328,11 +329,8 @@ TEST_F(KeyCommandsTest, SigningRefusesANonCaIssuer) {
   o.ca_key = Path("signing.key");
   o.ca_cert = Path("signing.pem");
   auto r = CreateSigning(o);
-  ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(r.error().message.find("signing.pem: not a CA (no keyCertSign)"),
-            std::string::npos)
-      << r.error().message;
+  ASSERT_THAT(r, StatusIs(ErrorCode::kInvalidArgument,
+                          HasSubstr("signing.pem: not a CA (no keyCertSign)")));
   EXPECT_FALSE(std::filesystem::exists(o.out_key));
 }
 
@@ -341,8 +339,7 @@ TEST_F(KeyCommandsTest, SigningRefusesAMismatchedCaKey) {
   o.ca_key = Path("signing.key");  // a real key, but not the CA's
   auto r = CreateSigning(o);
   ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message.find("does not match"), std::string::npos)
-      << r.error().message;
+  EXPECT_THAT(r.error().message, HasSubstr("does not match"));
   EXPECT_FALSE(std::filesystem::exists(o.out_key));
 }
 
@@ -365,9 +362,7 @@ TEST_F(KeyCommandsTest, SigningRefusesCaWithoutSkidOrCaTrue) {
   o.ca_cert = d + "/noskid.pem";
   auto r = CreateSigning(o);
   ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message.find("no subjectKeyIdentifier"),
-            std::string::npos)
-      << r.error().message;
+  EXPECT_THAT(r.error().message, HasSubstr("no subjectKeyIdentifier"));
   // keyCertSign but CA:FALSE.
   Openssl(
       "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
@@ -379,7 +374,7 @@ TEST_F(KeyCommandsTest, SigningRefusesCaWithoutSkidOrCaTrue) {
   o.ca_cert = d + "/noca.pem";
   r = CreateSigning(o);
   ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message.find("not a CA"), std::string::npos);
+  EXPECT_THAT(r.error().message, HasSubstr("not a CA"));
   EXPECT_FALSE(std::filesystem::exists(o.out_key));
 }
 
@@ -420,12 +415,10 @@ TEST_F(KeyCommandsTest, RotateAvoidsEveryCurrentKeyid) {
     EXPECT_EQ(old.count(r->keyid), 0u);
     EXPECT_EQ(r->keyid, CertKeyId(o.signing.out_cert));
     for (uint32_t k : old) {
-      EXPECT_NE(r->report.find(KeyIdHex(k)), std::string::npos) << r->report;
+      EXPECT_THAT(r->report, HasSubstr(KeyIdHex(k)));
     }
-    EXPECT_NE(r->report.find("foreign.der was not issued by"),
-              std::string::npos)
-        << r->report;
-    EXPECT_EQ(r->report.find("cur1.pem was not issued"), std::string::npos);
+    EXPECT_THAT(r->report, HasSubstr("foreign.der was not issued by"));
+    EXPECT_THAT(r->report, Not(HasSubstr("cur1.pem was not issued")));
     Openssl("verify -CAfile " + ShellQuote(Path("ca.pem")) + " " +
             ShellQuote(o.signing.out_cert));
     old.insert(r->keyid);
@@ -438,13 +431,12 @@ TEST_F(KeyCommandsTest, CreateSigningTakesAKernelVersion) {
   auto r = CreateSigning(o);
   ASSERT_TRUE(r.has_value()) << r.error().message;
   // An unknown kernel may be older than 5.13; a studied one verifies ECDSA.
-  EXPECT_NE(r->report.find("ECDSA IMA/EVM signatures from 5.13"),
-            std::string::npos);
+  EXPECT_THAT(r->report, HasSubstr("ECDSA IMA/EVM signatures from 5.13"));
   o = SigningOptions("kv-61");
   o.kernel_version = "6.1";
   r = CreateSigning(o);
   ASSERT_TRUE(r.has_value()) << r.error().message;
-  EXPECT_EQ(r->report.find("5.13"), std::string::npos) << r->report;
+  EXPECT_THAT(r->report, Not(HasSubstr("5.13")));
   for (const char* bad : {"6", "x.y"}) {
     o = SigningOptions("kv-bad");
     o.kernel_version = bad;
@@ -482,23 +474,21 @@ TEST_F(KeyCommandsTest, ReleaseWithoutACaComesWithItsOwnReleaseCa) {
   o.subject = "/O=Acme/CN=Release 1";
   auto r = CreateRelease(o);
   ASSERT_TRUE(r.has_value()) << r.error().message;
-  EXPECT_NE(r->report.find("EC P-256"), std::string::npos);  // the default
-  EXPECT_NE(r->report.find("devices trust " + dir.Sub("release-ca.pem")),
-            std::string::npos)
-      << r->report;
+  EXPECT_THAT(r->report, HasSubstr("EC P-256"));  // the default
+  EXPECT_THAT(r->report,
+              HasSubstr("devices trust " + dir.Sub("release-ca.pem")));
   const std::string text = CertText(o.out_cert);
-  EXPECT_NE(text.find("CA:FALSE"), std::string::npos) << text;
-  EXPECT_NE(text.find("Digital Signature"), std::string::npos) << text;
-  EXPECT_NE(text.find("Code Signing"), std::string::npos) << text;
-  EXPECT_NE(text.find("Issuer: O = Acme, CN = Release 1 CA"), std::string::npos)
-      << text;
-  EXPECT_NE(text.find("X509v3 Authority Key Identifier"), std::string::npos);
+  EXPECT_THAT(text, HasSubstr("CA:FALSE"));
+  EXPECT_THAT(text, HasSubstr("Digital Signature"));
+  EXPECT_THAT(text, HasSubstr("Code Signing"));
+  EXPECT_THAT(text, HasSubstr("Issuer: O = Acme, CN = Release 1 CA"));
+  EXPECT_THAT(text, HasSubstr("X509v3 Authority Key Identifier"));
   EXPECT_EQ(ModeOf(o.out_key), 0600u);
   const std::string ca = dir.Sub("release-ca.pem");
   const std::string ca_text = CertText(ca);
-  EXPECT_NE(ca_text.find("CA:TRUE"), std::string::npos) << ca_text;
-  EXPECT_NE(ca_text.find("Certificate Sign"), std::string::npos) << ca_text;
-  EXPECT_EQ(ca_text.find("Digital Signature"), std::string::npos) << ca_text;
+  EXPECT_THAT(ca_text, HasSubstr("CA:TRUE"));
+  EXPECT_THAT(ca_text, HasSubstr("Certificate Sign"));
+  EXPECT_THAT(ca_text, Not(HasSubstr("Digital Signature")));
   EXPECT_EQ(ModeOf(dir.Sub("release-ca.key")), 0600u);
   const std::string msg = dir.Sub("msg");
   const std::string sig = dir.Sub("msg.p7s");
@@ -523,21 +513,19 @@ TEST_F(KeyCommandsTest, ReleaseCaFilesAndSubjectCanBeNamed) {
   auto r = CreateRelease(o);
   ASSERT_TRUE(r.has_value()) << r.error().message;
   EXPECT_TRUE(std::filesystem::exists(dir.Sub("signer-ca")));
-  EXPECT_NE(CertText(o.out_ca_cert).find("Subject: O = Acme, CN = Acme anchor"),
-            std::string::npos);
-  EXPECT_NE(CertText(o.out_cert).find("Issuer: O = Acme, CN = Acme anchor"),
-            std::string::npos);
-  EXPECT_NE(CertText(o.out_ca_cert).find("P-384"), std::string::npos);
+  EXPECT_THAT(CertText(o.out_ca_cert),
+              HasSubstr("Subject: O = Acme, CN = Acme anchor"));
+  EXPECT_THAT(CertText(o.out_cert),
+              HasSubstr("Issuer: O = Acme, CN = Acme anchor"));
+  EXPECT_THAT(CertText(o.out_ca_cert), HasSubstr("P-384"));
   // A subject without CN gets one for its CA; "/" in a value survives.
   CreateReleaseOptions no_cn;
   no_cn.out_key = dir.Sub("o.key");
   no_cn.out_cert = dir.Sub("o.pem");
   no_cn.subject = "/O=Acme\\/Europe";
   ASSERT_TRUE(CreateRelease(no_cn).has_value());
-  EXPECT_NE(CertText(dir.Sub("o-ca.pem"))
-                .find("Subject: O = Acme/Europe, CN = release CA"),
-            std::string::npos)
-      << CertText(dir.Sub("o-ca.pem"));
+  EXPECT_THAT(CertText(dir.Sub("o-ca.pem")),
+              HasSubstr("Subject: O = Acme/Europe, CN = release CA"));
 }
 
 TEST_F(KeyCommandsTest, ReleaseWritesAllFourFilesOrNone) {
@@ -558,9 +546,7 @@ TEST_F(KeyCommandsTest, ReleaseWritesAllFourFilesOrNone) {
   o.out_ca_cert = o.out_cert;
   r = CreateRelease(o);
   ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message.find("two outputs need different files"),
-            std::string::npos)
-      << r.error().message;
+  EXPECT_THAT(r.error().message, HasSubstr("two outputs need different files"));
 }
 
 TEST_F(KeyCommandsTest, ReleaseCaOptionsNeedNoGivenCa) {
@@ -574,8 +560,7 @@ TEST_F(KeyCommandsTest, ReleaseCaOptionsNeedNoGivenCa) {
   o.ca_subject = "/CN=unused";
   auto r = CreateRelease(o);
   ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message.find("describe a new release CA"),
-            std::string::npos);
+  EXPECT_THAT(r.error().message, HasSubstr("describe a new release CA"));
   EXPECT_FALSE(std::filesystem::exists(o.out_key));
 }
 
@@ -591,10 +576,10 @@ TEST_F(KeyCommandsTest, CaIssuedReleaseIsNotACa) {
   auto r = CreateRelease(o);
   ASSERT_TRUE(r.has_value()) << r.error().message;
   const std::string text = CertText(o.out_cert);
-  EXPECT_NE(text.find("CA:FALSE"), std::string::npos) << text;
-  EXPECT_NE(text.find("Digital Signature"), std::string::npos);
-  EXPECT_NE(text.find("Code Signing"), std::string::npos) << text;
-  EXPECT_NE(text.find("X509v3 Authority Key Identifier"), std::string::npos);
+  EXPECT_THAT(text, HasSubstr("CA:FALSE"));
+  EXPECT_THAT(text, HasSubstr("Digital Signature"));
+  EXPECT_THAT(text, HasSubstr("Code Signing"));
+  EXPECT_THAT(text, HasSubstr("X509v3 Authority Key Identifier"));
   EXPECT_FALSE(std::filesystem::exists(dir.Sub("release-ca.pem")));
   Openssl("verify -CAfile " + ShellQuote(Path("ca.pem")) + " " +
           ShellQuote(o.out_cert));
@@ -621,7 +606,7 @@ TEST_F(KeyCommandsTest, ReleaseRefusesHalfACaAndANonCa) {
   o.ca_key = Path("signing.key");
   auto r = CreateRelease(o);
   ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message.find("not a CA"), std::string::npos);
+  EXPECT_THAT(r.error().message, HasSubstr("not a CA"));
   EXPECT_FALSE(std::filesystem::exists(o.out_key));
 }
 
@@ -658,22 +643,21 @@ TEST_F(KeyCommandsTest, ShowGoodSigningCert) {
         std::string("spki_sha256:"),
         std::string("not_before:"),
         std::string("Z\n")}) {
-    EXPECT_NE(r.text.find(want), std::string::npos) << want << "\n" << r.text;
+    EXPECT_THAT(r.text, HasSubstr(want)) << want << "\n" << r.text;
   }
   // The SPKI digest agrees with openssl's.
   auto spki = RunShell("openssl x509 -in " + ShellQuote(o.path) +
                        " -pubkey -noout | openssl pkey -pubin -outform DER"
                        " | sha256sum");
   ASSERT_EQ(spki.exit_code, 0);
-  EXPECT_NE(r.text.find(spki.out.substr(0, 64)), std::string::npos) << r.text;
+  EXPECT_THAT(r.text, HasSubstr(spki.out.substr(0, 64)));
 
   o.json = true;
   r = Show(o);
   EXPECT_EQ(r.text.front(), '{');
-  EXPECT_NE(r.text.find("\"keyid\": \"" + keyid + "\""), std::string::npos);
-  EXPECT_NE(r.text.find("\"rule_chains_to_ca\": \"ok\""), std::string::npos)
-      << r.text;
-  EXPECT_NE(r.text.find("\"all_ok\": true}"), std::string::npos);
+  EXPECT_THAT(r.text, HasSubstr("\"keyid\": \"" + keyid + "\""));
+  EXPECT_THAT(r.text, HasSubstr("\"rule_chains_to_ca\": \"ok\""));
+  EXPECT_THAT(r.text, HasSubstr("\"all_ok\": true}"));
   if (HaveTool("python3")) {
     const std::string json_file = dir_->Sub("show.json");
     imab::testing::WriteFile(json_file, r.text);
@@ -699,19 +683,16 @@ TEST_F(KeyCommandsTest, ShowSelfSignedFailsChain) {
   ShowReport r = Show(o);
   EXPECT_FALSE(r.all_ok);
   // Its AKID names its own key, which no CA given has.
-  EXPECT_NE(r.text.find("chains_to_ca:      FAIL: no kernel CA's "
-                        "subjectKeyIdentifier is its authorityKeyIdentifier"),
-            std::string::npos)
-      << r.text;
+  EXPECT_THAT(r.text,
+              HasSubstr("chains_to_ca:      FAIL: no kernel CA's "
+                        "subjectKeyIdentifier is its authorityKeyIdentifier"));
   o.ca_path.clear();
   r = Show(o);
-  EXPECT_NE(r.text.find("chains_to_ca:      FAIL: self-signed"),
-            std::string::npos)
-      << r.text;
+  EXPECT_THAT(r.text, HasSubstr("chains_to_ca:      FAIL: self-signed"));
   o.json = true;
   r = Show(o);
   // OpenSSL's one-line form escapes the quote (\"), JSON escapes both.
-  EXPECT_NE(r.text.find("CN=self \\\\\\\"quoted"), std::string::npos) << r.text;
+  EXPECT_THAT(r.text, HasSubstr("CN=self \\\\\\\"quoted"));
   if (HaveTool("python3")) {
     const std::string json_file = dir.Sub("show.json");
     imab::testing::WriteFile(json_file, r.text);
@@ -729,14 +710,12 @@ TEST_F(KeyCommandsTest, ShowCaAsSigningCertFailsNotCaUnlessOldKernel) {
   o.ca_path = Path("ca.pem");
   ShowReport r = Show(o);
   EXPECT_FALSE(r.all_ok);
-  EXPECT_NE(r.text.find("not_ca:            FAIL: basicConstraints CA:TRUE "
+  EXPECT_THAT(r.text,
+              HasSubstr("not_ca:            FAIL: basicConstraints CA:TRUE "
                         "(rules of kernel 6.12 and later; --kernel-version "
-                        "6.1 targets an older kernel)"),
-            std::string::npos)
-      << r.text;
-  EXPECT_NE(r.text.find("digital_signature: FAIL: keyUsage lacks "
-                        "digitalSignature"),
-            std::string::npos);
+                        "6.1 targets an older kernel)"));
+  EXPECT_THAT(r.text, HasSubstr("digital_signature: FAIL: keyUsage lacks "
+                                "digitalSignature"));
   // 6.1 has neither rule, nor has a kernel before 5.14 (a profile listing
   // xattrs); the CA's own signature chains.
   for (auto [profile, version, label] :
@@ -749,29 +728,25 @@ TEST_F(KeyCommandsTest, ShowCaAsSigningCertFailsNotCaUnlessOldKernel) {
     o.kernel_version = version;
     r = Show(o);
     EXPECT_TRUE(r.all_ok) << r.text;
-    EXPECT_NE(r.text.find("not_ca:            not enforced by kernel " + label +
+    EXPECT_THAT(r.text,
+                HasSubstr("not_ca:            not enforced by kernel " + label +
                           ": basicConstraints CA:TRUE; kernel 6.12 and later "
-                          "refuses it"),
-              std::string::npos)
-        << r.text;
-    EXPECT_NE(r.text.find("kernel:      " + label + "\n"), std::string::npos)
-        << r.text;
+                          "refuses it"));
+    EXPECT_THAT(r.text, HasSubstr("kernel:      " + label + "\n"));
   }
   // Between the studied kernels both rule sets hold.
   o.kernel_profile = "le64";
   o.kernel_version = "6.6";
   r = Show(o);
   EXPECT_FALSE(r.all_ok);
-  EXPECT_NE(r.text.find("not_ca:            FAIL: basicConstraints CA:TRUE "
-                        "(rules of kernel 6.12 and later, applied to 6.6"),
-            std::string::npos)
-      << r.text;
+  EXPECT_THAT(r.text,
+              HasSubstr("not_ca:            FAIL: basicConstraints CA:TRUE "
+                        "(rules of kernel 6.12 and later, applied to 6.6"));
   o.kernel_version = "6.12";
   r = Show(o);
-  EXPECT_NE(r.text.find("not_ca:            FAIL: basicConstraints CA:TRUE "
-                        "(rules of kernel 6.12 and later)\n"),
-            std::string::npos)
-      << r.text;
+  EXPECT_THAT(r.text,
+              HasSubstr("not_ca:            FAIL: basicConstraints CA:TRUE "
+                        "(rules of kernel 6.12 and later)\n"));
 }
 
 TEST_F(KeyCommandsTest, ShowRefusesBadProfileVersionAndFiles) {
@@ -823,11 +798,9 @@ TEST_F(ShowOpensslMadeTest, NoDigitalSignature) {
   o.ca_path = Path("ca.pem");
   ShowReport r = Show(o);
   EXPECT_FALSE(r.all_ok);
-  EXPECT_NE(r.text.find("digital_signature: FAIL: keyUsage lacks"),
-            std::string::npos)
-      << r.text;
-  EXPECT_NE(r.text.find("chains_to_ca:      ok"), std::string::npos);
-  EXPECT_NE(r.text.find("not_ca:            ok"), std::string::npos);
+  EXPECT_THAT(r.text, HasSubstr("digital_signature: FAIL: keyUsage lacks"));
+  EXPECT_THAT(r.text, HasSubstr("chains_to_ca:      ok"));
+  EXPECT_THAT(r.text, HasSubstr("not_ca:            ok"));
 
   const std::string no_ku =
       Issue("noku",
@@ -835,9 +808,8 @@ TEST_F(ShowOpensslMadeTest, NoDigitalSignature) {
             "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n");
   o.path = no_ku;
   r = Show(o);
-  EXPECT_NE(r.text.find("digital_signature: FAIL: no keyUsage extension"),
-            std::string::npos)
-      << r.text;
+  EXPECT_THAT(r.text,
+              HasSubstr("digital_signature: FAIL: no keyUsage extension"));
 }
 
 TEST_F(ShowOpensslMadeTest, NoAkid) {
@@ -852,10 +824,8 @@ TEST_F(ShowOpensslMadeTest, NoAkid) {
   // The kernel then finds the CA by the certificate's issuer name.
   ShowReport r = Show(o);
   EXPECT_TRUE(r.all_ok) << r.text;
-  EXPECT_NE(r.text.find("ca_lookup:   issuer name (no AKID)"),
-            std::string::npos)
-      << r.text;
-  EXPECT_NE(r.text.find("chains_to_ca:      ok"), std::string::npos);
+  EXPECT_THAT(r.text, HasSubstr("ca_lookup:   issuer name (no AKID)"));
+  EXPECT_THAT(r.text, HasSubstr("chains_to_ca:      ok"));
 }
 
 TEST_F(ShowOpensslMadeTest, AkidByIssuerAndSerial) {
@@ -869,15 +839,13 @@ TEST_F(ShowOpensslMadeTest, AkidByIssuerAndSerial) {
   o.ca_path = Path("ca.pem");
   ShowReport r = Show(o);
   EXPECT_TRUE(r.all_ok) << r.text;
-  EXPECT_NE(r.text.find("ca_lookup:   AKID issuer+serial"), std::string::npos)
-      << r.text;
+  EXPECT_THAT(r.text, HasSubstr("ca_lookup:   AKID issuer+serial"));
   // A certificate with that issuer but another serial is not that CA.
   o.ca_path = Path("signing.pem");
   r = Show(o);
-  EXPECT_NE(r.text.find("chains_to_ca:      FAIL: no kernel CA has the serial "
-                        "number and issuer"),
-            std::string::npos)
-      << r.text;
+  EXPECT_THAT(r.text,
+              HasSubstr("chains_to_ca:      FAIL: no kernel CA has the serial "
+                        "number and issuer"));
 }
 
 TEST_F(ShowOpensslMadeTest, ValidityDatesAreNotedNotFailed) {
@@ -892,15 +860,13 @@ TEST_F(ShowOpensslMadeTest, ValidityDatesAreNotedNotFailed) {
   ShowOptions o;
   o.path = old.cert_path;
   ShowReport r = Show(o);
-  EXPECT_NE(r.text.find("validity_dates:    not enforced by kernel unknown "
+  EXPECT_THAT(r.text,
+              HasSubstr("validity_dates:    not enforced by kernel unknown "
                         "(rules of every studied kernel: 6.1 and 6.12): "
-                        "expired "),
-            std::string::npos)
-      << r.text;
-  EXPECT_NE(r.text.find("; no studied kernel checks the validity dates of "
-                        ".ima/.evm keys\n"),
-            std::string::npos)
-      << r.text;
+                        "expired "));
+  EXPECT_THAT(r.text,
+              HasSubstr("; no studied kernel checks the validity dates of "
+                        ".ima/.evm keys\n"));
 }
 
 TEST_F(ShowOpensslMadeTest, NoSkidAndForeignSkid) {
@@ -913,8 +879,7 @@ TEST_F(ShowOpensslMadeTest, NoSkidAndForeignSkid) {
   o.path = cert;
   ShowReport r = Show(o);
   EXPECT_FALSE(r.all_ok);
-  EXPECT_NE(r.text.find("has_skid:          FAIL"), std::string::npos)
-      << r.text;
+  EXPECT_THAT(r.text, HasSubstr("has_skid:          FAIL"));
   cert = Issue("fixedskid",
                "basicConstraints=critical,CA:FALSE\n"
                "keyUsage=critical,digitalSignature\n"
@@ -922,8 +887,7 @@ TEST_F(ShowOpensslMadeTest, NoSkidAndForeignSkid) {
                "authorityKeyIdentifier=keyid\n");
   o.path = cert;
   r = Show(o);
-  EXPECT_NE(r.text.find("skid_is_hash:      FAIL"), std::string::npos)
-      << r.text;
+  EXPECT_THAT(r.text, HasSubstr("skid_is_hash:      FAIL"));
 }
 
 // A current certificate 6.1 loads but 6.12 refuses is worth knowing about
@@ -938,22 +902,21 @@ TEST_F(ShowOpensslMadeTest, RotateNotesACurrentCertificateTheTargetRefuses) {
   o.current = {no_ku};
   auto r = RotateSigning(o);
   ASSERT_TRUE(r.has_value()) << r.error().message;
-  EXPECT_NE(r->report.find("note: " + no_ku +
-                           ": kernel unknown (rules of every studied kernel: "
-                           "6.1 and 6.12) would not load or use it: no "
-                           "keyUsage extension"),
-            std::string::npos)
-      << r->report;
+  EXPECT_THAT(r->report,
+              HasSubstr("note: " + no_ku +
+                        ": kernel unknown (rules of every studied kernel: "
+                        "6.1 and 6.12) would not load or use it: no "
+                        "keyUsage extension"));
   o.signing = SigningOptions("rot-noku-61");
   o.signing.kernel_version = "6.1";
   r = RotateSigning(o);
   ASSERT_TRUE(r.has_value()) << r.error().message;
-  EXPECT_EQ(r->report.find("would not load"), std::string::npos) << r->report;
+  EXPECT_THAT(r->report, Not(HasSubstr("would not load")));
   o.signing = SigningOptions("rot-noku-bad");
   o.signing.kernel_version = "6";
   r = RotateSigning(o);
   ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message.find("kernel version \"6\""), std::string::npos);
+  EXPECT_THAT(r.error().message, HasSubstr("kernel version \"6\""));
   EXPECT_FALSE(std::filesystem::exists(o.signing.out_key));
 }
 
@@ -968,10 +931,8 @@ TEST_F(KeyCommandsTest, ShowKeyidCollisionInSet) {
   o.set = {Path("ca.pem"), dup};
   ShowReport r = Show(o);
   EXPECT_FALSE(r.all_ok);
-  EXPECT_NE(r.text.find("keyid_unique:      FAIL: keyid " +
-                        KeyIdHex(CertKeyId(o.path)) + " also used by"),
-            std::string::npos)
-      << r.text;
+  EXPECT_THAT(r.text, HasSubstr("keyid_unique:      FAIL: keyid " +
+                                KeyIdHex(CertKeyId(o.path)) + " also used by"));
 }
 
 TEST_F(KeyCommandsTest, ShowKeyFilesNeverPrintsSecrets) {
@@ -980,10 +941,9 @@ TEST_F(KeyCommandsTest, ShowKeyFilesNeverPrintsSecrets) {
   ShowReport r = Show(o);
   EXPECT_TRUE(r.all_ok) << r.text;
   const std::string keyid = KeyIdHex(CertKeyId(Path("signing.pem")));
-  EXPECT_NE(r.text.find("type:        private key"), std::string::npos)
-      << r.text;
-  EXPECT_NE(r.text.find("keyid:       " + keyid), std::string::npos);
-  EXPECT_EQ(r.text.find("BEGIN"), std::string::npos);
+  EXPECT_THAT(r.text, HasSubstr("type:        private key"));
+  EXPECT_THAT(r.text, HasSubstr("keyid:       " + keyid));
+  EXPECT_THAT(r.text, Not(HasSubstr("BEGIN")));
   ShowOptions c;
   c.path = Path("signing.pem");
   ShowReport cert_report = Show(c);
@@ -991,15 +951,15 @@ TEST_F(KeyCommandsTest, ShowKeyFilesNeverPrintsSecrets) {
   ASSERT_NE(at, std::string::npos);
   const std::string spki_line =
       cert_report.text.substr(at, cert_report.text.find('\n', at) - at);
-  EXPECT_NE(r.text.find(spki_line), std::string::npos) << r.text;
+  EXPECT_THAT(r.text, HasSubstr(spki_line));
 
   const std::string pub = dir_->Sub("signing.pub");
   Openssl("pkey -in " + ShellQuote(Path("signing.key")) + " -pubout -out " +
           ShellQuote(pub));
   o.path = pub;
   r = Show(o);
-  EXPECT_NE(r.text.find("type:        public key"), std::string::npos);
-  EXPECT_NE(r.text.find(spki_line), std::string::npos);
+  EXPECT_THAT(r.text, HasSubstr("type:        public key"));
+  EXPECT_THAT(r.text, HasSubstr(spki_line));
 
   // An encrypted key is refused, not prompted for.
   const std::string enc = dir_->Sub("enc.key");
@@ -1008,7 +968,7 @@ TEST_F(KeyCommandsTest, ShowKeyFilesNeverPrintsSecrets) {
   o.path = enc;
   auto refused = ShowKey(o);
   ASSERT_FALSE(refused.has_value());
-  EXPECT_NE(refused.error().message.find("encrypted"), std::string::npos);
+  EXPECT_THAT(refused.error().message, HasSubstr("encrypted"));
 }
 
 // --- kernel cross-check ----------------------------------------------------

@@ -1,5 +1,6 @@
 #include "builder/manifest_signer.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/cms.h>
 #include <openssl/err.h>
@@ -10,6 +11,7 @@
 
 #include "builder/signing_identity.h"
 #include "tests/testutil/pki.h"
+#include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace imab::builder {
@@ -21,9 +23,12 @@ using imab::testing::KeyType;
 using imab::testing::MakeIssued;
 using imab::testing::MakeRootCa;
 using imab::testing::ReadFile;
+using imab::testing::StatusIs;
 using imab::testing::TempDir;
 using imab::testing::TestIdentity;
 using imab::testing::WriteFile;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kManifest[] = "imabundle-manifest 2\nkind full\nend\n";
 
@@ -42,8 +47,8 @@ CertOptions Ca(const std::string& cn) {
 }
 
 void ExpectOneLine(const Error& e, const std::string& needle) {
-  EXPECT_EQ(e.message.find('\n'), std::string::npos) << e.message;
-  EXPECT_NE(e.message.find(needle), std::string::npos) << e.message;
+  EXPECT_THAT(e.message, Not(HasSubstr("\n")));
+  EXPECT_THAT(e.message, HasSubstr(needle));
 }
 
 class ManifestSignerTest : public ::testing::Test {
@@ -188,9 +193,7 @@ TEST_F(ManifestSignerTest, MissingFilesAreIoErrorsNamingTheFile) {
                              {leaf.key_path, Dir(), ""}};
   for (const Case& c : cases) {
     auto id = LoadSigningIdentity(c.key, c.cert, c.chain);
-    ASSERT_FALSE(id.has_value());
-    EXPECT_EQ(id.error().code, ErrorCode::kIo) << id.error().message;
-    EXPECT_EQ(id.error().message.find('\n'), std::string::npos);
+    ASSERT_THAT(id, StatusIs(ErrorCode::kIo, Not(HasSubstr("\n"))));
   }
 }
 
@@ -212,7 +215,7 @@ TEST_F(ManifestSignerTest, GarbageFilesAreRejectedWithoutLeakingKeyBytes) {
   EXPECT_EQ(key_as_cert.error().code, ErrorCode::kInvalidArgument);
   std::string key_pem = ReadFile(leaf.key_path);
   std::string body = key_pem.substr(key_pem.find('\n') + 1, 40);
-  EXPECT_EQ(key_as_cert.error().message.find(body), std::string::npos);
+  EXPECT_THAT(key_as_cert.error().message, Not(HasSubstr(body)));
 
   auto bad_cert = LoadSigningIdentity(leaf.key_path, garbage, "");
   ASSERT_FALSE(bad_cert.has_value());

@@ -3,6 +3,7 @@
 // every refusal, whose messages must never carry the PIN.
 #include "builder/pkcs11_key.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/cms.h>
 #include <openssl/err.h>
@@ -17,32 +18,29 @@
 #include "common/read/digest_signature.h"
 #include "common/read/keyid.h"
 #include "common/read/openssl_error.h"
+#include "tests/testutil/digest_of.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/run.h"
 #include "tests/testutil/softhsm.h"
+#include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace imab::builder {
 namespace {
 
 using imab::testing::CertOptions;
+using imab::testing::DigestOf;
 using imab::testing::KeyType;
 using imab::testing::RunShell;
 using imab::testing::ShellQuote;
 using imab::testing::SoftHsm;
+using imab::testing::StatusIs;
 using imab::testing::TempDir;
 using imab::testing::TestIdentity;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr const char* kModule = SoftHsm::kModulePath;
-
-std::vector<uint8_t> Hash(HashAlgo algo, const std::string& msg) {
-  std::vector<uint8_t> out(HashAlgoDigestSize(algo));
-  unsigned int len = 0;
-  EXPECT_EQ(EVP_Digest(msg.data(), msg.size(), out.data(), &len,
-                       HashAlgoMd(algo), nullptr),
-            1);
-  return out;
-}
 
 std::string CertPem(X509* cert) {
   Ptr<BIO> bio(BIO_new(BIO_s_mem()));
@@ -86,7 +84,7 @@ TEST(Pkcs11UriTest, RefusesBadSyntaxWithoutEchoingValues) {
     Result<std::unique_ptr<Pkcs11Key>> key = Pkcs11Key::Open(uri, kModule);
     ASSERT_FALSE(key.has_value()) << uri;
     EXPECT_EQ(key.error().code, ErrorCode::kInvalidArgument) << uri;
-    EXPECT_EQ(key.error().message.find("9999"), std::string::npos)
+    EXPECT_THAT(key.error().message, Not(HasSubstr("9999")))
         << uri << " -> " << key.error().message;
     EXPECT_EQ(key.error().message.rfind("pkcs11 URI: ", 0), 0u)
         << key.error().message;
@@ -98,21 +96,18 @@ TEST(Pkcs11UriTest, MissingModuleIsIoErrorWithoutPin) {
       "pkcs11:token=rel;object=k?pin-value=9999", "/nonexistent/libnope.so");
   ASSERT_FALSE(key.has_value());
   EXPECT_EQ(key.error().code, ErrorCode::kIo);
-  EXPECT_NE(key.error().message.find("pkcs11:token=rel;object=k: cannot "
-                                     "load PKCS#11 module "
-                                     "/nonexistent/libnope.so"),
-            std::string::npos)
-      << key.error().message;
-  EXPECT_EQ(key.error().message.find("9999"), std::string::npos);
+  EXPECT_THAT(key.error().message,
+              HasSubstr("pkcs11:token=rel;object=k: cannot "
+                        "load PKCS#11 module "
+                        "/nonexistent/libnope.so"));
+  EXPECT_THAT(key.error().message, Not(HasSubstr("9999")));
 
   // module-path in the URI wins over the caller's default.
   key = Pkcs11Key::Open(
       "pkcs11:token=rel?module-path=/nonexistent/lib%20x.so&pin-value=9999",
       kModule);
   ASSERT_FALSE(key.has_value());
-  EXPECT_NE(key.error().message.find("/nonexistent/lib x.so"),
-            std::string::npos)
-      << key.error().message;
+  EXPECT_THAT(key.error().message, HasSubstr("/nonexistent/lib x.so"));
 
   key = Pkcs11Key::Open("pkcs11:token=rel?pin-value=9999", "");
   ASSERT_FALSE(key.has_value());
@@ -183,10 +178,8 @@ class Pkcs11KeyTest : public ::testing::Test {
     Result<std::unique_ptr<Pkcs11Key>> k = Pkcs11Key::Open(uri, kModule);
     ASSERT_FALSE(k.has_value()) << uri;
     EXPECT_EQ(k.error().code, code) << k.error().message;
-    EXPECT_NE(k.error().message.find(want), std::string::npos)
-        << k.error().message;
-    EXPECT_EQ(k.error().message.find(pin), std::string::npos)
-        << k.error().message;
+    EXPECT_THAT(k.error().message, HasSubstr(want));
+    EXPECT_THAT(k.error().message, Not(HasSubstr(pin)));
   }
 
   static inline std::unique_ptr<TempDir> dir_;
@@ -211,7 +204,7 @@ TEST_F(Pkcs11KeyTest, SignsDigestsTheCertificateVerifies) {
     EVP_PKEY* pub = X509_get0_pubkey(c.id->cert.get());
     for (HashAlgo algo : {HashAlgo::kSha256, HashAlgo::kSha384}) {
       std::vector<uint8_t> digest =
-          Hash(algo, std::string("payload ") + c.object);
+          DigestOf(algo, std::string("payload ") + c.object);
       Result<std::vector<uint8_t>> sig = signer->Sign(algo, digest);
       ASSERT_TRUE(sig.has_value()) << sig.error().message;
       Status ok = VerifyDigestSignature(pub, algo, digest, *sig);
@@ -233,7 +226,7 @@ TEST_F(Pkcs11KeyTest, RsaSignatureEqualsFileKeySignature) {
       LoadFileDigestSigner(rsa_->key_path, rsa_->cert_path);
   ASSERT_NE(token, nullptr);
   ASSERT_TRUE(file.has_value()) << file.error().message;
-  std::vector<uint8_t> digest = Hash(HashAlgo::kSha256, "same");
+  std::vector<uint8_t> digest = DigestOf(HashAlgo::kSha256, "same");
   Result<std::vector<uint8_t>> a = token->Sign(HashAlgo::kSha256, digest);
   Result<std::vector<uint8_t>> b = (*file)->Sign(HashAlgo::kSha256, digest);
   ASSERT_TRUE(a.has_value() && b.has_value());
@@ -283,7 +276,7 @@ TEST_F(Pkcs11KeyTest, ConcurrentSigningFromFourThreads) {
         const HashAlgo algo =
             i % 2 == 0 ? HashAlgo::kSha256 : HashAlgo::kSha384;
         std::vector<uint8_t> digest =
-            Hash(algo, std::to_string(t) + "/" + std::to_string(i));
+            DigestOf(algo, std::to_string(t) + "/" + std::to_string(i));
         Result<std::vector<uint8_t>> sig = s.Sign(algo, digest);
         if (!sig.has_value() ||
             !VerifyDigestSignature(pub, algo, digest, *sig).ok()) {
@@ -421,18 +414,13 @@ TEST_F(Pkcs11KeyTest, RefusesCertificateOfAnotherKey) {
   // Same type, other key: caught by the probe signature.
   Result<std::unique_ptr<DigestSigner>> s =
       LoadPkcs11DigestSigner(hsm_->Uri("rsa"), ca_->cert_path, kModule);
-  ASSERT_FALSE(s.has_value());
-  EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(s.error().message.find("does not match certificate"),
-            std::string::npos)
-      << s.error().message;
-  EXPECT_EQ(s.error().message.find("1234"), std::string::npos);
+  ASSERT_THAT(s, StatusIs(ErrorCode::kInvalidArgument,
+                          HasSubstr("does not match certificate")));
+  EXPECT_THAT(s.error().message, Not(HasSubstr("1234")));
   // Other type.
   s = LoadPkcs11DigestSigner(hsm_->Uri("ec"), rsa_->cert_path, kModule);
   ASSERT_FALSE(s.has_value());
-  EXPECT_NE(s.error().message.find("does not match certificate"),
-            std::string::npos)
-      << s.error().message;
+  EXPECT_THAT(s.error().message, HasSubstr("does not match certificate"));
   // A missing certificate file.
   s = LoadPkcs11DigestSigner(hsm_->Uri("ec"), dir_->Sub("none.pem"), kModule);
   ASSERT_FALSE(s.has_value());
@@ -447,7 +435,7 @@ TEST_F(Pkcs11KeyTest, SignerSharesOpenKey) {
       MakePkcs11DigestSigner(key, ec_->cert_path);
   ASSERT_TRUE(s.has_value()) << s.error().message;
   key.reset();
-  std::vector<uint8_t> digest = Hash(HashAlgo::kSha256, "shared");
+  std::vector<uint8_t> digest = DigestOf(HashAlgo::kSha256, "shared");
   Result<std::vector<uint8_t>> sig = (*s)->Sign(HashAlgo::kSha256, digest);
   ASSERT_TRUE(sig.has_value()) << sig.error().message;
   EXPECT_TRUE(VerifyDigestSignature(X509_get0_pubkey(ec_->cert.get()),
@@ -468,12 +456,12 @@ TEST_F(Pkcs11KeyTest, SiblingKeysShareTheModule) {
   Result<std::unique_ptr<Pkcs11Key>> other_module = first->OpenSibling(
       "pkcs11:object=ec?module-path=/usr/lib/other.so&pin-value=1234");
   ASSERT_FALSE(other_module.has_value());
-  EXPECT_EQ(other_module.error().message.find("1234"), std::string::npos);
+  EXPECT_THAT(other_module.error().message, Not(HasSubstr("1234")));
   first.reset();
   Result<std::unique_ptr<DigestSigner>> s =
       MakePkcs11DigestSigner(std::move(*second), ec_->cert_path);
   ASSERT_TRUE(s.has_value()) << s.error().message;
-  std::vector<uint8_t> digest = Hash(HashAlgo::kSha384, "sibling");
+  std::vector<uint8_t> digest = DigestOf(HashAlgo::kSha384, "sibling");
   Result<std::vector<uint8_t>> sig = (*s)->Sign(HashAlgo::kSha384, digest);
   ASSERT_TRUE(sig.has_value()) << sig.error().message;
   EXPECT_TRUE(VerifyDigestSignature(X509_get0_pubkey(ec_->cert.get()),

@@ -2,6 +2,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,9 +14,10 @@
 
 #include "builder/rootfs_source.h"
 #include "common/read/handles.h"
-#include "common/write/archive_handles.h"
 #include "common/read/image_tree.h"
+#include "common/write/archive_handles.h"
 #include "tests/builder/sample_rootfs.h"
+#include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace imab::builder {
@@ -24,8 +26,10 @@ namespace {
 using imab::testing::DrainSource;
 using imab::testing::ExpectedEntry;
 using imab::testing::RecordingReporter;
+using imab::testing::StatusIs;
 using imab::testing::TempDir;
 using imab::testing::WriteFile;
+using ::testing::HasSubstr;
 
 void RunCommand(const std::string& command) {
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
@@ -245,8 +249,7 @@ TEST(TarballSourceTest, SynthesisesMissingParentsWithOneWarning) {
   EXPECT_EQ(got[2].content, "deep");
   EXPECT_EQ(got[3].content, "next");
   ASSERT_EQ(reporter.warnings.size(), 1u);
-  EXPECT_NE(reporter.warnings[0].find("'a', 'a/b'"), std::string::npos)
-      << reporter.warnings[0];
+  EXPECT_THAT(reporter.warnings[0], HasSubstr("'a', 'a/b'"));
 }
 
 TEST(TarballSourceTest, FolderAfterItsContentsIsError) {
@@ -270,9 +273,7 @@ TEST(TarballSourceTest, FolderAfterContentsFromTarCliIsError) {
   RunCommand("tar --no-recursion -C '" + tree.path().string() + "' -cf '" +
              tar + "' a/f a");
   Error error = DrainExpectingError(tar);
-  EXPECT_NE(error.message.find("folder entry after its contents"),
-            std::string::npos)
-      << error.message;
+  EXPECT_THAT(error.message, HasSubstr("folder entry after its contents"));
 }
 
 TEST(TarballSourceTest, DuplicateEntryIsError) {
@@ -329,9 +330,8 @@ TEST(TarballSourceTest, DotDotIsError) {
   WriteTar(path, {File("../evil", "x")});
   Error error = DrainExpectingError(path);
   EXPECT_EQ(error.code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(error.message.find("entry '../evil'"), std::string::npos)
-      << error.message;
-  EXPECT_NE(error.message.find("contains '..'"), std::string::npos);
+  EXPECT_THAT(error.message, HasSubstr("entry '../evil'"));
+  EXPECT_THAT(error.message, HasSubstr("contains '..'"));
 }
 
 TEST(TarballSourceTest, NestedDotDotIsError) {
@@ -339,8 +339,7 @@ TEST(TarballSourceTest, NestedDotDotIsError) {
   std::string path = work.Sub("t.tar");
   WriteTar(path, {File("./a/../../evil", "x")});
   Error error = DrainExpectingError(path);
-  EXPECT_NE(error.message.find("contains '..'"), std::string::npos)
-      << error.message;
+  EXPECT_THAT(error.message, HasSubstr("contains '..'"));
 }
 
 TEST(TarballSourceTest, AbsolutePathIsError) {
@@ -349,9 +348,8 @@ TEST(TarballSourceTest, AbsolutePathIsError) {
   WriteTar(path, {File("/abs", "x")});
   Error error = DrainExpectingError(path);
   EXPECT_EQ(error.code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(error.message.find("entry '/abs'"), std::string::npos)
-      << error.message;
-  EXPECT_NE(error.message.find("absolute"), std::string::npos);
+  EXPECT_THAT(error.message, HasSubstr("entry '/abs'"));
+  EXPECT_THAT(error.message, HasSubstr("absolute"));
 }
 
 TEST(TarballSourceTest, EmptyComponentIsError) {
@@ -359,8 +357,7 @@ TEST(TarballSourceTest, EmptyComponentIsError) {
   std::string path = work.Sub("t.tar");
   WriteTar(path, {File("a//b", "x")});
   Error error = DrainExpectingError(path);
-  EXPECT_NE(error.message.find("empty component"), std::string::npos)
-      << error.message;
+  EXPECT_THAT(error.message, HasSubstr("empty component"));
 }
 
 TEST(TarballSourceTest, HardlinkTargetWithDotDotIsError) {
@@ -368,8 +365,7 @@ TEST(TarballSourceTest, HardlinkTargetWithDotDotIsError) {
   std::string path = work.Sub("t.tar");
   WriteTar(path, {Hardlink("h", "../etc/shadow")});
   Error error = DrainExpectingError(path);
-  EXPECT_NE(error.message.find("entry '../etc/shadow'"), std::string::npos)
-      << error.message;
+  EXPECT_THAT(error.message, HasSubstr("entry '../etc/shadow'"));
 }
 
 TEST(TarballSourceTest, GarbageFileIsNotATarball) {
@@ -382,8 +378,7 @@ TEST(TarballSourceTest, GarbageFileIsNotATarball) {
   WriteFile(path, junk);
   Error error = DrainExpectingError(path);
   EXPECT_EQ(error.code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(error.message.find(path + ": not a tarball"), std::string::npos)
-      << error.message;
+  EXPECT_THAT(error.message, HasSubstr(path + ": not a tarball"));
 }
 
 TEST(TarballSourceTest, TruncatedContentIsIoError) {
@@ -393,8 +388,7 @@ TEST(TarballSourceTest, TruncatedContentIsIoError) {
   ASSERT_EQ(::truncate(path.c_str(), 20000), 0);
   Error error = DrainExpectingError(path);
   EXPECT_EQ(error.code, ErrorCode::kIo);
-  EXPECT_NE(error.message.find(path + ": big: "), std::string::npos)
-      << error.message;
+  EXPECT_THAT(error.message, HasSubstr(path + ": big: "));
 }
 
 TEST(TarballSourceTest, MissingPathIsIoError) {
@@ -402,9 +396,7 @@ TEST(TarballSourceTest, MissingPathIsIoError) {
   std::string path = work.Sub("missing.tar");
   NullReporter reporter;
   auto source = OpenTarballSource(path, reporter);
-  ASSERT_FALSE(source.has_value());
-  EXPECT_EQ(source.error().code, ErrorCode::kIo);
-  EXPECT_NE(source.error().message.find(path), std::string::npos);
+  ASSERT_THAT(source, StatusIs(ErrorCode::kIo, HasSubstr(path)));
 }
 
 TEST(TarballSourceTest, UnreadContentIsSkipped) {

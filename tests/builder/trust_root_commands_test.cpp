@@ -2,6 +2,7 @@
 // entry points, with key and certificate files on disk.
 #include "builder/trust_root_commands.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
 
@@ -13,6 +14,7 @@
 #include "common/read/handles.h"
 #include "common/read/trust_root.h"
 #include "tests/testutil/pki.h"
+#include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace imab::builder {
@@ -21,8 +23,10 @@ namespace {
 using imab::testing::CertOptions;
 using imab::testing::KeyType;
 using imab::testing::ReadFile;
+using imab::testing::StatusIs;
 using imab::testing::TempDir;
 using imab::testing::TestIdentity;
+using ::testing::HasSubstr;
 
 // Writes the public half of `key` as a PEM PUBLIC KEY file.
 std::string WritePublicPem(const std::string& path, EVP_PKEY* key) {
@@ -93,7 +97,7 @@ TEST_F(TrustRootCommandsTest, CreateSignShowEndToEnd) {
 
   auto [text, ok] = Show(o.out);
   EXPECT_FALSE(ok);
-  EXPECT_NE(text.find("self-threshold: FAIL"), std::string::npos) << text;
+  EXPECT_THAT(text, HasSubstr("self-threshold: FAIL"));
 
   ASSERT_TRUE(Sign(o.out, k1_.key_path).ok());
   EXPECT_FALSE(Show(o.out).second);
@@ -105,17 +109,17 @@ TEST_F(TrustRootCommandsTest, CreateSignShowEndToEnd) {
   ASSERT_TRUE(Sign(o.out, k3_.key_path).ok());
   std::tie(text, ok) = Show(o.out);
   EXPECT_TRUE(ok) << text;
-  EXPECT_NE(text.find("self-threshold: ok"), std::string::npos) << text;
-  EXPECT_NE(text.find("(signed)"), std::string::npos);
-  EXPECT_NE(text.find("(not signed)"), std::string::npos);
-  EXPECT_NE(text.find("CN=imabundle test"), std::string::npos) << text;
+  EXPECT_THAT(text, HasSubstr("self-threshold: ok"));
+  EXPECT_THAT(text, HasSubstr("(signed)"));
+  EXPECT_THAT(text, HasSubstr("(not signed)"));
+  EXPECT_THAT(text, HasSubstr("CN=imabundle test"));
 
   auto json = Show(o.out, {}, true);
   EXPECT_TRUE(json.second);
   EXPECT_EQ(json.first.rfind("{\"version\": 1, \"threshold\": 2", 0), 0u)
       << json.first;
-  EXPECT_NE(json.first.find("\"self_threshold\": \"ok\""), std::string::npos);
-  EXPECT_NE(json.first.find("\"not_after\": "), std::string::npos);
+  EXPECT_THAT(json.first, HasSubstr("\"self_threshold\": \"ok\""));
+  EXPECT_THAT(json.first, HasSubstr("\"not_after\": "));
 }
 
 TEST_F(TrustRootCommandsTest, RotationShowsSuccessorVerdict) {
@@ -136,19 +140,19 @@ TEST_F(TrustRootCommandsTest, RotationShowsSuccessorVerdict) {
   ASSERT_TRUE(Sign(o2.out, next.key_path).ok());
   auto [text, ok] = Show(o2.out, o.out);
   EXPECT_FALSE(ok);
-  EXPECT_NE(text.find("successor: FAIL"), std::string::npos) << text;
-  EXPECT_NE(text.find("keys of version 1"), std::string::npos) << text;
+  EXPECT_THAT(text, HasSubstr("successor: FAIL"));
+  EXPECT_THAT(text, HasSubstr("keys of version 1"));
 
   ASSERT_TRUE(Sign(o2.out, k3_.key_path).ok());
   std::tie(text, ok) = Show(o2.out, o.out);
   EXPECT_TRUE(ok) << text;
-  EXPECT_NE(text.find("successor: ok"), std::string::npos) << text;
+  EXPECT_THAT(text, HasSubstr("successor: ok"));
 
   // Reversed: v1 is no successor of v2.
   std::tie(text, ok) = Show(o.out, o2.out, true);
   EXPECT_FALSE(ok);
-  EXPECT_NE(text.find("\"successor\": \"FAIL\""), std::string::npos) << text;
-  EXPECT_NE(text.find("not newer"), std::string::npos) << text;
+  EXPECT_THAT(text, HasSubstr("\"successor\": \"FAIL\""));
+  EXPECT_THAT(text, HasSubstr("not newer"));
 }
 
 TEST_F(TrustRootCommandsTest, CreateRefusesBadInput) {
@@ -161,14 +165,13 @@ TEST_F(TrustRootCommandsTest, CreateRefusesBadInput) {
   o.keys.push_back(k1_.cert_path);  // same key as k1.key
   o.threshold = 1;
   Result<std::string> r = CreateTrustRoot(o);
-  ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(r.error().message.find("duplicate key"), std::string::npos);
+  ASSERT_THAT(
+      r, StatusIs(ErrorCode::kInvalidArgument, HasSubstr("duplicate key")));
   o = V1();
   o.release_cas.push_back(ca_.cert_path);
   r = CreateTrustRoot(o);
   ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message.find("duplicate release CA"), std::string::npos);
+  EXPECT_THAT(r.error().message, HasSubstr("duplicate release CA"));
   o = V1();
   o.release_cas.clear();
   EXPECT_FALSE(CreateTrustRoot(o).has_value());

@@ -1,7 +1,7 @@
 #include "common/read/bundle_container.h"
-#include "common/write/bundle_writer.h"
 
 #include <fcntl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -17,21 +17,21 @@
 #include "common/read/handles.h"
 #include "common/read/limits.h"
 #include "common/read/tar_header.h"
+#include "common/write/bundle_writer.h"
+#include "tests/testutil/bytes.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace imab {
 namespace {
 
+using imab::testing::ByteSpan;
+using ::testing::HasSubstr;
 using testing::ReadFile;
 using testing::TempDir;
 using testing::WriteFile;
 
 constexpr uint64_t kMtime = 1700000000;
 using Bytes = std::vector<uint8_t>;
-
-std::span<const uint8_t> AsBytes(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
 
 std::string Pattern(size_t n, char seed) {
   std::string s(n, '\0');
@@ -62,7 +62,7 @@ std::string WriteBundleFile(const TempDir& dir, const std::string& manifest,
   WriteFile(dir.Sub("payload.in"), payload);
   UniqueFd in = OpenRead(dir.Sub("payload.in"));
   UniqueFd out = CreateFile(dir.Sub(name));
-  const Status st = WriteBundle(out.get(), manifest, AsBytes(signature),
+  const Status st = WriteBundle(out.get(), manifest, ByteSpan(signature),
                                 in.get(), payload.size(), kMtime);
   EXPECT_TRUE(st.ok()) << st.error().message;
   return dir.Sub(name);
@@ -99,7 +99,7 @@ void ExpectRejected(const Bytes& bytes, ErrorCode code,
   Result<BundleLayout> r = Read(bytes);
   ASSERT_FALSE(r.has_value()) << context;
   EXPECT_EQ(r.error().code, code) << context << ": " << r.error().message;
-  EXPECT_NE(r.error().message.find(message_part), std::string::npos)
+  EXPECT_THAT(r.error().message, HasSubstr(message_part))
       << context << ": " << r.error().message;
 }
 
@@ -211,7 +211,7 @@ TEST(BundleContainerTest, GnuTarListsAndExtractsMembers) {
   EXPECT_EQ(names, "manifest\nmanifest.sig\npayload.tar.zst\n");
   std::string verbose;
   ASSERT_EQ(RunShell("tar tvf '" + path + "'", &verbose), 0) << verbose;
-  EXPECT_NE(verbose.find("-rw-r--r-- 0/0"), std::string::npos) << verbose;
+  EXPECT_THAT(verbose, HasSubstr("-rw-r--r-- 0/0"));
 
   std::filesystem::create_directory(dir.Sub("x"));
   std::string out;
@@ -244,7 +244,7 @@ TEST(BundleContainerTest, FallbackCopyToPipeGivesSameBytes) {
     }
   });
   const Status st =
-      WriteBundle(write_end.get(), f.manifest, AsBytes(f.signature), in.get(),
+      WriteBundle(write_end.get(), f.manifest, ByteSpan(f.signature), in.get(),
                   f.payload.size(), kMtime);
   write_end.reset();
   reader.join();
@@ -258,7 +258,7 @@ TEST(BundleContainerTest, WriteFailsOnShortPayload) {
   UniqueFd in = OpenRead(dir.Sub("payload.in"));
   UniqueFd out = CreateFile(dir.Sub("b.imab"));
   const Status st =
-      WriteBundle(out.get(), "m", AsBytes("s"), in.get(), 6, kMtime);
+      WriteBundle(out.get(), "m", ByteSpan("s"), in.get(), 6, kMtime);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, ErrorCode::kIo);
   EXPECT_EQ(st.error().message, "payload ended after 5 of 6 bytes");
@@ -268,7 +268,7 @@ TEST(BundleContainerTest, WriteFailsOnBadDescriptor) {
   TempDir dir;
   WriteFile(dir.Sub("payload.in"), "p");
   UniqueFd in = OpenRead(dir.Sub("payload.in"));
-  const Status st = WriteBundle(-1, "m", AsBytes("s"), in.get(), 1, kMtime);
+  const Status st = WriteBundle(-1, "m", ByteSpan("s"), in.get(), 1, kMtime);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, ErrorCode::kIo);
 }
@@ -285,22 +285,22 @@ TEST(BundleContainerTest, WriteChecksLimitsFirst) {
   ASSERT_NE(map, MAP_FAILED);
   Status st =
       WriteBundle(out.get(), std::string_view(static_cast<char*>(map), big),
-                  AsBytes("s"), in.get(), 1, kMtime);
+                  ByteSpan("s"), in.get(), 1, kMtime);
   ::munmap(map, big);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, ErrorCode::kInvalidArgument);
 
   const std::string big_sig(kMaxSignatureBytes + 1, 's');
-  st = WriteBundle(out.get(), "m", AsBytes(big_sig), in.get(), 1, kMtime);
+  st = WriteBundle(out.get(), "m", ByteSpan(big_sig), in.get(), 1, kMtime);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, ErrorCode::kInvalidArgument);
 
-  st = WriteBundle(out.get(), "m", AsBytes("s"), in.get(), kTarMaxOctal11 + 1,
+  st = WriteBundle(out.get(), "m", ByteSpan("s"), in.get(), kTarMaxOctal11 + 1,
                    kMtime);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, ErrorCode::kInvalidArgument);
 
-  st = WriteBundle(out.get(), "m", AsBytes("s"), in.get(), 1,
+  st = WriteBundle(out.get(), "m", ByteSpan("s"), in.get(), 1,
                    kTarMaxOctal11 + 1);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, ErrorCode::kInvalidArgument);
@@ -506,10 +506,8 @@ TEST(BundleContainerTest, NonCanonicalNumbersAreRejected) {
                    "bundle member 1: ", std::to_string(offset));
     Result<BundleLayout> r = Read(bad);
     ASSERT_FALSE(r.has_value());
-    EXPECT_NE(
-        r.error().message.find(offset == 124 ? "size field" : "mtime field"),
-        std::string::npos)
-        << r.error().message;
+    EXPECT_THAT(r.error().message,
+                HasSubstr(offset == 124 ? "size field" : "mtime field"));
   }
 }
 
@@ -544,9 +542,7 @@ TEST(BundleContainerTest, OtherFieldsMustBeCanonical) {
                    c.field);
     Result<BundleLayout> r = Read(bad);
     ASSERT_FALSE(r.has_value());
-    EXPECT_NE(r.error().message.find("(differs in " + c.field + ")"),
-              std::string::npos)
-        << r.error().message;
+    EXPECT_THAT(r.error().message, HasSubstr("(differs in " + c.field + ")"));
   }
 }
 

@@ -1,6 +1,7 @@
 // Required anchors and the expiry horizon over a CA store section.
 #include "common/read/ca_policy.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "tests/testutil/pki.h"
@@ -8,6 +9,8 @@
 
 namespace imab {
 namespace {
+
+using ::testing::HasSubstr;
 
 constexpr int64_t kNow = 1700000000;
 constexpr int64_t kDay = 86400;
@@ -44,8 +47,7 @@ TEST(CaPolicyTest, RejectsAMissingAnchor) {
   Status none = CheckRequiredAnchors(std::nullopt, {{"A", std::nullopt}}, 365,
                                      kNow, ErrorCode::kKeyRevoked);
   ASSERT_FALSE(none.ok());
-  EXPECT_NE(none.error().message.find("declares no CA store"),
-            std::string::npos);
+  EXPECT_THAT(none.error().message, HasSubstr("declares no CA store"));
 }
 
 TEST(CaPolicyTest, RejectsAnAnchorExpiringWithinTheHorizon) {
@@ -61,7 +63,7 @@ TEST(CaPolicyTest, RejectsAnAnchorExpiringWithinTheHorizon) {
 TEST(CaPolicyTest, RejectsAnExpiredAnchorEvenWithoutAHorizon) {
   Status s = Check({"Old"}, kNow, 0);
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.error().message.find("expired on 2023-11-13"), std::string::npos);
+  EXPECT_THAT(s.error().message, HasSubstr("expired on 2023-11-13"));
   EXPECT_TRUE(Check({"Old"}, std::nullopt).ok());  // no clock: presence only
 }
 

@@ -3,6 +3,7 @@
 // bundle bytes and hash-link numbering.
 #include "common/read/ca_store.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "tests/testutil/pki.h"
@@ -12,6 +13,7 @@ namespace imab {
 namespace {
 
 using testing::CertOptions;
+using ::testing::HasSubstr;
 using testing::MakeRootCa;
 using testing::ReadFile;
 using testing::TempDir;
@@ -226,7 +228,7 @@ TEST_F(CaStoreTest, RefusesALinkLeadingOutsideTheInputFolders) {
   inputs_.conf = "mozilla/A.crt\n";
   auto store = Compute(false);
   ASSERT_FALSE(store.has_value());
-  EXPECT_NE(store.error().message.find("leads outside"), std::string::npos);
+  EXPECT_THAT(store.error().message, HasSubstr("leads outside"));
 }
 
 TEST_F(CaStoreTest, RefusesASymlinkLoop) {
@@ -236,8 +238,7 @@ TEST_F(CaStoreTest, RefusesASymlinkLoop) {
   inputs_.symlinks[kLocal + "y.crt"] = "x.crt";
   auto store = Compute(false);
   ASSERT_FALSE(store.has_value());
-  EXPECT_NE(store.error().message.find("levels of symbolic links"),
-            std::string::npos);
+  EXPECT_THAT(store.error().message, HasSubstr("levels of symbolic links"));
 }
 
 TEST_F(CaStoreTest, RefusesASymlinkedLocalFolder) {
@@ -246,7 +247,7 @@ TEST_F(CaStoreTest, RefusesASymlinkedLocalFolder) {
   inputs_.symlinks[kLocal + "more"] = "/" + kShared + "mozilla";
   auto store = Compute(false);
   ASSERT_FALSE(store.has_value());
-  EXPECT_NE(store.error().message.find("symlinked folder"), std::string::npos);
+  EXPECT_THAT(store.error().message, HasSubstr("symlinked folder"));
 }
 
 TEST_F(CaStoreTest, RefusesAnEmptyStore) {
@@ -255,8 +256,7 @@ TEST_F(CaStoreTest, RefusesAnEmptyStore) {
   inputs_.conf = "!mozilla/A.crt\n";
   auto store = Compute(false);
   ASSERT_FALSE(store.has_value());
-  EXPECT_NE(store.error().message.find("no certificate selected"),
-            std::string::npos);
+  EXPECT_THAT(store.error().message, HasSubstr("no certificate selected"));
 }
 
 TEST_F(CaStoreTest, StrictRefusesAConfEntryNamingNoFile) {
@@ -282,8 +282,7 @@ TEST_F(CaStoreTest, StrictRefusesTwoFilesTakingOneLinkName) {
   inputs_.conf = "mozilla/A.crt\n";
   auto store = Compute();
   ASSERT_FALSE(store.has_value());
-  EXPECT_NE(store.error().message.find("etc/ssl/certs/A.pem: both"),
-            std::string::npos);
+  EXPECT_THAT(store.error().message, HasSubstr("etc/ssl/certs/A.pem: both"));
   // The script re-points the link to the last add(): the local file.
   auto lenient = Compute(false);
   ASSERT_TRUE(lenient.has_value());
@@ -348,8 +347,7 @@ TEST_P(StrictCrtTest, IsAnErrorNamingTheFileUnlessLenient) {
   EXPECT_EQ(store.error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(store.error().message.rfind(kLocal + "bad.crt: ", 0), 0u)
       << store.error().message;
-  EXPECT_NE(store.error().message.find(GetParam().expected), std::string::npos)
-      << store.error().message;
+  EXPECT_THAT(store.error().message, HasSubstr(GetParam().expected));
   auto lenient = Compute(false);
   ASSERT_TRUE(lenient.has_value()) << lenient.error().message;
   std::string expected_bundle = good + bad;

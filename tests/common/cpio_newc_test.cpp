@@ -1,5 +1,4 @@
 #include "common/read/cpio_newc.h"
-#include "common/write/cpio_writer.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -9,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "common/write/cpio_writer.h"
+#include "tests/testutil/bytes.h"
 #include "tests/testutil/run.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -19,12 +20,9 @@ using ::imab::testing::ReadFile;
 using ::imab::testing::RunShell;
 using ::imab::testing::ShellQuote;
 using ::imab::testing::TempDir;
+using imab::testing::ToBytes;
 using ::imab::testing::WriteFile;
 using ::testing::HasSubstr;
-
-std::vector<uint8_t> Bytes(const std::string& s) {
-  return std::vector<uint8_t>(s.begin(), s.end());
-}
 
 // A small tree archived by GNU cpio in `format` ("newc" or "odc").
 std::vector<uint8_t> GnuCpio(const TempDir& dir, const std::string& format) {
@@ -39,7 +37,7 @@ std::vector<uint8_t> GnuCpio(const TempDir& dir, const std::string& format) {
                     " && find . | LC_ALL=C sort | cpio -o --quiet -H " +
                     format + " > " + ShellQuote(out));
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  return Bytes(ReadFile(out));
+  return ToBytes(ReadFile(out));
 }
 
 // One header the way gen_init_cpio writes it ("%08X", upper case).
@@ -93,7 +91,7 @@ TEST(CpioNewcTest, GenInitCpioStyleRoundTrips) {
   std::string raw = UpperHeader("init", S_IFREG | 0755, "#!/bin/sh\n", 721) +
                     UpperHeader("dev", S_IFDIR | 0755, "", 722) +
                     UpperHeader("TRAILER!!!", 0, "", 0);
-  std::vector<uint8_t> bytes = Bytes(raw);
+  std::vector<uint8_t> bytes = ToBytes(raw);
   auto archives = ParseCpioStream(bytes);
   ASSERT_TRUE(archives.has_value()) << archives.error().message;
   ASSERT_EQ((*archives)[0].members.size(), 2u);
@@ -185,7 +183,7 @@ TEST_F(CpioNewcMalformedTest, BadHexDigit) {
 TEST_F(CpioNewcMalformedTest, MixedCaseHex) {
   std::string raw = UpperHeader("a", S_IFREG | 0644, "x", 0xAB);
   raw[6 + 6] = 'b';  // ino "000000AB" -> "000000bB"
-  Error e = ParseError(Bytes(raw));
+  Error e = ParseError(ToBytes(raw));
   EXPECT_THAT(e.message, HasSubstr("mixed-case"));
 }
 
@@ -211,7 +209,7 @@ TEST_F(CpioNewcMalformedTest, NonZeroCheckField) {
 TEST_F(CpioNewcMalformedTest, NameTooLong) {
   std::string raw = UpperHeader(std::string(5000, 'n'), S_IFREG, "", 1) +
                     UpperHeader("TRAILER!!!", 0, "", 0);
-  Error e = ParseError(Bytes(raw));
+  Error e = ParseError(ToBytes(raw));
   EXPECT_EQ(e.code, ErrorCode::kLimitExceeded);
   EXPECT_THAT(e.message, HasSubstr("5000 bytes exceeds 4096"));
 }
@@ -219,14 +217,14 @@ TEST_F(CpioNewcMalformedTest, NameTooLong) {
 TEST_F(CpioNewcMalformedTest, NameWithoutNul) {
   std::string raw = UpperHeader("abc", S_IFREG, "", 1);
   raw[110 + 3] = 'x';
-  Error e = ParseError(Bytes(raw));
+  Error e = ParseError(ToBytes(raw));
   EXPECT_THAT(e.message, HasSubstr("not NUL-terminated"));
 }
 
 TEST_F(CpioNewcMalformedTest, DataPastEnd) {
   std::string raw = UpperHeader("etc/foo", S_IFREG | 0644, "abcd", 1);
   raw.replace(6 + 6 * 8, 8, "7FFFFFFF");  // c_filesize
-  Error e = ParseError(Bytes(raw));
+  Error e = ParseError(ToBytes(raw));
   EXPECT_EQ(e.code, ErrorCode::kMalformed);
   EXPECT_THAT(e.message, HasSubstr("truncated member 'etc/foo'"));
 }
@@ -235,13 +233,13 @@ TEST_F(CpioNewcMalformedTest, NonZeroPadding) {
   std::string raw =
       UpperHeader("ab", S_IFREG, "x", 1) + UpperHeader("TRAILER!!!", 0, "", 0);
   raw[110 + 3] = 'p';  // name "ab\0" + 3 padding bytes
-  Error e = ParseError(Bytes(raw));
+  Error e = ParseError(ToBytes(raw));
   EXPECT_THAT(e.message, HasSubstr("non-zero padding"));
 }
 
 TEST_F(CpioNewcMalformedTest, MissingTrailer) {
   std::string raw = UpperHeader("a", S_IFREG, "x", 1);
-  Error e = ParseError(Bytes(raw));
+  Error e = ParseError(ToBytes(raw));
   EXPECT_EQ(e.code, ErrorCode::kMalformed);
   EXPECT_THAT(e.message, HasSubstr("no TRAILER!!!"));
 }
@@ -254,7 +252,7 @@ TEST_F(CpioNewcMalformedTest, TooManyMembers) {
 TEST_F(CpioNewcMalformedTest, MisalignedSecondArchive) {
   std::string raw = UpperHeader("TRAILER!!!", 0, "", 0) + std::string(2, '\0') +
                     UpperHeader("TRAILER!!!", 0, "", 0);
-  Error e = ParseError(Bytes(raw));
+  Error e = ParseError(ToBytes(raw));
   EXPECT_THAT(e.message, HasSubstr("not 4-aligned"));
 }
 

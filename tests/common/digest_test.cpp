@@ -1,18 +1,21 @@
 #include "common/read/digest.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "common/read/hex.h"
+#include "tests/testutil/bytes.h"
+#include "tests/testutil/status_matchers.h"
 
 namespace imab {
 namespace {
 
-std::span<const uint8_t> Bytes(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
+using imab::testing::ByteSpan;
+using imab::testing::StatusIs;
+using ::testing::HasSubstr;
 
 // FIPS 180-2 appendix B vectors.
 constexpr char kEmptySha[] =
@@ -30,10 +33,10 @@ TEST(Sha256Test, KnownVectorsOneShot) {
   auto empty = Sha256Of({});
   ASSERT_TRUE(empty.has_value());
   EXPECT_EQ(HexEncode(*empty), kEmptySha);
-  auto abc = Sha256Of(Bytes("abc"));
+  auto abc = Sha256Of(ByteSpan("abc"));
   ASSERT_TRUE(abc.has_value());
   EXPECT_EQ(HexEncode(*abc), kAbcSha);
-  auto two = Sha256Of(Bytes(kTwoBlockMsg));
+  auto two = Sha256Of(ByteSpan(kTwoBlockMsg));
   ASSERT_TRUE(two.has_value());
   EXPECT_EQ(HexEncode(*two), kTwoBlockSha);
 }
@@ -51,7 +54,7 @@ TEST(Sha256Test, StreamingMatchesOneShotAcrossChunkSizes) {
   std::string_view msg = kTwoBlockMsg;
   ASSERT_EQ(msg.size(), 56u);
   h->Update(msg.substr(0, 1));
-  h->Update(Bytes(msg.substr(1, 40)));
+  h->Update(ByteSpan(msg.substr(1, 40)));
   h->Update(std::string_view());
   h->Update(msg.substr(41));
   EXPECT_EQ(HexEncode(h->Finish()), kTwoBlockSha);
@@ -68,7 +71,7 @@ TEST(Sha256Test, FinishResetsForReuse) {
 }
 
 TEST(DigestEqualsTest, ComparesEveryByte) {
-  Sha256Digest a = *Sha256Of(Bytes("abc"));
+  Sha256Digest a = *Sha256Of(ByteSpan("abc"));
   Sha256Digest b = a;
   EXPECT_TRUE(DigestEquals(a, b));
   b[31] ^= 1;
@@ -104,9 +107,8 @@ TEST(HexTest, DecodesEmpty) {
 
 TEST(HexTest, RejectsOddLength) {
   auto decoded = HexDecode("abc");
-  ASSERT_FALSE(decoded.has_value());
-  EXPECT_EQ(decoded.error().code, ErrorCode::kMalformed);
-  EXPECT_NE(decoded.error().message.find("odd-length"), std::string::npos);
+  ASSERT_THAT(decoded,
+              StatusIs(ErrorCode::kMalformed, HasSubstr("odd-length")));
 }
 
 TEST(HexTest, RejectsUpperCase) {
@@ -126,8 +128,7 @@ TEST(HexTest, RejectsNonHexCharacters) {
   }
   auto decoded = HexDecode("00zz");
   ASSERT_FALSE(decoded.has_value());
-  EXPECT_NE(decoded.error().message.find("offset 2"), std::string::npos)
-      << decoded.error().message;
+  EXPECT_THAT(decoded.error().message, HasSubstr("offset 2"));
 }
 
 }  // namespace

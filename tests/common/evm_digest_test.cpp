@@ -2,15 +2,20 @@
 // digests checked against values computed by the python reference of §4.3.
 #include "common/read/evm_digest.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "common/read/hex.h"
+#include "tests/testutil/status_matchers.h"
 
 namespace imab {
 namespace {
+
+using imab::testing::StatusIs;
+using ::testing::HasSubstr;
 
 KernelProfile Profile(const char* name) {
   Result<KernelProfile> p = ParseKernelProfile(name);
@@ -152,10 +157,8 @@ TEST(EvmDigestTest, RejectsTypesWithoutMode) {
     e.type = type;
     Result<std::vector<uint8_t>> d =
         EvmPortableDigest(e, KernelProfile{}, HashAlgo::kSha256);
-    ASSERT_FALSE(d.has_value());
-    EXPECT_EQ(d.error().code, ErrorCode::kInvalidArgument);
-    EXPECT_NE(d.error().message.find("no EVM digest for entry type"),
-              std::string::npos);
+    ASSERT_THAT(d, StatusIs(ErrorCode::kInvalidArgument,
+                            HasSubstr("no EVM digest for entry type")));
   }
 }
 
@@ -164,9 +167,8 @@ TEST(EvmDigestTest, RejectsBadWordSize) {
   p.word_bits = 16;
   Result<std::vector<uint8_t>> d =
       EvmPortableDigest(ExampleEntry(), p, HashAlgo::kSha256);
-  ASSERT_FALSE(d.has_value());
-  EXPECT_EQ(d.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(d.error().message.find("word size 16"), std::string::npos);
+  ASSERT_THAT(d,
+              StatusIs(ErrorCode::kInvalidArgument, HasSubstr("word size 16")));
 }
 
 }  // namespace

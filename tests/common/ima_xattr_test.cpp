@@ -3,13 +3,19 @@
 #include "common/read/ima_xattr.h"
 #include "common/write/ima_xattr_writer.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
+#include "tests/testutil/status_matchers.h"
+
 namespace imab {
 namespace {
+
+using imab::testing::StatusIs;
+using ::testing::HasSubstr;
 
 std::string Bytes(std::initializer_list<int> bytes) {
   std::string out;
@@ -26,17 +32,11 @@ std::string GoodSig() {
 }
 
 void ExpectMalformed(const Result<SignatureV2>& r, const std::string& what) {
-  ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().code, ErrorCode::kMalformed);
-  EXPECT_NE(r.error().message.find(what), std::string::npos)
-      << r.error().message;
+  ASSERT_THAT(r, StatusIs(ErrorCode::kMalformed, HasSubstr(what)));
 }
 
 void ExpectMalformed(const Result<ImaXattr>& r, const std::string& what) {
-  ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().code, ErrorCode::kMalformed);
-  EXPECT_NE(r.error().message.find(what), std::string::npos)
-      << r.error().message;
+  ASSERT_THAT(r, StatusIs(ErrorCode::kMalformed, HasSubstr(what)));
 }
 
 TEST(ImaXattrTest, EncodeSignatureV2GoldenLayout) {

@@ -1,5 +1,6 @@
 #include "common/read/image_tree.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -8,6 +9,8 @@
 
 namespace imab {
 namespace {
+
+using ::testing::HasSubstr;
 
 Entry Make(std::string path, EntryType type, std::string target = {}) {
   Entry e;
@@ -20,8 +23,7 @@ Entry Make(std::string path, EntryType type, std::string target = {}) {
 void ExpectRejected(const Status& s, ErrorCode code, const std::string& text) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, code);
-  EXPECT_NE(s.error().message.find(text), std::string::npos)
-      << s.error().message;
+  EXPECT_THAT(s.error().message, HasSubstr(text));
 }
 
 TEST(CheckCanonicalPathTest, AcceptsOrdinaryPaths) {

@@ -1,6 +1,4 @@
 #include "common/read/initramfs.h"
-#include "common/write/cpio_writer.h"
-#include "common/write/initramfs_rewrite.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -10,12 +8,20 @@
 #include <string>
 #include <vector>
 
+#include "common/write/cpio_writer.h"
+#include "common/write/initramfs_rewrite.h"
+#include "tests/testutil/bytes.h"
 #include "tests/testutil/run.h"
+#include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 #include "tests/testutil/tree_compare.h"
 
 namespace imab {
 namespace {
+
+using imab::testing::StatusIs;
+using imab::testing::ToBytes;
+using imab::testing::ToString;
 
 namespace fs = std::filesystem;
 using ::imab::testing::CompareTrees;
@@ -26,13 +32,6 @@ using ::imab::testing::TempDir;
 using ::imab::testing::WriteFile;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-std::vector<uint8_t> Bytes(const std::string& s) {
-  return std::vector<uint8_t>(s.begin(), s.end());
-}
-std::string Str(const std::vector<uint8_t>& v) {
-  return std::string(v.begin(), v.end());
-}
 
 const std::string kOldCert = "old-evm-certificate";
 const std::string kNewCert = std::string("new-evm-cert\0\x30\x82", 15);
@@ -99,14 +98,14 @@ std::vector<uint8_t> Pack(const TempDir& dir, const fs::path& root,
                     " | LC_ALL=C sort | cpio -o --quiet -H newc | " +
                     CompressCommand(c) + " > " + ShellQuote(out));
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  return Bytes(ReadFile(out));
+  return ToBytes(ReadFile(out));
 }
 
 // Extracts `image` (one segment) with the tool and GNU cpio -idm into `to`.
 void Unpack(const TempDir& dir, const std::vector<uint8_t>& image,
             InitramfsCompression c, const fs::path& to) {
   std::string in = dir.Sub("unpack.img");
-  WriteFile(in, Str(image));
+  WriteFile(in, ToString(image));
   fs::create_directories(to);
   auto r =
       RunShell("cd " + ShellQuote(to.string()) + " && " + DecompressCommand(c) +
@@ -124,16 +123,16 @@ TEST_P(InitramfsFormatTest, ReadsKeys) {
   ASSERT_TRUE(keys.has_value()) << keys.error().message;
   EXPECT_EQ(keys->compression, GetParam());
   ASSERT_TRUE(keys->evm_der.has_value());
-  EXPECT_EQ(Str(*keys->evm_der), kOldCert);
+  EXPECT_EQ(ToString(*keys->evm_der), kOldCert);
   ASSERT_TRUE(keys->ima_der.has_value());  // through the symlink
-  EXPECT_EQ(Str(*keys->ima_der), kOldCert);
+  EXPECT_EQ(ToString(*keys->ima_der), kOldCert);
 }
 
 TEST_P(InitramfsFormatTest, SetKeysKeepsEverythingElse) {
   TempDir dir;
   MakeTree(dir.path() / "tree", Keys::kEvmOnly);
   std::vector<uint8_t> image = Pack(dir, dir.path() / "tree", GetParam());
-  auto out = SetInitramfsKeys(image, Bytes(kNewCert), std::nullopt);
+  auto out = SetInitramfsKeys(image, ToBytes(kNewCert), std::nullopt);
   ASSERT_TRUE(out.has_value()) << out.error().message;
   Unpack(dir, *out, GetParam(), dir.path() / "got");
   // The expected tree: the input with only the certificate changed.
@@ -145,10 +144,10 @@ TEST_P(InitramfsFormatTest, SetKeysKeepsEverythingElse) {
   auto keys = ReadInitramfsKeys(*out);
   ASSERT_TRUE(keys.has_value()) << keys.error().message;
   EXPECT_EQ(keys->compression, GetParam());
-  EXPECT_EQ(Str(keys->evm_der.value()), kNewCert);
+  EXPECT_EQ(ToString(keys->evm_der.value()), kNewCert);
   EXPECT_FALSE(keys->ima_der.has_value());
 
-  auto again = SetInitramfsKeys(image, Bytes(kNewCert), std::nullopt);
+  auto again = SetInitramfsKeys(image, ToBytes(kNewCert), std::nullopt);
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(*again, *out) << "not deterministic";
 }
@@ -166,14 +165,14 @@ TEST_P(InitramfsFormatTest, UnmodifiedCpioRoundTrips) {
                           .out;
   auto written = WriteCpioStream((*segments)[0].archives);
   ASSERT_TRUE(written.has_value());
-  EXPECT_EQ(Str(*written), plain);
+  EXPECT_EQ(ToString(*written), plain);
 }
 
 TEST_P(InitramfsFormatTest, ImaSymlinkStaysSymlink) {
   TempDir dir;
   MakeTree(dir.path() / "tree", Keys::kImaSymlink);
   std::vector<uint8_t> image = Pack(dir, dir.path() / "tree", GetParam());
-  auto out = SetInitramfsKeys(image, Bytes(kNewCert), std::nullopt);
+  auto out = SetInitramfsKeys(image, ToBytes(kNewCert), std::nullopt);
   ASSERT_TRUE(out.has_value()) << out.error().message;
   Unpack(dir, *out, GetParam(), dir.path() / "got");
   fs::path ima = dir.path() / "got/etc/keys/x509_ima.der";
@@ -181,9 +180,9 @@ TEST_P(InitramfsFormatTest, ImaSymlinkStaysSymlink) {
   EXPECT_EQ(fs::read_symlink(ima), "x509_evm.der");
   auto keys = ReadInitramfsKeys(*out);
   ASSERT_TRUE(keys.has_value());
-  EXPECT_EQ(Str(keys->ima_der.value()), kNewCert);
+  EXPECT_EQ(ToString(keys->ima_der.value()), kNewCert);
   // A different IMA certificate cannot be set through the symlink.
-  auto refused = SetInitramfsKeys(image, Bytes(kNewCert), Bytes(kImaCert));
+  auto refused = SetInitramfsKeys(image, ToBytes(kNewCert), ToBytes(kImaCert));
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
 }
@@ -192,23 +191,23 @@ TEST_P(InitramfsFormatTest, ImaFileGetsImaCert) {
   TempDir dir;
   MakeTree(dir.path() / "tree", Keys::kImaFile);
   std::vector<uint8_t> image = Pack(dir, dir.path() / "tree", GetParam());
-  auto out = SetInitramfsKeys(image, Bytes(kNewCert), Bytes(kImaCert));
+  auto out = SetInitramfsKeys(image, ToBytes(kNewCert), ToBytes(kImaCert));
   ASSERT_TRUE(out.has_value()) << out.error().message;
   Unpack(dir, *out, GetParam(), dir.path() / "got");
   EXPECT_EQ(ReadFile(dir.path() / "got/etc/keys/x509_ima.der"), kImaCert);
   // Without an IMA certificate the EVM one is used.
-  auto same = SetInitramfsKeys(image, Bytes(kNewCert), std::nullopt);
+  auto same = SetInitramfsKeys(image, ToBytes(kNewCert), std::nullopt);
   ASSERT_TRUE(same.has_value());
   auto keys = ReadInitramfsKeys(*same);
   ASSERT_TRUE(keys.has_value());
-  EXPECT_EQ(Str(keys->ima_der.value()), kNewCert);
+  EXPECT_EQ(ToString(keys->ima_der.value()), kNewCert);
 }
 
 TEST_P(InitramfsFormatTest, MissingKeysDirectoryIsCreated) {
   TempDir dir;
   MakeTree(dir.path() / "tree", Keys::kNone);
   std::vector<uint8_t> image = Pack(dir, dir.path() / "tree", GetParam());
-  auto out = SetInitramfsKeys(image, Bytes(kNewCert), std::nullopt);
+  auto out = SetInitramfsKeys(image, ToBytes(kNewCert), std::nullopt);
   ASSERT_TRUE(out.has_value()) << out.error().message;
   Unpack(dir, *out, GetParam(), dir.path() / "got");
   fs::create_directories(dir.path() / "tree/etc/keys");
@@ -239,8 +238,8 @@ TEST(InitramfsTest, NamesWithoutDotSlash) {
       Pack(dir, dir.path() / "tree", InitramfsCompression::kNone, "*");
   auto keys = ReadInitramfsKeys(image);
   ASSERT_TRUE(keys.has_value()) << keys.error().message;
-  EXPECT_EQ(Str(keys->evm_der.value()), kOldCert);
-  EXPECT_EQ(Str(keys->ima_der.value()), kOldCert);
+  EXPECT_EQ(ToString(keys->evm_der.value()), kOldCert);
+  EXPECT_EQ(ToString(keys->ima_der.value()), kOldCert);
 }
 
 TEST(InitramfsTest, DotSlashNamesAreMatchedAndFollowed) {
@@ -256,11 +255,11 @@ TEST(InitramfsTest, DotSlashNamesAreMatchedAndFollowed) {
   CpioMember cert = a.members.back();
   cert.name = "./etc/keys/x509_ima.der";
   cert.mode = S_IFLNK | 0777;
-  cert.data = Bytes("/etc/keys/x509_evm.der");
+  cert.data = ToBytes("/etc/keys/x509_evm.der");
   a.members.push_back(cert);
   auto image = WriteCpioStream((*segments)[0].archives);
   ASSERT_TRUE(image.has_value());
-  auto out = SetInitramfsKeys(*image, Bytes(kNewCert), std::nullopt);
+  auto out = SetInitramfsKeys(*image, ToBytes(kNewCert), std::nullopt);
   ASSERT_TRUE(out.has_value()) << out.error().message;
   auto parsed = ParseInitramfs(*out);
   ASSERT_TRUE(parsed.has_value());
@@ -271,7 +270,7 @@ TEST(InitramfsTest, DotSlashNamesAreMatchedAndFollowed) {
   EXPECT_EQ(members.back().name, "./etc/keys/x509_evm.der");
   auto keys = ReadInitramfsKeys(*out);
   ASSERT_TRUE(keys.has_value()) << keys.error().message;
-  EXPECT_EQ(Str(keys->ima_der.value()), kNewCert);  // absolute symlink
+  EXPECT_EQ(ToString(keys->ima_der.value()), kNewCert);  // absolute symlink
 }
 
 TEST(InitramfsTest, GzipHeaderHasNoTimestampAndXzUsesCrc32) {
@@ -279,17 +278,17 @@ TEST(InitramfsTest, GzipHeaderHasNoTimestampAndXzUsesCrc32) {
   MakeTree(dir.path() / "tree", Keys::kEvmOnly);
   auto gz = SetInitramfsKeys(
       Pack(dir, dir.path() / "tree", InitramfsCompression::kGzip),
-      Bytes(kNewCert), std::nullopt);
+      ToBytes(kNewCert), std::nullopt);
   ASSERT_TRUE(gz.has_value());
   ASSERT_GT(gz->size(), 10u);
   EXPECT_EQ((*gz)[3] & 0x08, 0) << "FNAME set";
   EXPECT_EQ((*gz)[4] | (*gz)[5] | (*gz)[6] | (*gz)[7], 0) << "mtime set";
   auto xz = SetInitramfsKeys(
       Pack(dir, dir.path() / "tree", InitramfsCompression::kXz),
-      Bytes(kNewCert), std::nullopt);
+      ToBytes(kNewCert), std::nullopt);
   ASSERT_TRUE(xz.has_value());
   EXPECT_EQ((*xz)[7], 0x01) << "xz check is not CRC32";
-  WriteFile(dir.path() / "new.xz", Str(*xz));
+  WriteFile(dir.path() / "new.xz", ToString(*xz));
   auto r = RunShell("xz -lvv " + ShellQuote(dir.Sub("new.xz")));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("CRC32"));
@@ -314,7 +313,7 @@ TEST(InitramfsTest, MicrocodeSegmentKeptVerbatim) {
   EXPECT_EQ((*segments)[0].original, early);
   EXPECT_EQ((*segments)[1].compression, InitramfsCompression::kGzip);
 
-  auto out = SetInitramfsKeys(image, Bytes(kNewCert), std::nullopt);
+  auto out = SetInitramfsKeys(image, ToBytes(kNewCert), std::nullopt);
   ASSERT_TRUE(out.has_value()) << out.error().message;
   ASSERT_GT(out->size(), early.size());
   EXPECT_TRUE(std::equal(early.begin(), early.end(), out->begin()));
@@ -325,7 +324,7 @@ TEST(InitramfsTest, MicrocodeSegmentKeptVerbatim) {
   EXPECT_THAT(CompareTrees(dir.Sub("main"), dir.Sub("got")), IsEmpty());
   auto keys = ReadInitramfsKeys(*out);
   ASSERT_TRUE(keys.has_value());
-  EXPECT_EQ(Str(keys->evm_der.value()), kNewCert);
+  EXPECT_EQ(ToString(keys->evm_der.value()), kNewCert);
   EXPECT_EQ(keys->compression, InitramfsCompression::kGzip);
 }
 
@@ -382,15 +381,15 @@ TEST(InitramfsSegmentsTest, LaterSegmentAfterCompressedStreamWins) {
     EXPECT_EQ((*segments)[0].original.size(), a.size() + zeros);
     auto keys = ReadInitramfsKeys(image);
     ASSERT_TRUE(keys.has_value()) << keys.error().message;
-    EXPECT_EQ(Str(keys->evm_der.value()), kForeignCert);
+    EXPECT_EQ(ToString(keys->evm_der.value()), kForeignCert);
     // Two segments with keys: the builder will not guess which to edit.
-    auto rewritten = SetInitramfsKeys(image, Bytes(kNewCert), std::nullopt);
-    ASSERT_FALSE(rewritten.has_value());
-    EXPECT_EQ(rewritten.error().code, ErrorCode::kInvalidArgument);
-    EXPECT_THAT(rewritten.error().message,
-                HasSubstr("etc/keys certificates in the segment at offset 0 "
-                          "and again in the segment at offset " +
-                          std::to_string(a.size() + zeros)));
+    auto rewritten = SetInitramfsKeys(image, ToBytes(kNewCert), std::nullopt);
+    ASSERT_THAT(
+        rewritten,
+        StatusIs(ErrorCode::kInvalidArgument,
+                 HasSubstr("etc/keys certificates in the segment at offset 0 "
+                           "and again in the segment at offset " +
+                           std::to_string(a.size() + zeros))));
   }
 }
 
@@ -406,10 +405,10 @@ TEST(InitramfsSegmentsTest, ZeroPaddingAfterAStreamIsAccepted) {
     image.insert(image.end(), 509, uint8_t{0});
     auto keys = ReadInitramfsKeys(image);
     ASSERT_TRUE(keys.has_value()) << keys.error().message;
-    EXPECT_EQ(Str(keys->evm_der.value()), kOldCert);
-    auto out = SetInitramfsKeys(image, Bytes(kNewCert), std::nullopt);
+    EXPECT_EQ(ToString(keys->evm_der.value()), kOldCert);
+    auto out = SetInitramfsKeys(image, ToBytes(kNewCert), std::nullopt);
     ASSERT_TRUE(out.has_value()) << out.error().message;
-    EXPECT_EQ(Str(ReadInitramfsKeys(*out)->evm_der.value()), kNewCert);
+    EXPECT_EQ(ToString(ReadInitramfsKeys(*out)->evm_der.value()), kNewCert);
   }
 }
 
@@ -425,13 +424,13 @@ TEST(InitramfsSegmentsTest, RewriteKeepsAFollowingCpioAligned) {
   std::vector<uint8_t> b =
       Pack(dir, dir.path() / "extra", InitramfsCompression::kNone);
   std::vector<uint8_t> image = Concat(a, b, (4 - a.size() % 4) % 4);
-  auto out = SetInitramfsKeys(image, Bytes(kNewCert), std::nullopt);
+  auto out = SetInitramfsKeys(image, ToBytes(kNewCert), std::nullopt);
   ASSERT_TRUE(out.has_value()) << out.error().message;
   auto segments = ParseInitramfs(*out);
   ASSERT_TRUE(segments.has_value()) << segments.error().message;
   ASSERT_EQ(segments->size(), 2u);
   EXPECT_EQ((*segments)[1].original, b);
-  EXPECT_EQ(Str(ReadInitramfsKeys(*out)->evm_der.value()), kNewCert);
+  EXPECT_EQ(ToString(ReadInitramfsKeys(*out)->evm_der.value()), kNewCert);
 }
 
 TEST(InitramfsSegmentsTest, UnalignedCpioAfterAStreamIsRefused) {
@@ -474,7 +473,7 @@ TEST(InitramfsSegmentsTest, XzChecksTheKernelCannotVerifyAreRefused) {
                      ShellQuote(out))
                 .exit_code,
             0);
-  auto r = ParseInitramfs(Bytes(ReadFile(out)));
+  auto r = ParseInitramfs(ToBytes(ReadFile(out)));
   ASSERT_FALSE(r.has_value());
   EXPECT_THAT(r.error().message,
               HasSubstr("initramfs: corrupt xz stream: integrity check other "
@@ -528,8 +527,8 @@ class InitramfsMalformedTest : public ::testing::Test {
   }
 
   std::vector<uint8_t> Gzip(const std::vector<uint8_t>& bytes) {
-    WriteFile(dir_.path() / "raw", Str(bytes));
-    return Bytes(RunShell("gzip -n -c < " + ShellQuote(dir_.Sub("raw"))).out);
+    WriteFile(dir_.path() / "raw", ToString(bytes));
+    return ToBytes(RunShell("gzip -n -c < " + ShellQuote(dir_.Sub("raw"))).out);
   }
 
   TempDir dir_;
@@ -537,7 +536,7 @@ class InitramfsMalformedTest : public ::testing::Test {
 };
 
 TEST_F(InitramfsMalformedTest, UnknownCompression) {
-  Error e = ReadError(Bytes("BZh91AY&SY garbage"));
+  Error e = ReadError(ToBytes("BZh91AY&SY garbage"));
   EXPECT_EQ(e.code, ErrorCode::kMalformed);
   EXPECT_THAT(e.message, HasSubstr("initramfs: unknown compression"));
   EXPECT_EQ(ReadError({}).code, ErrorCode::kMalformed);
@@ -558,7 +557,7 @@ TEST_F(InitramfsMalformedTest, TruncatedGzip) {
 }
 
 TEST_F(InitramfsMalformedTest, GzipOfNonCpio) {
-  Error e = ReadError(Gzip(Bytes("hello, this is not a cpio archive")));
+  Error e = ReadError(Gzip(ToBytes("hello, this is not a cpio archive")));
   EXPECT_THAT(e.message, HasSubstr("initramfs: not a newc cpio"));
 }
 
@@ -566,7 +565,7 @@ TEST_F(InitramfsMalformedTest, OdcArchive) {
   auto r = RunShell("cd " + ShellQuote(dir_.Sub("tree")) +
                     " && find . | cpio -o --quiet -H odc");
   ASSERT_EQ(r.exit_code, 0);
-  Error e = ReadError(Bytes(r.out));
+  Error e = ReadError(ToBytes(r.out));
   EXPECT_THAT(e.message, HasSubstr("not a newc cpio (magic 070707)"));
 }
 
@@ -582,7 +581,7 @@ TEST_F(InitramfsMalformedTest, TruncatedMember) {
 }
 
 TEST_F(InitramfsMalformedTest, MissingTrailer) {
-  std::string text = Str(plain_);
+  std::string text = ToString(plain_);
   size_t trailer = text.find("TRAILER!!!");
   ASSERT_NE(trailer, std::string::npos);
   std::vector<uint8_t> cut(
@@ -607,7 +606,7 @@ TEST_F(InitramfsMalformedTest, DecompressionBomb) {
   // A real bomb: 300 MiB of zeros against the default 256 MiB bound.
   auto r = RunShell("head -c 314572800 /dev/zero | gzip -1 -c");
   ASSERT_EQ(r.exit_code, 0);
-  EXPECT_EQ(ReadError(Bytes(r.out)).code, ErrorCode::kLimitExceeded);
+  EXPECT_EQ(ReadError(ToBytes(r.out)).code, ErrorCode::kLimitExceeded);
 }
 
 TEST_F(InitramfsMalformedTest, ImageAndMemberLimits) {

@@ -1,8 +1,10 @@
-// Tests for ImaChecker (common/read/integrity_check.h): xattrs are built here from
-// first principles (signature header, EVM digest recipe of ima-evm-formats.md
-// §4.2, EVP_PKEY_sign), then one test per rule makes exactly that rule fail.
+// Tests for ImaChecker (common/read/integrity_check.h): xattrs are built here
+// from first principles (signature header, EVM digest recipe of
+// ima-evm-formats.md §4.2, EVP_PKEY_sign), then one test per rule makes exactly
+// that rule fail.
 #include "common/read/integrity_check.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -18,6 +20,7 @@
 #include "common/read/keyid.h"
 #include "common/read/x509_util.h"
 #include "tests/testutil/pki.h"
+#include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace imab {
@@ -27,8 +30,10 @@ using imab::testing::CertOptions;
 using imab::testing::KeyType;
 using imab::testing::MakeIssued;
 using imab::testing::MakeRootCa;
+using imab::testing::StatusIs;
 using imab::testing::TempDir;
 using imab::testing::TestIdentity;
+using ::testing::HasSubstr;
 
 using Bytes = std::vector<uint8_t>;
 
@@ -312,7 +317,7 @@ TEST_F(ImaCheckTest, RejectsWrongSignatureVersion) {
   value[1] = 1;
   SetXattr(&e, kImaXattr, value);
   EXPECT_TRUE(FailsWith(Run(e), kImaXattr, "malformed: "));
-  EXPECT_NE(Run(e)[0].reason.find("version 1"), std::string::npos);
+  EXPECT_THAT(Run(e)[0].reason, HasSubstr("version 1"));
 }
 
 TEST_F(ImaCheckTest, RejectsSha1Signature) {
@@ -452,7 +457,7 @@ TEST_F(ImaCheckTest, RejectsImaOnDirectoryOrSymlink) {
   ASSERT_EQ(f.size(), 2u);
   EXPECT_EQ(f[0].xattr, kImaXattr);
   EXPECT_EQ(f[1].xattr, kEvmXattr);
-  EXPECT_NE(f[1].reason.find("not allowed on a symlink"), std::string::npos);
+  EXPECT_THAT(f[1].reason, HasSubstr("not allowed on a symlink"));
 }
 
 // --- Create
@@ -462,10 +467,8 @@ TEST_F(ImaCheckTest, CreateRejectsDuplicateKeyIds) {
   ImaSection section = section_;
   section.certificates.push_back(section.certificates[0]);
   Result<ImaChecker> checker = ImaChecker::Create(section);
-  ASSERT_FALSE(checker.has_value());
-  EXPECT_EQ(checker.error().code, ErrorCode::kMalformed);
-  EXPECT_NE(checker.error().message.find("keyid declared twice"),
-            std::string::npos);
+  ASSERT_THAT(checker, StatusIs(ErrorCode::kMalformed,
+                                HasSubstr("keyid declared twice")));
 }
 
 TEST_F(ImaCheckTest, CreateRejectsKeyIdDisagreeingWithSkid) {
@@ -474,10 +477,9 @@ TEST_F(ImaCheckTest, CreateRejectsKeyIdDisagreeingWithSkid) {
   Result<ImaChecker> checker = ImaChecker::Create(section);
   ASSERT_FALSE(checker.has_value());
   EXPECT_EQ(checker.error().code, ErrorCode::kMalformed);
-  EXPECT_NE(checker.error().message.find("subjectKeyIdentifier gives keyid " +
-                                         KeyIdHex(KeyIdOf(rsa_))),
-            std::string::npos)
-      << checker.error().message;
+  EXPECT_THAT(
+      checker.error().message,
+      HasSubstr("subjectKeyIdentifier gives keyid " + KeyIdHex(KeyIdOf(rsa_))));
 }
 
 TEST_F(ImaCheckTest, CreateRejectsUnparsableCertificate) {

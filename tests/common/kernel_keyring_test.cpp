@@ -1,9 +1,10 @@
 // The keyring rules per studied kernel (common/read/kernel_keyring_rules.h) and
-// the certificate checks built on them (common/read/kernel_keyring.h): each rule
-// that differs between 6.1 and 6.12 on both sides, the choice of rule sets
+// the certificate checks built on them (common/read/kernel_keyring.h): each
+// rule that differs between 6.1 and 6.12 on both sides, the choice of rule sets
 // for a version, and the rules both kernels share.
 #include "common/read/kernel_keyring.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/x509v3.h>
 
@@ -19,7 +20,9 @@ namespace imab {
 namespace {
 
 using testing::CertOptions;
+using ::testing::HasSubstr;
 using testing::KeyType;
+using ::testing::Not;
 using testing::TempDir;
 using testing::TestIdentity;
 
@@ -62,8 +65,7 @@ TEST(KernelVersionTest, ParsesMajorMinorAndUnameForms) {
     EXPECT_EQ(v.error().message, std::string("kernel version \"") + bad +
                                      "\": expected MAJOR.MINOR, e.g. 6.1");
   }
-  EXPECT_EQ(ParseKernelVersion("6\n1").error().message.find('\n'),
-            std::string::npos);
+  EXPECT_THAT(ParseKernelVersion("6\n1").error().message, Not(HasSubstr("\n")));
 }
 
 // The table as read from the sources: every field that differs, both sides.
@@ -142,22 +144,17 @@ class KernelKeyringTest : public ::testing::Test {
           KernelTarget::Unknown()}) {
       std::optional<KeyringRefusal> r = Refusal(id, t);
       ASSERT_TRUE(r.has_value()) << t.Describe();
-      EXPECT_NE(r->message.find(why), std::string::npos) << r->message;
-      EXPECT_NE(r->message.find("(rules of kernel 6.12 and later"),
-                std::string::npos)
-          << r->message;
+      EXPECT_THAT(r->message, HasSubstr(why));
+      EXPECT_THAT(r->message, HasSubstr("(rules of kernel 6.12 and later"));
       EXPECT_EQ(r->kernel_error, error) << r->message;
     }
-    EXPECT_NE(Refusal(id, KernelTarget::Unknown())
-                  ->message.find("; --kernel-version 6.1 targets an older "
-                                 "kernel)"),
-              std::string::npos);
-    EXPECT_NE(Under(id, k66)->message.find(
-                  "applied to 6.6: the sources of 6.1 and 6.12 do not show"),
-              std::string::npos)
-        << Under(id, k66)->message;
-    EXPECT_EQ(Under(id, k612)->message.find("--kernel-version"),
-              std::string::npos);
+    EXPECT_THAT(Refusal(id, KernelTarget::Unknown())->message,
+                HasSubstr("; --kernel-version 6.1 targets an older "
+                          "kernel)"));
+    EXPECT_THAT(
+        Under(id, k66)->message,
+        HasSubstr("applied to 6.6: the sources of 6.1 and 6.12 do not show"));
+    EXPECT_THAT(Under(id, k612)->message, Not(HasSubstr("--kernel-version")));
   }
 
   // Refused under every studied kernel alike, without a kernel context.
@@ -167,8 +164,8 @@ class KernelKeyringTest : public ::testing::Test {
       std::optional<KeyringRefusal> r =
           Refusal(id, KernelTarget::ForVersion(v), more);
       ASSERT_TRUE(r.has_value()) << KernelVersionName(v);
-      EXPECT_NE(r->message.find(why), std::string::npos) << r->message;
-      EXPECT_EQ(r->message.find("rules of"), std::string::npos) << r->message;
+      EXPECT_THAT(r->message, HasSubstr(why));
+      EXPECT_THAT(r->message, Not(HasSubstr("rules of")));
       EXPECT_EQ(r->kernel_error, error) << r->message;
     }
   }
@@ -300,15 +297,12 @@ TEST_F(KernelKeyringTest, SixOneReadsOnlyDirectoryNamesInTheAkid) {
         KernelTarget::Unknown()}) {
     std::optional<KeyringRefusal> r = Refusal(cert, t);
     ASSERT_TRUE(r.has_value()) << t.Describe();
-    EXPECT_NE(r->message.find("other than a directoryName"), std::string::npos);
-    EXPECT_NE(r->message.find("(rules of kernel 6.1 and earlier"),
-              std::string::npos)
-        << r->message;
+    EXPECT_THAT(r->message, HasSubstr("other than a directoryName"));
+    EXPECT_THAT(r->message, HasSubstr("(rules of kernel 6.1 and earlier"));
     EXPECT_EQ(r->kernel_error, kKernelBadMessage);
   }
-  EXPECT_NE(Refusal(cert, KernelTarget::Unknown())
-                ->message.find("--kernel-version 6.12 targets a newer kernel"),
-            std::string::npos);
+  EXPECT_THAT(Refusal(cert, KernelTarget::Unknown())->message,
+              HasSubstr("--kernel-version 6.12 targets a newer kernel"));
 }
 
 TEST_F(KernelKeyringTest, ValidityDatesAreNotCheckedButTheirFormIs) {
@@ -353,8 +347,7 @@ TEST_F(KernelKeyringTest, KeysAndSignatureAlgorithmsTheKernelCannotUse) {
   std::optional<KeyringRefusal> r =
       FindKeyringRefusal(by_ed.cert.get(), cas, KernelTarget::Unknown());
   ASSERT_TRUE(r.has_value());
-  EXPECT_NE(r->message.find("signed with ED25519"), std::string::npos)
-      << r->message;
+  EXPECT_THAT(r->message, HasSubstr("signed with ED25519"));
   EXPECT_EQ(r->kernel_error, kKernelNoPackage);
   for (KeyType type : {KeyType::kRsa2048, KeyType::kRsa3072, KeyType::kRsa4096,
                        KeyType::kEcP256, KeyType::kEcP384}) {

@@ -1,6 +1,7 @@
 // Kernel profiles: names, xattr lists and every rejection rule.
 #include "common/read/kernel_profile.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -8,12 +9,13 @@
 namespace imab {
 namespace {
 
+using ::testing::HasSubstr;
+
 void ExpectInvalid(std::string_view text, const std::string& what) {
   Result<KernelProfile> r = ParseKernelProfile(text);
   ASSERT_FALSE(r.has_value()) << text;
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(r.error().message.find(what), std::string::npos)
-      << r.error().message;
+  EXPECT_THAT(r.error().message, HasSubstr(what));
 }
 
 TEST(KernelProfileTest, BaseNames) {

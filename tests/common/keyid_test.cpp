@@ -2,6 +2,7 @@
 // and certificates the kernel could never find.
 #include "common/read/keyid.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
 
@@ -11,11 +12,14 @@
 #include "common/read/x509_util.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/run.h"
+#include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace imab {
 namespace {
 
+using imab::testing::StatusIs;
+using ::testing::HasSubstr;
 using testing::KeyType;
 using testing::TempDir;
 
@@ -123,10 +127,8 @@ TEST(KeyIdTest, RejectsCertificateWithoutSkid) {
   ASSERT_TRUE(cert.has_value()) << cert.error().message;
   ASSERT_EQ(X509_get0_subject_key_id(cert->get()), nullptr);
   Result<uint32_t> id = KeyIdFromCertificate(cert->get());
-  ASSERT_FALSE(id.has_value());
-  EXPECT_EQ(id.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(id.error().message.find("no subjectKeyIdentifier"),
-            std::string::npos);
+  ASSERT_THAT(id, StatusIs(ErrorCode::kInvalidArgument,
+                           HasSubstr("no subjectKeyIdentifier")));
 }
 
 TEST(KeyIdTest, RejectsSkidShorterThanFourBytes) {

@@ -2,6 +2,7 @@
 // the writer, bounded memory, and one negative test per rejection rule.
 #include "common/read/manifest_reader.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,18 +12,20 @@
 #include "common/read/limits.h"
 #include "common/read/manifest.h"
 #include "common/write/manifest_writer.h"
+#include "tests/testutil/bytes.h"
+#include "tests/testutil/status_matchers.h"
 
 namespace imab {
 namespace {
 
-std::vector<uint8_t> Bytes(std::string_view s) {
-  return std::vector<uint8_t>(s.begin(), s.end());
-}
+using imab::testing::StatusIs;
+using imab::testing::ToBytes;
+using ::testing::HasSubstr;
 
 // Records the largest single read and the total, to prove streaming.
 class CountingByteSource : public ByteSource {
  public:
-  explicit CountingByteSource(std::string_view data) : inner_(Bytes(data)) {}
+  explicit CountingByteSource(std::string_view data) : inner_(ToBytes(data)) {}
   uint64_t size() const override { return inner_.size(); }
   Status ReadAt(uint64_t offset, std::span<uint8_t> out) override {
     max_read_ = std::max(max_read_, out.size());
@@ -59,7 +62,7 @@ class HugeByteSource : public ByteSource {
 class FailingByteSource : public ByteSource {
  public:
   FailingByteSource(std::string_view data, uint64_t good)
-      : inner_(Bytes(data)), good_(good) {}
+      : inner_(ToBytes(data)), good_(good) {}
   uint64_t size() const override { return inner_.size(); }
   Status ReadAt(uint64_t offset, std::span<uint8_t> out) override {
     if (offset + out.size() > good_) {
@@ -96,7 +99,7 @@ Result<Parsed> ParseAll(ByteSource& source, uint64_t offset, uint64_t size) {
 }
 
 Result<Parsed> ParseAll(std::string_view text) {
-  MemoryByteSource source(Bytes(text));
+  MemoryByteSource source(ToBytes(text));
   return ParseAll(source, 0, text.size());
 }
 
@@ -276,7 +279,7 @@ TEST(ManifestReader, RoundTripsEveryKindOfRecord) {
   for (size_t i = 0; i < entries.size(); ++i) {
     EXPECT_EQ(parsed->entries[i], entries[i]) << "entry " << i;
   }
-  Result<Sha256Digest> expected = Sha256Of(Bytes(text));
+  Result<Sha256Digest> expected = Sha256Of(ToBytes(text));
   ASSERT_TRUE(expected.has_value());
   EXPECT_EQ(parsed->digest, *expected);
 }
@@ -294,11 +297,11 @@ TEST(ManifestReader, ReadsRegionInsideLargerSource) {
   std::vector<Entry> entries = EveryKindOfEntry();
   std::string text = Write(SampleHeader(entries.size()), entries);
   std::string all = std::string(512, 'x') + text + std::string(700, '\0');
-  MemoryByteSource source(Bytes(all));
+  MemoryByteSource source(ToBytes(all));
   Result<Parsed> parsed = ParseAll(source, 512, text.size());
   ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
   EXPECT_EQ(parsed->entries, entries);
-  EXPECT_EQ(parsed->digest, *Sha256Of(Bytes(text)));
+  EXPECT_EQ(parsed->digest, *Sha256Of(ToBytes(text)));
 }
 
 TEST(ManifestReader, StreamsFiftyThousandRecordsInBoundedMemory) {
@@ -335,7 +338,7 @@ TEST(ManifestReader, StreamsFiftyThousandRecordsInBoundedMemory) {
   EXPECT_EQ(count, kRecords);
   Result<Sha256Digest> digest = (*reader)->Finish();
   ASSERT_TRUE(digest.has_value());
-  EXPECT_EQ(*digest, *Sha256Of(Bytes(text)));
+  EXPECT_EQ(*digest, *Sha256Of(ToBytes(text)));
   EXPECT_LE(source.max_read(), kStreamChunkBytes);
   EXPECT_EQ(source.total_read(), text.size());   // each byte read once
   EXPECT_LE(max_buffer, 2 * kStreamChunkBytes);  // short lines: tiny buffer
@@ -385,7 +388,7 @@ TEST(ManifestReader, RejectsManifestOverSizeLimitBeforeReading) {
 
 TEST(ManifestReader, RejectsRegionPastEndOfSource) {
   std::string text = Manifest(0, {});
-  MemoryByteSource source(Bytes(text));
+  MemoryByteSource source(ToBytes(text));
   Result<std::unique_ptr<ManifestReader>> reader =
       ManifestReader::Open(source, 1, text.size());
   ASSERT_FALSE(reader.has_value());
@@ -399,9 +402,7 @@ TEST(ManifestReader, ReportsSourceFailureAsIo) {
   std::string text = Manifest(0, {});
   FailingByteSource source(text, 0);
   Result<Parsed> parsed = ParseAll(source, 0, text.size());
-  ASSERT_FALSE(parsed.has_value());
-  EXPECT_EQ(parsed.error().code, ErrorCode::kIo);
-  EXPECT_NE(parsed.error().message.find("manifest line 1:"), std::string::npos);
+  ASSERT_THAT(parsed, StatusIs(ErrorCode::kIo, HasSubstr("manifest line 1:")));
 }
 
 // --- Line structure -----------------------------------------------------
@@ -611,14 +612,14 @@ TEST(ManifestReader, RoundTripsImaSection) {
                       {0xffffffff, std::string(1, '\0')}};
   header.ima = ima;
   std::string text = Write(header, entries);
-  ASSERT_NE(text.find("\nsection ima 1\nkernel-profile be64:security.selinux,"
-                      "security.ima,security.capability\ncert 00000000 "),
-            std::string::npos);
+  ASSERT_THAT(text,
+              HasSubstr("\nsection ima 1\nkernel-profile be64:security.selinux,"
+                        "security.ima,security.capability\ncert 00000000 "));
   Result<Parsed> parsed = ParseAll(text);
   ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
   EXPECT_EQ(parsed->header, header);
   EXPECT_EQ(parsed->entries, entries);
-  EXPECT_EQ(parsed->digest, *Sha256Of(Bytes(text)));
+  EXPECT_EQ(parsed->digest, *Sha256Of(ToBytes(text)));
 }
 
 TEST(ManifestReader, RoundTripsMaximumCertCount) {
@@ -1003,7 +1004,7 @@ TEST(ManifestReader, RejectsXattrFieldCountAndEmptyName) {
 
 TEST(ManifestReader, FinishBeforeEndIsInternal) {
   std::string text = Manifest(1, {FileLine("a")});
-  MemoryByteSource source(Bytes(text));
+  MemoryByteSource source(ToBytes(text));
   Result<std::unique_ptr<ManifestReader>> reader =
       ManifestReader::Open(source, 0, text.size());
   ASSERT_TRUE(reader.has_value());
@@ -1021,7 +1022,7 @@ TEST(ManifestReader, FinishBeforeEndIsInternal) {
 
 TEST(ManifestReader, ErrorIsSticky) {
   std::string text = Manifest(2, {"dir a 755 0 0", FileLine("b")});
-  MemoryByteSource source(Bytes(text));
+  MemoryByteSource source(ToBytes(text));
   Result<std::unique_ptr<ManifestReader>> reader =
       ManifestReader::Open(source, 0, text.size());
   ASSERT_TRUE(reader.has_value());
@@ -1050,9 +1051,8 @@ TEST(ManifestReaderDevelopment, RoundTripsTheMarker) {
   header.development = true;
   header.ima = OneCertSection();
   std::string text = Write(header, {});
-  EXPECT_NE(text.find("section development 1\nend-section development\n"
-                      "section ima 1\n"),
-            std::string::npos);
+  EXPECT_THAT(text, HasSubstr("section development 1\nend-section development\n"
+                              "section ima 1\n"));
   Result<Parsed> parsed = ParseAll(text);
   ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
   EXPECT_TRUE(parsed->header.development);
@@ -1077,7 +1077,7 @@ TEST(ManifestReaderDevelopment, RejectsEachMisuse) {
     Result<Parsed> parsed = ParseAll(WithDevelopmentLines(lines));
     ASSERT_FALSE(parsed.has_value()) << lines;
     EXPECT_EQ(parsed.error().code, ErrorCode::kMalformed);
-    EXPECT_NE(parsed.error().message.find("manifest line"), std::string::npos);
+    EXPECT_THAT(parsed.error().message, HasSubstr("manifest line"));
   }
   // After section ima: out of the canonical order.
   ManifestHeader header = SampleHeader(0);
@@ -1167,9 +1167,8 @@ TEST(ManifestReaderKeys, RejectsEachMisuse) {
       "section keys 2\nkey-generation 1\nkernel boot/vmlinuz 6.1\n"
       "end-section keys\n"));
   ASSERT_FALSE(no_ca.has_value());
-  EXPECT_NE(no_ca.error().message.find("a kernel line needs the kernel-ca"),
-            std::string::npos)
-      << no_ca.error().message;
+  EXPECT_THAT(no_ca.error().message,
+              HasSubstr("a kernel line needs the kernel-ca"));
 }
 
 // --- Section ca-store (FORMAT.md §3.3.6) -----------------------------------
@@ -1197,9 +1196,9 @@ TEST(ManifestReader, RoundTripsCaStoreSection) {
   ca.anchors.push_back({"Z.pem", {}, 4102444800, "CN=%"});
   header.ca_store = ca;
   std::string text = Write(header, {});
-  ASSERT_NE(text.find("end-section ima\nsection ca-store 1\nbundle 12"),
-            std::string::npos);
-  ASSERT_NE(text.find("\nanchor A%20B.pem "), std::string::npos);
+  ASSERT_THAT(text,
+              HasSubstr("end-section ima\nsection ca-store 1\nbundle 12"));
+  ASSERT_THAT(text, HasSubstr("\nanchor A%20B.pem "));
   Result<Parsed> parsed = ParseAll(text);
   ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
   EXPECT_EQ(parsed->header, header);

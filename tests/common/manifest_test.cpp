@@ -1,16 +1,19 @@
 // Tests for the manifest token helpers and the canonical writer
 // (FORMAT.md §3.1, §3.2, §3.4).
 #include "common/read/manifest.h"
-#include "common/write/manifest_writer.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "common/read/limits.h"
+#include "common/write/manifest_writer.h"
 
 namespace imab {
 namespace {
+
+using ::testing::HasSubstr;
 
 std::string AllBytes() {
   std::string s;
@@ -60,8 +63,7 @@ void ExpectStrRejected(std::string_view token, std::string_view why) {
   Result<std::string> decoded = DecodeStrToken(token);
   ASSERT_FALSE(decoded.has_value()) << token;
   EXPECT_EQ(decoded.error().code, ErrorCode::kMalformed);
-  EXPECT_NE(decoded.error().message.find(why), std::string::npos)
-      << decoded.error().message;
+  EXPECT_THAT(decoded.error().message, HasSubstr(why));
 }
 
 TEST(ManifestStrToken, RejectsLowerCaseEscape) {
@@ -129,7 +131,7 @@ TEST(ManifestImageVersion, RejectsEachRule) {
     Status status = CheckImageVersion(c.version);
     ASSERT_FALSE(status.ok()) << c.version;
     EXPECT_EQ(status.error().code, ErrorCode::kInvalidArgument);
-    EXPECT_NE(status.error().message.find(c.why), std::string::npos)
+    EXPECT_THAT(status.error().message, HasSubstr(c.why))
         << c.version << ": " << status.error().message;
   }
 }
@@ -213,10 +215,9 @@ TEST(ManifestWriter, DefaultProfileIsWrittenShort) {
   h.ima = ImaSection{KernelProfile{}, {{0xfffffffe, "x"}}};
   std::string out;
   AppendManifestHeader(h, &out);
-  EXPECT_NE(out.find("entry-count 0\nsection ima 1\nkernel-profile le64\n"
-                     "cert fffffffe 78\nend-section ima\nentries\n"),
-            std::string::npos)
-      << out;
+  EXPECT_THAT(out,
+              HasSubstr("entry-count 0\nsection ima 1\nkernel-profile le64\n"
+                        "cert fffffffe 78\nend-section ima\nentries\n"));
 }
 
 TEST(ManifestImaTokens, ParsesKeyIds) {
@@ -229,10 +230,10 @@ TEST(ManifestImaTokens, ParsesKeyIds) {
     ASSERT_FALSE(keyid.has_value()) << bad;
     EXPECT_EQ(keyid.error().code, ErrorCode::kMalformed);
   }
-  EXPECT_NE(ParseKeyIdToken("abc").error().message.find("8 hex digits"),
-            std::string::npos);
-  EXPECT_NE(ParseKeyIdToken("ABCDEF01").error().message.find("lower-case"),
-            std::string::npos);
+  EXPECT_THAT(ParseKeyIdToken("abc").error().message,
+              HasSubstr("8 hex digits"));
+  EXPECT_THAT(ParseKeyIdToken("ABCDEF01").error().message,
+              HasSubstr("lower-case"));
 }
 
 TEST(ManifestImaTokens, ParsesCertificateHexWithinLimit) {
@@ -264,16 +265,14 @@ TEST(ManifestImaTokens, ParsesOnlyCanonicalKernelProfiles) {
   }
   Result<KernelProfile> spelled_out = ParseKernelProfileToken(full);
   ASSERT_FALSE(spelled_out.has_value());
-  EXPECT_NE(spelled_out.error().message.find("not in canonical form"),
-            std::string::npos);
+  EXPECT_THAT(spelled_out.error().message, HasSubstr("not in canonical form"));
   for (std::string_view bad :
        {"le16", "LE64", "le64:security.capability,security.ima",
         "le64:security.capability", "le64:user.x,security.ima", "le%364"}) {
     Result<KernelProfile> profile = ParseKernelProfileToken(bad);
     ASSERT_FALSE(profile.has_value()) << bad;
     EXPECT_EQ(profile.error().code, ErrorCode::kMalformed) << bad;
-    EXPECT_NE(profile.error().message.find("kernel-profile"),
-              std::string::npos);
+    EXPECT_THAT(profile.error().message, HasSubstr("kernel-profile"));
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -19,6 +20,8 @@
 namespace imab {
 namespace {
 
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
 using testing::ReadFile;
 using testing::TempDir;
 using testing::WriteFile;
@@ -50,8 +53,7 @@ void ExpectValidChecksum(const TarBlock& block) {
   EXPECT_EQ(field[6], '\0');
   EXPECT_EQ(field[7], ' ');
   EXPECT_EQ(std::stoul(field.substr(0, 6), nullptr, 8), ChecksumOf(block));
-  EXPECT_EQ(field.substr(0, 6).find_first_not_of("01234567"),
-            std::string::npos);
+  EXPECT_THAT(field.substr(0, 6), MatchesRegex("[0-7]*"));
 }
 
 // Parses "LEN KEY=VALUE\n" records, checking each LEN against the record.
@@ -514,11 +516,11 @@ TEST(TarHeaderInteropTest, GnuTarListsEveryEntry) {
   EXPECT_EQ(std::count(output.begin(), output.end(), '\n'),
             static_cast<ptrdiff_t>(entries.size()))
       << output;
-  EXPECT_NE(output.find(entries[7].entry.path), std::string::npos) << output;
-  EXPECT_NE(output.find("3000000/3000001"), std::string::npos) << output;
-  EXPECT_NE(output.find("etc/abs -> /usr/bin/true"), std::string::npos);
-  EXPECT_NE(output.find("etc/hard link to etc/config"), std::string::npos);
-  EXPECT_NE(output.find("crw-rw-rw-"), std::string::npos) << output;
+  EXPECT_THAT(output, HasSubstr(entries[7].entry.path));
+  EXPECT_THAT(output, HasSubstr("3000000/3000001"));
+  EXPECT_THAT(output, HasSubstr("etc/abs -> /usr/bin/true"));
+  EXPECT_THAT(output, HasSubstr("etc/hard link to etc/config"));
+  EXPECT_THAT(output, HasSubstr("crw-rw-rw-"));
 }
 
 // ---- (c) naming the differing field.

@@ -2,6 +2,7 @@
 // (FORMAT.md §8).
 #include "common/read/trust_root.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -18,11 +19,14 @@
 #include "common/read/limits.h"
 #include "common/read/x509_util.h"
 #include "tests/testutil/pki.h"
+#include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace imab {
 namespace {
 
+using imab::testing::StatusIs;
+using ::testing::HasSubstr;
 using testing::KeyType;
 
 Ptr<EVP_PKEY> NewKey(bool rsa) {
@@ -123,8 +127,7 @@ void ExpectRejected(const std::string& bytes, ErrorCode code,
   Status s = Parse(bytes);
   ASSERT_FALSE(s.ok()) << what;
   EXPECT_EQ(s.error().code, code) << what << ": " << s.error().message;
-  EXPECT_NE(s.error().message.find("trust root"), std::string::npos)
-      << s.error().message;
+  EXPECT_THAT(s.error().message, HasSubstr("trust root"));
 }
 
 std::string Replace(std::string s, const std::string& from,
@@ -249,10 +252,7 @@ TEST_F(TrustRootTest, CountsDistinctValidSignersOnly) {
   std::sort(root.signatures.begin(), root.signatures.end(),
             [](const auto& a, const auto& b) { return a.key_id < b.key_id; });
   Status s = CheckTrustRootSelfSigned(root);
-  ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.error().code, ErrorCode::kBadSignature);
-  EXPECT_NE(s.error().message.find("1 of 2"), std::string::npos)
-      << s.error().message;
+  ASSERT_THAT(s, StatusIs(ErrorCode::kBadSignature, HasSubstr("1 of 2")));
 
   // The encoded form parses and still fails the same way.
   Result<SignedTrustRoot> parsed =
@@ -301,9 +301,7 @@ TEST_F(TrustRootTest, SuccessorRules) {
   AddSignature(v2, keys_[1].get());  // RSA, old
   // Missing the new key's own signature.
   Status s = CheckTrustRootSuccessor(v1, v2);
-  ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.error().code, ErrorCode::kBadSignature);
-  EXPECT_NE(s.error().message.find("its own keys"), std::string::npos);
+  ASSERT_THAT(s, StatusIs(ErrorCode::kBadSignature, HasSubstr("its own keys")));
 
   AddSignature(v2, new_key.get());
   EXPECT_TRUE(CheckTrustRootSuccessor(v1, v2).ok())
@@ -321,7 +319,7 @@ TEST_F(TrustRootTest, SuccessorRules) {
   AddSignature(weak, new_key.get());
   s = CheckTrustRootSuccessor(v1, weak);
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.error().message.find("keys of version 1"), std::string::npos);
+  EXPECT_THAT(s.error().message, HasSubstr("keys of version 1"));
 
   // v3 directly after v1 skips a version.
   SignedTrustRoot v3 = Make(3, 1, {new_key.get()});

@@ -1,5 +1,6 @@
 #include "common/read/x509_util.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/asn1.h>
 #include <openssl/pem.h>
@@ -18,6 +19,7 @@ using imab::testing::MakeIssued;
 using imab::testing::MakeRootCa;
 using imab::testing::TempDir;
 using imab::testing::TestIdentity;
+using ::testing::HasSubstr;
 
 TEST(X509UtilTest, IssuerLineNamesTheIssuer) {
   TempDir dir;
@@ -28,11 +30,8 @@ TEST(X509UtilTest, IssuerLineNamesTheIssuer) {
   leaf_options.common_name = "IMA signing";
   TestIdentity leaf = MakeIssued(dir.path().string(), "leaf", ca, leaf_options);
   EXPECT_EQ(IssuerLine(leaf.cert.get()), SubjectLine(ca.cert.get()));
-  EXPECT_NE(IssuerLine(leaf.cert.get()).find("CN=\"Kernel CA, test\""),
-            std::string::npos)
-      << IssuerLine(leaf.cert.get());
-  EXPECT_NE(SubjectLine(leaf.cert.get()).find("CN=IMA signing"),
-            std::string::npos);
+  EXPECT_THAT(IssuerLine(leaf.cert.get()), HasSubstr("CN=\"Kernel CA, test\""));
+  EXPECT_THAT(SubjectLine(leaf.cert.get()), HasSubstr("CN=IMA signing"));
   EXPECT_EQ(IssuerLine(nullptr), "(no certificate)");
 }
 

@@ -71,9 +71,7 @@ class BootChainTest : public ::testing::Test {
   }
 
   CommandResult Judge(const std::string& name) {
-    return RunShell(ShellQuote(VerifyBin()) + " verify " +
-                    ShellQuote(dir_.Sub(name)) + " --root " +
-                    ShellQuote(device_));
+    return RunVerifyOnDevice(dir_.Sub(name), device_);
   }
 
   // The bundle `name` with its manifest edited by `edit` and signed again

@@ -5,6 +5,7 @@
 //  - kernels and initramfs reached through symlinked folders, and the Boot
 //    Loader Spec layout boot/<token>/<kver>/linux;
 //  - a CA appended to a kernel file, outside what the bootloader loads.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -14,6 +15,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -54,9 +57,9 @@ class BootChainGapsTest : public BootChainTest {
                           .out;
     std::string content = ReadFile(rootfs_ + "/" + path);
     const std::string old_sha = Sha256Hex(content);
-    ASSERT_NE(content.find(from), std::string::npos);
+    ASSERT_THAT(content, HasSubstr(from));
     ReplaceAll(content, from, to);
-    ASSERT_NE(tar.find(from), std::string::npos);
+    ASSERT_THAT(tar, HasSubstr(from));
     ReplaceAll(tar, from, to);
     forged.payload = Compress(tar);
     ReplaceAll(forged.manifest, old_sha, Sha256Hex(content));
@@ -112,9 +115,8 @@ TEST_F(BootChainGapsTest, KernelLineWithoutKernelCaIsRefused) {
     }
     CommandResult judged = Judge(name + "-forged.imab");
     EXPECT_EQ(judged.exit_code, 1) << judged.err;
-    EXPECT_NE(judged.err.find("a kernel line needs the kernel-ca lines"),
-              std::string::npos)
-        << judged.err;
+    EXPECT_THAT(judged.err,
+                HasSubstr("a kernel line needs the kernel-ca lines"));
     fs::remove(rootfs_ + "/" + kernel);
   }
 }
@@ -142,10 +144,9 @@ TEST_F(BootChainGapsTest, CaAppendedToTheKernelDoesNotCount) {
         under_other_, KernelCa(other_ca_) + " --initramfs boot/initramfs.img",
         name + ".imab");
     EXPECT_NE(build.exit_code, 0);
-    EXPECT_NE(build.err.find("boot/" + name +
-                             ": this kernel does not carry --kernel-ca"),
-              std::string::npos)
-        << build.err;
+    EXPECT_THAT(
+        build.err,
+        HasSubstr("boot/" + name + ": this kernel does not carry --kernel-ca"));
     ExpectRefusedIfBuilt(build, name + ".imab");
     fs::remove(kernel);
   }
@@ -175,16 +176,14 @@ TEST_F(BootChainGapsTest, SymlinkedBootFolderIsRefused) {
     fs::create_symlink(c.target, rootfs_ + "/" + c.link);
     CommandResult build = Build(new_, "--initramfs " + c.initramfs, name);
     EXPECT_NE(build.exit_code, 0);
-    EXPECT_NE(build.err.find(c.link + ": a symlink to the folder " + c.folder),
-              std::string::npos)
-        << build.err;
+    EXPECT_THAT(build.err,
+                HasSubstr(c.link + ": a symlink to the folder " + c.folder));
     if (build.exit_code == 0) {
       CommandResult judged = Judge(name);
       EXPECT_EQ(judged.exit_code, 1) << "built, and the device accepts it";
-      EXPECT_NE(judged.err.find("boot folder " + c.link +
-                                " is a symlink to the folder " + c.folder),
-                std::string::npos)
-          << judged.err;
+      EXPECT_THAT(judged.err,
+                  HasSubstr("boot folder " + c.link +
+                            " is a symlink to the folder " + c.folder));
     }
     fs::remove(rootfs_ + "/" + c.link);
     fs::remove(rootfs_ + "/" + c.folder + "/vmlinuz-6.1.0");
@@ -206,9 +205,7 @@ TEST_F(BootChainGapsTest, BootLoaderSpecKernelIsACandidate) {
     CommandResult build =
         Build(new_, "--initramfs boot/initramfs.img", kver + ".imab");
     EXPECT_NE(build.exit_code, 0);
-    EXPECT_NE(build.err.find(kernel + ": the image ships a kernel"),
-              std::string::npos)
-        << build.err;
+    EXPECT_THAT(build.err, HasSubstr(kernel + ": the image ships a kernel"));
     ExpectRefusedIfBuilt(build, kver + ".imab");
     fs::remove_all(rootfs_ + "/boot/4a1f0c");
   }

@@ -5,6 +5,7 @@
 //  1. The bundle's kernel CAs and kernel profile count only when the image
 //     ships every kernel a bootloader could start and each carries the CAs.
 //  4. Every initramfs a bootloader could load is declared and checked.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -14,6 +15,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -26,14 +29,10 @@ TEST_F(BootChainTest, KernelCaClaimedWithoutKernelIsRefused) {
   CommandResult build = Build(
       under_other_, KernelCa(other_ca_) + " --initramfs boot/initramfs.img");
   ASSERT_EQ(build.exit_code, 0) << build.err;
-  EXPECT_NE(build.err.find("ships no kernel carrying the --kernel-ca"),
-            std::string::npos)
-      << build.err;
+  EXPECT_THAT(build.err, HasSubstr("ships no kernel carrying the --kernel-ca"));
   CommandResult judged = Judge("b.imab");
   EXPECT_EQ(judged.exit_code, 1) << judged.err;
-  EXPECT_NE(judged.err.find("would be refused by the kernel"),
-            std::string::npos)
-      << judged.err;
+  EXPECT_THAT(judged.err, HasSubstr("would be refused by the kernel"));
 }
 
 // A kernel is shipped, but it carries the device's CA, not OTHER.
@@ -43,10 +42,9 @@ TEST_F(BootChainTest, KernelCaClaimedButShippedKernelLacksItIsRefused) {
   CommandResult build = Build(
       under_other_, KernelCa(other_ca_) + " --initramfs boot/initramfs.img");
   EXPECT_NE(build.exit_code, 0);
-  EXPECT_NE(build.err.find("boot/vmlinuz-6.1.0: this kernel does not carry "
-                           "--kernel-ca \""),
-            std::string::npos)
-      << build.err;
+  EXPECT_THAT(build.err,
+              HasSubstr("boot/vmlinuz-6.1.0: this kernel does not carry "
+                        "--kernel-ca \""));
   EXPECT_FALSE(fs::exists(dir_.Sub("b.imab")));
   ExpectRefusedIfBuilt(build);
 }
@@ -60,9 +58,8 @@ TEST_F(BootChainTest, TwoKernelsOneLackingTheCaIsRefused) {
   CommandResult build = Build(
       under_other_, KernelCa(other_ca_) + " --initramfs boot/initramfs.img");
   EXPECT_NE(build.exit_code, 0);
-  EXPECT_NE(build.err.find("boot/vmlinuz-5.10.0: this kernel does not carry"),
-            std::string::npos)
-      << build.err;
+  EXPECT_THAT(build.err,
+              HasSubstr("boot/vmlinuz-5.10.0: this kernel does not carry"));
   ExpectRefusedIfBuilt(build);
 }
 
@@ -81,10 +78,9 @@ TEST_F(BootChainTest, ForgedKernelClaimIsRefusedByTheVerifier) {
   });
   CommandResult judged = Judge("forged.imab");
   EXPECT_EQ(judged.exit_code, 1) << judged.err;
-  EXPECT_NE(judged.err.find("kernel boot/vmlinuz-6.1.0: does not carry the "
-                            "kernel CA \""),
-            std::string::npos)
-      << judged.err;
+  EXPECT_THAT(judged.err,
+              HasSubstr("kernel boot/vmlinuz-6.1.0: does not carry the "
+                        "kernel CA \""));
 }
 
 // A kernel shipped without --kernel-ca: the device would boot it with CAs
@@ -94,9 +90,8 @@ TEST_F(BootChainTest, KernelShippedWithoutKernelCaIsRefused) {
                   KernelWrap::kBzImageXz);
   CommandResult build = Build(new_, "--initramfs boot/initramfs.img");
   EXPECT_NE(build.exit_code, 0);
-  EXPECT_NE(build.err.find("boot/vmlinuz-6.1.0: the image ships a kernel"),
-            std::string::npos)
-      << build.err;
+  EXPECT_THAT(build.err,
+              HasSubstr("boot/vmlinuz-6.1.0: the image ships a kernel"));
   ExpectRefusedIfBuilt(build);
 }
 
@@ -114,10 +109,9 @@ TEST_F(BootChainTest, KernelWithoutDeclarationIsRefusedByTheVerifier) {
   });
   CommandResult judged = Judge("forged.imab");
   EXPECT_EQ(judged.exit_code, 1) << judged.err;
-  EXPECT_NE(judged.err.find("kernel boot/vmlinuz-6.1.0: a bootloader could "
-                            "start it"),
-            std::string::npos)
-      << judged.err;
+  EXPECT_THAT(judged.err,
+              HasSubstr("kernel boot/vmlinuz-6.1.0: a bootloader could "
+                        "start it"));
 }
 
 // The declared version decides the kernel's keyring rules (digitalSignature
@@ -134,10 +128,9 @@ TEST_F(BootChainTest, ForgedKernelVersionIsRefusedByTheVerifier) {
   });
   CommandResult judged = Judge("forged.imab");
   EXPECT_EQ(judged.exit_code, 1) << judged.err;
-  EXPECT_NE(judged.err.find("kernel boot/vmlinuz-6.6.0: its \"Linux version\" "
-                            "banner is not the declared 6.1"),
-            std::string::npos)
-      << judged.err;
+  EXPECT_THAT(judged.err,
+              HasSubstr("kernel boot/vmlinuz-6.6.0: its \"Linux version\" "
+                        "banner is not the declared 6.1"));
 }
 
 // A kernel link leading to a file the build cannot check as a kernel.
@@ -148,10 +141,9 @@ TEST_F(BootChainTest, KernelLinkToAnUncheckedFileIsRefused) {
   CommandResult build = Build(
       under_other_, KernelCa(other_ca_) + " --initramfs boot/initramfs.img");
   EXPECT_NE(build.exit_code, 0);
-  EXPECT_NE(build.err.find("vmlinuz: a bootloader could start it, but it "
-                           "leads to opt/k/bz"),
-            std::string::npos)
-      << build.err;
+  EXPECT_THAT(build.err,
+              HasSubstr("vmlinuz: a bootloader could start it, but it "
+                        "leads to opt/k/bz"));
 }
 
 // Two kernels carry OTHER, but the manifest declares only one.
@@ -168,10 +160,9 @@ TEST_F(BootChainTest, UndeclaredKernelIsRefusedByTheVerifier) {
          [&](std::string& m) { Erase(m, "kernel boot/vmlinuz-5.10.0 "); });
   CommandResult judged = Judge("forged.imab");
   EXPECT_EQ(judged.exit_code, 1) << judged.err;
-  EXPECT_NE(judged.err.find("kernel boot/vmlinuz-5.10.0: a bootloader could "
-                            "start it"),
-            std::string::npos)
-      << judged.err;
+  EXPECT_THAT(judged.err,
+              HasSubstr("kernel boot/vmlinuz-5.10.0: a bootloader could "
+                        "start it"));
 }
 
 // The issue's second example: --kernel-profile le32 for an le64 device
@@ -186,9 +177,7 @@ TEST_F(BootChainTest, KernelProfileOfABundleWithoutKernelIsNotUsed) {
     ASSERT_EQ(build.exit_code, 0) << build.err;
     CommandResult judged = Judge("b.imab");
     EXPECT_EQ(judged.exit_code, 1) << judged.err;
-    EXPECT_NE(judged.err.find("security.evm signature by keyid"),
-              std::string::npos)
-        << judged.err;
+    EXPECT_THAT(judged.err, HasSubstr("security.evm signature by keyid"));
   }
 }
 
@@ -226,10 +215,9 @@ TEST_P(BootChainKernelWrapTest, KernelCarryingTheCaIsAccepted) {
   ASSERT_EQ(build.exit_code, 0) << build.err;
   std::string manifest =
       RunShell("tar -xOf " + ShellQuote(dir_.Sub("b.imab")) + " manifest").out;
-  EXPECT_NE(manifest.find("kernel boot/" + name + " 6.1\n"), std::string::npos);
-  EXPECT_NE(build.out.find("kernel boot/" + name + " (6.1): carries every"),
-            std::string::npos)
-      << build.out;
+  EXPECT_THAT(manifest, HasSubstr("kernel boot/" + name + " 6.1\n"));
+  EXPECT_THAT(build.out,
+              HasSubstr("kernel boot/" + name + " (6.1): carries every"));
   CommandResult judged = Judge("b.imab");
   EXPECT_EQ(judged.exit_code, 0) << judged.err;
 }
@@ -267,8 +255,7 @@ TEST_F(BootChainTest, InstalledKernelsProfileJudgesTheNextUpdate) {
                device.ImaBuildFlags());
   CommandResult le64 = device.Install(dir_.Sub("v3-le64.imab"));
   EXPECT_EQ(le64.exit_code, 1) << le64.err;
-  EXPECT_NE(le64.err.find("security.evm signature by keyid"), std::string::npos)
-      << le64.err;
+  EXPECT_THAT(le64.err, HasSubstr("security.evm signature by keyid"));
   BuildVersion(rootfs_, dir_.Sub("v3-le32.imab"), *keys_, "3.0",
                device.ImaBuildFlags() + " --kernel-profile le32");
   CommandResult le32 = device.Install(dir_.Sub("v3-le32.imab"));
@@ -298,10 +285,8 @@ TEST_F(BootChainTest, UndeclaredFallbackInitramfsIsRefused) {
     }
     CommandResult build = Build(new_, "--initramfs boot/initramfs.img");
     EXPECT_NE(build.exit_code, 0);
-    EXPECT_NE(build.err.find(c.named + ": a bootloader could load this "
-                                       "initramfs"),
-              std::string::npos)
-        << build.err;
+    EXPECT_THAT(build.err, HasSubstr(c.named + ": a bootloader could load this "
+                                               "initramfs"));
     ExpectRefusedIfBuilt(build);
     fs::remove(rootfs_ + "/" + c.file);
     if (!c.link.empty()) {
@@ -321,8 +306,7 @@ TEST_F(BootChainTest, EveryInitramfsRewrittenByDefaultIsAccepted) {
       RunShell("tar -xOf " + ShellQuote(dir_.Sub("b.imab")) + " manifest").out;
   for (const char* path : {"boot/firmware/initramfs8", "boot/initramfs.img",
                            "boot/initrd.img-5.10.0"}) {
-    EXPECT_NE(manifest.find(std::string("\ninitramfs ") + path + " "),
-              std::string::npos)
+    EXPECT_THAT(manifest, HasSubstr(std::string("\ninitramfs ") + path + " "))
         << path;
   }
   CommandResult judged = Judge("b.imab");
@@ -340,10 +324,9 @@ TEST_F(BootChainTest, UndeclaredInitramfsIsRefusedByTheVerifier) {
   });
   CommandResult judged = Judge("forged.imab");
   EXPECT_EQ(judged.exit_code, 1) << judged.err;
-  EXPECT_NE(judged.err.find("initramfs boot/initrd.img-5.10.0: a bootloader "
-                            "could load it"),
-            std::string::npos)
-      << judged.err;
+  EXPECT_THAT(judged.err,
+              HasSubstr("initramfs boot/initrd.img-5.10.0: a bootloader "
+                        "could load it"));
 }
 
 // --- device init: the kernel CA must issue the loaded certificates --------
@@ -370,9 +353,7 @@ TEST_F(BootChainTest, DeviceInitRefusesCertificatesItsKernelCaDidNotIssue) {
     CommandResult init =
         RunShell(base + " --root " + ShellQuote(root) + " " + c.flags);
     EXPECT_EQ(init.exit_code, 2) << init.err;
-    EXPECT_NE(init.err.find(c.named + ": the kernel (--kernel-ca"),
-              std::string::npos)
-        << init.err;
+    EXPECT_THAT(init.err, HasSubstr(c.named + ": the kernel (--kernel-ca"));
     EXPECT_FALSE(fs::exists(root + "/etc/imabundle"))
         << "something was written";
   }

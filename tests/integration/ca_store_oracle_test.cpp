@@ -2,6 +2,7 @@
 // update-ca-certificates produces from the same inputs on a first run into
 // an empty etc/ssl/certs (docs ca-certificates.md §9): link names and
 // targets, hash links, modes, and the bytes of ca-certificates.crt.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -10,6 +11,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -181,10 +184,8 @@ TEST_F(CaStoreOracleTest, FullMozillaSetWithLocalEditsMatchesTheScript) {
   size_t selected = mozilla_count_ - 1 + 2 + 6;
   EXPECT_GT(mozilla_count_, 100u);
   EXPECT_EQ(links, 2 * selected - 1);  // one duplicate gets no hash link
-  EXPECT_NE(oracle_log_.find(std::to_string(selected) + " added"),
-            std::string::npos)
-      << oracle_log_;
-  EXPECT_NE(build_log_.find("expired.pem"), std::string::npos) << build_log_;
+  EXPECT_THAT(oracle_log_, HasSubstr(std::to_string(selected) + " added"));
+  EXPECT_THAT(build_log_, HasSubstr("expired.pem"));
   std::cout << "[ oracle ] " << mozilla_count_ << " Mozilla files, " << selected
             << " certificates selected, " << links
             << " links: identical to update-ca-certificates\n";
@@ -227,11 +228,11 @@ TEST_F(CaStoreOracleTest, LenientOddInputsMatchTheScript) {
   std::string oracle = Oracle();
   std::string ours = Ours("--ca-lenient", false);
   EXPECT_EQ(ours, oracle);
-  EXPECT_NE(build_log_.find("warning"), std::string::npos);
+  EXPECT_THAT(build_log_, HasSubstr("warning"));
   // Strict mode refuses the same inputs, naming a file.
   CommandResult strict = RunBuild(rootfs_, dir_.Sub("strict.imab"), *keys_);
   EXPECT_EQ(strict.exit_code, 2);
-  EXPECT_NE(strict.err.find("imab-build: error: "), std::string::npos);
+  EXPECT_THAT(strict.err, HasSubstr("imab-build: error: "));
   EXPECT_FALSE(fs::exists(dir_.Sub("strict.imab")));
 }
 

@@ -1,6 +1,7 @@
 // The CA store end to end through both executables: a real TLS client
 // trusts a server after --ca-add and not without it; required anchors
 // reject bundles; --ca-store keep; inspect; the bundle file is signed.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -13,6 +14,9 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 namespace fs = std::filesystem;
 
@@ -177,10 +181,9 @@ TEST_F(CaStoreTest, VerifierRejectsABundleDroppingARequiredAnchor) {
   CommandResult file =
       RunVerify(without, ca, "--ca-require " + ShellQuote(ca_crt_));
   EXPECT_EQ(file.exit_code, 1);
-  EXPECT_NE(file.err.find("required CA " + ca_crt_ +
-                          " is not in the CA "
-                          "store"),
-            std::string::npos);
+  EXPECT_THAT(file.err, HasSubstr("required CA " + ca_crt_ +
+                                  " is not in the CA "
+                                  "store"));
   // Extraction applies the same policy and leaves nothing behind.
   CommandResult extract =
       RunShell(ShellQuote(VerifyBin()) + " extract " + ShellQuote(without) +
@@ -203,11 +206,9 @@ TEST_F(CaStoreTest, VerifierRejectsARequiredAnchorExpiringWithinTheHorizon) {
   std::string ca = keys_->ca().cert_path;
   CommandResult r = RunVerify(bundle, ca, "--ca-require Soon");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("required CA Soon (Soon.pem, O=imabundle tests, "
-                       "CN=Soon) expires on "),
-            std::string::npos)
-      << r.err;
-  EXPECT_NE(r.err.find("within the 365-day horizon"), std::string::npos);
+  EXPECT_THAT(r.err, HasSubstr("required CA Soon (Soon.pem, O=imabundle tests, "
+                               "CN=Soon) expires on "));
+  EXPECT_THAT(r.err, HasSubstr("within the 365-day horizon"));
   EXPECT_EQ(RunVerify(bundle, ca, "--ca-require Soon --ca-expiry-horizon 10")
                 .exit_code,
             0);
@@ -219,8 +220,7 @@ TEST_F(CaStoreTest, VerifierRejectsARequiredAnchorExpiringWithinTheHorizon) {
       RunBuild(rootfs_, dir_.Sub("refused.imab"), *keys_,
                "--ca-add " + ShellQuote(soon_crt) + " --ca-require Soon");
   EXPECT_EQ(refused.exit_code, 2);
-  EXPECT_NE(refused.err.find("--ca-require: required CA Soon"),
-            std::string::npos);
+  EXPECT_THAT(refused.err, HasSubstr("--ca-require: required CA Soon"));
   EXPECT_FALSE(fs::exists(dir_.Sub("refused.imab")));
 }
 
@@ -268,7 +268,7 @@ TEST_F(CaStoreTest, KeepLeavesTheInputStoreUntouched) {
   EXPECT_TRUE(fs::is_symlink(out + "/etc/ssl/certs/Old.pem"));
   CommandResult manifest =
       RunShell("tar -xOf " + ShellQuote(bundle) + " manifest");
-  EXPECT_EQ(manifest.out.find("section ca-store"), std::string::npos);
+  EXPECT_THAT(manifest.out, Not(HasSubstr("section ca-store")));
   // Regenerated, the stale link goes and the bundle is right.
   std::string regenerated = Extract(Build("regen", ""), "regen");
   EXPECT_FALSE(fs::exists(regenerated + "/etc/ssl/certs/Old.pem"));
@@ -301,15 +301,14 @@ TEST_F(CaStoreTest, TarballRootfsGetsTheSameStoreAsAFolder) {
     return RunShell(cmd).out;
   };
   EXPECT_EQ(listing(from_tarball), listing(from_folder));
-  EXPECT_NE(listing(from_tarball).find("Test_TLS_CA.pem"), std::string::npos);
+  EXPECT_THAT(listing(from_tarball), HasSubstr("Test_TLS_CA.pem"));
 }
 
 TEST_F(CaStoreTest, KeepRefusesStoreEditsAndWritesNothing) {
   CommandResult r = RunBuild(rootfs_, dir_.Sub("x.imab"), *keys_,
                              "--ca-store keep --ca-add " + ShellQuote(ca_crt_));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--ca-store keep leaves the store as it is"),
-            std::string::npos);
+  EXPECT_THAT(r.err, HasSubstr("--ca-store keep leaves the store as it is"));
   EXPECT_FALSE(fs::exists(dir_.Sub("x.imab")));
   CommandResult bad =
       RunBuild(rootfs_, dir_.Sub("y.imab"), *keys_, "--ca-store sometimes");
@@ -324,8 +323,8 @@ TEST_F(CaStoreTest, KeepSignaturesKeepsTheStoreByDefault) {
   fs::create_directories(rootfs_ + "/etc/ssl/certs");
   fs::create_symlink("/usr/share/ca-certificates/mozilla/Gone.crt",
                      rootfs_ + "/etc/ssl/certs/Gone.pem");
-  const std::string keep = "--keep-signatures --ima-cert " +
-                           ShellQuote(ima.cert_path);
+  const std::string keep =
+      "--keep-signatures --ima-cert " + ShellQuote(ima.cert_path);
   std::string bundle = Build("kept", keep);
   std::string out = dir_.Sub("kept-tree");
   ASSERT_EQ(RunExtract(bundle, keys_->ca().cert_path, out).exit_code, 0);
@@ -333,9 +332,7 @@ TEST_F(CaStoreTest, KeepSignaturesKeepsTheStoreByDefault) {
   CommandResult regenerate = RunBuild(rootfs_, dir_.Sub("regen.imab"), *keys_,
                                       keep + " --ca-store regenerate");
   EXPECT_EQ(regenerate.exit_code, 2);
-  EXPECT_NE(regenerate.err.find("would carry no IMA/EVM signatures"),
-            std::string::npos)
-      << regenerate.err;
+  EXPECT_THAT(regenerate.err, HasSubstr("would carry no IMA/EVM signatures"));
 }
 
 TEST_F(CaStoreTest, InspectListsAddedRemovedAndExpiringAnchors) {
@@ -347,29 +344,22 @@ TEST_F(CaStoreTest, InspectListsAddedRemovedAndExpiringAnchors) {
       ShellQuote(VerifyBin()) + " inspect " + ShellQuote(after) +
       " --release-ca " + ShellQuote(ca) + " --against " + ShellQuote(before));
   EXPECT_EQ(text.exit_code, 0) << text.err;
-  EXPECT_NE(text.out.find("CA store: 2 anchors, 1 added, 1 removed"),
-            std::string::npos)
-      << text.out;
-  EXPECT_NE(text.out.find("added    Test_TLS_CA.pem  O=imabundle tests, "
-                          "CN=Test TLS CA"),
-            std::string::npos)
-      << text.out;
-  EXPECT_NE(text.out.find("removed  GlobalSign_Root_CA.pem"),
-            std::string::npos);
+  EXPECT_THAT(text.out, HasSubstr("CA store: 2 anchors, 1 added, 1 removed"));
+  EXPECT_THAT(text.out,
+              HasSubstr("added    Test_TLS_CA.pem  O=imabundle tests, "
+                        "CN=Test TLS CA"));
+  EXPECT_THAT(text.out, HasSubstr("removed  GlobalSign_Root_CA.pem"));
   CommandResult json =
       RunShell(ShellQuote(VerifyBin()) + " inspect " + ShellQuote(after) +
                " --release-ca " + ShellQuote(ca) + " --against " +
                ShellQuote(before) + " --json --ca-expiry-horizon 36500");
   EXPECT_EQ(json.exit_code, 0);
-  EXPECT_NE(json.out.find("\"ca_store\": {\"declared\": true"),
-            std::string::npos);
-  EXPECT_NE(json.out.find("\"removed\": [{\"link\": "
-                          "\"GlobalSign_Root_CA.pem\""),
-            std::string::npos)
-      << json.out;
+  EXPECT_THAT(json.out, HasSubstr("\"ca_store\": {\"declared\": true"));
+  EXPECT_THAT(json.out, HasSubstr("\"removed\": [{\"link\": "
+                                  "\"GlobalSign_Root_CA.pem\""));
   // With a horizon of 100 years every anchor is listed as expiring.
-  EXPECT_NE(json.out.find("\"expiring\": [{\"link\": \"ISRG_Root_X1.pem\""),
-            std::string::npos);
+  EXPECT_THAT(json.out,
+              HasSubstr("\"expiring\": [{\"link\": \"ISRG_Root_X1.pem\""));
   // A previous bundle that fails verification fails the inspection.
   WriteFile(dir_.Sub("bad.imab"), "not a bundle");
   CommandResult bad =
@@ -377,7 +367,7 @@ TEST_F(CaStoreTest, InspectListsAddedRemovedAndExpiringAnchors) {
                " --release-ca " + ShellQuote(ca) + " --against " +
                ShellQuote(dir_.Sub("bad.imab")));
   EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_NE(bad.err.find("previous bundle"), std::string::npos);
+  EXPECT_THAT(bad.err, HasSubstr("previous bundle"));
 }
 
 TEST_F(CaStoreTest, GeneratedBundleFileIsImaSigned) {
@@ -399,9 +389,8 @@ TEST_F(CaStoreTest, GeneratedBundleFileIsImaSigned) {
   CommandResult manifest = RunShell(
       "tar -xOf " + ShellQuote(bundle) +
       " manifest | grep -A2 '^file etc/ssl/certs/ca-certificates.crt '");
-  EXPECT_NE(manifest.out.find("xattr security.evm "), std::string::npos)
-      << manifest.out;
-  EXPECT_NE(manifest.out.find("xattr security.ima "), std::string::npos);
+  EXPECT_THAT(manifest.out, HasSubstr("xattr security.evm "));
+  EXPECT_THAT(manifest.out, HasSubstr("xattr security.ima "));
 }
 
 }  // namespace

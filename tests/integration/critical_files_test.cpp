@@ -6,6 +6,7 @@
 // policy (appraise_tcb) does not appraise files of uid 1000 these files are
 // never checked and the bundle is accepted; under a policy whose hook
 // reaches them it is refused naming that hook and what breaks.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -16,6 +17,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -88,9 +91,7 @@ class CriticalFilesTest : public DeviceTest {
   }
 
   CommandResult Judge(const std::string& bundle) {
-    return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
-                    " --root " + ShellQuote(device_->root()) +
-                    " --no-time-check");
+    return RunVerifyOnDevice(bundle, device_->root(), "--no-time-check");
   }
 
   // Refused by verify --root and by install, naming `path` and the
@@ -99,13 +100,12 @@ class CriticalFilesTest : public DeviceTest {
                      const std::string& consequence) {
     CommandResult judged = Judge(bundle);
     EXPECT_NE(judged.exit_code, 0) << judged.out;
-    EXPECT_NE(judged.err.find("/" + path), std::string::npos) << judged.err;
-    EXPECT_NE(judged.err.find(consequence), std::string::npos) << judged.err;
+    EXPECT_THAT(judged.err, HasSubstr("/" + path));
+    EXPECT_THAT(judged.err, HasSubstr(consequence));
     const std::string active = device_->ActiveSlotName();
     CommandResult installed = device_->Install(bundle);
     EXPECT_NE(installed.exit_code, 0) << installed.out;
-    EXPECT_NE(installed.err.find("/" + path), std::string::npos)
-        << installed.err;
+    EXPECT_THAT(installed.err, HasSubstr("/" + path));
     EXPECT_EQ(device_->ActiveSlotName(), active);  // nothing activated
   }
 

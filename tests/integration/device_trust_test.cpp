@@ -1,6 +1,7 @@
 // The device's trust decision end to end: real bundles built by imab-build,
 // judged by `imab-verify verify --root DEVICE` against a device folder whose
 // kernel CA and loaded certificates are known (issue "On the device").
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,6 +14,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -72,8 +75,7 @@ class DeviceTrustTest : public ::testing::Test {
 
   CommandResult Judge(const std::string& bundle,
                       const std::string& extra = "") {
-    return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
-                    " --root " + ShellQuote(device_) + " " + extra);
+    return RunVerifyOnDevice(bundle, device_, extra);
   }
 
   TempDir dir_;
@@ -87,9 +89,7 @@ TEST_F(DeviceTrustTest, RotatedAndFullyResignedIsAccepted) {
       Build(new_, "--kernel-ca " + ShellQuote(kernel_ca_.cert_path));
   CommandResult judged = Judge(bundle, "--json");
   EXPECT_EQ(judged.exit_code, 0) << judged.err;
-  EXPECT_NE(judged.out.find("\"trust_decision\": {\"accepted\": true"),
-            std::string::npos)
-      << judged.out;
+  EXPECT_THAT(judged.out, HasSubstr("\"trust_decision\": {\"accepted\": true"));
 }
 
 TEST_F(DeviceTrustTest, LibcLeftUnsignedIsRejectedAndNamedFirst) {
@@ -105,9 +105,9 @@ TEST_F(DeviceTrustTest, LibcLeftUnsignedIsRejectedAndNamedFirst) {
   size_t other = judged.err.find("/bin/tool: no security.ima");
   ASSERT_NE(libc, std::string::npos) << judged.err;
   EXPECT_LT(libc, other) << judged.err;
-  EXPECT_NE(judged.err.find("ld.so exit 127"), std::string::npos);
+  EXPECT_THAT(judged.err, HasSubstr("ld.so exit 127"));
   // Nothing was judged from the payload: the refusal comes first.
-  EXPECT_NE(judged.err.find("trust-decision"), std::string::npos);
+  EXPECT_THAT(judged.err, HasSubstr("trust-decision"));
 }
 
 // The release engineer rotates the key but libc keeps the signature by the
@@ -150,12 +150,10 @@ TEST_F(DeviceTrustTest, RotationWithLibcStillUnderTheOldKeyIsRejected) {
   std::string expected =
       libc + ": security.ima signed by keyid " + KeyIdText(old_) +
       ", not in the post-update .ima keyring {" + KeyIdText(new_) + "}";
-  size_t at = judged.err.find(expected);
-  EXPECT_NE(at, std::string::npos) << judged.err;
+  EXPECT_THAT(judged.err, HasSubstr(expected));
   // libc is the only file left behind, and it is named first.
-  EXPECT_NE(judged.err.find("1 appraised file(s) would not be trusted"),
-            std::string::npos)
-      << judged.err;
+  EXPECT_THAT(judged.err,
+              HasSubstr("1 appraised file(s) would not be trusted"));
 }
 
 TEST_F(DeviceTrustTest, SigningCertificateFromAnotherCaTrustsNothing) {
@@ -163,11 +161,8 @@ TEST_F(DeviceTrustTest, SigningCertificateFromAnotherCaTrustsNothing) {
   TestIdentity stranger = MakeIssued(dir_.Sub(""), "stranger", stranger_ca);
   CommandResult judged = Judge(Build(stranger));
   EXPECT_EQ(judged.exit_code, 1);
-  EXPECT_NE(judged.err.find("nothing would be trusted after reboot"),
-            std::string::npos)
-      << judged.err;
-  EXPECT_NE(judged.err.find("Problem loading X.509 certificate -126"),
-            std::string::npos);
+  EXPECT_THAT(judged.err, HasSubstr("nothing would be trusted after reboot"));
+  EXPECT_THAT(judged.err, HasSubstr("Problem loading X.509 certificate -126"));
 }
 
 // 6.12 refuses a signing certificate without digitalSignature, 6.1 loads
@@ -181,9 +176,8 @@ TEST_F(DeviceTrustTest, DigitalSignatureIsRequiredFromKernel612) {
     WriteDevice(std::string("kernel-version = ") + strict_version + "\n");
     CommandResult strict = Judge(bundle);
     EXPECT_EQ(strict.exit_code, 1) << strict_version;
-    EXPECT_NE(strict.err.find("digitalSignature (rules of kernel 6.12"),
-              std::string::npos)
-        << strict.err;
+    EXPECT_THAT(strict.err,
+                HasSubstr("digitalSignature (rules of kernel 6.12"));
   }
   for (const char* lax_version : {"6.1", "5.15"}) {
     WriteDevice(std::string("kernel-version = ") + lax_version + "\n");
@@ -207,9 +201,8 @@ TEST_F(DeviceTrustTest, TwoCertificatesWithOneKeyidAreRejected) {
                                     " --evm-key " + ShellQuote(kb.key_path) +
                                     " --evm-cert " + ShellQuote(DerCopy(kb)));
   EXPECT_EQ(both.exit_code, 2);
-  EXPECT_NE(both.err.find("two signing certificates share keyid 11121314"),
-            std::string::npos)
-      << both.err;
+  EXPECT_THAT(both.err,
+              HasSubstr("two signing certificates share keyid 11121314"));
   // ...and a device whose keyring would hold both refuses the update: the
   // image ships no initramfs, so the keys loaded now stay.
   fs::remove(rootfs_ + "/boot/initramfs.img");
@@ -227,9 +220,8 @@ TEST_F(DeviceTrustTest, TwoCertificatesWithOneKeyidAreRejected) {
   WriteFile(device_ + "/etc/imabundle/device.conf", conf);
   CommandResult judged = Judge(bundle);
   EXPECT_EQ(judged.exit_code, 1);
-  EXPECT_NE(judged.err.find("two certificates in .ima share keyid 11121314"),
-            std::string::npos)
-      << judged.err;
+  EXPECT_THAT(judged.err,
+              HasSubstr("two certificates in .ima share keyid 11121314"));
 }
 
 TEST_F(DeviceTrustTest, RotationInPlaceIsRejectedButAbIsAccepted) {
@@ -237,9 +229,7 @@ TEST_F(DeviceTrustTest, RotationInPlaceIsRejectedButAbIsAccepted) {
   EXPECT_EQ(Judge(bundle).exit_code, 0);
   CommandResult in_place = Judge(bundle, "--in-place");
   EXPECT_EQ(in_place.exit_code, 1);
-  EXPECT_NE(in_place.err.find("replaced in place before reboot"),
-            std::string::npos)
-      << in_place.err;
+  EXPECT_THAT(in_place.err, HasSubstr("replaced in place before reboot"));
   WriteDevice("layout = in-place\n");
   EXPECT_EQ(Judge(bundle).exit_code, 1);
 }
@@ -266,9 +256,7 @@ TEST_F(DeviceTrustTest, UnsignedAppraisedFileRejectedExemptedOneAccepted) {
   WriteDevice("ima-policy = /etc/imabundle/policy\n");
   CommandResult judged = Judge(bundle);
   EXPECT_EQ(judged.exit_code, 1);
-  EXPECT_NE(judged.err.find("/etc/app.conf: no security.ima"),
-            std::string::npos)
-      << judged.err;
+  EXPECT_THAT(judged.err, HasSubstr("/etc/app.conf: no security.ima"));
   // ...unless the policy exempts its owner.
   WriteFile(device_ + "/etc/imabundle/policy",
             "dont_appraise fowner=1000\nappraise\n");
@@ -280,9 +268,8 @@ TEST_F(DeviceTrustTest, ExpiredManifestIsRejected) {
   std::string bundle = Build(new_, "--expires 1000000000");
   CommandResult judged = Judge(bundle);
   EXPECT_EQ(judged.exit_code, 1);
-  EXPECT_NE(judged.err.find("manifest expired at 2001-09-09T01:46:40Z"),
-            std::string::npos)
-      << judged.err;
+  EXPECT_THAT(judged.err,
+              HasSubstr("manifest expired at 2001-09-09T01:46:40Z"));
   // Without a trusted clock the expiry cannot be judged.
   EXPECT_EQ(Judge(bundle, "--no-time-check").exit_code, 0);
 }
@@ -294,10 +281,8 @@ TEST_F(DeviceTrustTest, BundleForAnotherDeviceIsRejected) {
   WriteFile(device_ + "/etc/imabundle/device.conf", conf);
   CommandResult judged = Judge(Build(new_));
   EXPECT_EQ(judged.exit_code, 1);
-  EXPECT_NE(
-      judged.err.find("bundle is for 'test-board', this device is 'other'"),
-      std::string::npos)
-      << judged.err;
+  EXPECT_THAT(judged.err,
+              HasSubstr("bundle is for 'test-board', this device is 'other'"));
 }
 
 TEST_F(DeviceTrustTest, RequiredAnchorFromTheDeviceConfiguration) {
@@ -322,21 +307,20 @@ TEST_F(DeviceTrustTest, RequiredAnchorFromTheDeviceConfiguration) {
   // Without it the device could never update again.
   CommandResult judged = Judge(dropped);
   EXPECT_EQ(judged.exit_code, 1);
-  EXPECT_NE(judged.err.find("update-ca.pem"), std::string::npos) << judged.err;
+  EXPECT_THAT(judged.err, HasSubstr("update-ca.pem"));
   // An anchor expiring within the device's horizon counts as lost.
   WriteDevice(
       "required-anchor = update-ca.pem\nca-expiry-horizon-days = 4000\n");
   CommandResult expiring = Judge(with);
   EXPECT_EQ(expiring.exit_code, 1);
-  EXPECT_NE(expiring.err.find("within the 4000-day horizon"), std::string::npos)
-      << expiring.err;
+  EXPECT_THAT(expiring.err, HasSubstr("within the 4000-day horizon"));
 }
 
 TEST_F(DeviceTrustTest, MissingDeviceConfigIsAUsageError) {
   fs::remove(device_ + "/etc/imabundle/device.conf");
   CommandResult judged = Judge(Build(new_));
   EXPECT_EQ(judged.exit_code, 2);
-  EXPECT_NE(judged.err.find("device not initialised"), std::string::npos);
+  EXPECT_THAT(judged.err, HasSubstr("device not initialised"));
 }
 
 }  // namespace

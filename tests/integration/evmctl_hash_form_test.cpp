@@ -4,16 +4,20 @@
 // verify --root`. The kernel (ima_appraise.c xattr_verify) takes such a
 // digest even under appraise_type=imasig, because EVM returned
 // INTEGRITY_PASS_IMMUTABLE; so must the trust decision.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "tests/testutil/bundle_fixture.h"
+#include "tests/testutil/device_fixture.h"
 #include "tests/testutil/pki.h"
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -72,7 +76,7 @@ class EvmctlHashFormTest : public ::testing::Test {
     CommandResult ima =
         RunShell("getfattr --absolute-names -e hex -n security.ima " +
                  ShellQuote(rootfs_ + "/usr/lib/x86_64-linux-gnu/libc.so.6"));
-    ASSERT_NE(ima.out.find("security.ima=0x0404"), std::string::npos)
+    ASSERT_THAT(ima.out, HasSubstr("security.ima=0x0404"))
         << "evmctl ima_hash did not write a SHA-256 digest: " << ima.out;
   }
 
@@ -93,27 +97,14 @@ class EvmctlHashFormTest : public ::testing::Test {
   // A device with kernel_ca_ built in, device_key_ loaded, `policy` as its
   // IMA policy ("" for the built-in appraise_tcb).
   CommandResult Judge(const std::string& bundle, const std::string& policy) {
-    fs::create_directories(device_ + "/etc/imabundle");
-    fs::copy_file(kernel_ca_.cert_path,
-                  device_ + "/etc/imabundle/kernel-ca.pem",
-                  fs::copy_options::overwrite_existing);
-    fs::copy_file(DerCopy(device_key_), device_ + "/etc/imabundle/ima.der",
-                  fs::copy_options::overwrite_existing);
-    fs::copy_file(keys_->ca().cert_path,
-                  device_ + "/etc/imabundle/release-ca.pem",
-                  fs::copy_options::overwrite_existing);
-    std::string conf =
-        "compatible = test-board\n"
-        "kernel-ca = /etc/imabundle/kernel-ca.pem\n"
-        "ima-cert = /etc/imabundle/ima.der\n"
-        "release-ca = /etc/imabundle/release-ca.pem\n";
+    WriteDeviceFolder(
+        device_, kernel_ca_.cert_path, DerCopy(device_key_),
+        keys_->ca().cert_path,
+        policy.empty() ? "" : "ima-policy = /etc/imabundle/ima.policy\n");
     if (!policy.empty()) {
       WriteFile(device_ + "/etc/imabundle/ima.policy", policy);
-      conf += "ima-policy = /etc/imabundle/ima.policy\n";
     }
-    WriteFile(device_ + "/etc/imabundle/device.conf", conf);
-    return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
-                    " --root " + ShellQuote(device_));
+    return RunVerifyOnDevice(bundle, device_);
   }
 
   TempDir dir_;
@@ -143,9 +134,7 @@ TEST_F(EvmctlHashFormTest, DigestWithAForeignEvmSignatureIsRefused) {
   CommandResult judged =
       Judge(Build(&stranger_), "appraise fowner=0 appraise_type=imasig\n");
   EXPECT_EQ(judged.exit_code, 1) << judged.out << judged.err;
-  EXPECT_NE(judged.err.find("/usr/lib/x86_64-linux-gnu/libc.so.6: "),
-            std::string::npos)
-      << judged.err;
+  EXPECT_THAT(judged.err, HasSubstr("/usr/lib/x86_64-linux-gnu/libc.so.6: "));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // writes equal ours byte for byte (RSA), evmctl verifies what we write, and
 // the kernel's keyring code finds our key and accepts our signatures
 // (ima-evm-formats.md §8).
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -34,6 +35,7 @@ namespace {
 using builder::DigestSigner;
 using testing::CertOptions;
 using testing::CommandResult;
+using ::testing::HasSubstr;
 using testing::KeyType;
 using testing::RunShell;
 using testing::ShellQuote;
@@ -549,7 +551,7 @@ TEST_F(EvmctlInteropTest, KernelKeyringFindsKeyAndVerifies) {
   CommandResult r =
       RunShell("keyctl session - bash " + ShellQuote(dir.Sub("keyring.sh")));
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("ok"), std::string::npos) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("ok")) << r.out << r.err;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // All three private keys in a PKCS#11 token (SoftHSM2): the kernel CA key
 // issues the IMA/EVM signing certificate, the IMA/EVM key signs every file,
 // the release key signs the manifest; the bundle verifies.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -11,6 +12,9 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 namespace fs = std::filesystem;
 
@@ -33,13 +37,13 @@ TEST(HsmTest, BuildAndVerifyWithEveryPrivateKeyInTheToken) {
 
   // The CA key in the token issues the IMA/EVM signing certificate.
   std::string module = " --pkcs11-module " + ShellQuote(SoftHsm::kModulePath);
-  CommandResult issued = RunShell(
-      ShellQuote(BuildBin()) + " key create-signing --ca-key " +
-      ShellQuote(hsm.Uri("kernel-ca")) + " --ca-cert " +
-      ShellQuote(kernel_ca.cert_path) + " --out-key " +
-      ShellQuote(dir.Sub("ima.key")) + " --out-cert " +
-      ShellQuote(dir.Sub("ima.der")) + " --subject '/O=Test/CN=IMA 1'" +
-      module);
+  CommandResult issued =
+      RunShell(ShellQuote(BuildBin()) + " key create-signing --ca-key " +
+               ShellQuote(hsm.Uri("kernel-ca")) + " --ca-cert " +
+               ShellQuote(kernel_ca.cert_path) + " --out-key " +
+               ShellQuote(dir.Sub("ima.key")) + " --out-cert " +
+               ShellQuote(dir.Sub("ima.der")) +
+               " --subject '/O=Test/CN=IMA 1'" + module);
   ASSERT_EQ(issued.exit_code, 0) << issued.err;
   ASSERT_TRUE(hsm.ImportKey(dir.Sub("ima.key"), "ima", "03"));
   fs::remove(dir.Sub("ima.key"));
@@ -49,18 +53,18 @@ TEST(HsmTest, BuildAndVerifyWithEveryPrivateKeyInTheToken) {
   small.big_file_bytes = 100000;
   MakeSampleTree(rootfs, small);
   std::string bundle = dir.Sub("b.imab");
-  CommandResult build = RunShell(
-      "SOURCE_DATE_EPOCH=1700000000 " + ShellQuote(BuildBin()) +
-      " build --rootfs " + ShellQuote(rootfs) +
-      " --version 1 --compatible hsm-board --signing-key " +
-      ShellQuote(hsm.Uri("release")) + " --signing-cert " +
-      ShellQuote(release.cert_path) + " --ima-key " +
-      ShellQuote(hsm.Uri("ima")) + " --ima-cert " +
-      ShellQuote(dir.Sub("ima.der")) + " --kernel-ca " +
-      ShellQuote(kernel_ca.cert_path) + module + " --output " +
-      ShellQuote(bundle));
+  CommandResult build =
+      RunShell("SOURCE_DATE_EPOCH=1700000000 " + ShellQuote(BuildBin()) +
+               " build --rootfs " + ShellQuote(rootfs) +
+               " --version 1 --compatible hsm-board --signing-key " +
+               ShellQuote(hsm.Uri("release")) + " --signing-cert " +
+               ShellQuote(release.cert_path) + " --ima-key " +
+               ShellQuote(hsm.Uri("ima")) + " --ima-cert " +
+               ShellQuote(dir.Sub("ima.der")) + " --kernel-ca " +
+               ShellQuote(kernel_ca.cert_path) + module + " --output " +
+               ShellQuote(bundle));
   ASSERT_EQ(build.exit_code, 0) << build.err;
-  EXPECT_EQ(build.err.find(SoftHsm::kUserPin), std::string::npos);
+  EXPECT_THAT(build.err, Not(HasSubstr(SoftHsm::kUserPin)));
   CommandResult verify = RunVerify(bundle, release_ca.cert_path);
   EXPECT_EQ(verify.exit_code, 0) << verify.err;
 
@@ -70,11 +74,10 @@ TEST(HsmTest, BuildAndVerifyWithEveryPrivateKeyInTheToken) {
   CommandResult refused = RunShell(
       ShellQuote(BuildBin()) + " build --rootfs " + ShellQuote(rootfs) +
       " --version 1 --compatible hsm-board --signing-key " +
-      ShellQuote(bad_uri) + " --signing-cert " +
-      ShellQuote(release.cert_path) + module + " --output " +
-      ShellQuote(dir.Sub("c.imab")));
+      ShellQuote(bad_uri) + " --signing-cert " + ShellQuote(release.cert_path) +
+      module + " --output " + ShellQuote(dir.Sub("c.imab")));
   EXPECT_EQ(refused.exit_code, 2);
-  EXPECT_EQ(refused.err.find("9999"), std::string::npos) << refused.err;
+  EXPECT_THAT(refused.err, Not(HasSubstr("9999")));
   EXPECT_FALSE(fs::exists(dir.Sub("c.imab")));
 }
 

@@ -3,6 +3,7 @@
 // `install` against a device whose policy uses the conditions the kernel
 // enforces. Policies the kernel refuses are refused naming the line; every
 // condition that decides appraisal is judged as the kernel would.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -16,6 +17,9 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 namespace fs = std::filesystem;
 
@@ -53,8 +57,7 @@ class ImaPolicyConditionsTest : public DeviceTest {
   }
 
   CommandResult Judge(const std::string& bundle) {
-    return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
-                    " --root " + ShellQuote(device_->root()));
+    return RunVerifyOnDevice(bundle, device_->root());
   }
 
   void ExpectAccepted(const std::string& bundle) {
@@ -69,10 +72,9 @@ class ImaPolicyConditionsTest : public DeviceTest {
                      const std::string& spared = "") {
     CommandResult judged = Judge(bundle);
     EXPECT_EQ(judged.exit_code, 1) << judged.err;
-    EXPECT_NE(judged.err.find(file + ": " + reason), std::string::npos)
-        << judged.err;
+    EXPECT_THAT(judged.err, HasSubstr(file + ": " + reason));
     if (!spared.empty()) {
-      EXPECT_EQ(judged.err.find(spared + ":"), std::string::npos) << judged.err;
+      EXPECT_THAT(judged.err, Not(HasSubstr(spared + ":")));
     }
   }
 
@@ -99,9 +101,7 @@ class KernelRefusedPolicyTest
 TEST_P(KernelRefusedPolicyTest, DeviceInitRefusesItNamingTheLine) {
   CommandResult init = InitWith(GetParam().policy, GetParam().extra);
   EXPECT_EQ(init.exit_code, 2) << init.err;
-  EXPECT_NE(init.err.find("device.policy" + GetParam().error),
-            std::string::npos)
-      << init.err;
+  EXPECT_THAT(init.err, HasSubstr("device.policy" + GetParam().error));
   EXPECT_FALSE(fs::exists(device_->root() + "/etc/imabundle/device.conf"));
 }
 
@@ -168,14 +168,10 @@ TEST_F(ImaPolicyConditionsTest, RefusedPolicyOnTheDeviceStopsVerifyAndInstall) {
   std::string bundle = Build("b");
   CommandResult judged = Judge(bundle);
   EXPECT_NE(judged.exit_code, 0);
-  EXPECT_NE(judged.err.find("ima-policy:2: unknown condition '#'"),
-            std::string::npos)
-      << judged.err;
+  EXPECT_THAT(judged.err, HasSubstr("ima-policy:2: unknown condition '#'"));
   CommandResult install = device_->Install(bundle);
   EXPECT_NE(install.exit_code, 0);
-  EXPECT_NE(install.err.find("ima-policy:2: unknown condition '#'"),
-            std::string::npos)
-      << install.err;
+  EXPECT_THAT(install.err, HasSubstr("ima-policy:2: unknown condition '#'"));
   EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
 }
 
@@ -188,13 +184,10 @@ TEST_F(ImaPolicyConditionsTest, AppraiseAlgosSha512RefusesASha256Bundle) {
                 "security.ima uses sha256, the IMA policy allows only sha512 "
                 "(1: appraise appraise_algos=sha512)");
   CommandResult judged = Judge(sha256);
-  EXPECT_NE(judged.err.find("audit cause denied-hash-algorithm"),
-            std::string::npos)
-      << judged.err;
+  EXPECT_THAT(judged.err, HasSubstr("audit cause denied-hash-algorithm"));
   CommandResult install = device_->Install(sha256);
   EXPECT_EQ(install.exit_code, 1) << install.err;
-  EXPECT_NE(install.err.find("denied-hash-algorithm"), std::string::npos)
-      << install.err;
+  EXPECT_THAT(install.err, HasSubstr("denied-hash-algorithm"));
   EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
   EXPECT_TRUE(fs::is_empty(device_->SlotPath("slot-b")));
 
@@ -229,8 +222,7 @@ TEST_F(ImaPolicyConditionsTest, VerityRuleRefusesTheExecutablesItReaches) {
                 "digest_type=verity appraise_type=sigv3 demands an fs-verity "
                 "digest",
                 "/etc/motd");
-  EXPECT_NE(Judge(bundle).err.find("audit cause no-verity-digest"),
-            std::string::npos);
+  EXPECT_THAT(Judge(bundle).err, HasSubstr("audit cause no-verity-digest"));
   EXPECT_EQ(device_->Install(bundle).exit_code, 1);
 }
 
@@ -352,7 +344,7 @@ constexpr const char* kLibc = "usr/lib/x86_64-linux-gnu/libc.so.6";
 void ExpectConsequence(const CommandResult& judged,
                        const std::string& consequence) {
   EXPECT_EQ(judged.exit_code, 1) << judged.err;
-  EXPECT_NE(judged.err.find(consequence), std::string::npos) << judged.err;
+  EXPECT_THAT(judged.err, HasSubstr(consequence));
 }
 
 // A policy appraising only at BPRM_CHECK: the kernel checks the program
@@ -374,11 +366,9 @@ TEST_F(ImaPolicyConditionsTest, BprmCheckOnlyPolicyLeavesAnUnsignedLibcAlone) {
   CommandResult json =
       RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(tool) +
                " --root " + ShellQuote(device_->root()) + " --json");
-  EXPECT_NE(json.out.find("{\"path\": \"/bin/tool\", \"critical\": false"),
-            std::string::npos)
-      << json.out;
-  EXPECT_NE(json.out.find("\"hooks\": [\"BPRM_CHECK\"]}"), std::string::npos)
-      << json.out;
+  EXPECT_THAT(json.out,
+              HasSubstr("{\"path\": \"/bin/tool\", \"critical\": false"));
+  EXPECT_THAT(json.out, HasSubstr("\"hooks\": [\"BPRM_CHECK\"]}"));
 }
 
 TEST_F(ImaPolicyConditionsTest, MmapCheckOnlyPolicyRefusesUnsignedLibc) {

@@ -1,6 +1,7 @@
 // IMA/EVM end to end through the executables: re-sign a rootfs, extract it
 // as root, and let evmctl (the reference implementation) check every file;
 // and the reverse, keeping signatures evmctl made.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -10,6 +11,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -63,7 +66,7 @@ TEST_P(ImaRoundTripTest, EvmctlVerifiesEveryExtractedFile) {
   std::string bundle = dir_.Sub("b.imab");
   CommandResult build = RunBuild(rootfs_, bundle, *keys_, ImaFlags());
   ASSERT_EQ(build.exit_code, 0) << build.err;
-  EXPECT_NE(build.out.find("signed "), std::string::npos) << build.out;
+  EXPECT_THAT(build.out, HasSubstr("signed "));
   CommandResult verify = RunVerify(bundle, keys_->ca().cert_path);
   ASSERT_EQ(verify.exit_code, 0) << verify.err;
   std::string out = dir_.Sub("extracted");
@@ -85,12 +88,14 @@ TEST_P(ImaRoundTripTest, KeptEvmctlSignaturesVerifyAndTamperingIsNamed) {
   // Sign the input with evmctl, pack it with its xattrs.
   CommandResult sign = RunShell(
       "evmctl sign -r --imasig --portable --generation 0 --smack -a sha256 "
-      "--key " + ShellQuote(ima_.key_path) + " " + ShellQuote(rootfs_));
+      "--key " +
+      ShellQuote(ima_.key_path) + " " + ShellQuote(rootfs_));
   ASSERT_EQ(sign.exit_code, 0) << sign.out << sign.err;
   std::string tarball = dir_.Sub("signed.tar");
   ASSERT_EQ(RunShell("tar --xattrs --xattrs-include='*' --numeric-owner -C " +
-                     ShellQuote(rootfs_) + " -cf " + ShellQuote(tarball) +
-                     " .").exit_code, 0);
+                     ShellQuote(rootfs_) + " -cf " + ShellQuote(tarball) + " .")
+                .exit_code,
+            0);
   std::string keep = "--keep-signatures --ima-cert " + ShellQuote(ima_der_);
   std::string bundle = dir_.Sub("kept.imab");
   CommandResult build = RunBuild(tarball, bundle, *keys_, keep);
@@ -101,12 +106,12 @@ TEST_P(ImaRoundTripTest, KeptEvmctlSignaturesVerifyAndTamperingIsNamed) {
   // Change one file's content after signing: the builder refuses...
   WriteFile(rootfs_ + "/etc/hostname", "tampered\n");
   ASSERT_EQ(RunShell("tar --xattrs --xattrs-include='*' --numeric-owner -C " +
-                     ShellQuote(rootfs_) + " -cf " + ShellQuote(tarball) +
-                     " .").exit_code, 0);
+                     ShellQuote(rootfs_) + " -cf " + ShellQuote(tarball) + " .")
+                .exit_code,
+            0);
   CommandResult refused = RunBuild(tarball, bundle, *keys_, keep);
   EXPECT_EQ(refused.exit_code, 2);
-  EXPECT_NE(refused.err.find("etc/hostname"), std::string::npos)
-      << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("etc/hostname"));
   // ...unless told to build anyway; then only the verifier's IMA check can
   // catch it, since the release signature over the manifest is valid.
   CommandResult forced =
@@ -114,37 +119,40 @@ TEST_P(ImaRoundTripTest, KeptEvmctlSignaturesVerifyAndTamperingIsNamed) {
   ASSERT_EQ(forced.exit_code, 0) << forced.err;
   CommandResult rejected = RunVerify(bundle, keys_->ca().cert_path);
   EXPECT_EQ(rejected.exit_code, 1);
-  EXPECT_NE(rejected.err.find("etc/hostname"), std::string::npos)
-      << rejected.err;
-  EXPECT_NE(rejected.err.find("security.ima"), std::string::npos)
-      << rejected.err;
+  EXPECT_THAT(rejected.err, HasSubstr("etc/hostname"));
+  EXPECT_THAT(rejected.err, HasSubstr("security.ima"));
 
   // A changed mode breaks only the EVM signature.
   ASSERT_EQ(RunShell("evmctl sign --imasig --portable --generation 0 --smack "
-                     "-a sha256 --key " + ShellQuote(ima_.key_path) + " " +
-                     ShellQuote(rootfs_ + "/etc/hostname")).exit_code, 0);
-  ASSERT_EQ(RunShell("chmod 0600 " + ShellQuote(rootfs_ + "/etc/hostname"))
-                .exit_code, 0);
+                     "-a sha256 --key " +
+                     ShellQuote(ima_.key_path) + " " +
+                     ShellQuote(rootfs_ + "/etc/hostname"))
+                .exit_code,
+            0);
+  ASSERT_EQ(
+      RunShell("chmod 0600 " + ShellQuote(rootfs_ + "/etc/hostname")).exit_code,
+      0);
   ASSERT_EQ(RunShell("tar --xattrs --xattrs-include='*' --numeric-owner -C " +
-                     ShellQuote(rootfs_) + " -cf " + ShellQuote(tarball) +
-                     " .").exit_code, 0);
+                     ShellQuote(rootfs_) + " -cf " + ShellQuote(tarball) + " .")
+                .exit_code,
+            0);
   forced = RunBuild(tarball, bundle, *keys_, keep + " --allow-unverified");
   ASSERT_EQ(forced.exit_code, 0) << forced.err;
   rejected = RunVerify(bundle, keys_->ca().cert_path);
   EXPECT_EQ(rejected.exit_code, 1);
-  EXPECT_NE(rejected.err.find("etc/hostname"), std::string::npos)
-      << rejected.err;
-  EXPECT_NE(rejected.err.find("security.evm"), std::string::npos)
-      << rejected.err;
+  EXPECT_THAT(rejected.err, HasSubstr("etc/hostname"));
+  EXPECT_THAT(rejected.err, HasSubstr("security.evm"));
 }
 
 TEST_P(ImaRoundTripTest, UnsignedInputSignaturesAreRefusedWithoutImaOptions) {
-  ASSERT_EQ(RunShell("evmctl ima_sign -a sha256 --key " +
-                     ShellQuote(ima_.key_path) + " " +
-                     ShellQuote(rootfs_ + "/etc/hostname")).exit_code, 0);
+  ASSERT_EQ(
+      RunShell("evmctl ima_sign -a sha256 --key " + ShellQuote(ima_.key_path) +
+               " " + ShellQuote(rootfs_ + "/etc/hostname"))
+          .exit_code,
+      0);
   CommandResult build = RunBuild(rootfs_, dir_.Sub("b.imab"), *keys_);
   EXPECT_EQ(build.exit_code, 2);
-  EXPECT_NE(build.err.find("etc/hostname"), std::string::npos) << build.err;
+  EXPECT_THAT(build.err, HasSubstr("etc/hostname"));
 }
 
 TEST_P(ImaRoundTripTest, ExcludedFilesShipUnsignedAndTheRestSigned) {
@@ -155,14 +163,17 @@ TEST_P(ImaRoundTripTest, ExcludedFilesShipUnsignedAndTheRestSigned) {
   std::string out = dir_.Sub("extracted");
   ASSERT_EQ(RunExtract(bundle, keys_->ca().cert_path, out).exit_code, 0);
   EXPECT_NE(RunShell("getfattr -n security.ima " +
-                     ShellQuote(out + "/home/user/notes")).exit_code, 0);
-  EXPECT_EQ(RunShell("getfattr -n security.ima " +
-                     ShellQuote(out + "/etc/hostname")).exit_code, 0);
+                     ShellQuote(out + "/home/user/notes"))
+                .exit_code,
+            0);
+  EXPECT_EQ(
+      RunShell("getfattr -n security.ima " + ShellQuote(out + "/etc/hostname"))
+          .exit_code,
+      0);
 }
 
 INSTANTIATE_TEST_SUITE_P(ImaKeys, ImaRoundTripTest,
-                         ::testing::Values(KeyType::kRsa2048,
-                                           KeyType::kEcP256),
+                         ::testing::Values(KeyType::kRsa2048, KeyType::kEcP256),
                          [](const ::testing::TestParamInfo<KeyType>& p) {
                            return p.param == KeyType::kRsa2048
                                       ? std::string("Rsa2048")

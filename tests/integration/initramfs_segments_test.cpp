@@ -4,6 +4,7 @@
 // member replaces an earlier one of the same name; so a foreign
 // x509_evm.der appended after the gzip stream is the key the device loads.
 // Real bundles built by imab-build, judged by `imab-verify verify --root`.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,11 +12,14 @@
 
 #include "tests/testutil/bundle_fixture.h"
 #include "tests/testutil/bundle_forge.h"
+#include "tests/testutil/device_fixture.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/sample_tree.h"
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -76,17 +80,8 @@ class InitramfsSegmentsTest : public ::testing::Test {
   }
 
   void WriteDevice() {
-    fs::create_directories(device_ + "/etc/imabundle");
-    fs::copy_file(kernel_ca_.cert_path,
-                  device_ + "/etc/imabundle/kernel-ca.pem");
-    fs::copy_file(DerCopy(old_), device_ + "/etc/imabundle/ima.der");
-    fs::copy_file(keys_->ca().cert_path,
-                  device_ + "/etc/imabundle/release-ca.pem");
-    WriteFile(device_ + "/etc/imabundle/device.conf",
-              "compatible = test-board\n"
-              "kernel-ca = /etc/imabundle/kernel-ca.pem\n"
-              "ima-cert = /etc/imabundle/ima.der\n"
-              "release-ca = /etc/imabundle/release-ca.pem\n");
+    WriteDeviceFolder(device_, kernel_ca_.cert_path, DerCopy(old_),
+                      keys_->ca().cert_path);
   }
 
   CommandResult Build(const std::string& rootfs, const std::string& extra,
@@ -95,9 +90,7 @@ class InitramfsSegmentsTest : public ::testing::Test {
   }
 
   CommandResult Judge(const std::string& name) {
-    return RunShell(ShellQuote(VerifyBin()) + " verify " +
-                    ShellQuote(dir_.Sub(name)) + " --root " +
-                    ShellQuote(device_));
+    return RunVerifyOnDevice(dir_.Sub(name), device_);
   }
 
   // An image signed elsewhere (with new_), its initramfs `initramfs`: a
@@ -170,12 +163,11 @@ TEST_F(InitramfsSegmentsTest, BuilderRefusesToRewriteKeysInTwoSegments) {
                                     ImaCert(new_) + "--initramfs " + kInitrd,
                                 "b.imab");
     EXPECT_NE(build.exit_code, 0);
-    EXPECT_NE(build.err.find(std::string(kInitrd) +
-                             ": initramfs: etc/keys certificates in the "
-                             "segment at offset 0 and again in the segment "
-                             "at offset "),
-              std::string::npos)
-        << build.err;
+    EXPECT_THAT(build.err,
+                HasSubstr(std::string(kInitrd) +
+                          ": initramfs: etc/keys certificates in the "
+                          "segment at offset 0 and again in the segment "
+                          "at offset "));
   }
 }
 
@@ -191,11 +183,10 @@ TEST_F(InitramfsSegmentsTest, KeptInitramfsWithAKeyAfterTheStreamIsRefused) {
     std::string tree = SignedTree(Attack(new_, old_, tail));
     CommandResult build = Build(tree, Keep(ImaCert(new_)), "kept.imab");
     EXPECT_NE(build.exit_code, 0);
-    EXPECT_NE(build.err.find(std::string(kInitrd) +
-                             ": a certificate in etc/keys is not one of the "
-                             "--ima-cert certificates"),
-              std::string::npos)
-        << build.err;
+    EXPECT_THAT(build.err,
+                HasSubstr(std::string(kInitrd) +
+                          ": a certificate in etc/keys is not one of the "
+                          "--ima-cert certificates"));
     if (build.exit_code == 0) {
       CommandResult judged = Judge("kept.imab");
       EXPECT_EQ(judged.exit_code, 1) << "built, and the device accepts it";
@@ -234,19 +225,16 @@ TEST_F(InitramfsSegmentsTest, ForgedDeclarationOfTheEarlierKeyIsRefused) {
     WriteFile(dir_.Sub("forged.imab"), Assemble(forged, kCreated));
     CommandResult judged = Judge("forged.imab");
     EXPECT_EQ(judged.exit_code, 1) << judged.err;
-    EXPECT_NE(judged.err.find(std::string("initramfs ") + kInitrd +
-                              ": etc/keys/x509_evm.der (SHA-256 " +
-                              DerSha(old_).substr(0, 16) +
-                              "...) is not the certificate the manifest "
-                              "declares"),
-              std::string::npos)
-        << judged.err;
+    EXPECT_THAT(judged.err,
+                HasSubstr(std::string("initramfs ") + kInitrd +
+                          ": etc/keys/x509_evm.der (SHA-256 " +
+                          DerSha(old_).substr(0, 16) +
+                          "...) is not the certificate the manifest "
+                          "declares"));
     CommandResult installed = InstallOnFreshDevice("forged.imab");
     EXPECT_EQ(installed.exit_code, 1) << installed.err;
-    EXPECT_NE(installed.err.find("etc/keys/x509_evm.der (SHA-256 " +
-                                 DerSha(old_).substr(0, 16) + "...)"),
-              std::string::npos)
-        << installed.err;
+    EXPECT_THAT(installed.err, HasSubstr("etc/keys/x509_evm.der (SHA-256 " +
+                                         DerSha(old_).substr(0, 16) + "...)"));
     fs::remove_all(tree);
   }
 }

@@ -3,6 +3,7 @@
 // checksum, records an install could not write, names with control bytes.
 // Every command runs under `timeout` and a memory cap, so a build that
 // hangs or reads /dev/zero whole fails the test instead of the machine.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -19,6 +20,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -119,17 +122,14 @@ TEST_F(InputHardeningTest, FifoAsBundleOrCertificateIsRefusedAtOnce) {
   std::string fifo = Fifo("bundle.imab");
   CommandResult bundle = Verify(fifo, keys_->ca().cert_path);
   EXPECT_EQ(bundle.exit_code, 2) << bundle.err;
-  EXPECT_NE(bundle.err.find(fifo + ": not a regular file (a FIFO)"),
-            std::string::npos)
-      << bundle.err;
+  EXPECT_THAT(bundle.err, HasSubstr(fifo + ": not a regular file (a FIFO)"));
   ExpectOneLine(bundle.err);
 
   // Variant: the release CA file.
   std::string ca_fifo = Fifo("ca.pem");
   CommandResult ca = Verify(good, ca_fifo);
   EXPECT_EQ(ca.exit_code, 2) << ca.err;
-  EXPECT_NE(ca.err.find(ca_fifo + ": not a regular file"), std::string::npos)
-      << ca.err;
+  EXPECT_THAT(ca.err, HasSubstr(ca_fifo + ": not a regular file"));
   ExpectOneLine(ca.err);
 }
 
@@ -144,9 +144,7 @@ TEST_F(InputHardeningTest, PayloadFrameWithoutChecksumIsRefused) {
   CommandResult verify =
       Verify(Write("nosum.imab", entries, &plain), keys_->ca().cert_path);
   EXPECT_EQ(verify.exit_code, 1) << verify.err;
-  EXPECT_NE(verify.err.find("zstd frame has no content checksum"),
-            std::string::npos)
-      << verify.err;
+  EXPECT_THAT(verify.err, HasSubstr("zstd frame has no content checksum"));
 
   // Variant: a larger frame of several blocks, made by the streaming
   // compressor, also without the checksum.
@@ -159,9 +157,7 @@ TEST_F(InputHardeningTest, PayloadFrameWithoutChecksumIsRefused) {
   CommandResult multi =
       Verify(Write("multi.imab", big, &streamed), keys_->ca().cert_path);
   EXPECT_EQ(multi.exit_code, 1) << multi.err;
-  EXPECT_NE(multi.err.find("zstd frame has no content checksum"),
-            std::string::npos)
-      << multi.err;
+  EXPECT_THAT(multi.err, HasSubstr("zstd frame has no content checksum"));
 
   // Also refused (056fc7e with another message): a skippable frame ahead
   // of the checksummed frame.
@@ -173,9 +169,7 @@ TEST_F(InputHardeningTest, PayloadFrameWithoutChecksumIsRefused) {
   CommandResult skip =
       Verify(Write("skip.imab", entries, &padded), keys_->ca().cert_path);
   EXPECT_EQ(skip.exit_code, 1) << skip.err;
-  EXPECT_NE(skip.err.find("does not start with a zstd frame"),
-            std::string::npos)
-      << skip.err;
+  EXPECT_THAT(skip.err, HasSubstr("does not start with a zstd frame"));
 }
 
 // Nested folders making a path of `bytes` bytes, plus a file at its end.
@@ -197,8 +191,7 @@ TEST_F(InputHardeningTest, PathTooLongToInstallIsRefusedByVerify) {
   CommandResult verify =
       Verify(Write("long.imab", DeepPath(3900)), keys_->ca().cert_path);
   EXPECT_EQ(verify.exit_code, 1) << verify.err;
-  EXPECT_NE(verify.err.find("PATH_MAX is 4096"), std::string::npos)
-      << verify.err;
+  EXPECT_THAT(verify.err, HasSubstr("PATH_MAX is 4096"));
   ExpectOneLine(verify.err);
   // Within the reserve it is fine.
   EXPECT_EQ(
@@ -210,8 +203,7 @@ TEST_F(InputHardeningTest, PathTooLongToInstallIsRefusedByVerify) {
       Verify(Write("target.imab", {Symlink("l", std::string(4096, 't'))}),
              keys_->ca().cert_path);
   EXPECT_EQ(target.exit_code, 1) << target.err;
-  EXPECT_NE(target.err.find("symlink target of 4096 bytes"), std::string::npos)
-      << target.err;
+  EXPECT_THAT(target.err, HasSubstr("symlink target of 4096 bytes"));
 }
 
 ForgedEntry WithXattr(ForgedEntry fe, const std::string& name) {
@@ -226,9 +218,7 @@ TEST_F(InputHardeningTest, UserXattrOnSymlinkIsRefusedByVerify) {
             {File("t", "x"), WithXattr(Symlink("l", "t"), "user.comment")}),
       keys_->ca().cert_path);
   EXPECT_EQ(verify.exit_code, 1) << verify.err;
-  EXPECT_NE(verify.err.find("xattr 'user.comment' on a symlink"),
-            std::string::npos)
-      << verify.err;
+  EXPECT_THAT(verify.err, HasSubstr("xattr 'user.comment' on a symlink"));
   // On a file it is fine.
   EXPECT_EQ(
       Verify(Write("file.imab", {WithXattr(File("t", "x"), "user.comment")}),
@@ -243,13 +233,12 @@ TEST_F(InputHardeningTest, UserXattrOnSymlinkIsRefusedByVerify) {
   CommandResult on_fifo = Verify(
       Write("fifo.imab", {WithXattr(fifo, "user.x")}), keys_->ca().cert_path);
   EXPECT_EQ(on_fifo.exit_code, 1) << on_fifo.err;
-  EXPECT_NE(on_fifo.err.find("on a fifo"), std::string::npos) << on_fifo.err;
+  EXPECT_THAT(on_fifo.err, HasSubstr("on a fifo"));
   CommandResult unknown =
       Verify(Write("ns.imab", {WithXattr(File("t", "x"), "os2.name")}),
              keys_->ca().cert_path);
   EXPECT_EQ(unknown.exit_code, 1) << unknown.err;
-  EXPECT_NE(unknown.err.find("not a namespace Linux knows"), std::string::npos)
-      << unknown.err;
+  EXPECT_THAT(unknown.err, HasSubstr("not a namespace Linux knows"));
 }
 
 // Names with control bytes are escaped in messages.
@@ -260,8 +249,7 @@ TEST_F(InputHardeningTest, NamesInMessagesAreEscaped) {
             {File("t", "x"), WithXattr(Symlink(evil, "t"), "user.comment")}),
       keys_->ca().cert_path);
   EXPECT_EQ(verify.exit_code, 1) << verify.err;
-  EXPECT_NE(verify.err.find("evil\\x1b[31m\\nnext"), std::string::npos)
-      << verify.err;
+  EXPECT_THAT(verify.err, HasSubstr("evil\\x1b[31m\\nnext"));
   ExpectOneLine(verify.err);
 
   // Variant: a tree rule naming the path (a duplicate entry).
@@ -269,9 +257,8 @@ TEST_F(InputHardeningTest, NamesInMessagesAreEscaped) {
       Verify(Write("dup.imab", {File(evil, "x"), File(evil, "y")}),
              keys_->ca().cert_path);
   EXPECT_EQ(duplicate.exit_code, 1) << duplicate.err;
-  EXPECT_NE(duplicate.err.find("evil\\x1b[31m\\nnext': duplicate entry"),
-            std::string::npos)
-      << duplicate.err;
+  EXPECT_THAT(duplicate.err,
+              HasSubstr("evil\\x1b[31m\\nnext': duplicate entry"));
   ExpectOneLine(duplicate.err);
 }
 
@@ -321,9 +308,7 @@ TEST_F(DeviceInputTest, FifoAsDeviceConfIsRefusedAtOnce) {
   Replace(conf, "");
   CommandResult install = Install();
   EXPECT_EQ(install.exit_code, 2) << install.err;
-  EXPECT_NE(install.err.find(conf + ": not a regular file (a FIFO)"),
-            std::string::npos)
-      << install.err;
+  EXPECT_THAT(install.err, HasSubstr(conf + ": not a regular file (a FIFO)"));
   ExpectOneLine(install.err);
   // Variant: /dev/zero as device.conf, judged by `verify --root`.
   Replace(conf, "/dev/zero");
@@ -331,9 +316,7 @@ TEST_F(DeviceInputTest, FifoAsDeviceConfIsRefusedAtOnce) {
       Bounded(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle_) +
               " --root " + ShellQuote(device_->root()) + " --no-time-check");
   EXPECT_EQ(judged.exit_code, 2) << judged.err;
-  EXPECT_NE(judged.err.find("not a regular file (a character device)"),
-            std::string::npos)
-      << judged.err;
+  EXPECT_THAT(judged.err, HasSubstr("not a regular file (a character device)"));
 }
 
 TEST_F(DeviceInputTest, FifoAsStateFileIsRefusedAtOnce) {
@@ -345,15 +328,12 @@ TEST_F(DeviceInputTest, FifoAsStateFileIsRefusedAtOnce) {
   CommandResult install = Install();
   EXPECT_NE(install.exit_code, 0);
   EXPECT_NE(install.exit_code, 124) << "hung on the FIFO";
-  EXPECT_NE(install.err.find(state + ": not a regular file (a FIFO)"),
-            std::string::npos)
-      << install.err;
+  EXPECT_THAT(install.err, HasSubstr(state + ": not a regular file (a FIFO)"));
   // Variant: `status` reads the same file.
   CommandResult status = Bounded(ShellQuote(VerifyBin()) + " status --root " +
                                  ShellQuote(device_->root()));
   EXPECT_NE(status.exit_code, 124) << "hung on the FIFO";
-  EXPECT_NE((status.out + status.err).find("not a regular file"),
-            std::string::npos)
+  EXPECT_THAT((status.out + status.err), HasSubstr("not a regular file"))
       << status.out << status.err;
 }
 
@@ -370,18 +350,14 @@ TEST_F(DeviceInputTest, DevZeroAsPolicyIsRefusedAtOnce) {
   CommandResult install = Install();
   EXPECT_EQ(install.exit_code, 2) << install.err;
   // Named where the link leads, inside ROOT.
-  EXPECT_NE(install.err.find("IMA policy " + device_->root() +
-                             "/dev/zero: not a regular file"),
-            std::string::npos)
-      << install.err;
+  EXPECT_THAT(install.err, HasSubstr("IMA policy " + device_->root() +
+                                     "/dev/zero: not a regular file"));
   ExpectOneLine(install.err);
   // Variant: a FIFO as the policy.
   Replace(policy, "");
   CommandResult fifo = Install();
   EXPECT_EQ(fifo.exit_code, 2) << fifo.err;
-  EXPECT_NE(fifo.err.find(policy + ": not a regular file (a FIFO)"),
-            std::string::npos)
-      << fifo.err;
+  EXPECT_THAT(fifo.err, HasSubstr(policy + ": not a regular file (a FIFO)"));
 }
 
 // Variant of the long path on a device: the slot's own staging path is
@@ -419,8 +395,7 @@ TEST_F(DeviceInputTest, PathTooLongForTheSlotIsRefusedBeforeErasing) {
 
   CommandResult install = Bounded(deep.InstallCommand(v3));
   EXPECT_EQ(install.exit_code, 1) << install.err;
-  EXPECT_NE(install.err.find("PATH_MAX is 4096"), std::string::npos)
-      << install.err;
+  EXPECT_THAT(install.err, HasSubstr("PATH_MAX is 4096"));
   EXPECT_EQ(deep.ActiveSlotName(), "slot-a");
   std::vector<std::string> diffs =
       CompareTrees(fallback, deep.SlotPath("slot-b"));

@@ -4,6 +4,7 @@
 // images, with its own state (the old slot and state untouched, or the new
 // ones complete), `status` consistent, and the next install must succeed.
 #include <fcntl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -23,6 +24,9 @@ extern char** environ;
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 // Mutating system calls of an install; the sweep kills at each invocation.
 const char* const kMutatingSyscalls[] = {
@@ -110,8 +114,7 @@ class InstallCrashTest : public ::testing::Test {
     Snapshot after = Take();
     CommandResult status = device_->Status();
     ASSERT_EQ(status.exit_code, 0) << status.out << status.err;
-    ASSERT_NE(status.out.find("consistent: yes"), std::string::npos)
-        << status.out;
+    ASSERT_THAT(status.out, HasSubstr("consistent: yes"));
     auto image = image_of_state_.find(BundleSha(after.state));
     ASSERT_NE(image, image_of_state_.end()) << after.state;
     std::vector<std::string> diffs =
@@ -241,8 +244,8 @@ TEST_F(InstallCrashTest, KillAtEveryMutatingSyscallKeepsTheActiveSlot) {
       target = 1 - ActiveImage();
       CommandResult run = RunShell(
           kUnderPtrace + "strace -f -qq -o /dev/null -e trace=" + name +
-          " -e inject=" + name +
-          ":signal=SIGKILL:when=" + std::to_string(n) + " " + command(target));
+          " -e inject=" + name + ":signal=SIGKILL:when=" + std::to_string(n) +
+          " " + command(target));
       ASSERT_NO_FATAL_FAILURE(
           CheckAfterKill(before, target, run.exit_code != 0, outcomes));
       // Start the next kill from a clean device, so that invocation n of
@@ -292,7 +295,7 @@ TEST_F(InstallCrashTest, KillAtRandomMomentsKeepsTheActiveSlot) {
       device_->Install(bundles_[1 - ActiveImage()], "--allow-reinstall");
   ASSERT_EQ(last.exit_code, 0) << last.err;
   CommandResult status = device_->Status();
-  EXPECT_EQ(status.out.find("interrupted"), std::string::npos) << status.out;
+  EXPECT_THAT(status.out, Not(HasSubstr("interrupted")));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // `imab-verify device init`, `install` and `status` end to end on a device
 // folder: the A/B switch, refusals that leave the device as it was, the
 // install lock.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/xattr.h>
 
@@ -14,6 +15,9 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 namespace fs = std::filesystem;
 
@@ -41,16 +45,10 @@ class InstallTest : public DeviceTest {
     return out;
   }
 
-  void ExpectSameTrees(const std::string& a, const std::string& b) {
-    std::vector<std::string> diffs = CompareTrees(a, b);
-    EXPECT_TRUE(diffs.empty()) << ::testing::PrintToString(diffs);
-  }
-
   void ExpectConsistent() {
     CommandResult status = device_->Status();
     EXPECT_EQ(status.exit_code, 0) << status.out << status.err;
-    EXPECT_NE(status.out.find("consistent: yes"), std::string::npos)
-        << status.out;
+    EXPECT_THAT(status.out, HasSubstr("consistent: yes"));
   }
 };
 
@@ -63,11 +61,11 @@ TEST_F(InstallTest, InitCreatesAnEmptyDevice) {
   EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
   CommandResult status = device_->Status("--json");
   ASSERT_EQ(status.exit_code, 0) << status.err;
-  EXPECT_NE(status.out.find("\"active_slot\": \"a\""), std::string::npos);
-  EXPECT_NE(status.out.find("\"present\": false"), std::string::npos);
-  EXPECT_EQ(status.out.find("\"present\": true"), std::string::npos);
-  EXPECT_NE(status.out.find("\"key_generation_floor\": 0"), std::string::npos);
-  EXPECT_NE(status.out.find("\"keyid\": \""), std::string::npos);
+  EXPECT_THAT(status.out, HasSubstr("\"active_slot\": \"a\""));
+  EXPECT_THAT(status.out, HasSubstr("\"present\": false"));
+  EXPECT_THAT(status.out, Not(HasSubstr("\"present\": true")));
+  EXPECT_THAT(status.out, HasSubstr("\"key_generation_floor\": 0"));
+  EXPECT_THAT(status.out, HasSubstr("\"keyid\": \""));
 }
 
 TEST_F(InstallTest, InitRefusesToOverwriteAndBadInputWritesNothing) {
@@ -77,8 +75,7 @@ TEST_F(InstallTest, InitRefusesToOverwriteAndBadInputWritesNothing) {
       ShellQuote(keys_->ca().cert_path) + " --kernel-ca " +
       ShellQuote(keys_->ca().cert_path) + " --ima-cert /nonexistent.der");
   EXPECT_EQ(missing.exit_code, 2);
-  EXPECT_NE(missing.err.find("--ima-cert /nonexistent.der"), std::string::npos)
-      << missing.err;
+  EXPECT_THAT(missing.err, HasSubstr("--ima-cert /nonexistent.der"));
   EXPECT_FALSE(fs::exists(device_->root() + "/etc/imabundle"));
 
   // A policy the verifier cannot evaluate would refuse every update later.
@@ -86,9 +83,8 @@ TEST_F(InstallTest, InitRefusesToOverwriteAndBadInputWritesNothing) {
   CommandResult bad_policy =
       device_->Init("--ima-policy " + ShellQuote(dir_.Sub("bad.policy")));
   EXPECT_EQ(bad_policy.exit_code, 2);
-  EXPECT_NE(bad_policy.err.find("bad.policy:2: unknown condition 'fownr'"),
-            std::string::npos)
-      << bad_policy.err;
+  EXPECT_THAT(bad_policy.err,
+              HasSubstr("bad.policy:2: unknown condition 'fownr'"));
   EXPECT_FALSE(fs::exists(device_->root() + "/etc/imabundle"));
 
   // The example policies of manifests/ are accepted as they are.
@@ -103,7 +99,7 @@ TEST_F(InstallTest, InitRefusesToOverwriteAndBadInputWritesNothing) {
       ReadFile(SourceDir() + "/manifests/ima-policy/signed-rootfs.policy"));
   CommandResult again = device_->Init();
   EXPECT_EQ(again.exit_code, 2);
-  EXPECT_NE(again.err.find("use --force"), std::string::npos) << again.err;
+  EXPECT_THAT(again.err, HasSubstr("use --force"));
   CommandResult forced = device_->Init("--force");
   EXPECT_EQ(forced.exit_code, 0) << forced.err;
 }
@@ -114,7 +110,7 @@ TEST_F(InstallTest, InstallWritesTheInactiveSlotAndSwitches) {
   ASSERT_EQ(device_->Init().exit_code, 0);
   CommandResult install = device_->Install(bundle);
   ASSERT_EQ(install.exit_code, 0) << install.err;
-  EXPECT_NE(install.out.find("into slot b"), std::string::npos) << install.out;
+  EXPECT_THAT(install.out, HasSubstr("into slot b"));
   EXPECT_EQ(device_->ActiveSlotName(), "slot-b");
 
   ExpectSameTrees(Extracted(bundle), device_->SlotPath("slot-b"));
@@ -125,13 +121,12 @@ TEST_F(InstallTest, InstallWritesTheInactiveSlotAndSwitches) {
 
   CommandResult status = device_->Status();
   ASSERT_EQ(status.exit_code, 0) << status.err;
-  EXPECT_NE(status.out.find("active slot: b"), std::string::npos);
-  EXPECT_NE(status.out.find("slot b (active): version 1.0 for test-board"),
-            std::string::npos)
-      << status.out;
-  EXPECT_NE(status.out.find("slot a: empty"), std::string::npos);
-  EXPECT_NE(status.out.find("last install: accepted"), std::string::npos);
-  EXPECT_NE(status.out.find("consistent: yes"), std::string::npos);
+  EXPECT_THAT(status.out, HasSubstr("active slot: b"));
+  EXPECT_THAT(status.out,
+              HasSubstr("slot b (active): version 1.0 for test-board"));
+  EXPECT_THAT(status.out, HasSubstr("slot a: empty"));
+  EXPECT_THAT(status.out, HasSubstr("last install: accepted"));
+  EXPECT_THAT(status.out, HasSubstr("consistent: yes"));
 }
 
 TEST_F(InstallTest, SecondInstallGoesToTheOtherSlot) {
@@ -142,16 +137,14 @@ TEST_F(InstallTest, SecondInstallGoesToTheOtherSlot) {
   std::string second = Build("2.0");
   CommandResult install = device_->Install(second, "--json");
   ASSERT_EQ(install.exit_code, 0) << install.err;
-  EXPECT_NE(install.out.find("\"installed\": {\"slot\": \"a\""),
-            std::string::npos)
-      << install.out;
+  EXPECT_THAT(install.out, HasSubstr("\"installed\": {\"slot\": \"a\""));
   EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
   ExpectSameTrees(Extracted(second), device_->SlotPath("slot-a"));
   EXPECT_EQ(ReadFile(device_->SlotPath("slot-b") + "/etc/hostname"),
             "device\n");
   CommandResult status = device_->Status("--json");
-  EXPECT_NE(status.out.find("\"version\": \"2.0\""), std::string::npos);
-  EXPECT_NE(status.out.find("\"version\": \"1.0\""), std::string::npos);
+  EXPECT_THAT(status.out, HasSubstr("\"version\": \"2.0\""));
+  EXPECT_THAT(status.out, HasSubstr("\"version\": \"1.0\""));
   ExpectConsistent();
 }
 
@@ -169,20 +162,18 @@ TEST_F(InstallTest, CorruptedPayloadLeavesTheDeviceAsItWas) {
   WriteFile(bad, bytes);
   CommandResult install = device_->Install(bad);
   EXPECT_EQ(install.exit_code, 1) << install.err;
-  EXPECT_NE(install.err.find("rejected: "), std::string::npos) << install.err;
+  EXPECT_THAT(install.err, HasSubstr("rejected: "));
 
   EXPECT_EQ(device_->ActiveSlotName(), "slot-b");
   ExpectSameTrees(Extracted(first), device_->SlotPath("slot-b"));
   EXPECT_EQ(ReadFile(device_->SlotsDir() + "/slot-b.state"), state_before);
   EXPECT_TRUE(fs::is_empty(device_->SlotPath("slot-a")));
   for (const auto& entry : fs::directory_iterator(device_->SlotsDir())) {
-    EXPECT_EQ(entry.path().filename().string().find(".imab-"),
-              std::string::npos)
+    EXPECT_THAT(entry.path().filename().string(), Not(HasSubstr(".imab-")))
         << entry.path();
   }
   CommandResult status = device_->Status();
-  EXPECT_NE(status.out.find("last install: rejected"), std::string::npos)
-      << status.out;
+  EXPECT_THAT(status.out, HasSubstr("last install: rejected"));
   ExpectConsistent();
 }
 
@@ -203,7 +194,7 @@ TEST_F(InstallTest, BundleForAnotherDeviceIsRefusedBeforeWriting) {
             0);
   CommandResult install = device_->Install(other);
   EXPECT_NE(install.exit_code, 0);
-  EXPECT_NE(install.err.find("other-board"), std::string::npos) << install.err;
+  EXPECT_THAT(install.err, HasSubstr("other-board"));
   // Refused before the inactive slot (the fallback image) was erased.
   EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
   EXPECT_FALSE(fs::is_empty(device_->SlotPath("slot-b")));
@@ -221,14 +212,12 @@ TEST_F(InstallTest, HeldLockRefusesASecondInstallAtOnce) {
   CommandResult install = device_->Install(bundle);
   auto took = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(install.exit_code, 2);
-  EXPECT_NE(install.err.find("another install is running (lock held on " +
-                             lock_path + ")"),
-            std::string::npos)
-      << install.err;
+  EXPECT_THAT(
+      install.err,
+      HasSubstr("another install is running (lock held on " + lock_path + ")"));
   EXPECT_LT(took, std::chrono::seconds(2));
   EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
-  EXPECT_NE(device_->Status().out.find("an install is running now"),
-            std::string::npos);
+  EXPECT_THAT(device_->Status().out, HasSubstr("an install is running now"));
 }
 
 TEST_F(InstallTest, InitFromBundleInstallsTheFactoryImageIntoSlotA) {
@@ -248,12 +237,11 @@ TEST_F(InstallTest, StatusReportsADamagedState) {
   WriteFile(device_->SlotsDir() + "/slot-b.state", "imabundle-slot-state 1\n");
   CommandResult status = device_->Status();
   EXPECT_EQ(status.exit_code, 2);
-  EXPECT_NE(status.out.find("consistent: no"), std::string::npos) << status.out;
+  EXPECT_THAT(status.out, HasSubstr("consistent: no"));
   // An install refuses to build on a state it cannot read.
   CommandResult install = device_->Install(Build("2.0"));
   EXPECT_EQ(install.exit_code, 2);
-  EXPECT_NE(install.err.find("slot-b.state line"), std::string::npos)
-      << install.err;
+  EXPECT_THAT(install.err, HasSubstr("slot-b.state line"));
   EXPECT_EQ(device_->ActiveSlotName(), "slot-b");
 }
 
@@ -275,12 +263,10 @@ TEST_F(InstallTest, AdoptedTrustRootIsRecordedAndUsedNextTime) {
                device_->ImaBuildFlags() + " --trust-root " + ShellQuote(root2));
   CommandResult install = device_->Install(v2);
   ASSERT_EQ(install.exit_code, 0) << install.out << install.err;
-  EXPECT_NE(ReadFile(device_->SlotsDir() + "/slot-a.state")
-                .find("trust-root-version 2\n"),
-            std::string::npos);
+  EXPECT_THAT(ReadFile(device_->SlotsDir() + "/slot-a.state"),
+              HasSubstr("trust-root-version 2\n"));
   CommandResult status = device_->Status();
-  EXPECT_NE(status.out.find("trust root version: 2"), std::string::npos)
-      << status.out;
+  EXPECT_THAT(status.out, HasSubstr("trust root version: 2"));
 
   // Version 3.0, new release key, no root: only the adopted root 2 trusts
   // it; root 1 in etc/imabundle/ would not.
@@ -290,9 +276,8 @@ TEST_F(InstallTest, AdoptedTrustRootIsRecordedAndUsedNextTime) {
   ASSERT_EQ(install.exit_code, 0) << install.err;
   // Handed to the verifier as bytes from the state: no file is written.
   EXPECT_FALSE(fs::exists(device_->SlotsDir() + "/trust-root"));
-  EXPECT_NE(ReadFile(device_->SlotsDir() + "/slot-b.state")
-                .find("trust-root-version 2\n"),
-            std::string::npos);
+  EXPECT_THAT(ReadFile(device_->SlotsDir() + "/slot-b.state"),
+              HasSubstr("trust-root-version 2\n"));
   CommandResult judged =
       RunVerify(v3, keys_->ca().cert_path, "--no-time-check");
   EXPECT_EQ(judged.exit_code, 1) << "the old release CA must refuse v3";
@@ -302,8 +287,7 @@ TEST_F(InstallTest, InPlaceLayoutIsRefusedUntilImplemented) {
   ASSERT_EQ(device_->Init("--layout in-place").exit_code, 0);
   CommandResult install = device_->Install(Build("1.0"));
   EXPECT_EQ(install.exit_code, 2);
-  EXPECT_NE(install.err.find("layout is in-place"), std::string::npos)
-      << install.err;
+  EXPECT_THAT(install.err, HasSubstr("layout is in-place"));
   EXPECT_TRUE(fs::is_empty(device_->SlotPath("slot-b")));
   // An update the device could not trust is refused as such first.
   TestIdentity rotated =
@@ -314,8 +298,7 @@ TEST_F(InstallTest, InPlaceLayoutIsRefusedUntilImplemented) {
                    ShellQuote(rotated.cert_path));
   CommandResult refused = device_->Install(bundle);
   EXPECT_EQ(refused.exit_code, 1);
-  EXPECT_NE(refused.err.find("could not trust this update"), std::string::npos)
-      << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("could not trust this update"));
 }
 
 TEST_F(InstallTest, DowngradeIsRefusedAndReinstallNeedsItsFlag) {
@@ -326,10 +309,9 @@ TEST_F(InstallTest, DowngradeIsRefusedAndReinstallNeedsItsFlag) {
   const std::string active = device_->ActiveSlotName();
   CommandResult down = device_->Install(v1);
   EXPECT_EQ(down.exit_code, 1);
-  EXPECT_NE(down.err.find("image version 1.9.9 is older than the installed "
-                          "version 2.0"),
-            std::string::npos)
-      << down.err;
+  EXPECT_THAT(down.err,
+              HasSubstr("image version 1.9.9 is older than the installed "
+                        "version 2.0"));
   // verify --root judges the same way without installing.
   CommandResult judged =
       RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(v1) +
@@ -337,7 +319,7 @@ TEST_F(InstallTest, DowngradeIsRefusedAndReinstallNeedsItsFlag) {
   EXPECT_EQ(judged.exit_code, 1) << judged.err;
   CommandResult same = device_->Install(v2);
   EXPECT_EQ(same.exit_code, 1);
-  EXPECT_NE(same.err.find("--allow-reinstall"), std::string::npos);
+  EXPECT_THAT(same.err, HasSubstr("--allow-reinstall"));
   EXPECT_EQ(device_->ActiveSlotName(), active);
   EXPECT_EQ(device_->Install(v2, "--allow-reinstall").exit_code, 0);
   ExpectConsistent();
@@ -350,13 +332,11 @@ TEST_F(InstallTest, KeyGenerationFloorRisesAndRefusesOlderKeys) {
   // retired key must not come back.
   CommandResult old_keys = device_->Install(Build("1.1", "--key-generation 2"));
   EXPECT_EQ(old_keys.exit_code, 1);
-  EXPECT_NE(old_keys.err.find("key generation 2 is below the device's floor 3"),
-            std::string::npos)
-      << old_keys.err;
+  EXPECT_THAT(old_keys.err,
+              HasSubstr("key generation 2 is below the device's floor 3"));
   EXPECT_EQ(device_->Install(Build("1.2", "--key-generation 3")).exit_code, 0);
   CommandResult status = device_->Status("--json");
-  EXPECT_NE(status.out.find("\"key_generation\": 3"), std::string::npos)
-      << status.out;
+  EXPECT_THAT(status.out, HasSubstr("\"key_generation\": 3"));
 }
 
 TEST_F(InstallTest, ExpiredManifestIsRefusedBeforeWriting) {
@@ -366,8 +346,7 @@ TEST_F(InstallTest, ExpiredManifestIsRefusedBeforeWriting) {
       RunShell(ShellQuote(VerifyBin()) + " install " + ShellQuote(bundle) +
                " --root " + ShellQuote(device_->root()));
   EXPECT_EQ(install.exit_code, 1);
-  EXPECT_NE(install.err.find("manifest expired"), std::string::npos)
-      << install.err;
+  EXPECT_THAT(install.err, HasSubstr("manifest expired"));
   ExpectConsistent();
 }
 
@@ -404,9 +383,7 @@ TEST_F(InstallTest, AfterARotationTheDeviceJudgesWithTheNewKeys) {
   CommandResult install = device_->Install(v2);
   ASSERT_EQ(install.exit_code, 0) << install.out << install.err;
   CommandResult status = device_->Status();
-  EXPECT_NE(status.out.find("loaded by the active image's initramfs"),
-            std::string::npos)
-      << status.out;
+  EXPECT_THAT(status.out, HasSubstr("loaded by the active image's initramfs"));
 
   // Images without an initramfs keep the keys the device boots with now.
   fs::remove(rootfs_ + "/boot/initramfs.img");
@@ -416,17 +393,15 @@ TEST_F(InstallTest, AfterARotationTheDeviceJudgesWithTheNewKeys) {
   EXPECT_EQ(install.exit_code, 0) << install.err;
   CommandResult factory_key = device_->Install(Build("4.0"));
   EXPECT_EQ(factory_key.exit_code, 1);
-  EXPECT_NE(factory_key.err.find("not in the post-update .ima keyring"),
-            std::string::npos)
-      << factory_key.err;
+  EXPECT_THAT(factory_key.err,
+              HasSubstr("not in the post-update .ima keyring"));
   ExpectConsistent();
 }
 
 TEST_F(InstallTest, UninitialisedDeviceIsAClearError) {
   CommandResult install = device_->Install(Build("1.0"));
   EXPECT_EQ(install.exit_code, 2);
-  EXPECT_NE(install.err.find("device not initialised"), std::string::npos)
-      << install.err;
+  EXPECT_THAT(install.err, HasSubstr("device not initialised"));
   EXPECT_FALSE(fs::exists(device_->root()));
 }
 

@@ -2,6 +2,7 @@
 // the device's kernel (common/read/kernel_keyring_rules.h), the strictest ones
 // when it is not named, and only warns about an expired IMA/EVM
 // certificate, which no studied kernel refuses.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,6 +15,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -56,13 +59,12 @@ class KernelVersionTest : public ::testing::Test {
   void ExpectOnlyForSixOne(const TestIdentity& signer, const std::string& why) {
     CommandResult strict = Build(SignWith(signer));
     EXPECT_EQ(strict.exit_code, 2);
-    EXPECT_NE(strict.err.find(DerCopy(signer) +
-                              ": the device kernel would refuse it: " + why +
-                              " (rules of kernel 6.12 and later; "
-                              "--kernel-version 6.1 targets an older "
-                              "kernel)\n"),
-              std::string::npos)
-        << strict.err;
+    EXPECT_THAT(strict.err,
+                HasSubstr(DerCopy(signer) +
+                          ": the device kernel would refuse it: " + why +
+                          " (rules of kernel 6.12 and later; "
+                          "--kernel-version 6.1 targets an older "
+                          "kernel)\n"));
     EXPECT_EQ(Lines(strict.err), 1u) << strict.err;
     EXPECT_FALSE(fs::exists(dir_.Sub("b.imab")));
 
@@ -72,13 +74,11 @@ class KernelVersionTest : public ::testing::Test {
     CommandResult six_twelve =
         Build(SignWith(signer) + " --kernel-version 6.12");
     EXPECT_EQ(six_twelve.exit_code, 2);
-    EXPECT_NE(six_twelve.err.find(why + " (rules of kernel 6.12 and later)\n"),
-              std::string::npos)
-        << six_twelve.err;
+    EXPECT_THAT(six_twelve.err,
+                HasSubstr(why + " (rules of kernel 6.12 and later)\n"));
     CommandResult between = Build(SignWith(signer) + " --kernel-version 6.6");
     EXPECT_EQ(between.exit_code, 2);
-    EXPECT_NE(between.err.find("applied to 6.6"), std::string::npos)
-        << between.err;
+    EXPECT_THAT(between.err, HasSubstr("applied to 6.6"));
   }
 
   TempDir dir_;
@@ -153,10 +153,9 @@ TEST_F(KernelVersionTest, AShippedKernelBringsItsOwnRules) {
                   KernelWrap::kBzImageGzip, "6.12.8");
   CommandResult r = Build(SignWith(no_ku) + " --kernel-version 6.1");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("the image's kernel (boot/vmlinuz-6.12.8, 6.12) would "
-                       "refuse it: no keyUsage extension"),
-            std::string::npos)
-      << r.err;
+  EXPECT_THAT(r.err,
+              HasSubstr("the image's kernel (boot/vmlinuz-6.12.8, 6.12) would "
+                        "refuse it: no keyUsage extension"));
   fs::remove(rootfs_ + "/boot/vmlinuz-6.12.8");
   WriteFakeKernel(rootfs_ + "/boot/vmlinuz-6.1.0", {kernel_ca_.cert_path},
                   KernelWrap::kBzImageGzip, "6.1.0");
@@ -173,12 +172,11 @@ TEST_F(KernelVersionTest, AnExpiredImaCertificateIsAWarning) {
       "imab-build: warning: " + DerCopy(expired) + ": certificate expired ";
   CommandResult resigned = Build(SignWith(expired));
   ASSERT_EQ(resigned.exit_code, 0) << resigned.err;
-  EXPECT_NE(resigned.err.find(warning), std::string::npos) << resigned.err;
-  EXPECT_NE(resigned.err.find("Z (notAfter); kept: kernel unknown (rules of "
-                              "every studied kernel: 6.1 and 6.12) ignores "
-                              "the validity dates of .ima/.evm keys\n"),
-            std::string::npos)
-      << resigned.err;
+  EXPECT_THAT(resigned.err, HasSubstr(warning));
+  EXPECT_THAT(resigned.err,
+              HasSubstr("Z (notAfter); kept: kernel unknown (rules of "
+                        "every studied kernel: 6.1 and 6.12) ignores "
+                        "the validity dates of .ima/.evm keys\n"));
   EXPECT_EQ(resigned.err.find(warning), resigned.err.rfind(warning));
 
   if (!HaveTool("evmctl")) {
@@ -201,9 +199,8 @@ TEST_F(KernelVersionTest, AnExpiredImaCertificateIsAWarning) {
                    " --kernel-ca " + ShellQuote(kernel_ca_.cert_path) +
                    " --kernel-version 6.1");
   ASSERT_EQ(kept.exit_code, 0) << kept.err;
-  EXPECT_NE(kept.err.find(warning), std::string::npos) << kept.err;
-  EXPECT_NE(kept.err.find("kept: kernel 6.1 ignores"), std::string::npos)
-      << kept.err;
+  EXPECT_THAT(kept.err, HasSubstr(warning));
+  EXPECT_THAT(kept.err, HasSubstr("kept: kernel 6.1 ignores"));
   EXPECT_EQ(RunVerify(dir_.Sub("kept.imab"), keys_->ca().cert_path).exit_code,
             0);
 }
@@ -225,9 +222,7 @@ TEST_F(KernelVersionTest, AnExpiredReleaseCertificateIsStillRefused) {
                ShellQuote(release.cert_path) + " --output " +
                ShellQuote(dir_.Sub("r.imab")));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find(release.cert_path + ": certificate expired "),
-            std::string::npos)
-      << r.err;
+  EXPECT_THAT(r.err, HasSubstr(release.cert_path + ": certificate expired "));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Boot-chain keys end to end: the builder puts the signing certificate into
 // the image's initramfs (gzip and zstd), records it in the manifest, and the
 // verifier rejects a bundle whose initramfs carries another certificate.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -14,6 +15,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -48,14 +51,17 @@ class KeysTest : public ::testing::Test {
   std::string DerOf(const std::string& pem, const std::string& name) {
     std::string out = dir_.Sub(name);
     EXPECT_EQ(RunShell("openssl x509 -in " + ShellQuote(pem) +
-                       " -outform DER -out " + ShellQuote(out)).exit_code, 0);
+                       " -outform DER -out " + ShellQuote(out))
+                  .exit_code,
+              0);
     return out;
   }
 
   void MakeInitramfs(const std::string& name, const std::string& compressor) {
     std::string cmd = "cd " + ShellQuote(initrd_tree_) +
                       " && find . | LC_ALL=C sort | cpio -o -H newc "
-                      "--quiet | " + compressor + " > " +
+                      "--quiet | " +
+                      compressor + " > " +
                       ShellQuote(rootfs_ + "/boot/" + name);
     ASSERT_EQ(RunShell(cmd).exit_code, 0);
   }
@@ -95,10 +101,8 @@ TEST_F(KeysTest, GzipAndZstdInitramfsGetTheNewCertificate) {
   std::string bundle = dir_.Sub("b.imab");
   CommandResult build = RunBuild(rootfs_, bundle, *keys_, ImaFlags());
   ASSERT_EQ(build.exit_code, 0) << build.err;
-  EXPECT_NE(build.out.find("initramfs boot/initramfs-6.1.img"),
-            std::string::npos);
-  EXPECT_NE(build.out.find("initramfs boot/initrd.img-6.1"),
-            std::string::npos);
+  EXPECT_THAT(build.out, HasSubstr("initramfs boot/initramfs-6.1.img"));
+  EXPECT_THAT(build.out, HasSubstr("initramfs boot/initrd.img-6.1"));
   CommandResult verify = RunVerify(bundle, keys_->ca().cert_path);
   ASSERT_EQ(verify.exit_code, 0) << verify.err;
   std::string out = dir_.Sub("out");
@@ -109,8 +113,7 @@ TEST_F(KeysTest, GzipAndZstdInitramfsGetTheNewCertificate) {
   for (const auto& [name, decompressor] : images) {
     std::string unpacked = dir_.Sub(std::string("unpacked-") + name);
     Unpack(out + "/boot/" + name, decompressor, unpacked);
-    EXPECT_EQ(ReadFile(unpacked + "/etc/keys/x509_evm.der"),
-              ReadFile(ima_der_))
+    EXPECT_EQ(ReadFile(unpacked + "/etc/keys/x509_evm.der"), ReadFile(ima_der_))
         << name;
     EXPECT_TRUE(fs::is_symlink(unpacked + "/etc/keys/x509_ima.der")) << name;
     // Every other member is unchanged.
@@ -122,8 +125,8 @@ TEST_F(KeysTest, GzipAndZstdInitramfsGetTheNewCertificate) {
     std::vector<std::string> diffs = CompareTrees(original, unpacked);
     // cpio -idm restores mtimes but not necessarily directory owners of
     // the unpack root; compare entries only.
-    EXPECT_TRUE(diffs.empty()) << name << ": "
-                               << ::testing::PrintToString(diffs);
+    EXPECT_TRUE(diffs.empty())
+        << name << ": " << ::testing::PrintToString(diffs);
   }
 }
 
@@ -138,11 +141,11 @@ TEST_F(KeysTest, AnInitramfsWithAnotherCertificateIsRejected) {
   auto layout = ReadBundleLayout(source);
   ASSERT_TRUE(layout.has_value());
   ForgedBundle forged;
-  forged.manifest = bytes.substr(layout->manifest_offset, layout->manifest_size);
+  forged.manifest =
+      bytes.substr(layout->manifest_offset, layout->manifest_size);
   forged.payload = bytes.substr(layout->payload_offset, layout->payload_size);
-  CommandResult old_sha = RunShell("sha256sum < " +
-                                   ShellQuote(dir_.Sub("old.der")) +
-                                   " | cut -c1-64");
+  CommandResult old_sha = RunShell(
+      "sha256sum < " + ShellQuote(dir_.Sub("old.der")) + " | cut -c1-64");
   size_t at = forged.manifest.find("initramfs boot/initramfs-6.1.img ");
   ASSERT_NE(at, std::string::npos);
   at += std::string("initramfs boot/initramfs-6.1.img ").size();
@@ -151,10 +154,8 @@ TEST_F(KeysTest, AnInitramfsWithAnotherCertificateIsRejected) {
   WriteFile(bundle, Assemble(forged, layout->mtime));
   CommandResult verify = RunVerify(bundle, keys_->ca().cert_path);
   EXPECT_EQ(verify.exit_code, 1);
-  EXPECT_NE(verify.err.find("initramfs boot/initramfs-6.1.img"),
-            std::string::npos)
-      << verify.err;
-  EXPECT_NE(verify.err.find("x509_evm.der"), std::string::npos) << verify.err;
+  EXPECT_THAT(verify.err, HasSubstr("initramfs boot/initramfs-6.1.img"));
+  EXPECT_THAT(verify.err, HasSubstr("x509_evm.der"));
 }
 
 TEST_F(KeysTest, ASigningCertificateTheKernelWouldRefuseStopsTheBuild) {
@@ -163,14 +164,13 @@ TEST_F(KeysTest, ASigningCertificateTheKernelWouldRefuseStopsTheBuild) {
   rsa.key_type = KeyType::kRsa2048;
   TestIdentity stray = MakeRootCa(dir_.Sub(""), "stray", rsa);
   std::string bundle = dir_.Sub("b.imab");
-  CommandResult build = RunBuild(
-      rootfs_, bundle, *keys_,
-      "--ima-key " + ShellQuote(stray.key_path) + " --ima-cert " +
-          ShellQuote(stray.cert_path) + " --kernel-ca " +
-          ShellQuote(kernel_ca_.cert_path));
+  CommandResult build =
+      RunBuild(rootfs_, bundle, *keys_,
+               "--ima-key " + ShellQuote(stray.key_path) + " --ima-cert " +
+                   ShellQuote(stray.cert_path) + " --kernel-ca " +
+                   ShellQuote(kernel_ca_.cert_path));
   EXPECT_EQ(build.exit_code, 2);
-  EXPECT_NE(build.err.find("kernel would refuse"), std::string::npos)
-      << build.err;
+  EXPECT_THAT(build.err, HasSubstr("kernel would refuse"));
   EXPECT_FALSE(fs::exists(bundle));
 }
 
@@ -179,7 +179,7 @@ TEST_F(KeysTest, AMissingInitramfsIsAnError) {
   CommandResult build = RunBuild(rootfs_, bundle, *keys_,
                                  ImaFlags() + " --initramfs boot/nope.img");
   EXPECT_EQ(build.exit_code, 2);
-  EXPECT_NE(build.err.find("boot/nope.img"), std::string::npos) << build.err;
+  EXPECT_THAT(build.err, HasSubstr("boot/nope.img"));
   EXPECT_FALSE(fs::exists(bundle));
 }
 
@@ -188,8 +188,7 @@ TEST_F(KeysTest, ABrokenInitramfsIsAnError) {
   std::string bundle = dir_.Sub("b.imab");
   CommandResult build = RunBuild(rootfs_, bundle, *keys_, ImaFlags());
   EXPECT_EQ(build.exit_code, 2);
-  EXPECT_NE(build.err.find("boot/initramfs-6.1.img"), std::string::npos)
-      << build.err;
+  EXPECT_THAT(build.err, HasSubstr("boot/initramfs-6.1.img"));
 }
 
 }  // namespace

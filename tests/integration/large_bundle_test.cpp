@@ -18,6 +18,7 @@
 //    the builder's scratch payload, the bundle); one run here took 80 s.
 //    Opt-in with IMAB_LARGE_TESTS=1.
 #include <fcntl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -34,6 +35,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -155,7 +158,7 @@ class LargeBundleTest : public ::testing::Test {
     PutByte(fd.get(), offset, old);
     EXPECT_EQ(verify.exit_code, 1)
         << "flip at " << offset << ": " << verify.out << verify.err;
-    EXPECT_NE(verify.err.find(reason), std::string::npos)
+    EXPECT_THAT(verify.err, HasSubstr(reason))
         << "flip at " << offset << ": " << verify.err;
   }
 

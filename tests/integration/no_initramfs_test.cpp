@@ -4,6 +4,7 @@
 // integrity_load_keys() after prepare_namespace()), so those files, not
 // the certificates loaded now, are the keyrings after reboot. Real bundles
 // built by imab-build, judged by `imab-verify verify --root` and installed.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -14,6 +15,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -59,24 +62,21 @@ class NoInitramfsTest : public BootChainTest {
 
   CommandResult Verify(const std::string& bundle,
                        const std::string& extra = "") {
-    return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
-                    " --root " + ShellQuote(device_) + " --no-time-check " +
-                    extra);
+    return RunVerifyOnDevice(bundle, device_, "--no-time-check " + extra);
   }
 
   CommandResult Install(const std::string& bundle) {
-    return RunShell(ShellQuote(VerifyBin()) + " install " + ShellQuote(bundle) +
-                    " --root " + ShellQuote(device_) + " --no-time-check");
+    return RunInstallOnDevice(bundle, device_, "--no-time-check");
   }
 
   static void ExpectSays(const CommandResult& result, const std::string& text) {
-    EXPECT_NE(result.err.find(text), std::string::npos) << result.err;
+    EXPECT_THAT(result.err, HasSubstr(text));
   }
 };
 
 TEST_F(NoInitramfsTest, DeviceInitWritesTheKey) {
   const std::string conf = ReadFile(device_ + "/etc/imabundle/device.conf");
-  EXPECT_NE(conf.find("\ninitramfs = none\n"), std::string::npos) << conf;
+  EXPECT_THAT(conf, HasSubstr("\ninitramfs = none\n"));
   CommandResult bad = RunShell(
       ShellQuote(VerifyBin()) + " device init --root " +
       ShellQuote(dir_.Sub("other")) + " --compatible test-board --release-ca " +
@@ -99,10 +99,9 @@ TEST_F(NoInitramfsTest, KeyRotationDoneRightIsAccepted) {
   ASSERT_EQ(installed.exit_code, 0) << installed.err;
   CommandResult status = RunShell(ShellQuote(VerifyBin()) + " status --root " +
                                   ShellQuote(device_));
-  EXPECT_NE(
-      status.out.find(KeyIdHex(KeyIdFromCertificate(new_.cert.get()).value())),
-      std::string::npos)
-      << status.out;
+  EXPECT_THAT(
+      status.out,
+      HasSubstr(KeyIdHex(KeyIdFromCertificate(new_.cert.get()).value())));
   // The device now holds the new key: an image signed by it, still
   // carrying it, is accepted; one that goes back to the old key is not.
   EXPECT_EQ(Verify(Signed(new_, "3.0")).exit_code, 0);
@@ -191,10 +190,8 @@ TEST_F(NoInitramfsTest, TheBundlesInitramfsDoesNotCount) {
              "note: the bundle's initramfs /boot/initramfs.img holds other "
              "etc/keys certificates than the image's /etc/keys");
   CommandResult json = Verify(bundle, "--json");
-  EXPECT_NE(json.out.find("\"notes\": [\"the bundle's initramfs "
-                          "/boot/initramfs.img holds other"),
-            std::string::npos)
-      << json.out;
+  EXPECT_THAT(json.out, HasSubstr("\"notes\": [\"the bundle's initramfs "
+                                  "/boot/initramfs.img holds other"));
   // Where that initramfs is what boots, its keys are the new ones.
   ASSERT_NO_FATAL_FAILURE(Init(""));
   CommandResult with_initramfs = Verify(bundle);

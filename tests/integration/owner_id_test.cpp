@@ -3,6 +3,7 @@
 // for that owner would install root-owned with a failing EVM signature.
 // The builder refuses such an entry, the verifier such a record, with the
 // real executables.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -14,6 +15,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -101,10 +104,8 @@ TEST_F(OwnerIdTest, VerifyRefusesARecordWithAnOwnerTheKernelCannotSet) {
     std::string bundle = ForgeBundle("bad", c.entry);
     CommandResult r = RunVerify(bundle, keys_->ca().cert_path);
     EXPECT_EQ(r.exit_code, 1) << r.err;
-    EXPECT_NE(r.err.find("manifest line "), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find(c.field + " 4294967295 exceeds 4294967294"),
-              std::string::npos)
-        << r.err;
+    EXPECT_THAT(r.err, HasSubstr("manifest line "));
+    EXPECT_THAT(r.err, HasSubstr(c.field + " 4294967295 exceeds 4294967294"));
     fs::remove(bundle);
   }
 }
@@ -130,9 +131,7 @@ TEST_F(OwnerIdTest, InstallRefusesARecordWithAnOwnerTheKernelCannotSet) {
     // Each case on its own: the same version may be installed again.
     CommandResult r = device.Install(bundle, "--allow-reinstall");
     EXPECT_EQ(r.exit_code, 1) << r.err;
-    EXPECT_NE(r.err.find(c.field + " 4294967295 exceeds 4294967294"),
-              std::string::npos)
-        << r.err;
+    EXPECT_THAT(r.err, HasSubstr(c.field + " 4294967295 exceeds 4294967294"));
     EXPECT_EQ(device.ActiveSlotName(), before);
     // Refused before anything was extracted.
     for (const char* slot : {"slot-a", "slot-b"}) {
@@ -165,11 +164,9 @@ TEST_F(OwnerIdTest, BuilderRefusesATarballEntryWithAnOwnerTheKernelCannot) {
     std::string bundle = dir_.Sub("bad.imab");
     CommandResult r = RunBuild(tarball, bundle, *keys_);
     EXPECT_EQ(r.exit_code, 2) << r.err;
-    EXPECT_NE(r.err.find("etc/odd: " + c.field +
-                         " out of range: 4294967295 (owners are "
-                         "0..4294967294)"),
-              std::string::npos)
-        << r.err;
+    EXPECT_THAT(r.err, HasSubstr("etc/odd: " + c.field +
+                                 " out of range: 4294967295 (owners are "
+                                 "0..4294967294)"));
     EXPECT_FALSE(fs::exists(bundle));
   }
   // The largest owner a file can have is still built, and verifies.

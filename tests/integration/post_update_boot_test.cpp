@@ -2,6 +2,7 @@
 // built by imab-build, judged by `imab-verify verify --root`): the
 // device's IMA policy under the grammar of a shipped kernel, and the
 // /etc/keys certificates of an image that boots without an initramfs.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -13,6 +14,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -57,21 +60,8 @@ class PostUpdateBootTest : public ::testing::Test {
   // The device runs a kernel with kernel_ca_ built in and device_key_
   // loaded; `extra` is appended to device.conf.
   void WriteDevice(const std::string& extra) {
-    fs::create_directories(device_ + "/etc/imabundle");
-    fs::copy_file(kernel_ca_.cert_path,
-                  device_ + "/etc/imabundle/kernel-ca.pem",
-                  fs::copy_options::overwrite_existing);
-    fs::copy_file(DerCopy(device_key_), device_ + "/etc/imabundle/ima.der",
-                  fs::copy_options::overwrite_existing);
-    fs::copy_file(keys_->ca().cert_path,
-                  device_ + "/etc/imabundle/release-ca.pem",
-                  fs::copy_options::overwrite_existing);
-    WriteFile(device_ + "/etc/imabundle/device.conf",
-              "compatible = test-board\n"
-              "kernel-ca = /etc/imabundle/kernel-ca.pem\n"
-              "ima-cert = /etc/imabundle/ima.der\n"
-              "release-ca = /etc/imabundle/release-ca.pem\n" +
-                  extra);
+    WriteDeviceFolder(device_, kernel_ca_.cert_path, DerCopy(device_key_),
+                      keys_->ca().cert_path, extra);
   }
 
   CommandResult BuildAndJudge(const std::string& extra) {
@@ -82,8 +72,7 @@ class PostUpdateBootTest : public ::testing::Test {
         "--ima-key " + ShellQuote(device_key_.key_path) + " --ima-cert " +
             ShellQuote(DerCopy(device_key_)) + " " + extra);
     EXPECT_EQ(build.exit_code, 0) << build.err;
-    return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
-                    " --root " + ShellQuote(device_));
+    return RunVerifyOnDevice(bundle, device_);
   }
 
   // A 6.12 device whose policy uses MMAP_CHECK_REQPROT (not in 6.1's
@@ -126,11 +115,10 @@ class PostUpdateBootTest : public ::testing::Test {
 TEST_F(PostUpdateBootTest, PolicyTheShippedKernelRefusesIsRefused) {
   CommandResult judged = ShippingKernel("6.1.0");
   EXPECT_EQ(judged.exit_code, 1) << judged.out << judged.err;
-  EXPECT_NE(judged.err.find("the Linux 6.1 kernel that may boot after the "
-                            "update refuses the IMA policy"),
-            std::string::npos)
-      << judged.err;
-  EXPECT_NE(judged.err.find("ima.policy:1"), std::string::npos) << judged.err;
+  EXPECT_THAT(judged.err,
+              HasSubstr("the Linux 6.1 kernel that may boot after the "
+                        "update refuses the IMA policy"));
+  EXPECT_THAT(judged.err, HasSubstr("ima.policy:1"));
 }
 
 TEST_F(PostUpdateBootTest, PolicyTheShippedKernelAcceptsIsAccepted) {
@@ -143,22 +131,19 @@ TEST_F(PostUpdateBootTest, PolicyTheShippedKernelAcceptsIsAccepted) {
 TEST_F(PostUpdateBootTest, RootfsKeyFileOfAForeignCertificateIsRefused) {
   CommandResult judged = RootfsKeys(DerCopy(foreign_));
   EXPECT_EQ(judged.exit_code, 1) << judged.out << judged.err;
-  EXPECT_NE(judged.err.find("the image's /etc/keys/x509_evm.der (sha256 "),
-            std::string::npos)
-      << judged.err;
-  EXPECT_NE(judged.err.find("a device booting without an initramfs would "
-                            "load it"),
-            std::string::npos)
-      << judged.err;
+  EXPECT_THAT(judged.err,
+              HasSubstr("the image's /etc/keys/x509_evm.der (sha256 "));
+  EXPECT_THAT(judged.err,
+              HasSubstr("a device booting without an initramfs would "
+                        "load it"));
 }
 
 // Variant: x509_ima.der a symlink to the foreign certificate as well.
 TEST_F(PostUpdateBootTest, RootfsKeySymlinkToAForeignCertificateIsRefused) {
   CommandResult judged = RootfsKeys(DerCopy(foreign_), true);
   EXPECT_EQ(judged.exit_code, 1) << judged.out << judged.err;
-  EXPECT_NE(judged.err.find("the image's /etc/keys/x509_ima.der (sha256 "),
-            std::string::npos)
-      << judged.err;
+  EXPECT_THAT(judged.err,
+              HasSubstr("the image's /etc/keys/x509_ima.der (sha256 "));
 }
 
 TEST_F(PostUpdateBootTest, RootfsKeyFileOfTheDevicesCertificateIsAccepted) {
@@ -207,10 +192,9 @@ TEST(PostUpdateBootInstalledTest, PolicyTheRecordedKernelRefusesIsRefused) {
       ShellQuote(VerifyBin()) + " verify " + ShellQuote(without_kernel) +
       " --root " + ShellQuote(device.root()) + " --no-time-check");
   EXPECT_EQ(judged.exit_code, 1) << judged.out << judged.err;
-  EXPECT_NE(judged.err.find("the Linux 6.1 kernel that may boot after the "
-                            "update refuses the IMA policy"),
-            std::string::npos)
-      << judged.err;
+  EXPECT_THAT(judged.err,
+              HasSubstr("the Linux 6.1 kernel that may boot after the "
+                        "update refuses the IMA policy"));
 }
 
 }  // namespace

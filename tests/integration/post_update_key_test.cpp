@@ -4,6 +4,7 @@
 // same keyid (the last 4 bytes of the subjectKeyIdentifier) as the
 // device's K1. The bundle ships no initramfs, so after reboot .ima still
 // holds K1: every signed file would fail appraisal.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -14,6 +15,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -77,14 +80,11 @@ class PostUpdateKeyTest : public ::testing::Test {
 
   CommandResult Judge(const std::string& bundle,
                       const std::string& extra = "") {
-    return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
-                    " --root " + ShellQuote(device_) + " --no-time-check " +
-                    extra);
+    return RunVerifyOnDevice(bundle, device_, "--no-time-check " + extra);
   }
 
   CommandResult Install(const std::string& bundle) {
-    return RunShell(ShellQuote(VerifyBin()) + " install " + ShellQuote(bundle) +
-                    " --root " + ShellQuote(device_) + " --no-time-check");
+    return RunInstallOnDevice(bundle, device_, "--no-time-check");
   }
 
   std::string ActiveSlot() {
@@ -99,12 +99,12 @@ class PostUpdateKeyTest : public ::testing::Test {
   void ExpectRefused(const std::string& bundle, const std::string& why) {
     CommandResult judged = Judge(bundle);
     EXPECT_NE(judged.exit_code, 0) << judged.out;
-    EXPECT_NE(judged.err.find("/sbin/init"), std::string::npos) << judged.err;
-    EXPECT_NE(judged.err.find(why), std::string::npos) << judged.err;
+    EXPECT_THAT(judged.err, HasSubstr("/sbin/init"));
+    EXPECT_THAT(judged.err, HasSubstr(why));
     const std::string active = ActiveSlot();
     CommandResult installed = Install(bundle);
     EXPECT_NE(installed.exit_code, 0) << installed.out;
-    EXPECT_NE(installed.err.find(why), std::string::npos) << installed.err;
+    EXPECT_THAT(installed.err, HasSubstr(why));
     EXPECT_EQ(ActiveSlot(), active);  // nothing activated
   }
 
@@ -161,11 +161,8 @@ TEST_F(PostUpdateKeyTest, InPlaceSha384SignatureMustVerifyUnderTheRunningKey) {
   EXPECT_EQ(ab.exit_code, 0) << ab.err;  // A/B: K2 is what verifies them
   CommandResult in_place = Judge(bundle, "--in-place");
   EXPECT_NE(in_place.exit_code, 0) << in_place.out;
-  EXPECT_NE(in_place.err.find("replaced in place before reboot"),
-            std::string::npos)
-      << in_place.err;
-  EXPECT_NE(in_place.err.find("running .ima key"), std::string::npos)
-      << in_place.err;
+  EXPECT_THAT(in_place.err, HasSubstr("replaced in place before reboot"));
+  EXPECT_THAT(in_place.err, HasSubstr("running .ima key"));
 }
 
 }  // namespace

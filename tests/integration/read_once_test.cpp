@@ -8,6 +8,7 @@
 // bytes it is about to read, and the test rewrites the file before letting
 // the read go on. Needs CAP_SYS_ADMIN (else GTEST_SKIP).
 #include <fcntl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/fanotify.h>
@@ -32,6 +33,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -338,8 +341,7 @@ TEST_F(ReadOnceTest, PayloadChangedWhileItStreamsLosesNoSlot) {
   ASSERT_TRUE(tampered) << run.result.err;
   EXPECT_NE(run.result.exit_code, 0) << "a changed payload was installed";
   ExpectNoSlotLost(run.result, v3_tree);
-  EXPECT_TRUE(device_->Status().out.find("consistent: yes") !=
-              std::string::npos);
+  EXPECT_THAT(device_->Status().out, HasSubstr("consistent: yes"));
 }
 
 // Variant without a race: a validly signed bundle whose payload is damaged
@@ -410,8 +412,7 @@ TEST_F(ReadOnceTest, CarriedTrustRootChangedBetweenReadsIsNotSeen) {
       << run.result.err;
   EXPECT_EQ(device_->ActiveSlotName(), "slot-b");
   CommandResult status = device_->Status();
-  EXPECT_NE(status.out.find("trust root version: 2"), std::string::npos)
-      << status.out;
+  EXPECT_THAT(status.out, HasSubstr("trust root version: 2"));
 }
 
 // Issue 12 item 9: `verify --root` judges a bundle and writes nothing, not

@@ -6,6 +6,7 @@
 // `release-require-eku = yes` / --require-eku demand EKU codeSigning; and
 // `key create-release` and scripts/make-dev-keys.sh make signers that pass
 // all of it.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/objects.h>
 
@@ -22,6 +23,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -70,7 +73,7 @@ class ReleaseSignerTest : public ::testing::Test {
                      const std::string& extra = "") {
     CommandResult r = RunVerify(bundle, keys_->ca().cert_path, extra);
     EXPECT_EQ(r.exit_code, 1) << r.err;
-    EXPECT_NE(r.err.find("manifest.sig: " + why), std::string::npos) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("manifest.sig: " + why));
   }
 
   // `bundle` with its signed attributes edited and signed again by the
@@ -183,16 +186,14 @@ TEST_F(ReleaseSignerTest, DeviceInitRequireEkuWritesTheKey) {
   TestDevice device(dir_.Sub("device"), *keys_, dir_.Sub(""));
   CommandResult init = device.Init("--release-require-eku");
   ASSERT_EQ(init.exit_code, 0) << init.err;
-  EXPECT_NE(ReadFile(device.root() + "/etc/imabundle/device.conf")
-                .find("release-require-eku = yes\n"),
-            std::string::npos);
+  EXPECT_THAT(ReadFile(device.root() + "/etc/imabundle/device.conf"),
+              HasSubstr("release-require-eku = yes\n"));
   TestIdentity plain = Issued("no-eku", CertOptions{});
   CommandResult install =
       device.Install(Built(plain, "no-eku", device.ImaBuildFlags()));
   EXPECT_EQ(install.exit_code, 1) << install.err;
-  EXPECT_NE(install.err.find("signer certificate has no extendedKeyUsage"),
-            std::string::npos)
-      << install.err;
+  EXPECT_THAT(install.err,
+              HasSubstr("signer certificate has no extendedKeyUsage"));
 }
 
 TEST_F(ReleaseSignerTest, DeviceConfigRequireEkuAppliesToVerifyAndInstall) {
@@ -207,14 +208,12 @@ TEST_F(ReleaseSignerTest, DeviceConfigRequireEkuAppliesToVerifyAndInstall) {
       RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
                " --root " + ShellQuote(device.root()));
   EXPECT_EQ(verify.exit_code, 1) << verify.err;
-  EXPECT_NE(verify.err.find("signer certificate has no extendedKeyUsage"),
-            std::string::npos)
-      << verify.err;
+  EXPECT_THAT(verify.err,
+              HasSubstr("signer certificate has no extendedKeyUsage"));
   CommandResult install = device.Install(bundle);
   EXPECT_EQ(install.exit_code, 1) << install.err;
-  EXPECT_NE(install.err.find("signer certificate has no extendedKeyUsage"),
-            std::string::npos)
-      << install.err;
+  EXPECT_THAT(install.err,
+              HasSubstr("signer certificate has no extendedKeyUsage"));
   // A codeSigning signer installs on the same device.
   std::string good = Built(keys_->signer(), "eku", device.ImaBuildFlags());
   install = device.Install(good);
@@ -293,16 +292,13 @@ TEST_F(ReleaseSignerTest, CreateReleaseWithoutACaMakesACaAndACodeSigningLeaf) {
   ASSERT_EQ(built.exit_code, 0) << built.err;
   CommandResult r = RunVerify(bundle, ca, "--require-eku");
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("signed by O=Acme, CN=Acme release 1"),
-            std::string::npos)
-      << r.out;
+  EXPECT_THAT(r.out, HasSubstr("signed by O=Acme, CN=Acme release 1"));
   // The new CA is an anchor only: the bundle it signs itself is refused.
   std::string by_ca = dir_.Sub("by-ca.imab");
   ASSERT_EQ(BuildSignedBy(dir_.Sub("rel-ca.key"), ca, by_ca).exit_code, 0);
   CommandResult refused = RunVerify(by_ca, ca);
   EXPECT_EQ(refused.exit_code, 1);
-  EXPECT_NE(refused.err.find("signer certificate is a CA"), std::string::npos)
-      << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("signer certificate is a CA"));
 }
 
 TEST_F(ReleaseSignerTest, CreateReleaseUnderACaMakesACodeSigningLeaf) {

@@ -5,6 +5,7 @@
 // "/" (manifests/device.conf.md, "Paths under the root"). Each case checks
 // that a folder outside ROOT is byte for byte unchanged, and that the
 // command either works inside ROOT or fails with one error line.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -16,6 +17,9 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 namespace fs = std::filesystem;
 
@@ -76,7 +80,7 @@ void ExpectOneLineError(const CommandResult& result, const std::string& what) {
     ++start;
   }
   EXPECT_EQ(lines, 1u) << result.err;
-  EXPECT_NE(result.err.find(what), std::string::npos) << result.err;
+  EXPECT_THAT(result.err, HasSubstr(what));
 }
 
 class RootConfinementTest : public ::testing::Test {
@@ -183,7 +187,7 @@ TEST_F(RootConfinementTest, SymlinkTargetsResolveInsideRoot) {
   ASSERT_EQ(install.exit_code, 0) << install.err;
   CommandResult status = device_->Status();
   EXPECT_EQ(status.exit_code, 0) << status.err;
-  EXPECT_NE(status.out.find("1.0"), std::string::npos) << status.out;
+  EXPECT_THAT(status.out, HasSubstr("1.0"));
   EXPECT_TRUE(fs::exists(mirror + "/imabundle/last-result"));
   ExpectUnchanged(before, outside_);
   EXPECT_FALSE(fs::exists(dir_.Sub("cfg")));
@@ -205,8 +209,8 @@ TEST_F(RootConfinementTest, ConfiguredFilesResolveInsideRoot) {
   auto slot_a = Snapshot(device_->SlotPath("slot-a"));
   auto slot_b = Snapshot(device_->SlotPath("slot-b"));
   ExpectOneLineError(device_->Install(bundle), "release-ca.pem");
-  EXPECT_NE(ReadFile(device_->SlotPath("last-result")).find("release-ca.pem"),
-            std::string::npos);
+  EXPECT_THAT(ReadFile(device_->SlotPath("last-result")),
+              HasSubstr("release-ca.pem"));
   // Relative: from ROOT/etc/imabundle, ../../../evil is the test's evil/.
   fs::remove(ca);
   fs::create_symlink("../../../evil/release-ca.pem", ca);
@@ -251,7 +255,7 @@ TEST_P(RootConfinementMovedTest, StatusRefusesSlotsOutside) {
   // The state outside is not the device's: reporting it would be a lie.
   CommandResult status = device_->Status();
   ExpectOneLineError(status, "var/lib/imabundle");
-  EXPECT_EQ(status.out.find("1.0"), std::string::npos) << status.out;
+  EXPECT_THAT(status.out, Not(HasSubstr("1.0")));
   ExpectUnchanged(before, outside_);
 }
 

@@ -1,5 +1,6 @@
 // End to end through the two executables: build a bundle from a generated
 // rootfs, verify it, extract it, and compare the trees field by field.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -14,6 +15,8 @@
 
 namespace imab::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -31,18 +34,13 @@ class RoundTripTest : public ::testing::Test {
   std::string rootfs_;
 };
 
-void ExpectSameTrees(const std::string& a, const std::string& b) {
-  std::vector<std::string> diffs = CompareTrees(a, b);
-  EXPECT_TRUE(diffs.empty()) << ::testing::PrintToString(diffs);
-}
-
 TEST_F(RoundTripTest, FolderBuildVerifyExtractGivesTheSameTree) {
   std::string bundle = dir_.Sub("b.imab");
   CommandResult build = RunBuild(rootfs_, bundle, *keys_);
   ASSERT_EQ(build.exit_code, 0) << build.err;
   CommandResult verify = RunVerify(bundle, Ca());
   ASSERT_EQ(verify.exit_code, 0) << verify.err;
-  EXPECT_NE(verify.out.find("version 1.2.3"), std::string::npos);
+  EXPECT_THAT(verify.out, HasSubstr("version 1.2.3"));
 
   std::string out = dir_.Sub("extracted");
   CommandResult extract = RunExtract(bundle, Ca(), out);
@@ -53,8 +51,10 @@ TEST_F(RoundTripTest, FolderBuildVerifyExtractGivesTheSameTree) {
 TEST_F(RoundTripTest, TarballInputGivesTheSameTree) {
   std::string tarball = dir_.Sub("rootfs.tar.zst");
   ASSERT_EQ(RunShell("tar --xattrs --xattrs-include='*' --numeric-owner "
-                     "--zstd -C " + ShellQuote(rootfs_) + " -cf " +
-                     ShellQuote(tarball) + " .").exit_code, 0);
+                     "--zstd -C " +
+                     ShellQuote(rootfs_) + " -cf " + ShellQuote(tarball) + " .")
+                .exit_code,
+            0);
   std::string bundle = dir_.Sub("b.imab");
   CommandResult build = RunBuild(tarball, bundle, *keys_);
   ASSERT_EQ(build.exit_code, 0) << build.err;
@@ -70,8 +70,8 @@ TEST_F(RoundTripTest, OpensslCmsVerifiesTheManifestSignature) {
   std::string cmd = "cd " + ShellQuote(dir_.Sub("")) +
                     " && tar xf b.imab manifest manifest.sig && "
                     "openssl cms -verify -binary -inform DER -in manifest.sig "
-                    "-content manifest -CAfile " + ShellQuote(Ca()) +
-                    " -purpose any -out /dev/null";
+                    "-content manifest -CAfile " +
+                    ShellQuote(Ca()) + " -purpose any -out /dev/null";
   CommandResult cms = RunShell(cmd);
   EXPECT_EQ(cms.exit_code, 0) << cms.err;
 }
@@ -89,11 +89,11 @@ TEST_F(RoundTripTest, GnuTarExtractsThePayloadWithXattrs) {
   ASSERT_EQ(RunBuild(rootfs_, bundle, *keys_).exit_code, 0);
   std::string out = dir_.Sub("tar-out");
   fs::create_directories(out);
-  CommandResult tar = RunShell(
-      "cd " + ShellQuote(dir_.Sub("")) +
-      " && tar xf b.imab payload.tar.zst && tar --zstd --xattrs "
-      "--xattrs-include='*' --numeric-owner -C " + ShellQuote(out) +
-      " -xpf payload.tar.zst");
+  CommandResult tar =
+      RunShell("cd " + ShellQuote(dir_.Sub("")) +
+               " && tar xf b.imab payload.tar.zst && tar --zstd --xattrs "
+               "--xattrs-include='*' --numeric-owner -C " +
+               ShellQuote(out) + " -xpf payload.tar.zst");
   ASSERT_EQ(tar.exit_code, 0) << tar.err;
   std::vector<std::string> diffs = CompareTrees(rootfs_, out);
   // GNU tar restores directory modes and owners of the root differently,
@@ -107,15 +107,15 @@ TEST_F(RoundTripTest, SameInputsGiveByteIdenticalManifestAndPayload) {
   ASSERT_EQ(RunBuild(rootfs_, a, *keys_).exit_code, 0);
   ASSERT_EQ(RunBuild(rootfs_, b, *keys_, "--threads 1").exit_code, 0);
   for (const char* member : {"manifest", "payload.tar.zst"}) {
-    CommandResult diff = RunShell(
-        "cmp <(tar xOf " + ShellQuote(a) + " " + member + ") <(tar xOf " +
-        ShellQuote(b) + " " + member + ")");
+    CommandResult diff =
+        RunShell("cmp <(tar xOf " + ShellQuote(a) + " " + member +
+                 ") <(tar xOf " + ShellQuote(b) + " " + member + ")");
     // cmp needs bash process substitution.
     if (diff.exit_code == 2) {
-      diff = RunShell("bash -c " +
-                      ShellQuote("cmp <(tar xOf " + ShellQuote(a) + " " +
-                                 member + ") <(tar xOf " + ShellQuote(b) +
-                                 " " + member + ")"));
+      diff =
+          RunShell("bash -c " + ShellQuote("cmp <(tar xOf " + ShellQuote(a) +
+                                           " " + member + ") <(tar xOf " +
+                                           ShellQuote(b) + " " + member + ")"));
     }
     EXPECT_EQ(diff.exit_code, 0) << member << ": " << diff.out << diff.err;
   }
@@ -127,10 +127,9 @@ TEST_F(RoundTripTest, JsonReportListsEveryCheck) {
   CommandResult verify = RunVerify(bundle, Ca(), "--json");
   ASSERT_EQ(verify.exit_code, 0) << verify.err;
   for (const char* check : {"\"container\"", "\"signature\"", "\"manifest\"",
-                            "\"entries\"", "\"payload\"",
-                            "\"manifest-digest\"", "\"accepted\"",
-                            "\"compatible\": \"test-board\""}) {
-    EXPECT_NE(verify.out.find(check), std::string::npos) << check;
+                            "\"entries\"", "\"payload\"", "\"manifest-digest\"",
+                            "\"accepted\"", "\"compatible\": \"test-board\""}) {
+    EXPECT_THAT(verify.out, HasSubstr(check)) << check;
   }
 }
 
@@ -145,7 +144,8 @@ long PeakRssKib(const std::string& command, int* exit_code) {
     int status = std::system(command.c_str());
     struct rusage usage {};
     ::getrusage(RUSAGE_CHILDREN, &usage);
-    long out[2] = {usage.ru_maxrss, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+    long out[2] = {usage.ru_maxrss,
+                   WIFEXITED(status) ? WEXITSTATUS(status) : -1};
     ssize_t ignored = ::write(fds[1], out, sizeof(out));
     (void)ignored;
     ::_exit(0);
@@ -169,10 +169,10 @@ TEST_F(RoundTripTest, VerifierPeakMemoryStaysUnder32MiB) {
   std::string bundle = dir_.Sub("b.imab");
   ASSERT_EQ(RunBuild(rootfs_, bundle, *keys_).exit_code, 0);
   int exit_code = -1;
-  long kib = PeakRssKib(ShellQuote(VerifyBin()) + " verify " +
-                            ShellQuote(bundle) + " --release-ca " +
-                            ShellQuote(Ca()) + " >/dev/null",
-                        &exit_code);
+  long kib =
+      PeakRssKib(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
+                     " --release-ca " + ShellQuote(Ca()) + " >/dev/null",
+                 &exit_code);
   EXPECT_EQ(exit_code, 0);
   EXPECT_GT(kib, 0);
   EXPECT_LE(kib, 32 * 1024) << "imab-verify peak RSS " << kib << " KiB";
@@ -184,10 +184,9 @@ TEST_F(RoundTripTest, FailedBuildsLeaveNothingBehind) {
   std::string bundle = out_dir + "/b.imab";
   CommandResult missing = RunBuild(dir_.Sub("no-such-rootfs"), bundle, *keys_);
   EXPECT_EQ(missing.exit_code, 2);
-  EXPECT_NE(missing.err.find("no-such-rootfs"), std::string::npos)
-      << missing.err;
-  CommandResult bad_version = RunBuild(rootfs_, bundle, *keys_,
-                                       "--version 1.x");
+  EXPECT_THAT(missing.err, HasSubstr("no-such-rootfs"));
+  CommandResult bad_version =
+      RunBuild(rootfs_, bundle, *keys_, "--version 1.x");
   EXPECT_EQ(bad_version.exit_code, 2);
   WriteFile(dir_.Sub("wrong.key"), "not a key");
   CommandResult bad_key = RunShell(
@@ -213,25 +212,23 @@ TEST_F(RoundTripTest, PublishedDevelopmentKeysAreRefusedUnlessAllowed) {
   ASSERT_EQ(spki.exit_code, 0);
   std::string fingerprint = spki.out.substr(0, 64);
   std::string list = dir_.Sub("dev-keys.tsv");
-  WriteFile(list, "spki_sha256\tima_keyid\tkind\tsource\tnote\n" +
-                      fingerprint +
+  WriteFile(list, "spki_sha256\tima_keyid\tkind\tsource\tnote\n" + fingerprint +
                       "\t00000000\tbundle-signing\texample/layer:release.pem\t"
                       "test\n");
   std::string bundle = dir_.Sub("b.imab");
   std::string flags = "--dev-keys-list " + ShellQuote(list);
   CommandResult refused = RunBuild(rootfs_, bundle, *keys_, flags);
   EXPECT_EQ(refused.exit_code, 2);
-  EXPECT_NE(refused.err.find("published development key"), std::string::npos)
-      << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("published development key"));
   EXPECT_FALSE(fs::exists(bundle));
 
   CommandResult allowed =
       RunBuild(rootfs_, bundle, *keys_, flags + " --allow-dev-keys");
   ASSERT_EQ(allowed.exit_code, 0) << allowed.err;
-  EXPECT_NE(allowed.out.find("development bundle"), std::string::npos);
+  EXPECT_THAT(allowed.out, HasSubstr("development bundle"));
   CommandResult verify = RunVerify(bundle, Ca());
   EXPECT_EQ(verify.exit_code, 1);
-  EXPECT_NE(verify.err.find("development"), std::string::npos) << verify.err;
+  EXPECT_THAT(verify.err, HasSubstr("development"));
   EXPECT_EQ(RunVerify(bundle, Ca(), "--allow-development").exit_code, 0);
 }
 
@@ -240,26 +237,26 @@ TEST_F(RoundTripTest, KeyCommandsRefuseAPublishedDevelopmentCaKey) {
   std::string ca_cert = dir_.Sub("ca.pem");
   ASSERT_EQ(RunShell(ShellQuote(BuildBin()) + " key create-ca --out-key " +
                      ShellQuote(ca_key) + " --out-cert " + ShellQuote(ca_cert) +
-                     " --subject /CN=ca").exit_code, 0);
-  CommandResult spki = RunShell(
-      "openssl pkey -in " + ShellQuote(ca_key) +
-      " -pubout -outform DER | sha256sum | cut -c1-64");
+                     " --subject /CN=ca")
+                .exit_code,
+            0);
+  CommandResult spki =
+      RunShell("openssl pkey -in " + ShellQuote(ca_key) +
+               " -pubout -outform DER | sha256sum | cut -c1-64");
   std::string list = dir_.Sub("dev.tsv");
   WriteFile(list, spki.out.substr(0, 64) + "\t0\tca\texample/layer\tnote\n");
-  std::string base = ShellQuote(BuildBin()) +
-                     " key create-signing --ca-key " + ShellQuote(ca_key) +
-                     " --ca-cert " + ShellQuote(ca_cert) +
+  std::string base = ShellQuote(BuildBin()) + " key create-signing --ca-key " +
+                     ShellQuote(ca_key) + " --ca-cert " + ShellQuote(ca_cert) +
                      " --subject /CN=ima --dev-keys-list " + ShellQuote(list);
-  CommandResult refused = RunShell(base + " --out-key " +
-                                   ShellQuote(dir_.Sub("a.key")) +
-                                   " --out-cert " + ShellQuote(dir_.Sub("a.der")));
+  CommandResult refused =
+      RunShell(base + " --out-key " + ShellQuote(dir_.Sub("a.key")) +
+               " --out-cert " + ShellQuote(dir_.Sub("a.der")));
   EXPECT_EQ(refused.exit_code, 2);
-  EXPECT_NE(refused.err.find("development key"), std::string::npos)
-      << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("development key"));
   EXPECT_FALSE(fs::exists(dir_.Sub("a.key")));
-  CommandResult allowed = RunShell(base + " --allow-dev-keys --out-key " +
-                                   ShellQuote(dir_.Sub("b.key")) +
-                                   " --out-cert " + ShellQuote(dir_.Sub("b.der")));
+  CommandResult allowed = RunShell(
+      base + " --allow-dev-keys --out-key " + ShellQuote(dir_.Sub("b.key")) +
+      " --out-cert " + ShellQuote(dir_.Sub("b.der")));
   EXPECT_EQ(allowed.exit_code, 0) << allowed.err;
 }
 

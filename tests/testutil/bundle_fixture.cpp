@@ -35,6 +35,20 @@ CommandResult RunVerify(const std::string& bundle, const std::string& ca,
                   " --release-ca " + ShellQuote(ca) + " " + extra);
 }
 
+CommandResult RunVerifyOnDevice(const std::string& bundle,
+                                const std::string& root,
+                                const std::string& extra) {
+  return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
+                  " --root " + ShellQuote(root) + " " + extra);
+}
+
+CommandResult RunInstallOnDevice(const std::string& bundle,
+                                 const std::string& root,
+                                 const std::string& extra) {
+  return RunShell(ShellQuote(VerifyBin()) + " install " + ShellQuote(bundle) +
+                  " --root " + ShellQuote(root) + " " + extra);
+}
+
 CommandResult RunExtract(const std::string& bundle, const std::string& ca,
                          const std::string& to) {
   return RunShell(ShellQuote(VerifyBin()) + " extract " + ShellQuote(bundle) +

@@ -28,6 +28,15 @@ CommandResult RunBuild(const std::string& rootfs, const std::string& output,
 // `imab-verify verify BUNDLE --release-ca CA` plus `extra`.
 CommandResult RunVerify(const std::string& bundle, const std::string& ca,
                         const std::string& extra = "");
+// `imab-verify verify BUNDLE --root ROOT` plus `extra`: the bundle checks,
+// then the trust decision and rollback checks of the device folder ROOT.
+CommandResult RunVerifyOnDevice(const std::string& bundle,
+                                const std::string& root,
+                                const std::string& extra = "");
+// `imab-verify install BUNDLE --root ROOT` plus `extra`.
+CommandResult RunInstallOnDevice(const std::string& bundle,
+                                 const std::string& root,
+                                 const std::string& extra = "");
 // `imab-verify extract BUNDLE --release-ca CA --to DIR`.
 CommandResult RunExtract(const std::string& bundle, const std::string& ca,
                          const std::string& to);

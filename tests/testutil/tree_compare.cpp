@@ -1,5 +1,6 @@
 #include "tests/testutil/tree_compare.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -49,10 +50,13 @@ std::set<std::string> List(const std::string& root) {
 
 void CompareOne(const std::string& rel, const std::string& a,
                 const std::string& b, std::vector<std::string>& diffs) {
-  struct stat sa {}, sb {};
+  struct stat sa {
+  }, sb{};
   ::lstat(a.c_str(), &sa);
   ::lstat(b.c_str(), &sb);
-  auto note = [&](const std::string& what) { diffs.push_back(rel + ": " + what); };
+  auto note = [&](const std::string& what) {
+    diffs.push_back(rel + ": " + what);
+  };
   if ((sa.st_mode & S_IFMT) != (sb.st_mode & S_IFMT)) {
     note("type differs");
     return;
@@ -70,7 +74,8 @@ void CompareOne(const std::string& rel, const std::string& a,
   if (S_ISLNK(sa.st_mode) && fs::read_symlink(a) != fs::read_symlink(b)) {
     note("link target differs");
   }
-  if ((S_ISCHR(sa.st_mode) || S_ISBLK(sa.st_mode)) && sa.st_rdev != sb.st_rdev) {
+  if ((S_ISCHR(sa.st_mode) || S_ISBLK(sa.st_mode)) &&
+      sa.st_rdev != sb.st_rdev) {
     note("device numbers differ");
   }
   if (S_ISREG(sa.st_mode) && (sa.st_nlink > 1) != (sb.st_nlink > 1)) {
@@ -104,6 +109,11 @@ std::vector<std::string> CompareTrees(const std::string& a,
     }
   }
   return diffs;
+}
+
+void ExpectSameTrees(const std::string& a, const std::string& b) {
+  std::vector<std::string> diffs = CompareTrees(a, b);
+  EXPECT_TRUE(diffs.empty()) << ::testing::PrintToString(diffs);
 }
 
 }  // namespace imab::testing

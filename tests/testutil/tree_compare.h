@@ -13,4 +13,8 @@ namespace imab::testing {
 std::vector<std::string> CompareTrees(const std::string& a,
                                       const std::string& b);
 
+// Fails the test (non-fatally), listing the differences, unless the trees
+// are equal.
+void ExpectSameTrees(const std::string& a, const std::string& b);
+
 }  // namespace imab::testing

@@ -2,6 +2,7 @@
 // exactly one check fail, and extraction leaves nothing behind.
 #include "verifier/bundle/bundle_verifier.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -15,6 +16,9 @@
 
 namespace imab::verifier {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 namespace fs = std::filesystem;
 using testing::Dir;
@@ -75,9 +79,8 @@ class BundleVerifierTest : public ::testing::Test {
     Status s = Check(bytes);
     ASSERT_FALSE(s.ok()) << "accepted: expected '" << needle << "'";
     EXPECT_EQ(s.error().code, code) << s.error().message;
-    EXPECT_NE(s.error().message.find(needle), std::string::npos)
-        << s.error().message;
-    EXPECT_EQ(s.error().message.find('\n'), std::string::npos);
+    EXPECT_THAT(s.error().message, HasSubstr(needle));
+    EXPECT_THAT(s.error().message, Not(HasSubstr("\n")));
   }
 
   // A signed bundle whose manifest describes `manifest_entries` and whose

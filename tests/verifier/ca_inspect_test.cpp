@@ -1,10 +1,13 @@
 // The anchor difference `imab-verify inspect` reports.
 #include "verifier/bundle/ca_inspect.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace imab::verifier {
 namespace {
+
+using ::testing::HasSubstr;
 
 CaAnchorRecord Anchor(const std::string& link, uint8_t id,
                       uint64_t not_after = 4000000000) {
@@ -26,11 +29,10 @@ TEST(CaInspectTest, ComparesAnchorsByFingerprint) {
   EXPECT_EQ(diff.removed[0].link, "B.pem");
   EXPECT_TRUE(diff.expiring.empty());
   std::string text = RenderCaDiffText(diff, 365);
-  EXPECT_NE(text.find("CA store: 2 anchors, 1 added, 1 removed, 0 expiring"),
-            std::string::npos)
-      << text;
-  EXPECT_NE(RenderCaDiffJson(diff).find("\"added\": [{\"link\": \"C.pem\""),
-            std::string::npos);
+  EXPECT_THAT(text,
+              HasSubstr("CA store: 2 anchors, 1 added, 1 removed, 0 expiring"));
+  EXPECT_THAT(RenderCaDiffJson(diff),
+              HasSubstr("\"added\": [{\"link\": \"C.pem\""));
 }
 
 TEST(CaInspectTest, ListsExpiringAnchorsWithoutAPreviousBundle) {
@@ -41,17 +43,16 @@ TEST(CaInspectTest, ListsExpiringAnchorsWithoutAPreviousBundle) {
   EXPECT_FALSE(diff.has_previous);
   ASSERT_EQ(diff.expiring.size(), 1u);
   EXPECT_EQ(diff.expiring[0].link, "Soon.pem");
-  EXPECT_NE(RenderCaDiffText(diff, 30).find("expiring Soon.pem  CN=Soon.pem  "
-                                            "notAfter 2023-11-15"),
-            std::string::npos);
+  EXPECT_THAT(RenderCaDiffText(diff, 30),
+              HasSubstr("expiring Soon.pem  CN=Soon.pem  "
+                        "notAfter 2023-11-15"));
 }
 
 TEST(CaInspectTest, SaysWhenNoStoreIsDeclared) {
   std::optional<CaStoreSection> none;
   CaStoreDiff diff = DiffCaStores(none, &none, 0, 365);
   EXPECT_FALSE(diff.has_store);
-  EXPECT_NE(RenderCaDiffText(diff, 365).find("not declared"),
-            std::string::npos);
+  EXPECT_THAT(RenderCaDiffText(diff, 365), HasSubstr("not declared"));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // test breaks exactly one thing the check must notice.
 #include "verifier/bundle/ca_store_check.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,6 +13,8 @@
 
 namespace imab::verifier {
 namespace {
+
+using ::testing::HasSubstr;
 
 struct Item {
   Entry entry;
@@ -144,8 +147,7 @@ class CaStoreCheckTest : public ::testing::Test {
     Status s = Run(section_);
     ASSERT_FALSE(s.ok()) << "accepted; expected '" << needle << "'";
     EXPECT_EQ(s.error().code, code) << s.error().message;
-    EXPECT_NE(s.error().message.find(needle), std::string::npos)
-        << s.error().message;
+    EXPECT_THAT(s.error().message, HasSubstr(needle));
   }
 
   testing::TempDir dir_;

@@ -1,5 +1,6 @@
 #include "verifier/device/device_config.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -11,6 +12,7 @@ namespace {
 
 using imab::testing::TempDir;
 using imab::testing::WriteFile;
+using ::testing::HasSubstr;
 
 constexpr const char* kMinimal =
     "compatible = board-x\n"
@@ -48,8 +50,7 @@ TEST_F(DeviceConfigTest, MinimalFileGetsDefaults) {
   EXPECT_EQ(*found, std::filesystem::canonical(dir_.Sub("etc/x")).string());
   Result<std::string> missing = DevicePath(*config, "etc/y");
   ASSERT_FALSE(missing.has_value());
-  EXPECT_NE(missing.error().message.find("etc/y: does not exist"),
-            std::string::npos);
+  EXPECT_THAT(missing.error().message, HasSubstr("etc/y: does not exist"));
 }
 
 TEST_F(DeviceConfigTest, EveryKeyRoundTripsThroughRender) {
@@ -106,8 +107,8 @@ TEST_F(DeviceConfigTest, OwnCriticalLinesAreThoseBeyondTheDefaults) {
   ASSERT_TRUE(again.has_value()) << again.error().message;
   EXPECT_EQ(again->owner_critical, config->owner_critical);
   EXPECT_EQ(again->critical, config->critical);
-  EXPECT_NE(written.find("critical = " + DefaultCriticalFiles().front()),
-            std::string::npos);
+  EXPECT_THAT(written,
+              HasSubstr("critical = " + DefaultCriticalFiles().front()));
 }
 
 TEST_F(DeviceConfigTest, ReleaseRequireEkuDefaultsToNo) {
@@ -131,9 +132,8 @@ class DeviceConfigBadTest : public DeviceConfigTest,
 TEST_P(DeviceConfigBadTest, RefusedNamingTheLine) {
   Result<DeviceConfig> config = Load(GetParam().text);
   ASSERT_FALSE(config.has_value());
-  EXPECT_NE(config.error().message.find(GetParam().message), std::string::npos)
-      << config.error().message;
-  EXPECT_NE(config.error().message.find("device.conf"), std::string::npos);
+  EXPECT_THAT(config.error().message, HasSubstr(GetParam().message));
+  EXPECT_THAT(config.error().message, HasSubstr("device.conf"));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -182,8 +182,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST_F(DeviceConfigTest, MissingFileSaysDeviceNotInitialised) {
   Result<DeviceConfig> config = LoadDeviceConfig(dir_.path().string());
   ASSERT_FALSE(config.has_value());
-  EXPECT_NE(config.error().message.find("device not initialised"),
-            std::string::npos);
+  EXPECT_THAT(config.error().message, HasSubstr("device not initialised"));
 }
 
 TEST_F(DeviceConfigTest, RootFileSystemKeysRoundTrip) {
@@ -217,8 +216,7 @@ TEST_F(DeviceConfigTest, BadRootFileSystemValuesAreRefused) {
         "ima-appraise-modsig = maybe\n"}) {
     Result<DeviceConfig> config = Load(std::string(kMinimal) + line);
     ASSERT_FALSE(config.has_value()) << line;
-    EXPECT_NE(config.error().message.find(":5: "), std::string::npos)
-        << config.error().message;
+    EXPECT_THAT(config.error().message, HasSubstr(":5: "));
   }
 }
 

@@ -2,6 +2,7 @@
 // kernel (openat2 RESOLVE_IN_ROOT) and by the fallback walk alike.
 #include "verifier/device/device_root.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -10,6 +11,8 @@
 
 namespace imab::verifier {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 using imab::testing::TempDir;
@@ -85,8 +88,7 @@ TEST_P(DeviceRootTest, LoopsAndNonFoldersAreErrorsNamingThePath) {
   DeviceRoot root = Open();
   Result<std::optional<std::string>> loop = root.Find("loop-a");
   ASSERT_FALSE(loop.has_value());
-  EXPECT_NE(loop.error().message.find(root_ + "/loop-a: "), std::string::npos)
-      << loop.error().message;
+  EXPECT_THAT(loop.error().message, HasSubstr(root_ + "/loop-a: "));
   Result<std::optional<std::string>> file = root.Find("etc/file", true);
   ASSERT_FALSE(file.has_value());
   Result<std::optional<std::string>> through = root.Find("etc/file/x");
@@ -114,9 +116,8 @@ TEST_P(DeviceRootTest, MakeDirectoriesStaysInsideRoot) {
   EXPECT_TRUE(fs::is_directory(*made));
   Result<std::string> var = root.MakeDirectories("var/lib/imabundle");
   ASSERT_FALSE(var.has_value());
-  EXPECT_NE(var.error().message.find("var: a symlink to a missing folder"),
-            std::string::npos)
-      << var.error().message;
+  EXPECT_THAT(var.error().message,
+              HasSubstr("var: a symlink to a missing folder"));
   EXPECT_FALSE(fs::exists(outside_ + "/lib"));
   // Once its target exists inside ROOT, the symlink is followed there.
   fs::create_directories(root_ + outside_);

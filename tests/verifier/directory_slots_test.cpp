@@ -1,5 +1,6 @@
 #include "verifier/slots/directory_slots.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -14,6 +15,8 @@
 
 namespace imab::verifier {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
@@ -105,7 +108,7 @@ TEST_F(DirectorySlotsTest, CreateRefusesAnExistingLayout) {
 TEST_F(DirectorySlotsTest, OpenRefusesAFolderWithoutPointer) {
   auto slots = DirectorySlots::Open(tmp_.Sub(""));
   ASSERT_FALSE(slots.has_value());
-  EXPECT_NE(slots.error().message.find("not initialised"), std::string::npos);
+  EXPECT_THAT(slots.error().message, HasSubstr("not initialised"));
 }
 
 TEST_F(DirectorySlotsTest, ActivateSwitchesImageAndStateTogether) {
@@ -216,8 +219,7 @@ TEST_F(DirectorySlotsTest, PointerOutsideTheSlotsIsRefused) {
   fs::create_symlink("/etc", dir() + "/active");
   Result<SlotId> active = slots_->ActiveSlot();
   ASSERT_FALSE(active.has_value());
-  EXPECT_NE(active.error().message.find("not slot-a or slot-b"),
-            std::string::npos);
+  EXPECT_THAT(active.error().message, HasSubstr("not slot-a or slot-b"));
   EXPECT_FALSE(slots_->CheckConsistency().empty());
 }
 

@@ -3,6 +3,7 @@
 // and -6.12) and per condition ima_match_rules() evaluates.
 #include "verifier/trust/ima_policy.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -13,6 +14,8 @@
 
 namespace imab::verifier {
 namespace {
+
+using ::testing::HasSubstr;
 
 PolicyContext Kernel(uint32_t major, uint32_t minor, bool modsig = false) {
   PolicyContext context;
@@ -70,14 +73,14 @@ TEST(ImaPolicyGrammar, CommentAndBlankLinesAreSkipped) {
 
 TEST(ImaPolicyGrammar, HashAfterARuleIsRefusedNamingTheLine) {
   std::string why = Refusal("appraise fowner=1000\nappraise fowner=0 # root\n");
-  EXPECT_NE(why.find("p:2: unknown condition '#'"), std::string::npos) << why;
-  EXPECT_NE(why.find("keep its boot policy"), std::string::npos) << why;
+  EXPECT_THAT(why, HasSubstr("p:2: unknown condition '#'"));
+  EXPECT_THAT(why, HasSubstr("keep its boot policy"));
   // A '#' glued to the last token makes that token invalid too.
   EXPECT_FALSE(Accepted("appraise fowner=0#root\n"));
 }
 
 TEST(ImaPolicyGrammar, PolicyWithoutRulesIsRefused) {
-  EXPECT_NE(Refusal("# nothing\n\n").find("no rules"), std::string::npos);
+  EXPECT_THAT(Refusal("# nothing\n\n"), HasSubstr("no rules"));
 }
 
 TEST(ImaPolicyGrammar, CarriageReturnIsPartOfTheToken) {
@@ -92,7 +95,7 @@ TEST(ImaPolicyGrammar, OverlongLineOrNulIsRefused) {
 // --- ima_parse_rule(): actions and tokens ------------------------------
 
 TEST(ImaPolicyGrammar, EveryRuleNeedsExactlyOneAction) {
-  EXPECT_NE(Refusal("fowner=0\n").find("no action"), std::string::npos);
+  EXPECT_THAT(Refusal("fowner=0\n"), HasSubstr("no action"));
   EXPECT_FALSE(Accepted("appraise dont_appraise\n"));
   for (const char* action : {"measure", "dont_measure", "appraise",
                              "dont_appraise", "audit", "hash", "dont_hash"}) {
@@ -126,13 +129,13 @@ TEST(ImaPolicyGrammar, MmapCheckReqprotExistsFrom612Only) {
   EXPECT_TRUE(Accepted(rule, k612));
   EXPECT_FALSE(Accepted(rule, k61));
   // 6.6: between the two sources, so refused as not modelled.
-  EXPECT_NE(Refusal(rule, Kernel(6, 6)).find("parse this rule differently"),
-            std::string::npos);
+  EXPECT_THAT(Refusal(rule, Kernel(6, 6)),
+              HasSubstr("parse this rule differently"));
 }
 
 TEST(ImaPolicyGrammar, KernelOutsideTheModelledRangeIsRefused) {
-  EXPECT_NE(Refusal("appraise fowner=0\n", Kernel(5, 15)).find("not modelled"),
-            std::string::npos);
+  EXPECT_THAT(Refusal("appraise fowner=0\n", Kernel(5, 15)),
+              HasSubstr("not modelled"));
   EXPECT_FALSE(Accepted("appraise fowner=0\n", Kernel(6, 13)));
   EXPECT_TRUE(Accepted("appraise fowner=0\n", Kernel(6, 6)));
 }
@@ -179,7 +182,7 @@ TEST(ImaPolicyGrammar, LsmConditionsOnceEach) {
 TEST(ImaPolicyGrammar, ModsigAloneIsRefused) {
   std::string why =
       Refusal("appraise func=MODULE_CHECK appraise_type=modsig\n");
-  EXPECT_NE(why.find("p:1: appraise_type=modsig"), std::string::npos) << why;
+  EXPECT_THAT(why, HasSubstr("p:1: appraise_type=modsig"));
 }
 
 TEST(ImaPolicyGrammar, ImasigModsigNeedsTheKernelOptionAndAModuleHook) {
@@ -196,7 +199,7 @@ TEST(ImaPolicyGrammar, ImasigModsigNeedsTheKernelOptionAndAModuleHook) {
 TEST(ImaPolicyGrammar, Sigv3NeedsDigestTypeVerityBeforeIt) {
   for (const PolicyContext& k : {k61, k612}) {
     std::string why = Refusal("appraise appraise_type=sigv3\n", k);
-    EXPECT_NE(why.find("needs digest_type=verity"), std::string::npos) << why;
+    EXPECT_THAT(why, HasSubstr("needs digest_type=verity"));
     EXPECT_TRUE(
         Accepted("appraise digest_type=verity appraise_type=sigv3\n", k));
     EXPECT_FALSE(
@@ -243,12 +246,11 @@ TEST(ImaPolicyGrammar, AppraiseAlgosTakesAvailableKernelHashNames) {
   EXPECT_TRUE(Accepted("appraise appraise_algos=sha256,sha384,sha512\n"));
   EXPECT_FALSE(Accepted("appraise appraise_algos=sha256,\n"));
   EXPECT_FALSE(Accepted("appraise appraise_algos=SHA256\n"));
-  EXPECT_NE(Refusal("appraise appraise_algos=md5\n").find("may not be built"),
-            std::string::npos);
+  EXPECT_THAT(Refusal("appraise appraise_algos=md5\n"),
+              HasSubstr("may not be built"));
   // sha3-256 is a name in 6.12's hash_info only.
-  EXPECT_NE(Refusal("appraise appraise_algos=sha3-256\n", k61)
-                .find("unknown hash algorithm"),
-            std::string::npos);
+  EXPECT_THAT(Refusal("appraise appraise_algos=sha3-256\n", k61),
+              HasSubstr("unknown hash algorithm"));
   EXPECT_FALSE(
       Accepted("appraise appraise_algos=sha256 appraise_algos=sha512\n"));
   EXPECT_FALSE(Accepted("measure appraise_algos=sha256\n"));
@@ -506,10 +508,8 @@ TEST(ImaPolicyEvaluate, AppraiseAlgosRefusesOtherHashes) {
       UnmetPolicyDemand(SignedWith(File("f", 0644), HashAlgo::kSha256), a);
   ASSERT_TRUE(unmet.has_value());
   EXPECT_EQ(unmet->cause, "denied-hash-algorithm");
-  EXPECT_NE(
-      unmet->reason.find("uses sha256, the IMA policy allows only sha512"),
-      std::string::npos)
-      << unmet->reason;
+  EXPECT_THAT(unmet->reason,
+              HasSubstr("uses sha256, the IMA policy allows only sha512"));
   EXPECT_EQ(unmet->hooks.size(), a.hooks.size());
   EXPECT_FALSE(
       UnmetPolicyDemand(SignedWith(File("f", 0644), HashAlgo::kSha512), a));
@@ -533,9 +533,7 @@ TEST(ImaPolicyEvaluate, AppraiseAlgosPerHook) {
   ASSERT_TRUE(unmet.has_value());
   ASSERT_EQ(unmet->hooks.size(), 1u);
   EXPECT_EQ(unmet->hooks[0].hook, PolicyHook::kMmapCheck);
-  EXPECT_NE(unmet->reason.find("(1: appraise func=MMAP_CHECK"),
-            std::string::npos)
-      << unmet->reason;
+  EXPECT_THAT(unmet->reason, HasSubstr("(1: appraise func=MMAP_CHECK"));
 }
 
 TEST(ImaPolicyEvaluate, VerityRulesDemandFsVerity) {

@@ -1,5 +1,6 @@
 #include "verifier/bundle/manifest_signature.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/cms.h>
 #include <openssl/err.h>
@@ -31,6 +32,8 @@ using imab::testing::MakeRootCa;
 using imab::testing::TempDir;
 using imab::testing::TestIdentity;
 using imab::testing::WriteFile;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr long kDay = 24L * 3600;
 
@@ -122,9 +125,8 @@ class ManifestSignatureTest : public ::testing::Test {
                       const std::string& why) {
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().code, code) << r.error().message;
-    EXPECT_NE(r.error().message.find(why), std::string::npos)
-        << r.error().message;
-    EXPECT_EQ(r.error().message.find('\n'), std::string::npos);
+    EXPECT_THAT(r.error().message, HasSubstr(why));
+    EXPECT_THAT(r.error().message, Not(HasSubstr("\n")));
     EXPECT_EQ(ERR_peek_error(), 0u) << "error queue not drained";
   }
 
@@ -143,8 +145,7 @@ TEST_F(ManifestSignatureTest, RsaLeafUnderRootVerifies) {
   auto want = Sha256Of(Bytes(manifest_));
   ASSERT_TRUE(want.has_value());
   EXPECT_EQ(r->manifest_sha256, *want);
-  EXPECT_NE(r->signer_subject.find("CN=Release RSA"), std::string::npos)
-      << r->signer_subject;
+  EXPECT_THAT(r->signer_subject, HasSubstr("CN=Release RSA"));
 }
 
 TEST_F(ManifestSignatureTest, EcLeafUnderIntermediateVerifies) {
@@ -156,7 +157,7 @@ TEST_F(ManifestSignatureTest, EcLeafUnderIntermediateVerifies) {
   auto want = Sha256Of(Bytes(manifest_));
   ASSERT_TRUE(want.has_value());
   EXPECT_EQ(r->manifest_sha256, *want);
-  EXPECT_NE(r->signer_subject.find("CN=Release EC"), std::string::npos);
+  EXPECT_THAT(r->signer_subject, HasSubstr("CN=Release EC"));
 }
 
 TEST_F(ManifestSignatureTest, LargeRegionInsideABiggerSourceIsStreamed) {
@@ -239,7 +240,7 @@ TEST_F(ManifestSignatureTest, FlippedSignatureBytesAreRejected) {
       EXPECT_TRUE(r.error().code == ErrorCode::kMalformed ||
                   r.error().code == ErrorCode::kBadSignature)
           << pos << ": " << r.error().message;
-      EXPECT_EQ(r.error().message.find('\n'), std::string::npos);
+      EXPECT_THAT(r.error().message, Not(HasSubstr("\n")));
     }
     EXPECT_EQ(ERR_peek_error(), 0u);
   }
@@ -377,16 +378,15 @@ TEST_F(ManifestSignatureTest, TrustFileErrorsNameTheFile) {
   auto r1 = testing::LoadReleaseTrust(missing);
   ASSERT_FALSE(r1.has_value());
   EXPECT_EQ(r1.error().code, ErrorCode::kIo);
-  EXPECT_NE(r1.error().message.find(missing), std::string::npos);
+  EXPECT_THAT(r1.error().message, HasSubstr(missing));
 
   std::string no_cert = dir_.Sub("nocert.pem");
   WriteFile(no_cert, "just some text\n");
   auto r2 = testing::LoadReleaseTrust(no_cert);
   ASSERT_FALSE(r2.has_value());
   EXPECT_EQ(r2.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(r2.error().message.find(no_cert + ": no PEM certificate found"),
-            std::string::npos)
-      << r2.error().message;
+  EXPECT_THAT(r2.error().message,
+              HasSubstr(no_cert + ": no PEM certificate found"));
 
   std::string broken = dir_.Sub("broken.pem");
   WriteFile(broken,
@@ -394,9 +394,7 @@ TEST_F(ManifestSignatureTest, TrustFileErrorsNameTheFile) {
   auto r3 = testing::LoadReleaseTrust(broken);
   ASSERT_FALSE(r3.has_value());
   EXPECT_EQ(r3.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(r3.error().message.find(broken + ": bad certificate 1"),
-            std::string::npos)
-      << r3.error().message;
+  EXPECT_THAT(r3.error().message, HasSubstr(broken + ": bad certificate 1"));
 
   auto r4 = testing::LoadReleaseTrust(Dir());
   ASSERT_FALSE(r4.has_value());

@@ -1,5 +1,6 @@
 // The examples under manifests/ are read by the code they document: an
 // example that drifts from what the verifier accepts fails here.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -19,6 +20,7 @@ namespace {
 using imab::testing::ReadFile;
 using imab::testing::SourceDir;
 using imab::testing::TempDir;
+using ::testing::HasSubstr;
 
 std::filesystem::path ManifestsDir() {
   return std::filesystem::path(SourceDir()) / "manifests";
@@ -68,7 +70,7 @@ TEST(ManifestsExamplesTest, SignedRootfsPolicyExemptsOnlyTheDataOwner) {
   Appraisal daemon = policy.Evaluate(tool);
   EXPECT_TRUE(daemon.appraised);
   EXPECT_TRUE(daemon.signature_required);
-  EXPECT_NE(daemon.rule.find("BPRM_CHECK"), std::string::npos) << daemon.rule;
+  EXPECT_THAT(daemon.rule, HasSubstr("BPRM_CHECK"));
   // Its plain files are appraised where they can be mapped executable
   // (ima_file_mmap() takes any file mapped PROT_EXEC), and only there.
   Appraisal plain = policy.Evaluate(1, 1);

@@ -1,9 +1,12 @@
 #include "verifier/device/slot_state_file.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace imab::verifier {
 namespace {
+
+using ::testing::HasSubstr;
 
 DeviceState FullState() {
   DeviceState state;
@@ -79,8 +82,7 @@ TEST(SlotStateFileTest, RefusesDamage) {
     Result<DeviceState> parsed = ParseSlotState(bad, "slot-b.state");
     ASSERT_FALSE(parsed.has_value()) << to;
     EXPECT_EQ(parsed.error().code, ErrorCode::kIo);
-    EXPECT_NE(parsed.error().message.find("slot-b.state line"),
-              std::string::npos);
+    EXPECT_THAT(parsed.error().message, HasSubstr("slot-b.state line"));
   }
 }
 

@@ -3,6 +3,7 @@
 // real IMA/EVM signatures.
 #include "verifier/trust/trust_decision.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
@@ -28,6 +29,7 @@ using imab::testing::MakeIssued;
 using imab::testing::MakeRootCa;
 using imab::testing::TempDir;
 using imab::testing::TestIdentity;
+using ::testing::HasSubstr;
 
 std::string Der(const X509* cert) { return CertificateDer(cert).value(); }
 
@@ -168,12 +170,11 @@ TEST_F(TrustDecisionTest, LibcLeftWithTheOldKeyIsListedFirst) {
                 ", not in the post-update .ima keyring {" +
                 KeyIdHex(KeyIdOf(new_key_)) + "}");
   EXPECT_EQ(verdict.files[0].cause, "invalid-signature");
-  EXPECT_NE(verdict.files[0].consequence.find("ld.so exit 127"),
-            std::string::npos);
+  EXPECT_THAT(verdict.files[0].consequence, HasSubstr("ld.so exit 127"));
   EXPECT_EQ(verdict.files[1].path, "usr/bin/ls");
   EXPECT_FALSE(verdict.files[1].critical);
-  EXPECT_NE(verdict.Summary().find("/usr/lib/x86_64-linux-gnu/libc.so.6"),
-            std::string::npos);
+  EXPECT_THAT(verdict.Summary(),
+              HasSubstr("/usr/lib/x86_64-linux-gnu/libc.so.6"));
 }
 
 TEST_F(TrustDecisionTest, CertificateFromAnotherCaTrustsNothing) {
@@ -183,10 +184,10 @@ TEST_F(TrustDecisionTest, CertificateFromAnotherCaTrustsNothing) {
       Decide(BundleLoading(stranger), Image(&stranger, &stranger));
   ASSERT_FALSE(verdict.accepted());
   ASSERT_FALSE(verdict.keyring_problems.empty());
-  EXPECT_NE(verdict.keyring_problems[0].find("would be refused by the kernel"),
-            std::string::npos);
-  EXPECT_NE(verdict.Summary().find("nothing would be trusted after reboot"),
-            std::string::npos);
+  EXPECT_THAT(verdict.keyring_problems[0],
+              HasSubstr("would be refused by the kernel"));
+  EXPECT_THAT(verdict.Summary(),
+              HasSubstr("nothing would be trusted after reboot"));
   EXPECT_EQ(verdict.files.size(), 4u);
 }
 
@@ -200,13 +201,11 @@ TEST_F(TrustDecisionTest, DigitalSignatureRuleDependsOnTheKernelVersion) {
     device_.kernel_version = strict_version;
     TrustVerdict strict = Decide(BundleLoading(key), Image(&key, &key));
     ASSERT_FALSE(strict.accepted());
-    EXPECT_NE(strict.Summary().find("keyUsage lacks digitalSignature (rules "
-                                    "of kernel 6.12 and later"),
-              std::string::npos)
-        << strict.Summary();
-    EXPECT_NE(strict.Summary().find("Problem loading X.509 certificate -126"),
-              std::string::npos)
-        << strict.Summary();
+    EXPECT_THAT(strict.Summary(),
+                HasSubstr("keyUsage lacks digitalSignature (rules "
+                          "of kernel 6.12 and later"));
+    EXPECT_THAT(strict.Summary(),
+                HasSubstr("Problem loading X.509 certificate -126"));
   }
   for (KernelVersion lax : {KernelVersion{6, 1}, KernelVersion{5, 15}}) {
     device_.kernel_version = lax;
@@ -234,9 +233,8 @@ TEST_F(TrustDecisionTest, TwoCertificatesWithOneKeyidAreRefused) {
   ManifestHeader no_initramfs;
   TrustVerdict verdict = Decide(no_initramfs, Image(&ka, &ka));
   ASSERT_FALSE(verdict.accepted());
-  EXPECT_NE(verdict.Summary().find("share keyid " + KeyIdHex(KeyIdOf(ka))),
-            std::string::npos)
-      << verdict.Summary();
+  EXPECT_THAT(verdict.Summary(),
+              HasSubstr("share keyid " + KeyIdHex(KeyIdOf(ka))));
 }
 
 TEST_F(TrustDecisionTest, InPlaceRotationIsRefusedAbAccepted) {
@@ -247,10 +245,9 @@ TEST_F(TrustDecisionTest, InPlaceRotationIsRefusedAbAccepted) {
   TrustVerdict verdict = Decide(header, image);
   ASSERT_FALSE(verdict.accepted());
   EXPECT_EQ(verdict.files.size(), 4u);
-  EXPECT_NE(verdict.files[0].reason.find("replaced in place before reboot"),
-            std::string::npos);
-  EXPECT_NE(verdict.files[0].reason.find("running .ima keyring"),
-            std::string::npos);
+  EXPECT_THAT(verdict.files[0].reason,
+              HasSubstr("replaced in place before reboot"));
+  EXPECT_THAT(verdict.files[0].reason, HasSubstr("running .ima keyring"));
 }
 
 TEST_F(TrustDecisionTest, BundleShippingANewKernelCaIsJudgedByIt) {
@@ -262,9 +259,7 @@ TEST_F(TrustDecisionTest, BundleShippingANewKernelCaIsJudgedByIt) {
   // Claimed only: no kernel shipped, the device's kernel (and CA) boots.
   TrustVerdict claimed = Decide(header, Image(&key, &key));
   EXPECT_FALSE(claimed.accepted());
-  EXPECT_NE(claimed.Summary().find("would be refused by the kernel"),
-            std::string::npos)
-      << claimed.Summary();
+  EXPECT_THAT(claimed.Summary(), HasSubstr("would be refused by the kernel"));
   // Shipped: the kernel line (its bytes checked while streaming) counts.
   header.keys->kernels.push_back({"boot/vmlinuz-6.1", 6, 1});
   TrustVerdict verdict = Decide(header, Image(&key, &key));
@@ -281,9 +276,8 @@ TEST_F(TrustDecisionTest, ShippedKernelWithoutKernelCaIsRefused) {
   header.keys->kernels.push_back({"boot/vmlinuz-6.1", 6, 1});
   TrustVerdict verdict = Decide(header, Image(&new_key_, &new_key_));
   EXPECT_FALSE(verdict.accepted());
-  EXPECT_NE(verdict.Summary().find("declares none of the CAs built into it"),
-            std::string::npos)
-      << verdict.Summary();
+  EXPECT_THAT(verdict.Summary(),
+              HasSubstr("declares none of the CAs built into it"));
 }
 
 TEST_F(TrustDecisionTest, UnsignedAppraisedFileIsRefusedExemptOneIsNot) {
@@ -296,8 +290,8 @@ TEST_F(TrustDecisionTest, UnsignedAppraisedFileIsRefusedExemptOneIsNot) {
   ASSERT_EQ(verdict.files.size(), 1u);
   EXPECT_EQ(verdict.files[0].path, "etc/hostname");
   EXPECT_EQ(verdict.files[0].reason, "no security.ima");
-  EXPECT_NE(verdict.files[0].consequence.find("open() of it would fail"),
-            std::string::npos);
+  EXPECT_THAT(verdict.files[0].consequence,
+              HasSubstr("open() of it would fail"));
 
   // Exempt root:root files by owner; everything else is appraised, so
   // home/app/data (1000:1000) is now refused instead.
@@ -317,8 +311,7 @@ TEST_F(TrustDecisionTest, ChangedModeAfterSigningBreaksTheEvmSignature) {
   TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
   ASSERT_EQ(verdict.files.size(), 1u);
   EXPECT_EQ(verdict.files[0].cause, "invalid-fail-immutable");
-  EXPECT_NE(verdict.files[0].reason.find("changed after signing"),
-            std::string::npos);
+  EXPECT_THAT(verdict.files[0].reason, HasSubstr("changed after signing"));
 }
 
 TEST_F(TrustDecisionTest, CriticalSymlinkMakesItsTargetCritical) {
@@ -333,8 +326,7 @@ TEST_F(TrustDecisionTest, CriticalSymlinkMakesItsTargetCritical) {
   TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
   ASSERT_EQ(verdict.files.size(), 1u);
   EXPECT_TRUE(verdict.files[0].critical);
-  EXPECT_NE(verdict.files[0].consequence.find("could not start init"),
-            std::string::npos);
+  EXPECT_THAT(verdict.files[0].consequence, HasSubstr("could not start init"));
 }
 
 TEST_F(TrustDecisionTest, NoInitramfsKeepsTheLoadedKeys) {
@@ -348,8 +340,7 @@ TEST_F(TrustDecisionTest, UndeclaredInitramfsCertificateIsAProblem) {
   header.ima->certificates.clear();
   TrustVerdict verdict = Decide(header, Image(&new_key_, &new_key_));
   ASSERT_FALSE(verdict.accepted());
-  EXPECT_NE(verdict.Summary().find("the manifest does not declare"),
-            std::string::npos);
+  EXPECT_THAT(verdict.Summary(), HasSubstr("the manifest does not declare"));
 }
 
 // --- The critical closure: hardlinks, symlink chains, init, programs. ---
@@ -408,12 +399,11 @@ TEST_F(TrustDecisionTest, LibcHardlinkedToAnUnsignedUserFileIsCritical) {
     EXPECT_TRUE(verdict.files[0].critical);
     EXPECT_EQ(verdict.files[0].reason, "no security.ima");
     EXPECT_EQ(verdict.files[0].hooks, std::vector<std::string>{"MMAP_CHECK"});
-    EXPECT_NE(verdict.files[0].consequence.find(
-                  "appraised at MMAP_CHECK (mmap PROT_EXEC): every "
+    EXPECT_THAT(
+        verdict.files[0].consequence,
+        HasSubstr("appraised at MMAP_CHECK (mmap PROT_EXEC): every "
                   "dynamically linked program, init included, would fail to "
-                  "map libc (ld.so exit 127, \"failed to map segment\")"),
-              std::string::npos)
-        << verdict.files[0].consequence;
+                  "map libc (ld.so exit 127, \"failed to map segment\")"));
   }
 }
 
@@ -440,11 +430,10 @@ TEST_F(TrustDecisionTest, InitSymlinkChainsAreFollowedToTheirEnd) {
     ASSERT_EQ(verdict.files.size(), 1u) << verdict.Summary();
     EXPECT_EQ(verdict.files[0].path, "home/user/init");
     EXPECT_TRUE(verdict.files[0].critical);
-    EXPECT_NE(verdict.files[0].consequence.find(
-                  "appraised at BPRM_CHECK (execve): the kernel could not "
-                  "start init (execve EACCES"),
-              std::string::npos)
-        << verdict.files[0].consequence;
+    EXPECT_THAT(
+        verdict.files[0].consequence,
+        HasSubstr("appraised at BPRM_CHECK (execve): the kernel could not "
+                  "start init (execve EACCES"));
     // Signed, the same chain is accepted.
     image[4] = SignedFile("home/user/init", &new_key_, 0755, 1000);
     EXPECT_TRUE(Decide(BundleLoading(new_key_), image).accepted())
@@ -504,7 +493,7 @@ TEST_F(TrustDecisionTest, CriticalChainEndingAtANonFileIsAFinding) {
     TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
     const TrustFinding* init = FindingFor(verdict, "sbin/init");
     ASSERT_NE(init, nullptr) << verdict.Summary();
-    EXPECT_NE(init->reason.find(says), std::string::npos) << init->reason;
+    EXPECT_THAT(init->reason, HasSubstr(says));
   }
   // An ELF interpreter that is a folder.
   std::vector<Entry> image = Base(new_key_);
@@ -515,15 +504,14 @@ TEST_F(TrustDecisionTest, CriticalChainEndingAtANonFileIsAFinding) {
                                             image, {{"sbin/init", deps}});
   const TrustFinding* interp = FindingFor(verdict, "usr/sbin");
   ASSERT_NE(interp, nullptr) << verdict.Summary();
-  EXPECT_NE(interp->reason.find("is a folder"), std::string::npos);
+  EXPECT_THAT(interp->reason, HasSubstr("is a folder"));
 }
 
 TEST_F(TrustDecisionTest, AnImageWithoutInitIsRefused) {
   TrustVerdict verdict = Decide(BundleLoading(new_key_), Base(new_key_));
   ASSERT_EQ(verdict.files.size(), 1u);
   EXPECT_EQ(verdict.files[0].cause, "no-init");
-  EXPECT_NE(verdict.files[0].consequence.find("No working init found"),
-            std::string::npos);
+  EXPECT_THAT(verdict.files[0].consequence, HasSubstr("No working init found"));
   // The kernel's search passes over a folder (upstart's /etc/init) and
   // goes on to /bin/sh.
   std::vector<Entry> image = Base(new_key_);
@@ -538,8 +526,7 @@ TEST_F(TrustDecisionTest, AnImageWithoutInitIsRefused) {
   ASSERT_EQ(first.files.size(), 1u);
   EXPECT_EQ(first.files[0].path, "bin/init");  // found before /bin/sh
   EXPECT_TRUE(first.files[0].critical);
-  EXPECT_NE(first.files[0].consequence.find("could not start init"),
-            std::string::npos);
+  EXPECT_THAT(first.files[0].consequence, HasSubstr("could not start init"));
   image.pop_back();
   // Merged /usr: sbin -> usr/sbin, the init is usr/sbin/init.
   std::vector<Entry> merged = Base(new_key_);
@@ -554,15 +541,13 @@ TEST_F(TrustDecisionTest, AnImageWithoutInitIsRefused) {
   device_.init = "/usr/bin/app";
   TrustVerdict named = Decide(BundleLoading(new_key_), image);
   ASSERT_EQ(named.files.size(), 1u);
-  EXPECT_NE(named.files[0].consequence.find("Requested init /usr/bin/app"),
-            std::string::npos);
+  EXPECT_THAT(named.files[0].consequence,
+              HasSubstr("Requested init /usr/bin/app"));
   image.push_back(SignedFile("usr/bin/app", nullptr, 0755, 1000));
   named = Decide(BundleLoading(new_key_), image);
   ASSERT_EQ(named.files.size(), 1u);
   EXPECT_EQ(named.files[0].path, "usr/bin/app");
-  EXPECT_NE(named.files[0].consequence.find("could not start init"),
-            std::string::npos)
-      << named.files[0].consequence;
+  EXPECT_THAT(named.files[0].consequence, HasSubstr("could not start init"));
 }
 
 TEST_F(TrustDecisionTest, InterpreterAndLibrariesOfInitAreCritical) {
@@ -588,13 +573,12 @@ TEST_F(TrustDecisionTest, InterpreterAndLibrariesOfInitAreCritical) {
   EXPECT_EQ(after.files[0].path, "opt/ld.so");
   EXPECT_TRUE(after.files[0].critical);
   EXPECT_EQ(after.files[0].hooks, std::vector<std::string>{"FILE_CHECK"});
-  EXPECT_NE(after.files[0].consequence.find(
-                "appraised at FILE_CHECK mask=MAY_EXEC (execve's open): the "
+  EXPECT_THAT(
+      after.files[0].consequence,
+      HasSubstr("appraised at FILE_CHECK mask=MAY_EXEC (execve's open): the "
                 "kernel could not open it as the ELF interpreter: execve of "
                 "every program using it would fail with EACCES, so the "
-                "kernel could not start init"),
-            std::string::npos)
-      << after.files[0].consequence;
+                "kernel could not start init"));
   // A static init has no interpreter: nothing opens opt/ld.so that way.
   EXPECT_TRUE(DecideWithPrograms(BundleLoading(new_key_), device_, image, {})
                   .accepted());
@@ -620,12 +604,11 @@ TEST_F(TrustDecisionTest, InterpreterAndLibrariesOfInitAreCritical) {
     const TrustFinding* f = FindingFor(after, lib);
     ASSERT_NE(f, nullptr) << lib;
     EXPECT_TRUE(f->critical) << lib;
-    EXPECT_NE(f->consequence.find(
-                  "appraised at MMAP_CHECK (mmap PROT_EXEC): ld.so could not "
+    EXPECT_THAT(
+        f->consequence,
+        HasSubstr("appraised at MMAP_CHECK (mmap PROT_EXEC): ld.so could not "
                   "map it (exit 127, \"failed to map segment from shared "
-                  "object\"), so the kernel could not start init"),
-              std::string::npos)
-        << f->consequence;
+                  "object\"), so the kernel could not start init"));
   }
   EXPECT_FALSE(FindingFor(after, "opt/ld.so")->critical);
 
@@ -705,12 +688,11 @@ TEST_F(TrustDecisionTest, MmapCheckOnlyPolicyRefusesUnsignedLibcAndPrograms) {
   TrustVerdict verdict = Decide(BundleLoading(new_key_), image);
   ASSERT_EQ(verdict.files.size(), 2u) << verdict.Summary();
   EXPECT_EQ(verdict.files[0].hooks, std::vector<std::string>{"MMAP_CHECK"});
-  EXPECT_NE(verdict.files[0].consequence.find(
-                "appraised at MMAP_CHECK (mmap PROT_EXEC): mmap(PROT_EXEC) "
+  EXPECT_THAT(
+      verdict.files[0].consequence,
+      HasSubstr("appraised at MMAP_CHECK (mmap PROT_EXEC): mmap(PROT_EXEC) "
                 "of it would fail with EACCES, and an ELF program would be "
-                "killed (SIGSEGV) at execve"),
-            std::string::npos)
-      << verdict.files[0].consequence;
+                "killed (SIGSEGV) at execve"));
   EXPECT_EQ(verdict.files[1].path, "etc/motd");
   EXPECT_EQ(verdict.files[1].hooks, std::vector<std::string>{"MMAP_CHECK"});
 }
@@ -750,11 +732,10 @@ TEST_F(TrustDecisionTest, FileCheckMayExecPolicyReachesOnlyWhatIsExecuted) {
   ASSERT_EQ(verdict.files.size(), 1u) << verdict.Summary();
   EXPECT_EQ(verdict.files[0].path, "usr/bin/tool");
   EXPECT_EQ(verdict.files[0].hooks, std::vector<std::string>{"FILE_CHECK"});
-  EXPECT_NE(verdict.files[0].consequence.find(
-                "appraised at FILE_CHECK mask=MAY_EXEC (execve's open): "
-                "execve of it would fail with EACCES"),
-            std::string::npos)
-      << verdict.files[0].consequence;
+  EXPECT_THAT(
+      verdict.files[0].consequence,
+      HasSubstr("appraised at FILE_CHECK mask=MAY_EXEC (execve's open): "
+                "execve of it would fail with EACCES"));
 }
 
 // search_binary_handler() runs the bprm hook again for a "#!"
@@ -779,12 +760,11 @@ TEST_F(TrustDecisionTest, BprmCheckReachesTheInterpreterOfAScript) {
     ASSERT_NE(f, nullptr) << after.Summary();
     EXPECT_TRUE(f->critical);
     EXPECT_EQ(f->hooks, std::vector<std::string>{"BPRM_CHECK"});
-    EXPECT_NE(f->consequence.find(
-                  "appraised at BPRM_CHECK (execve): execve of it, and of "
+    EXPECT_THAT(
+        f->consequence,
+        HasSubstr("appraised at BPRM_CHECK (execve): execve of it, and of "
                   "every script naming it, would fail with EACCES, so the "
-                  "kernel could not start init"),
-              std::string::npos)
-        << f->consequence;
+                  "kernel could not start init"));
     // A program is appraised before the stream already; opt/run.so only
     // once the script names it.
     EXPECT_EQ(FindingFor(before, interpreter) != nullptr,
@@ -902,9 +882,7 @@ TEST_F(TrustDecisionTest, Sha384SignatureByAnotherKeyWithTheSameKeyidFails) {
       } else {
         ASSERT_EQ(after.files.size(), 1u);
         EXPECT_EQ(after.files[0].path, "usr/bin/app");
-        EXPECT_NE(after.files[0].reason.find("does not verify"),
-                  std::string::npos)
-            << after.files[0].reason;
+        EXPECT_THAT(after.files[0].reason, HasSubstr("does not verify"));
       }
     }
   }
@@ -965,9 +943,8 @@ TEST_F(TrustDecisionTest, InPlaceSha512SignatureMustVerifyUnderTheRunningKey) {
       DecideStreamed(header, device_, image, file, digest);
   const TrustFinding* app = FindingFor(in_place, "usr/bin/app");
   ASSERT_NE(app, nullptr) << in_place.Summary();
-  EXPECT_NE(app->reason.find("replaced in place before reboot"),
-            std::string::npos);
-  EXPECT_NE(app->reason.find("running .ima"), std::string::npos) << app->reason;
+  EXPECT_THAT(app->reason, HasSubstr("replaced in place before reboot"));
+  EXPECT_THAT(app->reason, HasSubstr("running .ima"));
 }
 
 // ima_appraise.c xattr_verify: a digest passes IMA_DIGSIG_REQUIRED when
@@ -1028,7 +1005,7 @@ TEST_F(TrustDecisionTest, LegacySha1DigestEndingInZerosIsInvalidHash) {
   ASSERT_EQ(verdict.files.size(), 1u) << verdict.Summary();
   EXPECT_EQ(verdict.files[0].path, "usr/bin/ls");
   EXPECT_EQ(verdict.files[0].cause, "invalid-hash");
-  EXPECT_NE(verdict.files[0].reason.find("MD5"), std::string::npos);
+  EXPECT_THAT(verdict.files[0].reason, HasSubstr("MD5"));
 }
 
 // The device's policy is loaded by whichever kernel boots after the update:
@@ -1054,18 +1031,14 @@ TEST_F(TrustDecisionTest, PolicyTheShippedKernelRefusesIsAProblem) {
   TrustVerdict verdict = Decide(header, Image(&new_key_, &new_key_));
   EXPECT_FALSE(verdict.accepted());
   ASSERT_EQ(verdict.keyring_problems.size(), 1u) << verdict.Summary();
-  EXPECT_NE(verdict.keyring_problems[0].find("the Linux 6.1 kernel"),
-            std::string::npos)
-      << verdict.keyring_problems[0];
-  EXPECT_NE(verdict.keyring_problems[0].find("ima.policy:1"), std::string::npos)
-      << verdict.keyring_problems[0];
+  EXPECT_THAT(verdict.keyring_problems[0], HasSubstr("the Linux 6.1 kernel"));
+  EXPECT_THAT(verdict.keyring_problems[0], HasSubstr("ima.policy:1"));
 
   // The installed kernel recorded as 6.1 (no kernel shipped): the same.
   device_.kernel_version = KernelVersion{6, 1};
   verdict = Decide(BundleLoading(new_key_), Image(&new_key_, &new_key_));
   ASSERT_EQ(verdict.keyring_problems.size(), 1u) << verdict.Summary();
-  EXPECT_NE(verdict.keyring_problems[0].find("the Linux 6.1 kernel"),
-            std::string::npos);
+  EXPECT_THAT(verdict.keyring_problems[0], HasSubstr("the Linux 6.1 kernel"));
 }
 
 // Without an initramfs the kernel loads etc/keys/x509_{ima,evm}.der from
@@ -1107,8 +1080,7 @@ TEST_F(TrustDecisionTest, RootfsKeyFilesMustBeThePredictedCertificates) {
                 0),
             0u)
       << verdict.keyring_problems[0];
-  EXPECT_NE(verdict.keyring_problems[1].find("/etc/keys/x509_evm.der"),
-            std::string::npos);
+  EXPECT_THAT(verdict.keyring_problems[1], HasSubstr("/etc/keys/x509_evm.der"));
   // A declared initramfs is what loads the keys: the root's files are
   // not read.
   EXPECT_TRUE(Decide(BundleLoading(old_key_), image).accepted());
@@ -1120,8 +1092,8 @@ TEST_F(TrustDecisionTest, RootfsKeyFilesMustBeThePredictedCertificates) {
   image.push_back(link);
   verdict = Decide(no_initramfs, image);
   ASSERT_EQ(verdict.keyring_problems.size(), 1u) << verdict.Summary();
-  EXPECT_NE(verdict.keyring_problems[0].find("leads to no regular file"),
-            std::string::npos);
+  EXPECT_THAT(verdict.keyring_problems[0],
+              HasSubstr("leads to no regular file"));
 }
 
 // A device that boots no initramfs (device.conf `initramfs = none`): the
@@ -1223,10 +1195,9 @@ TEST_F(NoInitramfsTest, OldCertificateLeftInEtcKeysNamesTheFiles) {
   EXPECT_TRUE(verdict.keyring_problems.empty()) << verdict.Summary();
   EXPECT_EQ(verdict.ima_keyids, std::vector<uint32_t>{KeyIdOf(old_key_)});
   ASSERT_FALSE(verdict.files.empty());
-  EXPECT_NE(verdict.Summary().find("/sbin/init: security.ima signed by keyid " +
-                                   KeyIdHex(KeyIdOf(new_key_))),
-            std::string::npos)
-      << verdict.Summary();
+  EXPECT_THAT(verdict.Summary(),
+              HasSubstr("/sbin/init: security.ima signed by keyid " +
+                        KeyIdHex(KeyIdOf(new_key_))));
 }
 
 TEST_F(NoInitramfsTest, ImageWithoutEtcKeysIsRefusedNamingTheFiles) {
@@ -1258,11 +1229,9 @@ TEST_F(NoInitramfsTest, MissingEvmFileEmptiesOnlyEvm) {
   image.push_back(KeyFile("etc/keys/x509_ima.der", new_key_, new_key_));
   TrustVerdict verdict = DecideFromRootfs(SignedBy(new_key_), image);
   ASSERT_EQ(verdict.keyring_problems.size(), 1u) << verdict.Summary();
-  EXPECT_NE(verdict.keyring_problems[0].find(
-                "the image has no /etc/keys/x509_evm.der"),
-            std::string::npos);
-  EXPECT_NE(verdict.keyring_problems[0].find("invalid-fail-immutable"),
-            std::string::npos);
+  EXPECT_THAT(verdict.keyring_problems[0],
+              HasSubstr("the image has no /etc/keys/x509_evm.der"));
+  EXPECT_THAT(verdict.keyring_problems[0], HasSubstr("invalid-fail-immutable"));
   EXPECT_EQ(verdict.ima_keyids, std::vector<uint32_t>{KeyIdOf(new_key_)});
   EXPECT_TRUE(verdict.evm_keyids.empty());
   ASSERT_FALSE(verdict.files.empty());
@@ -1275,25 +1244,21 @@ TEST_F(NoInitramfsTest, CertificateFromACaTheKernelLacksIsRefused) {
   TrustVerdict verdict =
       DecideFromRootfs(SignedBy(stranger), ImageWithKeys(stranger, stranger));
   ASSERT_FALSE(verdict.accepted());
-  EXPECT_NE(verdict.Summary().find("would be refused by the kernel"),
-            std::string::npos)
-      << verdict.Summary();
-  EXPECT_NE(verdict.Summary().find("the certificate in the image's "
-                                   "/etc/keys/x509_ima.der would not load "
-                                   "into .ima after reboot"),
-            std::string::npos)
-      << verdict.Summary();
+  EXPECT_THAT(verdict.Summary(), HasSubstr("would be refused by the kernel"));
+  EXPECT_THAT(verdict.Summary(),
+              HasSubstr("the certificate in the image's "
+                        "/etc/keys/x509_ima.der would not load "
+                        "into .ima after reboot"));
 }
 
 TEST_F(NoInitramfsTest, CertificateNeitherDeclaredNorLoadedIsRefused) {
   TrustVerdict verdict =
       DecideFromRootfs(SignedBy(old_key_), ImageWithKeys(old_key_, new_key_));
   ASSERT_EQ(verdict.keyring_problems.size(), 2u) << verdict.Summary();
-  EXPECT_NE(verdict.keyring_problems[0].find(
-                "the image's /etc/keys/x509_ima.der holds none of the "
-                "certificates the manifest declares or the device has loaded"),
-            std::string::npos)
-      << verdict.keyring_problems[0];
+  EXPECT_THAT(
+      verdict.keyring_problems[0],
+      HasSubstr("the image's /etc/keys/x509_ima.der holds none of the "
+                "certificates the manifest declares or the device has loaded"));
 }
 
 // Followed as the kernel's filp_open() does, inside the image: a symlink
@@ -1335,8 +1300,7 @@ TEST_F(NoInitramfsTest, LinkThatLeadsNowhereLoadsNothing) {
   image.back() = Link("etc/keys/x509_evm.der", "/usr");
   verdict = DecideFromRootfs(SignedBy(new_key_), image);
   ASSERT_EQ(verdict.keyring_problems.size(), 1u) << verdict.Summary();
-  EXPECT_NE(verdict.keyring_problems[0].find("(a folder)"), std::string::npos)
-      << verdict.keyring_problems[0];
+  EXPECT_THAT(verdict.keyring_problems[0], HasSubstr("(a folder)"));
 }
 
 // Such a device never loads the bundle's initramfs: its keys do not count,
@@ -1356,8 +1320,7 @@ TEST_F(NoInitramfsTest, TheBundlesInitramfsDoesNotCount) {
                                    0),
             0u)
       << verdict.notes[0];
-  EXPECT_NE(verdict.Summary().find("; note: the bundle's initramfs"),
-            std::string::npos);
+  EXPECT_THAT(verdict.Summary(), HasSubstr("; note: the bundle's initramfs"));
   // The same certificates: nothing to say.
   verdict = DecideFromRootfs(BundleLoading(new_key_),
                              ImageWithKeys(new_key_, new_key_));

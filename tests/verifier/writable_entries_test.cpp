@@ -1,5 +1,6 @@
 #include "verifier/device/writable_entries.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -11,6 +12,8 @@
 
 namespace imab::verifier {
 namespace {
+
+using ::testing::HasSubstr;
 
 Entry Make(EntryType type, std::string path) {
   Entry e;
@@ -26,7 +29,7 @@ TEST(WritableEntriesTest, PathPlusReserveMustStayUnderPathMax) {
   EXPECT_TRUE(CheckWritable(e, 256).ok());
   Status over = CheckWritable(e, 257);
   ASSERT_FALSE(over.ok());
-  EXPECT_NE(over.error().message.find("PATH_MAX is 4096"), std::string::npos);
+  EXPECT_THAT(over.error().message, HasSubstr("PATH_MAX is 4096"));
   EXPECT_FALSE(
       CheckWritable(Make(EntryType::kFile, std::string(4096, 'a')), 0).ok());
 }
@@ -85,9 +88,8 @@ TEST(WritableEntriesTest, ManifestPassNamesTheEntryEscaped) {
       std::vector<uint8_t>(manifest.begin(), manifest.end()));
   Status status = CheckManifestEntries(source, 0);
   ASSERT_FALSE(status.ok());
-  EXPECT_NE(status.error().message.find("entry 1: path 'evil\\x1b\\n'"),
-            std::string::npos)
-      << status.error().message;
+  EXPECT_THAT(status.error().message,
+              HasSubstr("entry 1: path 'evil\\x1b\\n'"));
 }
 
 TEST(ManifestCopyTest, CopiesTheRegionOnceAndHashesIt) {
