@@ -354,23 +354,7 @@ Result<DeviceConfig> LoadDeviceConfigFrom(const DeviceRoot& device) {
                          (real.has_value() ? path : real.error().message) +
                          " (run imab-verify device init)");
   }
-  ConfigParser parser(NormalisedRoot(device.Display("")));
-  std::istringstream lines(*text);
-  std::string line;
-  int number = 0;
-  while (std::getline(lines, line)) {
-    ++number;
-    Status ok = parser.Line(line);
-    if (!ok.ok()) {
-      return MakeError(ok.error().code, path + ":" + std::to_string(number) +
-                                            ": " + ok.error().message);
-    }
-  }
-  Result<DeviceConfig> config = parser.Finish();
-  if (!config.has_value()) {
-    return MakeError(config.error().code, path + ": " + config.error().message);
-  }
-  return config;
+  return ParseDeviceConfigText(*text, NormalisedRoot(device.Display("")), path);
 }
 
 // The rootfs-magic/-type/-uuid lines, each only when set.
@@ -387,6 +371,29 @@ void RenderRootfs(const RootFileSystem& rootfs, std::ostream& out) {
 }
 
 }  // namespace
+
+Result<DeviceConfig> ParseDeviceConfigText(std::string_view text,
+                                           const std::string& root,
+                                           const std::string& where) {
+  ConfigParser parser(root);
+  std::istringstream lines{std::string(text)};
+  std::string line;
+  int number = 0;
+  while (std::getline(lines, line)) {
+    ++number;
+    Status ok = parser.Line(line);
+    if (!ok.ok()) {
+      return MakeError(ok.error().code, where + ":" + std::to_string(number) +
+                                            ": " + ok.error().message);
+    }
+  }
+  Result<DeviceConfig> config = parser.Finish();
+  if (!config.has_value()) {
+    return MakeError(config.error().code,
+                     where + ": " + config.error().message);
+  }
+  return config;
+}
 
 Result<DeviceConfig> LoadDeviceConfig(const std::string& root) {
   const std::string normalised = NormalisedRoot(root);
