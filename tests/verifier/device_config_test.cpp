@@ -176,6 +176,9 @@ INSTANTIATE_TEST_SUITE_P(
                 "critical: empty value"},
         BadCase{"EmptyPattern", std::string(kMinimal) + "critical = /\n",
                 ":5: critical: empty pattern"},
+        BadCase{"BlankAfterSlash",
+                std::string(kMinimal) + "critical = / opt/app\n",
+                ":5: critical: pattern starts with a blank"},
         BadCase{
             "NulInPath",
             std::string(kMinimal) + std::string("init = /sbin/init\0x\n", 20),

@@ -273,6 +273,12 @@ class ConfigParser {
     if (value.empty()) {
       return MakeError(ErrorCode::kInvalidArgument, "empty pattern");
     }
+    // "/ x" would leave " x", which RenderDeviceConfig's "critical = " line
+    // loses to trimming when read back.
+    if (value.front() == ' ' || value.front() == '\t') {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "pattern starts with a blank");
+    }
     config_.critical.emplace_back(value);
     return OkStatus();
   }
