@@ -12,7 +12,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 cd "$work"
-fresh() { rm -rf "$here/corpus/$1"; mkdir -p "$here/corpus/$1"; echo "$here/corpus/$1"; }
+# A corpus folder emptied of everything but the crash reproducers (crash_*).
+fresh() {
+  mkdir -p "$here/corpus/$1"
+  find "$here/corpus/$1" -type f ! -name 'crash_*' -delete
+  echo "$here/corpus/$1"
+}
 cert() {  # cert NAME CN [EXTRA openssl req args]: NAME.key, NAME.pem
   local name=$1 cn=$2; shift 2
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -169,6 +174,19 @@ boot[0x202:0x206] = b"HdrS"
 struct.pack_into("<H", boot, 0x206, 0x20f)
 struct.pack_into("<II", boot, 0x248, 16, len(payload))
 open(out + "/bzimage_xz", "wb").write(bytes(boot) + bytes(16) + payload)
+# The other payload compressions of arch/x86/boot/compressed.
+import bz2, subprocess
+others = {
+    "gzip": gzip.compress(body, mtime=0),
+    "bzip2": bz2.compress(body),
+    "lzma": lzma.compress(body, format=lzma.FORMAT_ALONE),
+    "zstd": subprocess.run(["zstd", "-q", "-c"], input=body, capture_output=True, check=True).stdout,
+}
+for name, packed in others.items():
+    payload = packed + struct.pack("<I", len(body))
+    head = bytearray(boot)
+    struct.pack_into("<II", head, 0x248, 16, len(payload))
+    open(out + "/bzimage_" + name, "wb").write(bytes(head) + bytes(16) + payload)
 open(out + "/unknown_layout", "wb").write(body)
 PY
 echo "seeds written under $here/corpus"
