@@ -12,8 +12,8 @@
 #include "common/read/byte_source.h"
 #include "common/read/digest.h"
 #include "common/read/manifest.h"
-#include "common/write/manifest_writer.h"
 #include "common/read/manifest_reader.h"
+#include "common/write/manifest_writer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint8_t> bytes(data, data + size);

@@ -174,10 +174,36 @@ INSTANTIATE_TEST_SUITE_P(
                 "exactly one of release-ca and trust-root"},
         BadCase{"EmptyValue", std::string(kMinimal) + "critical =\n",
                 "critical: empty value"},
+        BadCase{"EmptyPattern", std::string(kMinimal) + "critical = /\n",
+                ":5: critical: empty pattern"},
+        BadCase{"BlankAfterSlash",
+                std::string(kMinimal) + "critical = / opt/app\n",
+                ":5: critical: pattern starts with a blank"},
+        BadCase{
+            "NulInPath",
+            std::string(kMinimal) + std::string("init = /sbin/init\0x\n", 20),
+            ":5: control character in line"},
+        BadCase{"CarriageReturn", std::string(kMinimal) + "layout = ab\r\n",
+                ":5: control character in line"},
         BadCase{"BadRequireEku",
                 std::string(kMinimal) + "release-require-eku = maybe\n",
                 ":5: release-require-eku: 'maybe' is not yes or no"}),
     [](const auto& test) { return std::string(test.param.name); });
+
+// Every leading '/' of a critical pattern goes, as for paths, so that what
+// RenderDeviceConfig writes reads back as the same pattern (found by
+// tests/fuzz/device_config_fuzz.cpp: "//x" was kept as "/x", written out
+// as "critical = /x" and read back as "x").
+TEST_F(DeviceConfigTest, CriticalPatternLosesEveryLeadingSlash) {
+  Result<DeviceConfig> config = Load(std::string(kMinimal) +
+                                     "critical-defaults = no\n"
+                                     "critical = //opt/app/*\n");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->critical, std::vector<std::string>{"opt/app/*"});
+  Result<DeviceConfig> again = Load(RenderDeviceConfig(*config));
+  ASSERT_TRUE(again.has_value()) << again.error().message;
+  EXPECT_EQ(again->critical, config->critical);
+}
 
 TEST_F(DeviceConfigTest, MissingFileSaysDeviceNotInitialised) {
   Result<DeviceConfig> config = LoadDeviceConfig(dir_.path().string());

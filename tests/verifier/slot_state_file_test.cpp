@@ -75,6 +75,10 @@ TEST(SlotStateFileTest, RefusesDamage) {
       {"kernel-version 6.6\n", "kernel-version 6.6\nkernel-profile le64\n"},
       {"kernel-profile le32\n", "kernel-profile le32\nkernel-ca 30\n"},
       {"kernel-version 6.6", "kernel-version "},
+      // An empty value would be a second spelling of "-" (found by
+      // tests/fuzz/slot_state_file_fuzz.cpp).
+      {"compatible acme-gateway", "compatible "},
+      {"version 2.4.1", "version "},
   };
   for (const auto& [from, to] : damage) {
     std::string bad = text;

@@ -141,6 +141,16 @@ class ConfigParser {
   explicit ConfigParser(std::string root) { config_.root = std::move(root); }
 
   Status Line(std::string_view raw) {
+    // A NUL would cut a path short where the file system sees it, and a
+    // '\r' would become part of a value: refuse control characters (tabs
+    // are blanks).
+    for (char c : raw) {
+      const auto byte = static_cast<unsigned char>(c);
+      if ((byte < 0x20 && c != '\t') || byte == 0x7f) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "control character in line");
+      }
+    }
     std::string line = Trim(raw);
     if (line.empty() || line.front() == '#') {
       return OkStatus();
@@ -229,8 +239,7 @@ class ConfigParser {
     } else if (key == "release-require-eku") {
       IMAB_ASSIGN_OR_RETURN(config_.release_require_eku, ParseBool(value));
     } else if (key == "critical") {
-      config_.critical.push_back(value.front() == '/' ? value.substr(1)
-                                                      : value);
+      return AddPattern(value);
     } else if (key == "init") {
       IMAB_ASSIGN_OR_RETURN(config_.init, DeviceRelativePath(value));
     } else if (key == "critical-defaults") {
@@ -251,6 +260,26 @@ class ConfigParser {
       // Fail closed: an unknown key may be a constraint we would ignore.
       return MakeError(ErrorCode::kInvalidArgument, "unknown key");
     }
+    return OkStatus();
+  }
+
+  // A glob of image paths, which have no leading '/': every leading '/'
+  // goes (one only would leave "//x" as "/x", a pattern no path matches and
+  // that RenderDeviceConfig writes back as another pattern, "x").
+  Status AddPattern(std::string_view value) {
+    while (!value.empty() && value.front() == '/') {
+      value.remove_prefix(1);
+    }
+    if (value.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument, "empty pattern");
+    }
+    // "/ x" would leave " x", which RenderDeviceConfig's "critical = " line
+    // loses to trimming when read back.
+    if (value.front() == ' ' || value.front() == '\t') {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "pattern starts with a blank");
+    }
+    config_.critical.emplace_back(value);
     return OkStatus();
   }
 
@@ -354,23 +383,7 @@ Result<DeviceConfig> LoadDeviceConfigFrom(const DeviceRoot& device) {
                          (real.has_value() ? path : real.error().message) +
                          " (run imab-verify device init)");
   }
-  ConfigParser parser(NormalisedRoot(device.Display("")));
-  std::istringstream lines(*text);
-  std::string line;
-  int number = 0;
-  while (std::getline(lines, line)) {
-    ++number;
-    Status ok = parser.Line(line);
-    if (!ok.ok()) {
-      return MakeError(ok.error().code, path + ":" + std::to_string(number) +
-                                            ": " + ok.error().message);
-    }
-  }
-  Result<DeviceConfig> config = parser.Finish();
-  if (!config.has_value()) {
-    return MakeError(config.error().code, path + ": " + config.error().message);
-  }
-  return config;
+  return ParseDeviceConfigText(*text, NormalisedRoot(device.Display("")), path);
 }
 
 // The rootfs-magic/-type/-uuid lines, each only when set.
@@ -387,6 +400,29 @@ void RenderRootfs(const RootFileSystem& rootfs, std::ostream& out) {
 }
 
 }  // namespace
+
+Result<DeviceConfig> ParseDeviceConfigText(std::string_view text,
+                                           const std::string& root,
+                                           const std::string& where) {
+  ConfigParser parser(root);
+  std::istringstream lines{std::string(text)};
+  std::string line;
+  int number = 0;
+  while (std::getline(lines, line)) {
+    ++number;
+    Status ok = parser.Line(line);
+    if (!ok.ok()) {
+      return MakeError(ok.error().code, where + ":" + std::to_string(number) +
+                                            ": " + ok.error().message);
+    }
+  }
+  Result<DeviceConfig> config = parser.Finish();
+  if (!config.has_value()) {
+    return MakeError(config.error().code,
+                     where + ": " + config.error().message);
+  }
+  return config;
+}
 
 Result<DeviceConfig> LoadDeviceConfig(const std::string& root) {
   const std::string normalised = NormalisedRoot(root);

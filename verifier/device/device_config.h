@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/read/kernel_profile.h"
@@ -90,6 +91,14 @@ const std::vector<std::string>& DefaultCriticalFiles();
 // ("device not initialised: ROOT/etc/imabundle/device.conf: ..."),
 // kInvalidArgument naming file and line for anything malformed.
 Result<DeviceConfig> LoadDeviceConfig(const std::string& root);
+
+// The parser LoadDeviceConfig runs on the file's text, exposed so that it
+// can be fuzzed (tests/fuzz/device_config_fuzz.cpp): `root` becomes
+// DeviceConfig::root as given; messages name "WHERE:LINE: ..." as
+// LoadDeviceConfig's name the file. Touches no file.
+Result<DeviceConfig> ParseDeviceConfigText(std::string_view text,
+                                           const std::string& root,
+                                           const std::string& where);
 
 // The canonical text of `config` (what LoadDeviceConfig reads back).
 std::string RenderDeviceConfig(const DeviceConfig& config);

@@ -30,7 +30,9 @@ class LineReader {
 
   Result<std::string_view> Value(std::string_view key) {
     IMAB_ASSIGN_OR_RETURN(std::string_view line, Next());
-    if (line.size() <= key.size() || line.substr(0, key.size()) != key ||
+    // A value is never empty ("-" stands for that), so that each state
+    // has one spelling.
+    if (line.size() <= key.size() + 1 || line.substr(0, key.size()) != key ||
         line[key.size()] != ' ') {
       std::string what = "expected a line starting with ";
       return Fail(what.append(key));
