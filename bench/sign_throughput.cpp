@@ -37,9 +37,9 @@ int main(int argc, char** argv) {
   for (auto& th : pool) {
     th.join();
   }
-  double seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   std::printf("threads=%d signatures=%ld seconds=%.3f per_second=%.0f\n",
               threads, total, seconds, static_cast<double>(total) / seconds);
   return 0;

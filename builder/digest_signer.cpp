@@ -63,8 +63,8 @@ Result<std::vector<uint8_t>> SignDigestWithKey(EVP_PKEY* key,
   // With the md set, RSA signs DigestInfo(algo, digest) with PKCS#1 v1.5
   // padding, which is what evmctl writes and the kernel checks.
   bool rsa = EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA;
-  if ((rsa && EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) !=
-                  1) ||
+  if ((rsa &&
+       EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1) ||
       EVP_PKEY_CTX_set_signature_md(ctx.get(), HashAlgoMd(algo)) != 1) {
     return OpenSslError(ErrorCode::kInternal, label + ": signing parameters");
   }
@@ -85,8 +85,8 @@ Result<std::vector<uint8_t>> SignDigestWithKey(EVP_PKEY* key,
   if (!rsa) {
     return sig;
   }
-  Status check = VerifyDigestSignature(const_cast<EVP_PKEY*>(public_key),
-                                       algo, digest, sig);
+  Status check = VerifyDigestSignature(const_cast<EVP_PKEY*>(public_key), algo,
+                                       digest, sig);
   if (!check.ok()) {
     return MakeError(ErrorCode::kInternal, label +
                                                ": fresh signature does not "

@@ -13,7 +13,7 @@ namespace imab::builder {
 // A second path to an inode already yielded (st_nlink > 1) becomes a
 // kHardlink to the first path. Sockets are skipped with a warning. A file
 // whose size changes while it is read is an error naming it.
-Result<std::unique_ptr<RootfsSource>> OpenFolderSource(
-    const std::string& root, Reporter& reporter);
+Result<std::unique_ptr<RootfsSource>> OpenFolderSource(const std::string& root,
+                                                       Reporter& reporter);
 
 }  // namespace imab::builder

@@ -19,11 +19,11 @@
 #include "common/read/evm_digest.h"
 #include "common/read/glob_match.h"
 #include "common/read/ima_xattr.h"
-#include "common/write/ima_xattr_writer.h"
 #include "common/read/initramfs.h"
 #include "common/read/keyid.h"
 #include "common/read/limits.h"
 #include "common/read/openssl_error.h"
+#include "common/write/ima_xattr_writer.h"
 #include "common/write/initramfs_rewrite.h"
 
 namespace imab::builder {

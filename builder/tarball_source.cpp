@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "common/read/handles.h"
-#include "common/write/archive_handles.h"
 #include "common/read/image_tree.h"
 #include "common/read/limits.h"
+#include "common/write/archive_handles.h"
 
 namespace imab::builder {
 namespace {

@@ -15,7 +15,7 @@ namespace imab::builder {
 // warning; a folder entry that comes after a synthesised one of the same
 // path updates nothing and is an error naming it. Duplicate paths, absolute
 // paths, ".." and sockets are errors naming the entry.
-Result<std::unique_ptr<RootfsSource>> OpenTarballSource(
-    const std::string& path, Reporter& reporter);
+Result<std::unique_ptr<RootfsSource>> OpenTarballSource(const std::string& path,
+                                                        Reporter& reporter);
 
 }  // namespace imab::builder

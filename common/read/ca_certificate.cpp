@@ -102,6 +102,31 @@ std::optional<CaAnchorRecord> AnchorOf(const std::string& link,
   return a;
 }
 
+namespace {
+
+// What a file of PEM blocks must hold to be one certificate: exactly one
+// certificate block and no block of another type (`other`, the last seen).
+Status CheckBlockCounts(int certificates, const std::string& other) {
+  auto bad = [](const std::string& why) {
+    return MakeError(ErrorCode::kInvalidArgument, why);
+  };
+  if (certificates == 0 && other.empty()) {
+    return bad("no PEM block (DER, binary or text?), not a PEM certificate");
+  }
+  if (!other.empty()) {
+    return bad("holds a '" + other + "' PEM block" +
+               (certificates == 0 ? ", not a certificate"
+                                  : " besides the certificate"));
+  }
+  if (certificates != 1) {
+    return bad("holds " + std::to_string(certificates) +
+               " certificates, expected exactly one");
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
 // Builds the store step by step (script §3 steps 4-6).
 Status CheckOnePemCertificate(std::string_view bytes) {
   auto bad = [](const std::string& why) {
@@ -149,19 +174,7 @@ Status CheckOnePemCertificate(std::string_view bytes) {
     ++certificates;
   }
   ERR_clear_error();
-  if (certificates == 0 && other.empty()) {
-    return bad("no PEM block (DER, binary or text?), not a PEM certificate");
-  }
-  if (!other.empty()) {
-    return bad("holds a '" + other + "' PEM block" +
-               (certificates == 0 ? ", not a certificate"
-                                  : " besides the certificate"));
-  }
-  if (certificates != 1) {
-    return bad("holds " + std::to_string(certificates) +
-               " certificates, expected exactly one");
-  }
-  return OkStatus();
+  return CheckBlockCounts(certificates, other);
 }
 
 std::optional<CaAnchorRecord> DescribeAnchor(const std::string& link,

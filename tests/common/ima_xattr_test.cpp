@@ -1,7 +1,6 @@
 // security.ima / security.evm codec: golden bytes built by hand from the
 // header layout (ima-evm-formats.md §1.3, §2.1) and one test per rejection.
 #include "common/read/ima_xattr.h"
-#include "common/write/ima_xattr_writer.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -9,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/write/ima_xattr_writer.h"
 #include "tests/testutil/status_matchers.h"
 
 namespace imab {

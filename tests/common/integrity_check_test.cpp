@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "common/read/ima_xattr.h"
-#include "common/write/ima_xattr_writer.h"
 #include "common/read/keyid.h"
 #include "common/read/x509_util.h"
+#include "common/write/ima_xattr_writer.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"

@@ -22,12 +22,12 @@ TEST(KeyRotationDocTest, ProceduresRunEndToEnd) {
   MakeSampleTree(rootfs, small);
   std::string bin_dirs = fs::path(BuildBin()).parent_path().string() + ":" +
                          fs::path(VerifyBin()).parent_path().string();
-  CommandResult run = RunShell(
-      "PATH=" + ShellQuote(bin_dirs) + ":\"$PATH\" ROOTFS=" +
-      ShellQuote(rootfs) + " bash " +
-      ShellQuote(SourceDir() + "/scripts/run-doc-blocks.sh") + " " +
-      ShellQuote(SourceDir() + "/docs/key-rotation.md") + " " +
-      ShellQuote(dir.path().string()));
+  CommandResult run =
+      RunShell("PATH=" + ShellQuote(bin_dirs) +
+               ":\"$PATH\" ROOTFS=" + ShellQuote(rootfs) + " bash " +
+               ShellQuote(SourceDir() + "/scripts/run-doc-blocks.sh") + " " +
+               ShellQuote(SourceDir() + "/docs/key-rotation.md") + " " +
+               ShellQuote(dir.path().string()));
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
   for (const char* bundle :
        {"v1.imab", "v2.imab", "v3.imab", "v4.imab", "v5.imab"}) {

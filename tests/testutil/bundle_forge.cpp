@@ -41,8 +41,8 @@ std::string Compress(const std::string& tar) {
   ZSTD_CCtx* cctx = ZSTD_createCCtx();
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, 3);
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
-  size_t n = ZSTD_compress2(cctx, out.data(), out.size(), tar.data(),
-                            tar.size());
+  size_t n =
+      ZSTD_compress2(cctx, out.data(), out.size(), tar.data(), tar.size());
   ZSTD_freeCCtx(cctx);
   EXPECT_FALSE(ZSTD_isError(n));
   out.resize(n);

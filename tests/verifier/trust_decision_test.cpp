@@ -15,9 +15,9 @@
 #include "common/read/hash_algo.h"
 #include "common/read/hex.h"
 #include "common/read/ima_xattr.h"
-#include "common/write/ima_xattr_writer.h"
 #include "common/read/keyid.h"
 #include "common/read/x509_util.h"
+#include "common/write/ima_xattr_writer.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/temp_dir.h"
 

@@ -237,7 +237,8 @@ Status CheckRequiredCas(const VerifyOptions& options, VerifyReport& report) {
   return Record(
       report, "ca-required",
       CheckRequiredAnchors(report.facts->header.ca_store, ca.anchors,
-                           ca.expiry_horizon_days, now, ErrorCode::kPolicyRefused),
+                           ca.expiry_horizon_days, now,
+                           ErrorCode::kPolicyRefused),
       std::to_string(ca.anchors.size()) + " required CA(s) present" +
           (now.has_value()
                ? " beyond the " + std::to_string(ca.expiry_horizon_days) +

@@ -11,8 +11,8 @@
 
 #include "common/read/reporter.h"
 #include "common/read/result.h"
-#include "verifier/device/device_state.h"
 #include "verifier/bundle/entry_sink.h"
+#include "verifier/device/device_state.h"
 
 namespace imab::verifier {
 

@@ -7,8 +7,8 @@
 #include <optional>
 
 #include "common/read/handles.h"
-#include "verifier/trust/elf_deps.h"
 #include "verifier/bundle/entry_sink.h"
+#include "verifier/trust/elf_deps.h"
 #include "verifier/trust/trust_decision.h"
 
 namespace imab::verifier {
