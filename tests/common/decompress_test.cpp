@@ -7,22 +7,20 @@
 #include <string>
 #include <vector>
 
+#include "tests/testutil/bytes.h"
 #include "tests/testutil/run.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace imab {
 namespace {
 
+using ::imab::testing::ByteSpan;
 using ::imab::testing::ReadFile;
 using ::imab::testing::RunShell;
 using ::imab::testing::ShellQuote;
 using ::imab::testing::TempDir;
 using ::imab::testing::WriteFile;
 using ::testing::HasSubstr;
-
-std::span<const uint8_t> Bytes(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
 
 // Something like a kernel: incompressible code, a banner, repetitive data;
 // over 64 KiB, so every decoder hands out several chunks.
@@ -92,7 +90,7 @@ class DecompressTest : public ::testing::TestWithParam<Format> {
   }
   Result<size_t> Decode(const std::string& input, uint64_t max_output,
                         std::vector<uint8_t>* out) {
-    return DecompressStream(Bytes(input), GetParam().compression, max_output,
+    return DecompressStream(ByteSpan(input), GetParam().compression, max_output,
                             out);
   }
   std::string corrupt_prefix() const {
@@ -183,7 +181,7 @@ TEST(DecompressLz4LegacyTest, ReadsSeveralBlocksAndConcatenatedStreams) {
   const std::string stream = Compress("lz4 -q -l -9", plain);
   std::vector<uint8_t> out;
   Result<size_t> used = DecompressStream(
-      Bytes(stream + stream), Compression::kLz4Legacy, 256u << 20, &out);
+      ByteSpan(stream + stream), Compression::kLz4Legacy, 256u << 20, &out);
   ASSERT_TRUE(used.has_value()) << used.error().message;
   EXPECT_EQ(out.size(), 2 * plain.size());
   EXPECT_EQ(*used, 2 * stream.size());
@@ -196,7 +194,7 @@ TEST(DecompressLzmaTest, DictionaryPastTheLimitIsRefused) {
   stream.replace(1, 4, std::string(4, '\xff'));
   std::vector<uint8_t> out;
   Result<size_t> used =
-      DecompressStream(Bytes(stream), Compression::kLzma, 256u << 20, &out);
+      DecompressStream(ByteSpan(stream), Compression::kLzma, 256u << 20, &out);
   ASSERT_FALSE(used.has_value());
   EXPECT_EQ(used.error().code, ErrorCode::kLimitExceeded);
   EXPECT_THAT(used.error().message, HasSubstr("bytes of decoder memory"));
