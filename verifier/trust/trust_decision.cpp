@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "common/read/bytes.h"
@@ -21,7 +22,6 @@
 #include "common/read/path_parts.h"
 #include "common/read/printable.h"
 #include "common/read/x509_util.h"
-#include "verifier/trust/booted_kernel.h"
 #include "verifier/trust/hook_consequence.h"
 
 namespace imab::verifier {
@@ -243,6 +243,65 @@ Keyring MakeKeyring(const std::string& name, const std::string& role,
   return ring;
 }
 
+// Which kernel boots after an update: the kernels the bundle ships when it
+// declares them (FORMAT.md §3.3.3: every kernel a bootloader could start is
+// declared and carries every CA, which the streaming check confirms in their
+// bytes), else the device's own kernel, which keeps booting.
+struct BootedKernel {
+  bool shipped = false;  // the bundle ships the kernels that boot
+  // How that kernel computes EVM digests: the bundle's profile for a
+  // shipped kernel, else the device's.
+  KernelProfile profile;
+  // The newest kernel that may boot, whose (strictest) keyring rules hold,
+  // and every version that may boot.
+  KernelVersion newest;
+  std::set<KernelVersion> may_boot;
+  std::vector<Ptr<X509>> cas;  // built into it
+};
+
+// The kernel that boots after `header`'s update on `device`. A shipped
+// kernel with no declared CA, or a bundle CA that does not parse, is a
+// line in `problems`.
+BootedKernel KernelAfterReboot(const ManifestHeader& header,
+                               const DeviceTrust& device,
+                               std::vector<std::string>& problems) {
+  BootedKernel kernel;
+  kernel.shipped = header.keys.has_value() && !header.keys->kernels.empty();
+  kernel.profile = device.profile;
+  kernel.newest = device.kernel_version;
+  kernel.may_boot = {device.kernel_version};
+  if (!kernel.shipped) {
+    kernel.cas = CopyAll(device.kernel_cas);
+    return kernel;
+  }
+  // A shipped kernel boots with the CAs it carries: with none declared
+  // they are unknown, and the device's own CAs would be a guess.
+  if (header.keys->kernel_cas.empty()) {
+    problems.push_back(
+        "the image ships a kernel but declares none of the CAs built into "
+        "it (no kernel-ca line)");
+  }
+  // A new kernel computes EVM digests its own way: the bundle's profile.
+  if (header.ima.has_value()) {
+    kernel.profile = header.ima->profile;
+  }
+  // Any of them may boot: the strictest (newest) kernel's rules hold.
+  kernel.may_boot.clear();
+  for (const KernelRecord& k : header.keys->kernels) {
+    kernel.may_boot.insert(KernelVersion{k.major, k.minor});
+  }
+  kernel.newest = *kernel.may_boot.rbegin();
+  for (const std::string& der : header.keys->kernel_cas) {
+    Result<Ptr<X509>> ca = ParseCertificateDer(der, "bundle kernel CA");
+    if (!ca.has_value()) {
+      problems.push_back("kernel CA of the bundle does not parse");
+      continue;
+    }
+    kernel.cas.push_back(std::move(*ca));
+  }
+  return kernel;
+}
+
 // The certificates every initramfs the image ships loads into .ima and
 // .evm (any of them may be the one that boots), each found among the
 // manifest's declared signing certificates by its SHA-256. Needs
@@ -461,11 +520,9 @@ struct TrustDecider::Impl {
       verdict.kernel_version = kernel.newest;
     }
     CheckPolicyForKernels(device, kernel.may_boot, problems);
-    policy.set_mmap_reqprot(std::any_of(kernel.may_boot.begin(),
-                                        kernel.may_boot.end(),
-                                        [](const KernelVersion& v) {
-                                          return v > KernelVersion{6, 1};
-                                        }));
+    // Each kernel that may boot applies the policy at its own hooks: one
+    // after 6.1 is enough for MMAP_CHECK_REQPROT's.
+    policy.set_mmap_reqprot(kernel.newest > KernelVersion{6, 1});
     // Every kernel that may boot loads the keys: each one's rules hold.
     KernelCheck check{{},
                       KernelTarget::ForVersions(std::vector<KernelVersion>(
@@ -479,21 +536,19 @@ struct TrustDecider::Impl {
                                                ima_certs, evm_certs);
     next_ima = MakeKeyring(".ima", "post-update", ima_certs, &check, problems);
     next_evm = MakeKeyring(".evm", "post-update", evm_certs, &check, problems);
-    for (const Keyring* ring : {&next_ima, &next_evm}) {
-      if (ring->keys.empty()) {
-        if (std::optional<std::string> why =
-                EmptyKeyringProblem(ring->name, rootfs)) {
-          problems.push_back(*why);
-        }
+    for (auto [ring, ids, ders] :
+         {std::tuple{&next_ima, &verdict.ima_keyids, &verdict.ima_cert_ders},
+          {&next_evm, &verdict.evm_keyids, &verdict.evm_cert_ders}}) {
+      std::optional<std::string> empty =
+          ring->keys.empty() ? EmptyKeyringProblem(ring->name, rootfs)
+                             : std::nullopt;
+      if (empty.has_value()) {
+        problems.push_back(*empty);
       }
-    }
-    for (const Keyring::Key& key : next_ima.keys) {
-      verdict.ima_keyids.push_back(key.keyid);
-      verdict.ima_cert_ders.push_back(key.der);
-    }
-    for (const Keyring::Key& key : next_evm.keys) {
-      verdict.evm_keyids.push_back(key.keyid);
-      verdict.evm_cert_ders.push_back(key.der);
+      for (const Keyring::Key& key : ring->keys) {
+        ids->push_back(key.keyid);
+        ders->push_back(key.der);
+      }
     }
     // The running kernel already holds its keys; they are not re-checked,
     // and what is wrong with them is the device's affair.
