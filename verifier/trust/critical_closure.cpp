@@ -11,12 +11,9 @@ namespace imab::verifier {
 namespace {
 
 // ld.so's trusted folders, and the multiarch and lib64 variants of them.
-const std::vector<std::string>& DefaultLibraryFolders() {
-  static const std::vector<std::string> kFolders = {
-      "lib",       "usr/lib", "lib64",      "usr/lib64",    "lib32",
-      "usr/lib32", "libx32",  "usr/libx32", "usr/local/lib"};
-  return kFolders;
-}
+constexpr const char* kLibraryFolders[] = {
+    "lib",       "usr/lib", "lib64",      "usr/lib64",    "lib32",
+    "usr/lib32", "libx32",  "usr/libx32", "usr/local/lib"};
 
 }  // namespace
 
@@ -258,7 +255,8 @@ class CriticalClosure::Resolver {
       folders.push_back(WithoutLeadingSlashes(folder));
     }
     if (system_folders_.empty()) {
-      system_folders_ = DefaultLibraryFolders();
+      system_folders_.assign(std::begin(kLibraryFolders),
+                             std::end(kLibraryFolders));
       // Multiarch folders: lib/x86_64-linux-gnu, usr/lib/aarch64-linux-gnu.
       for (const char* parent : {"lib/", "usr/lib/"}) {
         for (auto it = c_.nodes_.lower_bound(parent);

@@ -42,6 +42,7 @@ struct Segment {
 };
 
 struct Layout {
+  ElfView elf;
   std::vector<Segment> loads;
   std::optional<Segment> interp, dynamic;
 };
@@ -55,21 +56,15 @@ bool IsScript(std::span<const uint8_t> b) {
   return b.size() >= 2 && b[0] == '#' && b[1] == '!';
 }
 
-// The ELF class and byte order, or an error.
-std::optional<ElfView> OpenElf(std::span<const uint8_t> bytes,
-                               std::string* error) {
-  ElfView view{bytes};
+// The ELF class and byte order and the segments, or an error.
+std::optional<Layout> ReadLayout(std::span<const uint8_t> bytes,
+                                 std::string* error) {
   if (bytes.size() < 16 || (bytes[4] != 1 && bytes[4] != 2) ||
       (bytes[5] != 1 && bytes[5] != 2)) {
     *error = "ELF header malformed (class or byte order)";
     return std::nullopt;
   }
-  view.is64 = bytes[4] == 2;
-  view.little = bytes[5] == 1;
-  return view;
-}
-
-std::optional<Layout> ReadLayout(const ElfView& elf, std::string* error) {
+  const ElfView elf{bytes, bytes[4] == 2, bytes[5] == 1};
   auto phoff = elf.Word(elf.is64 ? 32 : 28);
   auto phentsize = elf.Read(elf.is64 ? 54 : 42, 2);
   auto phnum = elf.Read(elf.is64 ? 56 : 44, 2);
@@ -78,7 +73,7 @@ std::optional<Layout> ReadLayout(const ElfView& elf, std::string* error) {
     *error = "ELF header malformed (program headers)";
     return std::nullopt;
   }
-  Layout layout;
+  Layout layout{elf, {}, {}, {}};
   for (uint64_t i = 0; i < *phnum; ++i) {
     const uint64_t at = *phoff + i * *phentsize;
     auto type = elf.Read(at, 4);
@@ -168,8 +163,9 @@ std::optional<uint64_t> FileOffset(const Layout& layout, uint64_t vaddr) {
 }
 
 // The dynamic entries' strings: DT_NEEDED and the search path.
-bool ReadDynamic(const ElfView& elf, const Layout& layout,
-                 std::span<const uint8_t> dynamic, ProgramDeps& deps) {
+bool ReadDynamic(const Layout& layout, std::span<const uint8_t> dynamic,
+                 ProgramDeps& deps) {
+  const ElfView& elf = layout.elf;
   const ElfView dyn{dynamic, elf.is64, elf.little};
   const uint64_t entry = elf.is64 ? 16 : 8;
   std::optional<uint64_t> strtab, strsz, runpath, rpath;
@@ -239,11 +235,7 @@ std::optional<ProgramDeps> ParseProgramDeps(std::span<const uint8_t> bytes,
     return std::nullopt;
   }
   ProgramDeps deps;
-  std::optional<ElfView> elf = OpenElf(bytes, &deps.error);
-  std::optional<Layout> layout;
-  if (elf) {
-    layout = ReadLayout(*elf, &deps.error);
-  }
+  std::optional<Layout> layout = ReadLayout(bytes, &deps.error);
   if (!layout) {
     return deps;
   }
@@ -268,7 +260,7 @@ std::optional<ProgramDeps> ParseProgramDeps(std::span<const uint8_t> bytes,
       deps.error = "dynamic section beyond the bytes read";
       return deps;
     }
-    if (!ReadDynamic(*elf, *layout, section, deps)) {
+    if (!ReadDynamic(*layout, section, deps)) {
       return deps;
     }
   }
@@ -296,15 +288,8 @@ void ElfDepsScanner::Begin(uint64_t size) {
 void ElfDepsScanner::LocateDynamic() {
   dynamic_located_ = true;  // tried once; Finish() reports a failure
   std::string ignored;
-  std::optional<ElfView> elf = OpenElf(head_, &ignored);
-  std::optional<Layout> layout;
-  if (elf) {
-    layout = ReadLayout(*elf, &ignored);
-  }
-  if (!layout) {
-    return;
-  }
-  if (layout->dynamic && layout->dynamic->filesz <= kDynamicCap) {
+  std::optional<Layout> layout = ReadLayout(head_, &ignored);
+  if (layout && layout->dynamic && layout->dynamic->filesz <= kDynamicCap) {
     dynamic_offset_ = layout->dynamic->offset;
     dynamic_size_ = layout->dynamic->filesz;
   }

@@ -1,5 +1,6 @@
 #include "verifier/trust/hook_consequence.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "common/read/path_parts.h"
@@ -30,39 +31,27 @@ Kind KindOf(const HookAccess& access) {
     case PolicyHook::kMmapCheck:
     case PolicyHook::kMmapCheckReqprot:
       return Kind::kMmap;
-    case PolicyHook::kNone:
-    case PolicyHook::kPostSetattr:
-    case PolicyHook::kModuleCheck:
-    case PolicyHook::kFirmwareCheck:
-    case PolicyHook::kKexecKernelCheck:
-    case PolicyHook::kKexecInitramfsCheck:
-    case PolicyHook::kPolicyCheck:
-    case PolicyHook::kKexecCmdline:
-    case PolicyHook::kKeyCheck:
-    case PolicyHook::kCriticalData:
-    case PolicyHook::kSetxattrCheck:
+    default:  // the kernel's own reads, and hooks that appraise no access
       return Kind::kKernelRead;
   }
-  return Kind::kKernelRead;
 }
 
 std::string Label(const HookAccess& access) {
-  const std::string name(HookName(access.hook));
-  switch (KindOf(access)) {
-    case Kind::kExecOpen:
-      return name + " mask=MAY_EXEC (execve's open)";
-    case Kind::kBprm:
-      return name + " (execve)";
-    case Kind::kRead:
-      return name + " (open)";
-    case Kind::kWrite:
-      return name + " (open for writing)";
-    case Kind::kMmap:
-      return name + " (mmap PROT_EXEC)";
-    case Kind::kKernelRead:
-      return name + " (kernel read)";
+  // In Kind's order.
+  static constexpr const char* kWhat[] = {" mask=MAY_EXEC (execve's open)",
+                                          " (execve)",
+                                          " (open)",
+                                          " (open for writing)",
+                                          " (mmap PROT_EXEC)",
+                                          " (kernel read)"};
+  return std::string(HookName(access.hook)) +
+         kWhat[static_cast<size_t>(KindOf(access))];
+}
+
+void AddOnce(std::vector<std::string>& to, std::string item) {
+  if (std::find(to.begin(), to.end(), item) == to.end()) {
+    to.push_back(std::move(item));
   }
-  return name;
 }
 
 // Whether the file's normal use passes through accesses of `kind`.
@@ -205,22 +194,12 @@ std::string HookConsequence(const RefusedFile& file) {
   std::vector<std::pair<std::string, std::vector<std::string>>> groups;
   for (const HookAccess& access : file.hooks) {
     const std::string effect = Effect(file, KindOf(access));
-    const std::string label = Label(access);
-    auto group = groups.begin();
-    while (group != groups.end() && group->first != effect) {
-      ++group;
-    }
+    auto group = std::find_if(groups.begin(), groups.end(),
+                              [&](const auto& g) { return g.first == effect; });
     if (group == groups.end()) {
-      groups.push_back({effect, {}});
-      group = groups.end() - 1;
+      group = groups.insert(groups.end(), {effect, {}});
     }
-    bool seen = false;
-    for (const std::string& have : group->second) {
-      seen = seen || have == label;
-    }
-    if (!seen) {
-      group->second.push_back(label);
-    }
+    AddOnce(group->second, Label(access));
   }
   std::string out;
   for (const auto& [effect, labels] : groups) {
@@ -236,14 +215,7 @@ std::string HookConsequence(const RefusedFile& file) {
 std::vector<std::string> HookNames(const std::vector<HookAccess>& hooks) {
   std::vector<std::string> out;
   for (const HookAccess& access : hooks) {
-    const std::string name(HookName(access.hook));
-    bool seen = false;
-    for (const std::string& have : out) {
-      seen = seen || have == name;
-    }
-    if (!seen) {
-      out.push_back(name);
-    }
+    AddOnce(out, std::string(HookName(access.hook)));
   }
   return out;
 }

@@ -10,19 +10,6 @@
 namespace imab::verifier {
 namespace {
 
-constexpr const char* kImaKeyFile = "etc/keys/x509_ima.der";
-constexpr const char* kEvmKeyFile = "etc/keys/x509_evm.der";
-
-std::optional<Sha256Digest> DerSha256(const X509* cert) {
-  Result<std::string> der = CertificateDer(cert);
-  if (!der.has_value()) {
-    return std::nullopt;
-  }
-  Result<Sha256Digest> digest = Sha256Of(AsBytes(*der));
-  return digest.has_value() ? std::optional<Sha256Digest>(*digest)
-                            : std::nullopt;
-}
-
 // What an empty `keyring` after reboot means for the device.
 std::string NothingLoads(const std::string& keyring) {
   if (keyring == ".ima") {
@@ -57,25 +44,44 @@ bool SameKeys(const InitramfsRecord& record, const RootfsKeys& keys) {
 
 }  // namespace
 
-RootfsKeysFinder::RootfsKeysFinder(const ManifestHeader& header,
-                                   const std::vector<const X509*>& loaded) {
-  auto add = [&](Ptr<X509> cert) {
-    if (cert == nullptr) {
-      return;
-    }
-    if (std::optional<Sha256Digest> digest = DerSha256(cert.get())) {
-      known_.emplace_back(*digest, std::move(cert));
-    }
-  };
-  if (header.ima.has_value()) {
-    for (const SigningCertificate& declared : header.ima->certificates) {
-      Result<Ptr<X509>> cert =
-          ParseCertificateDer(declared.der, "manifest ima certificate");
-      add(cert.has_value() ? std::move(*cert) : nullptr);
+std::vector<std::pair<uint32_t, Ptr<X509>>> DeclaredCertificates(
+    const ManifestHeader& header) {
+  std::vector<std::pair<uint32_t, Ptr<X509>>> out;
+  if (!header.ima.has_value()) {
+    return out;
+  }
+  for (const SigningCertificate& declared : header.ima->certificates) {
+    Result<Ptr<X509>> cert =
+        ParseCertificateDer(declared.der, "manifest ima certificate");
+    if (cert.has_value()) {
+      out.emplace_back(declared.keyid, std::move(*cert));
     }
   }
+  return out;
+}
+
+std::optional<Sha256Digest> DerSha256(const X509* cert) {
+  Result<std::string> der = CertificateDer(cert);
+  if (!der.has_value()) {
+    return std::nullopt;
+  }
+  Result<Sha256Digest> digest = Sha256Of(AsBytes(*der));
+  return digest.has_value() ? std::optional(*digest) : std::nullopt;
+}
+
+RootfsKeysFinder::RootfsKeysFinder(const ManifestHeader& header,
+                                   const std::vector<const X509*>& loaded) {
+  std::vector<std::pair<uint32_t, Ptr<X509>>> certs =
+      DeclaredCertificates(header);
   for (const X509* cert : loaded) {
-    add(Ptr<X509>(X509_dup(cert)));
+    certs.emplace_back(0, X509_dup(cert));
+  }
+  for (auto& [keyid, cert] : certs) {
+    std::optional<Sha256Digest> digest =
+        cert == nullptr ? std::nullopt : DerSha256(cert.get());
+    if (digest.has_value()) {
+      known_.emplace_back(*digest, std::move(cert));
+    }
   }
 }
 

@@ -39,6 +39,18 @@
 
 namespace imab::verifier {
 
+// Where the kernel looks for them in the root file system.
+inline constexpr const char* kImaKeyFile = "etc/keys/x509_ima.der";
+inline constexpr const char* kEvmKeyFile = "etc/keys/x509_evm.der";
+
+// The manifest's declared IMA signing certificates that parse, each with
+// the keyid it is declared under.
+std::vector<std::pair<uint32_t, Ptr<X509>>> DeclaredCertificates(
+    const ManifestHeader& header);
+
+// The SHA-256 of `cert`'s DER; nullopt when OpenSSL cannot encode it.
+std::optional<Sha256Digest> DerSha256(const X509* cert);
+
 // One key file and what the kernel would load from it.
 struct RootfsKeyFile {
   std::string path;           // "etc/keys/x509_ima.der"

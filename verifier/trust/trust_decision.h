@@ -12,29 +12,20 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
-#include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <span>
 #include <string>
-#include <utility>
 #include <vector>
 
-#include "common/read/digest.h"
-#include "common/read/digest_signature.h"
 #include "common/read/entry.h"
 #include "common/read/handles.h"
-#include "common/read/ima_xattr.h"
-#include "common/read/kernel_keyring.h"
+#include "common/read/hash_algo.h"
 #include "common/read/kernel_profile.h"
 #include "common/read/manifest.h"
 #include "common/read/result.h"
 #include "verifier/device/device_config.h"
-#include "verifier/device/device_state.h"
 #include "verifier/trust/critical_closure.h"
-#include "verifier/trust/hook_consequence.h"
 #include "verifier/trust/ima_policy.h"
 #include "verifier/trust/rootfs_keys.h"
 
@@ -154,122 +145,9 @@ class TrustDecider {
   TrustVerdict FinishContent() const;
 
  private:
-  struct Keyring;
-  TrustDecider(const ManifestHeader& header, const DeviceTrust& device);
-  // The keyring `name` as the kernel would hold it with `certs` loaded:
-  // certificates without a keyid, sharing one with another, or with a key
-  // the kernel cannot verify with, and (with `check_with_kernel`) ones a
-  // kernel of `target` refuses under `kernel_cas`, are left out, each
-  // with a line in `problems`.
-  static std::unique_ptr<Keyring> MakeKeyring(
-      const std::string& name, const std::vector<Ptr<X509>>& certs,
-      bool check_with_kernel, const std::vector<X509*>& kernel_cas,
-      const KernelTarget& target, std::vector<std::string>& problems);
-
-  // Why a file would fail appraisal.
-  struct Untrusted {
-    std::string reason;
-    std::string cause;
-    uint32_t mode = 0;
-  };
-  // What being an interpreter adds for a file that is not a program: the
-  // accesses at which it then fails as an ELF interpreter (open_exec) and
-  // as a script's "#!" interpreter (execve), when the policy appraises it
-  // there. `failure` is set when the manifest already shows it failing.
-  struct AsInterpreter {
-    std::optional<Untrusted> failure;
-    std::vector<HookAccess> elf, script;
-  };
-  // Per finding: what decides its hooks and consequence.
-  struct FindingInfo {
-    uint32_t mode = 0;
-    unsigned reach = kReachOpen;  // Reach bits
-    std::vector<HookAccess> hooks;
-    std::string consequence;  // "" = HookConsequence()
-    bool audited = true;      // the kernel logs an audit cause for it
-  };
-
-  void AddFinding(const Entry& entry, bool critical, unsigned reach,
-                  Untrusted why, std::vector<HookAccess> hooks);
-  // The first reason `entry` fails the keyrings (post-update, and the
-  // running one in place), or nullopt.
-  std::optional<Untrusted> CheckKeys(const Entry& entry,
-                                     bool signature_required) const;
-  // Why and where the kernel would refuse `entry` under `appraisal`, given
-  // the outcome of CheckKeys().
-  std::optional<std::pair<Untrusted, std::vector<HookAccess>>> Judge(
-      const Entry& entry, const Appraisal& appraisal,
-      const std::optional<Untrusted>& keys) const;
-  void RememberAsInterpreter(const Entry& entry, const Appraisal& own,
-                             const std::optional<Untrusted>& keys);
-  bool DeclaredKeyIs(const Keyring& ring, uint32_t keyid);
-  TrustVerdict Verdict(bool after_stream) const;
-  // The files device.conf's own critical patterns name that no hook
-  // appraises and that would not verify: why, and the pattern.
-  std::map<std::string, std::pair<Untrusted, std::string>> OwnCriticalFailures(
-      const CriticalClosure::Outcome& closure, bool after_stream) const;
-  // After the stream: what the interpreters programs name add.
-  void AddInterpreterFindings(const CriticalClosure::Outcome& closure,
-                              TrustVerdict& verdict,
-                              std::vector<FindingInfo>& info) const;
-  void SetConsequences(const CriticalClosure::Outcome& closure,
-                       TrustVerdict& verdict,
-                       const std::vector<FindingInfo>& info) const;
-  // The post-update keyrings' keyids and certificates, into verdict_.
-  void RecordNextKeyrings();
-  using AddFindingFn = std::function<void(const std::string&, const Untrusted&,
-                                          bool, FindingInfo)>;
-  void AddClosureFindings(const CriticalClosure::Outcome& closure,
-                          bool after_stream, const AddFindingFn& add) const;
-  // running_ima_ and running_evm_, from the device's loaded certificates.
-  void MakeRunningKeyrings(const std::vector<X509*>& ca_ptrs,
-                           const KernelTarget& target);
-  void CheckRootfsKeyFiles(std::vector<std::string>& problems) const;
-  // The first reason the file would fail under `ring`, or nullopt.
-  std::optional<std::pair<std::string, std::string>> CheckUnder(
-      const Keyring& ima, const Keyring& evm, const Entry& entry,
-      bool signature_required) const;
-  // Its two halves: security.ima (parsed into `parsed`) and security.evm.
-  std::optional<std::pair<std::string, std::string>> CheckImaUnder(
-      const Keyring& ima, const std::string& role, const Entry& entry,
-      bool signature_required, Result<ImaXattr>& parsed) const;
-  std::optional<std::pair<std::string, std::string>> CheckEvmUnder(
-      const Keyring& evm, const std::string& role, const Entry& entry,
-      bool digest_needs_signature) const;
-
-  const ManifestHeader& header_;
-  const DeviceTrust& device_;
-  // The device's policy at the hooks of the kernels that may boot.
-  ImaPolicy policy_;
-  KernelProfile profile_;
-  std::unique_ptr<Keyring> next_ima_, next_evm_, running_ima_, running_evm_;
-  TrustVerdict verdict_;
-  std::vector<FindingInfo> finding_info_;  // parallel to verdict_.files
-  // Hardlinks, symlinks, init and program dependencies of critical files.
-  CriticalClosure closure_;
-  // Files no hook appraises that would fail if they had to verify (an
-  // owner's critical pattern may name them through a link), by path.
-  std::map<std::string, Untrusted> untrusted_;
-  // Programs (kReachExec), and the interpreters their content names
-  // ("#!" ones flagged): the kernel opens those with open_exec().
-  std::set<std::string> programs_;
-  std::set<std::pair<std::string, bool>> interpreters_;
-  std::map<std::string, AsInterpreter> as_interpreter_;
-  // Appraised files whose IMA signature the stream must verify (with the
-  // accesses that appraise them), and the ones that failed there.
-  std::map<std::string, std::vector<HookAccess>> content_checked_;
-  std::map<std::string, Untrusted> content_failures_;
-  // No initramfs declared, on a device that may boot without one although
-  // it does not say so (device.conf `initramfs = image`): the kernel then
-  // loads the image's etc/keys files, which must be certificates of the
-  // predicted keyrings.
-  static constexpr const char* kRootfsKeyFiles[] = {"etc/keys/x509_ima.der",
-                                                    "etc/keys/x509_evm.der"};
-  bool rootfs_keys_load_ = false;
-  std::map<std::string, Sha256Digest> file_sha256_;
-  std::set<std::string> rootfs_key_entries_;
-  // DeclaredKeyIs() per keyring and keyid.
-  std::map<std::pair<const Keyring*, uint32_t>, bool> same_key_;
+  struct Impl;
+  explicit TrustDecider(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace imab::verifier
