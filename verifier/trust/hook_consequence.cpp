@@ -1,6 +1,7 @@
 #include "verifier/trust/hook_consequence.h"
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "common/read/path_parts.h"
@@ -31,9 +32,21 @@ Kind KindOf(const HookAccess& access) {
     case PolicyHook::kMmapCheck:
     case PolicyHook::kMmapCheckReqprot:
       return Kind::kMmap;
-    default:  // the kernel's own reads, and hooks that appraise no access
+    // Listed, not defaulted: a new hook must be placed here on purpose.
+    case PolicyHook::kNone:
+    case PolicyHook::kPostSetattr:
+    case PolicyHook::kModuleCheck:
+    case PolicyHook::kFirmwareCheck:
+    case PolicyHook::kKexecKernelCheck:
+    case PolicyHook::kKexecInitramfsCheck:
+    case PolicyHook::kPolicyCheck:
+    case PolicyHook::kKexecCmdline:
+    case PolicyHook::kKeyCheck:
+    case PolicyHook::kCriticalData:
+    case PolicyHook::kSetxattrCheck:
       return Kind::kKernelRead;
   }
+  return Kind::kKernelRead;
 }
 
 std::string Label(const HookAccess& access) {
@@ -44,6 +57,7 @@ std::string Label(const HookAccess& access) {
                                           " (open for writing)",
                                           " (mmap PROT_EXEC)",
                                           " (kernel read)"};
+  static_assert(std::size(kWhat) == static_cast<size_t>(Kind::kKernelRead) + 1);
   return std::string(HookName(access.hook)) +
          kWhat[static_cast<size_t>(KindOf(access))];
 }
