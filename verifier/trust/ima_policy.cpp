@@ -329,44 +329,6 @@ Appraisal ImaPolicy::Evaluate(uint32_t owner, uint32_t group) const {
   return Evaluate(entry);
 }
 
-std::string_view HookName(PolicyHook hook) {
-  switch (hook) {
-    case PolicyHook::kNone:
-      return "NONE";
-    case PolicyHook::kFileCheck:
-      return "FILE_CHECK";
-    case PolicyHook::kMmapCheck:
-      return "MMAP_CHECK";
-    case PolicyHook::kMmapCheckReqprot:
-      return "MMAP_CHECK_REQPROT";
-    case PolicyHook::kBprmCheck:
-      return "BPRM_CHECK";
-    case PolicyHook::kCredsCheck:
-      return "CREDS_CHECK";
-    case PolicyHook::kPostSetattr:
-      return "POST_SETATTR";
-    case PolicyHook::kModuleCheck:
-      return "MODULE_CHECK";
-    case PolicyHook::kFirmwareCheck:
-      return "FIRMWARE_CHECK";
-    case PolicyHook::kKexecKernelCheck:
-      return "KEXEC_KERNEL_CHECK";
-    case PolicyHook::kKexecInitramfsCheck:
-      return "KEXEC_INITRAMFS_CHECK";
-    case PolicyHook::kPolicyCheck:
-      return "POLICY_CHECK";
-    case PolicyHook::kKexecCmdline:
-      return "KEXEC_CMDLINE";
-    case PolicyHook::kKeyCheck:
-      return "KEY_CHECK";
-    case PolicyHook::kCriticalData:
-      return "CRITICAL_DATA";
-    case PolicyHook::kSetxattrCheck:
-      return "SETXATTR_CHECK";
-  }
-  return "NONE";
-}
-
 bool IsSharedObjectName(std::string_view path) {
   const std::string base = BaseName(path);
   return EndsWith(base, ".so") || base.find(".so.") != std::string::npos;

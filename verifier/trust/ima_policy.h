@@ -54,9 +54,6 @@ struct HookAccess {
   bool operator==(const HookAccess&) const = default;
 };
 
-// The hook's name in policy syntax: "MMAP_CHECK", "FILE_CHECK".
-std::string_view HookName(PolicyHook hook);
-
 // How the device can reach a regular file; each way brings its accesses
 // (ImaPolicy::Accesses).
 enum Reach : unsigned {
