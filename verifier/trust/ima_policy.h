@@ -150,8 +150,6 @@ class ImaPolicy {
   bool mmap_reqprot() const { return mmap_reqprot_; }
   void set_mmap_reqprot(bool on) { mmap_reqprot_ = on; }
 
-  size_t rule_count() const { return rules_.size(); }
-
  private:
   struct Rule {
     PolicyRule rule;
