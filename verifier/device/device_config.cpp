@@ -6,10 +6,12 @@
 #include <cctype>
 #include <charconv>
 #include <filesystem>
+#include <initializer_list>
 #include <optional>
 #include <set>
 #include <sstream>
 
+#include "common/read/path_parts.h"
 #include "verifier/device/device_root.h"
 #include "verifier/device/small_file.h"
 
@@ -28,40 +30,47 @@ std::string Trim(std::string_view s) {
   return std::string(s.substr(begin, end - begin + 1));
 }
 
+Error Invalid(std::string message) {
+  return MakeError(ErrorCode::kInvalidArgument, std::move(message));
+}
+
+// The value of the choice `value` names; "'VALUE' is not WHAT" otherwise.
+template <class T>
+Result<T> Choose(const std::string& value,
+                 std::initializer_list<std::pair<std::string_view, T>> choices,
+                 const std::string& what) {
+  for (const auto& [name, result] : choices) {
+    if (value == name) {
+      return result;
+    }
+  }
+  return Invalid("'" + value + "' is not " + what);
+}
+
 // A path the configuration names, stored relative to ROOT. A leading '/'
 // means the device's "/", which is ROOT. No ".." so nothing escapes ROOT.
 Result<std::string> DeviceRelativePath(std::string_view value) {
-  while (!value.empty() && value.front() == '/') {
-    value.remove_prefix(1);
+  std::string path = WithoutLeadingSlashes(value);
+  if (path.empty()) {
+    return Invalid("empty path");
   }
-  if (value.empty()) {
-    return MakeError(ErrorCode::kInvalidArgument, "empty path");
-  }
-  std::string_view rest = value;
-  while (!rest.empty()) {
-    size_t slash = rest.find('/');
-    std::string_view part = rest.substr(0, slash);
+  for (const std::string& part : SplitOn(path, '/')) {
     if (part == "..") {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "path " + std::string(value) + " leaves the root");
+      return Invalid("path " + path + " leaves the root");
     }
-    if (slash == std::string_view::npos) {
-      break;
-    }
-    rest.remove_prefix(slash + 1);
   }
-  return std::string(value);
+  return path;
 }
 
 Result<bool> ParseBool(const std::string& value) {
-  if (value == "yes" || value == "true" || value == "1") {
-    return true;
-  }
-  if (value == "no" || value == "false" || value == "0") {
-    return false;
-  }
-  return MakeError(ErrorCode::kInvalidArgument,
-                   "'" + value + "' is not yes or no");
+  return Choose<bool>(value,
+                      {{"yes", true},
+                       {"true", true},
+                       {"1", true},
+                       {"no", false},
+                       {"false", false},
+                       {"0", false}},
+                      "yes or no");
 }
 
 Result<uint32_t> ParseCount(const std::string& value) {
@@ -70,34 +79,18 @@ Result<uint32_t> ParseCount(const std::string& value) {
       std::from_chars(value.data(), value.data() + value.size(), out);
   if (ec != std::errc() || end != value.data() + value.size() ||
       value.empty()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "'" + value + "' is not a number");
+    return Invalid("'" + value + "' is not a number");
   }
   return out;
-}
-
-Result<SlotLayout> ParseLayout(const std::string& value) {
-  if (value == "ab") {
-    return SlotLayout::kAb;
-  }
-  if (value == "in-place") {
-    return SlotLayout::kInPlace;
-  }
-  return MakeError(ErrorCode::kInvalidArgument,
-                   "'" + value + "' is not ab or in-place");
 }
 
 }  // namespace
 
 Result<InitramfsSource> ParseInitramfsSource(const std::string& value) {
-  if (value == "image") {
-    return InitramfsSource::kImage;
-  }
-  if (value == "none") {
-    return InitramfsSource::kNone;
-  }
-  return MakeError(ErrorCode::kInvalidArgument,
-                   "'" + value + "' is not image or none");
+  return Choose<InitramfsSource>(
+      value,
+      {{"image", InitramfsSource::kImage}, {"none", InitramfsSource::kNone}},
+      "image or none");
 }
 
 Result<uint64_t> ParseFsMagic(const std::string& text) {
@@ -111,8 +104,7 @@ Result<uint64_t> ParseFsMagic(const std::string& text) {
       std::from_chars(digits.data(), digits.data() + digits.size(), value, 16);
   if (digits.empty() || ec != std::errc() ||
       end != digits.data() + digits.size()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "'" + text + "' is not a hexadecimal magic number");
+    return Invalid("'" + text + "' is not a hexadecimal magic number");
   }
   return value;
 }
@@ -128,8 +120,7 @@ Result<std::string> ParseFsUuid(const std::string& text) {
     out += static_cast<char>(std::tolower(c));
   }
   if (text.size() != 36 || out.size() != 36) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "'" + text + "' is not a UUID (8-4-4-4-12 hex digits)");
+    return Invalid("'" + text + "' is not a UUID (8-4-4-4-12 hex digits)");
   }
   return out;
 }
@@ -147,8 +138,7 @@ class ConfigParser {
     for (char c : raw) {
       const auto byte = static_cast<unsigned char>(c);
       if ((byte < 0x20 && c != '\t') || byte == 0x7f) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         "control character in line");
+        return Invalid("control character in line");
       }
     }
     std::string line = Trim(raw);
@@ -157,35 +147,34 @@ class ConfigParser {
     }
     size_t eq = line.find('=');
     if (eq == std::string::npos) {
-      return MakeError(ErrorCode::kInvalidArgument, "expected 'key = value'");
+      return Invalid("expected 'key = value'");
     }
     std::string key = Trim(std::string_view(line).substr(0, eq));
     std::string value = Trim(std::string_view(line).substr(eq + 1));
     if (value.empty()) {
-      return MakeError(ErrorCode::kInvalidArgument, key + ": empty value");
+      return Invalid(key + ": empty value");
     }
     static const std::set<std::string> kRepeatable = {
         "kernel-ca", "ima-cert", "evm-cert", "critical", "required-anchor"};
     if (kRepeatable.count(key) == 0 && !seen_.insert(key).second) {
-      return MakeError(ErrorCode::kInvalidArgument, key + " given twice");
+      return Invalid(key + " given twice");
     }
     Status ok = Apply(key, value);
     if (!ok.ok()) {
-      return MakeError(ok.error().code, key + ": " + ok.error().message);
+      return WithContext(std::move(ok).error(), key);
     }
     return OkStatus();
   }
 
   Result<DeviceConfig> Finish() {
     if (config_.compatible.empty()) {
-      return MakeError(ErrorCode::kInvalidArgument, "compatible is missing");
+      return Invalid("compatible is missing");
     }
     if (config_.kernel_cas.empty()) {
-      return MakeError(ErrorCode::kInvalidArgument, "kernel-ca is missing");
+      return Invalid("kernel-ca is missing");
     }
     if (config_.release_ca.empty() == config_.trust_root.empty()) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "give exactly one of release-ca and trust-root");
+      return Invalid("give exactly one of release-ca and trust-root");
     }
     if (config_.evm_certs.empty()) {
       // One key for IMA and EVM, as meta-integrity installs it.
@@ -193,17 +182,15 @@ class ConfigParser {
     }
     // A line that repeats a default pattern (as device init writes them
     // out) is that default, not an owner requirement.
+    const std::vector<std::string>& defaults = DefaultCriticalFiles();
     for (const std::string& pattern : config_.critical) {
-      const std::vector<std::string>& defaults = DefaultCriticalFiles();
-      if (std::find(defaults.begin(), defaults.end(), pattern) ==
-          defaults.end()) {
+      if (std::ranges::find(defaults, pattern) == defaults.end()) {
         config_.owner_critical.push_back(pattern);
       }
     }
     if (critical_defaults_) {
-      std::vector<std::string> all = DefaultCriticalFiles();
-      all.insert(all.end(), config_.critical.begin(), config_.critical.end());
-      config_.critical = std::move(all);
+      config_.critical.insert(config_.critical.begin(), defaults.begin(),
+                              defaults.end());
     }
     return std::move(config_);
   }
@@ -249,7 +236,12 @@ class ConfigParser {
     } else if (key == "ca-expiry-horizon-days") {
       IMAB_ASSIGN_OR_RETURN(config_.ca_expiry_horizon_days, ParseCount(value));
     } else if (key == "layout") {
-      IMAB_ASSIGN_OR_RETURN(config_.layout, ParseLayout(value));
+      IMAB_ASSIGN_OR_RETURN(
+          config_.layout,
+          Choose<SlotLayout>(
+              value,
+              {{"ab", SlotLayout::kAb}, {"in-place", SlotLayout::kInPlace}},
+              "ab or in-place"));
     } else if (key == "initramfs") {
       IMAB_ASSIGN_OR_RETURN(config_.initramfs, ParseInitramfsSource(value));
     } else if (key == "slots-dir") {
@@ -258,7 +250,7 @@ class ConfigParser {
       IMAB_ASSIGN_OR_RETURN(config_.allow_development, ParseBool(value));
     } else {
       // Fail closed: an unknown key may be a constraint we would ignore.
-      return MakeError(ErrorCode::kInvalidArgument, "unknown key");
+      return Invalid("unknown key");
     }
     return OkStatus();
   }
@@ -267,19 +259,16 @@ class ConfigParser {
   // goes (one only would leave "//x" as "/x", a pattern no path matches and
   // that RenderDeviceConfig writes back as another pattern, "x").
   Status AddPattern(std::string_view value) {
-    while (!value.empty() && value.front() == '/') {
-      value.remove_prefix(1);
-    }
-    if (value.empty()) {
-      return MakeError(ErrorCode::kInvalidArgument, "empty pattern");
+    std::string pattern = WithoutLeadingSlashes(value);
+    if (pattern.empty()) {
+      return Invalid("empty pattern");
     }
     // "/ x" would leave " x", which RenderDeviceConfig's "critical = " line
     // loses to trimming when read back.
-    if (value.front() == ' ' || value.front() == '\t') {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "pattern starts with a blank");
+    if (pattern.front() == ' ' || pattern.front() == '\t') {
+      return Invalid("pattern starts with a blank");
     }
-    config_.critical.emplace_back(value);
+    config_.critical.push_back(std::move(pattern));
     return OkStatus();
   }
 
@@ -300,13 +289,6 @@ std::string NormalisedRoot(const std::string& root) {
     out.pop_back();
   }
   return out;
-}
-
-// ROOT/path as the user would write it, for messages only (every access
-// goes through DeviceRoot).
-std::string ShownPath(const DeviceConfig& config, const std::string& path) {
-  std::string root = NormalisedRoot(config.root);
-  return root == "/" ? "/" + path : root + "/" + path;
 }
 
 }  // namespace
@@ -345,10 +327,9 @@ Result<std::optional<std::string>> FindSlotsFolder(const DeviceConfig& config) {
   // that for "no slots" would judge updates without the device's floors.
   std::error_code ec;
   if (std::filesystem::exists(device.Display(config.slots_dir), ec)) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     device.Display(config.slots_dir) +
-                         ": a symlink leads out of the root (paths under "
-                         "the root resolve inside it)");
+    return Invalid(device.Display(config.slots_dir) +
+                   ": a symlink leads out of the root (paths under the root "
+                   "resolve inside it)");
   }
   return std::optional<std::string>();
 }
@@ -357,49 +338,14 @@ Result<std::string> SlotsFolder(const DeviceConfig& config) {
   IMAB_ASSIGN_OR_RETURN(std::optional<std::string> found,
                         FindSlotsFolder(config));
   if (!found.has_value()) {
-    return MakeError(
-        ErrorCode::kInvalidArgument,
-        "slots not initialised: " + ShownPath(config, config.slots_dir) +
-            " does not exist (run imab-verify device init)");
+    // ROOT/slots-dir as the user would write it (config.root may end in '/').
+    const std::string root = NormalisedRoot(config.root);
+    return Invalid("slots not initialised: " + (root == "/" ? "" : root) + "/" +
+                   config.slots_dir +
+                   " does not exist (run imab-verify device init)");
   }
   return std::move(*found);
 }
-
-namespace {
-
-// Reads and parses ROOT/etc/imabundle/device.conf, resolved beneath ROOT.
-Result<DeviceConfig> LoadDeviceConfigFrom(const DeviceRoot& device) {
-  const std::string path = device.Display(kDeviceConfigPath);
-  // Resolved beneath ROOT: a symlinked ROOT/etc/imabundle cannot make the
-  // device read a configuration from outside it.
-  Result<std::optional<std::string>> real = device.Find(kDeviceConfigPath);
-  std::optional<std::string> text;
-  if (real.has_value() && real->has_value()) {
-    IMAB_ASSIGN_OR_RETURN(text, ReadSmallFile(**real, kMaxConfigBytes));
-  }
-  if (!text.has_value()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "device not initialised: cannot read " +
-                         (real.has_value() ? path : real.error().message) +
-                         " (run imab-verify device init)");
-  }
-  return ParseDeviceConfigText(*text, NormalisedRoot(device.Display("")), path);
-}
-
-// The rootfs-magic/-type/-uuid lines, each only when set.
-void RenderRootfs(const RootFileSystem& rootfs, std::ostream& out) {
-  if (rootfs.magic.has_value()) {
-    out << "rootfs-magic = 0x" << std::hex << *rootfs.magic << std::dec << "\n";
-  }
-  if (!rootfs.type.empty()) {
-    out << "rootfs-type = " << rootfs.type << "\n";
-  }
-  if (!rootfs.uuid.empty()) {
-    out << "rootfs-uuid = " << rootfs.uuid << "\n";
-  }
-}
-
-}  // namespace
 
 Result<DeviceConfig> ParseDeviceConfigText(std::string_view text,
                                            const std::string& root,
@@ -407,90 +353,96 @@ Result<DeviceConfig> ParseDeviceConfigText(std::string_view text,
   ConfigParser parser(root);
   std::istringstream lines{std::string(text)};
   std::string line;
-  int number = 0;
-  while (std::getline(lines, line)) {
-    ++number;
+  for (int number = 1; std::getline(lines, line); ++number) {
     Status ok = parser.Line(line);
     if (!ok.ok()) {
-      return MakeError(ok.error().code, where + ":" + std::to_string(number) +
-                                            ": " + ok.error().message);
+      return WithContext(std::move(ok).error(),
+                         where + ":" + std::to_string(number));
     }
   }
   Result<DeviceConfig> config = parser.Finish();
   if (!config.has_value()) {
-    return MakeError(config.error().code,
-                     where + ": " + config.error().message);
+    return WithContext(std::move(config).error(), where);
   }
   return config;
 }
 
 Result<DeviceConfig> LoadDeviceConfig(const std::string& root) {
-  const std::string normalised = NormalisedRoot(root);
-  Result<DeviceRoot> device = DeviceRoot::Open(normalised);
+  Result<DeviceRoot> device = DeviceRoot::Open(NormalisedRoot(root));
   if (!device.has_value()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "device not initialised: " + device.error().message +
-                         " (run imab-verify device init)");
+    return Invalid("device not initialised: " + device.error().message +
+                   " (run imab-verify device init)");
   }
-  return LoadDeviceConfigFrom(*device);
+  const std::string path = device->Display(kDeviceConfigPath);
+  // Resolved beneath ROOT: a symlinked ROOT/etc/imabundle cannot make the
+  // device read a configuration from outside it.
+  Result<std::optional<std::string>> real = device->Find(kDeviceConfigPath);
+  std::optional<std::string> text;
+  if (real.has_value() && real->has_value()) {
+    IMAB_ASSIGN_OR_RETURN(text, ReadSmallFile(**real, kMaxConfigBytes));
+  }
+  if (!text.has_value()) {
+    return Invalid("device not initialised: cannot read " +
+                   (real.has_value() ? path : real.error().message) +
+                   " (run imab-verify device init)");
+  }
+  return ParseDeviceConfigText(*text, device->Display(""), path);
 }
 
 std::string RenderDeviceConfig(const DeviceConfig& config) {
-  std::ostringstream out;
-  out << "# imabundle device configuration (manifests/device.conf.md)\n";
-  out << "compatible = " << config.compatible << "\n";
-  out << "kernel-profile = " << KernelProfileName(config.kernel_profile)
-      << "\n";
-  out << "kernel-version = " << config.kernel_version.major << "."
-      << config.kernel_version.minor << "\n";
-  for (const std::string& p : config.kernel_cas) {
-    out << "kernel-ca = /" << p << "\n";
-  }
-  for (const std::string& p : config.ima_certs) {
-    out << "ima-cert = /" << p << "\n";
-  }
-  if (config.evm_certs != config.ima_certs) {
-    for (const std::string& p : config.evm_certs) {
-      out << "evm-cert = /" << p << "\n";
+  std::string out =
+      "# imabundle device configuration (manifests/device.conf.md)\n";
+  auto line = [&out](std::string_view key, const std::string& value) {
+    out.append(key).append(" = ").append(value).append("\n");
+  };
+  // Optional settings are written only when set, paths with a leading '/'.
+  auto line_if = [&line](std::string_view key, bool set,
+                         const std::string& value) {
+    if (set) {
+      line(key, value);
     }
-  }
-  if (!config.ima_policy.empty()) {
-    out << "ima-policy = /" << config.ima_policy << "\n";
-  }
-  RenderRootfs(config.rootfs, out);
-  if (config.ima_appraise_modsig) {
-    out << "ima-appraise-modsig = yes\n";
-  }
-  if (!config.release_ca.empty()) {
-    out << "release-ca = /" << config.release_ca << "\n";
-  }
-  if (!config.trust_root.empty()) {
-    out << "trust-root = /" << config.trust_root << "\n";
-  }
-  if (!config.init.empty()) {
-    out << "init = /" << config.init << "\n";
-  }
-  if (config.release_require_eku) {
-    out << "release-require-eku = yes\n";
-  }
+  };
+  auto paths = [&line](std::string_view key,
+                       const std::vector<std::string>& list) {
+    for (const std::string& path : list) {
+      line(key, "/" + path);
+    }
+  };
+  line("compatible", config.compatible);
+  line("kernel-profile", KernelProfileName(config.kernel_profile));
+  line("kernel-version", KernelVersionName(config.kernel_version));
+  paths("kernel-ca", config.kernel_cas);
+  paths("ima-cert", config.ima_certs);
+  paths("evm-cert", config.evm_certs != config.ima_certs
+                        ? config.evm_certs
+                        : std::vector<std::string>());
+  line_if("ima-policy", !config.ima_policy.empty(), "/" + config.ima_policy);
+  const RootFileSystem& rootfs = config.rootfs;
+  std::ostringstream magic;
+  magic << "0x" << std::hex << rootfs.magic.value_or(0);
+  line_if("rootfs-magic", rootfs.magic.has_value(), magic.str());
+  line_if("rootfs-type", !rootfs.type.empty(), rootfs.type);
+  line_if("rootfs-uuid", !rootfs.uuid.empty(), rootfs.uuid);
+  line_if("ima-appraise-modsig", config.ima_appraise_modsig, "yes");
+  line_if("release-ca", !config.release_ca.empty(), "/" + config.release_ca);
+  line_if("trust-root", !config.trust_root.empty(), "/" + config.trust_root);
+  line_if("init", !config.init.empty(), "/" + config.init);
+  line_if("release-require-eku", config.release_require_eku, "yes");
   // The defaults are written out, so the file says exactly what is checked.
-  out << "critical-defaults = no\n";
-  for (const std::string& p : config.critical) {
-    out << "critical = " << p << "\n";
+  line("critical-defaults", "no");
+  for (const std::string& pattern : config.critical) {
+    line("critical", pattern);
   }
-  for (const std::string& a : config.required_anchors) {
-    out << "required-anchor = " << a << "\n";
+  for (const std::string& anchor : config.required_anchors) {
+    line("required-anchor", anchor);
   }
-  out << "ca-expiry-horizon-days = " << config.ca_expiry_horizon_days << "\n";
-  out << "layout = " << (config.layout == SlotLayout::kAb ? "ab" : "in-place")
-      << "\n";
-  out << "initramfs = "
-      << (config.initramfs == InitramfsSource::kNone ? "none" : "image")
-      << "\n";
-  out << "slots-dir = /" << config.slots_dir << "\n";
-  out << "allow-development = " << (config.allow_development ? "yes" : "no")
-      << "\n";
-  return out.str();
+  line("ca-expiry-horizon-days", std::to_string(config.ca_expiry_horizon_days));
+  line("layout", config.layout == SlotLayout::kAb ? "ab" : "in-place");
+  line("initramfs",
+       config.initramfs == InitramfsSource::kNone ? "none" : "image");
+  line("slots-dir", "/" + config.slots_dir);
+  line("allow-development", config.allow_development ? "yes" : "no");
+  return out;
 }
 
 }  // namespace imab::verifier

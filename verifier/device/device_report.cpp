@@ -8,12 +8,18 @@ namespace {
 
 std::string Bool(bool value) { return value ? "true" : "false"; }
 
-std::string StringList(const std::vector<std::string>& items) {
+// "[A, B, ...]", each item written by `json`.
+template <class T, class F>
+std::string JsonList(const std::vector<T>& items, F json) {
   std::string out = "[";
   for (size_t i = 0; i < items.size(); ++i) {
-    out += (i == 0 ? "" : ", ") + JsonString(items[i]);
+    out += (i == 0 ? "" : ", ") + json(items[i]);
   }
   return out + "]";
+}
+
+std::string StringList(const std::vector<std::string>& items) {
+  return JsonList(items, [](const std::string& s) { return JsonString(s); });
 }
 
 std::string StateJson(const DeviceState& state) {
@@ -109,14 +115,6 @@ std::string RenderStatusText(const DeviceStatus& status) {
 }
 
 std::string RenderStatusJson(const DeviceStatus& status) {
-  std::string slots = "[";
-  for (size_t i = 0; i < status.slots.size(); ++i) {
-    slots += (i == 0 ? "" : ", ") + SlotJson(status.slots[i]);
-  }
-  std::string keys = "[";
-  for (size_t i = 0; i < status.keys.size(); ++i) {
-    keys += (i == 0 ? "" : ", ") + KeyJson(status.keys[i]);
-  }
   return "{\"root\": " + JsonString(status.root) +
          ", \"compatible\": " + JsonString(status.compatible) +
          ", \"active_slot\": " + JsonString(status.active_slot) +
@@ -124,7 +122,8 @@ std::string RenderStatusJson(const DeviceStatus& status) {
          ", \"problems\": " + StringList(status.problems) +
          ", \"pending_cleanup\": " + StringList(status.pending_cleanup) +
          ", \"install_running\": " + Bool(status.install_running) +
-         ", \"slots\": " + slots + "]" + ", \"keys\": " + keys + "]" +
+         ", \"slots\": " + JsonList(status.slots, SlotJson) +
+         ", \"keys\": " + JsonList(status.keys, KeyJson) +
          ", \"key_generation_floor\": " +
          std::to_string(status.key_generation_floor) +
          ", \"trust_root_version\": " +

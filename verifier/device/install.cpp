@@ -28,10 +28,6 @@ LastResult DescribeOutcome(const std::string& bundle_name,
   return last;
 }
 
-std::string VersionText(const KernelVersion& version) {
-  return std::to_string(version.major) + "." + std::to_string(version.minor);
-}
-
 // After the reboot the device runs with the keys the decision predicted,
 // and with the kernel the image shipped, or the one it booted before.
 void TakeBootKeys(const DeviceState& previous,
@@ -48,7 +44,7 @@ void TakeBootKeys(const DeviceState& previous,
     next.kernel_profile = KernelProfileName(*trust->kernel_profile);
   }
   if (trust->kernel_version.has_value()) {
-    next.kernel_version = VersionText(*trust->kernel_version);
+    next.kernel_version = KernelVersionName(*trust->kernel_version);
   }
   next.kernel_cas = trust->kernel_ca_ders;
   next.ima_certs = trust->ima_cert_ders;

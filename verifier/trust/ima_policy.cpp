@@ -1,5 +1,7 @@
 #include "verifier/trust/ima_policy.h"
 
+#include <algorithm>
+#include <array>
 #include <initializer_list>
 
 #include "common/read/hash_algo.h"
@@ -15,40 +17,30 @@ constexpr size_t kMaxRuleBytes = 4094;
 
 enum class Family { kMeasure, kAppraise, kAudit, kHash };
 
-Family FamilyOf(PolicyAction action) {
-  switch (action) {
-    case PolicyAction::kMeasure:
-    case PolicyAction::kDontMeasure:
-      return Family::kMeasure;
-    case PolicyAction::kAppraise:
-    case PolicyAction::kDontAppraise:
-      return Family::kAppraise;
-    case PolicyAction::kAudit:
-      return Family::kAudit;
-    case PolicyAction::kHash:
-    case PolicyAction::kDontHash:
-      return Family::kHash;
-  }
-  return Family::kMeasure;
-}
+// The family of each PolicyAction, in the enum's order.
+constexpr std::array<Family, 7> kFamilyOf = {
+    Family::kMeasure, Family::kMeasure, Family::kAppraise, Family::kAppraise,
+    Family::kAudit,   Family::kHash,    Family::kHash};
+static_assert(kFamilyOf.size() ==
+              static_cast<size_t>(PolicyAction::kDontHash) + 1);
 
-bool StartsWith(const std::string& s, std::string_view prefix) {
-  return s.compare(0, prefix.size(), prefix) == 0;
-}
-
-bool StartsWithAny(const std::string& path,
+bool StartsWithAny(std::string_view text,
                    std::initializer_list<std::string_view> prefixes) {
   for (std::string_view prefix : prefixes) {
-    if (StartsWith(path, prefix)) {
+    if (text.starts_with(prefix)) {
       return true;
     }
   }
   return false;
 }
 
-bool EndsWith(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+// Narrows the appraise_algos `into` (0: any) to `algos` as well; 1 << 31
+// when no algorithm satisfies both.
+void Intersect(uint32_t& into, uint32_t algos) {
+  into = into == 0 ? algos : into & algos;
+  if (into == 0) {
+    into = 1u << 31;
+  }
 }
 
 std::string AlgoList(uint32_t algos) {
@@ -75,13 +67,8 @@ void NoteAppraiseRule(const PolicyRule& rule, const std::string& where,
     out.signature_rule = where;
   }
   if (rule.allowed_algos != 0) {
-    here.allowed_algos = here.allowed_algos == 0
-                             ? rule.allowed_algos
-                             : here.allowed_algos & rule.allowed_algos;
+    Intersect(here.allowed_algos, rule.allowed_algos);
     here.algos_rule += (here.algos_rule.empty() ? "" : "; ") + where;
-    if (here.allowed_algos == 0) {
-      here.allowed_algos = 1u << 31;  // no algorithm satisfies all
-    }
   }
 }
 
@@ -102,13 +89,10 @@ Result<ImaPolicy> ImaPolicy::Parse(std::string_view text,
   policy.rootfs_ = context.rootfs;
   policy.mmap_reqprot_ = context.grammar.version > KernelVersion{6, 1};
   int number = 0;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    std::string_view line = text.substr(start, end == std::string_view::npos
-                                                   ? std::string_view::npos
-                                                   : end - start);
-    start = end == std::string_view::npos ? text.size() : end + 1;
+  for (size_t start = 0; start < text.size();) {
+    const size_t end = std::min(text.find('\n', start), text.size());
+    const std::string_view line = text.substr(start, end - start);
+    start = end + 1;
     ++number;
     auto fail = [&](const std::string& why) {
       return MakeError(ErrorCode::kInvalidArgument,
@@ -141,11 +125,11 @@ Result<ImaPolicy> ImaPolicy::Parse(std::string_view text,
 
 ImaPolicy ImaPolicy::AppraiseTcb() {
   ImaPolicy policy;
-  Rule rule;
-  rule.rule.action = PolicyAction::kAppraise;
-  rule.rule.fowner = IdCondition{IdCompare::kEqual, 0};
-  rule.where = "1: appraise fowner=0 (built-in appraise_tcb)";
-  policy.rules_.push_back(std::move(rule));
+  PolicyRule rule;
+  rule.action = PolicyAction::kAppraise;
+  rule.fowner = IdCondition{IdCompare::kEqual, 0};
+  policy.rules_.push_back(
+      {rule, "1: appraise fowner=0 (built-in appraise_tcb)"});
   return policy;
 }
 
@@ -186,19 +170,19 @@ std::vector<HookAccess> ImaPolicy::Accesses(const Entry& entry,
   }
   out.push_back({PolicyHook::kMmapCheck, kMayExec});
   const std::string base = BaseName(entry.path);
-  if (EndsWith(base, ".ko") || base.find(".ko.") != std::string::npos) {
+  if (base.ends_with(".ko") || base.find(".ko.") != std::string::npos) {
     out.push_back({PolicyHook::kModuleCheck, kMayRead});
   }
   if (StartsWithAny(entry.path, {"lib/firmware/", "usr/lib/firmware/"})) {
     out.push_back({PolicyHook::kFirmwareCheck, kMayRead});
   }
-  if (StartsWithAny(entry.path, {"boot/"}) ||
+  if (entry.path.starts_with("boot/") ||
       StartsWithAny(base, {"vmlinuz", "vmlinux", "bzImage", "Image", "initrd",
                            "initramfs"})) {
     out.push_back({PolicyHook::kKexecKernelCheck, kMayRead});
     out.push_back({PolicyHook::kKexecInitramfsCheck, kMayRead});
   }
-  if (StartsWithAny(entry.path, {"etc/ima/"}) ||
+  if (entry.path.starts_with("etc/ima/") ||
       base.find("ima-policy") != std::string::npos ||
       base.find("ima_policy") != std::string::npos) {
     out.push_back({PolicyHook::kPolicyCheck, kMayRead});
@@ -222,26 +206,18 @@ ImaPolicy::Match ImaPolicy::Matches(const PolicyRule& rule,
     return Match::kNo;
   }
   bool unknown = rule.process_condition || rule.label_condition;
-  if (rule.fsmagic) {
-    if (!rootfs_.magic) {
-      unknown = true;
-    } else if (*rootfs_.magic != *rule.fsmagic) {
-      return Match::kNo;
-    }
-  }
-  if (rule.fsname) {
-    if (rootfs_.type.empty()) {
-      unknown = true;
-    } else if (rootfs_.type != *rule.fsname) {
-      return Match::kNo;
-    }
-  }
-  if (rule.fsuuid) {
-    if (rootfs_.uuid.empty()) {
-      unknown = true;
-    } else if (rootfs_.uuid != *rule.fsuuid) {
-      return Match::kNo;
-    }
+  // A file-system condition is unknown without device.conf's value.
+  auto differs = [&unknown](bool given, bool known, bool equal) {
+    unknown = unknown || (given && !known);
+    return given && known && !equal;
+  };
+  if (differs(rule.fsmagic.has_value(), rootfs_.magic.has_value(),
+              rule.fsmagic == rootfs_.magic) ||
+      differs(rule.fsname.has_value(), !rootfs_.type.empty(),
+              rule.fsname == rootfs_.type) ||
+      differs(rule.fsuuid.has_value(), !rootfs_.uuid.empty(),
+              rule.fsuuid == rootfs_.uuid)) {
+    return Match::kNo;
   }
   return unknown ? Match::kMaybe : Match::kYes;
 }
@@ -261,7 +237,7 @@ void ImaPolicy::Walk(const HookAccess& access, const Entry& entry,
        {Family::kMeasure, Family::kAppraise, Family::kAudit, Family::kHash}) {
     for (const Rule& r : rules_) {
       const PolicyRule& rule = r.rule;
-      if (FamilyOf(rule.action) != family) {
+      if (kFamilyOf[static_cast<size_t>(rule.action)] != family) {
         continue;
       }
       Match match = Matches(rule, access, entry);
@@ -290,12 +266,7 @@ void ImaPolicy::Walk(const HookAccess& access, const Entry& entry,
   }
   out.appraised = true;
   if (here.allowed_algos != 0) {
-    out.allowed_algos = out.allowed_algos == 0
-                            ? here.allowed_algos
-                            : out.allowed_algos & here.allowed_algos;
-    if (out.allowed_algos == 0) {
-      out.allowed_algos = 1u << 31;
-    }
+    Intersect(out.allowed_algos, here.allowed_algos);
     if (out.algos_rule.find(here.algos_rule) == std::string::npos) {
       out.algos_rule += (out.algos_rule.empty() ? "" : "; ") + here.algos_rule;
     }
@@ -329,47 +300,9 @@ Appraisal ImaPolicy::Evaluate(uint32_t owner, uint32_t group) const {
   return Evaluate(entry);
 }
 
-std::string_view HookName(PolicyHook hook) {
-  switch (hook) {
-    case PolicyHook::kNone:
-      return "NONE";
-    case PolicyHook::kFileCheck:
-      return "FILE_CHECK";
-    case PolicyHook::kMmapCheck:
-      return "MMAP_CHECK";
-    case PolicyHook::kMmapCheckReqprot:
-      return "MMAP_CHECK_REQPROT";
-    case PolicyHook::kBprmCheck:
-      return "BPRM_CHECK";
-    case PolicyHook::kCredsCheck:
-      return "CREDS_CHECK";
-    case PolicyHook::kPostSetattr:
-      return "POST_SETATTR";
-    case PolicyHook::kModuleCheck:
-      return "MODULE_CHECK";
-    case PolicyHook::kFirmwareCheck:
-      return "FIRMWARE_CHECK";
-    case PolicyHook::kKexecKernelCheck:
-      return "KEXEC_KERNEL_CHECK";
-    case PolicyHook::kKexecInitramfsCheck:
-      return "KEXEC_INITRAMFS_CHECK";
-    case PolicyHook::kPolicyCheck:
-      return "POLICY_CHECK";
-    case PolicyHook::kKexecCmdline:
-      return "KEXEC_CMDLINE";
-    case PolicyHook::kKeyCheck:
-      return "KEY_CHECK";
-    case PolicyHook::kCriticalData:
-      return "CRITICAL_DATA";
-    case PolicyHook::kSetxattrCheck:
-      return "SETXATTR_CHECK";
-  }
-  return "NONE";
-}
-
 bool IsSharedObjectName(std::string_view path) {
   const std::string base = BaseName(path);
-  return EndsWith(base, ".so") || base.find(".so.") != std::string::npos;
+  return base.ends_with(".so") || base.find(".so.") != std::string::npos;
 }
 
 unsigned ReachOf(const Entry& entry) {

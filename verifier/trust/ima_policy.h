@@ -54,9 +54,6 @@ struct HookAccess {
   bool operator==(const HookAccess&) const = default;
 };
 
-// The hook's name in policy syntax: "MMAP_CHECK", "FILE_CHECK".
-std::string_view HookName(PolicyHook hook);
-
 // How the device can reach a regular file; each way brings its accesses
 // (ImaPolicy::Accesses).
 enum Reach : unsigned {
@@ -152,8 +149,6 @@ class ImaPolicy {
   // it too, so it matters for every policy.
   bool mmap_reqprot() const { return mmap_reqprot_; }
   void set_mmap_reqprot(bool on) { mmap_reqprot_ = on; }
-
-  size_t rule_count() const { return rules_.size(); }
 
  private:
   struct Rule {

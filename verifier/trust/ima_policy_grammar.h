@@ -55,6 +55,9 @@ enum class PolicyHook {
   kSetxattrCheck,
 };
 
+// The hook's name in policy syntax: "MMAP_CHECK", "FILE_CHECK".
+std::string_view HookName(PolicyHook hook);
+
 // The MAY_* bits of include/linux/fs.h the hooks pass as `mask`.
 inline constexpr int kMayExec = 1;
 inline constexpr int kMayWrite = 2;
