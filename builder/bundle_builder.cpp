@@ -33,6 +33,7 @@
 #include "common/read/trust_root.h"
 #include "common/read/x509_util.h"
 #include "common/read/zstd_stream.h"
+#include "common/write/asn1_time.h"
 #include "common/write/bundle_writer.h"
 #include "common/write/dev_keys.h"
 #include "common/write/manifest_writer.h"

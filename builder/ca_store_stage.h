@@ -20,6 +20,16 @@
 
 namespace imab::builder {
 
+// The CA store policy a command line gives (common/read/ca_policy.h checks
+// it; a device configuration gives the same two settings).
+struct CaPolicy {
+  // NAME (a link in etc/ssl/certs, with or without ".pem") or FILE (a PEM
+  // or DER certificate, matched by SHA-256 fingerprint): the store must
+  // hold it, not expiring within the horizon.
+  std::vector<std::string> required;
+  uint32_t expiry_horizon_days = 365;
+};
+
 struct CaStoreOptions {
   bool keep = false;                // --ca-store keep: leave it as it is
   std::vector<std::string> add;     // host .crt files for the local folder

@@ -20,6 +20,7 @@
 #include "common/read/handles.h"
 #include "common/read/image_tree.h"
 #include "common/read/limits.h"
+#include "common/write/xattr_order.h"
 
 namespace imab::builder {
 namespace {

@@ -9,6 +9,7 @@
 #include "common/read/keyid.h"
 #include "common/read/limits.h"
 #include "common/read/x509_util.h"
+#include "common/write/ima_xattr_writer.h"
 
 namespace imab::builder {
 namespace {

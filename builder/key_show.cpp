@@ -23,6 +23,8 @@
 #include "common/read/limits.h"
 #include "common/read/openssl_error.h"
 #include "common/read/x509_util.h"
+#include "common/write/asn1_time.h"
+#include "common/write/public_key_id.h"
 
 namespace imab::builder {
 namespace {

@@ -25,6 +25,7 @@
 #include "common/read/openssl_error.h"
 #include "common/write/ima_xattr_writer.h"
 #include "common/write/initramfs_rewrite.h"
+#include "common/write/xattr_order.h"
 
 namespace imab::builder {
 namespace {

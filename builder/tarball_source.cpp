@@ -16,6 +16,7 @@
 #include "common/read/image_tree.h"
 #include "common/read/limits.h"
 #include "common/write/archive_handles.h"
+#include "common/write/xattr_order.h"
 
 namespace imab::builder {
 namespace {

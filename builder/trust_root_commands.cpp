@@ -25,7 +25,9 @@
 #include "common/read/openssl_error.h"
 #include "common/read/trust_root.h"
 #include "common/read/x509_util.h"
+#include "common/write/asn1_time.h"
 #include "common/write/dev_keys.h"
+#include "common/write/trust_root_writer.h"
 
 namespace imab::builder {
 namespace {

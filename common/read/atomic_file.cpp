@@ -15,15 +15,6 @@ Error IoError(const std::string& what) {
   return MakeError(ErrorCode::kIo, what + ": " + std::strerror(errno));
 }
 
-// The folder part of `path` ("." when it has none).
-std::string FolderOf(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) {
-    return ".";
-  }
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 Result<UniqueFd> OpenFolder(const std::string& dir) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) {
@@ -115,6 +106,14 @@ Status ReplaceSymlinkAtomically(const std::string& path,
     return error;
   }
   return SyncDirectory(FolderOf(path));
+}
+
+std::string FolderOf(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) {
+    return ".";
+  }
+  return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 Status SyncDirectory(const std::string& dir) {

@@ -72,6 +72,10 @@ Status WriteFileAtomically(const std::string& path, std::string_view bytes,
 Status ReplaceSymlinkAtomically(const std::string& path,
                                 const std::string& target);
 
+// The folder part of the file-system path `path`: "." when it has none, "/"
+// for a name in the root. The folder to sync after a rename to `path`.
+std::string FolderOf(const std::string& path);
+
 // fsyncs the folder `dir`, making renames and unlinks in it durable. kIo on
 // failure.
 Status SyncDirectory(const std::string& dir);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/read/bytes.h"
 #include "common/read/limits.h"
 #include "common/read/tar_header.h"
 
@@ -54,11 +55,6 @@ Result<uint64_t> ParseOctal11(const TarBlock& block, size_t offset,
                      std::string(field) + " field is not NUL-terminated");
   }
   return value;
-}
-
-bool AllZero(std::span<const uint8_t> bytes) {
-  return std::all_of(bytes.begin(), bytes.end(),
-                     [](uint8_t b) { return b == 0; });
 }
 
 // The name field as printable text for a message (untrusted bytes).

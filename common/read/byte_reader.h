@@ -30,6 +30,8 @@ class ByteReader {
   Result<uint8_t> ReadU8();
   Result<uint16_t> ReadU16Be();
   Result<uint32_t> ReadU32Be();
+  // The little-endian reads and Skip are defined on the write side
+  // (common/write/byte_reader_le.cpp): the device reads none.
   Result<uint16_t> ReadU16Le();
   Result<uint32_t> ReadU32Le();
   Result<uint64_t> ReadU64Le();

@@ -10,9 +10,8 @@
 #include "common/read/input_file.h"
 
 namespace imab {
-namespace {
 
-Status CheckRange(uint64_t offset, size_t length, uint64_t size) {
+Status CheckReadRange(uint64_t offset, size_t length, uint64_t size) {
   // Written to avoid overflow in offset + length.
   if (offset > size || length > size - offset) {
     return MakeError(ErrorCode::kMalformed,
@@ -22,8 +21,6 @@ Status CheckRange(uint64_t offset, size_t length, uint64_t size) {
   }
   return OkStatus();
 }
-
-}  // namespace
 
 Result<std::unique_ptr<FileByteSource>> FileByteSource::Open(
     const std::string& path) {
@@ -43,7 +40,7 @@ Result<std::unique_ptr<FileByteSource>> FileByteSource::Adopt(
 }
 
 Status FileByteSource::ReadAt(uint64_t offset, std::span<uint8_t> out) {
-  IMAB_RETURN_IF_ERROR(CheckRange(offset, out.size(), size_));
+  IMAB_RETURN_IF_ERROR(CheckReadRange(offset, out.size(), size_));
   size_t done = 0;
   while (done < out.size()) {
     ssize_t n = ::pread(fd_.get(), out.data() + done, out.size() - done,
@@ -61,14 +58,6 @@ Status FileByteSource::ReadAt(uint64_t offset, std::span<uint8_t> out) {
                        path_ + ": truncated while reading");
     }
     done += static_cast<size_t>(n);
-  }
-  return OkStatus();
-}
-
-Status MemoryByteSource::ReadAt(uint64_t offset, std::span<uint8_t> out) {
-  IMAB_RETURN_IF_ERROR(CheckRange(offset, out.size(), data_.size()));
-  if (!out.empty()) {
-    std::memcpy(out.data(), data_.data() + offset, out.size());
   }
   return OkStatus();
 }

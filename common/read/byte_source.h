@@ -1,12 +1,12 @@
-// ByteSource: random-access reads from a bundle file or from memory, so tests
-// and fuzzers can substitute truncated, corrupted or failing sources.
+// ByteSource: random-access reads from a bundle file or (in tests and
+// fuzzers) from memory, so they can substitute truncated, corrupted or
+// failing sources.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
-#include <vector>
 
 #include "common/read/handles.h"
 #include "common/read/result.h"
@@ -49,17 +49,9 @@ class FileByteSource : public ByteSource {
   std::string path_;
 };
 
-// Bytes held in memory (tests, fuzzers).
-class MemoryByteSource : public ByteSource {
- public:
-  explicit MemoryByteSource(std::vector<uint8_t> data)
-      : data_(std::move(data)) {}
-
-  uint64_t size() const override { return data_.size(); }
-  Status ReadAt(uint64_t offset, std::span<uint8_t> out) override;
-
- private:
-  std::vector<uint8_t> data_;
-};
+// OK when `length` bytes at `offset` lie within `size` bytes; the kMalformed
+// of a truncated input otherwise. Every ByteSource checks a read with it
+// (the tests' MemoryByteSource, tests/testutil/memory_byte_source.h, too).
+Status CheckReadRange(uint64_t offset, size_t length, uint64_t size);
 
 }  // namespace imab

@@ -14,15 +14,6 @@
 
 namespace imab {
 
-// The options a device configuration (or a command line) gives.
-struct CaPolicy {
-  // NAME (a link in etc/ssl/certs, with or without ".pem") or FILE (a PEM
-  // or DER certificate, matched by SHA-256 fingerprint): the store must
-  // hold it, not expiring within the horizon.
-  std::vector<std::string> required;
-  uint32_t expiry_horizon_days = 365;
-};
-
 // One required anchor, resolved: a name, or the fingerprint of a file.
 struct RequiredAnchor {
   std::string spec;                         // as given, for messages

@@ -19,32 +19,16 @@
 namespace imab {
 namespace {
 
-// A symlink chain longer than this is a loop (the kernel's MAXSYMLINKS).
-constexpr int kMaxSymlinkHops = 40;
-
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 // True for the input roots and their ancestors ("usr", "usr/local", ...):
 // folders a path may pass through on its way between the two roots.
 bool IsRootOrAncestor(std::string_view path) {
   for (std::string_view root : {kCaSharedDir, kCaLocalDir}) {
-    if (path == root || (StartsWith(root, path) && root.size() > path.size() &&
+    if (path == root || (root.starts_with(path) && root.size() > path.size() &&
                          root[path.size()] == '/')) {
       return true;
     }
   }
   return path.empty();
-}
-
-bool InsideRoots(std::string_view path) {
-  for (std::string_view root : {kCaSharedDir, kCaLocalDir}) {
-    if (path == root || (StartsWith(path, root) && path[root.size()] == '/')) {
-      return true;
-    }
-  }
-  return false;
 }
 
 enum class Found { kFile, kDir, kMissing, kOutside, kLoop };
@@ -82,11 +66,11 @@ Resolution Resolve(const CaInputs& inputs, std::string_view path) {
     std::string joined = JoinPath(current);
     auto link = inputs.symlinks.find(joined);
     if (link != inputs.symlinks.end()) {
-      if (++hops > kMaxSymlinkHops) {
+      if (++hops > kMaxSymlinks) {
         return {Found::kLoop, joined};
       }
       current.pop_back();
-      if (StartsWith(link->second, "/")) {
+      if (link->second.starts_with("/")) {
         current.clear();
       }
       push_components(link->second);
@@ -100,7 +84,8 @@ Resolution Resolve(const CaInputs& inputs, std::string_view path) {
     if (inputs.dirs.count(joined) != 0 || IsRootOrAncestor(joined)) {
       continue;
     }
-    return {InsideRoots(joined) ? Found::kMissing : Found::kOutside, joined};
+    return {InCaInputFolders(joined) ? Found::kMissing : Found::kOutside,
+            joined};
   }
   return {Found::kDir, JoinPath(current)};
 }
@@ -293,6 +278,15 @@ class StoreMaker {
 
 }  // namespace
 
+bool InCaInputFolders(std::string_view path) {
+  for (std::string_view root : {kCaSharedDir, kCaLocalDir}) {
+    if (path == root || (path.starts_with(root) && path[root.size()] == '/')) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool IsHashLinkName(std::string_view name) {
   if (name.size() < 10 || name[8] != '.') {
     return false;
@@ -321,8 +315,8 @@ bool IsCaStoreOwned(std::string_view name,
   }
   // The script's --fresh matches the target text against both folders.
   return IsHashLinkName(name) ||
-         StartsWith(*symlink_target, "/" + std::string(kCaSharedDir)) ||
-         StartsWith(*symlink_target, "/" + std::string(kCaLocalDir));
+         symlink_target->starts_with("/" + std::string(kCaSharedDir)) ||
+         symlink_target->starts_with("/" + std::string(kCaLocalDir));
 }
 
 std::optional<std::string> ResolveCaInput(const CaInputs& inputs,

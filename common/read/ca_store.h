@@ -44,6 +44,9 @@ struct CaInputs {
   std::map<std::string, std::string> kept;
 };
 
+// True for kCaSharedDir, kCaLocalDir and the paths inside them.
+bool InCaInputFolders(std::string_view path);
+
 // True when `name` has the form of an `openssl rehash` link: 8 hex digits,
 // '.', an optional 'r', decimal digits.
 bool IsHashLinkName(std::string_view name);

@@ -1,7 +1,5 @@
 #include "common/read/entry.h"
 
-#include <algorithm>
-
 namespace imab {
 
 std::string_view EntryTypeName(EntryType type) {
@@ -33,22 +31,6 @@ std::optional<EntryType> EntryTypeFromName(std::string_view name) {
     }
   }
   return std::nullopt;
-}
-
-void SortXattrs(std::vector<Xattr>& xattrs) {
-  std::sort(xattrs.begin(), xattrs.end(),
-            [](const Xattr& a, const Xattr& b) { return a.name < b.name; });
-}
-
-void SetXattr(Entry& entry, std::string_view name, std::string value) {
-  for (Xattr& x : entry.xattrs) {
-    if (x.name == name) {
-      x.value = std::move(value);
-      return;
-    }
-  }
-  entry.xattrs.push_back({std::string(name), std::move(value)});
-  SortXattrs(entry.xattrs);
 }
 
 const Xattr* FindXattr(const Entry& entry, std::string_view name) {

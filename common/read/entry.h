@@ -48,13 +48,7 @@ struct Entry {
   bool operator==(const Entry&) const = default;
 };
 
-// Sorts xattrs by name (byte order), the canonical order everywhere.
-void SortXattrs(std::vector<Xattr>& xattrs);
-
 // Value of the xattr `name`, or nullptr.
 const Xattr* FindXattr(const Entry& entry, std::string_view name);
-
-// Sets (replaces or adds) the xattr `name`, keeping the canonical order.
-void SetXattr(Entry& entry, std::string_view name, std::string value);
 
 }  // namespace imab

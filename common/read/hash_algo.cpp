@@ -1,7 +1,5 @@
 #include "common/read/hash_algo.h"
 
-#include <string>
-
 namespace imab {
 
 std::string_view HashAlgoName(HashAlgo algo) {
@@ -18,19 +16,6 @@ std::string_view HashAlgoName(HashAlgo algo) {
       return "sha224";
   }
   return "unknown";
-}
-
-Result<HashAlgo> SigningHashAlgoFromName(std::string_view name) {
-  for (HashAlgo algo :
-       {HashAlgo::kSha256, HashAlgo::kSha384, HashAlgo::kSha512}) {
-    if (name == HashAlgoName(algo)) {
-      return algo;
-    }
-  }
-  return MakeError(ErrorCode::kInvalidArgument,
-                   "hash algorithm '" + std::string(name) +
-                       "' not supported for signing; use sha256, sha384 or "
-                       "sha512");
 }
 
 std::optional<HashAlgo> HashAlgoFromKernelId(uint8_t id) {

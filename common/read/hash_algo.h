@@ -9,8 +9,6 @@
 #include <optional>
 #include <string_view>
 
-#include "common/read/result.h"
-
 namespace imab {
 
 enum class HashAlgo : uint8_t {
@@ -23,9 +21,6 @@ enum class HashAlgo : uint8_t {
 
 // "sha256" and friends.
 std::string_view HashAlgoName(HashAlgo algo);
-// kInvalidArgument naming the choices for anything but sha256/sha384/sha512
-// (the algorithms the builder signs with).
-Result<HashAlgo> SigningHashAlgoFromName(std::string_view name);
 // The algorithm of a kernel id byte read from an xattr, or nullopt.
 std::optional<HashAlgo> HashAlgoFromKernelId(uint8_t id);
 // True for the algorithms a signature may use (sha256, sha384, sha512).

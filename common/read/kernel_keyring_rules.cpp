@@ -44,20 +44,6 @@ std::vector<const KernelKeyringRules*> RuleSetsOf(KernelVersion version) {
   return {&*(above - 1), &*above};
 }
 
-// Versions that are neither studied nor outside the studied range.
-bool BetweenStudied(KernelVersion version) {
-  return RuleSetsOf(version).size() > 1;
-}
-
-std::string JoinNames(const std::vector<const KernelKeyringRules*>& sets) {
-  std::string out;
-  for (size_t i = 0; i < sets.size(); ++i) {
-    out += i == 0 ? "" : (i + 1 == sets.size() ? " and " : ", ");
-    out += KernelVersionName(sets[i]->kernel);
-  }
-  return out;
-}
-
 }  // namespace
 
 std::span<const KernelKeyringRules> StudiedKernelKeyringRules() {
@@ -113,37 +99,6 @@ KernelTarget KernelTarget::ForVersion(KernelVersion version) {
 bool KernelTarget::Applies(const KernelKeyringRules& rules) const {
   return std::find(rule_sets_.begin(), rule_sets_.end(), &rules) !=
          rule_sets_.end();
-}
-
-bool KernelTarget::ChecksValidityDates() const {
-  return std::any_of(
-      rule_sets_.begin(), rule_sets_.end(),
-      [](const KernelKeyringRules* r) { return r->checks_validity_dates; });
-}
-
-std::string KernelTarget::Describe() const {
-  if (!known()) {
-    return "unknown (rules of every studied kernel: " + JoinNames(rule_sets_) +
-           ")";
-  }
-  std::string out;
-  for (size_t i = 0; i < versions_.size(); ++i) {
-    out += (i == 0 ? "" : ", ") + KernelVersionName(versions_[i]);
-  }
-  const bool own =
-      std::all_of(versions_.begin(), versions_.end(), [](KernelVersion v) {
-        return std::any_of(
-            kStudied.begin(), kStudied.end(),
-            [&](const KernelKeyringRules& r) { return r.kernel == v; });
-      });
-  if (own) {
-    return out;
-  }
-  const bool gap =
-      std::any_of(versions_.begin(), versions_.end(),
-                  [](KernelVersion v) { return BetweenStudied(v); });
-  return out + " (rules of kernel" + (rule_sets_.size() > 1 ? "s " : " ") +
-         JoinNames(rule_sets_) + (gap ? ": between the studied kernels)" : ")");
 }
 
 std::string KernelTarget::Why(const KernelKeyringRules& rules) const {

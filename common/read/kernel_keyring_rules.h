@@ -59,6 +59,8 @@ class KernelTarget {
     return rule_sets_;
   }
   bool Applies(const KernelKeyringRules& rules) const;
+  // ChecksValidityDates and Describe are the release pipeline's, defined in
+  // common/write/kernel_target_text.cpp: the device calls neither.
   // One of the rule sets checks validity dates.
   bool ChecksValidityDates() const;
 

@@ -2,7 +2,6 @@
 // (ima-evm-formats.md §3).
 #pragma once
 
-#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include <cstdint>
@@ -18,10 +17,8 @@ namespace imab {
 // certificate has none or one shorter than 4 bytes.
 Result<uint32_t> KeyIdFromCertificate(const X509* cert);
 
-// evmctl's rule for a bare key: SHA-1 over the contents of the
-// subjectPublicKey BIT STRING, last 4 bytes. Equals the certificate rule for
-// certificates made with subjectKeyIdentifier=hash.
-Result<uint32_t> KeyIdFromPublicKey(const EVP_PKEY* key);
+// evmctl's rule for a bare key (the builder's) is in
+// common/write/public_key_id.h.
 
 // Eight lower-case hex digits ("1a2b3c4d").
 std::string KeyIdHex(uint32_t keyid);

@@ -77,7 +77,6 @@ class [[nodiscard]] Status {
   Status() = default;
   Status(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT
 
-  static Status Ok() { return Status(); }
   bool ok() const { return ok_; }
   bool has_value() const { return ok_; }
   explicit operator bool() const { return ok_; }

@@ -23,7 +23,6 @@ namespace {
 
 // §8.2: old keys plus new keys may each sign once.
 constexpr size_t kMaxTrustRootSignatures = 2 * kMaxTrustRootEntries;
-constexpr std::string_view kMagicLine = "imabundle-trust-root 1";
 
 // The untrusted bytes, one "\n"-terminated line at a time, with the line
 // number every message names.
@@ -266,29 +265,6 @@ bool VerifiesWith(const std::string& key_der, const std::string& sig,
 }
 
 }  // namespace
-
-std::string EncodeTrustRootBody(const TrustRootBody& body) {
-  std::string out(kMagicLine);
-  out += "\nversion " + std::to_string(body.version) + "\nthreshold " +
-         std::to_string(body.threshold) + "\n";
-  for (const std::string& ca : body.release_cas) {
-    out += "release-ca " + HexEncode(ca) + "\n";
-  }
-  for (const std::string& key : body.keys) {
-    out += "key " + HexEncode(key) + "\n";
-  }
-  out += "end-body\n";
-  return out;
-}
-
-std::string EncodeSignedTrustRoot(const SignedTrustRoot& root) {
-  std::string out = EncodeTrustRootBody(root.body);
-  for (const TrustRootSignature& s : root.signatures) {
-    out += "signature " + s.key_id + " " + HexEncode(s.signature) + "\n";
-  }
-  out += "end\n";
-  return out;
-}
 
 Result<SignedTrustRoot> ParseSignedTrustRoot(std::string_view bytes) {
   // Bounded before anything is decoded or allocated.

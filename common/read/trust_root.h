@@ -38,14 +38,7 @@ struct SignedTrustRoot {
   std::vector<TrustRootSignature> signatures;  // sorted by key_id, unique
 };
 
-// Canonical text of a body (FORMAT.md §8.1). Sorts nothing: callers keep
-// release_cas and keys sorted (CheckTrustRootBody says so).
-std::string EncodeTrustRootBody(const TrustRootBody& body);
-
-// Body bytes followed by the signature lines and the closing line
-// (FORMAT.md §8.2): the file `imab-build trust-root` writes and a bundle
-// carries.
-std::string EncodeSignedTrustRoot(const SignedTrustRoot& root);
+// The encoders are the release pipeline's: common/write/trust_root_writer.h.
 
 // Strict, bounded parse of a signed trust root from untrusted bytes (at most
 // kMaxTrustRootBytes). Checks the syntax and the body's own rules (version

@@ -4,7 +4,6 @@
 #include <openssl/pem.h>
 
 #include <climits>
-#include <ctime>
 #include <string>
 #include <string_view>
 
@@ -213,19 +212,6 @@ std::string IssuerLine(const X509* cert) {
     return "(no certificate)";
   }
   return NameLine(X509_get_issuer_name(cert), "issuer");
-}
-
-std::string IsoTime(const ASN1_TIME* time) {
-  struct tm tm {};
-  if (time == nullptr || ASN1_TIME_to_tm(time, &tm) != 1) {
-    ERR_clear_error();
-    return "(invalid time)";
-  }
-  char buf[32];
-  if (std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-    return "(invalid time)";
-  }
-  return buf;
 }
 
 }  // namespace imab

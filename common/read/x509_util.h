@@ -51,7 +51,4 @@ std::string SubjectLine(const X509* cert);
 // The same for the issuer.
 std::string IssuerLine(const X509* cert);
 
-// "2026-01-31T12:00:00Z" (UTC), or "(invalid time)".
-std::string IsoTime(const ASN1_TIME* time);
-
 }  // namespace imab

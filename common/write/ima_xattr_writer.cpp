@@ -41,4 +41,17 @@ std::string EncodeImaDigest(HashAlgo algo, std::span<const uint8_t> digest) {
   return out;
 }
 
+Result<HashAlgo> SigningHashAlgoFromName(std::string_view name) {
+  for (HashAlgo algo :
+       {HashAlgo::kSha256, HashAlgo::kSha384, HashAlgo::kSha512}) {
+    if (name == HashAlgoName(algo)) {
+      return algo;
+    }
+  }
+  return MakeError(ErrorCode::kInvalidArgument,
+                   "hash algorithm '" + std::string(name) +
+                       "' not supported for signing; use sha256, sha384 or "
+                       "sha512");
+}
+
 }  // namespace imab

@@ -5,8 +5,11 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
+#include "common/read/hash_algo.h"
 #include "common/read/ima_xattr.h"
+#include "common/read/result.h"
 
 namespace imab {
 
@@ -17,5 +20,9 @@ std::string EncodeSignatureV2(XattrType type, HashAlgo algo, uint32_t keyid,
 
 // 0x01 || digest for SHA-1, else 0x04 || algo || digest (§2.1).
 std::string EncodeImaDigest(HashAlgo algo, std::span<const uint8_t> digest);
+
+// kInvalidArgument naming the choices for anything but sha256/sha384/sha512
+// (the algorithms the builder signs with).
+Result<HashAlgo> SigningHashAlgoFromName(std::string_view name);
 
 }  // namespace imab

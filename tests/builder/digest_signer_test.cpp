@@ -17,6 +17,7 @@
 #include "common/read/hex.h"
 #include "common/read/keyid.h"
 #include "common/read/x509_util.h"
+#include "common/write/public_key_id.h"
 #include "tests/testutil/digest_of.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/run.h"

@@ -19,6 +19,7 @@
 #include "common/read/tar_header.h"
 #include "common/write/bundle_writer.h"
 #include "tests/testutil/bytes.h"
+#include "tests/testutil/memory_byte_source.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace imab {

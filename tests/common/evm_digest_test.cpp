@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/read/hex.h"
+#include "common/write/xattr_order.h"
 #include "tests/testutil/status_matchers.h"
 
 namespace imab {

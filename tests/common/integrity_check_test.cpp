@@ -19,6 +19,7 @@
 #include "common/read/keyid.h"
 #include "common/read/x509_util.h"
 #include "common/write/ima_xattr_writer.h"
+#include "common/write/xattr_order.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/read/x509_util.h"
+#include "common/write/public_key_id.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/run.h"
 #include "tests/testutil/status_matchers.h"

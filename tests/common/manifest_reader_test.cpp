@@ -13,6 +13,7 @@
 #include "common/read/manifest.h"
 #include "common/write/manifest_writer.h"
 #include "tests/testutil/bytes.h"
+#include "tests/testutil/memory_byte_source.h"
 #include "tests/testutil/status_matchers.h"
 
 namespace imab {

@@ -18,6 +18,7 @@
 #include "common/read/hex.h"
 #include "common/read/limits.h"
 #include "common/read/x509_util.h"
+#include "common/write/trust_root_writer.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/write/asn1_time.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/temp_dir.h"
 

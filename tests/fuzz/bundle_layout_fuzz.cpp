@@ -9,6 +9,7 @@
 #include "common/read/bundle_container.h"
 #include "common/read/byte_source.h"
 #include "common/read/limits.h"
+#include "tests/testutil/memory_byte_source.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   imab::MemoryByteSource source(std::vector<uint8_t>(data, data + size));

@@ -14,6 +14,7 @@
 #include "common/read/manifest.h"
 #include "common/read/manifest_reader.h"
 #include "common/write/manifest_writer.h"
+#include "tests/testutil/memory_byte_source.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint8_t> bytes(data, data + size);

@@ -16,6 +16,7 @@
 #include "common/read/byte_source.h"
 #include "common/read/manifest_reader.h"
 #include "common/write/manifest_writer.h"
+#include "tests/testutil/memory_byte_source.h"
 
 namespace {
 

@@ -20,6 +20,7 @@
 #include "common/read/integrity_check.h"
 #include "common/read/manifest_reader.h"
 #include "common/read/zstd_stream.h"
+#include "tests/testutil/memory_byte_source.h"
 #include "verifier/bundle/ca_store_check.h"
 #include "verifier/bundle/entry_sink.h"
 #include "verifier/bundle/initramfs_check.h"

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "common/read/trust_root.h"
+#include "common/write/trust_root_writer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);

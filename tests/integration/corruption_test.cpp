@@ -9,6 +9,7 @@
 #include "builder/bundle_builder.h"
 #include "common/read/bundle_container.h"
 #include "tests/testutil/bundle_fixture.h"
+#include "tests/testutil/memory_byte_source.h"
 #include "tests/testutil/sample_tree.h"
 #include "tests/testutil/trust_inputs.h"
 #include "verifier/bundle/bundle_verifier.h"

@@ -25,6 +25,7 @@
 #include "common/read/kernel_profile.h"
 #include "common/read/keyid.h"
 #include "common/write/ima_xattr_writer.h"
+#include "common/write/xattr_order.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/run.h"
 #include "tests/testutil/temp_dir.h"

@@ -10,6 +10,7 @@
 #include "common/read/byte_source.h"
 #include "tests/testutil/bundle_fixture.h"
 #include "tests/testutil/bundle_forge.h"
+#include "tests/testutil/memory_byte_source.h"
 #include "tests/testutil/sample_tree.h"
 #include "tests/testutil/tree_compare.h"
 

@@ -20,6 +20,7 @@
 #include "tests/testutil/bundle_forge.h"
 #include "tests/testutil/cms_forge.h"
 #include "tests/testutil/device_fixture.h"
+#include "tests/testutil/memory_byte_source.h"
 
 namespace imab::testing {
 namespace {

@@ -11,6 +11,7 @@
 
 #include "common/read/ima_xattr.h"
 #include "common/write/ima_xattr_writer.h"
+#include "common/write/xattr_order.h"
 
 namespace imab::verifier {
 namespace {

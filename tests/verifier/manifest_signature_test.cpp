@@ -15,6 +15,7 @@
 #include "common/read/digest.h"
 #include "common/read/limits.h"
 #include "tests/testutil/cms_forge.h"
+#include "tests/testutil/memory_byte_source.h"
 #include "tests/testutil/pki.h"
 #include "tests/testutil/temp_dir.h"
 #include "tests/testutil/trust_inputs.h"

@@ -9,6 +9,7 @@
 #include "common/read/byte_source.h"
 #include "common/read/integrity_check.h"
 #include "common/read/manifest_reader.h"
+#include "tests/testutil/memory_byte_source.h"
 #include "tests/testutil/run.h"
 #include "tests/testutil/temp_dir.h"
 #include "verifier/device/device_config.h"

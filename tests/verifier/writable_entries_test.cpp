@@ -8,6 +8,7 @@
 #include "common/read/byte_source.h"
 #include "common/read/manifest.h"
 #include "common/write/manifest_writer.h"
+#include "tests/testutil/memory_byte_source.h"
 #include "verifier/bundle/manifest_copy.h"
 
 namespace imab::verifier {

@@ -1,23 +1,14 @@
 #include "verifier/bundle/ca_store_check.h"
 
 #include "common/read/digest.h"
+#include "common/read/image_tree.h"
 #include "common/read/limits.h"
+#include "common/read/path_parts.h"
 #include "common/read/printable.h"
+#include "common/read/reporter.h"
 
 namespace imab::verifier {
 namespace {
-
-bool Under(std::string_view path, std::string_view root) {
-  return path == root ||
-         (path.size() > root.size() && path.substr(0, root.size()) == root &&
-          path[root.size()] == '/');
-}
-
-std::string Parent(std::string_view path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? ""
-                                         : std::string(path.substr(0, slash));
-}
 
 bool HasRehashExtension(std::string_view name) {
   size_t dot = name.rfind('.');
@@ -40,13 +31,6 @@ std::string InCerts(const std::string& name) {
   return std::string(kCaCertsDir) + "/" + name;
 }
 
-// Quiet: differences are reported by comparison, not by the rules' notes.
-class SilentReporter : public Reporter {
- public:
-  void Info(std::string_view) override {}
-  void Warn(std::string_view) override {}
-};
-
 }  // namespace
 
 Status CaStoreCheck::Begin(const Entry& entry) {
@@ -55,9 +39,8 @@ Status CaStoreCheck::Begin(const Entry& entry) {
     return OkStatus();
   }
   const std::string& path = entry.path;
-  bool input = path == kCaConfPath || Under(path, kCaSharedDir) ||
-               Under(path, kCaLocalDir);
-  bool in_certs = Parent(path) == kCaCertsDir;
+  bool input = path == kCaConfPath || InCaInputFolders(path);
+  bool in_certs = ParentPath(path) == kCaCertsDir;
   if (!input && !in_certs) {
     return OkStatus();
   }
@@ -70,7 +53,7 @@ Status CaStoreCheck::Begin(const Entry& entry) {
                          std::to_string(kMaxCaInputBytes) + " bytes");
   }
   bytes_ += entry.size;
-  std::string name = path.substr(path.rfind('/') + 1);
+  std::string name = BaseName(path);
   if (in_certs) {
     Child child{entry.type, entry.link_target, entry.sha256};
     certs_[name] = child;
@@ -243,7 +226,8 @@ Status CaStoreCheck::Finish() const {
   // with them, not how strict its builder was.
   CaStoreRules rules;
   rules.strict = false;
-  SilentReporter quiet;
+  // Quiet: differences are reported by comparison, not by the rules' notes.
+  NullReporter quiet;
   Result<CaStore> expected = ComputeCaStore(inputs_, rules, quiet);
   if (!expected.has_value()) {
     return Bad("the CA store cannot be recomputed from the image: " +

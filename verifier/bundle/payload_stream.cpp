@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "common/read/bytes.h"
 #include "common/read/content_hasher.h"
 #include "common/read/hash_algo.h"
 #include "common/read/image_tree.h"
@@ -14,15 +15,6 @@ namespace {
 
 std::string Where(uint64_t index, const Entry& entry) {
   return "entry " + std::to_string(index) + " '" + Printable(entry.path) + "'";
-}
-
-bool AllZero(std::span<const uint8_t> bytes) {
-  for (uint8_t b : bytes) {
-    if (b != 0) {
-      return false;
-    }
-  }
-  return true;
 }
 
 // Reads `expected.size()` bytes and compares them with `expected`.

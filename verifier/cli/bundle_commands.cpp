@@ -65,11 +65,6 @@ void BundleCommands::AddCommon(CLI::App* cmd) {
       ->capture_default_str();
 }
 
-bool BundleCommands::parsed() const {
-  return verify_->parsed() || extract_->parsed() ||
-         (inspect_ != nullptr && inspect_->parsed());
-}
-
 int BundleCommands::Run() {
   if (inspect_ != nullptr && inspect_->parsed()) {
     return RunInspect();

@@ -29,9 +29,6 @@ class BundleCommands {
   BundleCommands(const BundleCommands&) = delete;
   BundleCommands& operator=(const BundleCommands&) = delete;
 
-  // True when the command line named one of them (valid after the parse).
-  bool parsed() const;
-
   // Runs the parsed command; returns the exit code (0 accepted, 1
   // rejected, 2 usage or I/O error).
   int Run();

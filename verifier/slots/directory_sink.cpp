@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/read/atomic_file.h"
 #include "common/read/printable.h"
 
 namespace imab::verifier {
@@ -58,14 +59,6 @@ Status SyncFolder(const std::string& path) {
     return IoError(path + ": fsync");
   }
   return OkStatus();
-}
-
-std::string ParentFolder(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) {
-    return ".";
-  }
-  return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 std::string Octal(uint32_t mode) {
@@ -379,7 +372,7 @@ Status DirectorySink::Commit() {
   }
   staging_.clear();
   // The rename itself is durable only once the parent folder is synced.
-  return SyncFolder(ParentFolder(target_));
+  return SyncFolder(FolderOf(target_));
 }
 
 void DirectorySink::Abort() {
