@@ -153,7 +153,8 @@ Result<ManifestTokens> SplitManifestLine(std::string_view line);
 // `name` (used in messages). kMalformed for any other spelling or a value
 // over 2^64-1; `over_max` when the value exceeds `max`.
 Result<uint64_t> ParseNumToken(std::string_view token, std::string_view name,
-                               uint64_t max, ErrorCode over_max);
+                               uint64_t max = UINT64_MAX,
+                               ErrorCode over_max = ErrorCode::kMalformed);
 // Parses a MODE token: exactly four octal digits. kMalformed otherwise.
 Result<uint32_t> ParseModeToken(std::string_view token);
 // Parses a SHA token (64 lower-case hex digits) for the field `name`;
