@@ -162,6 +162,13 @@ Result<uint32_t> ParseModeToken(std::string_view token);
 Result<Sha256Digest> ParseShaToken(std::string_view token,
                                    std::string_view name);
 
+// A HEX token of at most `max_bytes` bytes, for the field `what`:
+// kLimitExceeded "WHAT longer than N bytes" (checked before decoding), else
+// HexDecode's error prefixed with `what`. Callers handle `-`.
+Result<std::string> ParseBoundedHexToken(std::string_view token,
+                                         size_t max_bytes,
+                                         std::string_view what);
+
 // Tokens of section `ima` 1 (FORMAT.md §3.3.1). Each returns kMalformed
 // naming the rule, so the reader can prefix the line number.
 // A KEYID token: exactly 8 lower-case hex digits, big-endian.

@@ -108,15 +108,7 @@ Result<std::string> ParseXattrValue(std::string_view token) {
   if (token == "-") {
     return std::string();
   }
-  if (token.size() > 2 * kMaxXattrValueBytes) {
-    return TooMany("xattr value longer than " +
-                   std::to_string(kMaxXattrValueBytes) + " bytes");
-  }
-  Result<std::string> value = HexDecode(token);
-  if (!value.has_value()) {
-    return WithContext(std::move(value).error(), "xattr value");
-  }
-  return value;
+  return ParseBoundedHexToken(token, kMaxXattrValueBytes, "xattr value");
 }
 
 // FORMAT.md §3.3.3: `kernel PATH MAJOR.MINOR`.
@@ -214,9 +206,8 @@ Status AddAnchorLine(const ManifestTokens& t, CaStoreSection& ca) {
   CaAnchorRecord a;
   IMAB_ASSIGN_OR_RETURN(a.link, ParseStr(t.at[1], "anchor link"));
   // A link is a file name in etc/ssl/certs, never a path.
-  if (a.link.find('/') != std::string::npos ||
-      a.link.find('\0') != std::string::npos || a.link == "." ||
-      a.link == "..") {
+  if (a.link.find_first_of(std::string_view("/\0", 2)) != std::string::npos ||
+      a.link == "." || a.link == "..") {
     return Bad("anchor link is not a file name");
   }
   IMAB_RETURN_IF_ERROR(CheckIncreasing(ca.anchors, &CaAnchorRecord::link,
@@ -252,18 +243,15 @@ Status AddXattrLine(const ManifestTokens& t, Entry& entry) {
 // Number of fields after the keyword, FORMAT.md §3.4.
 size_t RecordFields(EntryType type) {
   switch (type) {
+    case EntryType::kHardlink:
+      return 2;
     case EntryType::kFile:
     case EntryType::kChar:
     case EntryType::kBlock:
       return 6;
-    case EntryType::kDir:
-    case EntryType::kSymlink:
-    case EntryType::kFifo:
-      return 4;
-    case EntryType::kHardlink:
-      return 2;
+    default:
+      return 4;  // dir, symlink, fifo
   }
-  return 0;
 }
 
 // The fields of a record line after its keyword (FORMAT.md §3.4), in line
@@ -300,6 +288,22 @@ Result<Entry> ParseRecordFields(const ManifestTokens& t, EntryType type) {
     e.dev_minor = static_cast<uint32_t>(minor);
   }
   return e;
+}
+
+// VERSION of `section NAME VERSION`: `supported`, spelled as such. Only
+// section ima reads it as a NUM, and its messages say so.
+Status CheckSectionVersion(std::string_view name, std::string_view supported,
+                           std::string_view version) {
+  if (version == supported) {
+    return OkStatus();
+  }
+  if (name != "ima") {
+    return Bad("unsupported version of section '" + std::string(name) + "'");
+  }
+  IMAB_ASSIGN_OR_RETURN(uint64_t number,
+                        ParseNumToken(version, "section version"));
+  return Bad("unsupported version " + std::to_string(number) +
+             " of section 'ima'");
 }
 
 }  // namespace
@@ -526,24 +530,6 @@ Status ManifestReader::ParseSections() {
     allowed = index + 1;
     IMAB_RETURN_IF_ERROR((this->*section->parse)());
   }
-}
-
-Status ManifestReader::CheckSectionVersion(std::string_view name,
-                                           std::string_view supported,
-                                           std::string_view version) {
-  if (name != "ima") {
-    if (version != supported) {
-      return Bad("unsupported version of section '" + std::string(name) + "'");
-    }
-    return OkStatus();
-  }
-  IMAB_ASSIGN_OR_RETURN(uint64_t number,
-                        ParseNumToken(version, "section version"));
-  if (number != 1) {
-    return Bad("unsupported version " + std::to_string(number) +
-               " of section 'ima'");
-  }
-  return OkStatus();
 }
 
 // FORMAT.md §3.3.4: one signed-root line, first of all sections.

@@ -88,8 +88,6 @@ class ManifestReader {
   Status ParseHeader();
   // The optional sections after `entry-count`, then the `entries` line.
   Status ParseSections();
-  Status CheckSectionVersion(std::string_view name, std::string_view supported,
-                             std::string_view version);
   // Each parses the lines after `section NAME VERSION` into header_.
   Status ParseTrustRootSection();
   Status ParseDevelopmentSection();
