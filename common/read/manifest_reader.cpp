@@ -514,6 +514,8 @@ Status ManifestReader::ParseSections() {
       return CheckFieldCount(t, 0);
     }
     IMAB_RETURN_IF_ERROR(CheckFieldCount(t, 2));
+    // Every section but trust-root comes before ca-store, so ca-store itself
+    // is never refused by its index below.
     if (t.at[1] != "trust-root" && header_.ca_store.has_value()) {
       return Bad("section " + Quote(t.at[1]) + " after section 'ca-store'");
     }
