@@ -14,23 +14,7 @@ namespace {
 
 constexpr size_t kMaxVersionComponents = 16;
 constexpr size_t kMaxVersionComponentDigits = 9;
-
-int UpperNibble(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-bool IsNameChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || IsDigit(c) ||
-         c == '.' || c == '_' || c == '+' || c == '-';
-}
+constexpr std::string_view kDigits = "0123456789";
 
 Error Bad(const std::string& why) {
   return MakeError(ErrorCode::kMalformed, why);
@@ -45,16 +29,30 @@ Error BadVersion(std::string_view why) {
 // advances past the '.'. Saturates instead of overflowing on invalid input.
 uint64_t NextComponent(std::string_view v, size_t* pos) {
   uint64_t value = 0;
-  while (*pos < v.size() && v[*pos] != '.') {
-    if (IsDigit(v[*pos]) && value < (uint64_t{1} << 40)) {
+  for (; *pos < v.size() && v[*pos] != '.'; ++*pos) {
+    if (kDigits.find(v[*pos]) != std::string_view::npos &&
+        value < (uint64_t{1} << 40)) {
       value = value * 10 + static_cast<uint64_t>(v[*pos] - '0');
     }
-    ++*pos;
   }
   if (*pos < v.size()) {
     ++*pos;  // the '.'
   }
   return value;
+}
+
+// Lower-case hex of exactly `digits` digits, for the field `name`.
+Result<std::string> ParseFixedHex(std::string_view token, size_t digits,
+                                  std::string_view name) {
+  if (token.size() != digits) {
+    return Bad(std::string(name) + " must be " + std::to_string(digits) +
+               " hex digits");
+  }
+  Result<std::string> bytes = HexDecode(token);
+  if (!bytes.has_value()) {
+    return Bad(std::string(name) + " must be lower-case hex");
+  }
+  return bytes;
 }
 
 }  // namespace
@@ -64,40 +62,37 @@ bool IsLiteralStrByte(uint8_t b) { return b >= 0x21 && b <= 0x7e && b != '%'; }
 Result<std::string> DecodeStrToken(std::string_view token) {
   // A token is never empty (FORMAT.md §3.1), so neither is a STR.
   if (token.empty()) {
-    return MakeError(ErrorCode::kMalformed, "empty STR token");
+    return Bad("empty STR token");
   }
+  constexpr std::string_view kUpperHex = "0123456789ABCDEF";
   std::string out;
   out.reserve(token.size());
   for (size_t i = 0; i < token.size(); ++i) {
-    uint8_t b = static_cast<uint8_t>(token[i]);
+    const auto b = static_cast<uint8_t>(token[i]);
     if (b != '%') {
       if (!IsLiteralStrByte(b)) {
-        return MakeError(
-            ErrorCode::kMalformed,
-            "STR byte " + std::to_string(i) + " must be percent-encoded");
+        return Bad("STR byte " + std::to_string(i) +
+                   " must be percent-encoded");
       }
       out.push_back(token[i]);
       continue;
     }
+    auto bad_escape = [i](std::string_view why) {
+      return Bad("STR escape at byte " + std::to_string(i) + std::string(why));
+    };
     if (token.size() - i < 3) {
-      return MakeError(
-          ErrorCode::kMalformed,
-          "STR escape at byte " + std::to_string(i) + " is truncated");
+      return bad_escape(" is truncated");
     }
-    int hi = UpperNibble(token[i + 1]);
-    int lo = UpperNibble(token[i + 2]);
-    if (hi < 0 || lo < 0) {
-      return MakeError(ErrorCode::kMalformed,
-                       "STR escape at byte " + std::to_string(i) +
-                           " is not two upper-case hex digits");
+    const size_t hi = kUpperHex.find(token[i + 1]);
+    const size_t lo = kUpperHex.find(token[i + 2]);
+    if (hi == std::string_view::npos || lo == std::string_view::npos) {
+      return bad_escape(" is not two upper-case hex digits");
     }
-    uint8_t decoded = static_cast<uint8_t>((hi << 4) | lo);
+    const auto decoded = static_cast<uint8_t>((hi << 4) | lo);
     // One spelling per byte string: an escape of a literal byte is refused,
     // so two different manifests never describe the same tree.
     if (IsLiteralStrByte(decoded)) {
-      return MakeError(ErrorCode::kMalformed,
-                       "STR escape at byte " + std::to_string(i) +
-                           " encodes a byte that must be literal");
+      return bad_escape(" encodes a byte that must be literal");
     }
     out.push_back(static_cast<char>(decoded));
     i += 2;
@@ -106,16 +101,16 @@ Result<std::string> DecodeStrToken(std::string_view token) {
 }
 
 Status CheckCompatibleName(std::string_view name) {
+  constexpr std::string_view kNameChars =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._+-";
   if (name.empty() || name.size() > kMaxStringFieldBytes) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "compatible name must be 1.." +
                          std::to_string(kMaxStringFieldBytes) + " bytes");
   }
-  for (char c : name) {
-    if (!IsNameChar(c)) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "compatible name may only contain [A-Za-z0-9._+-]");
-    }
+  if (name.find_first_not_of(kNameChars) != std::string_view::npos) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "compatible name may only contain [A-Za-z0-9._+-]");
   }
   return OkStatus();
 }
@@ -125,12 +120,8 @@ Status CheckImageVersion(std::string_view version) {
     return BadVersion("empty");
   }
   size_t components = 0;
-  size_t start = 0;
-  while (start <= version.size()) {
-    size_t end = version.find('.', start);
-    if (end == std::string_view::npos) {
-      end = version.size();
-    }
+  for (size_t start = 0; start <= version.size();) {
+    const size_t end = std::min(version.find('.', start), version.size());
     std::string_view part = version.substr(start, end - start);
     if (++components > kMaxVersionComponents) {
       return BadVersion("more than 16 components");
@@ -141,10 +132,8 @@ Status CheckImageVersion(std::string_view version) {
     if (part.size() > kMaxVersionComponentDigits) {
       return BadVersion("component longer than 9 digits");
     }
-    for (char c : part) {
-      if (!IsDigit(c)) {
-        return BadVersion("component is not a decimal number");
-      }
+    if (part.find_first_not_of(kDigits) != std::string_view::npos) {
+      return BadVersion("component is not a decimal number");
     }
     if (part.size() > 1 && part[0] == '0') {
       return BadVersion("component has a leading zero");
@@ -178,7 +167,7 @@ Result<ManifestTokens> SplitManifestLine(std::string_view line) {
     if (c == '\t') {
       return Bad("tab character");
     }
-    uint8_t b = static_cast<uint8_t>(c);
+    const auto b = static_cast<uint8_t>(c);
     if (b < 0x20 || b > 0x7e) {
       return Bad("byte " + std::to_string(b) + " outside printable ASCII");
     }
@@ -186,16 +175,12 @@ Result<ManifestTokens> SplitManifestLine(std::string_view line) {
   if (line.empty()) {
     return Bad("empty line");
   }
-  if (line.front() == ' ') {
-    return Bad("leading space");
-  }
-  if (line.back() == ' ') {
-    return Bad("trailing space");
+  if (line.front() == ' ' || line.back() == ' ') {
+    return Bad(line.front() == ' ' ? "leading space" : "trailing space");
   }
   ManifestTokens t;
-  size_t start = 0;
-  while (start <= line.size()) {
-    size_t end = std::min(line.find(' ', start), line.size());
+  for (size_t start = 0; start <= line.size();) {
+    const size_t end = std::min(line.find(' ', start), line.size());
     if (end == start) {
       return Bad("double space");
     }
@@ -210,7 +195,7 @@ Result<ManifestTokens> SplitManifestLine(std::string_view line) {
 
 Result<uint64_t> ParseNumToken(std::string_view token, std::string_view name,
                                uint64_t max, ErrorCode over_max) {
-  std::string field(name);
+  const std::string field(name);
   if (token.empty()) {
     return Bad(field + " is empty");
   }
@@ -222,7 +207,7 @@ Result<uint64_t> ParseNumToken(std::string_view token, std::string_view name,
     if (c < '0' || c > '9') {
       return Bad(field + " is not a decimal number");
     }
-    uint64_t digit = static_cast<uint64_t>(c - '0');
+    const auto digit = static_cast<uint64_t>(c - '0');
     if (value > (UINT64_MAX - digit) / 10) {
       return Bad(field + " overflows 64 bits");
     }
@@ -236,14 +221,12 @@ Result<uint64_t> ParseNumToken(std::string_view token, std::string_view name,
 }
 
 Result<uint32_t> ParseModeToken(std::string_view token) {
-  if (token.size() != 4) {
+  if (token.size() != 4 ||
+      token.find_first_not_of("01234567") != std::string_view::npos) {
     return Bad("mode must be exactly 4 octal digits");
   }
   uint32_t mode = 0;
   for (char c : token) {
-    if (c < '0' || c > '7') {
-      return Bad("mode must be exactly 4 octal digits");
-    }
     mode = mode * 8 + static_cast<uint32_t>(c - '0');
   }
   return mode;
@@ -251,50 +234,44 @@ Result<uint32_t> ParseModeToken(std::string_view token) {
 
 Result<Sha256Digest> ParseShaToken(std::string_view token,
                                    std::string_view name) {
-  if (token.size() != 64) {
-    return Bad(std::string(name) + " must be 64 hex digits");
-  }
-  Result<std::string> bytes = HexDecode(token);
-  if (!bytes.has_value()) {
-    return Bad(std::string(name) + " must be lower-case hex");
-  }
+  IMAB_ASSIGN_OR_RETURN(std::string bytes, ParseFixedHex(token, 64, name));
   Sha256Digest digest{};
-  std::ranges::copy(*bytes, digest.begin());
+  std::ranges::copy(bytes, digest.begin());
   return digest;
 }
 
 Result<uint32_t> ParseKeyIdToken(std::string_view token) {
   // Fixed width, lower case: one spelling per keyid, like the kernel's
   // "id:%08x" lookup string.
-  if (token.size() != 8) {
-    return Bad("keyid must be 8 hex digits");
-  }
-  Result<std::string> bytes = HexDecode(token);
-  if (!bytes.has_value()) {
-    return Bad("keyid must be lower-case hex");
-  }
+  IMAB_ASSIGN_OR_RETURN(std::string bytes, ParseFixedHex(token, 8, "keyid"));
   uint32_t keyid = 0;
-  for (char c : *bytes) {
+  for (char c : bytes) {
     keyid = (keyid << 8) | uint32_t{static_cast<uint8_t>(c)};
   }
   return keyid;
+}
+
+Result<std::string> ParseBoundedHexToken(std::string_view token,
+                                         size_t max_bytes,
+                                         std::string_view what) {
+  // Bound before decoding so an oversized token costs no allocation.
+  if (token.size() > 2 * max_bytes) {
+    return MakeError(ErrorCode::kLimitExceeded,
+                     std::string(what) + " longer than " +
+                         std::to_string(max_bytes) + " bytes");
+  }
+  Result<std::string> bytes = HexDecode(token);
+  if (!bytes.has_value()) {
+    return WithContext(std::move(bytes).error(), std::string(what));
+  }
+  return bytes;
 }
 
 Result<std::string> ParseCertificateToken(std::string_view token) {
   if (token == "-") {
     return Bad("certificate is empty");
   }
-  // Bound before decoding so an oversized token costs no allocation.
-  if (token.size() > 2 * kMaxCertificateBytes) {
-    return MakeError(ErrorCode::kLimitExceeded,
-                     "certificate longer than " +
-                         std::to_string(kMaxCertificateBytes) + " bytes");
-  }
-  Result<std::string> der = HexDecode(token);
-  if (!der.has_value()) {
-    return WithContext(std::move(der).error(), "certificate");
-  }
-  return der;
+  return ParseBoundedHexToken(token, kMaxCertificateBytes, "certificate");
 }
 
 Result<KernelProfile> ParseKernelProfileToken(std::string_view token) {

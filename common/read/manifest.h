@@ -153,13 +153,21 @@ Result<ManifestTokens> SplitManifestLine(std::string_view line);
 // `name` (used in messages). kMalformed for any other spelling or a value
 // over 2^64-1; `over_max` when the value exceeds `max`.
 Result<uint64_t> ParseNumToken(std::string_view token, std::string_view name,
-                               uint64_t max, ErrorCode over_max);
+                               uint64_t max = UINT64_MAX,
+                               ErrorCode over_max = ErrorCode::kMalformed);
 // Parses a MODE token: exactly four octal digits. kMalformed otherwise.
 Result<uint32_t> ParseModeToken(std::string_view token);
 // Parses a SHA token (64 lower-case hex digits) for the field `name`;
 // kMalformed otherwise.
 Result<Sha256Digest> ParseShaToken(std::string_view token,
                                    std::string_view name);
+
+// A HEX token of at most `max_bytes` bytes, for the field `what`:
+// kLimitExceeded "WHAT longer than N bytes" (checked before decoding), else
+// HexDecode's error prefixed with `what`. Callers handle `-`.
+Result<std::string> ParseBoundedHexToken(std::string_view token,
+                                         size_t max_bytes,
+                                         std::string_view what);
 
 // Tokens of section `ima` 1 (FORMAT.md §3.3.1). Each returns kMalformed
 // naming the rule, so the reader can prefix the line number.

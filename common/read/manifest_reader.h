@@ -78,21 +78,27 @@ class ManifestReader {
   // Refills the buffer with up to one chunk after the unconsumed bytes.
   Status Fill();
 
+  // ReadLine() split into tokens.
+  Result<ManifestTokens> ReadTokens();
+  // The value of the next line, which must be `keyword VALUE`.
+  Result<std::string_view> ReadField(std::string_view keyword);
+  // Reads the next line: kMalformed with `otherwise` unless it is `expected`.
+  Status ReadExactLine(std::string_view expected, const char* otherwise);
+
   Status ParseHeader();
   // The optional sections after `entry-count`, then the `entries` line.
   Status ParseSections();
-  Status ParseTrustRootSection(std::string_view version);
-  Status ParseDevelopmentSection(std::string_view version);
-  Status ParseValiditySection(std::string_view version);
-  Result<KeysSection> ParseKeysSection();
-  Result<ImaSection> ParseImaSection();
-  Result<CaStoreSection> ParseCaStoreSection(std::string_view version);
-  Status ParseHeaderField(std::string_view keyword, std::string_view value);
+  // Each parses the lines after `section NAME VERSION` into header_.
+  Status ParseTrustRootSection();
+  Status ParseDevelopmentSection();
+  Status ParseValiditySection();
+  Status ParseKeysSection();
+  Status ParseImaSection();
+  Status ParseCaStoreSection();
   Result<Entry> ParseRecord(std::string_view line);
-  Status ParseXattrs(Entry* entry);
+  Status ParseXattrs(Entry& entry);
   Result<std::optional<Entry>> NextUnchecked();
-  // Error{code, "manifest line N: " + why} for the line being parsed.
-  Error LineError(ErrorCode code, const std::string& why) const;
+  // Prefixes "manifest line N: " unless the message has it; makes it sticky.
   Error Fail(Error error);
 
   ByteSource& source_;

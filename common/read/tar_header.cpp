@@ -8,7 +8,6 @@
 namespace imab {
 namespace {
 
-constexpr size_t kNameOffset = 0;
 constexpr size_t kNameBytes = 100;
 constexpr size_t kModeOffset = 100;
 constexpr size_t kUidOffset = 108;
@@ -63,7 +62,7 @@ void PutBytes(TarBlock& block, size_t offset, size_t width,
 
 TarBlock EncodeHeader(const HeaderFields& f) {
   TarBlock block{};
-  PutBytes(block, kNameOffset, kNameBytes, f.name);
+  PutBytes(block, 0, kNameBytes, f.name);
   PutOctal(block, kModeOffset, 8, f.mode);
   PutOctal(block, kUidOffset, 8, f.uid);
   PutOctal(block, kGidOffset, 8, f.gid);
@@ -91,22 +90,14 @@ TarBlock EncodeHeader(const HeaderFields& f) {
   return block;
 }
 
-size_t DecimalDigits(size_t n) {
-  size_t digits = 1;
-  while (n >= 10) {
-    n /= 10;
-    ++digits;
-  }
-  return digits;
-}
-
 // Appends "LEN KEY=VALUE\n", LEN counting the whole record including itself.
 void AppendPaxRecord(std::string& out, std::string_view key,
                      std::string_view value) {
   const size_t base = key.size() + value.size() + 3;  // ' ', '=', '\n'
-  size_t len = base + DecimalDigits(base);
-  if (DecimalDigits(len) != DecimalDigits(base)) {
-    len = base + DecimalDigits(len);  // e.g. 98 -> 101, not 100
+  // The smallest LEN = base + digits(LEN): 98 gives 101, not 100.
+  size_t len = base + 1;
+  while (len != base + std::to_string(len).size()) {
+    ++len;
   }
   out += std::to_string(len);
   out += ' ';
@@ -116,24 +107,11 @@ void AppendPaxRecord(std::string& out, std::string_view key,
   out += '\n';
 }
 
+// Typeflags in the order of EntryType: file, dir, symlink, hardlink, char,
+// block, fifo.
 char TypeFlag(EntryType type) {
-  switch (type) {
-    case EntryType::kFile:
-      return '0';
-    case EntryType::kHardlink:
-      return '1';
-    case EntryType::kSymlink:
-      return '2';
-    case EntryType::kChar:
-      return '3';
-    case EntryType::kBlock:
-      return '4';
-    case EntryType::kDir:
-      return '5';
-    case EntryType::kFifo:
-      return '6';
-  }
-  return '0';
+  static_assert(static_cast<int>(EntryType::kFifo) == 6);
+  return "0521346"[static_cast<size_t>(type)];
 }
 
 bool IsLink(EntryType type) {
@@ -214,14 +192,11 @@ std::optional<PaxRecordSpan> RecordAt(std::string_view s, size_t pos,
 }
 
 std::string FieldOfKey(std::string_view key) {
-  if (key == "path") {
-    return "path";
+  if (key == "path" || key == "size" || key == "uid" || key == "gid") {
+    return std::string(key);
   }
   if (key == "linkpath") {
     return "link target";
-  }
-  if (key == "size" || key == "uid" || key == "gid") {
-    return std::string(key);
   }
   if (key.starts_with(kXattrKeyPrefix)) {
     return "xattr " + std::string(key.substr(kXattrKeyPrefix.size()));
@@ -253,36 +228,32 @@ std::string RecordField(std::string_view expected, std::string_view actual,
   return "header";
 }
 
-// Field at `offset` of a ustar block; "" for fields whose difference only
-// follows from another one (the checksum, and the pax header's size, which
-// follows from the records).
+// Field at `offset` of a ustar block, or of the pax header block; "" for
+// fields whose difference only follows from another one (the checksum, and
+// the pax header's size, which follows from the records).
 std::string BlockField(size_t offset, bool is_pax) {
-  if (offset >= kChecksumOffset && offset < kChecksumOffset + kChecksumBytes) {
-    return "";
-  }
-  if (offset >= kMtimeOffset && offset < kChecksumOffset) {
-    return "mtime";
-  }
-  if (offset >= kSizeOffset && offset < kMtimeOffset) {
-    return is_pax ? "" : "size";
-  }
-  if (is_pax) {
-    return "header";
-  }
   struct Range {
     size_t end;
-    const char* field;
+    const char* ustar;
+    const char* pax;
   };
   static constexpr Range kRanges[] = {
-      {kModeOffset, "path"},       {kUidOffset, "mode"},
-      {kGidOffset, "uid"},         {kSizeOffset, "gid"},
-      {kTypeOffset + 1, "type"},   {kMagicOffset, "link target"},
-      {kDevMajorOffset, "header"}, {kPrefixOffset, "device numbers"},
-      {kPrefixEnd, "path"},        {kTarBlockBytes, "header"},
+      {kModeOffset, "path", "header"},
+      {kUidOffset, "mode", "header"},
+      {kGidOffset, "uid", "header"},
+      {kSizeOffset, "gid", "header"},
+      {kMtimeOffset, "size", ""},
+      {kChecksumOffset, "mtime", "mtime"},
+      {kChecksumOffset + kChecksumBytes, "", ""},
+      {kTypeOffset + 1, "type", "header"},
+      {kMagicOffset, "link target", "header"},
+      {kDevMajorOffset, "header", "header"},
+      {kPrefixOffset, "device numbers", "header"},
+      {kPrefixEnd, "path", "header"},
   };
   for (const Range& r : kRanges) {
     if (offset < r.end) {
-      return r.field;
+      return is_pax ? r.pax : r.ustar;
     }
   }
   return "header";
@@ -336,14 +307,12 @@ std::string DescribeHeaderDifference(std::string_view expected,
   // A different entry type changes which pax records exist, so the first
   // differing byte would name a record; name the type instead. The ustar
   // header is the last block of both.
-  constexpr size_t kTypeflagOffset = 156;
-  constexpr size_t kMagicOffset = 257;
   auto entry_type = [](std::string_view h) -> char {
     if (h.size() < kTarBlockBytes || h.size() % kTarBlockBytes != 0) {
       return 0;
     }
     std::string_view last = h.substr(h.size() - kTarBlockBytes);
-    char type = last[kTypeflagOffset];
+    char type = last[kTypeOffset];
     bool ustar = last.substr(kMagicOffset, 6) == std::string_view("ustar\0", 6);
     return ustar && type >= '0' && type <= '6' ? type : 0;
   };

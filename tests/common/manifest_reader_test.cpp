@@ -1274,3 +1274,105 @@ TEST(ManifestReader, RejectsCaStoreWithoutEndSection) {
 
 }  // namespace
 }  // namespace imab
+
+namespace imab {
+namespace {
+
+using namespace std::string_literals;
+
+// The sections of FORMAT.md §3.3 in their one order, each with a valid body.
+struct SectionText {
+  const char* name;
+  std::string text;
+  const char* out_of_order;  // the refusal when it comes too late
+};
+
+std::vector<SectionText> AllSections() {
+  return {
+      {"trust-root",
+       "section trust-root 1\nsigned-root 00ff\nend-section trust-root\n",
+       "section 'trust-root' repeated or not first"},
+      {"development", "section development 1\nend-section development\n",
+       "section 'development' repeated or out of order"},
+      {"validity", "section validity 1\nexpires 100\nend-section validity\n",
+       "section 'validity' repeated or out of order"},
+      {"keys", "section keys 2\nkey-generation 1\nend-section keys\n",
+       "section 'keys' repeated or after section 'ima'"},
+      {"ima",
+       "section ima 1\nkernel-profile le64\ncert 00000001 30\n"
+       "end-section ima\n",
+       "section 'ima' appears twice"},
+      {"ca-store",
+       "section ca-store 1\nbundle " + Sha('a') + "\nend-section ca-store\n",
+       "section 'ca-store' after section 'ca-store'"},
+  };
+}
+
+std::string WithSectionLines(const std::string& lines) {
+  std::string text = Write(SampleHeader(0), {});
+  size_t at = text.find("entries\n");
+  return text.substr(0, at) + lines + text.substr(at);
+}
+
+TEST(ManifestReaderSections, AcceptsEverySectionInOrder) {
+  std::string lines;
+  for (const SectionText& s : AllSections()) {
+    lines += s.text;
+  }
+  Result<Parsed> parsed = ParseAll(WithSectionLines(lines));
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  EXPECT_EQ(parsed->header.trust_root, "\x00\xff"s);
+  EXPECT_TRUE(parsed->header.development);
+  EXPECT_EQ(parsed->header.expires, 100u);
+  EXPECT_TRUE(parsed->header.keys.has_value());
+  EXPECT_TRUE(parsed->header.ima.has_value());
+  EXPECT_TRUE(parsed->header.ca_store.has_value());
+}
+
+// Every pair where the second section does not come strictly later: each
+// refusal names the late section.
+TEST(ManifestReaderSections, RefusesEachSectionRepeatedOrLate) {
+  const std::vector<SectionText> sections = AllSections();
+  for (size_t first = 0; first < sections.size(); ++first) {
+    for (size_t late = 0; late <= first; ++late) {
+      std::string text =
+          WithSectionLines(sections[first].text + sections[late].text);
+      Result<Parsed> parsed = ParseAll(text);
+      ASSERT_FALSE(parsed.has_value()) << text;
+      EXPECT_EQ(parsed.error().code, ErrorCode::kMalformed);
+      const std::string want = sections[first].name == "ca-store"s && late != 0
+                                   ? "section '"s + sections[late].name +
+                                         "' after section 'ca-store'"
+                                   : sections[late].out_of_order;
+      EXPECT_THAT(parsed.error().message, HasSubstr(want)) << text;
+    }
+  }
+}
+
+TEST(ManifestReaderSections, RefusesOneLineSectionsMisused) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"section trust-root 2\n", "unsupported version of section 'trust-root'"},
+      {"section trust-root 1\nsigned-root -\nend-section trust-root\n",
+       "signed trust root empty or over the limit"},
+      {"section trust-root 1\nsigned-root 0\nend-section trust-root\n",
+       "odd-length hex"},
+      {"section trust-root 1\nsigned-root 00\nend-section trust-root 1\n",
+       "expected 'end-section trust-root'"},
+      {"section trust-root 1\nroot 00\n", "expected 'signed-root', found"},
+      {"section development 1\nflag\n", "section 'development' must be empty"},
+      {"section validity 01\n", "unsupported version of section 'validity'"},
+      {"section validity 1\nexpires 8589934592\n",
+       "expires 8589934592 exceeds 8589934591"},
+      {"section validity 1\nexpires 1\nend-section validity \n",
+       "expected 'end-section validity'"},
+      {"section ca-store 2\n", "unsupported version of section 'ca-store'"},
+  };
+  for (const auto& [lines, message] : cases) {
+    Result<Parsed> parsed = ParseAll(WithSectionLines(lines));
+    ASSERT_FALSE(parsed.has_value()) << lines;
+    EXPECT_THAT(parsed.error().message, HasSubstr(message)) << lines;
+  }
+}
+
+}  // namespace
+}  // namespace imab
