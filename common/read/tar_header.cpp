@@ -107,11 +107,26 @@ void AppendPaxRecord(std::string& out, std::string_view key,
   out += '\n';
 }
 
-// Typeflags in the order of EntryType: file, dir, symlink, hardlink, char,
-// block, fifo.
+// A switch, not a table indexed by the enum: the compiler then checks that
+// every EntryType has its flag, whatever the enum's order.
 char TypeFlag(EntryType type) {
-  static_assert(static_cast<int>(EntryType::kFifo) == 6);
-  return "0521346"[static_cast<size_t>(type)];
+  switch (type) {
+    case EntryType::kFile:
+      return '0';
+    case EntryType::kDir:
+      return '5';
+    case EntryType::kSymlink:
+      return '2';
+    case EntryType::kHardlink:
+      return '1';
+    case EntryType::kChar:
+      return '3';
+    case EntryType::kBlock:
+      return '4';
+    case EntryType::kFifo:
+      return '6';
+  }
+  return '0';
 }
 
 bool IsLink(EntryType type) {
