@@ -246,5 +246,98 @@ TEST_F(DeviceConfigTest, BadRootFileSystemValuesAreRefused) {
   }
 }
 
+constexpr const char* kBlockGrub =
+    "slots = block\n"
+    "slot-a = PARTLABEL=rootfs-a\n"
+    "slot-b = /dev/disk/by-x/rootfs-b\n"
+    "mkfs-options = -O ^metadata_csum  -I 256\n"
+    "state-dir = /data/imabundle\n"
+    "bootloader = grub\n"
+    "grubenv = /boot/grub/grubenv\n"
+    "hook-pre-install = /etc/imabundle/pre\n"
+    "hook-post-install = /etc/imabundle/post\n"
+    "hook-on-fallback = /etc/imabundle/fallback\n";
+
+TEST_F(DeviceConfigTest, BootSetupKeysRoundTripThroughRender) {
+  Result<DeviceConfig> config = Load(std::string(kMinimal) + kBlockGrub);
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  const BootSetup& boot = config->boot;
+  EXPECT_EQ(boot.slots, SlotKind::kBlock);
+  EXPECT_EQ(boot.slot_a, "PARTLABEL=rootfs-a");
+  EXPECT_EQ(boot.slot_b, "/dev/disk/by-x/rootfs-b");
+  EXPECT_EQ(boot.mkfs_options,
+            (std::vector<std::string>{"-O", "^metadata_csum", "-I", "256"}));
+  EXPECT_EQ(boot.state_dir, "data/imabundle");
+  EXPECT_EQ(boot.bootloader, BootloaderKind::kGrub);
+  EXPECT_EQ(boot.grubenv, "boot/grub/grubenv");
+  EXPECT_EQ(boot.hook_on_fallback, "etc/imabundle/fallback");
+  Result<DeviceConfig> again = Load(RenderDeviceConfig(*config));
+  ASSERT_TRUE(again.has_value()) << again.error().message;
+  EXPECT_EQ(RenderDeviceConfig(*again), RenderDeviceConfig(*config));
+  EXPECT_EQ(again->boot.mkfs_options, boot.mkfs_options);
+  EXPECT_EQ(again->boot.hook_pre_install, boot.hook_pre_install);
+
+  config = Load(std::string(kMinimal) +
+                "bootloader = uboot\nfw-env-config = /etc/fw_env.config\n"
+                "boot-attempts = 5\n");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->boot.slots, SlotKind::kDirectory);
+  EXPECT_EQ(config->boot.boot_attempts, 5u);
+  again = Load(RenderDeviceConfig(*config));
+  ASSERT_TRUE(again.has_value()) << again.error().message;
+  EXPECT_EQ(again->boot.fw_env_config, "etc/fw_env.config");
+  EXPECT_EQ(again->boot.boot_attempts, 5u);
+  // Without the keys nothing new is written.
+  config = Load(kMinimal);
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->boot.bootloader, BootloaderKind::kNone);
+  EXPECT_EQ(config->boot.boot_attempts, 3u);
+  EXPECT_THAT(RenderDeviceConfig(*config),
+              ::testing::Not(HasSubstr("bootloader")));
+}
+
+TEST_F(DeviceConfigTest, BootSetupRefusesWhatDoesNotFit) {
+  const std::string block =
+      "slots = block\nslot-a = /dev/vda2\nslot-b = /dev/vda3\n";
+  const std::string grub = "bootloader = grub\ngrubenv = /boot/grubenv\n";
+  struct Case {
+    std::string text;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {"slots = lvm\n", "'lvm' is not directory or block"},
+      {"slot-a = /dev/vda2\n", "slot-a applies to slots = block"},
+      {"state-dir = /data\n", "state-dir applies to slots = block"},
+      {"slots = block\nslot-a = /dev/vda2\n" + grub,
+       "slots = block needs slot-a and slot-b"},
+      {"slots = block\nslot-a = /dev/vda2\nslot-b = /dev/vda2\n" + grub,
+       "slot-a and slot-b name the same partition (/dev/vda2)"},
+      {block, "slots = block needs a bootloader"},
+      {block + grub + "slots-dir = /x\n",
+       "slots-dir applies to slots = "
+       "directory"},
+      {block + grub + "layout = in-place\n", "slots = block is for layout"},
+      {"slots = block\nslot-a = vda2\n", "'vda2' is not a device path"},
+      {"slots = block\nslot-a = PARTUUID=\n", "names no partition"},
+      {"bootloader = lilo\n", "'lilo' is not grub, uboot, custom or none"},
+      {"bootloader = grub\n", "bootloader = grub needs grubenv"},
+      {"bootloader = uboot\n", "bootloader = uboot needs fw-env-config"},
+      {"bootloader = custom\n",
+       "bootloader = custom needs "
+       "bootloader-script"},
+      {"grubenv = /boot/grubenv\n", "grubenv applies to bootloader = grub"},
+      {grub + "boot-attempts = 2\n",
+       "boot-attempts applies to bootloader = uboot"},
+      {"bootloader = uboot\nfw-env-config = /etc/fw\nboot-attempts = 0\n",
+       "boot-attempts: 0 is not between 1 and 1000"},
+      {"hook-pre-install = /../x\n", "leaves the root"},
+  };
+  for (const Case& c : cases) {
+    Result<DeviceConfig> config = Load(std::string(kMinimal) + c.text);
+    ASSERT_FALSE(config.has_value()) << c.text;
+    EXPECT_THAT(config.error().message, HasSubstr(c.error)) << c.text;
+  }
+}
+
 }  // namespace
 }  // namespace imab::verifier

@@ -84,7 +84,57 @@ Result<uint32_t> ParseCount(const std::string& value) {
   return out;
 }
 
+// A partition as device.conf names it: an absolute device path, or
+// PARTUUID=/PARTLABEL= with a value (host names, outside ROOT).
+Result<std::string> ParseSlotDevice(const std::string& value) {
+  for (std::string_view tag : {"PARTUUID=", "PARTLABEL="}) {
+    if (value.starts_with(tag)) {
+      if (value.size() == tag.size()) {
+        return Invalid("'" + value + "' names no partition");
+      }
+      return value;
+    }
+  }
+  if (value.front() != '/') {
+    return Invalid("'" + value +
+                   "' is not a device path, PARTUUID=... or PARTLABEL=...");
+  }
+  return value;
+}
+
+Result<BootloaderKind> ParseBootloader(const std::string& value) {
+  return Choose<BootloaderKind>(value,
+                                {{"none", BootloaderKind::kNone},
+                                 {"grub", BootloaderKind::kGrub},
+                                 {"uboot", BootloaderKind::kUboot},
+                                 {"custom", BootloaderKind::kCustom}},
+                                "grub, uboot, custom or none");
+}
+
+std::vector<std::string> SplitOnBlanks(std::string_view text) {
+  std::vector<std::string> words;
+  std::istringstream in{std::string(text)};
+  for (std::string word; in >> word;) {
+    words.push_back(word);
+  }
+  return words;
+}
+
 }  // namespace
+
+const char* BootloaderName(BootloaderKind kind) {
+  switch (kind) {
+    case BootloaderKind::kGrub:
+      return "grub";
+    case BootloaderKind::kUboot:
+      return "uboot";
+    case BootloaderKind::kCustom:
+      return "custom";
+    case BootloaderKind::kNone:
+      break;
+  }
+  return "none";
+}
 
 Result<InitramfsSource> ParseInitramfsSource(const std::string& value) {
   return Choose<InitramfsSource>(
@@ -176,6 +226,7 @@ class ConfigParser {
     if (config_.release_ca.empty() == config_.trust_root.empty()) {
       return Invalid("give exactly one of release-ca and trust-root");
     }
+    IMAB_RETURN_IF_ERROR(CheckBootSetup());
     if (config_.evm_certs.empty()) {
       // One key for IMA and EVM, as meta-integrity installs it.
       config_.evm_certs = config_.ima_certs;
@@ -249,8 +300,112 @@ class ConfigParser {
     } else if (key == "allow-development") {
       IMAB_ASSIGN_OR_RETURN(config_.allow_development, ParseBool(value));
     } else {
+      return ApplyBootKey(key, value);
+    }
+    return OkStatus();
+  }
+
+  // The keys of "Slots" and "Bootloader" (BootSetup).
+  Status ApplyBootKey(const std::string& key, const std::string& value) {
+    BootSetup& boot = config_.boot;
+    if (key == "slots") {
+      IMAB_ASSIGN_OR_RETURN(
+          boot.slots, Choose<SlotKind>(value,
+                                       {{"directory", SlotKind::kDirectory},
+                                        {"block", SlotKind::kBlock}},
+                                       "directory or block"));
+    } else if (key == "slot-a" || key == "slot-b") {
+      std::string& slot = key == "slot-a" ? boot.slot_a : boot.slot_b;
+      IMAB_ASSIGN_OR_RETURN(slot, ParseSlotDevice(value));
+    } else if (key == "mkfs-options") {
+      boot.mkfs_options = SplitOnBlanks(value);
+    } else if (key == "state-dir") {
+      IMAB_ASSIGN_OR_RETURN(boot.state_dir, DeviceRelativePath(value));
+    } else if (key == "bootloader") {
+      IMAB_ASSIGN_OR_RETURN(boot.bootloader, ParseBootloader(value));
+    } else if (key == "grubenv") {
+      IMAB_ASSIGN_OR_RETURN(boot.grubenv, DeviceRelativePath(value));
+    } else if (key == "fw-env-config") {
+      IMAB_ASSIGN_OR_RETURN(boot.fw_env_config, DeviceRelativePath(value));
+    } else if (key == "boot-attempts") {
+      IMAB_ASSIGN_OR_RETURN(boot.boot_attempts, ParseCount(value));
+    } else if (key == "bootloader-script") {
+      IMAB_ASSIGN_OR_RETURN(boot.bootloader_script, DeviceRelativePath(value));
+    } else if (key == "hook-pre-install") {
+      IMAB_ASSIGN_OR_RETURN(boot.hook_pre_install, DeviceRelativePath(value));
+    } else if (key == "hook-post-install") {
+      IMAB_ASSIGN_OR_RETURN(boot.hook_post_install, DeviceRelativePath(value));
+    } else if (key == "hook-on-fallback") {
+      IMAB_ASSIGN_OR_RETURN(boot.hook_on_fallback, DeviceRelativePath(value));
+    } else {
       // Fail closed: an unknown key may be a constraint we would ignore.
       return Invalid("unknown key");
+    }
+    return OkStatus();
+  }
+
+  // The keys that only apply to some slot kinds and bootloaders, and the
+  // ones a choice needs.
+  Status CheckBootSetup() const {
+    const BootSetup& boot = config_.boot;
+    const bool block = boot.slots == SlotKind::kBlock;
+    for (const char* key : {"slot-a", "slot-b", "mkfs-options", "state-dir"}) {
+      if (!block && seen_.count(key) != 0) {
+        return Invalid(std::string(key) + " applies to slots = block");
+      }
+    }
+    if (block) {
+      IMAB_RETURN_IF_ERROR(CheckBlockSlots());
+    }
+    const BootloaderKind kind = boot.bootloader;
+    struct Needs {
+      const char* key;
+      BootloaderKind bootloader;
+    };
+    for (const Needs& needs :
+         {Needs{"grubenv", BootloaderKind::kGrub},
+          Needs{"fw-env-config", BootloaderKind::kUboot},
+          Needs{"boot-attempts", BootloaderKind::kUboot},
+          Needs{"bootloader-script", BootloaderKind::kCustom}}) {
+      const bool given = seen_.count(needs.key) != 0;
+      const std::string which = BootloaderName(needs.bootloader);
+      if (given && kind != needs.bootloader) {
+        return Invalid(std::string(needs.key) +
+                       " applies to bootloader = " + which);
+      }
+      if (!given && kind == needs.bootloader &&
+          std::string_view(needs.key) != "boot-attempts") {
+        return Invalid("bootloader = " + which + " needs " + needs.key);
+      }
+    }
+    if (boot.boot_attempts == 0 || boot.boot_attempts > 1000) {
+      return Invalid("boot-attempts: " + std::to_string(boot.boot_attempts) +
+                     " is not between 1 and 1000");
+    }
+    return OkStatus();
+  }
+
+  Status CheckBlockSlots() const {
+    const BootSetup& boot = config_.boot;
+    if (boot.slot_a.empty() || boot.slot_b.empty()) {
+      return Invalid("slots = block needs slot-a and slot-b");
+    }
+    if (boot.slot_a == boot.slot_b) {
+      return Invalid("slot-a and slot-b name the same partition (" +
+                     boot.slot_a + ")");
+    }
+    if (boot.bootloader == BootloaderKind::kNone) {
+      return Invalid(
+          "slots = block needs a bootloader (grub, uboot or custom): "
+          "nothing would start the slot an install writes");
+    }
+    if (config_.layout == SlotLayout::kInPlace) {
+      return Invalid("slots = block is for layout = ab");
+    }
+    if (seen_.count("slots-dir") != 0) {
+      return Invalid(
+          "slots-dir applies to slots = directory (block slots keep their "
+          "state in state-dir)");
     }
     return OkStatus();
   }
@@ -389,6 +544,48 @@ Result<DeviceConfig> LoadDeviceConfig(const std::string& root) {
   return ParseDeviceConfigText(*text, device->Display(""), path);
 }
 
+namespace {
+
+// The keys of BootSetup that differ from the defaults, so that a
+// configuration without them renders as before.
+std::string RenderBootSetup(const BootSetup& boot) {
+  std::string out;
+  auto line_if = [&out](std::string_view key, const std::string& value) {
+    if (!value.empty()) {
+      out.append(key).append(" = ").append(value).append("\n");
+    }
+  };
+  auto path_if = [&line_if](std::string_view key, const std::string& path) {
+    line_if(key, path.empty() ? "" : "/" + path);
+  };
+  if (boot.slots == SlotKind::kBlock) {
+    line_if("slots", "block");
+    line_if("slot-a", boot.slot_a);
+    line_if("slot-b", boot.slot_b);
+    std::string options;
+    for (const std::string& word : boot.mkfs_options) {
+      options += (options.empty() ? "" : " ") + word;
+    }
+    line_if("mkfs-options", options);
+    path_if("state-dir", boot.state_dir);
+  }
+  if (boot.bootloader != BootloaderKind::kNone) {
+    line_if("bootloader", BootloaderName(boot.bootloader));
+  }
+  path_if("grubenv", boot.grubenv);
+  path_if("fw-env-config", boot.fw_env_config);
+  if (boot.bootloader == BootloaderKind::kUboot) {
+    line_if("boot-attempts", std::to_string(boot.boot_attempts));
+  }
+  path_if("bootloader-script", boot.bootloader_script);
+  path_if("hook-pre-install", boot.hook_pre_install);
+  path_if("hook-post-install", boot.hook_post_install);
+  path_if("hook-on-fallback", boot.hook_on_fallback);
+  return out;
+}
+
+}  // namespace
+
 std::string RenderDeviceConfig(const DeviceConfig& config) {
   std::string out =
       "# imabundle device configuration (manifests/device.conf.md)\n";
@@ -440,9 +637,11 @@ std::string RenderDeviceConfig(const DeviceConfig& config) {
   line("layout", config.layout == SlotLayout::kAb ? "ab" : "in-place");
   line("initramfs",
        config.initramfs == InitramfsSource::kNone ? "none" : "image");
-  line("slots-dir", "/" + config.slots_dir);
+  if (config.boot.slots == SlotKind::kDirectory) {
+    line("slots-dir", "/" + config.slots_dir);
+  }
   line("allow-development", config.allow_development ? "yes" : "no");
-  return out;
+  return out + RenderBootSetup(config.boot);
 }
 
 }  // namespace imab::verifier

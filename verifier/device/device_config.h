@@ -28,6 +28,43 @@ enum class SlotLayout { kAb, kInPlace };
 // (kNone: /etc/keys/x509_ima.der and x509_evm.der).
 enum class InitramfsSource { kImage, kNone };
 
+// Where the two images live: folders in slots-dir (today's layout) or
+// two partitions, each a fresh ext4 per install.
+enum class SlotKind { kDirectory, kBlock };
+
+// What starts a slot at boot; kNone: nothing (the `active` pointer is
+// the only record, directory slots only).
+enum class BootloaderKind { kNone, kGrub, kUboot, kCustom };
+
+// How the device keeps and boots its slots (manifests/device.conf.md,
+// "Slots" and "Bootloader").
+struct BootSetup {
+  SlotKind slots = SlotKind::kDirectory;
+  // slots = block: the partitions as written, "/dev/NAME", "PARTUUID=ID"
+  // or "PARTLABEL=NAME". Host names: not resolved beneath ROOT.
+  std::string slot_a;
+  std::string slot_b;
+  // Extra arguments for mkfs.ext4 (the ext4 features), split on blanks.
+  std::vector<std::string> mkfs_options;
+  // slots = block: the folder of the slot states, lock and results, on a
+  // file system both slots mount; relative to ROOT. With directory slots
+  // the state stays in slots-dir.
+  std::string state_dir = "var/lib/imabundle";
+  BootloaderKind bootloader = BootloaderKind::kNone;
+  std::string grubenv;            // grub: the grubenv file, relative to ROOT
+  std::string fw_env_config;      // uboot: fw_env.config, relative to ROOT
+  uint32_t boot_attempts = 3;     // uboot: BOOT_X_LEFT of a fresh slot
+  std::string bootloader_script;  // custom: relative to ROOT
+  // Scripts called around an install and after a fallback; relative to
+  // ROOT, "" for none.
+  std::string hook_pre_install;
+  std::string hook_post_install;
+  std::string hook_on_fallback;
+};
+
+// "grub", "uboot", "custom", "none".
+const char* BootloaderName(BootloaderKind kind);
+
 // The device's root file system, for the fsmagic=, fsname= and fsuuid=
 // conditions of its IMA policy; unset parts are unknown.
 struct RootFileSystem {
@@ -81,6 +118,7 @@ struct DeviceConfig {
   InitramfsSource initramfs = InitramfsSource::kImage;
   std::string slots_dir = "var/lib/imabundle";  // relative to ROOT
   bool allow_development = false;
+  BootSetup boot;
 };
 
 // The default critical set: the ELF interpreters, every libc, init, and
