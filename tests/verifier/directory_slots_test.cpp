@@ -135,6 +135,27 @@ TEST_F(DirectorySlotsTest, ActivateSwitchesImageAndStateTogether) {
   EXPECT_EQ(slots_->ReadState(SlotId::kB).value()->image_version, "1.0");
 }
 
+// mark-active and a fallback switch the pointer back to a slot that holds
+// a complete image, never to an empty or half-written one.
+TEST_F(DirectorySlotsTest, SetActiveNeedsACompleteImage) {
+  Status refused = slots_->SetActive(SlotId::kB);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(refused.error().message,
+              HasSubstr("slot-b: no complete image to activate"));
+  ASSERT_TRUE(WriteImage("1.0").ok());
+  ASSERT_TRUE(slots_->Activate(State("1.0", 1)).ok());
+  ASSERT_TRUE(WriteImage("2.0").ok());
+  ASSERT_TRUE(slots_->Activate(State("2.0", 2)).ok());
+  EXPECT_EQ(slots_->ActiveSlot().value(), SlotId::kA);
+  ASSERT_TRUE(slots_->SetActive(SlotId::kA).ok());
+  ASSERT_TRUE(slots_->SetActive(SlotId::kB).ok());
+  EXPECT_EQ(slots_->ActiveSlot().value(), SlotId::kB);
+  EXPECT_EQ(slots_->ActiveState()->image_version, "1.0");
+  EXPECT_EQ(slots_->StateDir(), dir());
+  EXPECT_TRUE(slots_->CheckConsistency().empty());
+}
+
 TEST_F(DirectorySlotsTest, AbortLeavesNothingAndKeepsTheOldInactiveImage) {
   ASSERT_TRUE(WriteImage("1.0").ok());
   ASSERT_TRUE(slots_->Activate(State("1.0", 0)).ok());

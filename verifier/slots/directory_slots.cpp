@@ -264,6 +264,21 @@ Status DirectorySlots::Activate(const DeviceState& next) {
                                   SlotFolderName(inactive));
 }
 
+Status DirectorySlots::SetActive(SlotId slot) {
+  IMAB_ASSIGN_OR_RETURN(SlotId active, ActiveSlot());
+  if (slot == active) {
+    return OkStatus();
+  }
+  IMAB_ASSIGN_OR_RETURN(std::optional<DeviceState> state, ReadState(slot));
+  if (!state.has_value() ||
+      !fs::is_directory(fs::symlink_status(SlotPath(slot)))) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     SlotPath(slot) + ": no complete image to activate");
+  }
+  return ReplaceSymlinkAtomically(dir_ + "/" + kActivePointerName,
+                                  SlotFolderName(slot));
+}
+
 std::vector<std::string> DirectorySlots::CheckConsistency() const {
   Result<SlotId> active = ActiveSlot();
   if (!active.has_value()) {

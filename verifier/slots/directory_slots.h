@@ -39,6 +39,9 @@ class DirectorySlots : public SlotBackend {
   Status Activate(const DeviceState& next) override;
   std::vector<std::string> CheckConsistency() const override;
   std::vector<std::string> PendingCleanUp() const override;
+  Status SetActive(SlotId slot) override;
+  const std::string& StateDir() const override { return dir_; }
+  size_t ImagePathReserve() const override { return PathReserve(dir_); }
 
   const std::string& dir() const { return dir_; }
   // DIR/slot-a or DIR/slot-b: the image tree of `slot`.

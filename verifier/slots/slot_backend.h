@@ -22,6 +22,12 @@ enum class SlotId { kA, kB };
 const char* SlotName(SlotId slot);
 SlotId OtherSlot(SlotId slot);
 
+// With a boot loader (verifier/boot/bootloader.h) a backend keeps this
+// order, so that a crash anywhere leaves a slot the boot loader may start
+// complete: the sink's Start() first marks the inactive slot bad
+// (Bootloader::MarkBad) before erasing anything, and Activate() writes
+// the new slot's state, then makes it primary (SetPrimary), then switches
+// the pointer.
 class SlotBackend {
  public:
   virtual ~SlotBackend() = default;
@@ -65,6 +71,21 @@ class SlotBackend {
 
   // What CleanUp() would remove, one line each; empty when nothing.
   virtual std::vector<std::string> PendingCleanUp() const = 0;
+
+  // Makes `slot` the active one without writing an image or a state (a
+  // fallback the boot loader took, `mark-active`): one atomic pointer
+  // switch. kInvalidArgument when `slot` holds no complete image (no
+  // state record); a no-op when it is active already. The boot loader is
+  // the caller's affair.
+  virtual Status SetActive(SlotId slot) = 0;
+
+  // The real folder of the install lock, last-result and the slot states
+  // (slots-dir for directory slots, state-dir for block slots).
+  virtual const std::string& StateDir() const = 0;
+
+  // Bytes the image writer puts before each image path
+  // (writable_entries.h), for the check that every record can be written.
+  virtual size_t ImagePathReserve() const = 0;
 
   // Convenience over the virtuals.
   Result<SlotId> InactiveSlot() const;
