@@ -56,9 +56,8 @@ Result<std::unique_ptr<Bootloader>> OpenBootloader(const DeviceConfig& config) {
           std::make_unique<CustomBootloader>(std::move(script)));
     }
     case BootloaderKind::kGrub: {
-      IMAB_ASSIGN_OR_RETURN(
-          std::string grubenv,
-          BootFile(config, "grubenv", boot.grubenv, R_OK | W_OK));
+      IMAB_ASSIGN_OR_RETURN(std::string grubenv,
+                            BootFile(config, "grubenv", boot.grubenv, R_OK));
       return std::unique_ptr<Bootloader>(
           std::make_unique<GrubBootloader>(std::move(grubenv)));
     }

@@ -110,9 +110,16 @@ Status FillInput(const ProgramRun& run, Pipe& in) {
   return OkStatus();
 }
 
+// The exit status; -1 for a signal, and for a child we could not reap
+// (SIGCHLD ignored by the caller reaps it unseen): never taken for 0.
 int WaitFor(pid_t pid) {
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  pid_t reaped = -1;
+  do {
+    reaped = waitpid(pid, &status, 0);
+  } while (reaped < 0 && errno == EINTR);
+  if (reaped != pid) {
+    return -1;
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

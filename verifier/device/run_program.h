@@ -34,7 +34,7 @@ inline constexpr size_t kMaxProgramInputBytes = 4096;
 extern const std::vector<std::string> kDefaultProgramEnvironment;
 
 struct ProgramResult {
-  int exit_code = -1;  // -1 when a signal ended it
+  int exit_code = -1;  // -1 when a signal ended it (or it was not reaped)
   std::string out;     // stdout
   std::string err;     // stderr
 };
