@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <mtd/mtd-user.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -48,9 +49,15 @@ UbootFlagScheme SchemeOf(const std::string& device, int fd) {
 
 Result<std::string> ReadCopy(const UbootEnvCopy& copy,
                              UbootFlagScheme& scheme) {
-  UniqueFd fd(open(copy.device.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO named by mistake must not hang the command.
+  UniqueFd fd(open(copy.device.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (!fd.valid()) {
     return Io(copy.device, std::strerror(errno));
+  }
+  struct stat st {};
+  if (fstat(fd.get(), &st) != 0 ||
+      !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode))) {
+    return Io(copy.device, "not a file or a device");
   }
   scheme = SchemeOf(copy.device, fd.get());
   std::string bytes(copy.size, '\0');
