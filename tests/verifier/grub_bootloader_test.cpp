@@ -113,8 +113,8 @@ TEST_F(GrubBootloaderTest, OurWritesAreWhatGrubEditenvLists) {
   ASSERT_THAT(boot_.MarkBad(SlotId::kB), IsOk());
   ASSERT_THAT(boot_.MarkGood(SlotId::kA), IsOk());
   EXPECT_EQ(List(), "ORDER=B A\nA_OK=1\nA_TRY=0\nB_OK=0\nB_TRY=0\n");
-  // The first write moved our variables before grub-editenv's comment;
-  // later ones rewrite the first sector in place (same inode).
+  // Our variables lead the block now: a change stays within the first
+  // sector and is written in place (same inode).
   struct stat before {};
   ASSERT_EQ(stat(path_.c_str(), &before), 0);
   ASSERT_THAT(boot_.SetPrimary(SlotId::kA), IsOk());
@@ -130,6 +130,26 @@ TEST_F(GrubBootloaderTest, KeepsOtherVariablesAndTheirEscapes) {
   EXPECT_EQ(List(),
             "ORDER=A B\nA_OK=1\nA_TRY=0\nB_OK=0\nB_TRY=0\n"
             "saved_entry=linux-b\nodd=a\\b\n");
+}
+
+TEST_F(GrubBootloaderTest, AChangePastTheFirstSectorReplacesTheFile) {
+  ASSERT_EQ(Editenv("set filler=" + std::string(600, 'x')).exit_code, 0);
+  struct stat before {};
+  ASSERT_EQ(stat(path_.c_str(), &before), 0);
+  // Our five go before the filler, which moves across the sector boundary.
+  ASSERT_THAT(boot_.SetPrimary(SlotId::kB), IsOk());
+  struct stat after {};
+  ASSERT_EQ(stat(path_.c_str(), &after), 0);
+  EXPECT_NE(before.st_ino, after.st_ino);
+  EXPECT_EQ(after.st_size, static_cast<off_t>(kGrubEnvBytes));
+  EXPECT_EQ(List(), "ORDER=B A\nA_OK=0\nA_TRY=0\nB_OK=1\nB_TRY=0\nfiller=" +
+                        std::string(600, 'x') + "\n");
+  // From then on in place.
+  ASSERT_THAT(boot_.MarkGood(SlotId::kA), IsOk());
+  struct stat last {};
+  ASSERT_EQ(stat(path_.c_str(), &last), 0);
+  EXPECT_EQ(after.st_ino, last.st_ino);
+  EXPECT_THAT(List(), HasSubstr("A_OK=1\n"));
 }
 
 TEST_F(GrubBootloaderTest, ReadsWhatGrubEditenvWrites) {

@@ -30,8 +30,9 @@ class GrubBootloader : public Bootloader {
   // there, a change touches only the first 512 bytes and is written in
   // place (GRUB's save_env writes the file's sectors directly, so the file
   // keeps its sectors and its size; one sector is written whole or not at
-  // all). A block whose layout must change first is replaced by a
-  // temporary, fsync and rename(2) instead. kIo naming the file on failure.
+  // all). A change reaching past the first sector (moving other variables
+  // that fill it) replaces the file instead: a temporary, fsync and
+  // rename(2). kIo naming the file on failure.
   Status SetPrimary(SlotId slot) override;
   Status MarkGood(SlotId slot) override;
   Status MarkBad(SlotId slot) override;
