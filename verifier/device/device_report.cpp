@@ -37,6 +37,9 @@ std::string SlotJson(const SlotStatus& slot) {
   std::string out = "{\"name\": " + JsonString(slot.name) +
                     ", \"active\": " + Bool(slot.active) +
                     ", \"present\": " + Bool(slot.state.has_value());
+  if (!slot.device.empty()) {
+    out += ", \"device\": " + JsonString(slot.device);
+  }
   if (slot.state.has_value()) {
     out += ", \"state\": " + StateJson(*slot.state);
   }
@@ -63,13 +66,15 @@ std::string LastResultJson(const std::optional<LastResult>& last) {
 std::string SlotText(const SlotStatus& slot) {
   std::string out =
       "slot " + slot.name + (slot.active ? " (active)" : "") + ": ";
+  const std::string device =
+      slot.device.empty() ? "" : "  partition " + slot.device + "\n";
   if (!slot.state.has_value()) {
-    return out + "empty\n";
+    return out + "empty\n" + device;
   }
   const DeviceState& s = *slot.state;
   return out + "version " + s.image_version + " for " + s.compatible +
          ", installed at " + std::to_string(s.installed_at) +
-         ", manifest sha256 " + s.bundle_sha256 + "\n";
+         ", manifest sha256 " + s.bundle_sha256 + "\n" + device;
 }
 
 }  // namespace

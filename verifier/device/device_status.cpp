@@ -6,6 +6,8 @@
 #include "verifier/device/install_lock.h"
 #include "verifier/device/small_file.h"
 #include "verifier/slots/directory_slots.h"
+#include "verifier/slots/open_slots.h"
+#include "verifier/slots/partition_lookup.h"
 
 namespace imab::verifier {
 namespace {
@@ -46,7 +48,7 @@ KeyInUse RecordedKey(const std::string& keyring, const std::string& der) {
   return key;
 }
 
-void ReadSlots(const DirectorySlots& slots, DeviceStatus& status) {
+void ReadSlots(const SlotBackend& slots, DeviceStatus& status) {
   status.problems = slots.CheckConsistency();
   status.pending_cleanup = slots.PendingCleanUp();
   Result<SlotId> active = slots.ActiveSlot();
@@ -69,6 +71,22 @@ void ReadSlots(const DirectorySlots& slots, DeviceStatus& status) {
   }
 }
 
+// Block slots: the partition each slot names and where it was found.
+void DescribeBlockDevices(const DeviceConfig& config, DeviceStatus& status) {
+  if (config.boot.slots != SlotKind::kBlock) {
+    return;
+  }
+  for (SlotStatus& slot : status.slots) {
+    const std::string& spelling =
+        slot.name == "a" ? config.boot.slot_a : config.boot.slot_b;
+    Result<Partition> found = LookUpPartition(spelling);
+    slot.device =
+        found.has_value()
+            ? spelling + " -> " + found->path
+            : spelling + " (not found: " + found.error().message + ")";
+  }
+}
+
 }  // namespace
 
 Result<DeviceStatus> ReadDeviceStatus(const std::string& root) {
@@ -82,9 +100,10 @@ Result<DeviceStatus> ReadDeviceStatus(const std::string& root) {
   for (const std::string& path : config.evm_certs) {
     status.keys.push_back(DescribeKey(config, "evm", path));
   }
-  IMAB_ASSIGN_OR_RETURN(const std::string slots_dir, SlotsFolder(config));
-  IMAB_ASSIGN_OR_RETURN(auto slots, DirectorySlots::Open(slots_dir));
+  IMAB_ASSIGN_OR_RETURN(auto slots, OpenSlots(config, nullptr));
+  const std::string slots_dir = slots->StateDir();
   ReadSlots(*slots, status);
+  DescribeBlockDevices(config, status);
   // Once an image was installed, the keys are those its boot loads.
   for (const SlotStatus& slot : status.slots) {
     if (slot.active && slot.state.has_value() &&

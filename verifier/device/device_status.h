@@ -18,6 +18,9 @@ struct SlotStatus {
   std::string name;  // "a" or "b"
   bool active = false;
   std::optional<DeviceState> state;  // nullopt: empty (no complete image)
+  // slots = block: "SPELLING -> /dev/PATH", or SPELLING and why it was not
+  // found; "" for directory slots.
+  std::string device;
 };
 
 struct KeyInUse {

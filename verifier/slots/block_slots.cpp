@@ -49,7 +49,7 @@ Status CheckStateDirOffSlots(const std::string& state_dir, const Partition& a,
     return SysError(ErrorCode::kInvalidArgument, "state-dir " + state_dir);
   }
   for (const Partition* part : {&a, &b}) {
-    if (st.st_dev == part->rdev) {
+    if (!part->path.empty() && st.st_dev == part->rdev) {
       return MakeError(ErrorCode::kInvalidArgument,
                        "state-dir " + state_dir + " is on slot partition " +
                            part->path + " (" + part->spelling +
@@ -107,12 +107,42 @@ Result<std::unique_ptr<BlockSlots>> BlockSlots::Open(const DeviceConfig& config,
     return MakeError(ErrorCode::kInvalidArgument,
                      "slots not initialised: " + dir.error().message);
   }
-  IMAB_ASSIGN_OR_RETURN(Partition a, LookUpPartition(config.boot.slot_a));
-  IMAB_ASSIGN_OR_RETURN(Partition b, LookUpPartition(config.boot.slot_b));
-  IMAB_ASSIGN_OR_RETURN(auto slots,
-                        Open(*dir, std::move(a), std::move(b), bootloader));
+  // A partition that cannot be found does not stop `status`: it is listed
+  // (CheckConsistency) and refuses every write.
+  std::vector<std::string> problems;
+  auto look_up = [&problems](const std::string& spelling) {
+    Result<Partition> found = LookUpPartition(spelling);
+    if (found.has_value()) {
+      return *found;
+    }
+    problems.push_back(found.error().message);
+    return Partition{spelling, "", 0};
+  };
+  Partition a = look_up(config.boot.slot_a);
+  Partition b = look_up(config.boot.slot_b);
+  std::unique_ptr<BlockSlots> slots;
+  if (problems.empty()) {
+    IMAB_ASSIGN_OR_RETURN(slots,
+                          Open(*dir, std::move(a), std::move(b), bootloader));
+  } else {
+    const std::string pointer = *dir + "/" + kActivePointerName;
+    struct stat st {};
+    if (::lstat(pointer.c_str(), &st) != 0) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "slots not initialised: " + pointer + " is missing");
+    }
+    slots.reset(new BlockSlots(*dir, std::move(a), std::move(b), bootloader));
+    slots->lookup_problems_ = std::move(problems);
+  }
   slots->SetMkfsOptions(config.boot.mkfs_options);
   return slots;
+}
+
+Status BlockSlots::CheckPartitionsFound() const {
+  if (lookup_problems_.empty()) {
+    return OkStatus();
+  }
+  return MakeError(ErrorCode::kInvalidArgument, lookup_problems_.front());
 }
 
 std::string BlockSlots::StatePath(SlotId slot) const {
@@ -206,6 +236,7 @@ Status BlockSlots::DropState(SlotId slot) {
 
 Result<std::unique_ptr<EntrySink>> BlockSlots::OpenInactiveForWrite(
     Reporter& reporter) {
+  IMAB_RETURN_IF_ERROR(CheckPartitionsFound());
   IMAB_ASSIGN_OR_RETURN(SlotId inactive, InactiveSlot());
   written_.reset();
   return std::unique_ptr<EntrySink>(
@@ -238,6 +269,7 @@ Status BlockSlots::Activate(const DeviceState& next) {
 }
 
 Status BlockSlots::SetActive(SlotId slot) {
+  IMAB_RETURN_IF_ERROR(CheckPartitionsFound());
   IMAB_ASSIGN_OR_RETURN(SlotId active, ActiveSlot());
   if (slot == active) {
     return OkStatus();
@@ -257,7 +289,7 @@ std::vector<std::string> BlockSlots::CheckConsistency() const {
   if (!active.has_value()) {
     return {active.error().message};
   }
-  std::vector<std::string> problems;
+  std::vector<std::string> problems = lookup_problems_;
   for (SlotId slot : {SlotId::kA, SlotId::kB}) {
     Result<std::optional<DeviceState>> state = ReadState(slot);
     if (!state.has_value()) {

@@ -42,7 +42,9 @@ class BlockSlots : public SlotBackend {
                                                   Partition a, Partition b,
                                                   Bootloader* bootloader);
   // The same for `config` (slots = block): state-dir resolved beneath ROOT,
-  // slot-a and slot-b looked up (LookUpPartition).
+  // slot-a and slot-b looked up (LookUpPartition). A partition not found
+  // still opens (for `status`): CheckConsistency() lists it and every
+  // write (OpenInactiveForWrite, SetActive) refuses with its error.
   static Result<std::unique_ptr<BlockSlots>> Open(const DeviceConfig& config,
                                                   Bootloader* bootloader);
 
@@ -89,6 +91,7 @@ class BlockSlots : public SlotBackend {
         b_(std::move(b)),
         bootloader_(bootloader) {}
   std::vector<std::string> LeftoverNames() const;
+  Status CheckPartitionsFound() const;
   Status WritePointer(SlotId slot);
 
   std::string dir_;
@@ -98,6 +101,7 @@ class BlockSlots : public SlotBackend {
   std::vector<std::string> mkfs_options_;
   SlotWriterWrapper wrap_;
   std::optional<SlotId> written_;  // committed by a sink of this object
+  std::vector<std::string> lookup_problems_;  // slots not found
 };
 
 // kInvalidArgument "state-dir DIR is on slot partition PATH (...)" when the
