@@ -61,6 +61,9 @@ void DeviceCommands::AddInit(CLI::App& app) {
   cmd->add_flag("--release-require-eku", init_.release_require_eku,
                 "Bundle signers must carry extendedKeyUsage codeSigning");
   cmd->add_flag("--force", init_.force, "Replace an existing device.conf");
+  cmd->add_option("--set", init_.boot_settings,
+                  "KEY=VALUE of device.conf's Slots or Bootloader section "
+                  "(slots=block, slot-a=..., bootloader=...; repeatable)");
   cmd->add_flag("--json", json_,
                 "With --from-bundle: print a JSON report on stdout");
   cmd->add_flag("--no-time-check", no_time_check_,

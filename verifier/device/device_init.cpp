@@ -1,7 +1,9 @@
 #include "verifier/device/device_init.h"
 
 #include <filesystem>
+#include <map>
 #include <optional>
+#include <sstream>
 #include <vector>
 
 #include "common/read/atomic_file.h"
@@ -12,7 +14,9 @@
 #include "verifier/device/device_config.h"
 #include "verifier/device/device_root.h"
 #include "verifier/device/small_file.h"
+#include "verifier/slots/block_slots.h"
 #include "verifier/slots/directory_slots.h"
+#include "verifier/slots/partition_lookup.h"
 #include "verifier/trust/ima_policy.h"
 
 namespace imab::verifier {
@@ -171,6 +175,74 @@ Status PrepareSettings(const InitOptions& options, DeviceConfig& config) {
   return OkStatus();
 }
 
+// The keys `--set` may give: those of "Slots" and "Bootloader".
+bool IsBootKey(const std::string& key) {
+  static const char* const kKeys[] = {"slots",
+                                      "slot-a",
+                                      "slot-b",
+                                      "mkfs-options",
+                                      "state-dir",
+                                      "bootloader",
+                                      "grubenv",
+                                      "fw-env-config",
+                                      "boot-attempts",
+                                      "bootloader-script",
+                                      "hook-pre-install",
+                                      "hook-post-install",
+                                      "hook-on-fallback"};
+  for (const char* known : kKeys) {
+    if (key == known) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// `--set KEY=VALUE` lines (a later one for the same key wins), checked.
+Result<std::map<std::string, std::string>> ReadBootSettings(
+    const std::vector<std::string>& settings) {
+  std::map<std::string, std::string> values;
+  for (const std::string& setting : settings) {
+    const size_t equals = setting.find('=');
+    const std::string key = setting.substr(0, equals);
+    if (equals == std::string::npos || !IsBootKey(key) ||
+        setting.find('\n') != std::string::npos) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "--set " + setting +
+                           ": expected KEY=VALUE with a key of the Slots or "
+                           "Bootloader section of device.conf");
+    }
+    values[key] = setting.substr(equals + 1);
+  }
+  return values;
+}
+
+// The `--set` lines, read by the device.conf parser itself over the
+// configuration so far, so that they are checked together as a device's
+// file would be.
+Status PrepareBootSettings(const InitOptions& options, DeviceConfig& config) {
+  if (options.boot_settings.empty()) {
+    return OkStatus();
+  }
+  IMAB_ASSIGN_OR_RETURN(auto values, ReadBootSettings(options.boot_settings));
+  const bool block = values.count("slots") != 0 && values["slots"] == "block";
+  std::string text;
+  std::istringstream rendered(RenderDeviceConfig(config));
+  for (std::string line; std::getline(rendered, line);) {
+    const std::string key = line.substr(0, line.find(' '));
+    if (values.count(key) == 0 && !(block && key == "slots-dir")) {
+      text += line + "\n";
+    }
+  }
+  for (const auto& [key, value] : values) {
+    text += key + " = " + value + "\n";
+  }
+  IMAB_ASSIGN_OR_RETURN(DeviceConfig parsed,
+                        ParseDeviceConfigText(text, config.root, "--set"));
+  config.boot = parsed.boot;
+  return OkStatus();
+}
+
 // Checks every option and input, filling `config` and `copies`; writes
 // nothing.
 Status Prepare(const InitOptions& options, const InitInputs& inputs,
@@ -196,7 +268,41 @@ Status Prepare(const InitOptions& options, const InitInputs& inputs,
   IMAB_RETURN_IF_ERROR(PrepareImaEvmCerts(inputs, config, copies));
   IMAB_RETURN_IF_ERROR(PrepareRootFs(options, config));
   IMAB_RETURN_IF_ERROR(PreparePolicy(inputs.ima_policy, config, copies));
-  return OkStatus();
+  return PrepareBootSettings(options, config);
+}
+
+// Block slots: both partitions found, and state-dir on neither (it would
+// be formatted away by the next install). Judged on the nearest folder of
+// state-dir that exists: the one it will be made in. Writes nothing.
+Status CheckBlockSetup(const DeviceRoot& root, const DeviceConfig& config) {
+  IMAB_ASSIGN_OR_RETURN(Partition a, LookUpPartition(config.boot.slot_a));
+  IMAB_ASSIGN_OR_RETURN(Partition b, LookUpPartition(config.boot.slot_b));
+  fs::path relative = config.boot.state_dir;
+  for (;;) {
+    IMAB_ASSIGN_OR_RETURN(std::optional<std::string> found,
+                          root.Find(relative.string(), true));
+    if (found.has_value()) {
+      return CheckStateDirOffSlots(*found, a, b);
+    }
+    if (relative.empty()) {
+      return MakeError(ErrorCode::kInternal, "the device root is missing");
+    }
+    relative = relative.parent_path();
+  }
+}
+
+// Makes the state-dir layout of block slots unless it exists.
+Status WriteBlockSlots(const InitOptions& options, const DeviceRoot& root,
+                       const DeviceConfig& config, Reporter& reporter) {
+  IMAB_ASSIGN_OR_RETURN(std::string state_dir,
+                        root.MakeDirectories(config.boot.state_dir));
+  if (fs::exists(fs::symlink_status(state_dir + "/" + kActivePointerName))) {
+    reporter.Info("keeping the existing slots and their state in " +
+                  root.Display(config.boot.state_dir));
+    return OkStatus();
+  }
+  return BlockSlots::Create(
+      state_dir, options.from_bundle.empty() ? SlotId::kA : SlotId::kB);
 }
 
 // Makes ROOT/etc/imabundle and ROOT/<slots-dir>, resolved beneath ROOT,
@@ -209,6 +315,13 @@ Status WriteDeviceFiles(const InitOptions& options, const DeviceRoot& root,
   // any file is written.
   IMAB_ASSIGN_OR_RETURN(std::string config_dir,
                         root.MakeDirectories(kConfigDir));
+  if (config.boot.slots == SlotKind::kBlock) {
+    for (const Copy& copy : copies) {
+      IMAB_RETURN_IF_ERROR(
+          WriteFileAtomically(config_dir + "/" + copy.name, copy.bytes));
+    }
+    return WriteBlockSlots(options, root, config, reporter);
+  }
   IMAB_ASSIGN_OR_RETURN(std::optional<std::string> existing,
                         root.Find(config.slots_dir, true));
   IMAB_ASSIGN_OR_RETURN(std::string slots_dir,
@@ -254,6 +367,9 @@ Result<std::string> InitDevice(const InitOptions& options,
     return MakeError(ErrorCode::kInvalidArgument,
                      root.Display(kDeviceConfigPath) +
                          " exists (use --force to replace it)");
+  }
+  if (config.boot.slots == SlotKind::kBlock) {
+    IMAB_RETURN_IF_ERROR(CheckBlockSetup(root, config));
   }
   IMAB_RETURN_IF_ERROR(
       WriteDeviceFiles(options, root, config, copies, reporter));

@@ -35,6 +35,10 @@ struct InitOptions {
   bool release_require_eku = false;  // signer must carry EKU codeSigning
   bool force = false;                // replace an existing device.conf
   std::string from_bundle;           // factory image to install, or ""
+  // "KEY=VALUE" lines of device.conf's "Slots" and "Bootloader" sections
+  // (slots, slot-a, slot-b, mkfs-options, state-dir, bootloader, ...,
+  // hook-*), checked as LoadDeviceConfig checks them (`--set`).
+  std::vector<std::string> boot_settings;
 };
 
 // One input file of `device init`, read once by the main
@@ -69,7 +73,10 @@ struct InitInputs {
 // already exist, in which case they and their floors are kept. With
 // `from_bundle` the active pointer starts at the empty slot-b, so that the
 // factory image the caller then installs (as `install` does) lands in
-// slot-a. Returns the device's root as device.conf records it (absolute).
+// slot-a. With slots = block the slots are the layout in state-dir
+// (BlockSlots::Create); a state-dir whose file system is one of the slot
+// partitions is refused before anything is written. Returns the device's
+// root as device.conf records it (absolute).
 Result<std::string> InitDevice(const InitOptions& options,
                                const InitInputs& inputs, Reporter& reporter);
 

@@ -118,6 +118,9 @@ std::string SlotJson(const SlotStatus& slot) {
                     ", \"confirmed\": " +
                     Bool(slot.state.has_value() && slot.state->confirmed_at) +
                     ", \"boot\": " + BootSlotJson(slot.boot);
+  if (!slot.device.empty()) {
+    out += ", \"device\": " + JsonString(slot.device);
+  }
   if (slot.state.has_value()) {
     out += ", \"state\": " + StateJson(*slot.state);
   }
@@ -144,8 +147,10 @@ std::string LastResultJson(const std::optional<LastResult>& last) {
 std::string SlotText(const SlotStatus& slot) {
   std::string out =
       "slot " + slot.name + (slot.active ? " (active)" : "") + ": ";
+  const std::string device =
+      slot.device.empty() ? "" : "  partition " + slot.device + "\n";
   if (!slot.state.has_value()) {
-    return out + "empty\n";
+    return out + "empty\n" + device;
   }
   const DeviceState& s = *slot.state;
   return out + "version " + s.image_version + " for " + s.compatible +
@@ -154,7 +159,7 @@ std::string SlotText(const SlotStatus& slot) {
          (s.confirmed_at != 0
               ? ", confirmed at " + std::to_string(s.confirmed_at)
               : std::string(", not confirmed")) +
-         "\n";
+         "\n" + device;
 }
 
 }  // namespace

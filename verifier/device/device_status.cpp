@@ -8,6 +8,7 @@
 #include "verifier/device/small_file.h"
 #include "verifier/slots/directory_slots.h"
 #include "verifier/slots/open_slots.h"
+#include "verifier/slots/partition_lookup.h"
 
 namespace imab::verifier {
 namespace {
@@ -122,6 +123,22 @@ void ReadBoot(const DeviceConfig& config, const SlotBackend& slots,
   }
 }
 
+// Block slots: the partition each slot names and where it was found.
+void DescribeBlockDevices(const DeviceConfig& config, DeviceStatus& status) {
+  if (config.boot.slots != SlotKind::kBlock) {
+    return;
+  }
+  for (SlotStatus& slot : status.slots) {
+    const std::string& spelling =
+        slot.name == "a" ? config.boot.slot_a : config.boot.slot_b;
+    Result<Partition> found = LookUpPartition(spelling);
+    slot.device =
+        found.has_value()
+            ? spelling + " -> " + found->path
+            : spelling + " (not found: " + found.error().message + ")";
+  }
+}
+
 }  // namespace
 
 Result<DeviceStatus> ReadDeviceStatus(const std::string& root) {
@@ -139,6 +156,7 @@ Result<DeviceStatus> ReadDeviceStatus(const std::string& root) {
   const std::string slots_dir = slots->StateDir();
   ReadSlots(*slots, status);
   ReadBoot(config, *slots, status);
+  DescribeBlockDevices(config, status);
   // Once an image was installed, the keys are those its boot loads.
   for (const SlotStatus& slot : status.slots) {
     if (slot.active && slot.state.has_value() &&

@@ -22,6 +22,9 @@ struct SlotStatus {
   std::optional<DeviceState> state;  // nullopt: empty (no complete image)
   // What the boot loader says of it; nullopt without one (or unreadable).
   std::optional<BootSlotStatus> boot;
+  // slots = block: "SPELLING -> /dev/PATH", or SPELLING and why it was not
+  // found; "" for directory slots.
+  std::string device;
 };
 
 // The boot side of status (manifests/device.conf.md, "Boot confirmation").
