@@ -162,8 +162,8 @@ class ReadBack {
     std::error_code ec;
     std::filesystem::recursive_directory_iterator it(root_, ec), end;
     for (; !ec && it != end; it.increment(ec)) {
-      std::string rel =
-          std::filesystem::relative(it->path(), root_, ec).string();
+      // Lexical: relative() would resolve a symlink to its target.
+      std::string rel = it->path().lexically_relative(root_).string();
       if (known.count(rel) == 0) {
         Note(rel, "not in the manifest");
       }
