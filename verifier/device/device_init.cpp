@@ -171,6 +171,37 @@ Status PrepareSettings(const InitOptions& options, DeviceConfig& config) {
   return OkStatus();
 }
 
+// The boot loader and hook options, as device.conf lines, checked by the
+// configuration's own parser (what fits together included).
+Status PrepareBoot(const InitOptions& options, DeviceConfig& config) {
+  std::string lines;
+  auto line = [&](const char* key, const std::string& value) {
+    if (!value.empty()) {
+      lines += std::string(key) + " = " + value + "\n";
+    }
+  };
+  line("bootloader", options.bootloader);
+  line("grubenv", options.grubenv);
+  line("fw-env-config", options.fw_env_config);
+  line("boot-attempts", options.boot_attempts);
+  line("bootloader-script", options.bootloader_script);
+  line("hook-pre-install", options.hook_pre_install);
+  line("hook-post-install", options.hook_post_install);
+  line("hook-on-fallback", options.hook_on_fallback);
+  if (lines.empty()) {
+    return OkStatus();
+  }
+  DeviceConfig probe = config;
+  probe.root = "/";
+  Result<DeviceConfig> parsed = ParseDeviceConfigText(
+      RenderDeviceConfig(probe) + lines, "/", "device init options");
+  if (!parsed.has_value()) {
+    return parsed.error();
+  }
+  config.boot = parsed->boot;
+  return OkStatus();
+}
+
 // Checks every option and input, filling `config` and `copies`; writes
 // nothing.
 Status Prepare(const InitOptions& options, const InitInputs& inputs,
@@ -196,7 +227,7 @@ Status Prepare(const InitOptions& options, const InitInputs& inputs,
   IMAB_RETURN_IF_ERROR(PrepareImaEvmCerts(inputs, config, copies));
   IMAB_RETURN_IF_ERROR(PrepareRootFs(options, config));
   IMAB_RETURN_IF_ERROR(PreparePolicy(inputs.ima_policy, config, copies));
-  return OkStatus();
+  return PrepareBoot(options, config);
 }
 
 // Makes ROOT/etc/imabundle and ROOT/<slots-dir>, resolved beneath ROOT,

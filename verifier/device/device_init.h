@@ -35,6 +35,12 @@ struct InitOptions {
   bool release_require_eku = false;  // signer must carry EKU codeSigning
   bool force = false;                // replace an existing device.conf
   std::string from_bundle;           // factory image to install, or ""
+  // The boot loader and hooks (device.conf's keys of the same names, paths
+  // inside the device; "" leaves a key out).
+  std::string bootloader;  // grub, uboot, custom, none
+  std::string grubenv, fw_env_config, bootloader_script;
+  std::string boot_attempts;
+  std::string hook_pre_install, hook_post_install, hook_on_fallback;
 };
 
 // One input file of `device init`, read once by the main
