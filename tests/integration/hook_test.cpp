@@ -62,7 +62,7 @@ TEST_F(HookTest, HooksRunWithTheirEnvironment) {
   ASSERT_EQ(install.exit_code, 0) << install.err;
   // The hooks' output goes to stderr, never into the JSON report.
   EXPECT_THAT(install.out, Not(HasSubstr("hook says hello")));
-  EXPECT_THAT(install.err, HasSubstr("hook says hello"));
+  EXPECT_THAT(install.err, HasSubstr("hook-pre-install: hook says hello"));
   for (const std::string& name : {std::string("pre"), std::string("post")}) {
     const std::string env = Env(name);
     EXPECT_THAT(env, HasSubstr("IMAB_SLOT=b\n"));
@@ -87,7 +87,7 @@ TEST_F(HookTest, ARefusingPreInstallHookChangesNothing) {
   CommandResult install = device_->Install(bundle_);
   EXPECT_EQ(install.exit_code, 1);
   EXPECT_THAT(install.err, HasSubstr("refused by hook-pre-install"));
-  EXPECT_THAT(install.err, HasSubstr("exited with status 7"));
+  EXPECT_THAT(install.err, HasSubstr("exit status 7"));
   EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
   EXPECT_TRUE(fs::is_empty(device_->SlotPath("slot-a")));
   EXPECT_TRUE(fs::is_empty(device_->SlotPath("slot-b")));

@@ -139,7 +139,7 @@ Result<std::optional<Fallback>> NoticeFallback(const BootContext& context,
   env.version = failed.has_value() && failed->has_value()
                     ? (*failed)->image_version
                     : running.image_version;
-  Status hook = RunHook(context.config, HookKind::kOnFallback, env);
+  Status hook = RunHook(context.config, HookKind::kOnFallback, env, reporter);
   if (!hook.ok()) {
     reporter.Warn(hook.error().message);
   }
