@@ -227,5 +227,48 @@ TEST_F(CustomBootTest, MarkBadAndMarkActiveTellTheBootLoader) {
   EXPECT_THAT(unknown.err, HasSubstr("cannot tell the booted slot"));
 }
 
+// The grub backend, its grubenv read back by grub-editenv, and a fallback
+// played as grub.cfg's snippet leaves it: slot b tried once and failed
+// (B_TRY=1), then slot a started (A_TRY=1).
+TEST_F(BootConfirmationTest, AGrubFallbackIsReportedAndTaken) {
+  if (!HaveTool("grub-editenv")) {
+    GTEST_SKIP() << "grub-editenv not installed (apt-get install grub-common)";
+  }
+  const std::string grubenv = device_->root() + "/boot/grub/grubenv";
+  fs::create_directories(device_->root() + "/boot/grub");
+  auto editenv = [&](const std::string& args) {
+    CommandResult r =
+        RunShell("grub-editenv " + ShellQuote(grubenv) + " " + args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  };
+  editenv("create");
+  CommandResult init = device_->Init(
+      "--bootloader grub --grubenv /boot/grub/grubenv --from-bundle " +
+      ShellQuote(Build("1.0", 1)) + " --no-time-check");
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  Boot("a");
+  ASSERT_EQ(device_->Install(Build("2.0", 2)).exit_code, 0);
+  EXPECT_THAT(editenv("list"), HasSubstr("ORDER=B A\n"));
+  editenv("set B_TRY=1 A_TRY=1");  // b failed, a runs
+  CommandResult status = device_->Status();
+  EXPECT_EQ(status.exit_code, 0) << status.out;
+  EXPECT_THAT(status.out, HasSubstr("primary slot: b"));
+  EXPECT_THAT(status.out, HasSubstr("slot b boot: bootable no"));
+  EXPECT_THAT(status.out, HasSubstr("fell back from b to a (not handled yet"));
+  CommandResult good = Mark("mark-good");
+  ASSERT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_THAT(good.err, HasSubstr("fell back from b to a"));
+  const std::string vars = editenv("list");
+  EXPECT_THAT(vars, HasSubstr("ORDER=A B\n"));
+  EXPECT_THAT(vars, HasSubstr("A_OK=1\nA_TRY=0\n"));
+  EXPECT_THAT(vars, HasSubstr("B_OK=0\n"));
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
+  EXPECT_THAT(device_->Status().out, HasSubstr("fell back from b to a at "));
+  // Slot a's floor, 1, holds: 2.0's key generation never became final.
+  CommandResult install = device_->Install(Build("2.1", 1));
+  EXPECT_EQ(install.exit_code, 0) << install.err;
+}
+
 }  // namespace
 }  // namespace imab::testing
