@@ -145,6 +145,15 @@ TEST_F(BootControlTest, MarkActiveNeedsACompleteImage) {
               StatusIs(ErrorCode::kInvalidArgument,
                        HasSubstr("nothing to fall back to")));
   EXPECT_TRUE(loader_.log.empty());
+  // Booted a while the pointer names the empty b: no fallback, and no
+  // install (it would write the running slot).
+  ASSERT_TRUE(DirectorySlots::Create(dir_.Sub("odd"), SlotId::kB).ok());
+  auto odd = DirectorySlots::Open(dir_.Sub("odd"), &loader_);
+  ASSERT_TRUE(DetectFallback(**odd, &loader_, SlotId::kA).has_value());
+  EXPECT_FALSE(DetectFallback(**odd, &loader_, SlotId::kA)->has_value());
+  EXPECT_THAT(CheckInstallStart({config_, **odd, &loader_, SlotId::kA}),
+              StatusIs(ErrorCode::kInvalidArgument,
+                       HasSubstr("an install would write the running slot")));
 }
 
 TEST_F(BootControlTest, ABootLoaderNeedsTheBootedSlotToConfirm) {

@@ -32,10 +32,11 @@ class HooksTest : public ::testing::Test {
 
   TempDir dir_;
   DeviceConfig config_;
+  NullReporter reporter_;
 };
 
 TEST_F(HooksTest, NoHookRunsNothing) {
-  EXPECT_TRUE(RunHook(config_, HookKind::kPreInstall, {}).ok());
+  EXPECT_TRUE(RunHook(config_, HookKind::kPreInstall, {}, reporter_).ok());
 }
 
 TEST_F(HooksTest, PassesTheDocumentedEnvironmentOnly) {
@@ -43,7 +44,7 @@ TEST_F(HooksTest, PassesTheDocumentedEnvironmentOnly) {
   config_.boot.hook_post_install = Script("post", "env > " + out);
   setenv("IMAB_LEAK", "1", 1);
   Status run = RunHook(config_, HookKind::kPostInstall,
-                       {"b", "a", "2.0", "/tmp/x.imab", "ok"});
+                       {"b", "a", "2.0", "/tmp/x.imab", "ok"}, reporter_);
   unsetenv("IMAB_LEAK");
   ASSERT_TRUE(run.ok()) << run.error().message;
   const std::string env = ReadFile(out);
@@ -57,22 +58,22 @@ TEST_F(HooksTest, PassesTheDocumentedEnvironmentOnly) {
 }
 
 TEST_F(HooksTest, ANonZeroExitIsAnErrorNamingTheHook) {
-  config_.boot.hook_pre_install = Script("pre", "exit 3");
-  Status run = RunHook(config_, HookKind::kPreInstall, {});
+  config_.boot.hook_pre_install = Script("pre", "echo busy >&2; exit 3");
+  Status run = RunHook(config_, HookKind::kPreInstall, {}, reporter_);
   ASSERT_FALSE(run.ok());
   EXPECT_EQ(run.error().code, ErrorCode::kIo);
   EXPECT_THAT(run.error().message, HasSubstr("hook-pre-install"));
-  EXPECT_THAT(run.error().message, HasSubstr("exited with status 3"));
+  EXPECT_THAT(run.error().message, HasSubstr("exit status 3: busy"));
 }
 
 TEST_F(HooksTest, AMissingOrStuckHookFails) {
   config_.boot.hook_on_fallback = "etc/hooks/missing";
-  EXPECT_FALSE(RunHook(config_, HookKind::kOnFallback, {}).ok());
+  EXPECT_FALSE(RunHook(config_, HookKind::kOnFallback, {}, reporter_).ok());
   config_.boot.hook_on_fallback = Script("stuck", "exec sleep 30");
-  Status run = RunHook(config_, HookKind::kOnFallback, {},
-                       std::chrono::milliseconds(200));
+  Status run = RunHook(config_, HookKind::kOnFallback, {}, reporter_,
+                       std::chrono::seconds(1));
   ASSERT_FALSE(run.ok());
-  EXPECT_THAT(run.error().message, HasSubstr("killed after"));
+  EXPECT_THAT(run.error().message, HasSubstr("hook-on-fallback"));
 }
 
 }  // namespace

@@ -64,10 +64,30 @@ void DeviceCommands::AddInit(CLI::App& app) {
   cmd->add_option("--set", init_.boot_settings,
                   "KEY=VALUE of device.conf's Slots or Bootloader section "
                   "(slots=block, slot-a=..., bootloader=...; repeatable)");
+  AddInitBoot(cmd);
   cmd->add_flag("--json", json_,
                 "With --from-bundle: print a JSON report on stdout");
   cmd->add_flag("--no-time-check", no_time_check_,
                 "With --from-bundle: do not check validity periods");
+}
+
+// The boot loader and the hooks (device.conf.md, "Boot confirmation").
+void DeviceCommands::AddInitBoot(CLI::App* cmd) {
+  cmd->add_option("--bootloader", init_.bootloader,
+                  "grub, uboot, custom or none");
+  cmd->add_option("--grubenv", init_.grubenv, "grub: the grubenv file");
+  cmd->add_option("--fw-env-config", init_.fw_env_config,
+                  "uboot: the fw_env.config file");
+  cmd->add_option("--boot-attempts", init_.boot_attempts,
+                  "uboot: boots a new slot gets (default 3)");
+  cmd->add_option("--bootloader-script", init_.bootloader_script,
+                  "custom: the boot loader script");
+  cmd->add_option("--hook-pre-install", init_.hook_pre_install,
+                  "Script run before an install writes; non-zero refuses");
+  cmd->add_option("--hook-post-install", init_.hook_post_install,
+                  "Script run after every install attempt");
+  cmd->add_option("--hook-on-fallback", init_.hook_on_fallback,
+                  "Script run when a fallback is first noticed");
 }
 
 // The device's kernel, keys, policy and root file system.

@@ -35,6 +35,7 @@ class DeviceCommands {
   void AddInstall(CLI::App& app);
   void AddInit(CLI::App& app);
   void AddInitInputs(CLI::App* cmd);
+  void AddInitBoot(CLI::App* cmd);
   int RunInstall();
   int RunStatus();
   int RunInit();

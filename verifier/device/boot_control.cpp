@@ -86,6 +86,13 @@ Result<std::optional<Fallback>> DetectFallback(const SlotBackend& slots,
   if (active == *booted) {
     return std::optional<Fallback>();
   }
+  // Nothing was tried in a slot that holds no image (the empty slot-b of
+  // a device provisioned with a factory image, say).
+  IMAB_ASSIGN_OR_RETURN(std::optional<DeviceState> tried,
+                        slots.ReadState(active));
+  if (!tried.has_value()) {
+    return std::optional<Fallback>();
+  }
   IMAB_ASSIGN_OR_RETURN(BootSlotStatus pointed, bootloader->SlotStatus(active));
   IMAB_ASSIGN_OR_RETURN(SlotId primary, bootloader->Primary());
   // Otherwise the pointer's slot is still to be tried: an update (or a
@@ -139,7 +146,7 @@ Result<std::optional<Fallback>> NoticeFallback(const BootContext& context,
   env.version = failed.has_value() && failed->has_value()
                     ? (*failed)->image_version
                     : running.image_version;
-  Status hook = RunHook(context.config, HookKind::kOnFallback, env);
+  Status hook = RunHook(context.config, HookKind::kOnFallback, env, reporter);
   if (!hook.ok()) {
     reporter.Warn(hook.error().message);
   }
@@ -152,6 +159,16 @@ Status CheckInstallStart(const BootContext& context) {
   }
   IMAB_ASSIGN_OR_RETURN(SlotId active, context.slots.ActiveSlot());
   const std::string booted = SlotName(*context.booted);
+  IMAB_ASSIGN_OR_RETURN(std::optional<DeviceState> pointed,
+                        context.slots.ReadState(active));
+  if (active != *context.booted && !pointed.has_value()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the booted slot " + booted + " is the inactive one (" +
+                         SlotName(active) +
+                         ", active, holds no image): an install would write "
+                         "the running slot; run imab-verify mark-active " +
+                         booted + " first");
+  }
   if (active != *context.booted) {
     return MakeError(ErrorCode::kInvalidArgument,
                      std::string("slot ") + SlotName(active) +

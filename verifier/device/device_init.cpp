@@ -217,14 +217,37 @@ Result<std::map<std::string, std::string>> ReadBootSettings(
   return values;
 }
 
+// The boot loader and hook options as `--set` lines, then the `--set`
+// lines themselves (so that a --set wins).
+std::vector<std::string> BootSettings(const InitOptions& options) {
+  std::vector<std::string> settings;
+  auto add = [&](const char* key, const std::string& value) {
+    if (!value.empty()) {
+      settings.push_back(std::string(key) + "=" + value);
+    }
+  };
+  add("bootloader", options.bootloader);
+  add("grubenv", options.grubenv);
+  add("fw-env-config", options.fw_env_config);
+  add("boot-attempts", options.boot_attempts);
+  add("bootloader-script", options.bootloader_script);
+  add("hook-pre-install", options.hook_pre_install);
+  add("hook-post-install", options.hook_post_install);
+  add("hook-on-fallback", options.hook_on_fallback);
+  settings.insert(settings.end(), options.boot_settings.begin(),
+                  options.boot_settings.end());
+  return settings;
+}
+
 // The `--set` lines, read by the device.conf parser itself over the
 // configuration so far, so that they are checked together as a device's
 // file would be.
 Status PrepareBootSettings(const InitOptions& options, DeviceConfig& config) {
-  if (options.boot_settings.empty()) {
+  const std::vector<std::string> settings = BootSettings(options);
+  if (settings.empty()) {
     return OkStatus();
   }
-  IMAB_ASSIGN_OR_RETURN(auto values, ReadBootSettings(options.boot_settings));
+  IMAB_ASSIGN_OR_RETURN(auto values, ReadBootSettings(settings));
   const bool block = values.count("slots") != 0 && values["slots"] == "block";
   std::string text;
   std::istringstream rendered(RenderDeviceConfig(config));

@@ -1,111 +1,42 @@
 #include "verifier/device/hooks.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <time.h>
-
-#include <cerrno>
-#include <cstring>
 #include <vector>
+
+#include "common/read/printable.h"
+#include "verifier/device/run_program.h"
 
 namespace imab::verifier {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// A posix_spawn_file_actions_t that is always destroyed.
-class FileActions {
- public:
-  FileActions() { ::posix_spawn_file_actions_init(&actions_); }
-  ~FileActions() { ::posix_spawn_file_actions_destroy(&actions_); }
-  FileActions(const FileActions&) = delete;
-  FileActions& operator=(const FileActions&) = delete;
-  posix_spawn_file_actions_t* get() { return &actions_; }
-
- private:
-  posix_spawn_file_actions_t actions_;
-};
-
 std::vector<std::string> Environment(const DeviceConfig& config, HookKind kind,
                                      const HookEnvironment& env) {
-  return {
-      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-      std::string("IMAB_HOOK=") + HookName(kind),
-      "IMAB_SLOT=" + env.slot,
-      "IMAB_BOOTED_SLOT=" + env.booted_slot,
-      "IMAB_VERSION=" + env.version,
-      "IMAB_BUNDLE=" + env.bundle,
-      "IMAB_RESULT=" + env.result,
-      "IMAB_ROOT=" + config.root,
-  };
+  std::vector<std::string> out = kDefaultProgramEnvironment;
+  out.insert(out.end(), {
+                            std::string("IMAB_HOOK=") + HookName(kind),
+                            "IMAB_SLOT=" + env.slot,
+                            "IMAB_BOOTED_SLOT=" + env.booted_slot,
+                            "IMAB_VERSION=" + env.version,
+                            "IMAB_BUNDLE=" + env.bundle,
+                            "IMAB_RESULT=" + env.result,
+                            "IMAB_ROOT=" + config.root,
+                        });
+  return out;
 }
 
-// Waits for `pid` at most `timeout`, then kills it. The exit status, or
-// nullopt when it was killed for its time.
-std::optional<int> WaitBounded(pid_t pid, std::chrono::milliseconds timeout) {
-  const Clock::time_point deadline = Clock::now() + timeout;
-  int status = 0;
-  while (true) {
-    pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid) {
-      return status;
+// What the hook printed, one reporter line each, escaped: the device
+// maker's words, shown in ours.
+void Forward(const std::string& name, const std::string& text,
+             Reporter& reporter) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) {
+      end = text.size();
     }
-    if (done < 0 && errno != EINTR) {
-      return -1;  // not a status waitpid(2) can give
-    }
-    if (Clock::now() >= deadline) {
-      ::kill(pid, SIGKILL);
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      return std::nullopt;
-    }
-    const timespec pause{0, 5'000'000};  // 5 ms: a hook is a short script
-    ::nanosleep(&pause, nullptr);
+    reporter.Info(name + ": " +
+                  Printable(std::string_view(text).substr(start, end - start)));
+    start = end + 1;
   }
-}
-
-Status Spawn(const std::string& path, const std::string& name,
-             const std::vector<std::string>& environment,
-             std::chrono::milliseconds timeout) {
-  std::vector<char*> envp;
-  for (const std::string& item : environment) {
-    envp.push_back(const_cast<char*>(item.c_str()));
-  }
-  envp.push_back(nullptr);
-  char* argv[] = {const_cast<char*>(path.c_str()), nullptr};
-  FileActions actions;
-  ::posix_spawn_file_actions_addopen(actions.get(), 0, "/dev/null", O_RDONLY,
-                                     0);
-  ::posix_spawn_file_actions_adddup2(actions.get(), 2, 1);
-  pid_t pid = 0;
-  int err = ::posix_spawn(&pid, path.c_str(), actions.get(), nullptr, argv,
-                          envp.data());
-  const std::string what = name + " " + path + ": ";
-  if (err != 0) {
-    return MakeError(ErrorCode::kIo,
-                     what + "cannot run: " + std::strerror(err));
-  }
-  std::optional<int> status = WaitBounded(pid, timeout);
-  if (!status.has_value()) {
-    return MakeError(
-        ErrorCode::kIo,
-        what + "killed after " + std::to_string(timeout.count() / 1000) + " s");
-  }
-  if (*status == -1) {
-    return MakeError(ErrorCode::kIo,
-                     what + "cannot wait: " + std::strerror(errno));
-  }
-  if (WIFSIGNALED(*status)) {
-    return MakeError(ErrorCode::kIo, what + "killed by signal " +
-                                         std::to_string(WTERMSIG(*status)));
-  }
-  if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
-    return MakeError(ErrorCode::kIo, what + "exited with status " +
-                                         std::to_string(WEXITSTATUS(*status)));
-  }
-  return OkStatus();
 }
 
 }  // namespace
@@ -135,8 +66,8 @@ const std::string& HookPath(const DeviceConfig& config, HookKind kind) {
 }
 
 Status RunHook(const DeviceConfig& config, HookKind kind,
-               const HookEnvironment& environment,
-               std::chrono::milliseconds timeout) {
+               const HookEnvironment& environment, Reporter& reporter,
+               std::chrono::seconds timeout) {
   const std::string& relative = HookPath(config, kind);
   if (relative.empty()) {
     return OkStatus();
@@ -146,7 +77,21 @@ Status RunHook(const DeviceConfig& config, HookKind kind,
   if (!path.has_value()) {
     return MakeError(ErrorCode::kIo, name + " " + path.error().message);
   }
-  return Spawn(*path, name, Environment(config, kind, environment), timeout);
+  ProgramRun run;
+  run.argv = {*path};
+  run.environment = Environment(config, kind, environment);
+  run.timeout_seconds = static_cast<int>(timeout.count());
+  Result<ProgramResult> result = RunProgram(run);
+  if (!result.has_value()) {
+    return MakeError(ErrorCode::kIo, name + ": " + result.error().message);
+  }
+  Forward(name, result->out, reporter);
+  Forward(name, result->err, reporter);
+  if (result->exit_code != 0) {
+    return MakeError(ErrorCode::kIo,
+                     name + " " + *path + ": " + DescribeFailure(*result));
+  }
+  return OkStatus();
 }
 
 }  // namespace imab::verifier

@@ -1,14 +1,16 @@
 // Hooks: the device maker's scripts device.conf names (hook-pre-install,
 // hook-post-install, hook-on-fallback), run around an install and when a
 // fallback is first noticed, with a documented environment
-// (manifests/device.conf.md, "Hooks"). Run with posix_spawn, no shell, a
-// fixed environment, stdin from /dev/null, stdout joined to stderr (so a
-// --json report stays clean), and a bounded time.
+// (manifests/device.conf.md, "Hooks"). Run through RunProgram
+// (run_program.h: posix_spawn, no shell, only that environment, stdin from
+// /dev/null, bounded output and time); what they print goes to the
+// reporter, so a --json report stays clean.
 #pragma once
 
 #include <chrono>
 #include <string>
 
+#include "common/read/reporter.h"
 #include "common/read/result.h"
 #include "verifier/device/device_config.h"
 
@@ -29,17 +31,19 @@ struct HookEnvironment {
 };
 
 // Longest a hook may run before it is killed (SIGKILL) and counted failed.
-inline constexpr std::chrono::milliseconds kHookTimeout{120'000};
+inline constexpr std::chrono::seconds kHookTimeout{120};
 
 // Runs the hook of `kind` when device.conf names one (else OkStatus,
 // nothing run): the file resolved beneath ROOT, with the environment
 // IMAB_HOOK, IMAB_SLOT, IMAB_BOOTED_SLOT, IMAB_VERSION, IMAB_BUNDLE,
-// IMAB_RESULT, IMAB_ROOT (the device's root) and PATH. kIo "hook-KIND
-// PATH: ..." when it cannot be started, exits non-zero, is killed by a
-// signal or runs longer than `timeout`; what that means is the caller's.
+// IMAB_RESULT, IMAB_ROOT (the device's root), PATH and LC_ALL=C; each
+// line it printed goes to `reporter` as Info "hook-KIND: LINE". kIo
+// "hook-KIND PATH: ..." when it cannot be started, exits non-zero, is
+// killed by a signal, prints more than 64 KiB or runs longer than
+// `timeout`; what that means is the caller's.
 Status RunHook(const DeviceConfig& config, HookKind kind,
-               const HookEnvironment& environment,
-               std::chrono::milliseconds timeout = kHookTimeout);
+               const HookEnvironment& environment, Reporter& reporter,
+               std::chrono::seconds timeout = kHookTimeout);
 
 // The path device.conf gives for `kind` ("" for none).
 const std::string& HookPath(const DeviceConfig& config, HookKind kind);

@@ -60,15 +60,17 @@ void TakeBootKeys(const DeviceState& previous,
 class PreInstallHookSink : public EntrySink {
  public:
   PreInstallHookSink(const DeviceConfig& config, HookEnvironment env,
-                     std::unique_ptr<EntrySink> inner, std::string& version)
+                     std::unique_ptr<EntrySink> inner, std::string& version,
+                     Reporter& reporter)
       : config_(config),
         env_(std::move(env)),
         inner_(std::move(inner)),
-        version_(version) {}
+        version_(version),
+        reporter_(reporter) {}
 
   Status Start(const ManifestHeader& header) override {
     env_.version = version_ = header.image_version;
-    Status hook = RunHook(config_, HookKind::kPreInstall, env_);
+    Status hook = RunHook(config_, HookKind::kPreInstall, env_, reporter_);
     if (!hook.ok()) {
       return MakeError(
           ErrorCode::kPolicyRefused,
@@ -89,6 +91,7 @@ class PreInstallHookSink : public EntrySink {
   HookEnvironment env_;
   std::unique_ptr<EntrySink> inner_;
   std::string& version_;
+  Reporter& reporter_;
 };
 
 const char* HookResult(const Status& outcome) {
@@ -135,7 +138,8 @@ Result<VerifiedBundle> InstallTransaction::Install(
   IMAB_ASSIGN_OR_RETURN(auto writer, slots_->OpenInactiveForWrite(reporter));
   HookEnvironment env{SlotName(target), BootedName(booted_), "", bundle_name,
                       ""};
-  PreInstallHookSink sink(config_, std::move(env), std::move(writer), version_);
+  PreInstallHookSink sink(config_, std::move(env), std::move(writer), version_,
+                          reporter);
   IMAB_ASSIGN_OR_RETURN(VerifiedBundle bundle,
                         VerifyBundle(verify, sink, report.verify));
   DeviceState next = NextDeviceState(previous, bundle, now);
@@ -155,7 +159,7 @@ Status InstallTransaction::Finish(const std::string& bundle_name,
       EncodeLastResult(DescribeOutcome(bundle_name, outcome, now)));
   HookEnvironment env{target_, BootedName(booted_), version_, bundle_name,
                       HookResult(outcome)};
-  Status hook = RunHook(config_, HookKind::kPostInstall, env);
+  Status hook = RunHook(config_, HookKind::kPostInstall, env, reporter);
   if (!hook.ok()) {
     reporter.Warn(hook.error().message);
   }
