@@ -290,23 +290,32 @@ Status DirectorySink::SetXattrs(const Entry& entry, const std::string& path) {
   return OkStatus();
 }
 
+// Called once the entry's content is complete (a folder's once its
+// children are all made, from Commit()).
 Status DirectorySink::ApplyMetadata(const Entry& entry,
                                     const std::string& path) {
-  // Owner, then mode (chown clears setuid bits), then xattrs: the order the
-  // kernel's EVM needs to see a consistent file (ima-evm-formats.md §4.5).
-  if (privileged_ && ::lchown(path.c_str(), entry.uid, entry.gid) != 0) {
-    return IoError(path);
+  const bool has_mode = entry.type != EntryType::kSymlink;
+  if (privileged_) {
+    // Owner, then mode (chown clears setuid bits), then the xattrs,
+    // security.ima and security.evm last (SetXattrs): a kernel that
+    // appraises with EVM checks the owner, mode and xattrs the signature
+    // covers when security.evm is set (ima-evm-formats.md §4.5).
+    if (::lchown(path.c_str(), entry.uid, entry.gid) != 0) {
+      return IoError(path);
+    }
+    if (has_mode && ::chmod(path.c_str(), entry.mode) != 0) {
+      return IoError(path);
+    }
+    IMAB_RETURN_IF_ERROR(SetXattrs(entry, path));
+  } else {
+    // No security.* xattr is written, so EVM plays no part; user.* xattrs
+    // need write permission, which a read-only mode would take away.
+    IMAB_RETURN_IF_ERROR(SetXattrs(entry, path));
+    if (has_mode && ::chmod(path.c_str(), entry.mode) != 0) {
+      return IoError(path);
+    }
   }
-  if (entry.type != EntryType::kSymlink && entry.type != EntryType::kDir &&
-      ::chmod(path.c_str(), entry.mode) != 0) {
-    return IoError(path);
-  }
-  IMAB_RETURN_IF_ERROR(SetXattrs(entry, path));
-  // A folder's mode is applied, and checked, at Commit().
-  IMAB_RETURN_IF_ERROR(CheckWritten(
-      entry, path,
-      entry.type != EntryType::kSymlink && entry.type != EntryType::kDir,
-      privileged_));
+  IMAB_RETURN_IF_ERROR(CheckWritten(entry, path, has_mode, privileged_));
   return SetTimes(path, mtime_);
 }
 
@@ -328,9 +337,11 @@ Status DirectorySink::End(const Entry& entry) {
     return OkStatus();  // shares the target's inode, already complete
   }
   if (entry.type == EntryType::kDir) {
-    // Applied at Commit(): the folder must stay writable while its
-    // children are created, and creating them changes its mtime.
-    dirs_.push_back({path, entry.mode, entry.uid, entry.gid});
+    // All of a folder's metadata waits for Commit(): it must stay writable
+    // while its children are made, creating them changes its mtime, and
+    // its mode must come before its xattrs as for any entry.
+    dirs_.push_back({path, entry.mode, entry.uid, entry.gid, entry.xattrs});
+    return OkStatus();
   }
   return ApplyMetadata(entry, path);
 }
@@ -340,16 +351,13 @@ Status DirectorySink::Commit() {
     // Synced before chmod: a folder of mode 0 can no longer be opened by a
     // non-root extractor.
     IMAB_RETURN_IF_ERROR(SyncFolder(it->path));
-    if (::chmod(it->path.c_str(), it->mode) != 0) {
-      return IoError(it->path);
-    }
     Entry dir;
     dir.type = EntryType::kDir;
     dir.mode = it->mode;
     dir.uid = it->uid;
     dir.gid = it->gid;
-    IMAB_RETURN_IF_ERROR(CheckWritten(dir, it->path, true, privileged_));
-    IMAB_RETURN_IF_ERROR(SetTimes(it->path, mtime_));
+    dir.xattrs = std::move(it->xattrs);
+    IMAB_RETURN_IF_ERROR(ApplyMetadata(dir, it->path));
   }
   if (::chmod(staging_.c_str(), 0755) != 0) {
     return IoError(staging_);

@@ -31,8 +31,12 @@ class DirectorySink : public EntrySink {
   // parent folder after it, so a committed tree survives a power cut and
   // an uncommitted one never appears under `target`. When not running as root,
   // owners and security.* / trusted.* xattrs cannot be restored: they are
-  // skipped and one warning goes to `reporter` (borrowed). Every entry gets the
-  // manifest's `created` as its mtime. After its metadata is written, each
+  // skipped and one warning goes to `reporter` (borrowed). An entry's
+  // metadata is written once its content is complete (a folder's at
+  // Commit(), children first), as root in the order a kernel appraising
+  // with EVM needs: owner, mode, the other xattrs, security.ima, and
+  // security.evm last. Every entry gets the manifest's `created` as its
+  // mtime. After its metadata is written, each
   // entry is stat'ed (not following symlinks): type, mode and (as root)
   // owner must equal its record, else kIo "PATH: written file differs from
   // the manifest: ..." and nothing is committed.
@@ -82,10 +86,11 @@ class DirectorySink : public EntrySink {
   struct DirMeta {
     std::string path;
     uint32_t mode;
-    uint32_t uid;  // checked again once the mode is applied
+    uint32_t uid;
     uint32_t gid;
+    std::vector<Xattr> xattrs;
   };
-  std::vector<DirMeta> dirs_;  // modes and times applied at Commit()
+  std::vector<DirMeta> dirs_;  // metadata applied at Commit()
 };
 
 }  // namespace imab::verifier
