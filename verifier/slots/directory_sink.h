@@ -26,8 +26,8 @@ class DirectorySink : public EntrySink {
   // `target` must not exist, or be an empty folder (kInvalidArgument
   // otherwise). Nothing is created until Start(), which makes
   // "<target>.imab-staging-XXXXXX" (mode 0700) beside it (kIo if it
-  // cannot). Durability: each file is fsynced when complete; Commit()
-  // fsyncs every folder and the file system before the rename, and the
+  // cannot). Durability: Commit() syncs the file system (syncfs: every
+  // file, folder and their metadata) before the rename, and fsyncs the
   // parent folder after it, so a committed tree survives a power cut and
   // an uncommitted one never appears under `target`. When not running as root,
   // owners and security.* / trusted.* xattrs cannot be restored: they are
