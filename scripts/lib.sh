@@ -7,7 +7,8 @@ IMAB_PACKAGES=(cmake ninja-build g++ pkg-config libssl-dev libarchive-dev
   libzstd-dev libcli11-dev libgtest-dev libgmock-dev zstd xz-utils gzip
   attr ima-evm-utils openssl tar cpio keyutils ca-certificates libp11-dev softhsm2
   ccache lz4 bzip2 zlib1g-dev liblzma-dev libbz2-dev liblz4-dev
-  clang-format-14 python3-clang-14 cloc)
+  clang-format-14 python3-clang-14 cloc
+  grub-common libubootenv-tool u-boot-tools)
 
 # The kernel matrix: kernel sources and build tools, QEMU, busybox, ext4.
 IMAB_KERNEL_PACKAGES=(linux-source-6.1 linux-source-6.12 build-essential bc
