@@ -85,9 +85,10 @@ grub-editenv "$device/boot/grub/grubenv" create
 settings=(--set slots=block --set "slot-a=$slot_a" --set "slot-b=$slot_b"
   --set bootloader=grub --set grubenv=/boot/grub/grubenv)
 [ -z "$mkfs_options" ] || settings+=(--set "mkfs-options=$mkfs_options")
-"$verify_bin" device init --root "$device" --compatible bench \
-  --release-ca "$keys/release-ca.pem" --kernel-ca "$keys/ima-ca.pem" \
-  --ima-cert "$keys/ima-rsa.der" "${settings[@]}" >/dev/null
+[ -n "${IMAB_BENCH_PEER_ONLY:-}" ] ||
+  "$verify_bin" device init --root "$device" --compatible bench \
+    --release-ca "$keys/release-ca.pem" --kernel-ca "$keys/ima-ca.pem" \
+    --ima-cert "$keys/ima-rsa.der" "${settings[@]}" >/dev/null
 
 mnt=$work/block-peer-mnt
 mkdir -p "$mnt"
