@@ -62,6 +62,7 @@ class BlockCrashTest : public DeviceTest {
               std::filesystem::perms(0644));
       PutFile(rootfs, "usr/bin/tool", "ELF tool\n",
               std::filesystem::perms(0755));
+      PutFile(rootfs, "usr/bin/sh", "ELF sh\n", std::filesystem::perms(0755));
       std::filesystem::create_directory_symlink("usr/bin", rootfs + "/bin");
       std::string bundle = dir_.Sub(std::string(name) + ".imab");
       BuildVersion(rootfs, bundle, *keys_, "1.0", device_->ImaBuildFlags());

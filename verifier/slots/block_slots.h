@@ -59,6 +59,10 @@ class BlockSlots : public SlotBackend {
   Status SetActive(SlotId slot) override;
   const std::string& StateDir() const override { return dir_; }
   size_t ImagePathReserve() const override;
+  // Replaces the record of `slot`, which must have one, with `state`
+  // (naming `slot`), atomically (mark-good). Overrides
+  // SlotBackend::RewriteState once the interface has it.
+  Status RewriteState(SlotId slot, const DeviceState& state);
 
   const Partition& PartitionOf(SlotId slot) const {
     return slot == SlotId::kA ? a_ : b_;
