@@ -5,6 +5,7 @@
 #include <iostream>
 #include <new>
 
+#include "verifier/cli/boot_commands.h"
 #include "verifier/cli/bundle_commands.h"
 #include "verifier/cli/device_commands.h"
 
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   imab::verifier::cli::BundleCommands bundle_commands(app);
   imab::verifier::cli::DeviceCommands device_commands(app);
+  imab::verifier::cli::BootCommands boot_commands(app);
   bundle_commands.AddInspect(app);
   try {
     app.parse(argc, argv);
@@ -27,6 +29,9 @@ int main(int argc, char** argv) {
   try {
     if (device_commands.parsed()) {
       return device_commands.Run();
+    }
+    if (boot_commands.parsed()) {
+      return boot_commands.Run();
     }
     return bundle_commands.Run();
   } catch (const std::bad_alloc&) {

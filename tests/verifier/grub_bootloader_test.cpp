@@ -152,6 +152,31 @@ TEST_F(GrubBootloaderTest, AChangePastTheFirstSectorReplacesTheFile) {
   EXPECT_THAT(List(), HasSubstr("A_OK=1\n"));
 }
 
+TEST_F(GrubBootloaderTest, OpenedFromDeviceConfSymlinksResolveInsideRoot) {
+  // ROOT/boot/grub/grubenv -> /efi/grubenv means ROOT/efi/grubenv, as the
+  // device would see it, never the host's /efi.
+  fs::create_directories(tmp_.path() / "root/boot/grub");
+  fs::create_directories(tmp_.path() / "root/efi");
+  fs::copy_file(path_, tmp_.path() / "root/efi/grubenv");
+  fs::create_symlink("/efi/grubenv", tmp_.path() / "root/boot/grub/grubenv");
+  DeviceConfig config;
+  config.root = tmp_.Sub("root");
+  config.boot.bootloader = BootloaderKind::kGrub;
+  config.boot.grubenv = "boot/grub/grubenv";
+  auto opened = OpenBootloader(config);
+  ASSERT_THAT(opened, HasValue());
+  ASSERT_NE(*opened, nullptr);
+  EXPECT_STREQ((*opened)->Name(), "grub");
+  ASSERT_THAT((*opened)->SetPrimary(SlotId::kB), IsOk());
+  auto listed = testing::RunShell(
+      "grub-editenv " + ShellQuote(tmp_.Sub("root/efi/grubenv")) + " list");
+  EXPECT_THAT(listed.out, HasSubstr("ORDER=B A\n"));
+  config.boot.grubenv = "boot/grub/missing";
+  EXPECT_THAT(OpenBootloader(config),
+              StatusIs(ErrorCode::kInvalidArgument,
+                       AllOf(HasSubstr("grubenv"), HasSubstr("missing"))));
+}
+
 TEST_F(GrubBootloaderTest, ReadsWhatGrubEditenvWrites) {
   // As the snippet leaves it after trying B once, B not yet confirmed.
   ASSERT_EQ(Editenv("set 'ORDER=B A' A_OK=1 A_TRY=0 B_OK=1 B_TRY=1").exit_code,

@@ -18,6 +18,7 @@ DeviceState FullState() {
   state.trust_root = std::string("imabundle-trust-root 1\n\0x", 25);
   state.installed_at = 1700000123;
   state.bundle_sha256 = std::string(64, 'a');
+  state.confirmed_at = 1700000456;
   state.kernel_cas = {"ca-der"};
   state.kernel_profile = "le32";
   state.kernel_version = "6.6";
@@ -33,6 +34,7 @@ void ExpectSame(const DeviceState& a, const DeviceState& b) {
   EXPECT_EQ(a.trust_root, b.trust_root);
   EXPECT_EQ(a.installed_at, b.installed_at);
   EXPECT_EQ(a.bundle_sha256, b.bundle_sha256);
+  EXPECT_EQ(a.confirmed_at, b.confirmed_at);
   EXPECT_EQ(a.kernel_cas, b.kernel_cas);
   EXPECT_EQ(a.kernel_profile, b.kernel_profile);
   EXPECT_EQ(a.kernel_version, b.kernel_version);
@@ -51,6 +53,16 @@ TEST(SlotStateFileTest, RoundTripsAnEmptyState) {
   Result<DeviceState> parsed = ParseSlotState(EncodeSlotState(state), "f");
   ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
   ExpectSame(state, *parsed);
+}
+
+TEST(SlotStateFileTest, AStateWithoutConfirmationReadsAsUnconfirmed) {
+  DeviceState state = FullState();
+  state.confirmed_at = 0;
+  const std::string text = EncodeSlotState(state);
+  EXPECT_EQ(text.find("confirmed-at"), std::string::npos);
+  Result<DeviceState> parsed = ParseSlotState(text, "f");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  EXPECT_EQ(parsed->confirmed_at, 0u);
 }
 
 TEST(SlotStateFileTest, RefusesEveryTruncation) {
@@ -79,6 +91,10 @@ TEST(SlotStateFileTest, RefusesDamage) {
       // tests/fuzz/slot_state_file_fuzz.cpp).
       {"compatible acme-gateway", "compatible "},
       {"version 2.4.1", "version "},
+      // Unconfirmed has one spelling: no line.
+      {"confirmed-at 1700000456", "confirmed-at 0"},
+      {"confirmed-at 1700000456", "confirmed-at yes"},
+      {"confirmed-at 1700000456\n", "confirmed-at 1\nconfirmed-at 2\n"},
   };
   for (const auto& [from, to] : damage) {
     std::string bad = text;

@@ -156,9 +156,14 @@ Status UbootBootloader::Update(const UbootVariables& values) {
   // fw_setenv would replace an environment it cannot read by a default
   // one; ours refuses first, and -f names no file so that it fails too.
   IMAB_RETURN_IF_ERROR(Load());
+  Result<std::string> fw_setenv = FindProgram("fw_setenv");
+  if (!fw_setenv.has_value()) {
+    return Io(config_.copies[0].device,
+              fw_setenv.error().message + " (libubootenv-tool)");
+  }
   ProgramRun run;
   run.argv = {
-      fw_setenv_, "-c", config_path_, "-f", "/dev/null/no-default-environment",
+      *fw_setenv, "-c", config_path_, "-f", "/dev/null/no-default-environment",
       "-s",       "-"};
   for (const auto& [name, value] : values) {
     run.input += name + "=" + value + "\n";
@@ -204,9 +209,8 @@ Result<std::unique_ptr<Bootloader>> OpenUbootBootloader(
   if (!config.has_value()) {
     return invalid("fw-env-config: " + std::move(config).error().message);
   }
-  IMAB_ASSIGN_OR_RETURN(std::string fw_setenv, FindProgram("fw_setenv"));
   return std::unique_ptr<Bootloader>(std::make_unique<UbootBootloader>(
-      config_path, std::move(*config), std::move(fw_setenv), attempts));
+      config_path, std::move(*config), attempts));
 }
 
 }  // namespace imab::verifier

@@ -25,12 +25,11 @@ namespace imab::verifier {
 class UbootBootloader : public Bootloader {
  public:
   // `config_path`: fw_env.config's real location, as parsed into `config`;
-  // `fw_setenv`: the tool's absolute path; `attempts`: boot-attempts.
+  // `attempts`: boot-attempts.
   UbootBootloader(std::string config_path, UbootEnvConfig config,
-                  std::string fw_setenv, uint32_t attempts)
+                  uint32_t attempts)
       : config_path_(std::move(config_path)),
         config_(std::move(config)),
-        fw_setenv_(std::move(fw_setenv)),
         attempts_(attempts) {}
 
   const char* Name() const override { return "uboot"; }
@@ -41,8 +40,9 @@ class UbootBootloader : public Bootloader {
   Result<SlotId> Primary() const override;
   // bootable: BOOT_X_LEFT > 0; confirmed: BOOT_X_LEFT = boot-attempts.
   Result<BootSlotStatus> SlotStatus(SlotId slot) const override;
-  // Each checks the environment reads, runs fw_setenv once for all its
-  // variables and reads them back. kIo naming the step on failure.
+  // Each checks the environment reads, runs fw_setenv (found in the
+  // standard folders; only writes need it) once for all its variables and
+  // reads them back. kIo naming the step on failure.
   Status SetPrimary(SlotId slot) override;
   Status MarkGood(SlotId slot) override;
   Status MarkBad(SlotId slot) override;
@@ -53,13 +53,12 @@ class UbootBootloader : public Bootloader {
 
   std::string config_path_;
   UbootEnvConfig config_;
-  std::string fw_setenv_;
   uint32_t attempts_;
 };
 
 // Opens, for OpenBootloader: reads and parses the fw_env.config at
-// `config_path` (real location; `shown` names it in messages) and finds
-// fw_setenv. kInvalidArgument naming what is wrong.
+// `config_path` (real location; `shown` names it in messages).
+// kInvalidArgument naming what is wrong.
 Result<std::unique_ptr<Bootloader>> OpenUbootBootloader(
     const std::string& config_path, const std::string& shown,
     uint32_t attempts);

@@ -174,6 +174,7 @@ int DeviceCommands::RunInit() {
     factory.root = *root;
     factory.bundle_path = init_.from_bundle;
     factory.check_time = !no_time_check_;
+    factory.factory_image = true;
     InstallReport report;
     Result<VerifiedBundle> installed =
         InstallFromFile(factory, reporter, report);

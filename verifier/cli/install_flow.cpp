@@ -3,6 +3,7 @@
 #include <ctime>
 #include <memory>
 
+#include "verifier/boot/bootloader.h"
 #include "verifier/load/material_loader.h"
 
 namespace imab::verifier::cli {
@@ -50,7 +51,7 @@ Result<VerifiedBundle> LoadAndInstall(const InstallRequest& request,
                                       InstallTransaction& transaction,
                                       uint64_t now, Reporter& reporter,
                                       InstallReport& report) {
-  IMAB_ASSIGN_OR_RETURN(report.previous, transaction.Prepare());
+  IMAB_ASSIGN_OR_RETURN(report.previous, transaction.Prepare(now, reporter));
   IMAB_ASSIGN_OR_RETURN(DeviceTrust device_trust,
                         LoadDeviceTrust(config, report.previous));
   device_trust.in_place = device_trust.in_place || request.in_place;
@@ -58,8 +59,9 @@ Result<VerifiedBundle> LoadAndInstall(const InstallRequest& request,
   inputs.trust.device =
       DeviceMaterial{config, report.previous, std::move(device_trust)};
   IMAB_RETURN_IF_ERROR(LoadForDevice(request, transaction.slots_dir(), inputs));
-  return transaction.Install(inputs.options, report.previous, now, reporter,
-                             report);
+  inputs.options.path_reserve = transaction.path_reserve();
+  return transaction.Install(inputs.options, report.previous,
+                             request.bundle_path, now, reporter, report);
 }
 
 }  // namespace
@@ -71,8 +73,13 @@ Result<VerifiedBundle> InstallFromFile(const InstallRequest& request,
   if (config.layout == SlotLayout::kInPlace) {
     return JudgeInPlace(request, report);
   }
+  IMAB_ASSIGN_OR_RETURN(std::unique_ptr<Bootloader> bootloader,
+                        OpenBootloader(config));
   IMAB_ASSIGN_OR_RETURN(InstallTransaction transaction,
-                        InstallTransaction::Begin(config));
+                        InstallTransaction::Begin(config, bootloader.get()));
+  if (request.factory_image) {
+    transaction.set_factory_image();
+  }
   const auto now = static_cast<uint64_t>(std::time(nullptr));
   Result<VerifiedBundle> installed =
       LoadAndInstall(request, config, transaction, now, reporter, report);

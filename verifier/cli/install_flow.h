@@ -21,6 +21,8 @@ struct InstallRequest {
   bool in_place = false;         // judge as an in-place update (the image
                                  // still goes to the inactive slot)
   bool check_time = true;        // certificate validity periods
+  bool factory_image = false;    // `device init --from-bundle`: recorded
+                                 // as confirmed (no boot to confirm it)
 };
 
 // A device whose layout is in-place is judged (so that an update it could

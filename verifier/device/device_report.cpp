@@ -1,5 +1,7 @@
 #include "verifier/device/device_report.h"
 
+#include <type_traits>
+
 #include "common/read/json_text.h"
 #include "verifier/bundle/report_json.h"
 
@@ -30,13 +32,92 @@ std::string StateJson(const DeviceState& state) {
          ", \"key_generation\": " + std::to_string(state.key_generation) +
          ", \"trust_root_version\": " +
          std::to_string(state.trust_root_version) +
-         ", \"bundle_sha256\": " + JsonString(state.bundle_sha256) + "}";
+         ", \"bundle_sha256\": " + JsonString(state.bundle_sha256) +
+         ", \"confirmed_at\": " + std::to_string(state.confirmed_at) + "}";
+}
+
+template <class T>
+std::string OptionalJson(const std::optional<T>& value) {
+  if (!value.has_value()) {
+    return "null";
+  }
+  if constexpr (std::is_same_v<T, bool>) {
+    return Bool(*value);
+  } else {
+    return std::to_string(*value);
+  }
+}
+
+std::string BootSlotJson(const std::optional<BootSlotStatus>& boot) {
+  if (!boot.has_value()) {
+    return "null";
+  }
+  return "{\"bootable\": " + Bool(boot->bootable) +
+         ", \"confirmed\": " + OptionalJson(boot->confirmed) +
+         ", \"attempts_left\": " + OptionalJson(boot->attempts_left) + "}";
+}
+
+std::string FallbackJson(const std::optional<Fallback>& fallback) {
+  if (!fallback.has_value()) {
+    return "null";
+  }
+  return std::string("{\"from\": \"") + SlotName(fallback->from) +
+         "\", \"to\": \"" + SlotName(fallback->to) +
+         "\", \"time\": " + std::to_string(fallback->time) + "}";
+}
+
+std::string BootJson(const BootReport& boot) {
+  return "{\"bootloader\": " + JsonString(boot.bootloader) +
+         ", \"booted_slot\": " + JsonString(boot.booted_slot) +
+         ", \"primary_slot\": " + JsonString(boot.primary_slot) +
+         ", \"fallback\": " + FallbackJson(boot.fallback) +
+         ", \"last_fallback\": " + FallbackJson(boot.last_fallback) + "}";
+}
+
+// "bootable yes, confirmed no, attempts left 1" (unknowns left out).
+std::string BootSlotText(const BootSlotStatus& boot) {
+  std::string out = std::string("bootable ") + (boot.bootable ? "yes" : "no");
+  if (boot.confirmed.has_value()) {
+    out += std::string(", confirmed ") + (*boot.confirmed ? "yes" : "no");
+  }
+  if (boot.attempts_left.has_value()) {
+    out += ", attempts left " + std::to_string(*boot.attempts_left);
+  }
+  return out;
+}
+
+std::string BootText(const DeviceStatus& status) {
+  const BootReport& boot = status.boot;
+  std::string out = "bootloader: " + boot.bootloader + "\nbooted slot: " +
+                    (boot.booted_slot.empty() ? "unknown" : boot.booted_slot) +
+                    "\n";
+  if (!boot.primary_slot.empty()) {
+    out += "primary slot: " + boot.primary_slot + "\n";
+  }
+  for (const SlotStatus& slot : status.slots) {
+    if (slot.boot.has_value()) {
+      out += "slot " + slot.name + " boot: " + BootSlotText(*slot.boot) + "\n";
+    }
+  }
+  if (boot.fallback.has_value()) {
+    out += DescribeFallback(*boot.fallback) +
+           " (not handled yet: the next mark-good, mark-bad or install "
+           "takes it)\n";
+  }
+  if (boot.last_fallback.has_value()) {
+    out += DescribeFallback(*boot.last_fallback) + " at " +
+           std::to_string(boot.last_fallback->time) + "\n";
+  }
+  return out;
 }
 
 std::string SlotJson(const SlotStatus& slot) {
   std::string out = "{\"name\": " + JsonString(slot.name) +
                     ", \"active\": " + Bool(slot.active) +
-                    ", \"present\": " + Bool(slot.state.has_value());
+                    ", \"present\": " + Bool(slot.state.has_value()) +
+                    ", \"confirmed\": " +
+                    Bool(slot.state.has_value() && slot.state->confirmed_at) +
+                    ", \"boot\": " + BootSlotJson(slot.boot);
   if (!slot.device.empty()) {
     out += ", \"device\": " + JsonString(slot.device);
   }
@@ -74,7 +155,11 @@ std::string SlotText(const SlotStatus& slot) {
   const DeviceState& s = *slot.state;
   return out + "version " + s.image_version + " for " + s.compatible +
          ", installed at " + std::to_string(s.installed_at) +
-         ", manifest sha256 " + s.bundle_sha256 + "\n" + device;
+         ", manifest sha256 " + s.bundle_sha256 +
+         (s.confirmed_at != 0
+              ? ", confirmed at " + std::to_string(s.confirmed_at)
+              : std::string(", not confirmed")) +
+         "\n" + device;
 }
 
 }  // namespace
@@ -85,6 +170,7 @@ std::string RenderStatusText(const DeviceStatus& status) {
   for (const SlotStatus& slot : status.slots) {
     out += SlotText(slot);
   }
+  out += BootText(status);
   for (const KeyInUse& key : status.keys) {
     out += key.keyring + " key: " +
            (key.keyid.empty() ? "? (" + key.problem + ")" : key.keyid) +
@@ -133,7 +219,8 @@ std::string RenderStatusJson(const DeviceStatus& status) {
          std::to_string(status.key_generation_floor) +
          ", \"trust_root_version\": " +
          std::to_string(status.trust_root_version) +
-         ", \"last_result\": " + LastResultJson(status.last_result) + "}\n";
+         ", \"last_result\": " + LastResultJson(status.last_result) +
+         ", \"boot\": " + BootJson(status.boot) + "}\n";
 }
 
 std::string RenderInstallJson(const InstallReport& report,

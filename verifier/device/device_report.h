@@ -20,8 +20,11 @@ std::string RenderStatusText(const DeviceStatus& status);
 // "problems": [...], "pending_cleanup": [...], "install_running",
 // "slots": [{"name", "active", "present", "version", "compatible",
 // "installed_at", "key_generation", "trust_root_version",
-// "bundle_sha256"}], "keys": [{"keyring", "path", "keyid", "problem"}],
-// "key_generation_floor", "trust_root_version", "last_result": {...}|null}.
+// "bundle_sha256", "confirmed_at"}, "confirmed", "boot": {"bootable",
+// "confirmed", "attempts_left"}|null}], "keys": [{"keyring", "path", "keyid",
+// "problem"}], "key_generation_floor", "trust_root_version", "last_result":
+// {...}|null, "boot": {"bootloader", "booted_slot", "primary_slot", "fallback":
+// {"from", "to", "time"}|null, "last_fallback": ...|null}}.
 std::string RenderStatusJson(const DeviceStatus& status);
 
 // RenderReportJson's object with "previous" and, on success, "installed"

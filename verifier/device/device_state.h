@@ -24,6 +24,12 @@ struct DeviceState {
   std::optional<std::string> trust_root;
   uint64_t installed_at = 0;  // seconds since the epoch
   std::string bundle_sha256;  // manifest SHA-256 of the installed bundle
+  // When `mark-good` confirmed that the image booted (seconds since the
+  // epoch; the factory image counts as confirmed at `device init`); 0: not
+  // yet. The floors above are final only once this is set: an install
+  // is judged only against a confirmed state (manifests/device.conf.md,
+  // "Boot confirmation").
+  uint64_t confirmed_at = 0;
   // The keys the installed image boots with, as the trust decision
   // predicted them (certificate DERs): the kernel's CAs and what its
   // initramfs loads into .ima and .evm. Empty: the ones device.conf names

@@ -2,6 +2,7 @@
 
 #include "common/read/keyid.h"
 #include "common/read/x509_util.h"
+#include "verifier/device/booted_slot.h"
 #include "verifier/device/device_config.h"
 #include "verifier/device/install_lock.h"
 #include "verifier/device/small_file.h"
@@ -71,6 +72,57 @@ void ReadSlots(const SlotBackend& slots, DeviceStatus& status) {
   }
 }
 
+// The booted slot, the boot loader's view of each slot and the fallbacks;
+// trouble reading them is a problem listed, not a failure.
+void ReadBoot(const DeviceConfig& config, const SlotBackend& slots,
+              DeviceStatus& status) {
+  BootReport& boot = status.boot;
+  boot.bootloader = BootloaderName(config.boot.bootloader);
+  auto note = [&](const Error& error) {
+    status.problems.push_back(error.message);
+  };
+  Result<std::optional<SlotId>> booted = ReadBootedSlot(config);
+  if (!booted.has_value()) {
+    note(booted.error());
+  } else if (booted->has_value()) {
+    boot.booted_slot = SlotName(**booted);
+  }
+  Result<std::optional<Fallback>> last = ReadLastFallback(slots.StateDir());
+  if (last.has_value()) {
+    boot.last_fallback = *last;
+  } else {
+    note(last.error());
+  }
+  Result<std::unique_ptr<Bootloader>> loader = OpenBootloader(config);
+  if (!loader.has_value() || *loader == nullptr) {
+    if (!loader.has_value()) {
+      note(loader.error());
+    }
+    return;
+  }
+  Result<SlotId> primary = (*loader)->Primary();
+  if (!primary.has_value()) {
+    return note(primary.error());
+  }
+  boot.primary_slot = SlotName(*primary);
+  for (SlotStatus& slot : status.slots) {
+    Result<BootSlotStatus> one =
+        (*loader)->SlotStatus(slot.name == "a" ? SlotId::kA : SlotId::kB);
+    if (one.has_value()) {
+      slot.boot = *one;
+    } else {
+      note(one.error());
+    }
+  }
+  if (booted.has_value()) {
+    Result<std::optional<Fallback>> pending =
+        DetectFallback(slots, loader->get(), *booted);
+    if (pending.has_value()) {
+      boot.fallback = *pending;
+    }
+  }
+}
+
 // Block slots: the partition each slot names and where it was found.
 void DescribeBlockDevices(const DeviceConfig& config, DeviceStatus& status) {
   if (config.boot.slots != SlotKind::kBlock) {
@@ -103,6 +155,7 @@ Result<DeviceStatus> ReadDeviceStatus(const std::string& root) {
   IMAB_ASSIGN_OR_RETURN(auto slots, OpenSlots(config, nullptr));
   const std::string slots_dir = slots->StateDir();
   ReadSlots(*slots, status);
+  ReadBoot(config, *slots, status);
   DescribeBlockDevices(config, status);
   // Once an image was installed, the keys are those its boot loads.
   for (const SlotStatus& slot : status.slots) {

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "common/read/result.h"
+#include "verifier/boot/bootloader.h"
+#include "verifier/device/boot_control.h"
 #include "verifier/device/device_state.h"
 #include "verifier/device/last_result.h"
 
@@ -18,9 +20,22 @@ struct SlotStatus {
   std::string name;  // "a" or "b"
   bool active = false;
   std::optional<DeviceState> state;  // nullopt: empty (no complete image)
+  // What the boot loader says of it; nullopt without one (or unreadable).
+  std::optional<BootSlotStatus> boot;
   // slots = block: "SPELLING -> /dev/PATH", or SPELLING and why it was not
   // found; "" for directory slots.
   std::string device;
+};
+
+// The boot side of status (manifests/device.conf.md, "Boot confirmation").
+struct BootReport {
+  std::string bootloader = "none";  // BootloaderName
+  std::string booted_slot;          // from ROOT/proc/cmdline; "" unknown
+  std::string primary_slot;         // the boot loader's first; "" none
+  // A fallback the boot loader took that no command handled yet, and the
+  // last one handled (STATE/last-fallback).
+  std::optional<Fallback> fallback;
+  std::optional<Fallback> last_fallback;
 };
 
 struct KeyInUse {
@@ -42,6 +57,7 @@ struct DeviceStatus {
   bool install_running = false;              // the install lock is held now
   std::vector<std::string> problems;         // empty: consistent
   std::vector<std::string> pending_cleanup;  // left by an interrupted run
+  BootReport boot;
 
   bool consistent() const { return problems.empty(); }
 };

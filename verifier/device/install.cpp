@@ -6,8 +6,12 @@
 #include "common/read/atomic_file.h"
 #include "common/read/hex.h"
 #include "common/read/trust_root.h"
+#include "verifier/device/boot_control.h"
+#include "verifier/device/booted_slot.h"
+#include "verifier/device/hooks.h"
 #include "verifier/device/last_result.h"
 #include "verifier/slots/directory_slots.h"
+#include "verifier/slots/open_slots.h"
 
 namespace imab::verifier {
 namespace {
@@ -51,35 +55,94 @@ void TakeBootKeys(const DeviceState& previous,
   next.evm_certs = trust->evm_cert_ders;
 }
 
-}  // namespace
+// Runs hook-pre-install once the manifest is read, before the slot's
+// writer starts (and so before the inactive slot is touched).
+class PreInstallHookSink : public EntrySink {
+ public:
+  PreInstallHookSink(const DeviceConfig& config, HookEnvironment env,
+                     std::unique_ptr<EntrySink> inner, std::string& version)
+      : config_(config),
+        env_(std::move(env)),
+        inner_(std::move(inner)),
+        version_(version) {}
 
-Result<InstallTransaction> InstallTransaction::Begin(
-    const DeviceConfig& config) {
-  IMAB_ASSIGN_OR_RETURN(std::string slots_dir, SlotsFolder(config));
-  // Opened before the lock, whose file lives there, for a clear message
-  // when the slots were never created.
-  IMAB_ASSIGN_OR_RETURN(auto slots, DirectorySlots::Open(slots_dir));
-  IMAB_ASSIGN_OR_RETURN(InstallLock lock,
-                        InstallLock::Acquire(slots_dir + "/" + kLockFileName));
-  return InstallTransaction(std::move(slots_dir), std::move(slots),
-                            std::move(lock));
+  Status Start(const ManifestHeader& header) override {
+    env_.version = version_ = header.image_version;
+    Status hook = RunHook(config_, HookKind::kPreInstall, env_);
+    if (!hook.ok()) {
+      return MakeError(
+          ErrorCode::kPolicyRefused,
+          "refused by " + hook.error().message + "; nothing was changed");
+    }
+    return inner_->Start(header);
+  }
+  Status Begin(const Entry& entry) override { return inner_->Begin(entry); }
+  Status Content(std::span<const uint8_t> data) override {
+    return inner_->Content(data);
+  }
+  Status End(const Entry& entry) override { return inner_->End(entry); }
+  Status Commit() override { return inner_->Commit(); }
+  void Abort() override { inner_->Abort(); }
+
+ private:
+  const DeviceConfig& config_;
+  HookEnvironment env_;
+  std::unique_ptr<EntrySink> inner_;
+  std::string& version_;
+};
+
+const char* HookResult(const Status& outcome) {
+  if (outcome.ok()) {
+    return "ok";
+  }
+  return IsVerificationFailure(outcome.error().code) ? "refused" : "error";
 }
 
-Result<DeviceState> InstallTransaction::Prepare() {
+std::string BootedName(std::optional<SlotId> booted) {
+  return booted.has_value() ? SlotName(*booted) : "";
+}
+
+}  // namespace
+
+Result<InstallTransaction> InstallTransaction::Begin(const DeviceConfig& config,
+                                                     Bootloader* bootloader) {
+  // Opened before the lock, whose file lives there, for a clear message
+  // when the slots were never created.
+  IMAB_ASSIGN_OR_RETURN(auto slots, OpenSlots(config, bootloader));
+  IMAB_ASSIGN_OR_RETURN(
+      InstallLock lock,
+      InstallLock::Acquire(slots->StateDir() + "/" + kLockFileName));
+  IMAB_ASSIGN_OR_RETURN(std::optional<SlotId> booted, ReadBootedSlot(config));
+  return InstallTransaction(config, bootloader, std::move(slots),
+                            std::move(lock), booted);
+}
+
+Result<DeviceState> InstallTransaction::Prepare(uint64_t now,
+                                                Reporter& reporter) {
   IMAB_RETURN_IF_ERROR(slots_->CleanUp());
+  const BootContext context{config_, *slots_, bootloader_, booted_};
+  IMAB_RETURN_IF_ERROR(NoticeFallback(context, now, reporter));
+  IMAB_RETURN_IF_ERROR(CheckInstallStart(context));
   return slots_->ActiveState();
 }
 
-Result<VerifiedBundle> InstallTransaction::Install(const VerifyOptions& verify,
-                                                   const DeviceState& previous,
-                                                   uint64_t now,
-                                                   Reporter& reporter,
-                                                   InstallReport& report) {
-  IMAB_ASSIGN_OR_RETURN(auto sink, slots_->OpenInactiveForWrite(reporter));
+Result<VerifiedBundle> InstallTransaction::Install(
+    const VerifyOptions& verify, const DeviceState& previous,
+    const std::string& bundle_name, uint64_t now, Reporter& reporter,
+    InstallReport& report) {
+  IMAB_ASSIGN_OR_RETURN(SlotId target, slots_->InactiveSlot());
+  target_ = SlotName(target);
+  IMAB_ASSIGN_OR_RETURN(auto writer, slots_->OpenInactiveForWrite(reporter));
+  HookEnvironment env{SlotName(target), BootedName(booted_), "", bundle_name,
+                      ""};
+  PreInstallHookSink sink(config_, std::move(env), std::move(writer), version_);
   IMAB_ASSIGN_OR_RETURN(VerifiedBundle bundle,
-                        VerifyBundle(verify, *sink, report.verify));
-  IMAB_RETURN_IF_ERROR(
-      slots_->Activate(NextDeviceState(previous, bundle, now)));
+                        VerifyBundle(verify, sink, report.verify));
+  DeviceState next = NextDeviceState(previous, bundle, now);
+  if (factory_image_) {
+    next.confirmed_at = now;
+  }
+  IMAB_RETURN_IF_ERROR(slots_->Activate(next));
   IMAB_ASSIGN_OR_RETURN(report.installed, slots_->ActiveState());
   return bundle;
 }
@@ -88,8 +151,14 @@ Status InstallTransaction::Finish(const std::string& bundle_name,
                                   Status outcome, uint64_t now,
                                   Reporter& reporter) {
   Status recorded = WriteFileAtomically(
-      slots_dir_ + "/" + kLastResultFileName,
+      slots_->StateDir() + "/" + kLastResultFileName,
       EncodeLastResult(DescribeOutcome(bundle_name, outcome, now)));
+  HookEnvironment env{target_, BootedName(booted_), version_, bundle_name,
+                      HookResult(outcome)};
+  Status hook = RunHook(config_, HookKind::kPostInstall, env);
+  if (!hook.ok()) {
+    reporter.Warn(hook.error().message);
+  }
   if (!outcome.ok()) {
     return outcome;
   }

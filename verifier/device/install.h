@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/read/reporter.h"
@@ -16,9 +17,11 @@
 #include "verifier/device/device_config.h"
 #include "verifier/device/device_state.h"
 #include "verifier/device/install_lock.h"
-#include "verifier/slots/directory_slots.h"
+#include "verifier/slots/slot_backend.h"
 
 namespace imab::verifier {
+
+class Bootloader;
 
 struct InstallReport {
   VerifyReport verify;    // every check that ran
@@ -29,15 +32,21 @@ struct InstallReport {
 class InstallTransaction {
  public:
   // For an A/B device (an in-place one is only judged, the caller's
-  // part): resolves the slots folder of `config` beneath ROOT, opens it
-  // and takes the install lock (SLOTS/lock, refused at once if held).
-  // kInvalidArgument ("slots not initialised: ...") when the slots were
-  // never created; kIo for a held lock.
-  static Result<InstallTransaction> Begin(const DeviceConfig& config);
+  // part): opens the slots `config` asks for (OpenSlots) with `bootloader`
+  // (borrowed, may be null; must outlive the transaction), takes the
+  // install lock (STATE/lock, refused at once if held) and reads the
+  // booted slot (ROOT/proc/cmdline). kInvalidArgument ("slots not
+  // initialised: ...") when the slots were never created; kIo for a held
+  // lock.
+  static Result<InstallTransaction> Begin(const DeviceConfig& config,
+                                          Bootloader* bootloader);
 
-  // Cleans up what an interrupted install left and reads the active slot's
-  // state (the state the bundle is judged against).
-  Result<DeviceState> Prepare();
+  // Cleans up what an interrupted install left, handles a fallback the
+  // boot loader took (NoticeFallback), refuses an install the boot state
+  // does not allow (CheckInstallStart: an update waiting for its reboot,
+  // an unconfirmed booted slot; kInvalidArgument) and reads the active
+  // slot's state (the state the bundle is judged against).
+  Result<DeviceState> Prepare(uint64_t now, Reporter& reporter);
 
   // Verifies `verify`'s bundle (its trust material the device's, loaded
   // with `previous`) streaming it into the inactive slot; only if every
@@ -48,29 +57,49 @@ class InstallTransaction {
   // slot and its state are unchanged, nothing half-written remains;
   // verification failures carry their ErrorCode (IsVerificationFailure),
   // I/O problems kIo. A crash at any point leaves the previous slot active.
+  // hook-pre-install runs once the manifest is read, before the inactive
+  // slot is touched (a non-zero exit refuses the install: kPolicyRefused,
+  // nothing changed). `bundle_name` is for the hooks.
   Result<VerifiedBundle> Install(const VerifyOptions& verify,
-                                 const DeviceState& previous, uint64_t now,
+                                 const DeviceState& previous,
+                                 const std::string& bundle_name, uint64_t now,
                                  Reporter& reporter, InstallReport& report);
 
   // Records `outcome` of the attempt to install `bundle_name` in
-  // SLOTS/last-result and returns it; once the install succeeded a failure
-  // to record is only a warning through `reporter`.
+  // STATE/last-result, runs hook-post-install (IMAB_RESULT ok, refused or
+  // error; its failure a warning) and returns `outcome`; once the install
+  // succeeded a failure to record is only a warning through `reporter`.
   Status Finish(const std::string& bundle_name, Status outcome, uint64_t now,
                 Reporter& reporter);
 
-  // The slots folder's real location.
-  const std::string& slots_dir() const { return slots_dir_; }
+  // The state folder's real location (slots-dir or state-dir).
+  const std::string& slots_dir() const { return slots_->StateDir(); }
+  // Bytes the slot's writer puts before each image path.
+  size_t path_reserve() const { return slots_->ImagePathReserve(); }
+  // The factory image of `device init --from-bundle`: recorded as
+  // confirmed, since no boot is there to confirm it.
+  void set_factory_image() { factory_image_ = true; }
 
  private:
-  InstallTransaction(std::string slots_dir,
-                     std::unique_ptr<DirectorySlots> slots, InstallLock lock)
-      : slots_dir_(std::move(slots_dir)),
+  InstallTransaction(const DeviceConfig& config, Bootloader* bootloader,
+                     std::unique_ptr<SlotBackend> slots, InstallLock lock,
+                     std::optional<SlotId> booted)
+      : config_(config),
+        bootloader_(bootloader),
         slots_(std::move(slots)),
-        lock_(std::move(lock)) {}
+        lock_(std::move(lock)),
+        booted_(booted) {}
 
-  std::string slots_dir_;
-  std::unique_ptr<DirectorySlots> slots_;
+  DeviceConfig config_;
+  Bootloader* bootloader_;
+  std::unique_ptr<SlotBackend> slots_;
   InstallLock lock_;
+  std::optional<SlotId> booted_;
+  bool factory_image_ = false;
+  // Of the bundle being installed, for the hooks: its version (once its
+  // manifest was read) and the slot written.
+  std::string version_;
+  std::string target_;
 };
 
 // The device's settings for judging a bundle, into `options`: development

@@ -55,6 +55,12 @@ class LineReader {
 
   bool AtEnd() const { return text_.empty(); }
 
+  // True when the next line starts with "KEY ".
+  bool NextIs(std::string_view key) const {
+    return text_.size() > key.size() && text_.substr(0, key.size()) == key &&
+           text_[key.size()] == ' ';
+  }
+
   Error Fail(const std::string& what) const {
     return MakeError(ErrorCode::kIo,
                      where_ + " line " + std::to_string(number_) + ": " + what);
@@ -133,6 +139,11 @@ std::string EncodeSlotState(const DeviceState& state) {
          "\n";
   out += "installed-at " + std::to_string(state.installed_at) + "\n";
   out += "bundle-sha256 " + Token(state.bundle_sha256) + "\n";
+  // Only once confirmed, so that each state keeps one spelling and the
+  // records written before boot confirmation still read (as unconfirmed).
+  if (state.confirmed_at != 0) {
+    out += "confirmed-at " + std::to_string(state.confirmed_at) + "\n";
+  }
   auto certs = [&](const char* key, const std::vector<std::string>& ders) {
     for (const std::string& der : ders) {
       out += std::string(key) + " " + HexEncode(der) + "\n";
@@ -189,6 +200,12 @@ Result<DeviceState> ParseSlotState(std::string_view text,
   IMAB_ASSIGN_OR_RETURN(state.installed_at, lines.Number("installed-at"));
   IMAB_ASSIGN_OR_RETURN(std::string_view digest, lines.Value("bundle-sha256"));
   state.bundle_sha256 = FromToken(digest);
+  if (lines.NextIs("confirmed-at")) {
+    IMAB_ASSIGN_OR_RETURN(state.confirmed_at, lines.Number("confirmed-at"));
+    if (state.confirmed_at == 0) {
+      return lines.Fail("confirmed-at 0 is written as no line");
+    }
+  }
   IMAB_RETURN_IF_ERROR(ParseBootKeys(lines, state));
   if (!lines.AtEnd()) {
     return lines.Fail("expected 'end' as the last line");

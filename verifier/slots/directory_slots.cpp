@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "common/read/atomic_file.h"
+#include "verifier/boot/bootloader.h"
 #include "verifier/device/slot_state_file.h"
 #include "verifier/device/small_file.h"
 #include "verifier/slots/directory_sink.h"
@@ -55,14 +56,14 @@ Status DirectorySlots::Create(const std::string& dir, SlotId active) {
 }
 
 Result<std::unique_ptr<DirectorySlots>> DirectorySlots::Open(
-    const std::string& dir) {
+    const std::string& dir, Bootloader* bootloader) {
   if (!fs::is_symlink(fs::symlink_status(dir + "/" + kActivePointerName))) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "slots not initialised: " + dir + "/" +
                          kActivePointerName +
                          " is missing (run imab-verify device init)");
   }
-  return std::unique_ptr<DirectorySlots>(new DirectorySlots(dir));
+  return std::unique_ptr<DirectorySlots>(new DirectorySlots(dir, bootloader));
 }
 
 std::string DirectorySlots::SlotPath(SlotId slot) const {
@@ -227,8 +228,11 @@ Status DirectorySlots::PrepareForWrite(SlotId slot) {
   if (slot != inactive) {
     return MakeError(ErrorCode::kInternal, "refusing to write the active slot");
   }
-  // Drop the record first: from here on the slot counts as empty, whatever
-  // a crash leaves in its folder.
+  // The boot loader first: from here on it never starts this slot, whatever
+  // a crash leaves in it. Then the record: the slot counts as empty.
+  if (bootloader_ != nullptr) {
+    IMAB_RETURN_IF_ERROR(bootloader_->MarkBad(slot));
+  }
   if (::unlink(StatePath(slot).c_str()) != 0 && errno != ENOENT) {
     return MakeError(ErrorCode::kIo,
                      StatePath(slot) + ": " + std::strerror(errno));
@@ -260,8 +264,23 @@ Status DirectorySlots::Activate(const DeviceState& next) {
   // switches image and state together.
   IMAB_RETURN_IF_ERROR(
       WriteFileAtomically(StatePath(inactive), EncodeSlotState(state)));
+  // Then the boot loader starts it next, then the pointer says so: a crash
+  // between the two leaves a primary slot that is complete.
+  if (bootloader_ != nullptr) {
+    IMAB_RETURN_IF_ERROR(bootloader_->SetPrimary(inactive));
+  }
   return ReplaceSymlinkAtomically(dir_ + "/" + kActivePointerName,
                                   SlotFolderName(inactive));
+}
+
+Status DirectorySlots::RewriteState(SlotId slot, const DeviceState& state) {
+  IMAB_ASSIGN_OR_RETURN(std::optional<DeviceState> old, ReadState(slot));
+  if (!old.has_value() || state.active_slot != SlotName(slot)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     StatePath(slot) + ": no record of slot " + SlotName(slot) +
+                         " to rewrite");
+  }
+  return WriteFileAtomically(StatePath(slot), EncodeSlotState(state));
 }
 
 Status DirectorySlots::SetActive(SlotId slot) {

@@ -13,6 +13,8 @@
 
 namespace imab::verifier {
 
+class Bootloader;
+
 // Names inside the slots folder.
 inline constexpr const char* kActivePointerName = "active";
 inline constexpr const char* kLockFileName = "lock";
@@ -28,8 +30,11 @@ class DirectorySlots : public SlotBackend {
   static Status Create(const std::string& dir, SlotId active = SlotId::kA);
 
   // Opens an existing layout. kInvalidArgument ("slots not initialised:
-  // DIR ...") when `dir` has no pointer. The backend keeps only the path.
-  static Result<std::unique_ptr<DirectorySlots>> Open(const std::string& dir);
+  // DIR ...") when `dir` has no pointer. The backend keeps the path and
+  // `bootloader` (borrowed, may be null), which it tells about a write
+  // and a switch in the order SlotBackend describes.
+  static Result<std::unique_ptr<DirectorySlots>> Open(
+      const std::string& dir, Bootloader* bootloader = nullptr);
 
   Status CleanUp() override;
   Result<SlotId> ActiveSlot() const override;
@@ -40,6 +45,7 @@ class DirectorySlots : public SlotBackend {
   std::vector<std::string> CheckConsistency() const override;
   std::vector<std::string> PendingCleanUp() const override;
   Status SetActive(SlotId slot) override;
+  Status RewriteState(SlotId slot, const DeviceState& state) override;
   const std::string& StateDir() const override { return dir_; }
   size_t ImagePathReserve() const override { return PathReserve(dir_); }
 
@@ -59,7 +65,8 @@ class DirectorySlots : public SlotBackend {
   Status PrepareForWrite(SlotId slot);
 
  private:
-  explicit DirectorySlots(std::string dir) : dir_(std::move(dir)) {}
+  DirectorySlots(std::string dir, Bootloader* bootloader)
+      : dir_(std::move(dir)), bootloader_(bootloader) {}
   // Leftover names in the folder (staging areas, temporaries).
   std::vector<std::string> LeftoverNames() const;
   // True when the inactive slot is a partial image to erase.
@@ -67,6 +74,7 @@ class DirectorySlots : public SlotBackend {
   Status EraseSlot(SlotId slot);
 
   std::string dir_;
+  Bootloader* bootloader_;
 };
 
 }  // namespace imab::verifier

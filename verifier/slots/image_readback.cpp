@@ -162,8 +162,8 @@ class ReadBack {
     std::error_code ec;
     std::filesystem::recursive_directory_iterator it(root_, ec), end;
     for (; !ec && it != end; it.increment(ec)) {
-      // The iterator's paths are `root_` + "/" + the image path.
-      std::string rel = it->path().string().substr(root_.size() + 1);
+      // Lexical: relative() would resolve a symlink to its target.
+      std::string rel = it->path().lexically_relative(root_).string();
       if (known.count(rel) == 0) {
         Note(rel, "not in the manifest");
       }

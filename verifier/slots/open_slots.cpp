@@ -12,7 +12,8 @@ Result<std::unique_ptr<SlotBackend>> OpenSlots(const DeviceConfig& config,
     return std::unique_ptr<SlotBackend>(std::move(slots));
   }
   IMAB_ASSIGN_OR_RETURN(std::string slots_dir, SlotsFolder(config));
-  IMAB_ASSIGN_OR_RETURN(auto slots, DirectorySlots::Open(slots_dir));
+  IMAB_ASSIGN_OR_RETURN(auto slots,
+                        DirectorySlots::Open(slots_dir, bootloader));
   return std::unique_ptr<SlotBackend>(std::move(slots));
 }
 

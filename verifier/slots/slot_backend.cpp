@@ -16,6 +16,12 @@ SlotId OtherSlot(SlotId slot) {
   return slot == SlotId::kA ? SlotId::kB : SlotId::kA;
 }
 
+Status SlotBackend::RewriteState(SlotId /*slot*/,
+                                 const DeviceState& /*state*/) {
+  return MakeError(ErrorCode::kInternal,
+                   "this slot backend cannot rewrite a slot's state");
+}
+
 Result<SlotId> SlotBackend::InactiveSlot() const {
   IMAB_ASSIGN_OR_RETURN(SlotId active, ActiveSlot());
   return OtherSlot(active);

@@ -79,6 +79,13 @@ class SlotBackend {
   // the caller's affair.
   virtual Status SetActive(SlotId slot) = 0;
 
+  // Replaces the record of `slot`, which holds a complete image, with
+  // `state` (its active_slot must name `slot`), atomically: mark-good
+  // setting confirmed_at. Never touches an image or the pointer.
+  // kInvalidArgument when the slot has no record; kInternal for a backend
+  // that cannot (the base).
+  virtual Status RewriteState(SlotId slot, const DeviceState& state);
+
   // The real folder of the install lock, last-result and the slot states
   // (slots-dir for directory slots, state-dir for block slots).
   virtual const std::string& StateDir() const = 0;
