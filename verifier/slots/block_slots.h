@@ -59,10 +59,7 @@ class BlockSlots : public SlotBackend {
   Status SetActive(SlotId slot) override;
   const std::string& StateDir() const override { return dir_; }
   size_t ImagePathReserve() const override;
-  // Replaces the record of `slot`, which must have one, with `state`
-  // (naming `slot`), atomically (mark-good). Overrides
-  // SlotBackend::RewriteState once the interface has it.
-  Status RewriteState(SlotId slot, const DeviceState& state);
+  Status RewriteState(SlotId slot, const DeviceState& state) override;
 
   const Partition& PartitionOf(SlotId slot) const {
     return slot == SlotId::kA ? a_ : b_;
