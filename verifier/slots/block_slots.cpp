@@ -284,6 +284,20 @@ Status BlockSlots::SetActive(SlotId slot) {
   return WritePointer(slot);
 }
 
+Status BlockSlots::RewriteState(SlotId slot, const DeviceState& state) {
+  IMAB_ASSIGN_OR_RETURN(std::optional<DeviceState> current, ReadState(slot));
+  if (!current.has_value()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     StatePath(slot) + ": no record to rewrite");
+  }
+  if (state.active_slot != SlotName(slot)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     StatePath(slot) + ": a state of slot " +
+                         state.active_slot + " cannot replace it");
+  }
+  return WriteFileAtomically(StatePath(slot), EncodeSlotState(state));
+}
+
 std::vector<std::string> BlockSlots::CheckConsistency() const {
   Result<SlotId> active = ActiveSlot();
   if (!active.has_value()) {
