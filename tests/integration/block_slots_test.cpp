@@ -159,5 +159,55 @@ TEST_F(BlockInstallTest, InstallWritesTheInactiveSlotAndReadsItBack) {
   EXPECT_THAT(block_->State("b"), HasSubstr("version 1.0"));
 }
 
+// Boot confirmation on the loop slots: the booted slot told by the
+// partition on the command line (root=PARTUUID=), mark-good read back
+// by grub-editenv, an install from the unconfirmed slot refused, and a
+// fallback grub took from the next update reported and taken.
+TEST_F(BlockInstallTest, BootConfirmationFollowsTheBootedPartition) {
+  if (!HaveTool("grub-editenv")) {
+    GTEST_SKIP() << "grub-editenv not installed (apt-get install grub-common)";
+  }
+  const std::string grubenv = device_->root() + "/boot/grub/grubenv";
+  auto editenv = [&](const std::string& args) {
+    CommandResult r =
+        RunShell("grub-editenv " + ShellQuote(grubenv) + " " + args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  };
+  auto boot = [&](const std::string& slot) {
+    std::filesystem::create_directories(device_->root() + "/proc");
+    WriteFile(device_->root() + "/proc/cmdline",
+              "BOOT_IMAGE=/vmlinuz root=PARTUUID=" +
+                  block_->disk().PartUuid(slot == "a" ? 1 : 2) + " ro\n");
+  };
+  auto mark = [&](const std::string& command) {
+    return RunShell(ShellQuote(VerifyBin()) + " " + command + " --root " +
+                    ShellQuote(device_->root()));
+  };
+  std::string image;
+  ASSERT_EQ(Install(Build("1.0", image)).exit_code, 0);
+  EXPECT_THAT(editenv("list"), HasSubstr("ORDER=B A\n"));
+  boot("b");
+  CommandResult early = Install(Build("1.1", image));
+  EXPECT_EQ(early.exit_code, 2);
+  EXPECT_THAT(early.err, HasSubstr("the booted slot b is not confirmed"));
+  CommandResult good = mark("mark-good");
+  ASSERT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_THAT(editenv("list"), HasSubstr("B_OK=1\nB_TRY=0\n"));
+  EXPECT_THAT(block_->State("b"), HasSubstr("confirmed-at"));
+  // 2.0 into slot a; grub tries it once, it fails, b starts again.
+  ASSERT_EQ(Install(Build("2.0", image)).exit_code, 0);
+  EXPECT_EQ(block_->Primary(), "a");
+  editenv("set A_TRY=1");
+  CommandResult status = device_->Status();
+  EXPECT_THAT(status.out, HasSubstr("booted slot: b"));
+  EXPECT_THAT(status.out, HasSubstr("fell back from a to b (not handled yet"));
+  ASSERT_EQ(mark("mark-good").exit_code, 0);
+  EXPECT_EQ(block_->Active(), "b");
+  EXPECT_EQ(block_->Primary(), "b");
+  EXPECT_THAT(editenv("list"), HasSubstr("A_OK=0\n"));
+  EXPECT_THAT(device_->Status().out, HasSubstr("fell back from a to b at "));
+}
+
 }  // namespace
 }  // namespace imab::testing
