@@ -67,25 +67,6 @@ std::string Octal(uint32_t mode) {
   return text;
 }
 
-mode_t TypeBits(EntryType type) {
-  switch (type) {
-    case EntryType::kFile:
-    case EntryType::kHardlink:
-      return S_IFREG;
-    case EntryType::kDir:
-      return S_IFDIR;
-    case EntryType::kSymlink:
-      return S_IFLNK;
-    case EntryType::kChar:
-      return S_IFCHR;
-    case EntryType::kBlock:
-      return S_IFBLK;
-    case EntryType::kFifo:
-      return S_IFIFO;
-  }
-  return 0;
-}
-
 // What the file system holds after a metadata write must be what the
 // manifest says: a write the kernel accepts without effect (chown to
 // (uid_t)-1, a setgid bit it drops) would leave a file whose signatures,
@@ -99,7 +80,7 @@ Status CheckWritten(const Entry& entry, const std::string& path,
   std::string differs;
   const bool device =
       entry.type == EntryType::kChar || entry.type == EntryType::kBlock;
-  if ((st.st_mode & S_IFMT) != TypeBits(entry.type)) {
+  if ((st.st_mode & S_IFMT) != EntryTypeBits(entry.type)) {
     differs = "type";
   } else if (device &&
              st.st_rdev != makedev(entry.dev_major, entry.dev_minor)) {
@@ -149,6 +130,25 @@ Status CheckWritableUnprivileged(const Entry& entry) {
 }
 
 }  // namespace
+
+mode_t EntryTypeBits(EntryType type) {
+  switch (type) {
+    case EntryType::kFile:
+    case EntryType::kHardlink:
+      return S_IFREG;
+    case EntryType::kDir:
+      return S_IFDIR;
+    case EntryType::kSymlink:
+      return S_IFLNK;
+    case EntryType::kChar:
+      return S_IFCHR;
+    case EntryType::kBlock:
+      return S_IFBLK;
+    case EntryType::kFifo:
+      return S_IFIFO;
+  }
+  return 0;
+}
 
 DirectorySink::DirectorySink(std::string target, Reporter& reporter)
     : target_(std::move(target)),

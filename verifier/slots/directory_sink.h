@@ -3,6 +3,8 @@
 // and the image writer of the directory A/B slots).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,6 +22,10 @@ namespace imab::verifier {
 // The staging folder of TARGET is TARGET + kStagingInfix + 6 random
 // characters, so that a cleanup after a crash can find it.
 inline constexpr std::string_view kStagingInfix = ".imab-staging-";
+
+// The file-type bits (S_IFREG, S_IFDIR, ...) an entry of `type` is
+// written as; a hard link is a regular file.
+mode_t EntryTypeBits(EntryType type);
 
 class DirectorySink : public EntrySink {
  public:
