@@ -54,7 +54,13 @@ class ImageReadBackTest : public ::testing::Test {
   }
 
   std::string Check() {
-    Status status = ReadBackImage(root_, entries_, "slot b");
+    std::vector<Entry> records;
+    for (const Entry& entry : entries_) {
+      Result<Entry> record = ReadBackRecord(entry);
+      EXPECT_TRUE(record.has_value());
+      records.push_back(record.has_value() ? *record : entry);
+    }
+    Status status = ReadBackImage(root_, records, "slot b");
     return status.ok() ? "" : status.error().message;
   }
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -64,7 +65,16 @@ Status BlockSlotSink::OpenWriter(const ManifestHeader& header) {
   return OkStatus();
 }
 
+namespace {
+// Records reserved up front at most (a few MiB); more still fit, by growth.
+constexpr uint64_t kMaxReservedRecords = 1u << 16;
+}  // namespace
+
 Status BlockSlotSink::Start(const ManifestHeader& header) {
+  // One allocation for the records: growing by doubling would hold the
+  // old and the new array at once. Bounded: the count is signed, but a
+  // manifest's own size limits how many entries can follow.
+  entries_.reserve(std::min<uint64_t>(header.entry_count, kMaxReservedRecords));
   IMAB_RETURN_IF_ERROR(Erase());
   return OpenWriter(header);
 }
@@ -79,7 +89,8 @@ Status BlockSlotSink::Content(std::span<const uint8_t> data) {
 
 Status BlockSlotSink::End(const Entry& entry) {
   IMAB_RETURN_IF_ERROR(writer_->End(entry));
-  entries_.push_back(entry);
+  IMAB_ASSIGN_OR_RETURN(Entry record, ReadBackRecord(entry));
+  entries_.push_back(std::move(record));
   return OkStatus();
 }
 

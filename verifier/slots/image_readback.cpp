@@ -25,6 +25,15 @@ std::string SysError(const std::string& what) {
 }
 
 // The xattrs of `path` as the file system returns them, sorted by name.
+// The form an xattr value is compared in (ReadBackRecord).
+Result<std::string> ValueDigest(const std::string& value) {
+  IMAB_ASSIGN_OR_RETURN(
+      Sha256Digest digest,
+      Sha256Of(std::span(reinterpret_cast<const uint8_t*>(value.data()),
+                         value.size())));
+  return std::string(digest.begin(), digest.end());
+}
+
 Result<std::vector<Xattr>> ReadXattrs(const std::string& path) {
   ssize_t size = ::llistxattr(path.c_str(), nullptr, 0);
   if (size < 0) {
@@ -46,7 +55,8 @@ Result<std::vector<Xattr>> ReadXattrs(const std::string& path) {
                              value.size()) != n) {
       return MakeError(ErrorCode::kIo, SysError("reading " + name));
     }
-    xattrs.push_back(Xattr{std::move(name), std::move(value)});
+    IMAB_ASSIGN_OR_RETURN(std::string digest, ValueDigest(value));
+    xattrs.push_back(Xattr{std::move(name), std::move(digest)});
   }
   std::sort(xattrs.begin(), xattrs.end(),
             [](const Xattr& a, const Xattr& b) { return a.name < b.name; });
@@ -236,6 +246,14 @@ std::string ReadBack::CheckMetadata(const Entry& entry, const std::string& path,
 }
 
 }  // namespace
+
+Result<Entry> ReadBackRecord(const Entry& entry) {
+  Entry record = entry;
+  for (Xattr& x : record.xattrs) {
+    IMAB_ASSIGN_OR_RETURN(x.value, ValueDigest(x.value));
+  }
+  return record;
+}
 
 Status ReadBackImage(const std::string& root, const std::vector<Entry>& entries,
                      const std::string& what) {

@@ -12,8 +12,15 @@
 
 namespace imab::verifier {
 
+// What the read-back keeps of `entry` until the image is read back: the
+// entry with each xattr value replaced by the value's SHA-256, so that a
+// record of a signed file costs 64 bytes of digests, not two signatures
+// (the sink keeps one record per entry). kInternal if hashing fails.
+Result<Entry> ReadBackRecord(const Entry& entry);
+
 // Checks the tree below `root` (not followed through symlinks) against
-// `entries` (in manifest order, each hardlink after its target): every
+// `entries` (records made by ReadBackRecord, in manifest order, each
+// hardlink after its target): every
 // entry present with its type, mode (not for symlinks), owner, device
 // number, size and content SHA-256, symlink target, every xattr by name
 // and exact value (security.ima and security.evm included) and no other
