@@ -159,6 +159,10 @@ esac
     ASSERT_EQ(init.exit_code, 0) << init.err;
     Boot("a");
   }
+  CommandResult Verify(const std::string& bundle) {
+    return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
+                    " --no-time-check --root " + ShellQuote(device_->root()));
+  }
   std::string Var(const std::string& name) {
     return ReadFile(vars_ + "/" + name);
   }
@@ -225,6 +229,38 @@ TEST_F(CustomBootTest, MarkBadAndMarkActiveTellTheBootLoader) {
   CommandResult unknown = Mark("mark-good");
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_THAT(unknown.err, HasSubstr("cannot tell the booted slot"));
+}
+
+// verify --root judges against the state an install would use: slot b's
+// unconfirmed record (key generation floor 2) is never the one, slot a's
+// confirmed record (floor 1) is once the boot loader fell back to a.
+TEST_F(CustomBootTest, VerifyJudgesAgainstTheStateAnInstallUses) {
+  InitWithScript();
+  ASSERT_EQ(device_->Install(Build("2.0", 2)).exit_code, 0);
+  const std::string old_keys = Build("3.0", 1);
+  Boot("b");
+  CommandResult judged = Verify(old_keys);
+  CommandResult install = device_->Install(old_keys);
+  EXPECT_EQ(judged.exit_code, 2) << judged.err;
+  EXPECT_EQ(install.exit_code, 2) << install.err;
+  EXPECT_THAT(judged.err, HasSubstr("the booted slot b is not confirmed"));
+  EXPECT_THAT(install.err, HasSubstr("the booted slot b is not confirmed"));
+
+  // b fails; the boot script starts a. Verify takes the fallback only in
+  // thought: nothing changes until the install.
+  WriteFile(vars_ + "/state-b", "bad\n");
+  Boot("a");
+  judged = Verify(old_keys);
+  EXPECT_EQ(judged.exit_code, 0) << judged.err;
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-b");
+  EXPECT_FALSE(fs::exists(device_->SlotsDir() + "/last-fallback"));
+  install = device_->Install(old_keys);
+  EXPECT_EQ(install.exit_code, 0) << install.err;
+  EXPECT_THAT(install.err, HasSubstr("fell back from b to a"));
+  // Now 3.0 waits in b: both refuse alike again.
+  judged = Verify(Build("3.1", 1));
+  EXPECT_EQ(judged.exit_code, 2);
+  EXPECT_THAT(judged.err, HasSubstr("slot b waits for a reboot"));
 }
 
 // The grub backend, its grubenv read back by grub-editenv, and a fallback

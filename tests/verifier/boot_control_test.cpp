@@ -90,6 +90,29 @@ TEST_F(BootControlTest, AFailedBootIsTakenAsAFallbackOnce) {
   EXPECT_FALSE(again->has_value());
 }
 
+// verify --root's view: the fallback taken in thought only, then the
+// install's own checks; an install after NoticeFallback gets the same.
+TEST_F(BootControlTest, TheStateToJudgeAgainstIsTheInstallsAndWritesNothing) {
+  EXPECT_THAT(StateToJudgeAgainst(Context(SlotId::kA)),
+              StatusIs(ErrorCode::kInvalidArgument,
+                       HasSubstr("slot b waits for a reboot")));
+  // Unknown booted slot: the pointer's record, confirmed or not.
+  Result<DeviceState> pointer = StateToJudgeAgainst(Context(std::nullopt));
+  ASSERT_TRUE(pointer.has_value()) << pointer.error().message;
+  EXPECT_EQ(pointer->key_generation, 2u);
+  loader_.FailBoot(SlotId::kB);
+  ASSERT_EQ(loader_.Boot(), SlotId::kA);
+  loader_.log.clear();
+  Result<DeviceState> judged = StateToJudgeAgainst(Context(SlotId::kA));
+  ASSERT_TRUE(judged.has_value()) << judged.error().message;
+  EXPECT_EQ(judged->key_generation, 1u);
+  EXPECT_TRUE(loader_.log.empty());
+  EXPECT_EQ(*slots_->ActiveSlot(), SlotId::kB);
+  EXPECT_FALSE(ReadLastFallback(slots_->dir())->has_value());
+  ASSERT_TRUE(NoticeFallback(Context(SlotId::kA), 5, reporter_).has_value());
+  EXPECT_EQ(StateToJudgeAgainst(Context(SlotId::kA))->key_generation, 1u);
+}
+
 TEST_F(BootControlTest, TheFloorIsFinalOnlyAtMarkGood) {
   loader_.Boot();  // b
   const BootContext booted_b = Context(SlotId::kB);
