@@ -306,5 +306,89 @@ TEST_F(BootConfirmationTest, AGrubFallbackIsReportedAndTaken) {
   EXPECT_EQ(install.exit_code, 0) << install.err;
 }
 
+// The uboot backend on an environment kept in a plain file, made by
+// fw_setenv and read back by fw_printenv (libubootenv-tool), as the boot
+// script boot/boot.cmd would leave it between the commands.
+class UbootBootTest : public BootConfirmationTest {
+ protected:
+  void InitWithUboot() {
+    fs::create_directories(device_->root() + "/etc");
+    const std::string env = dir_.Sub("uboot.env");
+    WriteFile(config_, env + " 0x0 0x2000\n");
+    WriteFile(env, std::string(0x2000, '\0'));
+    WriteFile(dir_.Sub("initial.env"), "bootcmd=run distro_bootcmd\n");
+    Setenv("-f " + ShellQuote(dir_.Sub("initial.env")));
+    CommandResult init = device_->Init(
+        "--bootloader uboot --fw-env-config /etc/fw_env.config "
+        "--boot-attempts 4 --from-bundle " +
+        ShellQuote(Build("1.0", 1)) + " --no-time-check");
+    ASSERT_EQ(init.exit_code, 0) << init.err;
+    Boot("a");
+  }
+  void Setenv(const std::string& arguments) {
+    CommandResult set =
+        RunShell("fw_setenv -c " + ShellQuote(config_) + " " + arguments);
+    ASSERT_EQ(set.exit_code, 0) << set.err;
+  }
+  std::string Printenv() {
+    CommandResult printed = RunShell("fw_printenv -c " + ShellQuote(config_));
+    EXPECT_EQ(printed.exit_code, 0) << printed.err;
+    return printed.out;
+  }
+
+  std::string config_ = device_->root() + "/etc/fw_env.config";
+};
+
+TEST_F(UbootBootTest, InstallConfirmMarkAndAPlayedFallback) {
+  if (!HaveTool("fw_printenv") || !HaveTool("fw_setenv")) {
+    GTEST_SKIP() << "fw_printenv not installed (apt-get install "
+                    "libubootenv-tool)";
+  }
+  InitWithUboot();
+  ASSERT_EQ(device_->Install(Build("2.0", 2)).exit_code, 0);
+  EXPECT_THAT(Printenv(), HasSubstr("BOOT_B_LEFT=4\nBOOT_ORDER=B A\n"));
+
+  // The boot script started b once; b works.
+  Setenv("BOOT_B_LEFT 3");
+  Boot("b");
+  EXPECT_THAT(device_->Status().out,
+              HasSubstr("slot b boot: bootable yes, confirmed no, attempts "
+                        "left 3"));
+  CommandResult good = Mark("mark-good");
+  ASSERT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_THAT(Printenv(), HasSubstr("BOOT_B_LEFT=4\n"));
+
+  CommandResult bad = Mark("mark-bad");
+  ASSERT_EQ(bad.exit_code, 0) << bad.err;
+  std::string vars = Printenv();
+  EXPECT_THAT(vars, HasSubstr("BOOT_B_LEFT=0\n"));
+  EXPECT_THAT(vars, HasSubstr("BOOT_ORDER=A B\n"));
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
+  CommandResult active = Mark("mark-active b");
+  ASSERT_EQ(active.exit_code, 0) << active.err;
+  vars = Printenv();
+  EXPECT_THAT(vars, HasSubstr("BOOT_B_LEFT=4\n"));
+  EXPECT_THAT(vars, HasSubstr("BOOT_ORDER=B A\n"));
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-b");
+
+  // b used up its starts and the script started a.
+  Setenv("BOOT_B_LEFT 0");
+  Boot("a");
+  CommandResult status = device_->Status();
+  EXPECT_EQ(status.exit_code, 0) << status.out;
+  EXPECT_THAT(status.out, HasSubstr("bootloader: uboot"));
+  EXPECT_THAT(status.out, HasSubstr("primary slot: b"));
+  EXPECT_THAT(status.out, HasSubstr("slot b boot: bootable no"));
+  EXPECT_THAT(status.out, HasSubstr("fell back from b to a (not handled yet"));
+  good = Mark("mark-good");
+  ASSERT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_THAT(good.err, HasSubstr("fell back from b to a"));
+  vars = Printenv();
+  EXPECT_THAT(vars, HasSubstr("BOOT_A_LEFT=4\n"));
+  EXPECT_THAT(vars, HasSubstr("BOOT_ORDER=A B\n"));
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
+  EXPECT_THAT(device_->Status().out, HasSubstr("fell back from b to a at "));
+}
+
 }  // namespace
 }  // namespace imab::testing
