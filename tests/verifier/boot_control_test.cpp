@@ -113,6 +113,42 @@ TEST_F(BootControlTest, TheStateToJudgeAgainstIsTheInstallsAndWritesNothing) {
   EXPECT_EQ(StateToJudgeAgainst(Context(SlotId::kA))->key_generation, 1u);
 }
 
+// A fallback to a slot that holds no image is refused, in thought and in
+// deed, and nothing is changed.
+TEST_F(BootControlTest, AFallbackToAnEmptySlotIsRefused) {
+  ASSERT_TRUE(DirectorySlots::Create(dir_.Sub("odd"), SlotId::kA).ok());
+  auto odd = DirectorySlots::Open(dir_.Sub("odd"), &loader_);
+  ASSERT_TRUE(odd.has_value());
+  ASSERT_TRUE((*odd)->Activate(State("2", 2, 0)).ok());  // into b
+  loader_.FailBoot(SlotId::kB);
+  loader_.log.clear();
+  const BootContext booted_a{config_, **odd, &loader_, SlotId::kA};
+  EXPECT_THAT(StateToJudgeAgainst(booted_a),
+              StatusIs(ErrorCode::kInvalidArgument,
+                       HasSubstr("slot a holds no complete image: cannot "
+                                 "take the fallback to it")));
+  EXPECT_THAT(NoticeFallback(booted_a, 5, reporter_),
+              StatusIs(ErrorCode::kInvalidArgument,
+                       HasSubstr("cannot take the fallback to it")));
+  EXPECT_TRUE(loader_.log.empty());
+  EXPECT_EQ(*(*odd)->ActiveSlot(), SlotId::kB);
+}
+
+// Boot loader variables that cannot be read stop every command that must
+// look for a fallback (fail closed): nothing is judged or changed.
+TEST_F(BootControlTest, UnreadableBootVariablesStopEverything) {
+  loader_.fail_reads = true;
+  const BootContext booted_a = Context(SlotId::kA);
+  const auto damaged = StatusIs(ErrorCode::kIo, HasSubstr("fake: variables"));
+  EXPECT_THAT(StateToJudgeAgainst(booted_a), damaged);
+  EXPECT_THAT(NoticeFallback(booted_a, 5, reporter_), damaged);
+  EXPECT_THAT(MarkGood(booted_a, 5, reporter_), damaged);
+  EXPECT_THAT(MarkBad(booted_a, 5, reporter_), damaged);
+  EXPECT_THAT(MarkActive(booted_a, SlotId::kA, 5, reporter_), damaged);
+  EXPECT_TRUE(loader_.log.empty());
+  EXPECT_EQ(*slots_->ActiveSlot(), SlotId::kB);
+}
+
 TEST_F(BootControlTest, TheFloorIsFinalOnlyAtMarkGood) {
   loader_.Boot();  // b
   const BootContext booted_b = Context(SlotId::kB);
