@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Benchmarks `imab-verify install` (verify + write the inactive A/B slot with
-# fsync + switch) on a shared rootfs preset against `zstd -dc | tar -x` of the
-# same payload, alternating A and B in one run, and prints median wall time,
-# median peak RSS and the median of the per-pair time ratios. Not a test: it
-# asserts nothing, it reports. The peer neither verifies nor fsyncs; the
-# install does both (every file and folder, then the file system).
+# Benchmarks `imab-verify install` (verify + write the inactive A/B slot,
+# syncfs + switch) on a shared rootfs preset against `zstd -dc | tar -x` of
+# the same payload, alternating A and B in one run, and prints median wall
+# time, median peak RSS and the median of the per-pair time ratios. Not a
+# test: it asserts nothing, it reports. The peer neither verifies, restores
+# xattrs nor syncs; the install does all three (bench/README.md).
 #
 # Usage: bench/run-install-bench.sh [-n RUNS] [PRESET ...]   (default: medium)
 #   IMAB_SHARED     folder holding bench/make-rootfs.sh (default: ../shared)

@@ -8,7 +8,8 @@ IMAB_PACKAGES=(cmake ninja-build g++ pkg-config libssl-dev libarchive-dev
   attr ima-evm-utils openssl tar cpio keyutils ca-certificates libp11-dev softhsm2
   ccache lz4 bzip2 zlib1g-dev liblzma-dev libbz2-dev liblz4-dev
   clang-format-14 python3-clang-14 cloc
-  grub-common libubootenv-tool u-boot-tools systemd)
+  grub-common libubootenv-tool u-boot-tools
+  libblkid-dev e2fsprogs fdisk strace systemd)
 
 # The kernel matrix: kernel sources and build tools, QEMU, busybox, ext4.
 IMAB_KERNEL_PACKAGES=(linux-source-6.1 linux-source-6.12 build-essential bc

@@ -264,6 +264,20 @@ TEST_F(BlockSlotsTest, ASecondInstallGoesToTheOtherSlot) {
   EXPECT_EQ(*slots_->ActiveSlot(), SlotId::kB);
 }
 
+TEST_F(BlockSlotsTest, RewriteStateReplacesOnlyAnExistingRecord) {
+  DeviceState state = StateFor("1.0");
+  state.active_slot = "b";
+  EXPECT_FALSE(slots_->RewriteState(SlotId::kB, state).ok());
+  ASSERT_TRUE(Write(Image(hostname_)).ok());
+  ASSERT_TRUE(slots_->Activate(StateFor("1.0")).ok());
+  state.installed_at = 42;
+  ASSERT_TRUE(slots_->RewriteState(SlotId::kB, state).ok());
+  EXPECT_EQ((*slots_->ReadState(SlotId::kB))->installed_at, 42u);
+  state.active_slot = "a";
+  EXPECT_FALSE(slots_->RewriteState(SlotId::kB, state).ok());
+  EXPECT_EQ(*slots_->ActiveSlot(), SlotId::kB);
+}
+
 TEST_F(BlockSlotsTest, ActivateNeedsAReadBackImage) {
   Status status = slots_->Activate(StateFor("1.0"));
   ASSERT_FALSE(status.ok());

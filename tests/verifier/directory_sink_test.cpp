@@ -104,8 +104,13 @@ TEST_F(DirectorySinkTest, AnOwnerChownLeavesUnchangedFailsTheFile) {
 TEST_F(DirectorySinkTest, AGroupChownLeavesUnchangedFailsSymlinkAndFolder) {
   ExpectDiffers(Write(Make(EntryType::kSymlink, "l", 0777, 0, kUnchanged)), "l",
                 "owner 0:0, manifest 0:4294967295");
-  ExpectDiffers(Write(Make(EntryType::kDir, "d", 0755, kUnchanged, 3)), "d",
-                "owner 0:3, manifest 4294967295:3");
+}
+
+// A folder's metadata is written, and checked, at Commit(), once its
+// children exist.
+TEST_F(DirectorySinkTest, AFolderIsCheckedAtCommit) {
+  ASSERT_TRUE(Write(Make(EntryType::kDir, "d", 0755, kUnchanged, 3)).ok());
+  ExpectDiffers(sink_->Commit(), "d", "owner 0:3, manifest 4294967295:3");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "common/read/json_text.h"
 #include "verifier/boot/bootloader.h"
 #include "verifier/cli/output.h"
+#include "verifier/cli/root_option.h"
 #include "verifier/device/boot_control.h"
 #include "verifier/device/booted_slot.h"
 #include "verifier/device/install_lock.h"
@@ -88,7 +89,7 @@ std::string ChangeText(Command command, const BootChange& change) {
 
 CLI::App* BootCommands::Add(CLI::App& app, const char* name, const char* what) {
   CLI::App* cmd = app.add_subcommand(name, what);
-  cmd->add_option("--root", root_, "The device's root folder (default /)");
+  AddRootOption(cmd, root_);
   cmd->add_flag("--json", json_, "Print JSON on stdout");
   return cmd;
 }

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "verifier/cli/output.h"
+#include "verifier/cli/root_option.h"
 #include "verifier/device/device_report.h"
 #include "verifier/device/device_status.h"
 #include "verifier/load/material_loader.h"
@@ -13,9 +14,7 @@ namespace imab::verifier::cli {
 DeviceCommands::DeviceCommands(CLI::App& app) {
   AddInstall(app);
   status_command_ = app.add_subcommand("status", "Show the device's slots");
-  status_command_
-      ->add_option("--root", status_root_, "The device's root folder")
-      ->required();
+  AddRootOption(status_command_, status_root_);
   status_command_->add_flag("--json", json_, "Print JSON on stdout");
   AddInit(app);
 }
@@ -26,9 +25,7 @@ void DeviceCommands::AddInstall(CLI::App& app) {
   install_command_ = cmd;
   cmd->add_option("bundle", install_.bundle_path, "Bundle file (.imab)")
       ->required();
-  cmd->add_option("--root", install_.root,
-                  "The device's root folder (holds etc/imabundle/)")
-      ->required();
+  AddRootOption(cmd, install_.root);
   cmd->add_flag("--allow-reinstall", install_.allow_reinstall,
                 "Accept the version already installed");
   cmd->add_flag("--in-place", install_.in_place,
@@ -44,7 +41,7 @@ void DeviceCommands::AddInit(CLI::App& app) {
   CLI::App* cmd = device->add_subcommand(
       "init", "Write the device configuration and create the slots");
   init_command_ = cmd;
-  cmd->add_option("--root", init_.root, "The device's root folder")->required();
+  AddRootOption(cmd, init_.root);
   cmd->add_option("--compatible", init_.compatible, "Device class")->required();
   CLI::Option* ca = cmd->add_option("--release-ca", init_.release_ca,
                                     "Trusted release CA certificates (PEM)");

@@ -39,8 +39,8 @@ struct InitOptions {
   // (slots, slot-a, slot-b, mkfs-options, state-dir, bootloader, ...,
   // hook-*), checked as LoadDeviceConfig checks them (`--set`).
   std::vector<std::string> boot_settings;
-  // The boot loader and hooks as options of their own (device.conf's keys of the same names, paths
-  // inside the device; "" leaves a key out; --set wins).
+  // The boot loader and hooks as options of their own (device.conf's keys of
+  // the same names, paths inside the device; "" leaves a key out; --set wins).
   std::string bootloader;  // grub, uboot, custom, none
   std::string grubenv, fw_env_config, bootloader_script;
   std::string boot_attempts;

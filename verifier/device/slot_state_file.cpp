@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/read/hex.h"
+#include "verifier/device/small_file.h"
 
 namespace imab::verifier {
 namespace {
@@ -211,6 +212,21 @@ Result<DeviceState> ParseSlotState(std::string_view text,
     return lines.Fail("expected 'end' as the last line");
   }
   return state;
+}
+
+Result<std::optional<DeviceState>> ReadSlotStateFile(const std::string& path,
+                                                     const char* slot_name) {
+  IMAB_ASSIGN_OR_RETURN(std::optional<std::string> text,
+                        ReadSmallFile(path, kMaxSlotStateBytes));
+  if (!text.has_value()) {
+    return std::optional<DeviceState>();
+  }
+  IMAB_ASSIGN_OR_RETURN(DeviceState state, ParseSlotState(*text, path));
+  if (state.active_slot != slot_name) {
+    return MakeError(ErrorCode::kIo,
+                     path + ": records slot " + state.active_slot);
+  }
+  return std::optional<DeviceState>(std::move(state));
 }
 
 }  // namespace imab::verifier

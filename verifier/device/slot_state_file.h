@@ -2,6 +2,7 @@
 // slot it describes (manifests/device.conf.md, "Slots").
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,5 +25,12 @@ std::string EncodeSlotState(const DeviceState& state);
 // is an I/O problem for the caller, not a verdict on a bundle).
 Result<DeviceState> ParseSlotState(std::string_view text,
                                    const std::string& where);
+
+// The state file at `path` of the slot named `slot_name` ("a", "b"):
+// nullopt when there is none (the slot holds no complete image). kIo when
+// it is damaged or records another slot (a copy would describe another
+// image).
+Result<std::optional<DeviceState>> ReadSlotStateFile(const std::string& path,
+                                                     const char* slot_name);
 
 }  // namespace imab::verifier

@@ -28,11 +28,6 @@ Error SysError(ErrorCode code, const std::string& what) {
   return MakeError(code, what + ": " + std::strerror(errno));
 }
 
-bool IsLeftoverName(const std::string& name) {
-  return name.find(kStagingInfix) != std::string::npos ||
-         name.find(kTemporaryInfix) != std::string::npos;
-}
-
 Status MakeFolder(const std::string& path) {
   if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
     return SysError(ErrorCode::kIo, path);
@@ -173,31 +168,11 @@ Result<SlotId> BlockSlots::ActiveSlot() const {
 }
 
 Result<std::optional<DeviceState>> BlockSlots::ReadState(SlotId slot) const {
-  const std::string path = StatePath(slot);
-  IMAB_ASSIGN_OR_RETURN(std::optional<std::string> text,
-                        ReadSmallFile(path, kMaxSlotStateBytes));
-  if (!text.has_value()) {
-    return std::optional<DeviceState>();
-  }
-  IMAB_ASSIGN_OR_RETURN(DeviceState state, ParseSlotState(*text, path));
-  // A state copied to the wrong slot would describe another image.
-  if (state.active_slot != SlotName(slot)) {
-    return MakeError(ErrorCode::kIo,
-                     path + ": records slot " + state.active_slot);
-  }
-  return std::optional<DeviceState>(std::move(state));
+  return ReadSlotStateFile(StatePath(slot), SlotName(slot));
 }
 
 std::vector<std::string> BlockSlots::LeftoverNames() const {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
-    std::string name = entry.path().filename().string();
-    if (IsLeftoverName(name)) {
-      names.push_back(name);
-    }
-  }
-  return names;
+  return LeftoverNamesIn(dir_);
 }
 
 Status BlockSlots::CleanUp() {
@@ -282,6 +257,20 @@ Status BlockSlots::SetActive(SlotId slot) {
                          "): no complete image to activate");
   }
   return WritePointer(slot);
+}
+
+Status BlockSlots::RewriteState(SlotId slot, const DeviceState& state) {
+  IMAB_ASSIGN_OR_RETURN(std::optional<DeviceState> current, ReadState(slot));
+  if (!current.has_value()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     StatePath(slot) + ": no record to rewrite");
+  }
+  if (state.active_slot != SlotName(slot)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     StatePath(slot) + ": a state of slot " +
+                         state.active_slot + " cannot replace it");
+  }
+  return WriteFileAtomically(StatePath(slot), EncodeSlotState(state));
 }
 
 std::vector<std::string> BlockSlots::CheckConsistency() const {

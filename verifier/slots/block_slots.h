@@ -59,6 +59,7 @@ class BlockSlots : public SlotBackend {
   Status SetActive(SlotId slot) override;
   const std::string& StateDir() const override { return dir_; }
   size_t ImagePathReserve() const override;
+  Status RewriteState(SlotId slot, const DeviceState& state) override;
 
   const Partition& PartitionOf(SlotId slot) const {
     return slot == SlotId::kA ? a_ : b_;

@@ -67,25 +67,6 @@ std::string Octal(uint32_t mode) {
   return text;
 }
 
-mode_t TypeBits(EntryType type) {
-  switch (type) {
-    case EntryType::kFile:
-    case EntryType::kHardlink:
-      return S_IFREG;
-    case EntryType::kDir:
-      return S_IFDIR;
-    case EntryType::kSymlink:
-      return S_IFLNK;
-    case EntryType::kChar:
-      return S_IFCHR;
-    case EntryType::kBlock:
-      return S_IFBLK;
-    case EntryType::kFifo:
-      return S_IFIFO;
-  }
-  return 0;
-}
-
 // What the file system holds after a metadata write must be what the
 // manifest says: a write the kernel accepts without effect (chown to
 // (uid_t)-1, a setgid bit it drops) would leave a file whose signatures,
@@ -99,7 +80,7 @@ Status CheckWritten(const Entry& entry, const std::string& path,
   std::string differs;
   const bool device =
       entry.type == EntryType::kChar || entry.type == EntryType::kBlock;
-  if ((st.st_mode & S_IFMT) != TypeBits(entry.type)) {
+  if ((st.st_mode & S_IFMT) != EntryTypeBits(entry.type)) {
     differs = "type";
   } else if (device &&
              st.st_rdev != makedev(entry.dev_major, entry.dev_minor)) {
@@ -149,6 +130,25 @@ Status CheckWritableUnprivileged(const Entry& entry) {
 }
 
 }  // namespace
+
+mode_t EntryTypeBits(EntryType type) {
+  switch (type) {
+    case EntryType::kFile:
+    case EntryType::kHardlink:
+      return S_IFREG;
+    case EntryType::kDir:
+      return S_IFDIR;
+    case EntryType::kSymlink:
+      return S_IFLNK;
+    case EntryType::kChar:
+      return S_IFCHR;
+    case EntryType::kBlock:
+      return S_IFBLK;
+    case EntryType::kFifo:
+      return S_IFIFO;
+  }
+  return 0;
+}
 
 DirectorySink::DirectorySink(std::string target, Reporter& reporter)
     : target_(std::move(target)),
@@ -290,23 +290,32 @@ Status DirectorySink::SetXattrs(const Entry& entry, const std::string& path) {
   return OkStatus();
 }
 
+// Called once the entry's content is complete (a folder's once its
+// children are all made, from Commit()).
 Status DirectorySink::ApplyMetadata(const Entry& entry,
                                     const std::string& path) {
-  // Owner, then mode (chown clears setuid bits), then xattrs: the order the
-  // kernel's EVM needs to see a consistent file (ima-evm-formats.md §4.5).
-  if (privileged_ && ::lchown(path.c_str(), entry.uid, entry.gid) != 0) {
-    return IoError(path);
+  const bool has_mode = entry.type != EntryType::kSymlink;
+  if (privileged_) {
+    // Owner, then mode (chown clears setuid bits), then the xattrs,
+    // security.ima and security.evm last (SetXattrs): a kernel that
+    // appraises with EVM checks the owner, mode and xattrs the signature
+    // covers when security.evm is set (ima-evm-formats.md §4.5).
+    if (::lchown(path.c_str(), entry.uid, entry.gid) != 0) {
+      return IoError(path);
+    }
+    if (has_mode && ::chmod(path.c_str(), entry.mode) != 0) {
+      return IoError(path);
+    }
+    IMAB_RETURN_IF_ERROR(SetXattrs(entry, path));
+  } else {
+    // No security.* xattr is written, so EVM plays no part; user.* xattrs
+    // need write permission, which a read-only mode would take away.
+    IMAB_RETURN_IF_ERROR(SetXattrs(entry, path));
+    if (has_mode && ::chmod(path.c_str(), entry.mode) != 0) {
+      return IoError(path);
+    }
   }
-  if (entry.type != EntryType::kSymlink && entry.type != EntryType::kDir &&
-      ::chmod(path.c_str(), entry.mode) != 0) {
-    return IoError(path);
-  }
-  IMAB_RETURN_IF_ERROR(SetXattrs(entry, path));
-  // A folder's mode is applied, and checked, at Commit().
-  IMAB_RETURN_IF_ERROR(CheckWritten(
-      entry, path,
-      entry.type != EntryType::kSymlink && entry.type != EntryType::kDir,
-      privileged_));
+  IMAB_RETURN_IF_ERROR(CheckWritten(entry, path, has_mode, privileged_));
   return SetTimes(path, mtime_);
 }
 
@@ -319,50 +328,47 @@ Status DirectorySink::End(const Entry& entry) {
   }
   std::string path = PathOf(entry);
   if (entry.type == EntryType::kFile) {
-    if (::fsync(file_.get()) != 0) {
-      return IoError(path);
-    }
+    // Not fsynced here: Commit() syncs the whole file system once, before
+    // anything becomes visible (one journal commit instead of one per
+    // file, the largest cost of an install; bench/README.md).
     file_.reset();
   }
   if (entry.type == EntryType::kHardlink) {
     return OkStatus();  // shares the target's inode, already complete
   }
   if (entry.type == EntryType::kDir) {
-    // Applied at Commit(): the folder must stay writable while its
-    // children are created, and creating them changes its mtime.
-    dirs_.push_back({path, entry.mode, entry.uid, entry.gid});
+    // All of a folder's metadata waits for Commit(): it must stay writable
+    // while its children are made, creating them changes its mtime, and
+    // its mode must come before its xattrs as for any entry.
+    dirs_.push_back({path, entry.mode, entry.uid, entry.gid, entry.xattrs});
+    return OkStatus();
   }
   return ApplyMetadata(entry, path);
 }
 
 Status DirectorySink::Commit() {
   for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
-    // Synced before chmod: a folder of mode 0 can no longer be opened by a
-    // non-root extractor.
-    IMAB_RETURN_IF_ERROR(SyncFolder(it->path));
-    if (::chmod(it->path.c_str(), it->mode) != 0) {
-      return IoError(it->path);
-    }
     Entry dir;
     dir.type = EntryType::kDir;
     dir.mode = it->mode;
     dir.uid = it->uid;
     dir.gid = it->gid;
-    IMAB_RETURN_IF_ERROR(CheckWritten(dir, it->path, true, privileged_));
-    IMAB_RETURN_IF_ERROR(SetTimes(it->path, mtime_));
+    dir.xattrs = std::move(it->xattrs);
+    IMAB_RETURN_IF_ERROR(ApplyMetadata(dir, it->path));
   }
   if (::chmod(staging_.c_str(), 0755) != 0) {
     return IoError(staging_);
   }
-  // Everything written must be on disk before the tree becomes visible.
-  // Files and folders were fsynced one by one; syncfs also covers what
-  // cannot be opened to fsync (symlinks and device nodes, their owners and
-  // xattrs).
+  // Everything written must be on disk before the tree becomes visible:
+  // syncfs writes back and waits for every file, folder, symlink, device
+  // node, owner and xattr of the file system the staging folder is on (the
+  // guarantee an fsync of each would give, in one journal commit), and
+  // reports a write-back error any of them met (Linux 5.8+; the block
+  // slots read everything back from a fresh mount as well).
   UniqueFd staging_fd(
       ::open(staging_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!staging_fd.valid() || ::fsync(staging_fd.get()) != 0 ||
-      ::syncfs(staging_fd.get()) != 0) {
-    return IoError(staging_);
+  if (!staging_fd.valid() || ::syncfs(staging_fd.get()) != 0) {
+    return IoError(staging_ + ": syncfs");
   }
   if (clear_target_) {
     IMAB_RETURN_IF_ERROR(clear_target_());

@@ -3,6 +3,8 @@
 // and the image writer of the directory A/B slots).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,18 +23,26 @@ namespace imab::verifier {
 // characters, so that a cleanup after a crash can find it.
 inline constexpr std::string_view kStagingInfix = ".imab-staging-";
 
+// The file-type bits (S_IFREG, S_IFDIR, ...) an entry of `type` is
+// written as; a hard link is a regular file.
+mode_t EntryTypeBits(EntryType type);
+
 class DirectorySink : public EntrySink {
  public:
   // `target` must not exist, or be an empty folder (kInvalidArgument
   // otherwise). Nothing is created until Start(), which makes
   // "<target>.imab-staging-XXXXXX" (mode 0700) beside it (kIo if it
-  // cannot). Durability: each file is fsynced when complete; Commit()
-  // fsyncs every folder and the file system before the rename, and the
+  // cannot). Durability: Commit() syncs the file system (syncfs: every
+  // file, folder and their metadata) before the rename, and fsyncs the
   // parent folder after it, so a committed tree survives a power cut and
   // an uncommitted one never appears under `target`. When not running as root,
   // owners and security.* / trusted.* xattrs cannot be restored: they are
-  // skipped and one warning goes to `reporter` (borrowed). Every entry gets the
-  // manifest's `created` as its mtime. After its metadata is written, each
+  // skipped and one warning goes to `reporter` (borrowed). An entry's
+  // metadata is written once its content is complete (a folder's at
+  // Commit(), children first), as root in the order a kernel appraising
+  // with EVM needs: owner, mode, the other xattrs, security.ima, and
+  // security.evm last. Every entry gets the manifest's `created` as its
+  // mtime. After its metadata is written, each
   // entry is stat'ed (not following symlinks): type, mode and (as root)
   // owner must equal its record, else kIo "PATH: written file differs from
   // the manifest: ..." and nothing is committed.
@@ -82,10 +92,11 @@ class DirectorySink : public EntrySink {
   struct DirMeta {
     std::string path;
     uint32_t mode;
-    uint32_t uid;  // checked again once the mode is applied
+    uint32_t uid;
     uint32_t gid;
+    std::vector<Xattr> xattrs;
   };
-  std::vector<DirMeta> dirs_;  // modes and times applied at Commit()
+  std::vector<DirMeta> dirs_;  // metadata applied at Commit()
 };
 
 }  // namespace imab::verifier

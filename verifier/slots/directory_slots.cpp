@@ -26,12 +26,20 @@ Error IoError(const std::string& what, const std::error_code& ec) {
   return MakeError(ErrorCode::kIo, what + ": " + ec.message());
 }
 
-bool IsLeftoverName(const std::string& name) {
-  return name.find(kStagingInfix) != std::string::npos ||
-         name.find(kTemporaryInfix) != std::string::npos;
-}
-
 }  // namespace
+
+std::vector<std::string> LeftoverNamesIn(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.find(kStagingInfix) != std::string::npos ||
+        name.find(kTemporaryInfix) != std::string::npos) {
+      names.push_back(name);
+    }
+  }
+  return names;
+}
 
 Status DirectorySlots::Create(const std::string& dir, SlotId active) {
   std::error_code ec;
@@ -105,31 +113,11 @@ Result<SlotId> DirectorySlots::ActiveSlot() const {
 
 Result<std::optional<DeviceState>> DirectorySlots::ReadState(
     SlotId slot) const {
-  const std::string path = StatePath(slot);
-  IMAB_ASSIGN_OR_RETURN(std::optional<std::string> text,
-                        ReadSmallFile(path, kMaxSlotStateBytes));
-  if (!text.has_value()) {
-    return std::optional<DeviceState>();
-  }
-  IMAB_ASSIGN_OR_RETURN(DeviceState state, ParseSlotState(*text, path));
-  // A state copied to the wrong slot would describe another image.
-  if (state.active_slot != SlotName(slot)) {
-    return MakeError(ErrorCode::kIo,
-                     path + ": records slot " + state.active_slot);
-  }
-  return std::optional<DeviceState>(std::move(state));
+  return ReadSlotStateFile(StatePath(slot), SlotName(slot));
 }
 
 std::vector<std::string> DirectorySlots::LeftoverNames() const {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
-    std::string name = entry.path().filename().string();
-    if (IsLeftoverName(name)) {
-      names.push_back(name);
-    }
-  }
-  return names;
+  return LeftoverNamesIn(dir_);
 }
 
 bool DirectorySlots::InactiveNeedsErasing(SlotId inactive) const {

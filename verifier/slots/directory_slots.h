@@ -21,6 +21,10 @@ inline constexpr const char* kLockFileName = "lock";
 inline constexpr const char* kLastResultFileName = "last-result";
 inline constexpr const char* kAdoptedTrustRootFileName = "trust-root";
 
+// The names in `dir` an interrupted write left (staging folders,
+// temporaries); shared with the block backend's state folder.
+std::vector<std::string> LeftoverNamesIn(const std::string& dir);
+
 class DirectorySlots : public SlotBackend {
  public:
   // Creates the layout in `dir` (made if missing, with its parents): empty

@@ -15,28 +15,10 @@
 #include "common/read/digest.h"
 #include "common/read/handles.h"
 #include "common/read/printable.h"
+#include "verifier/slots/directory_sink.h"
 
 namespace imab::verifier {
 namespace {
-
-mode_t TypeBits(EntryType type) {
-  switch (type) {
-    case EntryType::kFile:
-    case EntryType::kHardlink:
-      return S_IFREG;
-    case EntryType::kDir:
-      return S_IFDIR;
-    case EntryType::kSymlink:
-      return S_IFLNK;
-    case EntryType::kChar:
-      return S_IFCHR;
-    case EntryType::kBlock:
-      return S_IFBLK;
-    case EntryType::kFifo:
-      return S_IFIFO;
-  }
-  return 0;
-}
 
 std::string SysError(const std::string& what) {
   return what + ": " + std::strerror(errno);
@@ -210,7 +192,7 @@ std::string ReadBack::CheckEntry(const Entry& entry) {
   if (::lstat(path.c_str(), &st) != 0) {
     return errno == ENOENT ? "missing" : SysError("stat");
   }
-  if ((st.st_mode & S_IFMT) != TypeBits(entry.type)) {
+  if ((st.st_mode & S_IFMT) != EntryTypeBits(entry.type)) {
     return "type differs";
   }
   if (entry.type == EntryType::kHardlink) {
