@@ -194,16 +194,20 @@ Result<bool> SlotsCreated(const DeviceConfig& config,
          ::lstat((*state_dir + "/" + kActivePointerName).c_str(), &st) == 0;
 }
 
-// The state an install would be judged against (StateToJudgeAgainst),
-// read without the install lock and without writing anything.
-Result<DeviceState> StateAnInstallUses(const DeviceConfig& config) {
+// The state an install would be judged against (StateToJudgeAgainst)
+// and its path reserve, read without the install lock and without
+// writing anything.
+Status StateAnInstallUses(const DeviceConfig& config, DeviceState& state,
+                          size_t& path_reserve) {
   IMAB_ASSIGN_OR_RETURN(std::unique_ptr<Bootloader> bootloader,
                         OpenBootloader(config));
   IMAB_ASSIGN_OR_RETURN(std::unique_ptr<SlotBackend> slots,
                         OpenSlots(config, nullptr));
   IMAB_ASSIGN_OR_RETURN(std::optional<SlotId> booted, ReadBootedSlot(config));
   const BootContext context{config, *slots, bootloader.get(), booted};
-  return StateToJudgeAgainst(context);
+  IMAB_ASSIGN_OR_RETURN(state, StateToJudgeAgainst(context));
+  path_reserve = slots->ImagePathReserve();
+  return OkStatus();
 }
 
 }  // namespace
@@ -355,11 +359,12 @@ Result<DeviceMaterial> LoadDeviceConfigAndState(const std::string& root,
   // run against an empty state; the trust source then never needs them.
   slots_dir = found.value_or(config.slots_dir);
   IMAB_ASSIGN_OR_RETURN(bool created, SlotsCreated(config, found));
-  DeviceState state;
+  DeviceMaterial device{std::move(config), DeviceState{}, DeviceTrust{}};
   if (created) {
-    IMAB_ASSIGN_OR_RETURN(state, StateAnInstallUses(config));
+    IMAB_RETURN_IF_ERROR(
+        StateAnInstallUses(device.config, device.state, device.path_reserve));
   }
-  return DeviceMaterial{std::move(config), std::move(state), DeviceTrust{}};
+  return device;
 }
 
 }  // namespace imab::verifier
