@@ -149,6 +149,26 @@ TEST_F(BootControlTest, UnreadableBootVariablesStopEverything) {
   EXPECT_EQ(*slots_->ActiveSlot(), SlotId::kB);
 }
 
+// A boot loader write failing while a fallback is taken stops the command
+// before the pointer moves; the next command finds the fallback again.
+TEST_F(BootControlTest, AFallbackInterruptedByAWriteFailureIsTakenLater) {
+  loader_.FailBoot(SlotId::kB);
+  ASSERT_EQ(loader_.Boot(), SlotId::kA);
+  loader_.fail_mark_bad = true;
+  EXPECT_THAT(NoticeFallback(Context(SlotId::kA), 5, reporter_),
+              StatusIs(ErrorCode::kIo, HasSubstr("fake: cannot write")));
+  EXPECT_EQ(*slots_->ActiveSlot(), SlotId::kB);
+  EXPECT_THAT(MarkGood(Context(SlotId::kA), 6, reporter_),
+              StatusIs(ErrorCode::kIo));
+  loader_.fail_mark_bad = false;
+  Result<std::optional<Fallback>> taken =
+      NoticeFallback(Context(SlotId::kA), 7, reporter_);
+  ASSERT_TRUE(taken.has_value()) << taken.error().message;
+  ASSERT_TRUE(taken->has_value());
+  EXPECT_EQ(*slots_->ActiveSlot(), SlotId::kA);
+  EXPECT_EQ((*ReadLastFallback(slots_->dir()))->time, 7u);
+}
+
 TEST_F(BootControlTest, TheFloorIsFinalOnlyAtMarkGood) {
   loader_.Boot();  // b
   const BootContext booted_b = Context(SlotId::kB);
