@@ -159,6 +159,10 @@ esac
     ASSERT_EQ(init.exit_code, 0) << init.err;
     Boot("a");
   }
+  CommandResult Verify(const std::string& bundle) {
+    return RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(bundle) +
+                    " --no-time-check --root " + ShellQuote(device_->root()));
+  }
   std::string Var(const std::string& name) {
     return ReadFile(vars_ + "/" + name);
   }
@@ -227,6 +231,38 @@ TEST_F(CustomBootTest, MarkBadAndMarkActiveTellTheBootLoader) {
   EXPECT_THAT(unknown.err, HasSubstr("cannot tell the booted slot"));
 }
 
+// verify --root judges against the state an install would use: slot b's
+// unconfirmed record (key generation floor 2) is never the one, slot a's
+// confirmed record (floor 1) is once the boot loader fell back to a.
+TEST_F(CustomBootTest, VerifyJudgesAgainstTheStateAnInstallUses) {
+  InitWithScript();
+  ASSERT_EQ(device_->Install(Build("2.0", 2)).exit_code, 0);
+  const std::string old_keys = Build("3.0", 1);
+  Boot("b");
+  CommandResult judged = Verify(old_keys);
+  CommandResult install = device_->Install(old_keys);
+  EXPECT_EQ(judged.exit_code, 2) << judged.err;
+  EXPECT_EQ(install.exit_code, 2) << install.err;
+  EXPECT_THAT(judged.err, HasSubstr("the booted slot b is not confirmed"));
+  EXPECT_THAT(install.err, HasSubstr("the booted slot b is not confirmed"));
+
+  // b fails; the boot script starts a. Verify takes the fallback only in
+  // thought: nothing changes until the install.
+  WriteFile(vars_ + "/state-b", "bad\n");
+  Boot("a");
+  judged = Verify(old_keys);
+  EXPECT_EQ(judged.exit_code, 0) << judged.err;
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-b");
+  EXPECT_FALSE(fs::exists(device_->SlotsDir() + "/last-fallback"));
+  install = device_->Install(old_keys);
+  EXPECT_EQ(install.exit_code, 0) << install.err;
+  EXPECT_THAT(install.err, HasSubstr("fell back from b to a"));
+  // Now 3.0 waits in b: both refuse alike again.
+  judged = Verify(Build("3.1", 1));
+  EXPECT_EQ(judged.exit_code, 2);
+  EXPECT_THAT(judged.err, HasSubstr("slot b waits for a reboot"));
+}
+
 // The grub backend, its grubenv read back by grub-editenv, and a fallback
 // played as grub.cfg's snippet leaves it: slot b tried once and failed
 // (B_TRY=1), then slot a started (A_TRY=1).
@@ -268,6 +304,90 @@ TEST_F(BootConfirmationTest, AGrubFallbackIsReportedAndTaken) {
   // Slot a's floor, 1, holds: 2.0's key generation never became final.
   CommandResult install = device_->Install(Build("2.1", 1));
   EXPECT_EQ(install.exit_code, 0) << install.err;
+}
+
+// The uboot backend on an environment kept in a plain file, made by
+// fw_setenv and read back by fw_printenv (libubootenv-tool), as the boot
+// script boot/boot.cmd would leave it between the commands.
+class UbootBootTest : public BootConfirmationTest {
+ protected:
+  void InitWithUboot() {
+    fs::create_directories(device_->root() + "/etc");
+    const std::string env = dir_.Sub("uboot.env");
+    WriteFile(config_, env + " 0x0 0x2000\n");
+    WriteFile(env, std::string(0x2000, '\0'));
+    WriteFile(dir_.Sub("initial.env"), "bootcmd=run distro_bootcmd\n");
+    Setenv("-f " + ShellQuote(dir_.Sub("initial.env")));
+    CommandResult init = device_->Init(
+        "--bootloader uboot --fw-env-config /etc/fw_env.config "
+        "--boot-attempts 4 --from-bundle " +
+        ShellQuote(Build("1.0", 1)) + " --no-time-check");
+    ASSERT_EQ(init.exit_code, 0) << init.err;
+    Boot("a");
+  }
+  void Setenv(const std::string& arguments) {
+    CommandResult set =
+        RunShell("fw_setenv -c " + ShellQuote(config_) + " " + arguments);
+    ASSERT_EQ(set.exit_code, 0) << set.err;
+  }
+  std::string Printenv() {
+    CommandResult printed = RunShell("fw_printenv -c " + ShellQuote(config_));
+    EXPECT_EQ(printed.exit_code, 0) << printed.err;
+    return printed.out;
+  }
+
+  std::string config_ = device_->root() + "/etc/fw_env.config";
+};
+
+TEST_F(UbootBootTest, InstallConfirmMarkAndAPlayedFallback) {
+  if (!HaveTool("fw_printenv") || !HaveTool("fw_setenv")) {
+    GTEST_SKIP() << "fw_printenv not installed (apt-get install "
+                    "libubootenv-tool)";
+  }
+  InitWithUboot();
+  ASSERT_EQ(device_->Install(Build("2.0", 2)).exit_code, 0);
+  EXPECT_THAT(Printenv(), HasSubstr("BOOT_B_LEFT=4\nBOOT_ORDER=B A\n"));
+
+  // The boot script started b once; b works.
+  Setenv("BOOT_B_LEFT 3");
+  Boot("b");
+  EXPECT_THAT(device_->Status().out,
+              HasSubstr("slot b boot: bootable yes, confirmed no, attempts "
+                        "left 3"));
+  CommandResult good = Mark("mark-good");
+  ASSERT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_THAT(Printenv(), HasSubstr("BOOT_B_LEFT=4\n"));
+
+  CommandResult bad = Mark("mark-bad");
+  ASSERT_EQ(bad.exit_code, 0) << bad.err;
+  std::string vars = Printenv();
+  EXPECT_THAT(vars, HasSubstr("BOOT_B_LEFT=0\n"));
+  EXPECT_THAT(vars, HasSubstr("BOOT_ORDER=A B\n"));
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
+  CommandResult active = Mark("mark-active b");
+  ASSERT_EQ(active.exit_code, 0) << active.err;
+  vars = Printenv();
+  EXPECT_THAT(vars, HasSubstr("BOOT_B_LEFT=4\n"));
+  EXPECT_THAT(vars, HasSubstr("BOOT_ORDER=B A\n"));
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-b");
+
+  // b used up its starts and the script started a.
+  Setenv("BOOT_B_LEFT 0");
+  Boot("a");
+  CommandResult status = device_->Status();
+  EXPECT_EQ(status.exit_code, 0) << status.out;
+  EXPECT_THAT(status.out, HasSubstr("bootloader: uboot"));
+  EXPECT_THAT(status.out, HasSubstr("primary slot: b"));
+  EXPECT_THAT(status.out, HasSubstr("slot b boot: bootable no"));
+  EXPECT_THAT(status.out, HasSubstr("fell back from b to a (not handled yet"));
+  good = Mark("mark-good");
+  ASSERT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_THAT(good.err, HasSubstr("fell back from b to a"));
+  vars = Printenv();
+  EXPECT_THAT(vars, HasSubstr("BOOT_A_LEFT=4\n"));
+  EXPECT_THAT(vars, HasSubstr("BOOT_ORDER=A B\n"));
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
+  EXPECT_THAT(device_->Status().out, HasSubstr("fell back from b to a at "));
 }
 
 }  // namespace

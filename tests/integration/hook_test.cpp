@@ -107,5 +107,38 @@ TEST_F(HookTest, AFailingPostInstallHookIsAWarning) {
   EXPECT_EQ(device_->ActiveSlotName(), "slot-b");
 }
 
+// A hook killed by a signal: the pre-install hook refuses the install in
+// one line naming the hook and the signal, the post-install one only warns.
+TEST_F(HookTest, AHookKilledByASignalIsNamed) {
+  fs::create_directories(device_->root() + "/etc/imabundle");
+  const std::string path = device_->root() + "/etc/imabundle/killed";
+  WriteFile(path, "#!/bin/sh\nkill -9 $$\n");
+  ::chmod(path.c_str(), 0755);
+  ASSERT_EQ(device_->Init("--hook-pre-install /etc/imabundle/killed").exit_code,
+            0);
+  CommandResult refused = device_->Install(bundle_);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("refused by hook-pre-install "));
+  EXPECT_THAT(refused.err,
+              HasSubstr("/etc/imabundle/killed: killed by signal KILL (9); "
+                        "nothing was changed\n"));
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-a");
+  EXPECT_TRUE(fs::is_empty(device_->SlotPath("slot-b")));
+
+  // The same script as the post-install hook.
+  const std::string conf = device_->root() + "/etc/imabundle/device.conf";
+  std::string text = ReadFile(conf);
+  const size_t key = text.find("hook-pre-install");
+  ASSERT_NE(key, std::string::npos);
+  text.replace(key, 16, "hook-post-install");
+  WriteFile(conf, text);
+  CommandResult warned = device_->Install(bundle_);
+  EXPECT_EQ(warned.exit_code, 0) << warned.err;
+  EXPECT_THAT(warned.err, HasSubstr("hook-post-install "));
+  EXPECT_THAT(warned.err,
+              HasSubstr("/etc/imabundle/killed: killed by signal KILL (9)\n"));
+  EXPECT_EQ(device_->ActiveSlotName(), "slot-b");
+}
+
 }  // namespace
 }  // namespace imab::testing

@@ -44,6 +44,9 @@ class FakeBootloader : public verifier::Bootloader {
     return OkStatus();
   }
   Status MarkBad(SlotId slot) override {
+    if (fail_mark_bad) {
+      return MakeError(ErrorCode::kIo, "fake: cannot write");
+    }
     log.push_back(std::string("mark-bad ") + verifier::SlotName(slot));
     At(slot) = Slot{false, false, false};
     return OkStatus();
@@ -70,6 +73,7 @@ class FakeBootloader : public verifier::Bootloader {
   SlotId primary = SlotId::kA;
   Slot a, b;
   bool fail_reads = false;
+  bool fail_mark_bad = false;  // MarkBad fails, changing nothing
   std::vector<std::string> log;
 
  private:

@@ -90,6 +90,85 @@ TEST_F(BootControlTest, AFailedBootIsTakenAsAFallbackOnce) {
   EXPECT_FALSE(again->has_value());
 }
 
+// verify --root's view: the fallback taken in thought only, then the
+// install's own checks; an install after NoticeFallback gets the same.
+TEST_F(BootControlTest, TheStateToJudgeAgainstIsTheInstallsAndWritesNothing) {
+  EXPECT_THAT(StateToJudgeAgainst(Context(SlotId::kA)),
+              StatusIs(ErrorCode::kInvalidArgument,
+                       HasSubstr("slot b waits for a reboot")));
+  // Unknown booted slot: the pointer's record, confirmed or not.
+  Result<DeviceState> pointer = StateToJudgeAgainst(Context(std::nullopt));
+  ASSERT_TRUE(pointer.has_value()) << pointer.error().message;
+  EXPECT_EQ(pointer->key_generation, 2u);
+  loader_.FailBoot(SlotId::kB);
+  ASSERT_EQ(loader_.Boot(), SlotId::kA);
+  loader_.log.clear();
+  Result<DeviceState> judged = StateToJudgeAgainst(Context(SlotId::kA));
+  ASSERT_TRUE(judged.has_value()) << judged.error().message;
+  EXPECT_EQ(judged->key_generation, 1u);
+  EXPECT_TRUE(loader_.log.empty());
+  EXPECT_EQ(*slots_->ActiveSlot(), SlotId::kB);
+  EXPECT_FALSE(ReadLastFallback(slots_->dir())->has_value());
+  ASSERT_TRUE(NoticeFallback(Context(SlotId::kA), 5, reporter_).has_value());
+  EXPECT_EQ(StateToJudgeAgainst(Context(SlotId::kA))->key_generation, 1u);
+}
+
+// A fallback to a slot that holds no image is refused, in thought and in
+// deed, and nothing is changed.
+TEST_F(BootControlTest, AFallbackToAnEmptySlotIsRefused) {
+  ASSERT_TRUE(DirectorySlots::Create(dir_.Sub("odd"), SlotId::kA).ok());
+  auto odd = DirectorySlots::Open(dir_.Sub("odd"), &loader_);
+  ASSERT_TRUE(odd.has_value());
+  ASSERT_TRUE((*odd)->Activate(State("2", 2, 0)).ok());  // into b
+  loader_.FailBoot(SlotId::kB);
+  loader_.log.clear();
+  const BootContext booted_a{config_, **odd, &loader_, SlotId::kA};
+  EXPECT_THAT(StateToJudgeAgainst(booted_a),
+              StatusIs(ErrorCode::kInvalidArgument,
+                       HasSubstr("slot a holds no complete image: cannot "
+                                 "take the fallback to it")));
+  EXPECT_THAT(NoticeFallback(booted_a, 5, reporter_),
+              StatusIs(ErrorCode::kInvalidArgument,
+                       HasSubstr("cannot take the fallback to it")));
+  EXPECT_TRUE(loader_.log.empty());
+  EXPECT_EQ(*(*odd)->ActiveSlot(), SlotId::kB);
+}
+
+// Boot loader variables that cannot be read stop every command that must
+// look for a fallback (fail closed): nothing is judged or changed.
+TEST_F(BootControlTest, UnreadableBootVariablesStopEverything) {
+  loader_.fail_reads = true;
+  const BootContext booted_a = Context(SlotId::kA);
+  const auto damaged = StatusIs(ErrorCode::kIo, HasSubstr("fake: variables"));
+  EXPECT_THAT(StateToJudgeAgainst(booted_a), damaged);
+  EXPECT_THAT(NoticeFallback(booted_a, 5, reporter_), damaged);
+  EXPECT_THAT(MarkGood(booted_a, 5, reporter_), damaged);
+  EXPECT_THAT(MarkBad(booted_a, 5, reporter_), damaged);
+  EXPECT_THAT(MarkActive(booted_a, SlotId::kA, 5, reporter_), damaged);
+  EXPECT_TRUE(loader_.log.empty());
+  EXPECT_EQ(*slots_->ActiveSlot(), SlotId::kB);
+}
+
+// A boot loader write failing while a fallback is taken stops the command
+// before the pointer moves; the next command finds the fallback again.
+TEST_F(BootControlTest, AFallbackInterruptedByAWriteFailureIsTakenLater) {
+  loader_.FailBoot(SlotId::kB);
+  ASSERT_EQ(loader_.Boot(), SlotId::kA);
+  loader_.fail_mark_bad = true;
+  EXPECT_THAT(NoticeFallback(Context(SlotId::kA), 5, reporter_),
+              StatusIs(ErrorCode::kIo, HasSubstr("fake: cannot write")));
+  EXPECT_EQ(*slots_->ActiveSlot(), SlotId::kB);
+  EXPECT_THAT(MarkGood(Context(SlotId::kA), 6, reporter_),
+              StatusIs(ErrorCode::kIo));
+  loader_.fail_mark_bad = false;
+  Result<std::optional<Fallback>> taken =
+      NoticeFallback(Context(SlotId::kA), 7, reporter_);
+  ASSERT_TRUE(taken.has_value()) << taken.error().message;
+  ASSERT_TRUE(taken->has_value());
+  EXPECT_EQ(*slots_->ActiveSlot(), SlotId::kA);
+  EXPECT_EQ((*ReadLastFallback(slots_->dir()))->time, 7u);
+}
+
 TEST_F(BootControlTest, TheFloorIsFinalOnlyAtMarkGood) {
   loader_.Boot();  // b
   const BootContext booted_b = Context(SlotId::kB);

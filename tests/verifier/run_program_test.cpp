@@ -29,6 +29,14 @@ TEST(RunProgramTest, CollectsExitStatusAndBothOutputs) {
   EXPECT_EQ(DescribeFailure(*result), "exit status 7: err");
 }
 
+TEST(RunProgramTest, ASignalIsNamed) {
+  auto result = RunProgram(Shell("echo dying >&2; kill -TERM $$"));
+  ASSERT_THAT(result, HasValue());
+  EXPECT_EQ(result->exit_code, -1);
+  EXPECT_EQ(result->signal, 15);
+  EXPECT_EQ(DescribeFailure(*result), "killed by signal TERM (15): dying");
+}
+
 TEST(RunProgramTest, ArgumentsReachTheProgramAsTheyAre) {
   ProgramRun run = Shell("printf '%s|' \"$@\"");
   run.argv.insert(run.argv.end(), {"sh", "a b", "$HOME", ";ls"});

@@ -7,6 +7,7 @@
 // a path it was handed: the verification reads only this and the bundle.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -22,10 +23,13 @@ namespace imab::verifier {
 // The device a device-aware run (`verify --root`, `install`) judges for.
 struct DeviceMaterial {
   DeviceConfig config;  // ROOT/etc/imabundle/device.conf
-  DeviceState state;    // the active slot's record (empty: none installed)
+  DeviceState state;    // the record judged against (empty: none installed)
   // The certificates and policy `config` names, or the keys `state`
   // recorded for the installed image (LoadDeviceTrust).
   DeviceTrust trust;
+  // The slots' ImagePathReserve() for `verify --root`, as the install
+  // uses it; 0 when the device has no slots yet.
+  size_t path_reserve = 0;
 };
 
 // Anchors the new image's CA store must hold (certificate files already

@@ -112,6 +112,9 @@ Status BundleCommands::Load(Loaded& loaded) {
                         LoadDeviceTrust(device->config, device->state));
   device->trust.in_place = device->trust.in_place || in_place_;
   ApplyDeviceSettings(device->config, loaded.slots_dir, options);
+  if (device->path_reserve != 0) {
+    options.path_reserve = device->path_reserve;  // block slots' mount point
+  }
   IMAB_ASSIGN_OR_RETURN(options.ca,
                         LoadDeviceRequiredCas(device->config, ca_require_));
   return OkStatus();

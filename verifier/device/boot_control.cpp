@@ -69,6 +69,39 @@ Result<DeviceState> CompleteImage(const SlotBackend& slots, SlotId slot,
   return std::move(*state);
 }
 
+// CheckInstallStart() with `active` as the slot the pointer names.
+Status CheckStartFrom(const BootContext& context, SlotId active) {
+  if (!context.booted.has_value()) {
+    return OkStatus();
+  }
+  const std::string booted = SlotName(*context.booted);
+  IMAB_ASSIGN_OR_RETURN(std::optional<DeviceState> pointed,
+                        context.slots.ReadState(active));
+  if (active != *context.booted && !pointed.has_value()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the booted slot " + booted + " is the inactive one (" +
+                         SlotName(active) +
+                         ", active, holds no image): an install would write "
+                         "the running slot; run imab-verify mark-active " +
+                         booted + " first");
+  }
+  if (active != *context.booted) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     std::string("slot ") + SlotName(active) +
+                         " waits for a reboot (active " + SlotName(active) +
+                         ", booted " + booted +
+                         "): reboot into it, or run imab-verify mark-active " +
+                         booted + " to give it up, then install");
+  }
+  if (pointed.has_value() && pointed->confirmed_at == 0) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the booted slot " + booted +
+                         " is not confirmed (its floors are not final): run "
+                         "imab-verify mark-good once it works, or mark-bad");
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 std::string DescribeFallback(const Fallback& fallback) {
@@ -154,38 +187,23 @@ Result<std::optional<Fallback>> NoticeFallback(const BootContext& context,
 }
 
 Status CheckInstallStart(const BootContext& context) {
-  if (!context.booted.has_value()) {
-    return OkStatus();
-  }
   IMAB_ASSIGN_OR_RETURN(SlotId active, context.slots.ActiveSlot());
-  const std::string booted = SlotName(*context.booted);
-  IMAB_ASSIGN_OR_RETURN(std::optional<DeviceState> pointed,
-                        context.slots.ReadState(active));
-  if (active != *context.booted && !pointed.has_value()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "the booted slot " + booted + " is the inactive one (" +
-                         SlotName(active) +
-                         ", active, holds no image): an install would write "
-                         "the running slot; run imab-verify mark-active " +
-                         booted + " first");
+  return CheckStartFrom(context, active);
+}
+
+Result<DeviceState> StateToJudgeAgainst(const BootContext& context) {
+  IMAB_ASSIGN_OR_RETURN(
+      std::optional<Fallback> fallback,
+      DetectFallback(context.slots, context.bootloader, context.booted));
+  if (fallback.has_value()) {
+    IMAB_ASSIGN_OR_RETURN(DeviceState running,
+                          CompleteImage(context.slots, fallback->to,
+                                        "cannot take the fallback to it"));
+    IMAB_RETURN_IF_ERROR(CheckStartFrom(context, fallback->to));
+    return running;
   }
-  if (active != *context.booted) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     std::string("slot ") + SlotName(active) +
-                         " waits for a reboot (active " + SlotName(active) +
-                         ", booted " + booted +
-                         "): reboot into it, or run imab-verify mark-active " +
-                         booted + " to give it up, then install");
-  }
-  IMAB_ASSIGN_OR_RETURN(std::optional<DeviceState> state,
-                        context.slots.ReadState(active));
-  if (state.has_value() && state->confirmed_at == 0) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "the booted slot " + booted +
-                         " is not confirmed (its floors are not final): run "
-                         "imab-verify mark-good once it works, or mark-bad");
-  }
-  return OkStatus();
+  IMAB_RETURN_IF_ERROR(CheckInstallStart(context));
+  return context.slots.ActiveState();
 }
 
 Result<SlotId> SlotToConfirm(const BootContext& context) {

@@ -75,6 +75,14 @@ Result<std::optional<Fallback>> NoticeFallback(const BootContext& context,
 // booted slot, confirmed or not (today's directory devices).
 Status CheckInstallStart(const BootContext& context);
 
+// The record a bundle is judged against, and an install writes beside:
+// the active slot's once CheckInstallStart() lets an install start, with
+// a fallback DetectFallback() finds taken in thought only (the booted
+// slot's record, which must hold an image; nothing is written). Prepare
+// calls it after NoticeFallback(), `verify --root` without, so that both
+// judge against the same floors. DeviceState{} for an empty slot.
+Result<DeviceState> StateToJudgeAgainst(const BootContext& context);
+
 // The slot the boot-confirmation commands act on: the booted one; with
 // no boot loader and nothing on the command line, the active one.
 // kInvalidArgument when a boot loader is configured and the command line

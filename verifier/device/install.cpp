@@ -125,8 +125,8 @@ Result<DeviceState> InstallTransaction::Prepare(uint64_t now,
   IMAB_RETURN_IF_ERROR(slots_->CleanUp());
   const BootContext context{config_, *slots_, bootloader_, booted_};
   IMAB_RETURN_IF_ERROR(NoticeFallback(context, now, reporter));
-  IMAB_RETURN_IF_ERROR(CheckInstallStart(context));
-  return slots_->ActiveState();
+  // The fallback taken, the same rule as `verify --root`.
+  return StateToJudgeAgainst(context);
 }
 
 Result<VerifiedBundle> InstallTransaction::Install(

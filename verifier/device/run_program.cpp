@@ -110,18 +110,37 @@ Status FillInput(const ProgramRun& run, Pipe& in) {
   return OkStatus();
 }
 
-// The exit status; -1 for a signal, and for a child we could not reap
-// (SIGCHLD ignored by the caller reaps it unseen): never taken for 0.
-int WaitFor(pid_t pid) {
+// The exit status into `result`; -1 for a signal (named in
+// result.signal), and for a child we could not reap (SIGCHLD ignored by
+// the caller reaps it unseen): never taken for 0.
+void WaitFor(pid_t pid, ProgramResult& result) {
   int status = 0;
   pid_t reaped = -1;
   do {
     reaped = waitpid(pid, &status, 0);
   } while (reaped < 0 && errno == EINTR);
+  result.exit_code = -1;
   if (reaped != pid) {
-    return -1;
+    return;
   }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (WIFEXITED(status)) {
+    result.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    result.signal = WTERMSIG(status);
+  }
+}
+
+// "killed by signal KILL (9)"; "not reaped" for a status never seen.
+std::string DescribeEnd(const ProgramResult& result) {
+  if (result.exit_code >= 0) {
+    return "exit status " + std::to_string(result.exit_code);
+  }
+  if (result.signal == 0) {
+    return "ended unseen (not reaped)";
+  }
+  const char* name = sigabbrev_np(result.signal);
+  return std::string("killed by signal ") + (name != nullptr ? name : "?") +
+         " (" + std::to_string(result.signal) + ")";
 }
 
 // Reads both pipes until both reach end of file; false with `why` set when
@@ -221,7 +240,7 @@ Result<ProgramResult> RunProgram(const ProgramRun& run) {
   if (!complete) {
     kill(pid, SIGKILL);
   }
-  result.exit_code = WaitFor(pid);
+  WaitFor(pid, result);
   if (!complete) {
     return RunError(run, why);
   }
@@ -230,9 +249,7 @@ Result<ProgramResult> RunProgram(const ProgramRun& run) {
 
 std::string DescribeFailure(const ProgramResult& result) {
   std::string line = result.err.substr(0, result.err.find('\n'));
-  std::string status = result.exit_code < 0
-                           ? std::string("killed by a signal")
-                           : "exit status " + std::to_string(result.exit_code);
+  std::string status = DescribeEnd(result);
   // A script's words, shown in our one-line message: escaped.
   return line.empty() ? status : status + ": " + Printable(line);
 }

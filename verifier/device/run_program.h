@@ -35,6 +35,7 @@ extern const std::vector<std::string> kDefaultProgramEnvironment;
 
 struct ProgramResult {
   int exit_code = -1;  // -1 when a signal ended it (or it was not reaped)
+  int signal = 0;      // the signal that ended it; 0 when none did
   std::string out;     // stdout
   std::string err;     // stderr
 };
@@ -49,7 +50,8 @@ Result<std::string> FindProgram(const std::string& name);
 // (it is then killed and reaped).
 Result<ProgramResult> RunProgram(const ProgramRun& run);
 
-// "exit status N" (or "killed by a signal") and the first line of
+// "exit status N" (or "killed by signal KILL (9)", "not reaped") and the
+// first line of
 // `result.err`, escaped (Printable), for a one-line message.
 std::string DescribeFailure(const ProgramResult& result);
 

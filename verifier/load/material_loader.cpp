@@ -1,11 +1,18 @@
 #include "verifier/load/material_loader.h"
 
+#include <sys/stat.h>
+
 #include <charconv>
 
 #include "common/read/input_file.h"
 #include "common/read/limits.h"
 #include "common/read/x509_util.h"
+#include "verifier/boot/bootloader.h"
+#include "verifier/device/boot_control.h"
+#include "verifier/device/booted_slot.h"
+#include "verifier/device/device_root.h"
 #include "verifier/slots/directory_slots.h"
+#include "verifier/slots/open_slots.h"
 #include "verifier/trust/ima_policy.h"
 
 namespace imab::verifier {
@@ -171,6 +178,38 @@ Result<InitInput> LoadInitCertificates(const std::string& option,
   return input;
 }
 
+// Whether `device init` created the slots of `config`: the slots folder
+// `found` for directory slots, the active pointer in state-dir for block
+// slots.
+Result<bool> SlotsCreated(const DeviceConfig& config,
+                          const std::optional<std::string>& found) {
+  if (config.boot.slots != SlotKind::kBlock) {
+    return found.has_value();
+  }
+  IMAB_ASSIGN_OR_RETURN(DeviceRoot device, DeviceRoot::Open(config.root));
+  IMAB_ASSIGN_OR_RETURN(std::optional<std::string> state_dir,
+                        device.Find(config.boot.state_dir, true));
+  struct stat st {};
+  return state_dir.has_value() &&
+         ::lstat((*state_dir + "/" + kActivePointerName).c_str(), &st) == 0;
+}
+
+// The state an install would be judged against (StateToJudgeAgainst)
+// and its path reserve, read without the install lock and without
+// writing anything.
+Status StateAnInstallUses(const DeviceConfig& config, DeviceState& state,
+                          size_t& path_reserve) {
+  IMAB_ASSIGN_OR_RETURN(std::unique_ptr<Bootloader> bootloader,
+                        OpenBootloader(config));
+  IMAB_ASSIGN_OR_RETURN(std::unique_ptr<SlotBackend> slots,
+                        OpenSlots(config, nullptr));
+  IMAB_ASSIGN_OR_RETURN(std::optional<SlotId> booted, ReadBootedSlot(config));
+  const BootContext context{config, *slots, bootloader.get(), booted};
+  IMAB_ASSIGN_OR_RETURN(state, StateToJudgeAgainst(context));
+  path_reserve = slots->ImagePathReserve();
+  return OkStatus();
+}
+
 }  // namespace
 
 Status OpenBundle(const std::string& path, LoadedRun& run) {
@@ -319,12 +358,13 @@ Result<DeviceMaterial> LoadDeviceConfigAndState(const std::string& root,
   // Without slots (a device never initialised for installs) the checks
   // run against an empty state; the trust source then never needs them.
   slots_dir = found.value_or(config.slots_dir);
-  DeviceState state;
-  if (found.has_value()) {
-    IMAB_ASSIGN_OR_RETURN(auto slots, DirectorySlots::Open(slots_dir));
-    IMAB_ASSIGN_OR_RETURN(state, slots->ActiveState());
+  IMAB_ASSIGN_OR_RETURN(bool created, SlotsCreated(config, found));
+  DeviceMaterial device{std::move(config), DeviceState{}, DeviceTrust{}};
+  if (created) {
+    IMAB_RETURN_IF_ERROR(
+        StateAnInstallUses(device.config, device.state, device.path_reserve));
   }
-  return DeviceMaterial{std::move(config), std::move(state), DeviceTrust{}};
+  return device;
 }
 
 }  // namespace imab::verifier

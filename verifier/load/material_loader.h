@@ -80,11 +80,14 @@ Result<RequiredCas> LoadDeviceRequiredCas(const DeviceConfig& config,
 Result<DeviceTrust> LoadDeviceTrust(const DeviceConfig& config,
                                     const DeviceState& state);
 
-// For `verify --root`: ROOT's configuration and the active slot's state
-// (empty when no slot folder exists yet); the trust is LoadDeviceTrust's to
-// fill. `slots_dir` is set to the slots folder's real location, or the
-// configured one when the device has none. Errors as LoadDeviceConfig,
-// FindSlotsFolder and the slot state files.
+// For `verify --root`: ROOT's configuration and the state an install
+// would be judged against (StateToJudgeAgainst in
+// verifier/device/boot_control.h: a pending fallback taken in thought, an
+// install refused from an unconfirmed or not yet rebooted slot; empty when
+// the slots were never created); the trust is LoadDeviceTrust's to fill.
+// `slots_dir` is set to the slots folder's real location, or the configured one
+// when the device has none. Errors as LoadDeviceConfig, FindSlotsFolder,
+// OpenBootloader, OpenSlots and StateToJudgeAgainst.
 Result<DeviceMaterial> LoadDeviceConfigAndState(const std::string& root,
                                                 std::string& slots_dir);
 
