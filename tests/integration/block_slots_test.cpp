@@ -188,9 +188,16 @@ TEST_F(BlockInstallTest, BootConfirmationFollowsTheBootedPartition) {
   ASSERT_EQ(Install(Build("1.0", image)).exit_code, 0);
   EXPECT_THAT(editenv("list"), HasSubstr("ORDER=B A\n"));
   boot("b");
-  CommandResult early = Install(Build("1.1", image));
+  const std::string next = Build("1.1", image);
+  CommandResult early = Install(next);
   EXPECT_EQ(early.exit_code, 2);
   EXPECT_THAT(early.err, HasSubstr("the booted slot b is not confirmed"));
+  // verify --root judges as install would, on block slots too.
+  CommandResult verify =
+      RunShell(ShellQuote(VerifyBin()) + " verify " + ShellQuote(next) +
+               " --no-time-check --root " + ShellQuote(device_->root()));
+  EXPECT_EQ(verify.exit_code, 2);
+  EXPECT_THAT(verify.err, HasSubstr("the booted slot b is not confirmed"));
   CommandResult good = mark("mark-good");
   ASSERT_EQ(good.exit_code, 0) << good.err;
   EXPECT_THAT(editenv("list"), HasSubstr("B_OK=1\nB_TRY=0\n"));
