@@ -14,8 +14,10 @@
 
 #include "common/read/digest.h"
 #include "tests/testutil/loop_device.h"
+#include "tests/testutil/run.h"
 #include "tests/testutil/temp_dir.h"
 #include "verifier/boot/bootloader.h"
+#include "verifier/slots/make_ext4.h"
 #include "verifier/slots/private_mounts.h"
 
 namespace imab::verifier {
@@ -311,6 +313,30 @@ TEST_F(BlockSlotsTest, AStateDirOnASlotPartitionIsRefused) {
   ASSERT_FALSE(refused.ok());
   EXPECT_THAT(refused.error().message,
               HasSubstr("is on slot partition " + disk_.Partition(2)));
+}
+
+}  // namespace
+}  // namespace imab::verifier
+
+namespace imab::verifier {
+namespace {
+
+// mkfs.ext4 refusing an option: one line naming the device, the exit
+// status and what mkfs said.
+TEST(MakeExt4Test, AFailureNamesDeviceStatusAndMkfsMessage) {
+  if (!testing::HaveTool("mkfs.ext4")) {
+    GTEST_SKIP() << "mkfs.ext4 not installed (apt-get install e2fsprogs)";
+  }
+  testing::TempDir dir;
+  const std::string image = dir.Sub("fs.img");
+  testing::WriteFile(image, std::string(8u << 20, '\0'));
+  Status made = MakeExt4(image, {"-O", "no_such_feature"});
+  ASSERT_FALSE(made.ok());
+  EXPECT_EQ(made.error().code, ErrorCode::kIo);
+  EXPECT_THAT(made.error().message,
+              ::testing::StartsWith("mkfs.ext4 " + image + ": exit status "));
+  EXPECT_THAT(made.error().message, ::testing::HasSubstr("no_such_feature"));
+  EXPECT_EQ(made.error().message.find('\n'), std::string::npos);
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "common/read/handles.h"
-#include "common/read/printable.h"
+#include "verifier/device/run_program.h"
 
 namespace imab::verifier {
 namespace {
@@ -71,10 +71,6 @@ std::string Drain(int fd) {
   }
 }
 
-std::string FirstLine(const std::string& text) {
-  return Printable(text.substr(0, text.find('\n')));
-}
-
 }  // namespace
 
 Status MakeExt4(const std::string& device,
@@ -116,12 +112,13 @@ Status MakeExt4(const std::string& device,
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
     return OkStatus();
   }
-  std::string how = WIFEXITED(status)
-                        ? "exit status " + std::to_string(WEXITSTATUS(status))
-                        : "killed by a signal";
+  // Described as every other child program is (run_program.h).
+  ProgramResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  result.err = std::move(err);
   return MakeError(ErrorCode::kIo,
-                   "mkfs.ext4 " + device + ": " + how +
-                       (err.empty() ? "" : ": " + FirstLine(err)));
+                   "mkfs.ext4 " + device + ": " + DescribeFailure(result));
 }
 
 }  // namespace imab::verifier
