@@ -148,8 +148,8 @@ std::map<std::string, int> CountSyscalls(const std::string& command,
   for (const char* name : kMutatingSyscalls) {
     set += (set.empty() ? "" : ",") + std::string(name);
   }
-  EXPECT_EQ(RunShell("strace -qq -o " + ShellQuote(log) + " -e trace=" + set +
-                     " " + command)
+  EXPECT_EQ(RunShell(std::string(kUnderPtrace) + "strace -qq -o " +
+                     ShellQuote(log) + " -e trace=" + set + " " + command)
                 .exit_code,
             0);
   std::map<std::string, int> counts;
@@ -187,7 +187,8 @@ TEST_F(BlockCrashTest, KillAtEveryMutatingSyscallKeepsABootableSlot) {
       SCOPED_TRACE(name + " #" + std::to_string(n));
       Snapshot before = Take();
       size_t target = 1 - ActiveImage();
-      CommandResult run = RunShell("strace -qq -o /dev/null -e trace=" + name +
+      CommandResult run = RunShell(std::string(kUnderPtrace) +
+                                   "strace -qq -o /dev/null -e trace=" + name +
                                    " -e inject=" + name +
                                    ":signal=SIGKILL:when=" + std::to_string(n) +
                                    " " + InstallCommand(target));

@@ -168,11 +168,6 @@ bool WaitKilled(pid_t pid) {
   return false;
 }
 
-// LeakSanitizer cannot run under ptrace and aborts the traced process at
-// exit; the ASan build keeps its other checks.
-const std::string kUnderPtrace =
-    "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 ";
-
 // How often the main thread of one install calls each syscall of
 // kMutatingSyscalls (strace counts injections per syscall and thread).
 std::map<std::string, int> CountSyscalls(const std::string& command,
@@ -184,8 +179,8 @@ std::map<std::string, int> CountSyscalls(const std::string& command,
     }
     set += name;
   }
-  EXPECT_EQ(RunShell(kUnderPtrace + "strace -f -qq -o " + ShellQuote(log) +
-                     " -e trace=" + set + " " + command)
+  EXPECT_EQ(RunShell(std::string(kUnderPtrace) + "strace -f -qq -o " +
+                     ShellQuote(log) + " -e trace=" + set + " " + command)
                 .exit_code,
             0);
   std::map<std::string, int> counts;
@@ -243,9 +238,9 @@ TEST_F(InstallCrashTest, KillAtEveryMutatingSyscallKeepsTheActiveSlot) {
       Snapshot before = Take();
       target = 1 - ActiveImage();
       CommandResult run = RunShell(
-          kUnderPtrace + "strace -f -qq -o /dev/null -e trace=" + name +
-          " -e inject=" + name + ":signal=SIGKILL:when=" + std::to_string(n) +
-          " " + command(target));
+          std::string(kUnderPtrace) +
+          "strace -f -qq -o /dev/null -e trace=" + name + " -e inject=" + name +
+          ":signal=SIGKILL:when=" + std::to_string(n) + " " + command(target));
       ASSERT_NO_FATAL_FAILURE(
           CheckAfterKill(before, target, run.exit_code != 0, outcomes));
       // Start the next kill from a clean device, so that invocation n of

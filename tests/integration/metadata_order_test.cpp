@@ -80,7 +80,8 @@ TEST_F(MetadataOrderTest, OwnerModeXattrsThenImaThenEvmLast) {
   BuildVersion(rootfs_, bundle, *keys_, "1.0", device_->ImaBuildFlags());
   const std::string log = dir_.Sub("strace.log");
   CommandResult extract = RunShell(
-      "strace -f -qq -y -s 32 -o " + ShellQuote(log) +
+      std::string(kUnderPtrace) + "strace -f -qq -y -s 32 -o " +
+      ShellQuote(log) +
       " -e trace=write,pwrite64,chown,lchown,fchown,fchownat,chmod,fchmod,"
       "fchmodat,setxattr,lsetxattr,fsetxattr " +
       ShellQuote(VerifyBin()) + " extract " + ShellQuote(bundle) +

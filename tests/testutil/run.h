@@ -24,6 +24,12 @@ std::string VerifyBin();
 // The source tree root (scripts, manifests).
 std::string SourceDir();
 
+// A shell prefix for commands run under strace: LeakSanitizer cannot run
+// under ptrace and aborts the traced process at exit, so the ASan build
+// keeps its other checks only.
+inline constexpr const char* kUnderPtrace =
+    "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 ";
+
 // True when `tool` is on PATH.
 bool HaveTool(const std::string& tool);
 
